@@ -1,0 +1,22 @@
+//! The crate's error: one variant per layer, each carrying its own context (file, line,
+//! field, URL, object path), so a message alone tells the user what to fix.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] crate::source::Error),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::Error),
+    #[error("query: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<crate::source::download::DownloadError> for Error {
+    fn from(e: crate::source::download::DownloadError) -> Self {
+        Error::Source(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

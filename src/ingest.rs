@@ -1,0 +1,218 @@
+//! The ingest job: COTAHIST inputs to the raw table, all or nothing.
+//!
+//! Each input runs as a three-stage pipeline so that both cores work: a thread parses text
+//! into Arrow batches, a second encodes each trading day as Parquet, and the async side
+//! stages finished days in the store. Nothing reaches the table until every input has been
+//! read without error (see [`crate::lake::writer`]).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::Date32Type;
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing::info;
+
+use crate::error::Error;
+use crate::lake::{DayFile, Lake, StagedDay, Staging};
+use crate::source::{self, Input, ReaderOptions};
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    /// Inputs read (ZIP members count one each).
+    pub inputs: usize,
+    /// Quote records read.
+    pub records: u64,
+    /// Trading days written.
+    pub days: Vec<NaiveDate>,
+    /// Bytes read from disk (compressed for ZIPs).
+    pub bytes_read: u64,
+    /// Bytes of Parquet written.
+    pub bytes_written: u64,
+    pub elapsed: Duration,
+}
+
+impl IngestReport {
+    /// Input throughput in MB/s (10^6 bytes).
+    pub fn mb_per_sec(&self) -> f64 {
+        self.bytes_read as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl std::fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let span = match (self.days.first(), self.days.last()) {
+            (Some(a), Some(b)) if a != b => format!(" ({a} .. {b})"),
+            (Some(a), _) => format!(" ({a})"),
+            _ => String::new(),
+        };
+        write!(
+            f,
+            "{} inputs, {} records, {} trading days{span}; read {:.1} MB, wrote {:.1} MB of Parquet in {:.2} s ({:.0} MB/s)",
+            self.inputs,
+            self.records,
+            self.days.len(),
+            self.bytes_read as f64 / 1e6,
+            self.bytes_written as f64 / 1e6,
+            self.elapsed.as_secs_f64(),
+            self.mb_per_sec()
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub reader: ReaderOptions,
+    /// Draw a progress bar (only shown on a terminal).
+    pub progress: bool,
+}
+
+/// Reads every input and replaces the raw table's partitions for the days they contain.
+/// On any error the lake is left as it was.
+pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
+    let started = Instant::now();
+    let total: u64 = inputs.iter().map(Input::size).sum();
+    let bar = progress_bar(opts.progress, total);
+    let read = Arc::new(AtomicU64::new(0));
+    let mut staging = Staging::new(lake);
+    let mut report = IngestReport { inputs: inputs.len(), ..Default::default() };
+    for input in inputs {
+        info!(input = %input, bytes = input.size(), "reading");
+        bar.set_message(input.to_string());
+        match ingest_one(&mut staging, input, opts, &read, &bar).await {
+            Ok(records) => report.records += records,
+            Err(e) => {
+                bar.abandon();
+                if let Err(cleanup) = staging.abort().await {
+                    tracing::error!(error = %cleanup, "could not remove the staging files of the failed run");
+                }
+                return Err(e);
+            }
+        }
+    }
+    let committed = staging.commit().await?;
+    bar.finish_and_clear();
+    report.days = committed.days;
+    report.bytes_written = committed.bytes;
+    report.bytes_read = read.load(Ordering::Relaxed);
+    report.elapsed = started.elapsed();
+    info!(records = report.records, days = report.days.len(), "ingested");
+    Ok(report)
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+async fn ingest_one(
+    staging: &mut Staging,
+    input: &Input,
+    opts: &IngestOptions,
+    read: &Arc<AtomicU64>,
+    bar: &ProgressBar,
+) -> Result<u64, Error> {
+    let (day_tx, mut day_rx) = tokio::sync::mpsc::channel::<StagedDay>(2);
+    let encoder = {
+        let (input, reader_opts, read) = (input.clone(), opts.reader.clone(), read.clone());
+        tokio::task::spawn_blocking(move || encode(&input, &reader_opts, read, day_tx))
+    };
+    let mut staged = Ok(());
+    while let Some(day) = day_rx.recv().await {
+        bar.set_position(read.load(Ordering::Relaxed));
+        if let Err(e) = staging.stage(day).await {
+            staged = Err(e);
+            break;
+        }
+    }
+    // Closing the channel stops the encoder if staging failed.
+    drop(day_rx);
+    let records = encoder.await.expect("the encoder does not panic");
+    staged?;
+    bar.set_position(read.load(Ordering::Relaxed));
+    records
+}
+
+/// Parses on a thread of its own and encodes here, one day file at a time.
+fn encode(
+    input: &Input,
+    opts: &ReaderOptions,
+    read: Arc<AtomicU64>,
+    out: tokio::sync::mpsc::Sender<StagedDay>,
+) -> Result<u64, Error> {
+    let (tx, rx) = sync_channel::<RecordBatch>(2);
+    let parser = {
+        let (input, opts) = (input.clone(), opts.clone());
+        std::thread::spawn(move || input.read_batches(&opts, read, |batch| tx.send(batch).is_ok()))
+    };
+    let mut split = DaySplitter::new(input.to_string());
+    let encoded = rx.iter().try_for_each(|batch| split.push(&batch, &out));
+    drop(rx);
+    // A parse error explains an early end better than anything the encoder saw.
+    let records = parser.join().expect("the parser does not panic")?;
+    encoded?;
+    split.finish(&out)?;
+    Ok(records)
+}
+
+/// Cuts batches at trading-date boundaries and feeds one [`DayFile`] at a time.
+struct DaySplitter {
+    input: String,
+    current: Option<DayFile>,
+    done: BTreeSet<NaiveDate>,
+}
+
+impl DaySplitter {
+    fn new(input: String) -> Self {
+        Self { input, current: None, done: BTreeSet::new() }
+    }
+
+    fn push(&mut self, batch: &RecordBatch, out: &tokio::sync::mpsc::Sender<StagedDay>) -> Result<(), Error> {
+        let dates = batch.column(0).as_primitive::<Date32Type>();
+        debug_assert_eq!(dates.null_count(), 0);
+        let values = dates.values();
+        let mut start = 0;
+        while start < values.len() {
+            let day = values[start];
+            let end = start + values[start..].iter().position(|&d| d != day).unwrap_or(values.len() - start);
+            let date = NaiveDate::from_num_days_from_ce_opt(day + crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE)
+                .expect("parsed dates are valid");
+            if self.current.as_ref().is_none_or(|f| f.date != date) {
+                self.flush(out)?;
+                if self.done.contains(&date) {
+                    return Err(source::Error::Unsorted { input: self.input.clone(), date }.into());
+                }
+                self.current = Some(DayFile::new(date)?);
+            }
+            let file = self.current.as_mut().expect("set above");
+            file.write(&batch.slice(start, end - start))?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &tokio::sync::mpsc::Sender<StagedDay>) -> Result<(), Error> {
+        if let Some(file) = self.current.take() {
+            self.done.insert(file.date);
+            // A closed channel means the receiver failed; its error is the one reported.
+            let _ = out.blocking_send(file.finish()?);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, out: &tokio::sync::mpsc::Sender<StagedDay>) -> Result<(), Error> {
+        self.flush(out)
+    }
+}

@@ -1,0 +1,22 @@
+//! Where data lives: a lake is a root URL (a local folder or `s3://bucket/prefix`) holding
+//! Hive-partitioned Parquet tables. The rest of b3lake sees one `ObjectStore`, never the backend.
+
+pub mod layout;
+pub mod store;
+pub mod writer;
+
+pub use store::Lake;
+pub use writer::{DayFile, Staging, StagedDay};
+
+/// Errors of the lake layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("lake {url}: {message}")]
+    Location { url: String, message: String },
+    #[error("{path}: {source}")]
+    Store { path: String, source: object_store::Error },
+    #[error("writing Parquet for {what}: {source}")]
+    Parquet { what: String, source: parquet::errors::ParquetError },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}

@@ -1,0 +1,162 @@
+//! A lake URL to an `ObjectStore`: a local folder, or S3 (and S3-compatible servers) with the
+//! standard AWS configuration: environment, profiles, SSO and the rest of the credential
+//! chain, as the AWS CLI resolves them, and `AWS_ENDPOINT_URL` for another endpoint.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use datafusion::prelude::SessionContext;
+use object_store::ObjectStore;
+use object_store::aws::{AmazonS3Builder, AwsCredential};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use url::Url;
+
+use super::Error;
+
+/// A lake: an object store and the root of the lake inside it.
+#[derive(Clone)]
+pub struct Lake {
+    url: Url,
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    local_root: Option<PathBuf>,
+}
+
+impl fmt::Debug for Lake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lake").field("url", &self.url.as_str()).finish()
+    }
+}
+
+impl fmt::Display for Lake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.local_root {
+            Some(dir) => write!(f, "{}", dir.display()),
+            None => f.write_str(self.url.as_str().trim_end_matches('/')),
+        }
+    }
+}
+
+impl Lake {
+    /// Opens `location`: `s3://bucket[/prefix]`, `file:///dir`, or a local folder (created if
+    /// missing).
+    pub async fn open(location: &str) -> Result<Self, Error> {
+        let err = |message: String| Error::Location { url: location.to_string(), message };
+        if let Some(rest) = location.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(err("no bucket name".into()));
+            }
+            let store = s3_store(bucket).await.map_err(|e| err(e.to_string()))?;
+            let url = Url::parse(&format!("s3://{bucket}/{}", with_slash(prefix))).map_err(|e| err(e.to_string()))?;
+            return Ok(Lake { url, store: Arc::new(store), root: Path::from(prefix), local_root: None });
+        }
+        let dir = match location.strip_prefix("file://") {
+            Some(path) => PathBuf::from(path),
+            None if location.contains("://") => return Err(err("only local folders and s3:// are supported".into())),
+            None => PathBuf::from(location),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
+        let dir = dir.canonicalize().map_err(|e| err(e.to_string()))?;
+        let url = Url::from_directory_path(&dir).map_err(|_| err("not an absolute path".into()))?;
+        let root = Path::from_filesystem_path(&dir).map_err(|e| err(e.to_string()))?;
+        Ok(Lake { url, store: Arc::new(LocalFileSystem::new()), root, local_root: Some(dir) })
+    }
+
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The lake's URL, ending in `/`.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The local folder, for a lake on local disk.
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        self.local_root.as_deref()
+    }
+
+    /// A path relative to the lake root, as the store names it.
+    pub fn path(&self, relative: &str) -> Path {
+        self.root.parts().chain(Path::from(relative).parts()).collect()
+    }
+
+    /// The URL of a table or folder inside the lake, ending in `/`, as DataFusion takes it.
+    pub fn table_url(&self, relative: &str) -> String {
+        format!("{}{}", self.url, with_slash(relative))
+    }
+
+    /// Makes the lake's store known to a DataFusion session.
+    pub fn register(&self, ctx: &SessionContext) {
+        if self.local_root.is_none() {
+            let mut base = self.url.clone();
+            base.set_path("/");
+            ctx.register_object_store(&base, self.store.clone());
+        }
+    }
+}
+
+fn with_slash(s: &str) -> String {
+    let s = s.trim_matches('/');
+    if s.is_empty() { String::new() } else { format!("{s}/") }
+}
+
+/// S3 with object_store's own settings from the environment (`AWS_ENDPOINT_URL`,
+/// `AWS_ALLOW_HTTP`, ...) and region and credentials resolved by the AWS SDK's chain.
+async fn s3_store(bucket: &str) -> Result<object_store::aws::AmazonS3, object_store::Error> {
+    let config = aws_config::load_from_env().await;
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(region) = config.region() {
+        builder = builder.with_region(region.as_ref());
+    }
+    if let Some(provider) = config.credentials_provider() {
+        builder = builder.with_credentials(Arc::new(SdkCredentials::new(provider)));
+    }
+    builder.build()
+}
+
+/// The AWS SDK's credential chain as an object_store credential provider, refreshed a few
+/// minutes before the credentials expire.
+#[derive(Debug)]
+struct SdkCredentials {
+    provider: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+}
+
+impl SdkCredentials {
+    fn new(provider: SharedCredentialsProvider) -> Self {
+        Self { provider, cached: tokio::sync::Mutex::new(None) }
+    }
+}
+
+#[async_trait::async_trait]
+impl object_store::CredentialProvider for SdkCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let mut cached = self.cached.lock().await;
+        let margin = std::time::Duration::from_secs(300);
+        if let Some((credential, expiry)) = cached.as_ref() {
+            let fresh = expiry.is_none_or(|e| SystemTime::now() + margin < e);
+            if fresh {
+                return Ok(credential.clone());
+            }
+        }
+        let creds = self.provider.provide_credentials().await.map_err(|e| object_store::Error::Generic {
+            store: "S3",
+            source: format!("AWS credentials: {e}").into(),
+        })?;
+        let credential = Arc::new(AwsCredential {
+            key_id: creds.access_key_id().to_string(),
+            secret_key: creds.secret_access_key().to_string(),
+            token: creds.session_token().map(str::to_string),
+        });
+        *cached = Some((credential.clone(), creds.expiry()));
+        Ok(credential)
+    }
+}

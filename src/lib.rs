@@ -1,0 +1,15 @@
+//! b3lake: B3's public market data as a queryable data lake, on a laptop or on AWS.
+//!
+//! Modules follow the data: [`source`] reads what B3 publishes (COTAHIST files, downloads,
+//! generated data), [`lake`] stores it as Hive-partitioned Parquet on local disk or S3,
+//! [`ingest`] joins the two all-or-nothing, and [`sql`] queries the result with DataFusion.
+
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod lake;
+pub mod source;
+pub mod sql;
+pub mod telemetry;
+
+pub use error::{Error, Result};

@@ -1,0 +1,218 @@
+//! Bytes of quote records (type 01) to Arrow columns.
+//!
+//! This is the hot loop of ingestion: every byte is checked (digits are digits, dates exist)
+//! because a silently wrong price is worse than a refused file, and values are accumulated as
+//! integers so that prices stay exact to the cent from file to Parquet.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Date32Builder, Decimal128Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+};
+use chrono::{Datelike, NaiveDate};
+
+use super::layout::{Field, Kind, NO_EXPIRY, QUOTE_FIELDS, RECORD_LEN, raw_schema};
+
+/// What is wrong with one field of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static Field,
+    pub problem: String,
+}
+
+impl FieldError {
+    fn new(field: &'static Field, raw: &[u8], what: &str) -> Self {
+        Self { field, problem: format!("{what} in {:?}", latin1(raw)) }
+    }
+}
+
+enum Column {
+    Text(StringBuilder),
+    Int(Int32Builder),
+    BigInt(Int64Builder),
+    Date(Date32Builder, DateCache),
+    Decimal(Decimal128Builder),
+}
+
+/// Most records of a file share their trading date, and most DATVEN are `99991231`:
+/// remembering the last one avoids re-validating the same date millions of times.
+#[derive(Default)]
+struct DateCache {
+    raw: [u8; 8],
+    value: Option<i32>,
+}
+
+/// Accumulates quote records into one Arrow [`RecordBatch`] of the raw schema.
+pub struct QuoteBatchBuilder {
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl QuoteBatchBuilder {
+    pub fn with_capacity(rows: usize) -> Self {
+        let columns = QUOTE_FIELDS
+            .iter()
+            .map(|f| match f.kind {
+                Kind::Text => Column::Text(StringBuilder::with_capacity(rows, rows * f.width())),
+                Kind::Int => Column::Int(Int32Builder::with_capacity(rows)),
+                Kind::BigInt => Column::BigInt(Int64Builder::with_capacity(rows)),
+                Kind::Date => Column::Date(Date32Builder::with_capacity(rows), DateCache::default()),
+                Kind::Decimal { scale } => Column::Decimal(
+                    Decimal128Builder::with_capacity(rows)
+                        .with_precision_and_scale(f.width() as u8, scale)
+                        .expect("layout widths are valid decimal precisions"),
+                ),
+            })
+            .collect();
+        Self { columns, rows: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Parses one 245-byte quote record. On error, nothing of the record is kept.
+    pub fn push(&mut self, record: &[u8]) -> Result<(), FieldError> {
+        debug_assert_eq!(record.len(), RECORD_LEN);
+        // Validate every field before appending any, so a bad record leaves no partial row.
+        let mut parsed = [Value::Null; QUOTE_FIELDS.len()];
+        for ((field, column), slot) in QUOTE_FIELDS.iter().zip(&mut self.columns).zip(&mut parsed) {
+            let raw = &record[field.range.clone()];
+            *slot = match column {
+                Column::Text(_) => Value::Text,
+                Column::Int(_) | Column::BigInt(_) | Column::Decimal(_) => Value::Number(digits(field, raw)?),
+                Column::Date(_, cache) => {
+                    if raw == cache.raw {
+                        Value::Date(cache.value)
+                    } else {
+                        let value = date(field, raw)?;
+                        cache.raw.copy_from_slice(raw);
+                        cache.value = value;
+                        Value::Date(value)
+                    }
+                }
+            };
+        }
+        for ((field, column), value) in QUOTE_FIELDS.iter().zip(&mut self.columns).zip(parsed) {
+            let raw = &record[field.range.clone()];
+            match (column, value) {
+                (Column::Text(b), _) => match trim(raw) {
+                    [] => b.append_null(),
+                    text if text.is_ascii() => {
+                        b.append_value(std::str::from_utf8(text).expect("ASCII is UTF-8"))
+                    }
+                    text => b.append_value(latin1(text)),
+                },
+                (Column::Int(b), Value::Number(n)) => b.append_value(n as i32),
+                (Column::BigInt(b), Value::Number(n)) => b.append_value(n as i64),
+                (Column::Decimal(b), Value::Number(n)) => b.append_value(n as i128),
+                (Column::Date(b, _), Value::Date(d)) => b.append_option(d),
+                _ => unreachable!("value kinds follow column kinds"),
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows so far as a batch; the builder is left empty and reusable.
+    pub fn finish(&mut self) -> RecordBatch {
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Column::Text(b) => Arc::new(b.finish()),
+                    Column::Int(b) => Arc::new(b.finish()),
+                    Column::BigInt(b) => Arc::new(b.finish()),
+                    Column::Date(b, _) => Arc::new(b.finish()),
+                    Column::Decimal(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.rows = 0;
+        RecordBatch::try_new(raw_schema(), arrays).expect("builders follow the raw schema")
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Value {
+    Null,
+    Text,
+    Number(u64),
+    Date(Option<i32>),
+}
+
+/// Zero-padded unsigned digits. 18 digits at most, so `u64` never overflows.
+#[inline]
+pub(crate) fn digits(field: &'static Field, raw: &[u8]) -> Result<u64, FieldError> {
+    let mut n: u64 = 0;
+    for &b in raw {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(FieldError::new(field, raw, &format!("non-digit {:?}", b as char)));
+        }
+        n = n * 10 + d as u64;
+    }
+    Ok(n)
+}
+
+/// `AAAAMMDD` as days since 1970-01-01; `99991231` is "not applicable" (NULL).
+fn date(field: &'static Field, raw: &[u8]) -> Result<Option<i32>, FieldError> {
+    if raw == NO_EXPIRY {
+        return Ok(None);
+    }
+    let n = digits(field, raw)?;
+    let (y, m, d) = ((n / 10000) as i32, (n / 100 % 100) as u32, (n % 100) as u32);
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(date) => Ok(Some(date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)),
+        None => Err(FieldError::new(field, raw, "impossible date")),
+    }
+}
+
+/// `NaiveDate::from_ymd(1970, 1, 1).num_days_from_ce()`.
+pub(crate) const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// Strips the space padding on both sides.
+#[inline]
+fn trim(raw: &[u8]) -> &[u8] {
+    raw.trim_ascii()
+}
+
+/// Latin-1 maps each byte to the code point of the same value.
+pub fn latin1(raw: &[u8]) -> String {
+    raw.iter().map(|&b| b as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::cotahist::layout::field;
+
+    #[test]
+    fn digits_reject_spaces_and_signs() {
+        let f = field("preco_abertura").unwrap();
+        assert_eq!(digits(f, b"0000000001050").unwrap(), 1050);
+        let e = digits(f, b"00000000010 0").unwrap_err();
+        assert!(e.problem.contains("non-digit ' '"), "{}", e.problem);
+        assert!(digits(f, b"-000000001050").is_err());
+    }
+
+    #[test]
+    fn dates_are_checked() {
+        let f = field("data_pregao").unwrap();
+        assert_eq!(date(f, b"19700102").unwrap(), Some(1));
+        assert_eq!(date(f, b"99991231").unwrap(), None);
+        assert!(date(f, b"20230229").unwrap_err().problem.contains("impossible date"));
+        assert!(date(f, b"20231301").is_err());
+    }
+
+    #[test]
+    fn latin1_decodes_every_byte() {
+        assert_eq!(latin1(b"SAO JO\xc3O"), "SAO JOÃO");
+        assert_eq!(latin1(b"\xc9"), "É");
+    }
+}

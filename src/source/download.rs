@@ -1,0 +1,329 @@
+//! Downloads of COTAHIST ZIPs from B3, by trading day, month or year.
+//!
+//! B3's server is slow and sometimes fails, answers an HTML page when it has no file for a
+//! date, and streams the current year's ZIP, which can arrive cut short. So: timeouts, retries
+//! with exponential backoff and jitter for transient failures only, validation of every body
+//! before it is kept, and a cache so that a finished period is downloaded once.
+
+use std::fmt;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+/// B3's historical quotes folder.
+pub const DEFAULT_BASE_URL: &str = "https://bvmf.bmfbovespa.com.br/InstDados/SerHist";
+
+/// A period B3 publishes one file for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Period {
+    Day(NaiveDate),
+    Month { year: i32, month: u32 },
+    Year(i32),
+}
+
+impl Period {
+    /// `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a day (YYYY-MM-DD), month (YYYY-MM) or year (YYYY)");
+        match s.len() {
+            10 => NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Period::Day).map_err(|_| bad()),
+            7 => {
+                let date = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+                Ok(Period::Month { year: date.year(), month: date.month() })
+            }
+            4 => s.parse().map(Period::Year).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+
+    /// B3's file name: `COTAHIST_D04022022.ZIP`, `COTAHIST_M022022.ZIP`, `COTAHIST_A2022.ZIP`.
+    pub fn file_name(&self) -> String {
+        match self {
+            Period::Day(d) => format!("COTAHIST_D{:02}{:02}{:04}.ZIP", d.day(), d.month(), d.year()),
+            Period::Month { year, month } => format!("COTAHIST_M{month:02}{year:04}.ZIP"),
+            Period::Year(y) => format!("COTAHIST_A{y:04}.ZIP"),
+        }
+    }
+
+    /// Last calendar day of the period.
+    pub fn last_day(&self) -> NaiveDate {
+        match *self {
+            Period::Day(d) => d,
+            Period::Month { year, month } => {
+                let (y, m) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+                NaiveDate::from_ymd_opt(y, m, 1).expect("valid month") - chrono::Days::new(1)
+            }
+            Period::Year(y) => NaiveDate::from_ymd_opt(y, 12, 31).expect("valid year"),
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Period::Day(d) => write!(f, "{d}"),
+            Period::Month { year, month } => write!(f, "{year:04}-{month:02}"),
+            Period::Year(y) => write!(f, "{y:04}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error("{url}: B3 has no file for {period} (HTTP 404)")]
+    NotFound { url: String, period: Period },
+    #[error("{url}: B3 answered an HTML page instead of a ZIP; it has no file for {period} (a weekend, a holiday, or a date not yet published?)")]
+    Html { url: String, period: Period },
+    #[error("{url}: HTTP {status} after {attempts} attempts")]
+    Status { url: String, status: u16, attempts: u32 },
+    #[error("{url}: download cut off or corrupt after {attempts} attempts: {detail}")]
+    Truncated { url: String, detail: String, attempts: u32 },
+    #[error("{url}: {source} (after {attempts} attempts)")]
+    Network { url: String, source: reqwest::Error, attempts: u32 },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// How downloads behave.
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    pub base_url: String,
+    pub cache_dir: PathBuf,
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Delay before the first retry; doubled at each retry, plus random jitter up to as much.
+    pub backoff: Duration,
+    pub connect_timeout: Duration,
+    /// For the whole request, body included: a yearly ZIP is ~90 MB.
+    pub timeout: Duration,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            cache_dir: default_cache_dir(),
+            attempts: 5,
+            backoff: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(15),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/b3lake`, else `~/.cache/b3lake`, else `./.b3lake-cache`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("b3lake");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("b3lake"),
+        None => PathBuf::from(".b3lake-cache"),
+    }
+}
+
+/// What a transient failure was, kept for the final error if all attempts fail.
+enum Failure {
+    Final(DownloadError),
+    Retry { status: Option<u16>, detail: String, source: Option<reqwest::Error> },
+}
+
+/// Downloads B3 files into the cache folder.
+pub struct Downloader {
+    client: reqwest::Client,
+    opts: DownloadOptions,
+}
+
+impl Downloader {
+    pub fn new(opts: DownloadOptions) -> Result<Self, DownloadError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.timeout)
+            .user_agent(concat!("b3lake/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| DownloadError::Network { url: opts.base_url.clone(), source, attempts: 0 })?;
+        Ok(Self { client, opts })
+    }
+
+    fn url(&self, period: &Period) -> String {
+        format!("{}/{}", self.opts.base_url.trim_end_matches('/'), period.file_name())
+    }
+
+    /// The path of the period's ZIP in the cache, downloading it unless a verified copy is
+    /// there. Periods that may still change (ending today or later) are always downloaded.
+    pub async fn fetch(&self, period: Period) -> Result<PathBuf, DownloadError> {
+        let name = period.file_name();
+        let path = self.opts.cache_dir.join(&name);
+        let today = chrono::Local::now().date_naive();
+        if period.last_day() < today {
+            if let Some(hash) = cached_hash(&path) {
+                info!(file = %path.display(), sha256 = %hash, "download cache hit");
+                return Ok(path);
+            }
+        }
+        let url = self.url(&period);
+        let body = self.get_zip(&url, period).await?;
+        store(&path, &body)?;
+        info!(%url, bytes = body.len(), "downloaded");
+        Ok(path)
+    }
+
+    async fn get_zip(&self, url: &str, period: Period) -> Result<Vec<u8>, DownloadError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.try_get(url, period).await {
+                Ok(body) => return Ok(body),
+                Err(f) => f,
+            };
+            let Failure::Retry { status, detail, source } = failure else {
+                let Failure::Final(e) = failure else { unreachable!() };
+                return Err(e);
+            };
+            if attempt >= self.opts.attempts {
+                let url = url.to_string();
+                return Err(match (status, source) {
+                    (Some(status), _) => DownloadError::Status { url, status, attempts: attempt },
+                    (None, Some(source)) => DownloadError::Network { url, source, attempts: attempt },
+                    (None, None) => DownloadError::Truncated { url, detail, attempts: attempt },
+                });
+            }
+            let delay = backoff(self.opts.backoff, attempt);
+            warn!(%url, attempt, error = %detail, retry_in_ms = delay.as_millis() as u64, "download failed, retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn try_get(&self, url: &str, period: Period) -> Result<Vec<u8>, Failure> {
+        let retry = |source: reqwest::Error| Failure::Retry { status: None, detail: source.to_string(), source: Some(source) };
+        let response = self.client.get(url).send().await.map_err(retry)?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(Failure::Final(DownloadError::NotFound { url: url.to_string(), period }));
+        }
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(Failure::Retry { status: Some(status.as_u16()), detail: format!("HTTP {status}"), source: None });
+        }
+        if !status.is_success() {
+            return Err(Failure::Final(DownloadError::Status { url: url.to_string(), status: status.as_u16(), attempts: 1 }));
+        }
+        let expected = response.content_length();
+        let body = response.bytes().await.map_err(retry)?;
+        let cut = |detail: String| Failure::Retry { status: None, detail, source: None };
+        if let Some(expected) = expected {
+            if body.len() as u64 != expected {
+                return Err(cut(format!("received {} of {expected} bytes", body.len())));
+            }
+        }
+        if looks_like_html(&body) {
+            return Err(Failure::Final(DownloadError::Html { url: url.to_string(), period }));
+        }
+        if !body.starts_with(b"PK") {
+            return Err(cut("the body is not a ZIP archive".to_string()));
+        }
+        verify_zip(&body).map_err(cut)?;
+        Ok(body.to_vec())
+    }
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(512)];
+    let lower = head.trim_ascii_start().to_ascii_lowercase();
+    lower.starts_with(b"<") || lower.windows(5).any(|w| w == b"<html")
+}
+
+/// Reads every member to the end, so that a cut-off archive or a bad CRC is caught before
+/// the file is cached.
+fn verify_zip(body: &[u8]) -> Result<(), String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(body)).map_err(|e| e.to_string())?;
+    for i in 0..archive.len() {
+        let mut member = archive.by_index(i).map_err(|e| e.to_string())?;
+        let name = member.name().map(|n| n.to_string()).unwrap_or_default();
+        std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| format!("member {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Exponential backoff with jitter: `base * 2^(attempt-1)` plus up to as much again.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1 << (attempt - 1).min(16));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = exp.mul_f64(f64::from(nanos % 1000) / 1000.0);
+    exp + jitter
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn sidecar(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    path.with_file_name(name)
+}
+
+/// The hash of a cached file if the file is there and matches the hash recorded with it.
+fn cached_hash(path: &Path) -> Option<String> {
+    let recorded = std::fs::read_to_string(sidecar(path)).ok()?;
+    let body = std::fs::read(path).ok()?;
+    let actual = sha256_hex(&body);
+    if recorded.trim() == actual {
+        Some(actual)
+    } else {
+        warn!(file = %path.display(), "cached file does not match its recorded hash; downloading again");
+        None
+    }
+}
+
+/// Writes the body and its hash, each through a temporary file, so a crash never leaves a
+/// cached file that looks complete.
+fn store(path: &Path, body: &[u8]) -> Result<(), DownloadError> {
+    let io = |source| DownloadError::Io { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let write = |target: &Path, bytes: &[u8]| -> std::io::Result<()> {
+        let tmp = target.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, target)
+    };
+    let _ = std::fs::remove_file(sidecar(path));
+    write(path, body).map_err(io)?;
+    write(&sidecar(path), sha256_hex(body).as_bytes()).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_b3() {
+        assert_eq!(Period::parse("2022-02-04").unwrap().file_name(), "COTAHIST_D04022022.ZIP");
+        assert_eq!(Period::parse("2022-02").unwrap().file_name(), "COTAHIST_M022022.ZIP");
+        assert_eq!(Period::parse("2022").unwrap().file_name(), "COTAHIST_A2022.ZIP");
+        assert!(Period::parse("2022-13").is_err());
+        assert!(Period::parse("22-02-04").is_err());
+    }
+
+    #[test]
+    fn last_days() {
+        assert_eq!(Period::parse("2024-02").unwrap().last_day().to_string(), "2024-02-29");
+        assert_eq!(Period::parse("2022-12").unwrap().last_day().to_string(), "2022-12-31");
+    }
+
+    #[test]
+    fn backoff_grows() {
+        let base = Duration::from_millis(100);
+        let b1 = backoff(base, 1);
+        let b3 = backoff(base, 3);
+        assert!(b1 >= base && b1 < base * 2);
+        assert!(b3 >= base * 4 && b3 < base * 8);
+    }
+}

@@ -1,0 +1,75 @@
+//! Shared helpers: test data, lakes in temporary folders, queries, the CLI.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::RecordBatch;
+use b3lake::ingest::{IngestOptions, IngestReport, ingest};
+use b3lake::lake::Lake;
+use b3lake::source;
+
+pub const DAY_2022: &str = "COTAHIST_D04022022.TXT";
+pub const YEAR_2016: &str = "COTAHIST_A2016.TXT";
+pub const DEMO_2003: &str = "DemoCotacoesHistoricas12022003.txt";
+
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+pub fn lines(name: &str) -> Vec<Vec<u8>> {
+    std::fs::read(data(name)).unwrap().split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+}
+
+/// Writes lines with CRLF.
+pub fn write_lines(path: &Path, lines: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l.strip_suffix(b"\r").unwrap_or(l));
+        out.extend_from_slice(b"\r\n");
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+pub async fn ingest_paths(lake: &Lake, paths: &[PathBuf]) -> b3lake::Result<IngestReport> {
+    let inputs = source::resolve(paths)?;
+    ingest(lake, &inputs, &IngestOptions::default()).await
+}
+
+pub async fn query(lake: &Lake, sql: &str) -> Vec<RecordBatch> {
+    let ctx = b3lake::sql::session(lake).await.unwrap();
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
+pub async fn query_one_i64(lake: &Lake, sql: &str) -> i64 {
+    let batches = query(lake, sql).await;
+    let col = batches[0].column(0);
+    arrow::array::cast::as_primitive_array::<arrow::datatypes::Int64Type>(col).value(0)
+}
+
+/// Every file under a folder with its bytes: equal snapshots mean an untouched lake.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.insert(p.strip_prefix(dir).unwrap().join(""), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_b3lake")).args(args).output().expect("run b3lake")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}

@@ -1,0 +1,10 @@
+//! One integration test binary (one link), one module per capability.
+
+mod common;
+
+mod bad_input;
+mod download;
+mod ingest;
+mod parse;
+mod s3;
+mod synth;

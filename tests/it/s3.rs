@@ -1,0 +1,75 @@
+//! The lake on S3, through object_store and the AWS credential chain, against moto on
+//! 127.0.0.1 (started by the test command; a missing server fails these tests).
+
+use futures::TryStreamExt;
+
+use b3lake::lake::Lake;
+
+use crate::common::*;
+
+/// Creates a fresh bucket on the S3 endpoint the test command started.
+async fn bucket(name: &str) -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests with tests/run.sh, which starts moto on 127.0.0.1");
+    assert!(endpoint.contains("127.0.0.1") || endpoint.contains("localhost"), "tests only talk to loopback");
+    let response = reqwest::Client::new().put(format!("{endpoint}/{name}")).send().await.expect("moto is running");
+    assert!(response.status().is_success(), "create bucket: {}", response.status());
+    format!("s3://{name}/lake")
+}
+
+async fn keys(lake: &Lake) -> Vec<String> {
+    let mut keys: Vec<String> = lake
+        .store()
+        .list(Some(&lake.path("")))
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn ingest_into_s3_replace_and_fail_cleanly() {
+    let url = bucket("b3lake-ingest").await;
+    let lake = Lake::open(&url).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022), data(YEAR_2016)]).await.unwrap();
+    assert_eq!(
+        keys(&lake).await,
+        vec![
+            "lake/raw/year=2016/month=01/day=04/cotacoes_20160104.parquet",
+            "lake/raw/year=2016/month=01/day=05/cotacoes_20160105.parquet",
+            "lake/raw/year=2016/month=01/day=06/cotacoes_20160106.parquet",
+            "lake/raw/year=2022/month=02/day=04/cotacoes_20220204.parquet",
+        ]
+    );
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM raw").await, 7522 + 5220);
+    let n = query_one_i64(&lake, "SELECT count(*) FROM raw WHERE year = '2022' AND codigo_negociacao = 'PETR4'").await;
+    assert_eq!(n, 1);
+
+    // Again: replaced, not duplicated.
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM raw").await, 7522 + 5220);
+
+    // A bad input after a good one: nothing changes, and no staging object is left.
+    let before = keys(&lake).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.txt");
+    let mut l = lines(DAY_2022);
+    l.pop();
+    write_lines(&bad, &l);
+    let err = ingest_paths(&lake, &[data(DEMO_2003), bad]).await.unwrap_err();
+    assert!(err.to_string().contains("bad.txt"), "{err}");
+    assert_eq!(keys(&lake).await, before);
+}
+
+#[test]
+fn cli_ingest_to_s3() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(bucket("b3lake-cli"));
+    let out = cli(&["ingest", data(DEMO_2003).to_str().unwrap(), "--lake", &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("551 records"));
+    let lake = rt.block_on(Lake::open(&url)).unwrap();
+    assert_eq!(rt.block_on(keys(&lake)), vec!["lake/raw/year=2003/month=02/day=12/cotacoes_20030212.parquet"]);
+}

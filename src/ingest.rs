@@ -1,14 +1,15 @@
 //! The ingest job: COTAHIST inputs to the raw table, all or nothing.
 //!
-//! Each input runs as a three-stage pipeline so that both cores work: a thread parses text
-//! into Arrow batches, a second encodes each trading day as Parquet, and the async side
+//! Each input runs as a pipeline so that every core works: a thread parses text into Arrow
+//! batches, a pool of threads encodes whole trading days as Parquet, and the async side
 //! stages finished days in the store. Nothing reaches the table until every input has been
 //! read without error (see [`crate::lake::writer`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, AsArray, RecordBatch};
@@ -19,6 +20,7 @@ use tracing::info;
 
 use crate::error::Error;
 use crate::lake::{DayFile, Lake, StagedDay, Staging};
+use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::source::{self, Input, ReaderOptions};
 
 /// What an ingest did.
@@ -145,7 +147,11 @@ async fn ingest_one(
     records
 }
 
-/// Parses on a thread of its own and encodes here, one day file at a time.
+/// A trading day's rows, in file order, ready to be encoded.
+type DayRows = (NaiveDate, Vec<RecordBatch>);
+
+/// Parses on one thread, cuts at day boundaries here, and encodes whole days on a pool of
+/// threads (one per core): Parquet encoding is the costliest step, and days are independent.
 fn encode(
     input: &Input,
     opts: &ReaderOptions,
@@ -157,20 +163,50 @@ fn encode(
         let (input, opts) = (input.clone(), opts.clone());
         std::thread::spawn(move || input.read_batches(&opts, read, |batch| tx.send(batch).is_ok()))
     };
+    let (day_tx, day_rx) = sync_channel::<DayRows>(2);
+    let day_rx = Arc::new(Mutex::new(day_rx));
+    let encoders = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let workers: Vec<_> = (0..encoders)
+        .map(|_| {
+            let (jobs, out) = (day_rx.clone(), out.clone());
+            std::thread::spawn(move || -> Result<(), Error> {
+                loop {
+                    let job = jobs.lock().expect("no encoder panics").recv();
+                    let Ok((date, batches)) = job else { return Ok(()) };
+                    let mut file = DayFile::new(date)?;
+                    for batch in &batches {
+                        file.write(batch)?;
+                    }
+                    // A closed channel means staging failed; its error is the one reported.
+                    if out.blocking_send(file.finish()?).is_err() {
+                        return Ok(());
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(day_rx);
+
     let mut split = DaySplitter::new(input.to_string());
-    let encoded = rx.iter().try_for_each(|batch| split.push(&batch, &out));
+    let split_result = rx.iter().try_for_each(|batch| split.push(&batch, &day_tx));
     drop(rx);
-    // A parse error explains an early end better than anything the encoder saw.
-    let records = parser.join().expect("the parser does not panic")?;
+    // A parse error explains an early end better than anything seen after it.
+    let records = parser.join().expect("the parser does not panic");
+    if records.is_ok() && split_result.is_ok() {
+        split.flush(&day_tx);
+    }
+    drop(day_tx);
+    let encoded: Result<Vec<()>, Error> = workers.into_iter().map(|w| w.join().expect("encoders do not panic")).collect();
+    let records = records?;
+    split_result?;
     encoded?;
-    split.finish(&out)?;
     Ok(records)
 }
 
-/// Cuts batches at trading-date boundaries and feeds one [`DayFile`] at a time.
+/// Cuts batches at trading-date boundaries and hands each finished day to the encoders.
 struct DaySplitter {
     input: String,
-    current: Option<DayFile>,
+    current: Option<DayRows>,
     done: BTreeSet<NaiveDate>,
 }
 
@@ -179,7 +215,7 @@ impl DaySplitter {
         Self { input, current: None, done: BTreeSet::new() }
     }
 
-    fn push(&mut self, batch: &RecordBatch, out: &tokio::sync::mpsc::Sender<StagedDay>) -> Result<(), Error> {
+    fn push(&mut self, batch: &RecordBatch, out: &SyncSender<DayRows>) -> Result<(), Error> {
         let dates = batch.column(0).as_primitive::<Date32Type>();
         debug_assert_eq!(dates.null_count(), 0);
         let values = dates.values();
@@ -187,32 +223,26 @@ impl DaySplitter {
         while start < values.len() {
             let day = values[start];
             let end = start + values[start..].iter().position(|&d| d != day).unwrap_or(values.len() - start);
-            let date = NaiveDate::from_num_days_from_ce_opt(day + crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE)
-                .expect("parsed dates are valid");
-            if self.current.as_ref().is_none_or(|f| f.date != date) {
-                self.flush(out)?;
+            let date = NaiveDate::from_num_days_from_ce_opt(day + UNIX_EPOCH_DAYS_FROM_CE).expect("parsed dates are valid");
+            if self.current.as_ref().is_none_or(|(d, _)| *d != date) {
+                self.flush(out);
                 if self.done.contains(&date) {
                     return Err(source::Error::Unsorted { input: self.input.clone(), date }.into());
                 }
-                self.current = Some(DayFile::new(date)?);
+                self.current = Some((date, Vec::new()));
             }
-            let file = self.current.as_mut().expect("set above");
-            file.write(&batch.slice(start, end - start))?;
+            let (_, rows) = self.current.as_mut().expect("set above");
+            rows.push(batch.slice(start, end - start));
             start = end;
         }
         Ok(())
     }
 
-    fn flush(&mut self, out: &tokio::sync::mpsc::Sender<StagedDay>) -> Result<(), Error> {
-        if let Some(file) = self.current.take() {
-            self.done.insert(file.date);
-            // A closed channel means the receiver failed; its error is the one reported.
-            let _ = out.blocking_send(file.finish()?);
+    fn flush(&mut self, out: &SyncSender<DayRows>) {
+        if let Some(day) = self.current.take() {
+            self.done.insert(day.0);
+            // A closed channel means every encoder stopped; their error is the one reported.
+            let _ = out.send(day);
         }
-        Ok(())
-    }
-
-    fn finish(mut self, out: &tokio::sync::mpsc::Sender<StagedDay>) -> Result<(), Error> {
-        self.flush(out)
     }
 }

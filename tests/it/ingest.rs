@@ -143,3 +143,20 @@ fn killed_mid_run_leaves_no_visible_partial_day() {
     let raw: Vec<_> = snapshot(&lake.join("raw")).into_keys().filter(|p| p.extension().is_some()).collect();
     assert_eq!(raw.len(), 23, "business days of March 2022");
 }
+
+#[test]
+fn json_logs_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = cli(&["--log-format", "json", "--log-level", "info", "ingest", data(DEMO_2003).to_str().unwrap(), "--lake", lake.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = stderr(&out);
+    let events: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!events.is_empty());
+    for line in &events {
+        assert!(line.starts_with('{') && line.ends_with('}'), "not a JSON line: {line}");
+    }
+    assert!(events.iter().any(|l| l.contains("\"message\":\"ingested\"") && l.contains("\"records\":551")), "{logs}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("1 inputs, 551 records, 1 trading days (2003-02-12)") && summary.contains("MB/s"), "{summary}");
+}

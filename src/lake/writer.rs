@@ -18,24 +18,35 @@ use object_store::path::Path;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use tracing::{debug, warn};
 
 use super::layout::{STAGING, raw_file, raw_partition};
 use super::{Error, Lake};
-use crate::source::cotahist::raw_schema;
+use crate::source::cotahist::layout::Kind;
+use crate::source::cotahist::{QUOTE_FIELDS, raw_schema};
 
 /// Rows per row group: a whole trading day (~7,500 records, 100,000 at most in a busy
 /// session) fits in one, which suits scans; larger inputs are split.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
-/// Parquet settings of the raw table: Snappy, dictionaries, page statistics.
+/// Parquet settings of the raw table: Snappy, page statistics, and dictionaries where values
+/// repeat (text, dates, codes) but not for prices, volumes and counts, which rarely repeat
+/// within a day and cost more to dictionary-encode than they save.
 pub fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string())
-        .build()
+        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string());
+    for field in QUOTE_FIELDS {
+        let repeats = !matches!(field.kind, Kind::Decimal { .. })
+            && !matches!(field.column, "numero_negocios" | "quantidade_papeis_negociados");
+        if !repeats {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(field.column), false);
+        }
+    }
+    builder.build()
 }
 
 /// One trading day's Parquet file, built in memory (a day is a few hundred KB compressed).

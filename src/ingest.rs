@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -113,8 +113,10 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .expect("valid template"),
     );
     bar
 }
@@ -196,7 +198,8 @@ fn encode(
         split.flush(&day_tx);
     }
     drop(day_tx);
-    let encoded: Result<Vec<()>, Error> = workers.into_iter().map(|w| w.join().expect("encoders do not panic")).collect();
+    let encoded: Result<Vec<()>, Error> =
+        workers.into_iter().map(|w| w.join().expect("encoders do not panic")).collect();
     let records = records?;
     split_result?;
     encoded?;
@@ -223,7 +226,8 @@ impl DaySplitter {
         while start < values.len() {
             let day = values[start];
             let end = start + values[start..].iter().position(|&d| d != day).unwrap_or(values.len() - start);
-            let date = NaiveDate::from_num_days_from_ce_opt(day + UNIX_EPOCH_DAYS_FROM_CE).expect("parsed dates are valid");
+            let date =
+                NaiveDate::from_num_days_from_ce_opt(day + UNIX_EPOCH_DAYS_FROM_CE).expect("parsed dates are valid");
             if self.current.as_ref().is_none_or(|(d, _)| *d != date) {
                 self.flush(out);
                 if self.done.contains(&date) {

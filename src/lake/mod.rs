@@ -6,7 +6,7 @@ pub mod store;
 pub mod writer;
 
 pub use store::Lake;
-pub use writer::{DayFile, Staging, StagedDay};
+pub use writer::{DayFile, StagedDay, Staging};
 
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,8 @@ use arrow::array::RecordBatch;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use object_store::{ObjectStoreExt, PutPayload};
 use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -131,10 +131,6 @@ impl Staging {
         debug!(date = %day.date, rows = day.rows, bytes = size, "staged");
         self.days.insert(day.date, Staged { rows: day.rows, bytes: size });
         Ok(())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.days.is_empty()
     }
 
     /// Moves every staged day into its partition, replacing what was there, then removes

@@ -14,6 +14,8 @@ use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use super::looks_like_html;
+
 /// B3's historical quotes folder.
 pub const DEFAULT_BASE_URL: &str = "https://bvmf.bmfbovespa.com.br/InstDados/SerHist";
 
@@ -76,7 +78,9 @@ impl fmt::Display for Period {
 pub enum DownloadError {
     #[error("{url}: B3 has no file for {period} (HTTP 404)")]
     NotFound { url: String, period: Period },
-    #[error("{url}: B3 answered an HTML page instead of a ZIP; it has no file for {period} (a weekend, a holiday, or a date not yet published?)")]
+    #[error(
+        "{url}: B3 answered an HTML page instead of a ZIP; it has no file for {period} (a weekend, a holiday, or a date not yet published?)"
+    )]
     Html { url: String, period: Period },
     #[error("{url}: HTTP {status} after {attempts} attempts")]
     Status { url: String, status: u16, attempts: u32 },
@@ -159,12 +163,11 @@ impl Downloader {
         let name = period.file_name();
         let path = self.opts.cache_dir.join(&name);
         let today = chrono::Local::now().date_naive();
-        if period.last_day() < today {
-            if let Some(hash) = cached_hash(&path) {
+        if period.last_day() < today
+            && let Some(hash) = cached_hash(&path) {
                 info!(file = %path.display(), sha256 = %hash, "download cache hit");
                 return Ok(path);
             }
-        }
         let url = self.url(&period);
         let body = self.get_zip(&url, period).await?;
         store(&path, &body)?;
@@ -199,26 +202,34 @@ impl Downloader {
     }
 
     async fn try_get(&self, url: &str, period: Period) -> Result<Vec<u8>, Failure> {
-        let retry = |source: reqwest::Error| Failure::Retry { status: None, detail: source.to_string(), source: Some(source) };
+        let retry =
+            |source: reqwest::Error| Failure::Retry { status: None, detail: source.to_string(), source: Some(source) };
         let response = self.client.get(url).send().await.map_err(retry)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(Failure::Final(DownloadError::NotFound { url: url.to_string(), period }));
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(Failure::Retry { status: Some(status.as_u16()), detail: format!("HTTP {status}"), source: None });
+            return Err(Failure::Retry {
+                status: Some(status.as_u16()),
+                detail: format!("HTTP {status}"),
+                source: None,
+            });
         }
         if !status.is_success() {
-            return Err(Failure::Final(DownloadError::Status { url: url.to_string(), status: status.as_u16(), attempts: 1 }));
+            return Err(Failure::Final(DownloadError::Status {
+                url: url.to_string(),
+                status: status.as_u16(),
+                attempts: 1,
+            }));
         }
         let expected = response.content_length();
         let body = response.bytes().await.map_err(retry)?;
         let cut = |detail: String| Failure::Retry { status: None, detail, source: None };
-        if let Some(expected) = expected {
-            if body.len() as u64 != expected {
+        if let Some(expected) = expected
+            && body.len() as u64 != expected {
                 return Err(cut(format!("received {} of {expected} bytes", body.len())));
             }
-        }
         if looks_like_html(&body) {
             return Err(Failure::Final(DownloadError::Html { url: url.to_string(), period }));
         }
@@ -228,12 +239,6 @@ impl Downloader {
         verify_zip(&body).map_err(cut)?;
         Ok(body.to_vec())
     }
-}
-
-fn looks_like_html(body: &[u8]) -> bool {
-    let head = &body[..body.len().min(512)];
-    let lower = head.trim_ascii_start().to_ascii_lowercase();
-    lower.starts_with(b"<") || lower.windows(5).any(|w| w == b"<html")
 }
 
 /// Reads every member to the end, so that a cut-off archive or a bad CRC is caught before
@@ -251,10 +256,8 @@ fn verify_zip(body: &[u8]) -> Result<(), String> {
 /// Exponential backoff with jitter: `base * 2^(attempt-1)` plus up to as much again.
 fn backoff(base: Duration, attempt: u32) -> Duration {
     let exp = base.saturating_mul(1 << (attempt - 1).min(16));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let jitter = exp.mul_f64(f64::from(nanos % 1000) / 1000.0);
     exp + jitter
 }

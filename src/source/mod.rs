@@ -26,7 +26,9 @@ pub enum Error {
     Io { path: String, source: io::Error },
     #[error(transparent)]
     Parse(#[from] Box<ParseError>),
-    #[error("{path}: this is an HTML page, not a ZIP or COTAHIST file (B3 answers with a page when it has no file for a date)")]
+    #[error(
+        "{path}: this is an HTML page, not a ZIP or COTAHIST file (B3 answers with a page when it has no file for a date)"
+    )]
     Html { path: String },
     #[error("{path}: not a valid ZIP archive (truncated or corrupt download?): {source}")]
     Zip { path: String, source: zip::result::ZipError },
@@ -73,6 +75,13 @@ enum Sniffed {
     Text,
 }
 
+/// B3 answers a request for a missing file with a web page, sometimes with status 200.
+pub(crate) fn looks_like_html(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(512)];
+    let lower = head.trim_ascii_start().to_ascii_lowercase();
+    lower.starts_with(b"<") || lower.windows(5).any(|w| w == b"<html")
+}
+
 fn sniff(path: &Path) -> Result<Sniffed, Error> {
     let mut head = [0u8; 512];
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -87,14 +96,16 @@ fn sniff(path: &Path) -> Result<Sniffed, Error> {
     if head.starts_with(b"PK") {
         return Ok(Sniffed::Zip);
     }
-    let lower = head.trim_ascii_start().to_ascii_lowercase();
-    if lower.starts_with(b"<") || lower.windows(5).any(|w| w == b"<html") {
+    if looks_like_html(head) {
         return Ok(Sniffed::Html);
     }
     let is_zip_name = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
     if is_zip_name && !head.is_empty() {
         // Named .ZIP but not one: most likely a cut-off or mangled download.
-        return Err(Error::Zip { path: path.display().to_string(), source: zip::result::ZipError::InvalidArchive("no ZIP signature".into()) });
+        return Err(Error::Zip {
+            path: path.display().to_string(),
+            source: zip::result::ZipError::InvalidArchive("no ZIP signature".into()),
+        });
     }
     Ok(Sniffed::Text)
 }

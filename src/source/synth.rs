@@ -58,7 +58,7 @@ struct Spot {
     ticker: String,
     /// Latin-1 bytes, at most 12.
     name: Vec<u8>,
-    especi: &'static str,
+    especi: String,
     codbdi: &'static str,
     isin: String,
     /// Price in cents per FATCOT units.
@@ -79,9 +79,30 @@ struct Optionable {
 }
 
 const NAME_PARTS: &[&str] = &[
-    "ALFA", "BETA", "CONSTRUÇÃO", "ELÉTRICA", "SÃO MARTINHO", "PARANÁ", "GERAÇÃO", "ENERGIA",
-    "SIDERÚRGICA", "BRASIL", "MINERAÇÃO", "PETRÓLEO", "AÇÚCAR", "LOGÍSTICA", "SAÚDE", "TÊXTIL",
-    "CIA", "INDÚSTRIA", "PARTICIPAÇ", "SEGURIDADE", "TELECOM", "VAREJO", "AGRÍCOLA", "FÁBRICA",
+    "ALFA",
+    "BETA",
+    "CONSTRUÇÃO",
+    "ELÉTRICA",
+    "SÃO MARTINHO",
+    "PARANÁ",
+    "GERAÇÃO",
+    "ENERGIA",
+    "SIDERÚRGICA",
+    "BRASIL",
+    "MINERAÇÃO",
+    "PETRÓLEO",
+    "AÇÚCAR",
+    "LOGÍSTICA",
+    "SAÚDE",
+    "TÊXTIL",
+    "CIA",
+    "INDÚSTRIA",
+    "PARTICIPAÇ",
+    "SEGURIDADE",
+    "TELECOM",
+    "VAREJO",
+    "AGRÍCOLA",
+    "FÁBRICA",
 ];
 
 fn latin1_bytes(s: &str) -> Vec<u8> {
@@ -126,7 +147,7 @@ impl Universe {
                 spots.push(Spot {
                     ticker: format!("{base}{suffix}"),
                     name: name.clone(),
-                    especi: leak(format!("{class:<8}{gov}")),
+                    especi: format!("{class:<8}{gov}"),
                     codbdi,
                     isin: format!("BR{base}{isin_part}{}", rng.below(10)),
                     price: price * (0.8 + rng.unit() * 0.4),
@@ -148,7 +169,7 @@ impl Universe {
                 spots.push(Spot {
                     ticker: format!("{base}{suffix}"),
                     name: latin1_bytes(&format!("{prefix}{base}")),
-                    especi,
+                    especi: especi.to_string(),
                     codbdi,
                     isin: format!("BR{base}{isin_part}{}", rng.below(10)),
                     price: 500.0 + rng.unit() * 15_000.0,
@@ -160,8 +181,9 @@ impl Universe {
             }
         }
         // The most active companies have listed options.
-        let mut by_activity: Vec<usize> =
-            (0..spots.len()).filter(|&i| spots[i].codbdi == "02" && spots[i].fatcot == 1 && spots[i].especi != "DRN").collect();
+        let mut by_activity: Vec<usize> = (0..spots.len())
+            .filter(|&i| spots[i].codbdi == "02" && spots[i].fatcot == 1 && spots[i].especi != "DRN")
+            .collect();
         by_activity.sort_by(|&a, &b| spots[b].activity.total_cmp(&spots[a].activity));
         let mut optionables: Vec<Optionable> = by_activity[..56]
             .iter()
@@ -170,11 +192,6 @@ impl Universe {
         optionables.push(Optionable { base: "IBOV".into(), spot: None, points: 110_000.0 });
         Universe { spots, optionables }
     }
-}
-
-fn leak(s: String) -> &'static str {
-    // A few hundred short strings, once per generator run.
-    Box::leak(s.into_boxed_str())
 }
 
 /// Business days: Monday to Friday except fixed national holidays.
@@ -343,9 +360,21 @@ fn write_day<W: Write>(
         let trades = (s.activity * (0.5 + rng.unit())) as u64 + 1;
         let lot = if s.fatcot == 1000 { 1000 } else { 100 };
         let q = Quote {
-            date, codbdi: s.codbdi, ticker: &s.ticker, tpmerc: 10, name: &s.name, especi: s.especi, prazot: b"",
-            close: s.price, trades, quantity: trades * lot * (1 + rng.below(20)), strike: 0, expiry: None,
-            fatcot: s.fatcot, points: 0, isin: &s.isin,
+            date,
+            codbdi: s.codbdi,
+            ticker: &s.ticker,
+            tpmerc: 10,
+            name: &s.name,
+            especi: &s.especi,
+            prazot: b"",
+            close: s.price,
+            trades,
+            quantity: trades * lot * (1 + rng.below(20)),
+            strike: 0,
+            expiry: None,
+            fatcot: s.fatcot,
+            points: 0,
+            isin: &s.isin,
         };
         emit(out, &quote_record(rng, &q))?;
         n += 1;
@@ -357,9 +386,21 @@ fn write_day<W: Write>(
         let ticker = format!("{}F", s.ticker);
         let trades = 1 + rng.below(200);
         let q = Quote {
-            date, codbdi: "96", ticker: &ticker, tpmerc: 20, name: &s.name, especi: s.especi, prazot: b"",
-            close: s.price * (0.99 + rng.unit() * 0.02), trades, quantity: trades * (1 + rng.below(99)),
-            strike: 0, expiry: None, fatcot: s.fatcot, points: 0, isin: &s.isin,
+            date,
+            codbdi: "96",
+            ticker: &ticker,
+            tpmerc: 20,
+            name: &s.name,
+            especi: &s.especi,
+            prazot: b"",
+            close: s.price * (0.99 + rng.unit() * 0.02),
+            trades,
+            quantity: trades * (1 + rng.below(99)),
+            strike: 0,
+            expiry: None,
+            fatcot: s.fatcot,
+            points: 0,
+            isin: &s.isin,
         };
         emit(out, &quote_record(rng, &q))?;
         n += 1;
@@ -372,23 +413,39 @@ fn write_day<W: Write>(
         let term = format!("{:03}", [16, 31, 45, 60, 90, 120, 180][rng.below(7) as usize]);
         let trades = 1 + rng.below(10);
         let q = Quote {
-            date, codbdi: "62", ticker: &ticker, tpmerc: 30, name: &s.name, especi: s.especi, prazot: term.as_bytes(),
-            close: s.price * 1.01, trades, quantity: trades * 100 * (1 + rng.below(50)), strike: 0, expiry: None,
-            fatcot: s.fatcot, points: 0, isin: &s.isin,
+            date,
+            codbdi: "62",
+            ticker: &ticker,
+            tpmerc: 30,
+            name: &s.name,
+            especi: &s.especi,
+            prazot: term.as_bytes(),
+            close: s.price * 1.01,
+            trades,
+            quantity: trades * 100 * (1 + rng.below(50)),
+            strike: 0,
+            expiry: None,
+            fatcot: s.fatcot,
+            points: 0,
+            isin: &s.isin,
         };
         emit(out, &quote_record(rng, &q))?;
         n += 1;
     }
 
     // Options: calls (070) and puts (080) on the next two expiries, strikes around the money.
-    let first = if date <= third_friday(date.year(), date.month()) { (date.year(), date.month()) } else { next_month(date.year(), date.month()) };
+    let first = if date <= third_friday(date.year(), date.month()) {
+        (date.year(), date.month())
+    } else {
+        next_month(date.year(), date.month())
+    };
     for (year, month) in [first, next_month(first.0, first.1)] {
         let expiry = third_friday(year, month);
         for u in &uni.optionables {
             let (spot_cents, name, especi, isin, index) = match u.spot {
                 Some(i) => {
                     let s = &uni.spots[i];
-                    (s.price, s.name.as_slice(), s.especi, s.isin.as_str(), false)
+                    (s.price, s.name.as_slice(), s.especi.as_str(), s.isin.as_str(), false)
                 }
                 None => (u.points * 100.0, b"IBOVESPA".as_slice(), "IBO", "BRIBOVINDM18", true),
             };
@@ -423,9 +480,19 @@ fn write_day<W: Write>(
                         (false, true) => "82",
                     };
                     let q = Quote {
-                        date, codbdi, ticker: &ticker, tpmerc, name, especi, prazot: b"000",
-                        close: premium, trades, quantity: trades * 100 * (1 + rng.below(30)),
-                        strike: strike as u64, expiry: Some(expiry), fatcot: 1,
+                        date,
+                        codbdi,
+                        ticker: &ticker,
+                        tpmerc,
+                        name,
+                        especi,
+                        prazot: b"000",
+                        close: premium,
+                        trades,
+                        quantity: trades * 100 * (1 + rng.below(30)),
+                        strike: strike as u64,
+                        expiry: Some(expiry),
+                        fatcot: 1,
                         points: if index { (strike / 100.0) as u64 * 1_000_000 } else { 0 },
                         isin,
                     };
@@ -454,8 +521,7 @@ pub fn write_file(path: &Path, from: NaiveDate, to: NaiveDate, seed: u64) -> io:
     }
     let mut zip = zip::ZipWriter::new(file);
     let member = path.file_stem().map(|s| s.to_string_lossy().to_uppercase()).unwrap_or_default();
-    zip.start_file(format!("{member}.TXT"), zip::write::SimpleFileOptions::default())
-        .map_err(io::Error::other)?;
+    zip.start_file(format!("{member}.TXT"), zip::write::SimpleFileOptions::default()).map_err(io::Error::other)?;
     let summary = generate(&mut zip, from, to, seed)?;
     zip.finish().map_err(io::Error::other)?;
     Ok(summary)

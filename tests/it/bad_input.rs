@@ -19,7 +19,8 @@ fn assert_rejected(bad: &Path, expected: &[&str]) {
     let dir = bad.parent().unwrap();
     let lake = lake_with_data(dir);
     let before = snapshot(&lake);
-    let out = cli(&["ingest", data(DAY_2022).to_str().unwrap(), bad.to_str().unwrap(), "--lake", lake.to_str().unwrap()]);
+    let out =
+        cli(&["ingest", data(DAY_2022).to_str().unwrap(), bad.to_str().unwrap(), "--lake", lake.to_str().unwrap()]);
     let err = stderr(&out);
     assert!(!out.status.success(), "accepted {}", bad.display());
     assert_eq!(out.status.code(), Some(1));
@@ -94,7 +95,16 @@ fn trailer_count_mismatch_and_its_override() {
     let bad = edited(dir.path(), "count.txt", |l| {
         l.remove(100);
     });
-    assert_rejected(&bad, &["count.txt", "line 7523", "TOTREG", "trailer says the file has 7524 records, but it has 7523", "--allow-count-mismatch"]);
+    assert_rejected(
+        &bad,
+        &[
+            "count.txt",
+            "line 7523",
+            "TOTREG",
+            "trailer says the file has 7524 records, but it has 7523",
+            "--allow-count-mismatch",
+        ],
+    );
     let lake = dir.path().join("lenient");
     let out = cli(&["ingest", bad.to_str().unwrap(), "--allow-count-mismatch", "--lake", lake.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

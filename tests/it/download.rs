@@ -96,7 +96,11 @@ fn day() -> Period {
 
 #[tokio::test]
 async fn server_error_then_success_then_cache_hit() {
-    let server = Server::start(vec![Reply::Status(500), Reply::Status(503), Reply::Body("application/zip", zip_of("COTAHIST_D04022022.TXT", DAY_2022))]);
+    let server = Server::start(vec![
+        Reply::Status(500),
+        Reply::Status(503),
+        Reply::Body("application/zip", zip_of("COTAHIST_D04022022.TXT", DAY_2022)),
+    ]);
     let cache = tempfile::tempdir().unwrap();
     let dl = downloader(&server, cache.path());
     let path = dl.fetch(day()).await.unwrap();
@@ -175,15 +179,32 @@ fn cli_downloads_by_day_from_a_mirror() {
     let dir = tempfile::tempdir().unwrap();
     let (lake, cache) = (dir.path().join("lake"), dir.path().join("cache"));
     let out = cli(&[
-        "ingest", "--day", "2022-02-04", "--base-url", &server.base, "--cache-dir", cache.to_str().unwrap(),
-        "--lake", lake.to_str().unwrap(),
+        "ingest",
+        "--day",
+        "2022-02-04",
+        "--base-url",
+        &server.base,
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(lake.join("raw/year=2022/month=02/day=04/cotacoes_20220204.parquet").exists());
     // An HTML answer fails the run with a non-zero exit and leaves the lake alone.
     let html = Server::start(vec![Reply::Body("text/html", b"<html></html>".to_vec())]);
     let before = snapshot(&lake);
-    let out = cli(&["ingest", "--day", "2022-02-05", "--base-url", &html.base, "--cache-dir", cache.to_str().unwrap(), "--lake", lake.to_str().unwrap()]);
+    let out = cli(&[
+        "ingest",
+        "--day",
+        "2022-02-05",
+        "--base-url",
+        &html.base,
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("COTAHIST_D05022022.ZIP"), "{}", stderr(&out));
     assert!(snapshot(&lake) == before);

@@ -13,11 +13,8 @@ fn rows(batches: &[RecordBatch]) -> Vec<String> {
     let mut out = Vec::new();
     for b in batches {
         for i in 0..b.num_rows() {
-            let cells: Vec<String> = b
-                .columns()
-                .iter()
-                .map(|c| arrow::util::display::array_value_to_string(c, i).unwrap())
-                .collect();
+            let cells: Vec<String> =
+                b.columns().iter().map(|c| arrow::util::display::array_value_to_string(c, i).unwrap()).collect();
             out.push(cells.join("|"));
         }
     }
@@ -51,9 +48,13 @@ async fn round_trip_every_value_of_every_real_file() {
     let source: Vec<RecordBatch> = files.iter().flat_map(|f| parse(f)).collect();
     assert_eq!(rows(&back), rows(&source));
     // Exact decimals survive Parquet: the day's traded value to the cent.
-    let batches = query(&lake, "SELECT CAST(sum(volume_total_negociado) AS VARCHAR) FROM raw WHERE year = '2022'").await;
+    let batches =
+        query(&lake, "SELECT CAST(sum(volume_total_negociado) AS VARCHAR) FROM raw WHERE year = '2022'").await;
     let total = arrow::util::display::array_value_to_string(batches[0].column(0), 0).unwrap();
-    let expected: u128 = lines(DAY_2022)[1..7523].iter().map(|l| std::str::from_utf8(&l[170..188]).unwrap().parse::<u128>().unwrap()).sum();
+    let expected: u128 = lines(DAY_2022)[1..7523]
+        .iter()
+        .map(|l| std::str::from_utf8(&l[170..188]).unwrap().parse::<u128>().unwrap())
+        .sum();
     assert_eq!(total, format!("{}.{:02}", expected / 100, expected % 100));
 }
 
@@ -71,7 +72,10 @@ async fn hive_layout_and_snappy() {
             .collect::<Vec<_>>()
     );
     let file = std::fs::File::open(dir.path().join(&files[0])).unwrap();
-    let meta = parquet::file::reader::FileReader::metadata(&parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap()).clone();
+    let meta = parquet::file::reader::FileReader::metadata(
+        &parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap(),
+    )
+    .clone();
     assert_eq!(meta.num_row_groups(), 1, "a day is one row group");
     for col in meta.row_group(0).columns() {
         assert_eq!(col.compression(), parquet::basic::Compression::SNAPPY);
@@ -102,7 +106,9 @@ async fn zip_members_and_folders() {
     let inputs = dir.path().join("in");
     std::fs::create_dir(&inputs).unwrap();
     // A ZIP as B3 publishes it, and one with an old-style member name without extension.
-    for (zip_name, member, source) in [("COTAHIST_A2016.ZIP", "COTAHIST_A2016.TXT", YEAR_2016), ("COTAHIST_A2003.ZIP", "COTAHIST.A2003", DEMO_2003)] {
+    for (zip_name, member, source) in
+        [("COTAHIST_A2016.ZIP", "COTAHIST_A2016.TXT", YEAR_2016), ("COTAHIST_A2003.ZIP", "COTAHIST.A2003", DEMO_2003)]
+    {
         let mut zip = zip::ZipWriter::new(std::fs::File::create(inputs.join(zip_name)).unwrap());
         zip.start_file(member, zip::write::SimpleFileOptions::default()).unwrap();
         std::io::Write::write_all(&mut zip, &std::fs::read(data(source)).unwrap()).unwrap();
@@ -121,7 +127,11 @@ fn killed_mid_run_leaves_no_visible_partial_day() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("COTAHIST_M032022.TXT");
     let lake = dir.path().join("lake");
-    assert!(cli(&["synth", "--out", input.to_str().unwrap(), "--from", "2022-03-01", "--to", "2022-03-31"]).status.success());
+    assert!(
+        cli(&["synth", "--out", input.to_str().unwrap(), "--from", "2022-03-01", "--to", "2022-03-31"])
+            .status
+            .success()
+    );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_b3lake"))
         .args(["ingest", input.to_str().unwrap(), "--lake", lake.to_str().unwrap()])
         .spawn()
@@ -148,7 +158,16 @@ fn killed_mid_run_leaves_no_visible_partial_day() {
 fn json_logs_and_summary() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = cli(&["--log-format", "json", "--log-level", "info", "ingest", data(DEMO_2003).to_str().unwrap(), "--lake", lake.to_str().unwrap()]);
+    let out = cli(&[
+        "--log-format",
+        "json",
+        "--log-level",
+        "info",
+        "ingest",
+        data(DEMO_2003).to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let logs = stderr(&out);
     let events: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -158,5 +177,8 @@ fn json_logs_and_summary() {
     }
     assert!(events.iter().any(|l| l.contains("\"message\":\"ingested\"") && l.contains("\"records\":551")), "{logs}");
     let summary = String::from_utf8_lossy(&out.stdout);
-    assert!(summary.contains("1 inputs, 551 records, 1 trading days (2003-02-12)") && summary.contains("MB/s"), "{summary}");
+    assert!(
+        summary.contains("1 inputs, 551 records, 1 trading days (2003-02-12)") && summary.contains("MB/s"),
+        "{summary}"
+    );
 }

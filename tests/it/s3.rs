@@ -18,13 +18,8 @@ async fn bucket(name: &str) -> String {
 }
 
 async fn keys(lake: &Lake) -> Vec<String> {
-    let mut keys: Vec<String> = lake
-        .store()
-        .list(Some(&lake.path("")))
-        .map_ok(|m| m.location.to_string())
-        .try_collect()
-        .await
-        .unwrap();
+    let mut keys: Vec<String> =
+        lake.store().list(Some(&lake.path(""))).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
     keys.sort();
     keys
 }

@@ -124,15 +124,12 @@ impl<R: BufRead> CotahistReader<R> {
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, ParseError> {
         loop {
             self.line.clear();
-            let n = self
-                .src
-                .read_until(b'\n', &mut self.line)
-                .map_err(|e| ParseError {
-                    file: self.file.clone(),
-                    line: self.line_no + 1,
-                    field: None,
-                    message: format!("read failed (corrupt or cut-off file?): {e}"),
-                })?;
+            let n = self.src.read_until(b'\n', &mut self.line).map_err(|e| ParseError {
+                file: self.file.clone(),
+                line: self.line_no + 1,
+                field: None,
+                message: format!("read failed (corrupt or cut-off file?): {e}"),
+            })?;
             if n == 0 {
                 return self.end_of_input();
             }
@@ -156,7 +153,10 @@ impl<R: BufRead> CotahistReader<R> {
             if rec.len() != RECORD_LEN {
                 return Err(self.error(
                     None,
-                    format!("record is {} bytes long, expected {RECORD_LEN} (truncated or not a COTAHIST file?)", rec.len()),
+                    format!(
+                        "record is {} bytes long, expected {RECORD_LEN} (truncated or not a COTAHIST file?)",
+                        rec.len()
+                    ),
                 ));
             }
             let tipreg: [u8; 2] = [rec[0], rec[1]];
@@ -200,11 +200,12 @@ impl<R: BufRead> CotahistReader<R> {
         let total = digits(&TRAILER_TOTAL, &rec[TRAILER_TOTAL.range.clone()]).map_err(|e| self.field_error(e))?;
         let actual = self.quotes + 2;
         if total != actual {
-            let message = format!(
-                "trailer says the file has {total} records, but it has {actual} (header and trailer included)"
-            );
+            let message =
+                format!("trailer says the file has {total} records, but it has {actual} (header and trailer included)");
             if !self.opts.allow_count_mismatch {
-                return Err(self.error(Some(&TRAILER_TOTAL), format!("{message}; pass --allow-count-mismatch to accept it")));
+                return Err(
+                    self.error(Some(&TRAILER_TOTAL), format!("{message}; pass --allow-count-mismatch to accept it"))
+                );
             }
             warn!(file = %self.file, line = self.line_no, "{message}; accepted");
         }
@@ -214,10 +215,7 @@ impl<R: BufRead> CotahistReader<R> {
     fn end_of_input(&mut self) -> Result<Option<RecordBatch>, ParseError> {
         match self.state {
             State::ExpectHeader => Err(self.error(None, "empty file: no header record 00")),
-            State::Body => Err(self.error(
-                None,
-                "file ends without the trailer record 99 (cut-off file or download?)",
-            )),
+            State::Body => Err(self.error(None, "file ends without the trailer record 99 (cut-off file or download?)")),
             State::Done if !self.builder.is_empty() => Ok(Some(self.builder.finish())),
             State::Done => Ok(None),
         }

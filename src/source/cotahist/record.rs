@@ -102,9 +102,7 @@ impl QuoteBatchBuilder {
             match (column, value) {
                 (Column::Text(b), _) => match trim(raw) {
                     [] => b.append_null(),
-                    text if text.is_ascii() => {
-                        b.append_value(std::str::from_utf8(text).expect("ASCII is UTF-8"))
-                    }
+                    text if text.is_ascii() => b.append_value(std::str::from_utf8(text).expect("ASCII is UTF-8")),
                     text => b.append_value(latin1(text)),
                 },
                 (Column::Int(b), Value::Number(n)) => b.append_value(n as i32),

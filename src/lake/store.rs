@@ -160,3 +160,41 @@ impl object_store::CredentialProvider for SdkCredentials {
         Ok(credential)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+    use object_store::CredentialProvider;
+
+    #[tokio::test]
+    async fn sdk_credentials_reach_object_store_and_are_cached() {
+        let creds = Credentials::new("AKID", "SECRET", Some("TOKEN".into()), None, "profile");
+        let adapter = SdkCredentials::new(SharedCredentialsProvider::new(creds));
+        let got = adapter.get_credential().await.unwrap();
+        assert_eq!(
+            (got.key_id.as_str(), got.secret_key.as_str(), got.token.as_deref()),
+            ("AKID", "SECRET", Some("TOKEN"))
+        );
+        assert!(Arc::ptr_eq(&got, &adapter.get_credential().await.unwrap()), "no expiry: served from the cache");
+    }
+
+    #[tokio::test]
+    async fn credentials_about_to_expire_are_refreshed() {
+        let soon = SystemTime::now() + std::time::Duration::from_secs(60);
+        let creds = Credentials::new("AKID", "SECRET", None, Some(soon), "sts");
+        let adapter = SdkCredentials::new(SharedCredentialsProvider::new(creds));
+        let first = adapter.get_credential().await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &adapter.get_credential().await.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn lake_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().join("new").to_str().unwrap()).await.unwrap();
+        assert!(dir.path().join("new").is_dir());
+        assert!(lake.table_url("raw").starts_with("file:///") && lake.table_url("raw").ends_with("/new/raw/"));
+        assert!(Lake::open("gs://bucket").await.unwrap_err().to_string().contains("only local folders and s3://"));
+        assert!(Lake::open("s3://").await.is_err());
+    }
+}

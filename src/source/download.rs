@@ -164,10 +164,11 @@ impl Downloader {
         let path = self.opts.cache_dir.join(&name);
         let today = chrono::Local::now().date_naive();
         if period.last_day() < today
-            && let Some(hash) = cached_hash(&path) {
-                info!(file = %path.display(), sha256 = %hash, "download cache hit");
-                return Ok(path);
-            }
+            && let Some(hash) = cached_hash(&path)
+        {
+            info!(file = %path.display(), sha256 = %hash, "download cache hit");
+            return Ok(path);
+        }
         let url = self.url(&period);
         let body = self.get_zip(&url, period).await?;
         store(&path, &body)?;
@@ -227,9 +228,10 @@ impl Downloader {
         let body = response.bytes().await.map_err(retry)?;
         let cut = |detail: String| Failure::Retry { status: None, detail, source: None };
         if let Some(expected) = expected
-            && body.len() as u64 != expected {
-                return Err(cut(format!("received {} of {expected} bytes", body.len())));
-            }
+            && body.len() as u64 != expected
+        {
+            return Err(cut(format!("received {} of {expected} bytes", body.len())));
+        }
         if looks_like_html(&body) {
             return Err(Failure::Final(DownloadError::Html { url: url.to_string(), period }));
         }

@@ -169,3 +169,16 @@ fn blank_lines_are_skipped_with_a_warning() {
     assert!(stderr(&out).contains("skipping blank line"), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("7522 records"));
 }
+
+#[test]
+fn records_out_of_date_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = lines(YEAR_2016);
+    // Move a record of 2016-01-04 to after the records of 2016-01-05.
+    let moved = l.remove(2);
+    let at = l.iter().position(|r| &r[2..10] == b"20160106").unwrap();
+    l.insert(at, moved);
+    let bad = dir.path().join("unsorted.txt");
+    write_lines(&bad, &l);
+    assert_rejected(&bad, &["unsorted.txt", "records of 2016-01-04 appear again after later dates"]);
+}

@@ -50,7 +50,7 @@ pub struct ReaderOptions {
 
 impl Default for ReaderOptions {
     fn default() -> Self {
-        Self { batch_rows: 64 * 1024, allow_count_mismatch: false }
+        Self { batch_rows: 8 * 1024, allow_count_mismatch: false }
     }
 }
 

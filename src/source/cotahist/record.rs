@@ -145,17 +145,52 @@ enum Value {
 }
 
 /// Zero-padded unsigned digits. 18 digits at most, so `u64` never overflows.
+///
+/// Eight digits at a time (SWAR): one check and a few multiplications per 8 bytes instead of
+/// a branch per byte; numbers are most of every record.
 #[inline]
 pub(crate) fn digits(field: &'static Field, raw: &[u8]) -> Result<u64, FieldError> {
     let mut n: u64 = 0;
-    for &b in raw {
+    let mut chunks = raw.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
+        if !eight_digits(word) {
+            return Err(non_digit(field, raw));
+        }
+        n = n * 100_000_000 + parse_eight(word);
+    }
+    for &b in chunks.remainder() {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
-            return Err(FieldError::new(field, raw, &format!("non-digit {:?}", b as char)));
+            return Err(non_digit(field, raw));
         }
         n = n * 10 + d as u64;
     }
     Ok(n)
+}
+
+#[cold]
+fn non_digit(field: &'static Field, raw: &[u8]) -> FieldError {
+    let bad = raw.iter().find(|b| !b.is_ascii_digit()).copied().unwrap_or(b'?');
+    FieldError::new(field, raw, &format!("non-digit {:?}", bad as char))
+}
+
+/// Whether all 8 bytes of a little-endian word are ASCII digits.
+#[inline]
+fn eight_digits(word: u64) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    (word & HIGH) | ((word.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4) == 0x3333_3333_3333_3333
+}
+
+/// The value of 8 ASCII digits, the first byte most significant.
+#[inline]
+fn parse_eight(word: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let mut v = word.wrapping_sub(0x3030_3030_3030_3030);
+    v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    ((v & MASK).wrapping_mul(MUL1).wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2))) >> 32
 }
 
 /// `AAAAMMDD` as days since 1970-01-01; `99991231` is "not applicable" (NULL).
@@ -197,6 +232,31 @@ mod tests {
         let e = digits(f, b"00000000010 0").unwrap_err();
         assert!(e.problem.contains("non-digit ' '"), "{}", e.problem);
         assert!(digits(f, b"-000000001050").is_err());
+    }
+
+    #[test]
+    fn eight_at_a_time_agrees_with_one_at_a_time() {
+        let f = field("volume_total_negociado").unwrap();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for width in 1..=18 {
+            for _ in 0..2000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let text = format!("{:0width$}", x % 10u64.pow(width as u32), width = width);
+                assert_eq!(digits(f, text.as_bytes()).unwrap(), text.parse::<u64>().unwrap(), "{text}");
+            }
+        }
+        assert_eq!(digits(f, b"999999999999999999").unwrap(), 999_999_999_999_999_999);
+        // Every position and every kind of non-digit is caught.
+        for pos in 0..18 {
+            for bad in [b' ', b'/', b':', b'A', b'-', 0xC9, 0x00, b'0' + 10] {
+                let mut raw = *b"000000000000012345";
+                raw[pos] = bad;
+                let e = digits(f, &raw).unwrap_err();
+                assert!(e.problem.contains(&format!("{:?}", bad as char)), "{pos} {bad}: {}", e.problem);
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use datafusion::prelude::SessionContext;
+use object_store::CredentialProvider;
 use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::local::LocalFileSystem;
@@ -115,7 +116,10 @@ async fn s3_store(bucket: &str) -> Result<object_store::aws::AmazonS3, object_st
         builder = builder.with_region(region.as_ref());
     }
     if let Some(provider) = config.credentials_provider() {
-        builder = builder.with_credentials(Arc::new(SdkCredentials::new(provider)));
+        let credentials = SdkCredentials::new(provider);
+        // Fail before any work when there are no credentials; this also warms the cache.
+        credentials.get_credential().await?;
+        builder = builder.with_credentials(Arc::new(credentials));
     }
     builder.build()
 }
@@ -149,7 +153,7 @@ impl object_store::CredentialProvider for SdkCredentials {
         }
         let creds = self.provider.provide_credentials().await.map_err(|e| object_store::Error::Generic {
             store: "S3",
-            source: format!("AWS credentials: {e}").into(),
+            source: format!("AWS credentials: {}", error_chain(&e)).into(),
         })?;
         let credential = Arc::new(AwsCredential {
             key_id: creds.access_key_id().to_string(),
@@ -161,11 +165,26 @@ impl object_store::CredentialProvider for SdkCredentials {
     }
 }
 
+/// An error and its sources, `: `-separated: the SDK's top-level messages alone rarely say
+/// which profile or file was wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_credential_types::Credentials;
-    use object_store::CredentialProvider;
 
     #[tokio::test]
     async fn sdk_credentials_reach_object_store_and_are_cached() {

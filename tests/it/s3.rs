@@ -68,3 +68,40 @@ fn cli_ingest_to_s3() {
     let lake = rt.block_on(Lake::open(&url)).unwrap();
     assert_eq!(rt.block_on(keys(&lake)), vec!["lake/raw/year=2003/month=02/day=12/cotacoes_20030212.parquet"]);
 }
+
+/// Runs the CLI with AWS keys only in a named profile of its own config files.
+fn cli_with_profile(dir: &std::path::Path, profile: &str, args: &[&str]) -> std::process::Output {
+    std::fs::write(
+        dir.join("credentials"),
+        "[b3lake-test]\naws_access_key_id = profilekey\naws_secret_access_key = profilesecret\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("config"), "[profile b3lake-test]\nregion = us-east-1\n").unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_b3lake"))
+        .args(args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION")
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
+        .env("AWS_CONFIG_FILE", dir.join("config"))
+        .env("AWS_PROFILE", profile)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn credentials_and_region_from_a_profile() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(bucket("b3lake-profile"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = data(DEMO_2003);
+    let args = ["ingest", file.to_str().unwrap(), "--lake", &url];
+    let out = cli_with_profile(dir.path(), "b3lake-test", &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same run with a profile that does not exist has no credentials at all, and fails:
+    // so the profile is what made the first one work.
+    let out = cli_with_profile(dir.path(), "nobody", &args);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("AWS credentials"), "{}", stderr(&out));
+}

@@ -77,7 +77,7 @@ def run(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default="/tmp/b3lake-bench")
     ap.add_argument("--bin", default="target/release/b3lake")
     ap.add_argument("--year", default="2023")

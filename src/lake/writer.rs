@@ -40,9 +40,9 @@ pub fn writer_properties() -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string());
     for field in QUOTE_FIELDS {
-        let repeats = !matches!(field.kind, Kind::Decimal { .. })
-            && !matches!(field.column, "numero_negocios" | "quantidade_papeis_negociados");
-        if !repeats {
+        let rarely_repeats = matches!(field.kind, Kind::Decimal { .. })
+            || matches!(field.column, "numero_negocios" | "quantidade_papeis_negociados");
+        if rarely_repeats {
             builder = builder.set_column_dictionary_enabled(ColumnPath::from(field.column), false);
         }
     }

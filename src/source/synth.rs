@@ -12,7 +12,7 @@ use std::path::Path;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
-use super::cotahist::layout::{CONTROL_FILE_NAME, CONTROL_GENERATED, Field, QUOTE_FIELDS, RECORD_LEN, TRAILER_TOTAL};
+use super::cotahist::layout::{CONTROL_FILE_NAME, CONTROL_GENERATED, Field, RECORD_LEN, TRAILER_TOTAL, field};
 
 /// What was generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -237,7 +237,7 @@ impl Record {
 }
 
 fn f(column: &str) -> &'static Field {
-    QUOTE_FIELDS.iter().find(|f| f.column == column).expect("known column")
+    field(column).expect("known column")
 }
 
 /// One session's prices for one instrument, in cents.

@@ -173,38 +173,23 @@ async fn not_found_is_final() {
     assert_eq!(server.requests().len(), 1);
 }
 
+fn ingest_day(day: &str, base: &str, cache: &std::path::Path, lake: &std::path::Path) -> std::process::Output {
+    let (cache, lake) = (cache.to_str().unwrap(), lake.to_str().unwrap());
+    cli(&["ingest", "--day", day, "--base-url", base, "--cache-dir", cache, "--lake", lake])
+}
+
 #[test]
 fn cli_downloads_by_day_from_a_mirror() {
     let server = Server::start(vec![Reply::Body("application/zip", zip_of("COTAHIST_D04022022.TXT", DAY_2022))]);
     let dir = tempfile::tempdir().unwrap();
     let (lake, cache) = (dir.path().join("lake"), dir.path().join("cache"));
-    let out = cli(&[
-        "ingest",
-        "--day",
-        "2022-02-04",
-        "--base-url",
-        &server.base,
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
-    ]);
+    let out = ingest_day("2022-02-04", &server.base, &cache, &lake);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(lake.join("raw/year=2022/month=02/day=04/cotacoes_20220204.parquet").exists());
     // An HTML answer fails the run with a non-zero exit and leaves the lake alone.
     let html = Server::start(vec![Reply::Body("text/html", b"<html></html>".to_vec())]);
     let before = snapshot(&lake);
-    let out = cli(&[
-        "ingest",
-        "--day",
-        "2022-02-05",
-        "--base-url",
-        &html.base,
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
-    ]);
+    let out = ingest_day("2022-02-05", &html.base, &cache, &lake);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("COTAHIST_D05022022.ZIP"), "{}", stderr(&out));
     assert!(snapshot(&lake) == before);

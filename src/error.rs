@@ -7,6 +7,8 @@ pub enum Error {
     Source(#[from] crate::source::Error),
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
+    #[error(transparent)]
+    Transform(#[from] crate::transform::Error),
     #[error("query: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}")]

@@ -2,14 +2,18 @@
 //!
 //! Modules follow the data: [`source`] reads what B3 publishes (COTAHIST files, downloads,
 //! generated data), [`lake`] stores it as Hive-partitioned Parquet on local disk or S3,
-//! [`ingest`] joins the two all-or-nothing, and [`sql`] queries the result with DataFusion.
+//! [`ingest`] joins the two all-or-nothing, [`transform`] refines the raw table with SQL into
+//! the refined table and a daily summary, [`quality`] checks both, and [`sql`] queries the
+//! result with DataFusion.
 
 pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod lake;
+pub mod quality;
 pub mod source;
 pub mod sql;
 pub mod telemetry;
+pub mod transform;
 
 pub use error::{Error, Result};

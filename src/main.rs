@@ -7,9 +7,13 @@ use std::time::Duration;
 use anyhow::Context;
 use b3lake::ingest::{IngestOptions, ingest};
 use b3lake::lake::Lake;
+use b3lake::quality::{self, CheckOptions};
 use b3lake::source::download::{DEFAULT_BASE_URL, DownloadOptions, Downloader, Period, default_cache_dir};
 use b3lake::source::{self, ReaderOptions, synth};
 use b3lake::telemetry::{self, LogFormat};
+use b3lake::transform::trigger::{self, Target};
+use b3lake::transform::watch::{WatchOptions, watch};
+use b3lake::transform::{Days, Layout, Queries, TransformOptions, transform};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
@@ -32,6 +36,14 @@ enum Command {
     Ingest(IngestArgs),
     /// Write a realistic synthetic COTAHIST file.
     Synth(SynthArgs),
+    /// Refine the raw table with the SQL of queries/transform/ (incremental by default).
+    Transform(TransformArgs),
+    /// Handle an S3 event notification (the JSON AWS gives a Lambda): transform its days.
+    Trigger(TriggerArgs),
+    /// Poll the raw table and transform each new or changed day.
+    Watch(WatchArgs),
+    /// Check the raw and refined tables; exit non-zero past the thresholds.
+    Check(CheckArgs),
     /// Run end to end on built-in data: generate a month, add a real B3 day, ingest, query.
     Demo {
         #[command(flatten)]
@@ -79,6 +91,120 @@ struct IngestArgs {
     /// Accept a trailer whose record count disagrees with the file (for excerpts).
     #[arg(long)]
     allow_count_mismatch: bool,
+}
+
+#[derive(Args, Clone)]
+struct JobArgs {
+    /// Refined layout: symbol (year/month/day/symbol folders) or compact (one file a day).
+    /// Changing a lake's layout needs --all.
+    #[arg(long)]
+    layout: Option<Layout>,
+    /// SQL predicate on raw columns choosing the instruments [default: the lake's, or tipo_mercado = 10].
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run the transform SQL files of this folder instead of the built-in ones.
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// Trading days transformed at once [default: one per core].
+    #[arg(long)]
+    parallelism: Option<usize>,
+}
+
+impl JobArgs {
+    fn options(&self, days: Days, progress: bool) -> anyhow::Result<TransformOptions> {
+        let mut opts =
+            TransformOptions { days, layout: self.layout, filter: self.filter.clone(), progress, ..Default::default() };
+        if let Some(dir) = &self.queries {
+            opts.queries = Queries::from_dir(dir)?;
+        }
+        if let Some(n) = self.parallelism {
+            opts.parallelism = n.max(1);
+        }
+        Ok(opts)
+    }
+}
+
+#[derive(Args)]
+struct TransformArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Transform this trading day (YYYY-MM-DD), even if up to date; repeatable.
+    #[arg(long, conflicts_with_all = ["from", "all"])]
+    day: Vec<NaiveDate>,
+    /// First day of a range (with --to).
+    #[arg(long, requires = "to", conflicts_with = "all")]
+    from: Option<NaiveDate>,
+    /// Last day of a range (with --from).
+    #[arg(long, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Transform every raw day again.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+#[derive(Args)]
+struct TriggerArgs {
+    /// The S3 event notification JSON ("-" for standard input).
+    event: PathBuf,
+    /// Start this Glue job (one run per trading day) instead of transforming here.
+    #[arg(long)]
+    glue_job: Option<String>,
+    /// Transform this lake instead of the one the event names (local runs only).
+    #[arg(long, conflicts_with = "glue_job")]
+    lake: Option<String>,
+    /// StartJobRun attempts when Glue throttles.
+    #[arg(long, default_value_t = 6)]
+    attempts: u32,
+    /// Delay before the first retry, in milliseconds; doubled each retry.
+    #[arg(long, default_value_t = 500)]
+    backoff_ms: u64,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 60)]
+    interval: u64,
+    /// Stop after this many polls [default: never].
+    #[arg(long)]
+    polls: Option<u64>,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Check only this trading day (YYYY-MM-DD); repeatable [default: every day].
+    #[arg(long)]
+    day: Vec<NaiveDate>,
+    /// Output: table or json.
+    #[arg(long, default_value = "table")]
+    format: CheckFormat,
+    /// Violations allowed for one check: CHECK=N or TABLE.CHECK=N; repeatable.
+    #[arg(long, value_parser = parse_threshold)]
+    threshold: Vec<(String, u64)>,
+    /// Violations allowed for the checks without --threshold.
+    #[arg(long, default_value_t = 0)]
+    max_violations: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CheckFormat {
+    Table,
+    Json,
+}
+
+fn parse_threshold(s: &str) -> Result<(String, u64), String> {
+    let (name, n) = s.split_once('=').ok_or("expected CHECK=N")?;
+    Ok((name.to_string(), n.parse().map_err(|e| format!("{n:?}: {e}"))?))
 }
 
 #[derive(Args)]
@@ -142,6 +268,67 @@ async fn run(command: Command) -> anyhow::Result<()> {
             };
             let report = ingest(&lake, &inputs, &opts).await?;
             println!("ingested into {lake}: {report}");
+        }
+        Command::Transform(args) => {
+            let days = if args.all {
+                Days::All
+            } else if let (Some(from), Some(to)) = (args.from, args.to) {
+                anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+                Days::Range(from, to)
+            } else if !args.day.is_empty() {
+                Days::Only(args.day.clone())
+            } else {
+                Days::Incremental
+            };
+            let lake = Lake::open(&args.lake.lake).await?;
+            let report = transform(&lake, &args.job.options(days, progress)?).await?;
+            println!("{lake}: {report}");
+        }
+        Command::Trigger(args) => {
+            let json = if args.event.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+                buf
+            } else {
+                std::fs::read(&args.event).with_context(|| format!("reading {}", args.event.display()))?
+            };
+            let target = match args.glue_job {
+                Some(job) => Target::Glue {
+                    job,
+                    attempts: args.attempts.max(1),
+                    backoff: Duration::from_millis(args.backoff_ms),
+                },
+                None => Target::Local { lake: args.lake, options: args.job.options(Days::Incremental, progress)? },
+            };
+            let report = trigger::handle_event(&json, &target)
+                .await
+                .with_context(|| format!("event {}", args.event.display()))?;
+            print!("{report}");
+        }
+        Command::Watch(args) => {
+            let lake = Lake::open(&args.lake.lake).await?;
+            let opts = WatchOptions {
+                interval: Duration::from_secs(args.interval),
+                polls: args.polls,
+                transform: args.job.options(Days::Incremental, false)?,
+            };
+            watch(&lake, &opts, |report| println!("{lake}: {report}")).await;
+        }
+        Command::Check(args) => {
+            let lake = Lake::open(&args.lake.lake).await?;
+            let opts = CheckOptions {
+                days: args.day,
+                thresholds: args.threshold.into_iter().collect(),
+                default_threshold: args.max_violations,
+            };
+            let results = quality::check(&lake, &opts).await?;
+            match args.format {
+                CheckFormat::Table => print!("{}", quality::format_table(&results)),
+                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+            }
+            let failed: Vec<String> =
+                results.iter().filter(|r| !r.passed).map(|r| format!("{}.{}", r.table, r.check)).collect();
+            anyhow::ensure!(failed.is_empty(), "{} checks over their threshold: {}", failed.len(), failed.join(", "));
         }
         Command::Synth(args) => {
             anyhow::ensure!(args.from <= args.to, "--from {} is after --to {}", args.from, args.to);

@@ -82,9 +82,29 @@ impl Lake {
         self.local_root.as_deref()
     }
 
-    /// A path relative to the lake root, as the store names it.
+    /// A path relative to the lake root, as the store names it. `relative` comes from
+    /// [`super::layout`], whose partition values are already escaped: it is taken as it is,
+    /// not escaped a second time.
     pub fn path(&self, relative: &str) -> Path {
-        self.root.parts().chain(Path::from(relative).parts()).collect()
+        let relative = relative.trim_matches('/');
+        let joined = match (self.root.as_ref(), relative) {
+            ("", rel) => rel.to_string(),
+            (root, "") => root.to_string(),
+            (root, rel) => format!("{root}/{rel}"),
+        };
+        Path::parse(&joined).unwrap_or_else(|_| Path::from_iter(joined.split('/').filter(|p| !p.is_empty())))
+    }
+
+    /// A path of the store as a path relative to the lake root.
+    pub fn relative<'a>(&self, path: &'a Path) -> &'a str {
+        let root = self.root.as_ref();
+        let full = path.as_ref();
+        if root.is_empty() { full } else { full.strip_prefix(root).map_or(full, |r| r.trim_start_matches('/')) }
+    }
+
+    /// The URL of a file inside the lake, as DataFusion takes it.
+    pub fn file_url(&self, relative: &str) -> String {
+        format!("{}{}", self.url, relative.trim_matches('/'))
     }
 
     /// The URL of a table or folder inside the lake, ending in `/`, as DataFusion takes it.
@@ -167,7 +187,7 @@ impl object_store::CredentialProvider for SdkCredentials {
 
 /// An error and its sources, `: `-separated: the SDK's top-level messages alone rarely say
 /// which profile or file was wrong.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

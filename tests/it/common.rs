@@ -73,3 +73,16 @@ pub fn cli(args: &[&str]) -> Output {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
+
+/// Rows as text in result order, cells `|`-separated (NULL is empty).
+pub fn strings(batches: &[RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            let cells: Vec<String> =
+                b.columns().iter().map(|c| arrow::util::display::array_value_to_string(c, i).unwrap()).collect();
+            out.push(cells.join("|"));
+        }
+    }
+    out
+}

@@ -8,3 +8,4 @@ mod ingest;
 mod parse;
 mod s3;
 mod synth;
+mod transform;

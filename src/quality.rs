@@ -1,0 +1,206 @@
+//! Data-quality checks of the raw and refined tables: the rules a B3 analyst assumes hold
+//! (every record has a code, prices are positive, the close lies within the day's range, no
+//! key appears twice, the refined totals add up to the raw ones), counted over the days asked
+//! for and compared with a threshold per check.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::lake::Lake;
+use crate::transform::RefinedSpec;
+
+/// One rule. Its SQL yields one row: the number of violations and one example.
+pub struct Check {
+    pub name: &'static str,
+    pub table: &'static str,
+    pub description: &'static str,
+    /// `{days}` becomes the day filter and `{filter}` the refined table's raw filter.
+    sql: &'static str,
+}
+
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "blank_code",
+        table: "raw",
+        description: "records with a null or blank trading code",
+        sql: "SELECT count(*), min(CAST(data_pregao AS VARCHAR)) FROM raw WHERE {days} \
+              AND (codigo_negociacao IS NULL OR trim(codigo_negociacao) = '')",
+    },
+    Check {
+        name: "non_positive_price",
+        table: "raw",
+        description: "records with an open, high, low, average or close price <= 0",
+        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} AND (preco_abertura <= 0 \
+              OR preco_maximo <= 0 OR preco_minimo <= 0 OR preco_medio <= 0 OR preco_ultimo_negocio <= 0)",
+    },
+    Check {
+        name: "high_below_low",
+        table: "raw",
+        description: "records whose high is below their low",
+        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} AND preco_maximo < preco_minimo",
+    },
+    Check {
+        name: "close_outside_range",
+        table: "raw",
+        description: "records whose close lies outside [low, high]",
+        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} \
+              AND (preco_ultimo_negocio < preco_minimo OR preco_ultimo_negocio > preco_maximo)",
+    },
+    Check {
+        name: "zero_volume_with_trades",
+        table: "raw",
+        description: "records with trades but no traded value",
+        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} \
+              AND volume_total_negociado = 0 AND numero_negocios > 0",
+    },
+    Check {
+        name: "duplicate_key",
+        table: "raw",
+        description: "(day, code, market, term) keys held by more than one record",
+        sql: "SELECT count(*), min(k) FROM (SELECT concat(CAST(data_pregao AS VARCHAR), ' ', codigo_negociacao) AS k \
+              FROM raw WHERE {days} GROUP BY data_pregao, codigo_negociacao, tipo_mercado, prazo_dias_termo \
+              HAVING count(*) > 1)",
+    },
+    Check {
+        name: "duplicate_key",
+        table: "refined",
+        description: "(day, symbol) keys held by more than one row",
+        sql: "SELECT count(*), min(k) FROM (SELECT concat(CAST(data_pregao AS VARCHAR), ' ', symbol) AS k \
+              FROM refined WHERE {days} GROUP BY data_pregao, symbol HAVING count(*) > 1)",
+    },
+    Check {
+        name: "high_below_low",
+        table: "refined",
+        description: "rows whose high is below their low",
+        sql: "SELECT count(*), min(symbol) FROM refined WHERE {days} AND preco_maximo < preco_minimo",
+    },
+    Check {
+        name: "close_outside_range",
+        table: "refined",
+        description: "rows whose close lies outside [low, high]",
+        sql: "SELECT count(*), min(symbol) FROM refined WHERE {days} \
+              AND (preco_fechamento < preco_minimo OR preco_fechamento > preco_maximo)",
+    },
+    Check {
+        name: "totals_match_raw",
+        table: "refined",
+        description: "days whose refined traded value, shares or trades differ from the raw records it selects (a day not yet transformed counts)",
+        sql: "WITH r AS (SELECT data_pregao, sum(volume_total_negociado) AS v, sum(quantidade_papeis_negociados) AS q, \
+                  sum(CAST(numero_negocios AS BIGINT)) AS n FROM raw WHERE {days} AND ({filter}) GROUP BY data_pregao), \
+              f AS (SELECT data_pregao, sum(vol_financeiro_total) AS v, sum(qtd_acoes_negociadas) AS q, \
+                  sum(numero_negocios) AS n FROM refined WHERE {days} GROUP BY data_pregao) \
+              SELECT count(*), min(CAST(coalesce(r.data_pregao, f.data_pregao) AS VARCHAR)) \
+              FROM r FULL OUTER JOIN f ON r.data_pregao = f.data_pregao \
+              WHERE (r.v IS DISTINCT FROM f.v) OR (r.q IS DISTINCT FROM f.q) OR (r.n IS DISTINCT FROM f.n)",
+    },
+];
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub check: String,
+    pub table: String,
+    pub description: String,
+    pub violations: u64,
+    pub threshold: u64,
+    /// One offending key (a code or a day), to start looking.
+    pub example: Option<String>,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Days to check; empty means every day.
+    pub days: Vec<NaiveDate>,
+    /// Violations allowed per check (`table.check` or `check`); others allow `default_threshold`.
+    pub thresholds: BTreeMap<String, u64>,
+    pub default_threshold: u64,
+}
+
+/// Runs every check on the lake.
+pub async fn check(lake: &Lake, opts: &CheckOptions) -> Result<Vec<CheckResult>> {
+    let ctx = crate::sql::session(lake).await?;
+    let filter = RefinedSpec::load(lake).await?.unwrap_or_default().filter;
+    let days = day_filter(&opts.days);
+    let mut results = Vec::new();
+    for check in CHECKS {
+        let sql = check.sql.replace("{days}", &days).replace("{filter}", &filter);
+        let failed =
+            |e: datafusion::error::DataFusionError| Error::Usage(format!("check {}.{}: {e}", check.table, check.name));
+        let batches = ctx.sql(&sql).await.map_err(failed)?.collect().await.map_err(failed)?;
+        let batch = batches.first().ok_or_else(|| Error::Usage(format!("check {} returned nothing", check.name)))?;
+        let violations = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;
+        let example = arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8)
+            .ok()
+            .and_then(|c| c.as_string::<i32>().is_valid(0).then(|| c.as_string::<i32>().value(0).to_string()));
+        let qualified = format!("{}.{}", check.table, check.name);
+        let threshold = opts
+            .thresholds
+            .get(&qualified)
+            .or_else(|| opts.thresholds.get(check.name))
+            .copied()
+            .unwrap_or(opts.default_threshold);
+        results.push(CheckResult {
+            check: check.name.to_string(),
+            table: check.table.to_string(),
+            description: check.description.to_string(),
+            violations,
+            threshold,
+            example: if violations > 0 { example } else { None },
+            passed: violations <= threshold,
+        });
+    }
+    Ok(results)
+}
+
+/// A filter on the partition columns (so only those days' files are read) and on the date.
+fn day_filter(days: &[NaiveDate]) -> String {
+    if days.is_empty() {
+        return "TRUE".to_string();
+    }
+    let parts: Vec<String> = days
+        .iter()
+        .map(|d| {
+            format!(
+                "(year = '{:04}' AND month = '{:02}' AND day = '{:02}' AND data_pregao = DATE '{d}')",
+                d.year(),
+                d.month(),
+                d.day()
+            )
+        })
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+/// The results as a text table.
+pub fn format_table(results: &[CheckResult]) -> String {
+    let mut rows = vec![["table", "check", "violations", "threshold", "status", "example"].map(String::from).to_vec()];
+    for r in results {
+        rows.push(vec![
+            r.table.clone(),
+            r.check.clone(),
+            r.violations.to_string(),
+            r.threshold.to_string(),
+            if r.passed { "ok".into() } else { "FAILED".into() },
+            r.example.clone().unwrap_or_default(),
+        ]);
+    }
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (n, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+        if n == 0 {
+            out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+            out.push('\n');
+        }
+    }
+    out
+}

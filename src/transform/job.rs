@@ -1,0 +1,353 @@
+//! The transform job: raw trading days through the SQL of `queries/transform/` into the
+//! refined table and the daily summary.
+//!
+//! Each day is independent: its raw file is read alone (no listing), the steps run as one
+//! DataFusion plan, and the output replaces the day's previous output as a unit (see
+//! [`super::output`]). Days run in parallel, and every finished day is bookmarked at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use chrono::NaiveDate;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::{StreamExt, TryStreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use object_store::{ObjectMeta, ObjectStoreExt};
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use super::Error;
+use super::output::{self, Layout, Written};
+use super::queries::{INPUT_VIEW, Queries, REFINED_VIEW, SUMMARY_VIEW};
+use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
+use crate::lake::layout::{self, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
+use crate::lake::{self, Lake};
+use crate::source::cotahist::raw_schema;
+
+/// Which trading days to transform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Days {
+    /// Days whose raw file is new or changed since they were last transformed.
+    #[default]
+    Incremental,
+    /// These days (each must be in the raw table), done again even if up to date.
+    Only(Vec<NaiveDate>),
+    /// Every raw day from the first to the second date, both included.
+    Range(NaiveDate, NaiveDate),
+    /// Every raw day.
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransformOptions {
+    pub days: Days,
+    /// The refined layout; `None` keeps the lake's (or the default for a new lake).
+    pub layout: Option<Layout>,
+    /// SQL predicate choosing raw records; `None` keeps the lake's (default `tipo_mercado = 10`).
+    pub filter: Option<String>,
+    pub queries: Queries,
+    /// Days transformed at once.
+    pub parallelism: usize,
+    pub progress: bool,
+}
+
+impl Default for TransformOptions {
+    fn default() -> Self {
+        Self {
+            days: Days::Incremental,
+            layout: None,
+            filter: None,
+            queries: Queries::embedded(),
+            parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            progress: false,
+        }
+    }
+}
+
+/// What a transform did.
+#[derive(Debug, Clone, Default)]
+pub struct TransformReport {
+    /// Days transformed, in order.
+    pub days: Vec<NaiveDate>,
+    /// Raw days left alone because their output is up to date.
+    pub up_to_date: usize,
+    pub layout: Layout,
+    /// Refined rows written.
+    pub rows: u64,
+    /// Files written (refined and summary).
+    pub files: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for TransformReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let span = match (self.days.first(), self.days.last()) {
+            (Some(a), Some(b)) if a != b => format!(" ({a} .. {b})"),
+            (Some(a), _) => format!(" ({a})"),
+            _ => String::new(),
+        };
+        write!(
+            f,
+            "{} trading days transformed{span}, {} up to date; {} refined rows in {} files ({} layout), {:.1} MB, in {:.2} s",
+            self.days.len(),
+            self.up_to_date,
+            self.rows,
+            self.files,
+            self.layout,
+            self.bytes as f64 / 1e6,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Runs the transform on `lake`. Days that fail are reported together at the end; the days
+/// that succeeded stay done and bookmarked, so the next run retries only the failures.
+pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
+    let started = Instant::now();
+    let spec = reconcile_spec(lake, opts).await?;
+    let fingerprint = fingerprint(&opts.queries, &spec);
+    let mut bookmarks = Bookmarks::load(lake).await?;
+
+    let raw = raw_days(lake, &opts.days).await?;
+    let total = raw.len();
+    let todo: Vec<(NaiveDate, ObjectMeta)> = raw
+        .into_iter()
+        .filter(|(date, meta)| {
+            !matches!(opts.days, Days::Incremental) || bookmarks.is_stale(*date, &RawVersion::from(meta), &fingerprint)
+        })
+        .collect();
+    let mut report = TransformReport { up_to_date: total - todo.len(), layout: spec.layout, ..Default::default() };
+    info!(days = todo.len(), up_to_date = report.up_to_date, layout = %spec.layout, "transforming");
+
+    let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
+    let bar = progress_bar(opts.progress, todo.len() as u64);
+    let job =
+        Arc::new(DayJob { lake: lake.clone(), spec: spec.clone(), queries: opts.queries.clone(), run: run.clone() });
+    let mut results = futures::stream::iter(todo)
+        .map(|(date, meta)| {
+            let job = job.clone();
+            tokio::spawn(async move {
+                let result = job.run(date, &meta).await;
+                (date, meta, result)
+            })
+        })
+        .buffer_unordered(opts.parallelism.max(1));
+    let mut failed: Vec<(NaiveDate, String)> = Vec::new();
+    while let Some(joined) = results.next().await {
+        let (date, meta, result) = joined.map_err(|e| Error::State(format!("a transform task stopped: {e}")))?;
+        bar.inc(1);
+        match result {
+            Ok((rows, written)) => {
+                report.days.push(date);
+                report.rows += rows;
+                report.files += written.files;
+                report.bytes += written.bytes;
+                let bookmark = Bookmark {
+                    raw: RawVersion::from(&meta),
+                    fingerprint: fingerprint.clone(),
+                    rows,
+                    files: written.files,
+                    finished: chrono::Utc::now(),
+                };
+                bookmarks.days.insert(date, bookmark);
+                bookmarks.save(lake).await?;
+            }
+            Err(e) => {
+                warn!(%date, error = %e, "day failed");
+                failed.push((date, e.to_string()));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(root) = lake.local_root() {
+        let _ = std::fs::remove_dir_all(root.join(STAGING).join(&run));
+        let _ = std::fs::remove_dir(root.join(STAGING));
+    }
+    report.days.sort();
+    report.elapsed = started.elapsed();
+    if !failed.is_empty() {
+        failed.sort();
+        return Err(Error::DaysFailed { failed, done: report.days.len() });
+    }
+    info!(days = report.days.len(), rows = report.rows, files = report.files, "transformed");
+    Ok(report)
+}
+
+/// The lake's refined spec after this run's options, checked and saved if it changed. A
+/// layout change rewrites the whole table, so it needs `--all`.
+async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedSpec, Error> {
+    let existing = RefinedSpec::load(lake).await?;
+    let base = existing.clone().unwrap_or_default();
+    let spec =
+        RefinedSpec { layout: opts.layout.unwrap_or(base.layout), filter: opts.filter.clone().unwrap_or(base.filter) };
+    // Before anything is saved: a bad filter must not become the lake's.
+    check_filter(&spec.filter, &opts.queries).await?;
+    if let Some(existing) = &existing
+        && existing.layout != spec.layout
+    {
+        if opts.days != Days::All {
+            return Err(Error::Usage(format!(
+                "the refined table of {lake} is in the {} layout; transform --all --layout {} rewrites it",
+                existing.layout, spec.layout
+            )));
+        }
+        info!(from = %existing.layout, to = %spec.layout, "rewriting the refined table in a new layout");
+        output::remove_table(lake, REFINED_TABLE).await?;
+        output::remove_table(lake, SUMMARY_TABLE).await?;
+        Bookmarks::default().save(lake).await?;
+    }
+    if existing.as_ref() != Some(&spec) {
+        spec.save(lake).await?;
+    }
+    Ok(spec)
+}
+
+/// Plans the filter on an empty day, so a typo fails before any work.
+async fn check_filter(filter: &str, queries: &Queries) -> Result<(), Error> {
+    let ctx = SessionContext::new();
+    let empty = MemTable::try_new(raw_schema(), vec![vec![]]).map_err(|e| Error::Sql("raw".into(), e))?;
+    ctx.register_table("raw", Arc::new(empty)).map_err(|e| Error::Sql("raw".into(), e))?;
+    input_view(&ctx, "raw", filter).await?;
+    queries.register_all(&ctx).await
+}
+
+fn fingerprint(queries: &Queries, spec: &RefinedSpec) -> String {
+    let mut hash = Sha256::new();
+    hash.update(queries.fingerprint());
+    hash.update([0]);
+    hash.update(&spec.filter);
+    hash.update([0]);
+    hash.update(spec.layout.as_str());
+    hex::encode(&hash.finalize()[..8])
+}
+
+/// Raw files of the days asked for, by trading day. Named days are looked up directly;
+/// the rest lists the raw table once (a year is ~250 files).
+async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, ObjectMeta>, Error> {
+    let store = lake.store();
+    if let Days::Only(dates) = days {
+        let mut out = BTreeMap::new();
+        for &date in dates {
+            let path = lake.path(&layout::raw_file(date));
+            match store.head(&path).await {
+                Ok(meta) => {
+                    out.insert(date, meta);
+                }
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(Error::Usage(format!("no raw data for {date} ({path}); ingest that day first")));
+                }
+                Err(source) => return Err(lake::Error::Store { path: path.to_string(), source }.into()),
+            }
+        }
+        return Ok(out);
+    }
+    let prefix = lake.path(RAW_TABLE);
+    let all: Vec<ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|source| lake::Error::Store { path: prefix.to_string(), source })?;
+    let mut out = BTreeMap::new();
+    for meta in all {
+        let relative = lake.relative(&meta.location);
+        let Some(date) = layout::date_of_path(relative) else { continue };
+        if relative != layout::raw_file(date) {
+            continue;
+        }
+        let wanted = match days {
+            Days::Range(from, to) => (*from..=*to).contains(&date),
+            _ => true,
+        };
+        if wanted {
+            out.insert(date, meta);
+        }
+    }
+    Ok(out)
+}
+
+/// `raw_dia`: the filtered records of the table `source`.
+async fn input_view(ctx: &SessionContext, source: &str, filter: &str) -> Result<(), Error> {
+    let sql = format!("SELECT * FROM {source} WHERE {filter}");
+    let err = |e| Error::Sql(format!("the filter {filter:?}"), e);
+    let view = ctx.sql(&sql).await.map_err(err)?.into_view();
+    ctx.register_table(INPUT_VIEW, view).map_err(err)?;
+    Ok(())
+}
+
+/// What every day of a run shares.
+struct DayJob {
+    lake: Lake,
+    spec: RefinedSpec,
+    queries: Queries,
+    run: String,
+}
+
+impl DayJob {
+    async fn run(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(u64, Written), Error> {
+        let (refined, summary) = self.compute(date, raw).await?;
+        let rows = refined.num_rows() as u64;
+        let written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
+        Ok((rows, written))
+    }
+
+    /// The day's refined rows (sorted by symbol) and summary row.
+    async fn compute(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(RecordBatch, Option<RecordBatch>), Error> {
+        let sql = |e| Error::Sql(REFINED_VIEW.into(), e);
+        // One day is small: one partition avoids repartitioning, and days run in parallel.
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        self.lake.register(&ctx);
+        let url = ListingTableUrl::parse(self.lake.file_url(self.lake.relative(&raw.location))).map_err(sql)?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(raw_schema());
+        let table = ListingTable::try_new(config).map_err(sql)?;
+        ctx.register_table("raw_arquivo", Arc::new(table)).map_err(sql)?;
+        input_view(&ctx, "raw_arquivo", &self.spec.filter).await?;
+        self.queries.register_refined(&ctx).await?;
+        let df = ctx.sql(&format!("SELECT * FROM {REFINED_VIEW} ORDER BY {}", output::SYMBOL)).await.map_err(sql)?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(sql)?;
+        let refined = arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))?;
+        if let Some(other) = self.other_dates(&refined, date) {
+            return Err(Error::Usage(format!("the raw file of {date} holds rows of {other}")));
+        }
+
+        let summary_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        let mem = MemTable::try_new(schema, vec![vec![refined.clone()]]).map_err(sql)?;
+        summary_ctx.register_table(REFINED_VIEW, Arc::new(mem)).map_err(sql)?;
+        self.queries.register_summary(&summary_ctx).await?;
+        let summary_err = |e| Error::Sql(SUMMARY_VIEW.into(), e);
+        let df = summary_ctx.table(SUMMARY_VIEW).await.map_err(summary_err)?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(summary_err)?;
+        let summary = arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))?;
+        Ok((refined, Some(summary)))
+    }
+
+    /// A date other than `date` in the refined rows, if any (a misplaced raw file).
+    fn other_dates(&self, refined: &RecordBatch, date: NaiveDate) -> Option<NaiveDate> {
+        use arrow::array::AsArray;
+        let col = refined.column_by_name("data_pregao")?.as_primitive_opt::<arrow::datatypes::Date32Type>()?;
+        col.iter().flatten().map(arrow::temporal_conversions::date32_to_datetime).find_map(|d| {
+            let d = d?.date();
+            (d != date).then_some(d)
+        })
+    }
+}
+
+fn progress_bar(enabled: bool, days: u64) -> ProgressBar {
+    if !enabled || days == 0 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(days);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} days {per_sec} {eta}")
+            .expect("valid template"),
+    );
+    bar
+}

@@ -1,0 +1,369 @@
+//! Writing a transformed day: the refined table in one of two layouts, and the daily summary.
+//!
+//! A day's output replaces the previous one as a unit. On local disk the new day is built in
+//! the run's staging folder and swapped in with one `renameat2(RENAME_EXCHANGE)`, so a reader
+//! sees the old day or the new one, never a mix. S3 has no rename: every file is one atomic
+//! PUT, a file's name is fixed by its partition, and files of symbols that left the day are
+//! deleted after the new ones are in place, so no reader ever sees a partial file or a row
+//! twice. The compact layout and the summary are one file a day: one atomic write anywhere.
+
+use std::path::Path as FsPath;
+use std::str::FromStr;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use bytes::Bytes;
+use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use serde::{Deserialize, Serialize};
+
+use super::Error;
+use crate::lake::layout::{self, PART_FILE, STAGING};
+use crate::lake::{self, Lake};
+
+/// The column that partitions the refined table by ticker.
+pub const SYMBOL: &str = "symbol";
+
+/// How the refined table is cut into files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// `year=/month=/day=/symbol=/part-00000.parquet`: one small file per ticker and day, the
+    /// design's layout. Engines that list partitions find one ticker's files without opening
+    /// any other; every engine pays a per-file cost on wide scans.
+    #[default]
+    Symbol,
+    /// `year=/month=/day=/part-00000.parquet`: one file per day sorted by symbol, with small
+    /// row groups, page statistics and a Bloom filter on `symbol`, so a symbol filter skips
+    /// the rest of the file.
+    Compact,
+}
+
+impl Layout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Symbol => "symbol",
+            Layout::Compact => "compact",
+        }
+    }
+
+    /// The refined table's Hive partition columns.
+    pub fn partition_columns(self) -> &'static [&'static str] {
+        match self {
+            Layout::Symbol => &["year", "month", "day", SYMBOL],
+            Layout::Compact => &["year", "month", "day"],
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "symbol" => Ok(Layout::Symbol),
+            "compact" => Ok(Layout::Compact),
+            other => Err(format!("unknown layout {other:?} (symbol or compact)")),
+        }
+    }
+}
+
+/// Rows per row group and per page of the compact layout: a symbol filter reads about one
+/// page of a day's ~1,200 tickers.
+const COMPACT_ROW_GROUP_ROWS: usize = 256;
+const COMPACT_PAGE_ROWS: usize = 32;
+
+fn properties(layout: Layout, schema: &arrow::datatypes::Schema) -> WriterProperties {
+    let builder = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string());
+    match layout {
+        Layout::Symbol => builder.set_statistics_enabled(EnabledStatistics::Chunk).build(),
+        Layout::Compact => {
+            let sorting = schema
+                .index_of(SYMBOL)
+                .ok()
+                .map(|i| vec![SortingColumn { column_idx: i as i32, descending: false, nulls_first: false }]);
+            builder
+                .set_statistics_enabled(EnabledStatistics::Page)
+                .set_max_row_group_row_count(Some(COMPACT_ROW_GROUP_ROWS))
+                .set_data_page_row_count_limit(COMPACT_PAGE_ROWS)
+                .set_write_batch_size(COMPACT_PAGE_ROWS)
+                .set_column_bloom_filter_enabled(ColumnPath::from(SYMBOL), true)
+                .set_sorting_columns(sorting)
+                .build()
+        }
+    }
+}
+
+fn encode(batch: &RecordBatch, props: WriterProperties, what: &str) -> Result<Bytes, Error> {
+    let parquet = |source| lake::Error::Parquet { what: what.to_string(), source };
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).map_err(parquet)?;
+    writer.write(batch).map_err(parquet)?;
+    Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
+}
+
+/// A day's files, paths relative to the lake root.
+struct Files {
+    files: Vec<(String, Bytes)>,
+}
+
+impl Files {
+    fn bytes(&self) -> u64 {
+        self.files.iter().map(|(_, b)| b.len() as u64).sum()
+    }
+}
+
+/// The refined rows of one day, sorted by symbol, cut into files for `layout`.
+fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Result<Files, Error> {
+    let schema = refined.schema();
+    let symbol_idx = schema.index_of(SYMBOL).map_err(|_| Error::Queries(format!("refinado has no {SYMBOL} column")))?;
+    if refined.num_rows() == 0 {
+        return Ok(Files { files: vec![] });
+    }
+    match layout {
+        Layout::Compact => {
+            let path = format!("{}/{PART_FILE}", layout::refined_day(date));
+            let bytes = encode(refined, properties(layout, &schema), &path)?;
+            Ok(Files { files: vec![(path, bytes)] })
+        }
+        Layout::Symbol => {
+            let symbols = refined.column(symbol_idx).as_string::<i32>().clone();
+            let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != symbol_idx).collect();
+            let data = refined.project(&keep).map_err(|e| Error::Arrow(e.to_string()))?;
+            let props = properties(layout, &data.schema());
+            let mut files = Vec::new();
+            let mut start = 0;
+            while start < symbols.len() {
+                let symbol = symbols.is_valid(start).then(|| symbols.value(start)).unwrap_or("");
+                let mut end = start + 1;
+                while end < symbols.len() && symbols.is_valid(end) && symbols.value(end) == symbol {
+                    end += 1;
+                }
+                let path = layout::refined_symbol_file(date, symbol);
+                let bytes = encode(&data.slice(start, end - start), props.clone(), &path)?;
+                files.push((path, bytes));
+                start = end;
+            }
+            Ok(Files { files })
+        }
+    }
+}
+
+/// What writing a day put into the lake.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Writes one day's refined rows (sorted by symbol) and summary, replacing what the lake held
+/// for that day. `run` names the run's staging folder.
+pub async fn write_day(
+    lake: &Lake,
+    layout: Layout,
+    run: &str,
+    date: NaiveDate,
+    refined: RecordBatch,
+    summary: Option<RecordBatch>,
+) -> Result<Written, Error> {
+    let (files, summary_file) = tokio::task::spawn_blocking(move || {
+        let files = refined_files(date, layout, &refined)?;
+        let summary_file = match summary {
+            Some(batch) if batch.num_rows() > 0 => {
+                let path = format!("{}/{PART_FILE}", layout::summary_day(date));
+                let bytes = encode(&batch, properties(Layout::Symbol, &batch.schema()), &path)?;
+                Some((path, bytes))
+            }
+            _ => None,
+        };
+        Ok::<_, Error>((files, summary_file))
+    })
+    .await
+    .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
+
+    let mut written = Written { files: files.files.len() as u64, bytes: files.bytes() };
+    let day = layout::refined_day(date);
+    match (lake.local_root(), layout) {
+        (Some(root), Layout::Symbol) => swap_local_day(root, run, &day, &files).await?,
+        _ => replace_remote_day(lake, &day, &files).await?,
+    }
+    let summary_day = layout::summary_day(date);
+    match summary_file {
+        Some(file) => {
+            written.files += 1;
+            written.bytes += file.1.len() as u64;
+            replace_remote_day(lake, &summary_day, &Files { files: vec![file] }).await?;
+        }
+        None => replace_remote_day(lake, &summary_day, &Files { files: vec![] }).await?,
+    }
+    Ok(written)
+}
+
+/// Writes every file with one PUT each, then deletes what else the day's folder held.
+async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(), Error> {
+    let store = lake.store().clone();
+    let new: std::collections::HashSet<Path> = files.files.iter().map(|(p, _)| lake.path(p)).collect();
+    futures::stream::iter(files.files.iter().cloned())
+        .map(|(path, bytes)| {
+            let (store, path) = (store.clone(), lake.path(&path));
+            async move {
+                store.put(&path, PutPayload::from_bytes(bytes)).await.map_err(|source| store_err(&path, source))
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let prefix = lake.path(day);
+    let stale: Vec<Path> = store
+        .list(Some(&prefix))
+        .map_ok(|meta| meta.location)
+        .try_filter(|p| futures::future::ready(!new.contains(p)))
+        .try_collect()
+        .await
+        .map_err(|source| store_err(&prefix, source))?;
+    futures::stream::iter(stale)
+        .map(|path| {
+            let store = store.clone();
+            async move { store.delete(&path).await.map_err(|source| store_err(&path, source)) }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    if let Some(root) = lake.local_root() {
+        remove_empty_dirs(&root.join(day));
+    }
+    Ok(())
+}
+
+/// Builds the day in the run's staging folder and swaps it with the live one in one step.
+async fn swap_local_day(root: &FsPath, run: &str, day: &str, files: &Files) -> Result<(), Error> {
+    let root = root.to_path_buf();
+    let staged = root.join(STAGING).join(run).join(day);
+    let live = root.join(day);
+    let files: Vec<(String, Bytes)> = files.files.clone();
+    let day = day.to_string();
+    let what = live.display().to_string();
+    tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        let io = |path: &FsPath, source: std::io::Error| lake::Error::Io { path: path.display().to_string(), source };
+        std::fs::create_dir_all(&staged).map_err(|e| io(&staged, e))?;
+        for (path, bytes) in &files {
+            let relative = path.strip_prefix(&day).unwrap_or(path).trim_start_matches('/');
+            let target = staged.join(relative);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+            }
+            std::fs::write(&target, bytes).map_err(|e| io(&target, e))?;
+        }
+        if files.is_empty() {
+            let _ = std::fs::remove_dir_all(&live);
+            let _ = std::fs::remove_dir_all(&staged);
+            return Ok(());
+        }
+        if let Some(parent) = live.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        exchange_dirs(&staged, &live).map_err(|e| io(&live, e))?;
+        // `staged` now holds the previous day, if there was one.
+        let _ = std::fs::remove_dir_all(&staged);
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Arrow(format!("writing {what}: {e}")))?
+}
+
+/// Puts `new` at `live`; afterwards `new` holds what `live` held (or nothing).
+fn exchange_dirs(new: &FsPath, live: &FsPath) -> std::io::Result<()> {
+    if !live.exists() {
+        return std::fs::rename(new, live);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &FsPath| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+        let (a, b) = (c(new)?, c(live)?);
+        // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them as given.
+        let rc =
+            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        // Filesystems without RENAME_EXCHANGE fall back to two renames below.
+        if !matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(err);
+        }
+    }
+    let old = new.with_extension("old");
+    std::fs::rename(live, &old)?;
+    std::fs::rename(new, live)?;
+    std::fs::rename(&old, new)
+}
+
+fn remove_empty_dirs(dir: &FsPath) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                remove_empty_dirs(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+fn store_err(path: &Path, source: object_store::Error) -> Error {
+    lake::Error::Store { path: path.to_string(), source }.into()
+}
+
+/// Removes a whole table folder (before rewriting a lake in another layout).
+pub async fn remove_table(lake: &Lake, table: &str) -> Result<(), Error> {
+    let store = lake.store().clone();
+    let prefix = lake.path(table);
+    let files: Vec<Path> =
+        store.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await.map_err(|s| store_err(&prefix, s))?;
+    futures::stream::iter(files)
+        .map(|path| {
+            let store = store.clone();
+            async move { store.delete(&path).await.map_err(|source| store_err(&path, source)) }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    if let Some(root) = lake.local_root() {
+        let _ = std::fs::remove_dir_all(root.join(table));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_swaps_two_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("new"), dir.path().join("live"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::write(a.join("f"), "new").unwrap();
+        exchange_dirs(&a, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(b.join("f")).unwrap(), "new");
+        assert!(!a.exists());
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::write(a.join("f"), "newer").unwrap();
+        exchange_dirs(&a, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(b.join("f")).unwrap(), "newer");
+        assert_eq!(std::fs::read_to_string(a.join("f")).unwrap(), "new");
+    }
+}

@@ -1,0 +1,119 @@
+//! The transform's state, kept in the lake under `_b3lake/` so that whichever machine runs
+//! the job next (a laptop, a Glue worker) carries on where the last run stopped.
+//!
+//! `refined.json` says how the refined table is laid out and which raw records it selects;
+//! `bookmarks/transform.json` records, for each trading day, the raw file it was built from
+//! and the SQL that built it. A day is out of date when its raw file changed (re-ingested),
+//! the SQL or the filter changed, or it was never done. Each finished day is recorded at
+//! once, so a run that fails or is killed resumes with the days it had not finished.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::Error;
+use super::output::Layout;
+use crate::lake::layout::META;
+use crate::lake::{self, Lake};
+
+/// The raw records the refined table holds by default: the spot market.
+pub const DEFAULT_FILTER: &str = "tipo_mercado = 10";
+
+const SPEC_FILE: &str = "refined.json";
+const BOOKMARKS_FILE: &str = "bookmarks/transform.json";
+
+/// How the lake's refined table is built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefinedSpec {
+    pub layout: Layout,
+    /// SQL predicate on raw columns choosing the instruments.
+    pub filter: String,
+}
+
+impl Default for RefinedSpec {
+    fn default() -> Self {
+        Self { layout: Layout::default(), filter: DEFAULT_FILTER.to_string() }
+    }
+}
+
+impl RefinedSpec {
+    /// The lake's spec, or `None` before the first transform.
+    pub async fn load(lake: &Lake) -> Result<Option<Self>, Error> {
+        read_json(lake, SPEC_FILE).await
+    }
+
+    pub async fn save(&self, lake: &Lake) -> Result<(), Error> {
+        write_json(lake, SPEC_FILE, self).await
+    }
+}
+
+/// The raw file a day was built from, as the store describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawVersion {
+    pub size: u64,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+}
+
+impl From<&ObjectMeta> for RawVersion {
+    fn from(meta: &ObjectMeta) -> Self {
+        Self { size: meta.size, last_modified: meta.last_modified, e_tag: meta.e_tag.clone() }
+    }
+}
+
+/// One finished day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bookmark {
+    pub raw: RawVersion,
+    /// Hash of the SQL, the filter and the layout that built the day.
+    pub fingerprint: String,
+    pub rows: u64,
+    pub files: u64,
+    pub finished: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every finished day of the transform.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Bookmarks {
+    pub days: BTreeMap<NaiveDate, Bookmark>,
+}
+
+impl Bookmarks {
+    pub async fn load(lake: &Lake) -> Result<Self, Error> {
+        Ok(read_json(lake, BOOKMARKS_FILE).await?.unwrap_or_default())
+    }
+
+    pub async fn save(&self, lake: &Lake) -> Result<(), Error> {
+        write_json(lake, BOOKMARKS_FILE, self).await
+    }
+
+    /// Whether `date`, whose raw file is now `raw`, needs transforming.
+    pub fn is_stale(&self, date: NaiveDate, raw: &RawVersion, fingerprint: &str) -> bool {
+        self.days.get(&date).is_none_or(|b| b.raw != *raw || b.fingerprint != fingerprint)
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(lake: &Lake, name: &str) -> Result<Option<T>, Error> {
+    let path = lake.path(&format!("{META}/{name}"));
+    let bytes = match lake.store().get(&path).await {
+        Ok(got) => got.bytes().await,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => Err(e),
+    }
+    .map_err(|source| lake::Error::Store { path: path.to_string(), source })?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::State(format!("{path}: {e}")))
+}
+
+/// One PUT: atomic on every store, so a crash leaves the old state or the new.
+async fn write_json<T: Serialize>(lake: &Lake, name: &str, value: &T) -> Result<(), Error> {
+    let path = lake.path(&format!("{META}/{name}"));
+    let json = serde_json::to_vec_pretty(value).map_err(|e| Error::State(format!("{path}: {e}")))?;
+    lake.store()
+        .put(&path, PutPayload::from(json))
+        .await
+        .map_err(|source| lake::Error::Store { path: path.to_string(), source })?;
+    Ok(())
+}

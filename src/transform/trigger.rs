@@ -1,0 +1,258 @@
+//! The Lambda of the design: an S3 event notification in, the transform of the trading days
+//! it names out, run here or as a Glue job run.
+//!
+//! [`handle_event`] takes the JSON exactly as AWS delivers it to a Lambda function, so a
+//! Lambda binary only has to pass its payload through. Keys arrive URL-encoded (`+` for a
+//! space, `%3D` for `=`); a key names a trading day when it lies under a lake's raw table,
+//! `<prefix>/raw/year=YYYY/month=MM/day=DD/...`, and `s3://bucket/<prefix>` is that lake.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_glue::error::ProvideErrorMetadata;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use super::Error;
+use super::job::{Days, TransformOptions, TransformReport, transform};
+use crate::lake::Lake;
+use crate::lake::layout::{RAW_TABLE, REFINED_TABLE, date_of_path};
+
+/// One object of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventObject {
+    /// `ObjectCreated:Put`, `ObjectRemoved:Delete`, ...
+    pub event: String,
+    pub bucket: String,
+    /// The key, decoded.
+    pub key: String,
+}
+
+#[derive(Deserialize)]
+struct S3Event {
+    #[serde(rename = "Records", default)]
+    records: Vec<Record>,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    #[serde(rename = "eventName", default)]
+    event_name: String,
+    s3: Entity,
+}
+
+#[derive(Deserialize)]
+struct Entity {
+    bucket: Named,
+    object: Key,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Key {
+    key: String,
+}
+
+/// The objects of an S3 event notification. S3's test event has none.
+pub fn parse_event(json: &[u8]) -> Result<Vec<EventObject>, Error> {
+    let event: S3Event = serde_json::from_slice(json).map_err(|e| Error::Event(format!("not an S3 event: {e}")))?;
+    event
+        .records
+        .into_iter()
+        .map(|r| {
+            let key = decode_key(&r.s3.object.key)
+                .ok_or_else(|| Error::Event(format!("key {:?} is not valid URL-encoded UTF-8", r.s3.object.key)))?;
+            Ok(EventObject { event: r.event_name, bucket: r.s3.bucket.name, key })
+        })
+        .collect()
+}
+
+/// S3 event keys are form-encoded: `+` is a space, `%XX` a byte.
+fn decode_key(key: &str) -> Option<String> {
+    let spaced = key.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|k| k.into_owned())
+}
+
+/// The lake and trading day of a raw-table key, if it is one.
+pub fn raw_day_of_key(bucket: &str, key: &str) -> Option<(String, NaiveDate)> {
+    let marker = format!("{RAW_TABLE}/");
+    let mut at = 0;
+    loop {
+        let found = key[at..].find(&marker)? + at;
+        let starts_segment = found == 0 || key.as_bytes()[found - 1] == b'/';
+        if starts_segment && key[found + marker.len()..].starts_with("year=") {
+            let date = date_of_path(&key[found..])?;
+            let prefix = key[..found].trim_end_matches('/');
+            let lake = if prefix.is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
+            return Some((lake, date));
+        }
+        at = found + marker.len();
+    }
+}
+
+/// The trading days of each lake that an event touches (created objects only), and the keys
+/// it ignored.
+pub fn days_by_lake(objects: &[EventObject]) -> (BTreeMap<String, BTreeSet<NaiveDate>>, Vec<String>) {
+    let mut lakes: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
+    let mut ignored = Vec::new();
+    for o in objects {
+        match raw_day_of_key(&o.bucket, &o.key) {
+            Some((lake, date)) if o.event.starts_with("ObjectCreated") || o.event.is_empty() => {
+                lakes.entry(lake).or_default().insert(date);
+            }
+            _ => ignored.push(format!("s3://{}/{} ({})", o.bucket, o.key, o.event)),
+        }
+    }
+    (lakes, ignored)
+}
+
+/// Where the transform runs.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// In this process. `lake` replaces the lake named by the event (for a copy of it).
+    Local { lake: Option<String>, options: TransformOptions },
+    /// As runs of a Glue job, one per trading day.
+    Glue { job: String, attempts: u32, backoff: Duration },
+}
+
+/// What handling an event did.
+#[derive(Debug, Default)]
+pub struct TriggerReport {
+    pub local: Vec<(String, TransformReport)>,
+    /// Glue job runs started: lake, day, run id.
+    pub glue: Vec<(String, NaiveDate, String)>,
+    pub ignored: Vec<String>,
+}
+
+impl std::fmt::Display for TriggerReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (lake, report) in &self.local {
+            writeln!(f, "{lake}: {report}")?;
+        }
+        for (lake, date, id) in &self.glue {
+            writeln!(f, "{lake}: started Glue job run {id} for {date}")?;
+        }
+        if !self.ignored.is_empty() {
+            writeln!(f, "ignored {} objects outside a raw table: {}", self.ignored.len(), self.ignored.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Handles an S3 event notification: transforms the trading days it names.
+pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport, crate::Error> {
+    let objects = parse_event(json)?;
+    let (lakes, ignored) = days_by_lake(&objects);
+    for key in &ignored {
+        warn!(object = %key, "not a raw-table object; ignored");
+    }
+    let mut report = TriggerReport { ignored, ..Default::default() };
+    match target {
+        Target::Local { lake: override_lake, options } => {
+            for (lake_url, days) in lakes {
+                let location = override_lake.clone().unwrap_or(lake_url);
+                let lake = Lake::open(&location).await?;
+                let options = TransformOptions { days: Days::Only(days.into_iter().collect()), ..options.clone() };
+                info!(lake = %location, "transforming the event's days");
+                report.local.push((location, transform(&lake, &options).await?));
+            }
+        }
+        Target::Glue { job, attempts, backoff } => {
+            let glue = glue_client().await;
+            for (lake, days) in lakes {
+                for date in days {
+                    let id = start_job_run(&glue, job, &lake, date, *attempts, *backoff).await?;
+                    info!(job = %job, run = %id, %date, "Glue job run started");
+                    report.glue.push((lake.clone(), date, id));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// A Glue client from the standard AWS configuration (`AWS_ENDPOINT_URL` included).
+pub async fn glue_client() -> aws_sdk_glue::Client {
+    aws_sdk_glue::Client::new(&aws_config::load_from_env().await)
+}
+
+/// The arguments the Glue job receives for one trading day of `lake`.
+pub fn job_arguments(lake: &str, date: NaiveDate) -> BTreeMap<String, String> {
+    let lake = lake.trim_end_matches('/');
+    BTreeMap::from([
+        ("--input_path".to_string(), format!("{lake}/{RAW_TABLE}/")),
+        ("--output_path".to_string(), format!("{lake}/{REFINED_TABLE}/")),
+        ("--year".to_string(), date.format("%Y").to_string()),
+        ("--month".to_string(), date.format("%m").to_string()),
+        ("--day".to_string(), date.format("%d").to_string()),
+    ])
+}
+
+/// Starts one job run, retrying throttling and "too many concurrent runs" with exponential
+/// backoff (on top of the SDK's own retries).
+pub async fn start_job_run(
+    glue: &aws_sdk_glue::Client,
+    job: &str,
+    lake: &str,
+    date: NaiveDate,
+    attempts: u32,
+    backoff: Duration,
+) -> Result<String, Error> {
+    let mut delay = backoff;
+    let mut attempt = 1;
+    loop {
+        let result = glue
+            .start_job_run()
+            .job_name(job)
+            .set_arguments(Some(job_arguments(lake, date).into_iter().collect()))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                return out.job_run_id.ok_or_else(|| Error::Glue(format!("StartJobRun of {job} returned no run id")));
+            }
+            Err(e) => {
+                let code = e.code().unwrap_or_default().to_string();
+                let retryable = matches!(
+                    code.as_str(),
+                    "ThrottlingException" | "ConcurrentRunsExceededException" | "TooManyRequestsException"
+                );
+                if !retryable || attempt >= attempts {
+                    let message =
+                        e.message().map(str::to_string).unwrap_or_else(|| crate::lake::store::error_chain(&e));
+                    return Err(Error::Glue(format!(
+                        "StartJobRun {job} for {date} (attempt {attempt} of {attempts}): {code} {message}"
+                    )));
+                }
+                warn!(%code, attempt, delay_ms = delay.as_millis() as u64, "Glue is throttling; retrying");
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2);
+                attempt += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_decoded_and_mapped_to_lakes() {
+        assert_eq!(decode_key("my+lake/raw/year%3D2022/x").unwrap(), "my lake/raw/year=2022/x");
+        let d = NaiveDate::from_ymd_opt(2022, 2, 4).unwrap();
+        assert_eq!(
+            raw_day_of_key("b", "data lake/raw/year=2022/month=02/day=04/cotacoes_20220204.parquet"),
+            Some(("s3://b/data lake".to_string(), d))
+        );
+        assert_eq!(raw_day_of_key("b", "raw/year=2022/month=02/day=04/f.parquet"), Some(("s3://b".to_string(), d)));
+        assert_eq!(raw_day_of_key("b", "refined/year=2022/month=02/day=04/f.parquet"), None);
+        assert_eq!(raw_day_of_key("b", "xraw/year=2022/month=02/day=04/f"), None);
+        assert_eq!(raw_day_of_key("b", "raw/COTAHIST.TXT"), None);
+    }
+}

@@ -86,3 +86,13 @@ pub fn strings(batches: &[RecordBatch]) -> Vec<String> {
     }
     out
 }
+
+/// Creates a fresh bucket on the S3 endpoint the test command started.
+pub async fn bucket(name: &str) -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests with tests/run.sh, which starts moto on 127.0.0.1");
+    assert!(endpoint.contains("127.0.0.1") || endpoint.contains("localhost"), "tests only talk to loopback");
+    let response = reqwest::Client::new().put(format!("{endpoint}/{name}")).send().await.expect("moto is running");
+    assert!(response.status().is_success(), "create bucket: {}", response.status());
+    format!("s3://{name}/lake")
+}

@@ -9,3 +9,4 @@ mod parse;
 mod s3;
 mod synth;
 mod transform;
+mod trigger;

@@ -1,0 +1,231 @@
+//! The S3-event trigger: real event JSON, run here against moto's S3, or starting runs of a
+//! Glue job on moto's Glue, through the real AWS SDK; throttling against a scripted server.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_glue::types::JobCommand;
+use b3lake::lake::Lake;
+use b3lake::transform::trigger::{self, Target};
+use b3lake::transform::{Days, TransformOptions};
+use chrono::NaiveDate;
+
+use crate::common::*;
+
+/// An S3 event notification as AWS delivers it to Lambda, one record per key (keys as S3
+/// sends them: URL-encoded, `+` for spaces).
+fn event(bucket: &str, keys: &[&str]) -> String {
+    let records: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            format!(
+                r#"{{
+      "eventVersion": "2.1",
+      "eventSource": "aws:s3",
+      "awsRegion": "us-east-1",
+      "eventTime": "2022-02-04T21:30:0{i}.000Z",
+      "eventName": "ObjectCreated:Put",
+      "userIdentity": {{ "principalId": "AWS:AIDAEXAMPLE" }},
+      "requestParameters": {{ "sourceIPAddress": "203.0.113.7" }},
+      "responseElements": {{ "x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD" }},
+      "s3": {{
+        "s3SchemaVersion": "1.0",
+        "configurationId": "raw-landed",
+        "bucket": {{ "name": "{bucket}", "ownerIdentity": {{ "principalId": "A3NL1KOZZKExample" }}, "arn": "arn:aws:s3:::{bucket}" }},
+        "object": {{ "key": "{key}", "size": 312771, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E{i}" }}
+      }}
+    }}"#
+            )
+        })
+        .collect();
+    format!("{{\n  \"Records\": [\n    {}\n  ]\n}}\n", records.join(",\n    "))
+}
+
+const KEY_0204: &str = "data+lake/raw/year%3D2022/month%3D02/day%3D04/cotacoes_20220204.parquet";
+
+#[tokio::test]
+async fn an_s3_event_transforms_its_days_in_the_lake_it_names() {
+    let url = bucket("b3lake-trigger").await;
+    let lake_url = url.replace("/lake", "/data lake");
+    let lake = Lake::open(&lake_url).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+
+    let json = event("b3lake-trigger", &[KEY_0204, "data+lake/landing/COTAHIST_D04022022.ZIP"]);
+    let target = Target::Local { lake: None, options: TransformOptions::default() };
+    let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
+    assert_eq!(report.local.len(), 1);
+    let (transformed_lake, run) = &report.local[0];
+    assert_eq!(transformed_lake, "s3://b3lake-trigger/data lake");
+    assert_eq!(run.days, [NaiveDate::from_ymd_opt(2022, 2, 4).unwrap()]);
+    assert_eq!(report.ignored.len(), 1, "the landing key is not a raw day");
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined WHERE year = '2022'").await, 1196);
+
+    // The command does the same from a file: the day again, replaced and not duplicated.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, &json).unwrap();
+    let out = cli(&["trigger", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 trading days transformed (2022-02-04)"));
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined").await, 1196);
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_json_or_names_no_day_is_reported() {
+    let target = Target::Local { lake: None, options: TransformOptions::default() };
+    let err = trigger::handle_event(b"<html>", &target).await.unwrap_err().to_string();
+    assert!(err.contains("not an S3 event"), "{err}");
+    // S3's test event carries no records: nothing to do.
+    let test_event =
+        br#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2022-02-04T21:30:00.000Z","Bucket":"b"}"#;
+    let report = trigger::handle_event(test_event, &target).await.unwrap();
+    assert!(report.local.is_empty() && report.ignored.is_empty());
+}
+
+async fn glue() -> aws_sdk_glue::Client {
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run the tests with tests/run.sh, which starts moto");
+    trigger::glue_client().await
+}
+
+#[tokio::test]
+async fn an_s3_event_starts_one_glue_job_run_per_day_on_moto() {
+    let glue = glue().await;
+    let command = JobCommand::builder().name("glueetl").script_location("s3://scripts/transform.py").build();
+    glue.create_job()
+        .name("b3lake-transform")
+        .role("arn:aws:iam::123456789012:role/glue")
+        .command(command)
+        .send()
+        .await
+        .unwrap();
+
+    let json = event(
+        "b3lake-events",
+        &[KEY_0204, "data+lake/raw/year%3D2022/month%3D02/day%3D07/cotacoes_20220207.parquet", KEY_0204],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, &json).unwrap();
+    let out = cli(&["trigger", file.to_str().unwrap(), "--glue-job", "b3lake-transform"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let runs: Vec<(String, String)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split("started Glue job run ").nth(1)?;
+            let (id, day) = rest.split_once(" for ")?;
+            Some((id.to_string(), day.to_string()))
+        })
+        .collect();
+    assert_eq!(runs.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>(), ["2022-02-04", "2022-02-07"], "{stdout}");
+    for (id, day) in &runs {
+        let run = glue.get_job_run().job_name("b3lake-transform").run_id(id).send().await.unwrap();
+        let run = run.job_run.unwrap();
+        assert_eq!(run.job_name.as_deref(), Some("b3lake-transform"));
+        let args = run.arguments.unwrap_or_default();
+        assert_eq!(args.get("--input_path").map(String::as_str), Some("s3://b3lake-events/data lake/raw/"));
+        assert_eq!(args.get("--output_path").map(String::as_str), Some("s3://b3lake-events/data lake/refined/"));
+        let (y, m, d) = (&day[0..4], &day[5..7], &day[8..10]);
+        assert_eq!([&args["--year"], &args["--month"], &args["--day"]].map(String::as_str), [y, m, d], "{args:?}");
+    }
+
+    let out = cli(&["trigger", file.to_str().unwrap(), "--glue-job", "no-such-job", "--attempts", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no-such-job") && stderr(&out).contains("EntityNotFound"), "{}", stderr(&out));
+}
+
+/// A Glue endpoint on 127.0.0.1 that answers each request with the next scripted reply.
+fn scripted_glue(replies: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<Instant>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let times = seen.clone();
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            let body_start = loop {
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break at + 4;
+                }
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            };
+            let head = String::from_utf8_lossy(&request[..body_start]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .unwrap_or(0);
+            while request.len() < body_start + length {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            times.lock().unwrap().push(Instant::now());
+            let (status, body) = replies[i.min(replies.len() - 1)];
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+fn glue_at(url: &str) -> aws_sdk_glue::Client {
+    let config = aws_sdk_glue::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(url)
+        .region(aws_sdk_glue::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_glue::config::Credentials::new("AKID", "SECRET", None, None, "test"))
+        .build();
+    aws_sdk_glue::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn glue_throttling_is_retried_with_backoff() {
+    let busy =
+        r#"{"__type":"ConcurrentRunsExceededException","Message":"Concurrent runs exceeded for b3lake-transform"}"#;
+    let (url, seen) = scripted_glue(vec![(400, busy), (400, busy), (200, r#"{"JobRunId":"jr_0123"}"#)]);
+    let day = NaiveDate::from_ymd_opt(2022, 2, 4).unwrap();
+    let id =
+        trigger::start_job_run(&glue_at(&url), "b3lake-transform", "s3://b/lake", day, 5, Duration::from_millis(100))
+            .await
+            .unwrap();
+    assert_eq!(id, "jr_0123");
+    let times = seen.lock().unwrap().clone();
+    assert_eq!(times.len(), 3);
+    assert!(times[1] - times[0] >= Duration::from_millis(100) && times[2] - times[1] >= Duration::from_millis(200));
+
+    // Out of attempts: the error says so.
+    let (url, seen) = scripted_glue(vec![(400, busy)]);
+    let err = trigger::start_job_run(&glue_at(&url), "j", "s3://b/lake", day, 2, Duration::from_millis(10))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ConcurrentRunsExceededException") && err.contains("attempt 2 of 2"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_local_event_run_can_target_another_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    let json = event("any-bucket", &["raw/year%3D2022/month%3D02/day%3D04/cotacoes_20220204.parquet"]);
+    let target = Target::Local {
+        lake: Some(dir.path().to_str().unwrap().to_string()),
+        options: TransformOptions { days: Days::Incremental, ..Default::default() },
+    };
+    let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
+    assert_eq!(report.local[0].1.days.len(), 1);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined").await, 1196);
+}

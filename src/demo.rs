@@ -1,7 +1,8 @@
 //! The built-in end-to-end run: what a new user sees first, with no AWS and no download.
 //!
 //! It generates a month of realistic COTAHIST data, adds the real B3 session of 2022-02-04
-//! that ships with b3lake, ingests both into a local lake and queries the result.
+//! that ships with b3lake, ingests both into a local lake, refines them with the transform
+//! job and queries the result.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{IngestOptions, IngestReport, ingest};
 use crate::lake::Lake;
 use crate::source::{self, synth};
+use crate::transform::{TransformOptions, TransformReport, transform};
 
 /// B3's complete COTAHIST file for the session of 2022-02-04.
 const REAL_DAY: &[u8] = include_bytes!("../tests/data/COTAHIST_D04022022.TXT");
@@ -20,21 +22,24 @@ const REAL_DAY_NAME: &str = "COTAHIST_D04022022.TXT";
 /// The demo's queries, shown with their answers.
 pub const QUERIES: &[(&str, &str)] = &[
     (
-        "Records per trading day",
-        "SELECT data_pregao, count(*) AS registros, sum(volume_total_negociado) AS volume \
-         FROM raw GROUP BY data_pregao ORDER BY data_pregao",
+        "Trading days: raw records, spot tickers, traded value, advancers and decliners",
+        "SELECT r.data_pregao, r.registros, s.numero_tickers, s.vol_financeiro_total, s.altas, s.baixas, \
+         s.maior_alta, round(s.maior_alta_pct, 2) AS maior_alta_pct \
+         FROM (SELECT data_pregao, count(*) AS registros FROM raw GROUP BY data_pregao) r \
+         JOIN daily_aggregates s ON s.data_pregao = r.data_pregao ORDER BY r.data_pregao",
     ),
     (
-        "Most traded spot stocks on 2022-02-04 (real B3 data)",
-        "SELECT codigo_negociacao, nome_empresa, preco_abertura, preco_ultimo_negocio, \
-         numero_negocios, volume_total_negociado FROM raw \
-         WHERE year = '2022' AND month = '02' AND day = '04' AND tipo_mercado = 10 \
-         ORDER BY volume_total_negociado DESC LIMIT 5",
+        "Most traded spot stocks on 2022-02-04 (real B3 data, refined)",
+        "SELECT symbol, nome_empresa, preco_abertura, preco_fechamento, preco_medio_ponderado, \
+         numero_negocios, vol_financeiro_total, round(variacao_percentual_dia, 2) AS variacao_pct \
+         FROM refined WHERE year = '2022' AND month = '02' AND day = '04' \
+         ORDER BY vol_financeiro_total DESC LIMIT 5",
     ),
 ];
 
 pub struct DemoReport {
     pub ingest: IngestReport,
+    pub transform: TransformReport,
     /// Each query's title and its result as a table.
     pub results: Vec<(String, String)>,
 }
@@ -57,6 +62,7 @@ pub async fn run(location: &str, month: NaiveDate, progress: bool) -> Result<Dem
         let lake = Lake::open(location).await?;
         let inputs = source::resolve(&[synthetic.clone(), real.clone()])?;
         let report = ingest(&lake, &inputs, &IngestOptions { progress, ..Default::default() }).await?;
+        let refined = transform(&lake, &TransformOptions { progress, ..Default::default() }).await?;
         let ctx = crate::sql::session(&lake).await?;
         let mut results = Vec::new();
         for (title, sql) in QUERIES {
@@ -64,7 +70,7 @@ pub async fn run(location: &str, month: NaiveDate, progress: bool) -> Result<Dem
             let table = pretty_format_batches(&batches).map_err(datafusion::error::DataFusionError::from)?;
             results.push((title.to_string(), table.to_string()));
         }
-        Ok(DemoReport { ingest: report, results })
+        Ok(DemoReport { ingest: report, transform: refined, results })
     }
     .await;
     let _ = std::fs::remove_dir_all(&work);

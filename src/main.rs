@@ -44,7 +44,15 @@ enum Command {
     Watch(WatchArgs),
     /// Check the raw and refined tables; exit non-zero past the thresholds.
     Check(CheckArgs),
-    /// Run end to end on built-in data: generate a month, add a real B3 day, ingest, query.
+    /// Run SQL on the lake's tables (raw, refined, daily_aggregates).
+    Sql {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// A statement to run; repeatable, run in order.
+        #[arg(short = 'c', long = "command", required = true)]
+        command: Vec<String>,
+    },
+    /// Run end to end on built-in data: generate a month, add a real B3 day, ingest, transform, query.
     Demo {
         #[command(flatten)]
         lake: LakeArg,
@@ -330,6 +338,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 results.iter().filter(|r| !r.passed).map(|r| format!("{}.{}", r.table, r.check)).collect();
             anyhow::ensure!(failed.is_empty(), "{} checks over their threshold: {}", failed.len(), failed.join(", "));
         }
+        Command::Sql { lake, command } => {
+            let lake = Lake::open(&lake.lake).await?;
+            let ctx = b3lake::sql::session(&lake).await?;
+            for (n, sql) in command.iter().enumerate() {
+                let done = b3lake::sql::execute(&ctx, sql).await.with_context(|| format!("statement {}", n + 1))?;
+                println!("{}", arrow::util::pretty::pretty_format_batches(&done.batches)?);
+                eprintln!("{} rows in {:.3} s", done.rows, done.elapsed.as_secs_f64());
+            }
+        }
         Command::Synth(args) => {
             anyhow::ensure!(args.from <= args.to, "--from {} is after --to {}", args.from, args.to);
             let summary = synth::write_file(&args.out, args.from, args.to, args.seed)
@@ -344,7 +361,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Demo { lake, month } => {
             let report = b3lake::demo::run(&lake.lake, month, progress).await?;
-            println!("ingested into {}: {}\n", lake.lake, report.ingest);
+            println!("ingested into {}: {}", lake.lake, report.ingest);
+            println!("transformed: {}\n", report.transform);
             for (title, table) in report.results {
                 println!("{title}\n{table}\n");
             }

@@ -180,13 +180,17 @@ impl Universe {
                 });
             }
         }
-        // The most active companies have listed options.
+        // The most active companies have listed options, on one share class each: option codes
+        // start with the company's four letters, so two classes would mint the same codes.
         let mut by_activity: Vec<usize> = (0..spots.len())
             .filter(|&i| spots[i].codbdi == "02" && spots[i].fatcot == 1 && spots[i].especi != "DRN")
             .collect();
         by_activity.sort_by(|&a, &b| spots[b].activity.total_cmp(&spots[a].activity));
-        let mut optionables: Vec<Optionable> = by_activity[..56]
+        let mut bases = std::collections::HashSet::new();
+        let mut optionables: Vec<Optionable> = by_activity
             .iter()
+            .filter(|&&i| bases.insert(spots[i].ticker[..4].to_string()))
+            .take(56)
             .map(|&i| Optionable { base: spots[i].ticker[..4].to_string(), spot: Some(i), points: 0.0 })
             .collect();
         optionables.push(Optionable { base: "IBOV".into(), spot: None, points: 110_000.0 });

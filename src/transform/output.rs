@@ -17,6 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::basic::Compression;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -89,7 +90,8 @@ fn properties(layout: Layout, schema: &arrow::datatypes::Schema) -> WriterProper
         .set_compression(Compression::SNAPPY)
         .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string());
     match layout {
-        Layout::Symbol => builder.set_statistics_enabled(EnabledStatistics::Chunk).build(),
+        // A file is one ticker's day, found by its folder: statistics would only add bytes.
+        Layout::Symbol => builder.set_statistics_enabled(EnabledStatistics::None).build(),
         Layout::Compact => {
             let sorting = schema
                 .index_of(SYMBOL)
@@ -109,7 +111,10 @@ fn properties(layout: Layout, schema: &arrow::datatypes::Schema) -> WriterProper
 
 fn encode(batch: &RecordBatch, props: WriterProperties, what: &str) -> Result<Bytes, Error> {
     let parquet = |source| lake::Error::Parquet { what: what.to_string(), source };
-    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).map_err(parquet)?;
+    // The embedded Arrow schema would be a third of a one-row file; Parquet's own logical
+    // types (DECIMAL, DATE) already say everything readers need.
+    let options = ArrowWriterOptions::new().with_properties(props).with_skip_arrow_metadata(true);
+    let mut writer = ArrowWriter::try_new_with_options(Vec::new(), batch.schema(), options).map_err(parquet)?;
     writer.write(batch).map_err(parquet)?;
     Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
 }

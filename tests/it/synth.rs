@@ -51,6 +51,10 @@ async fn a_generated_week_is_valid_and_looks_like_2022() {
     assert!(
         share("SELECT count(*) FROM raw WHERE preco_minimo > preco_maximo OR preco_medio > preco_maximo").await == 0.0
     );
+    // Every raw data-quality rule holds, unique keys included.
+    let checks = b3lake::quality::check(&lake, &Default::default()).await.unwrap();
+    let raw_failures: Vec<_> = checks.iter().filter(|c| c.table == "raw" && c.violations > 0).collect();
+    assert!(raw_failures.is_empty(), "{raw_failures:?}");
     // Prices move from day to day.
     let moved = query(&lake, "SELECT count(DISTINCT preco_ultimo_negocio) FROM raw WHERE codigo_negociacao = (SELECT min(codigo_negociacao) FROM raw WHERE tipo_mercado = 10 AND codigo_bdi = '02')").await;
     assert!(moved[0].column(0).as_primitive::<Int64Type>().value(0) >= 3);

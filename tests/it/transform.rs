@@ -324,3 +324,14 @@ async fn checks_find_broken_records_and_thresholds_allow_them() {
     assert_eq!((totals["violations"].as_u64(), totals["example"].as_str()), (Some(1), Some("2022-02-07")));
     assert!(!out.status.success());
 }
+
+#[test]
+fn the_demo_runs_the_whole_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(&["demo", "--lake", dir.path().join("lake").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // January 2024's 22 business days (New Year's Day is a holiday) and the real 2022-02-04.
+    assert!(stdout.contains("23 trading days transformed (2022-02-04 .. 2024-01-31)"), "{stdout}");
+    assert!(stdout.contains("| VALE3  | VALE "), "{stdout}");
+}

@@ -48,11 +48,7 @@ impl IngestReport {
 
 impl std::fmt::Display for IngestReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let span = match (self.days.first(), self.days.last()) {
-            (Some(a), Some(b)) if a != b => format!(" ({a} .. {b})"),
-            (Some(a), _) => format!(" ({a})"),
-            _ => String::new(),
-        };
+        let span = day_span(&self.days);
         write!(
             f,
             "{} inputs, {} records, {} trading days{span}; read {:.1} MB, wrote {:.1} MB of Parquet in {:.2} s ({:.0} MB/s)",
@@ -64,6 +60,15 @@ impl std::fmt::Display for IngestReport {
             self.elapsed.as_secs_f64(),
             self.mb_per_sec()
         )
+    }
+}
+
+/// ` (first .. last)` of sorted trading days, ` (day)` for one, nothing for none.
+pub(crate) fn day_span(days: &[NaiveDate]) -> String {
+    match (days.first(), days.last()) {
+        (Some(a), Some(b)) if a != b => format!(" ({a} .. {b})"),
+        (Some(a), _) => format!(" ({a})"),
+        _ => String::new(),
     }
 }
 

@@ -7,7 +7,8 @@ the daily summary partitioned year/month/day.
 
 DuckDB runs SQL equivalent to queries/transform/ on read_parquet(raw, hive_partitioning),
 materializes the refined rows, and writes both tables with COPY ... (FORMAT PARQUET,
-COMPRESSION SNAPPY, PARTITION_BY (...)).
+COMPRESSION SNAPPY, PARTITION_BY (...)), the refined table one COPY per trading day (its
+fastest way here: one COPY of many days slows down with the number of partitions).
 
 Then, on the lakes just written:
 - the incremental run: one new trading day ingested into b3lake's year-sized lake, then
@@ -79,7 +80,12 @@ raw, out, refined_sql, summary_sql = sys.argv[1:5]
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 con.execute("CREATE TEMP TABLE refined AS " + refined_sql.replace("{raw}", raw))
-con.execute(f"COPY refined TO '{out}/refined' (FORMAT PARQUET, COMPRESSION SNAPPY, PARTITION_BY (year, month, day, symbol))")
+# One COPY per trading day: a single COPY of the whole year slows down with the number of open
+# partitions (25,000 partitions of a month took 6x as long as 22 daily COPYs).
+days = con.execute("SELECT DISTINCT year, month, day FROM refined ORDER BY ALL").fetchall()
+for y, m, d in days:
+    con.execute(f"COPY (SELECT * FROM refined WHERE year = '{y}' AND month = '{m}' AND day = '{d}') TO '{out}/refined' "
+                "(FORMAT PARQUET, COMPRESSION SNAPPY, PARTITION_BY (year, month, day, symbol), OVERWRITE_OR_IGNORE true)")
 con.execute(f"COPY ({summary_sql}) TO '{out}/summary' (FORMAT PARQUET, COMPRESSION SNAPPY, PARTITION_BY (year, month, day))")
 """
 

@@ -87,11 +87,7 @@ pub struct TransformReport {
 
 impl std::fmt::Display for TransformReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let span = match (self.days.first(), self.days.last()) {
-            (Some(a), Some(b)) if a != b => format!(" ({a} .. {b})"),
-            (Some(a), _) => format!(" ({a})"),
-            _ => String::new(),
-        };
+        let span = crate::ingest::day_span(&self.days);
         write!(
             f,
             "{} trading days transformed{span}, {} up to date; {} refined rows in {} files ({} layout), {:.1} MB, in {:.2} s",

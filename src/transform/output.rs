@@ -238,14 +238,7 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
         .try_collect()
         .await
         .map_err(|source| store_err(&prefix, source))?;
-    futures::stream::iter(stale)
-        .map(|path| {
-            let store = store.clone();
-            async move { store.delete(&path).await.map_err(|source| store_err(&path, source)) }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<_>>()
-        .await?;
+    delete_all(lake, stale).await?;
     if let Some(root) = lake.local_root() {
         remove_empty_dirs(&root.join(day));
     }
@@ -328,17 +321,10 @@ fn remove_empty_dirs(dir: &FsPath) {
     let _ = std::fs::remove_dir(dir);
 }
 
-fn store_err(path: &Path, source: object_store::Error) -> Error {
-    lake::Error::Store { path: path.to_string(), source }.into()
-}
-
-/// Removes a whole table folder (before rewriting a lake in another layout).
-pub async fn remove_table(lake: &Lake, table: &str) -> Result<(), Error> {
+/// Deletes objects, 32 requests at a time.
+async fn delete_all(lake: &Lake, paths: Vec<Path>) -> Result<(), Error> {
     let store = lake.store().clone();
-    let prefix = lake.path(table);
-    let files: Vec<Path> =
-        store.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await.map_err(|s| store_err(&prefix, s))?;
-    futures::stream::iter(files)
+    futures::stream::iter(paths)
         .map(|path| {
             let store = store.clone();
             async move { store.delete(&path).await.map_err(|source| store_err(&path, source)) }
@@ -346,6 +332,24 @@ pub async fn remove_table(lake: &Lake, table: &str) -> Result<(), Error> {
         .buffer_unordered(32)
         .try_collect::<Vec<_>>()
         .await?;
+    Ok(())
+}
+
+fn store_err(path: &Path, source: object_store::Error) -> Error {
+    lake::Error::Store { path: path.to_string(), source }.into()
+}
+
+/// Removes a whole table folder (before rewriting a lake in another layout).
+pub async fn remove_table(lake: &Lake, table: &str) -> Result<(), Error> {
+    let prefix = lake.path(table);
+    let files: Vec<Path> = lake
+        .store()
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .map_err(|s| store_err(&prefix, s))?;
+    delete_all(lake, files).await?;
     if let Some(root) = lake.local_root() {
         let _ = std::fs::remove_dir_all(root.join(table));
     }

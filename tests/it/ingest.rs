@@ -10,14 +10,7 @@ use crate::common::*;
 
 /// Rows as sorted strings: a multiset comparison that ignores row order.
 fn rows(batches: &[RecordBatch]) -> Vec<String> {
-    let mut out = Vec::new();
-    for b in batches {
-        for i in 0..b.num_rows() {
-            let cells: Vec<String> =
-                b.columns().iter().map(|c| arrow::util::display::array_value_to_string(c, i).unwrap()).collect();
-            out.push(cells.join("|"));
-        }
-    }
+    let mut out = strings(batches);
     out.sort();
     out
 }

@@ -91,13 +91,17 @@ con.execute(f"COPY ({summary_sql}) TO '{out}/summary' (FORMAT PARQUET, COMPRESSI
 
 CHECK = r"""
 import sys, duckdb
-r = duckdb.connect().execute(f"SELECT count(*), sum(vol_financeiro_total), count(DISTINCT (data_pregao, codigo_negociacao)) FROM read_parquet('{sys.argv[1]}/**/*.parquet')").fetchone()
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+r = con.execute(f"SELECT count(*), sum(vol_financeiro_total), count(DISTINCT (data_pregao, codigo_negociacao)) FROM read_parquet('{sys.argv[1]}/**/*.parquet')").fetchone()
 print(r[0], r[1], r[2])
 """
 
 DUCKDB_QUERY = r"""
 import sys, duckdb
-print(duckdb.connect().execute(sys.argv[1]).fetchall()[:3])
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+print(con.execute(sys.argv[1]).fetchall()[:3])
 """
 
 
@@ -122,6 +126,7 @@ def main():
     ap.add_argument("--work", default="/tmp/b3lake-bench")
     ap.add_argument("--bin", default="target/release/b3lake")
     ap.add_argument("--year", default="2023")
+    ap.add_argument("--queries-only", action="store_true", help="reuse the lakes of an earlier run; time the queries")
     args = ap.parse_args()
     import duckdb  # noqa: F401  (fail early if missing)
 
@@ -142,13 +147,14 @@ def main():
         shutil.copytree(raw, os.path.join(lake, "raw"))
         return lake
 
+    print(f"input: {raw}, the raw lake of a synthetic year ({src})")
     jobs = {
         "b3lake (symbol)": lambda: [b, "transform", "--all", "--lake", fresh("lake-symbol")],
         "b3lake (compact)": lambda: [b, "transform", "--all", "--layout", "compact", "--lake", fresh("lake-compact")],
         "duckdb": lambda: [sys.executable, "-c", DUCKDB_JOB, raw, fresh("lake-duckdb"), REFINED_SQL, SUMMARY_SQL],
     }
     results = {name: [] for name in jobs}
-    for _ in range(args.runs):
+    for _ in range(0 if args.queries_only else args.runs):
         for name, cmd in jobs.items():
             results[name].append(run(cmd()))
 
@@ -157,11 +163,8 @@ def main():
         "b3lake (compact)": os.path.join(args.work, "lake-compact", "refined"),
         "duckdb": os.path.join(args.work, "lake-duckdb", "refined"),
     }
-    checks = {n: subprocess.run([sys.executable, "-c", CHECK, p], capture_output=True, text=True, check=True).stdout.strip() for n, p in refined.items()}
-    if len(set(checks.values())) != 1:
-        sys.exit(f"the refined tables differ: {checks}")
-
-    print(f"input: {raw}, a synthetic year; refined rows, traded value, distinct keys: {checks['duckdb']}")
+    if args.queries_only:
+        return queries(args, refined)
     print(f"duckdb {duckdb.__version__}, {args.runs} runs each, median time, max peak RSS; {os.cpu_count()} cores\n")
     print("| raw to refined + summary | time (s) | files written | peak RSS (MiB) |")
     print("|---|---|---|---|")
@@ -169,9 +172,14 @@ def main():
     for name, rs in results.items():
         med[name] = statistics.median(t for t, _ in rs)
         n = files_under(os.path.dirname(refined[name]))
-        print(f"| {name} | {med[name]:.2f} | {n} | {max(m for _, m in rs):.0f} |")
+        print(f"| {name} | {med[name]:.2f} | {n} | {max(m for _, m in rs):.0f} |", flush=True)
     print(f"\nb3lake (symbol layout) is {med['duckdb'] / med['b3lake (symbol)']:.1f}x faster than DuckDB; "
           f"compact layout {med['duckdb'] / med['b3lake (compact)']:.1f}x")
+
+    checks = {n: subprocess.run([sys.executable, "-c", CHECK, p], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1] for n, p in refined.items()}
+    if len(set(checks.values())) != 1:
+        sys.exit(f"the refined tables differ: {checks}")
+    print(f"refined rows, traded value, distinct (day, ticker) keys, the same in all three: {checks['duckdb']}", flush=True)
 
     # Incremental: one new trading day on the year-sized lake.
     lake = os.path.join(args.work, "lake-symbol")
@@ -182,7 +190,12 @@ def main():
     inc, _ = run([b, "transform", "--lake", lake])
     noop, _ = run([b, "transform", "--lake", lake])
     print(f"\nincremental: one new day on the year's lake {inc:.2f} s; nothing new {noop:.2f} s")
+    queries(args, refined)
 
+
+def queries(args, refined):
+    import duckdb
+    b = args.bin
     # Queries on each layout, each in a fresh process; median of --runs.
     y = args.year
     point_where = f"year = '{y}' AND month = '06' AND day = '15' AND symbol IN ('{{a}}', '{{b}}', '{{c}}')"

@@ -151,7 +151,7 @@ fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Resu
             let mut files = Vec::new();
             let mut start = 0;
             while start < symbols.len() {
-                let symbol = symbols.is_valid(start).then(|| symbols.value(start)).unwrap_or("");
+                let symbol = if symbols.is_valid(start) { symbols.value(start) } else { "" };
                 let mut end = start + 1;
                 while end < symbols.len() && symbols.is_valid(end) && symbols.value(end) == symbol {
                     end += 1;

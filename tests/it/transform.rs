@@ -137,7 +137,7 @@ async fn reruns_never_duplicate_and_incremental_runs_do_only_new_days() {
     // A new day and a re-ingested day are done; nothing else.
     let synth = dir.path().join("COTAHIST_M.TXT");
     b3lake::source::synth::write_file(&synth, date("2022-02-07"), date("2022-02-08"), 3).unwrap();
-    ingest_paths(&lake, &[synth.clone()]).await.unwrap();
+    ingest_paths(&lake, std::slice::from_ref(&synth)).await.unwrap();
     let report = run(&lake, Days::Incremental, None, None).await.unwrap();
     assert_eq!(report.days, [date("2022-02-07"), date("2022-02-08")]);
     ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
@@ -160,7 +160,7 @@ async fn a_failed_day_is_retried_and_the_others_are_not() {
     let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
     let synth = dir.path().join("COTAHIST_M.TXT");
     b3lake::source::synth::write_file(&synth, date("2024-03-04"), date("2024-03-06"), 5).unwrap();
-    ingest_paths(&lake, &[synth.clone()]).await.unwrap();
+    ingest_paths(&lake, std::slice::from_ref(&synth)).await.unwrap();
     let broken = dir.path().join("raw/year=2024/month=03/day=05/cotacoes_20240305.parquet");
     let good = std::fs::read(&broken).unwrap();
     std::fs::write(&broken, b"not parquet at all").unwrap();

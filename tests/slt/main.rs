@@ -94,7 +94,7 @@ async fn main() {
     let mut failures = 0;
     for file in &files {
         let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
-        let mut runner = sqllogictest::Runner::new(|| Db::new());
+        let mut runner = sqllogictest::Runner::new(Db::new);
         match runner.run_file_async(file).await {
             Ok(()) => println!("ok      {name}"),
             Err(e) => {

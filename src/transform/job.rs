@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use object_store::{ObjectMeta, ObjectStoreExt};
@@ -23,7 +23,7 @@ use tracing::{info, warn};
 
 use super::Error;
 use super::output::{self, Layout, Written};
-use super::queries::{INPUT_VIEW, Queries, REFINED_VIEW, SUMMARY_VIEW};
+use super::queries::{Queries, REFINED_VIEW, SUMMARY_VIEW, register_input};
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
 use crate::lake::layout::{self, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
 use crate::lake::{self, Lake};
@@ -183,7 +183,7 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedS
     let spec =
         RefinedSpec { layout: opts.layout.unwrap_or(base.layout), filter: opts.filter.clone().unwrap_or(base.filter) };
     // Before anything is saved: a bad filter must not become the lake's.
-    check_filter(&spec.filter, &opts.queries).await?;
+    opts.queries.plan_empty_day(&spec.filter).await?;
     if let Some(existing) = &existing
         && existing.layout != spec.layout
     {
@@ -202,15 +202,6 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedS
         spec.save(lake).await?;
     }
     Ok(spec)
-}
-
-/// Plans the filter on an empty day, so a typo fails before any work.
-async fn check_filter(filter: &str, queries: &Queries) -> Result<(), Error> {
-    let ctx = SessionContext::new();
-    let empty = MemTable::try_new(raw_schema(), vec![vec![]]).map_err(|e| Error::Sql("raw".into(), e))?;
-    ctx.register_table("raw", Arc::new(empty)).map_err(|e| Error::Sql("raw".into(), e))?;
-    input_view(&ctx, "raw", filter).await?;
-    queries.register_all(&ctx).await
 }
 
 fn fingerprint(queries: &Queries, spec: &RefinedSpec) -> String {
@@ -267,15 +258,6 @@ async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Object
     Ok(out)
 }
 
-/// `raw_dia`: the filtered records of the table `source`.
-async fn input_view(ctx: &SessionContext, source: &str, filter: &str) -> Result<(), Error> {
-    let sql = format!("SELECT * FROM {source} WHERE {filter}");
-    let err = |e| Error::Sql(format!("the filter {filter:?}"), e);
-    let view = ctx.sql(&sql).await.map_err(err)?.into_view();
-    ctx.register_table(INPUT_VIEW, view).map_err(err)?;
-    Ok(())
-}
-
 /// What every day of a run shares.
 struct DayJob {
     lake: Lake,
@@ -293,7 +275,7 @@ impl DayJob {
     }
 
     /// The day's refined rows (sorted by symbol) and summary row.
-    async fn compute(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(RecordBatch, Option<RecordBatch>), Error> {
+    async fn compute(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(RecordBatch, RecordBatch), Error> {
         let sql = |e| Error::Sql(REFINED_VIEW.into(), e);
         // One day is small: one partition avoids repartitioning, and days run in parallel.
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
@@ -303,26 +285,21 @@ impl DayJob {
         let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(raw_schema());
         let table = ListingTable::try_new(config).map_err(sql)?;
         ctx.register_table("raw_arquivo", Arc::new(table)).map_err(sql)?;
-        input_view(&ctx, "raw_arquivo", &self.spec.filter).await?;
+        register_input(&ctx, "raw_arquivo", &self.spec.filter).await?;
         self.queries.register_refined(&ctx).await?;
         let df = ctx.sql(&format!("SELECT * FROM {REFINED_VIEW} ORDER BY {}", output::SYMBOL)).await.map_err(sql)?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(sql)?;
-        let refined = arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))?;
+        let refined = one_batch(df, REFINED_VIEW).await?;
         if let Some(other) = self.other_dates(&refined, date) {
             return Err(Error::Usage(format!("the raw file of {date} holds rows of {other}")));
         }
 
         let summary_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-        let mem = MemTable::try_new(schema, vec![vec![refined.clone()]]).map_err(sql)?;
+        let mem = MemTable::try_new(refined.schema(), vec![vec![refined.clone()]]).map_err(sql)?;
         summary_ctx.register_table(REFINED_VIEW, Arc::new(mem)).map_err(sql)?;
         self.queries.register_summary(&summary_ctx).await?;
-        let summary_err = |e| Error::Sql(SUMMARY_VIEW.into(), e);
-        let df = summary_ctx.table(SUMMARY_VIEW).await.map_err(summary_err)?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(summary_err)?;
-        let summary = arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))?;
-        Ok((refined, Some(summary)))
+        let df = summary_ctx.table(SUMMARY_VIEW).await.map_err(|e| Error::Sql(SUMMARY_VIEW.into(), e))?;
+        let summary = one_batch(df, SUMMARY_VIEW).await?;
+        Ok((refined, summary))
     }
 
     /// A date other than `date` in the refined rows, if any (a misplaced raw file).
@@ -334,6 +311,13 @@ impl DayJob {
             (d != date).then_some(d)
         })
     }
+}
+
+/// Runs `df` and returns its rows as one batch (a day's output is small).
+async fn one_batch(df: DataFrame, view: &str) -> Result<RecordBatch, Error> {
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await.map_err(|e| Error::Sql(view.into(), e))?;
+    arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))
 }
 
 fn progress_bar(enabled: bool, days: u64) -> ProgressBar {

@@ -119,29 +119,21 @@ fn encode(batch: &RecordBatch, props: WriterProperties, what: &str) -> Result<By
     Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
 }
 
-/// A day's files, paths relative to the lake root.
-struct Files {
-    files: Vec<(String, Bytes)>,
-}
-
-impl Files {
-    fn bytes(&self) -> u64 {
-        self.files.iter().map(|(_, b)| b.len() as u64).sum()
-    }
-}
+/// A day's files: paths relative to the lake root, and their bytes.
+type Files = Vec<(String, Bytes)>;
 
 /// The refined rows of one day, sorted by symbol, cut into files for `layout`.
 fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Result<Files, Error> {
     let schema = refined.schema();
     let symbol_idx = schema.index_of(SYMBOL).map_err(|_| Error::Queries(format!("refinado has no {SYMBOL} column")))?;
     if refined.num_rows() == 0 {
-        return Ok(Files { files: vec![] });
+        return Ok(Vec::new());
     }
     match layout {
         Layout::Compact => {
             let path = format!("{}/{PART_FILE}", layout::refined_day(date));
             let bytes = encode(refined, properties(layout, &schema), &path)?;
-            Ok(Files { files: vec![(path, bytes)] })
+            Ok(vec![(path, bytes)])
         }
         Layout::Symbol => {
             let symbols = refined.column(symbol_idx).as_string::<i32>().clone();
@@ -161,7 +153,7 @@ fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Resu
                 files.push((path, bytes));
                 start = end;
             }
-            Ok(Files { files })
+            Ok(files)
         }
     }
 }
@@ -181,46 +173,37 @@ pub async fn write_day(
     run: &str,
     date: NaiveDate,
     refined: RecordBatch,
-    summary: Option<RecordBatch>,
+    summary: RecordBatch,
 ) -> Result<Written, Error> {
-    let (files, summary_file) = tokio::task::spawn_blocking(move || {
+    let (refined_files, summary_files) = tokio::task::spawn_blocking(move || {
         let files = refined_files(date, layout, &refined)?;
-        let summary_file = match summary {
-            Some(batch) if batch.num_rows() > 0 => {
-                let path = format!("{}/{PART_FILE}", layout::summary_day(date));
-                let bytes = encode(&batch, properties(Layout::Symbol, &batch.schema()), &path)?;
-                Some((path, bytes))
-            }
-            _ => None,
-        };
-        Ok::<_, Error>((files, summary_file))
+        let mut summary_files = Vec::new();
+        if summary.num_rows() > 0 {
+            let path = format!("{}/{PART_FILE}", layout::summary_day(date));
+            let bytes = encode(&summary, properties(Layout::Symbol, &summary.schema()), &path)?;
+            summary_files.push((path, bytes));
+        }
+        Ok::<_, Error>((files, summary_files))
     })
     .await
     .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
 
-    let mut written = Written { files: files.files.len() as u64, bytes: files.bytes() };
+    let all = refined_files.iter().chain(&summary_files);
+    let written = Written { files: all.clone().count() as u64, bytes: all.map(|(_, b)| b.len() as u64).sum() };
     let day = layout::refined_day(date);
     match (lake.local_root(), layout) {
-        (Some(root), Layout::Symbol) => swap_local_day(root, run, &day, &files).await?,
-        _ => replace_remote_day(lake, &day, &files).await?,
+        (Some(root), Layout::Symbol) => swap_local_day(root, run, &day, refined_files).await?,
+        _ => replace_remote_day(lake, &day, &refined_files).await?,
     }
-    let summary_day = layout::summary_day(date);
-    match summary_file {
-        Some(file) => {
-            written.files += 1;
-            written.bytes += file.1.len() as u64;
-            replace_remote_day(lake, &summary_day, &Files { files: vec![file] }).await?;
-        }
-        None => replace_remote_day(lake, &summary_day, &Files { files: vec![] }).await?,
-    }
+    replace_remote_day(lake, &layout::summary_day(date), &summary_files).await?;
     Ok(written)
 }
 
 /// Writes every file with one PUT each, then deletes what else the day's folder held.
 async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(), Error> {
     let store = lake.store().clone();
-    let new: std::collections::HashSet<Path> = files.files.iter().map(|(p, _)| lake.path(p)).collect();
-    futures::stream::iter(files.files.iter().cloned())
+    let new: std::collections::HashSet<Path> = files.iter().map(|(p, _)| lake.path(p)).collect();
+    futures::stream::iter(files.iter().cloned())
         .map(|(path, bytes)| {
             let (store, path) = (store.clone(), lake.path(&path));
             async move {
@@ -246,11 +229,9 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
 }
 
 /// Builds the day in the run's staging folder and swaps it with the live one in one step.
-async fn swap_local_day(root: &FsPath, run: &str, day: &str, files: &Files) -> Result<(), Error> {
-    let root = root.to_path_buf();
+async fn swap_local_day(root: &FsPath, run: &str, day: &str, files: Files) -> Result<(), Error> {
     let staged = root.join(STAGING).join(run).join(day);
     let live = root.join(day);
-    let files: Vec<(String, Bytes)> = files.files.clone();
     let day = day.to_string();
     let what = live.display().to_string();
     tokio::task::spawn_blocking(move || -> Result<(), Error> {

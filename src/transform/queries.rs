@@ -119,9 +119,16 @@ impl Queries {
     /// The refined and summary schemas, found by planning the SQL over an empty day: the SQL
     /// alone decides the tables' columns and types.
     pub async fn schemas(&self) -> Result<(SchemaRef, SchemaRef), Error> {
+        self.plan_empty_day("TRUE").await
+    }
+
+    /// Plans every step over an empty raw table filtered by `filter`: a typo in the filter or
+    /// the SQL fails here, before any work, and the plan gives the tables' schemas.
+    pub async fn plan_empty_day(&self, filter: &str) -> Result<(SchemaRef, SchemaRef), Error> {
         let ctx = SessionContext::new();
-        let empty = MemTable::try_new(raw_schema(), vec![vec![]]).map_err(|e| Error::Sql(INPUT_VIEW.into(), e))?;
-        ctx.register_table(INPUT_VIEW, Arc::new(empty)).map_err(|e| Error::Sql(INPUT_VIEW.into(), e))?;
+        let empty = MemTable::try_new(raw_schema(), vec![vec![]]).map_err(|e| Error::Sql("raw".into(), e))?;
+        ctx.register_table("raw", Arc::new(empty)).map_err(|e| Error::Sql("raw".into(), e))?;
+        register_input(&ctx, "raw", filter).await?;
         self.register_all(&ctx).await?;
         let schema = |name: &'static str| {
             let ctx = &ctx;
@@ -132,6 +139,15 @@ impl Queries {
         };
         Ok((schema(REFINED_VIEW).await?, schema(SUMMARY_VIEW).await?))
     }
+}
+
+/// Registers `raw_dia`: the records of the table `source` that `filter` selects.
+pub async fn register_input(ctx: &SessionContext, source: &str, filter: &str) -> Result<(), Error> {
+    let sql = format!("SELECT * FROM {source} WHERE {filter}");
+    let err = |e| Error::Sql(format!("the filter {filter:?}"), e);
+    let view = ctx.sql(&sql).await.map_err(err)?.into_view();
+    ctx.register_table(INPUT_VIEW, view).map_err(err)?;
+    Ok(())
 }
 
 fn step(file: &str, sql: &str) -> Step {

@@ -21,7 +21,7 @@ async fn main() -> b3lake::Result<()> {
 
     let ctx = b3lake::sql::session(&lake).await?;
     ctx.sql(
-        "SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado FROM raw \
+        "SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado FROM cotacoes_b3_raw \
          WHERE tipo_mercado = 10 ORDER BY volume_total_negociado DESC LIMIT 10",
     )
     .await?

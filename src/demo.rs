@@ -25,14 +25,14 @@ pub const QUERIES: &[(&str, &str)] = &[
         "Trading days: raw records, spot tickers, traded value, advancers and decliners",
         "SELECT r.data_pregao, r.registros, s.numero_tickers, s.vol_financeiro_total, s.altas, s.baixas, \
          s.maior_alta, round(s.maior_alta_pct, 2) AS maior_alta_pct \
-         FROM (SELECT data_pregao, count(*) AS registros FROM raw GROUP BY data_pregao) r \
-         JOIN daily_aggregates s ON s.data_pregao = r.data_pregao ORDER BY r.data_pregao",
+         FROM (SELECT data_pregao, count(*) AS registros FROM cotacoes_b3_raw GROUP BY data_pregao) r \
+         JOIN cotacoes_b3_resumo_diario s ON s.data_pregao = r.data_pregao ORDER BY r.data_pregao",
     ),
     (
         "Most traded spot stocks on 2022-02-04 (real B3 data, refined)",
         "SELECT symbol, nome_empresa, preco_abertura, preco_fechamento, preco_medio_ponderado, \
          numero_negocios, vol_financeiro_total, round(variacao_percentual_dia, 2) AS variacao_pct \
-         FROM refined WHERE year = '2022' AND month = '02' AND day = '04' \
+         FROM cotacoes_b3_refined WHERE year = 2022 AND month = 2 AND day = 4 \
          ORDER BY vol_financeiro_total DESC LIMIT 5",
     ),
 ];

@@ -9,6 +9,8 @@ pub enum Error {
     Lake(#[from] crate::lake::Error),
     #[error(transparent)]
     Transform(#[from] crate::transform::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::Error),
     #[error("query: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}")]

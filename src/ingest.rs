@@ -15,10 +15,14 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Date32Type;
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
 
+use crate::catalog::partition::{day_values, list_files};
+use crate::catalog::{LocalCatalog, Partition, RAW};
 use crate::error::Error;
+use crate::lake::layout::raw_partition;
 use crate::lake::{DayFile, Lake, StagedDay, Staging};
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::source::{self, Input, ReaderOptions};
@@ -77,6 +81,24 @@ pub struct IngestOptions {
     pub reader: ReaderOptions,
     /// Draw a progress bar (only shown on a terminal).
     pub progress: bool,
+    /// Sync the days written to this Glue database.
+    pub sync_glue: Option<String>,
+}
+
+/// Records the committed days in the raw table's partition index.
+async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
+    let scopes = futures::stream::iter(days.iter().copied())
+        .map(|date| async move {
+            let location = raw_partition(date);
+            let files = list_files(lake, lake.store().as_ref(), &location).await?;
+            let values = day_values(date);
+            Ok::<_, crate::catalog::Error>((values.clone(), vec![Partition { values, location, files }]))
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await?;
+    LocalCatalog::new(lake).record(RAW, scopes).await?;
+    Ok(())
 }
 
 /// Reads every input and replaces the raw table's partitions for the days they contain.
@@ -104,6 +126,11 @@ pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Resu
     }
     let committed = staging.commit().await?;
     bar.finish_and_clear();
+    index_raw_days(lake, &committed.days).await?;
+    if let Some(database) = &opts.sync_glue {
+        let plan = crate::catalog::sync::glue_days(lake, database, &[RAW], &committed.days).await?;
+        info!(database = %database, changes = plan.changes.len(), "synced the raw partitions with Glue");
+    }
     report.days = committed.days;
     report.bytes_written = committed.bytes;
     report.bytes_read = read.load(Ordering::Relaxed);

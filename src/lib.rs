@@ -3,9 +3,12 @@
 //! Modules follow the data: [`source`] reads what B3 publishes (COTAHIST files, downloads,
 //! generated data), [`lake`] stores it as Hive-partitioned Parquet on local disk or S3,
 //! [`ingest`] joins the two all-or-nothing, [`transform`] refines the raw table with SQL into
-//! the refined table and a daily summary, [`quality`] checks both, and [`sql`] queries the
-//! result with DataFusion.
+//! the refined table and a daily summary, [`quality`] checks both, [`catalog`] defines the
+//! tables (Athena DDL) and indexes their partitions, locally and in AWS Glue, and [`sql`]
+//! queries them with DataFusion.
 
+pub mod aws;
+pub mod catalog;
 pub mod demo;
 pub mod error;
 pub mod ingest;

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use b3lake::catalog::sync::{self, Scope};
+use b3lake::catalog::{Catalog, GlueCatalog, LocalCatalog};
 use b3lake::ingest::{IngestOptions, ingest};
 use b3lake::lake::Lake;
 use b3lake::quality::{self, CheckOptions};
@@ -44,10 +46,18 @@ enum Command {
     Watch(WatchArgs),
     /// Check the raw and refined tables; exit non-zero past the thresholds.
     Check(CheckArgs),
-    /// Run SQL on the lake's tables (raw, refined, daily_aggregates).
+    /// Sync the lake's catalog with AWS Glue, or read Glue's definitions back.
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
+    /// Run SQL on the lake's tables (cotacoes_b3_raw, cotacoes_b3_refined, cotacoes_b3_resumo_diario).
     Sql {
         #[command(flatten)]
         lake: LakeArg,
+        /// Where partitions come from: the catalog's index, or a listing of the folders.
+        #[arg(long, default_value = "index")]
+        partitions: b3lake::sql::Partitions,
         /// A statement to run; repeatable, run in order.
         #[arg(short = 'c', long = "command", required = true)]
         command: Vec<String>,
@@ -60,6 +70,37 @@ enum Command {
         #[arg(long, default_value = "2024-01-01")]
         month: NaiveDate,
     },
+}
+
+#[derive(Subcommand)]
+enum CatalogAction {
+    /// Make the Glue Data Catalog match the lake's catalog: tables and partitions.
+    Sync {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        glue: GlueArgs,
+        /// Print the changes without making them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Read the table definitions of a Glue database into the lake's catalog (or --out).
+    Pull {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        glue: GlueArgs,
+        /// Write one DDL file per table into this folder instead (e.g. catalog/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct GlueArgs {
+    /// Glue database.
+    #[arg(long, env = "B3LAKE_GLUE_DATABASE", default_value = "default")]
+    database: String,
 }
 
 #[derive(Args)]
@@ -99,6 +140,9 @@ struct IngestArgs {
     /// Accept a trailer whose record count disagrees with the file (for excerpts).
     #[arg(long)]
     allow_count_mismatch: bool,
+    /// Then sync the days written with this Glue database.
+    #[arg(long, value_name = "DATABASE", num_args = 0..=1, default_missing_value = "default")]
+    sync_glue: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -116,12 +160,21 @@ struct JobArgs {
     /// Trading days transformed at once [default: one per core].
     #[arg(long)]
     parallelism: Option<usize>,
+    /// Then sync the days written with this Glue database.
+    #[arg(long, value_name = "DATABASE", num_args = 0..=1, default_missing_value = "default")]
+    sync_glue: Option<String>,
 }
 
 impl JobArgs {
     fn options(&self, days: Days, progress: bool) -> anyhow::Result<TransformOptions> {
-        let mut opts =
-            TransformOptions { days, layout: self.layout, filter: self.filter.clone(), progress, ..Default::default() };
+        let mut opts = TransformOptions {
+            days,
+            layout: self.layout,
+            filter: self.filter.clone(),
+            progress,
+            sync_glue: self.sync_glue.clone(),
+            ..Default::default()
+        };
         if let Some(dir) = &self.queries {
             opts.queries = Queries::from_dir(dir)?;
         }
@@ -273,6 +326,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let opts = IngestOptions {
                 reader: ReaderOptions { allow_count_mismatch: args.allow_count_mismatch, ..Default::default() },
                 progress,
+                sync_glue: args.sync_glue.clone(),
             };
             let report = ingest(&lake, &inputs, &opts).await?;
             println!("ingested into {lake}: {report}");
@@ -338,9 +392,40 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 results.iter().filter(|r| !r.passed).map(|r| format!("{}.{}", r.table, r.check)).collect();
             anyhow::ensure!(failed.is_empty(), "{} checks over their threshold: {}", failed.len(), failed.join(", "));
         }
-        Command::Sql { lake, command } => {
+        Command::Catalog { action: CatalogAction::Sync { lake, glue, dry_run } } => {
             let lake = Lake::open(&lake.lake).await?;
-            let ctx = b3lake::sql::session(&lake).await?;
+            let started = std::time::Instant::now();
+            let local = LocalCatalog::new(&lake);
+            let remote = GlueCatalog::new(b3lake::aws::glue_client().await, &glue.database, &local.lake_url());
+            let plan = sync::sync(&local, &remote, &Scope::All, dry_run).await?;
+            print!("{plan}");
+            let (added, updated, dropped) = plan.partition_counts();
+            if dry_run {
+                println!("dry run: nothing changed");
+            } else if !plan.is_empty() {
+                println!(
+                    "synced in {:.1} s: {added} partitions added, {updated} updated, {dropped} dropped; {} Glue API calls",
+                    started.elapsed().as_secs_f64(),
+                    remote.calls()
+                );
+            }
+        }
+        Command::Catalog { action: CatalogAction::Pull { lake, glue, out } } => {
+            let lake = Lake::open(&lake.lake).await?;
+            let local = LocalCatalog::new(&lake);
+            let remote = GlueCatalog::new(b3lake::aws::glue_client().await, &glue.database, &local.lake_url());
+            let tables = sync::pull(&remote, &local, out.as_deref()).await?;
+            let to = out.map_or_else(|| format!("the catalog of {lake}"), |d| d.display().to_string());
+            println!(
+                "pulled {} tables from the Glue database {} into {to}: {}",
+                tables.len(),
+                glue.database,
+                tables.join(", ")
+            );
+        }
+        Command::Sql { lake, partitions, command } => {
+            let lake = Lake::open(&lake.lake).await?;
+            let ctx = b3lake::sql::session_with(&lake, partitions).await?;
             for (n, sql) in command.iter().enumerate() {
                 let done = b3lake::sql::execute(&ctx, sql).await.with_context(|| format!("statement {}", n + 1))?;
                 println!("{}", arrow::util::pretty::pretty_format_batches(&done.batches)?);

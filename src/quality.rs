@@ -28,34 +28,34 @@ pub const CHECKS: &[Check] = &[
         name: "blank_code",
         table: "raw",
         description: "records with a null or blank trading code",
-        sql: "SELECT count(*), min(CAST(data_pregao AS VARCHAR)) FROM raw WHERE {days} \
+        sql: "SELECT count(*), min(CAST(data_pregao AS VARCHAR)) FROM cotacoes_b3_raw WHERE {days} \
               AND (codigo_negociacao IS NULL OR trim(codigo_negociacao) = '')",
     },
     Check {
         name: "non_positive_price",
         table: "raw",
         description: "records with an open, high, low, average or close price <= 0",
-        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} AND (preco_abertura <= 0 \
+        sql: "SELECT count(*), min(codigo_negociacao) FROM cotacoes_b3_raw WHERE {days} AND (preco_abertura <= 0 \
               OR preco_maximo <= 0 OR preco_minimo <= 0 OR preco_medio <= 0 OR preco_ultimo_negocio <= 0)",
     },
     Check {
         name: "high_below_low",
         table: "raw",
         description: "records whose high is below their low",
-        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} AND preco_maximo < preco_minimo",
+        sql: "SELECT count(*), min(codigo_negociacao) FROM cotacoes_b3_raw WHERE {days} AND preco_maximo < preco_minimo",
     },
     Check {
         name: "close_outside_range",
         table: "raw",
         description: "records whose close lies outside [low, high]",
-        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} \
+        sql: "SELECT count(*), min(codigo_negociacao) FROM cotacoes_b3_raw WHERE {days} \
               AND (preco_ultimo_negocio < preco_minimo OR preco_ultimo_negocio > preco_maximo)",
     },
     Check {
         name: "zero_volume_with_trades",
         table: "raw",
         description: "records with trades but no traded value",
-        sql: "SELECT count(*), min(codigo_negociacao) FROM raw WHERE {days} \
+        sql: "SELECT count(*), min(codigo_negociacao) FROM cotacoes_b3_raw WHERE {days} \
               AND volume_total_negociado = 0 AND numero_negocios > 0",
     },
     Check {
@@ -63,7 +63,7 @@ pub const CHECKS: &[Check] = &[
         table: "raw",
         description: "(day, code, market, term) keys held by more than one record",
         sql: "SELECT count(*), min(k) FROM (SELECT concat(CAST(data_pregao AS VARCHAR), ' ', codigo_negociacao) AS k \
-              FROM raw WHERE {days} GROUP BY data_pregao, codigo_negociacao, tipo_mercado, prazo_dias_termo \
+              FROM cotacoes_b3_raw WHERE {days} GROUP BY data_pregao, codigo_negociacao, tipo_mercado, prazo_dias_termo \
               HAVING count(*) > 1)",
     },
     Check {
@@ -71,19 +71,19 @@ pub const CHECKS: &[Check] = &[
         table: "refined",
         description: "(day, symbol) keys held by more than one row",
         sql: "SELECT count(*), min(k) FROM (SELECT concat(CAST(data_pregao AS VARCHAR), ' ', symbol) AS k \
-              FROM refined WHERE {days} GROUP BY data_pregao, symbol HAVING count(*) > 1)",
+              FROM cotacoes_b3_refined WHERE {days} GROUP BY data_pregao, symbol HAVING count(*) > 1)",
     },
     Check {
         name: "high_below_low",
         table: "refined",
         description: "rows whose high is below their low",
-        sql: "SELECT count(*), min(symbol) FROM refined WHERE {days} AND preco_maximo < preco_minimo",
+        sql: "SELECT count(*), min(symbol) FROM cotacoes_b3_refined WHERE {days} AND preco_maximo < preco_minimo",
     },
     Check {
         name: "close_outside_range",
         table: "refined",
         description: "rows whose close lies outside [low, high]",
-        sql: "SELECT count(*), min(symbol) FROM refined WHERE {days} \
+        sql: "SELECT count(*), min(symbol) FROM cotacoes_b3_refined WHERE {days} \
               AND (preco_fechamento < preco_minimo OR preco_fechamento > preco_maximo)",
     },
     Check {
@@ -91,9 +91,9 @@ pub const CHECKS: &[Check] = &[
         table: "refined",
         description: "days whose refined traded value, shares or trades differ from the raw records it selects (a day not yet transformed counts)",
         sql: "WITH r AS (SELECT data_pregao, sum(volume_total_negociado) AS v, sum(quantidade_papeis_negociados) AS q, \
-                  sum(CAST(numero_negocios AS BIGINT)) AS n FROM raw WHERE {days} AND ({filter}) GROUP BY data_pregao), \
+                  sum(CAST(numero_negocios AS BIGINT)) AS n FROM cotacoes_b3_raw WHERE {days} AND ({filter}) GROUP BY data_pregao), \
               f AS (SELECT data_pregao, sum(vol_financeiro_total) AS v, sum(qtd_acoes_negociadas) AS q, \
-                  sum(numero_negocios) AS n FROM refined WHERE {days} GROUP BY data_pregao) \
+                  sum(numero_negocios) AS n FROM cotacoes_b3_refined WHERE {days} GROUP BY data_pregao) \
               SELECT count(*), min(CAST(coalesce(r.data_pregao, f.data_pregao) AS VARCHAR)) \
               FROM r FULL OUTER JOIN f ON r.data_pregao = f.data_pregao \
               WHERE (r.v IS DISTINCT FROM f.v) OR (r.q IS DISTINCT FROM f.q) OR (r.n IS DISTINCT FROM f.n)",
@@ -167,7 +167,7 @@ fn day_filter(days: &[NaiveDate]) -> String {
         .iter()
         .map(|d| {
             format!(
-                "(year = '{:04}' AND month = '{:02}' AND day = '{:02}' AND data_pregao = DATE '{d}')",
+                "(year = {} AND month = {} AND day = {} AND data_pregao = DATE '{d}')",
                 d.year(),
                 d.month(),
                 d.day()

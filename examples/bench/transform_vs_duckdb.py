@@ -198,7 +198,7 @@ def queries(args, refined):
     b = args.bin
     # Queries on each layout, each in a fresh process; median of --runs.
     y = args.year
-    point_where = f"year = '{y}' AND month = '06' AND day = '15' AND symbol IN ('{{a}}', '{{b}}', '{{c}}')"
+    point_where = f"year = {y} AND month = 6 AND day = 15 AND symbol IN ('{{a}}', '{{b}}', '{{c}}')"
     # Three tickers that traded that day.
     con = duckdb.connect()
     day_dir = os.path.join(refined["b3lake (compact)"], f"year={y}", "month=06", "day=15")
@@ -206,7 +206,7 @@ def queries(args, refined):
     point_where = point_where.format(a=syms[0], b=syms[1], c=syms[2])
     queries = {
         "point (1 day, 3 tickers)": f"SELECT symbol, preco_fechamento, vol_financeiro_total FROM {{t}} WHERE {point_where}",
-        "full year (top 10 by traded value)": f"SELECT symbol, sum(vol_financeiro_total) AS v FROM {{t}} WHERE year = '{y}' GROUP BY symbol ORDER BY v DESC LIMIT 10",
+        "full year (top 10 by traded value)": f"SELECT symbol, sum(vol_financeiro_total) AS v FROM {{t}} WHERE year = {y} GROUP BY symbol ORDER BY v DESC LIMIT 10",
     }
     print("\n| query | layout | b3lake sql -c (s) | DuckDB (s) | ratio |")
     print("|---|---|---|---|---|")
@@ -214,8 +214,8 @@ def queries(args, refined):
         for layout in ("symbol", "compact"):
             lake = os.path.join(args.work, f"lake-{layout}")
             files = os.path.join(lake, "refined", "**", "*.parquet")
-            duck_table = f"read_parquet('{files}', hive_partitioning = true, hive_types_autocast = false)"
-            tb = statistics.median(run([b, "sql", "--lake", lake, "-c", q.format(t="refined")])[0] for _ in range(args.runs))
+            duck_table = f"read_parquet('{files}', hive_partitioning = true)"
+            tb = statistics.median(run([b, "sql", "--lake", lake, "-c", q.format(t="cotacoes_b3_refined")])[0] for _ in range(args.runs))
             td = statistics.median(run([sys.executable, "-c", DUCKDB_QUERY, q.format(t=duck_table)])[0] for _ in range(args.runs))
             print(f"| {qname} | {layout} | {tb:.3f} | {td:.3f} | {td / tb:.1f}x |")
 

@@ -112,6 +112,15 @@ impl Lake {
         format!("{}{}", self.url, with_slash(relative))
     }
 
+    /// The URL DataFusion knows the lake's store by (`file://`, `s3://bucket`).
+    pub fn object_store_url(&self) -> datafusion::execution::object_store::ObjectStoreUrl {
+        let url = match self.local_root {
+            Some(_) => "file://".to_string(),
+            None => format!("{}://{}", self.url.scheme(), self.url.host_str().unwrap_or_default()),
+        };
+        datafusion::execution::object_store::ObjectStoreUrl::parse(url).expect("a scheme and a host make a URL")
+    }
+
     /// Makes the lake's store known to a DataFusion session.
     pub fn register(&self, ctx: &SessionContext) {
         if self.local_root.is_none() {

@@ -4,21 +4,27 @@
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
-use datafusion::prelude::SessionContext;
 
+use super::session::Session;
+use super::statements;
 use crate::error::Result;
 
 /// A finished statement.
+#[derive(Debug)]
 pub struct Executed {
     pub batches: Vec<RecordBatch>,
     pub rows: usize,
     pub elapsed: Duration,
 }
 
-/// Plans and runs one statement to completion.
-pub async fn execute(ctx: &SessionContext, sql: &str) -> Result<Executed> {
+/// Plans and runs one statement to completion: a catalog statement on the lake's catalog,
+/// anything else on DataFusion.
+pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
     let started = Instant::now();
-    let batches = ctx.sql(sql).await?.collect().await?;
+    let batches = match statements::parse(sql) {
+        Some(statement) => statements::run(session, statement?).await?,
+        None => session.sql(sql).await?.collect().await?,
+    };
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
     Ok(Executed { batches, rows, elapsed: started.elapsed() })
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
 use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -25,6 +26,8 @@ use super::Error;
 use super::output::{self, Layout, Written};
 use super::queries::{Queries, REFINED_VIEW, SUMMARY_VIEW, register_input};
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
+use crate::catalog::partition::day_values;
+use crate::catalog::{Catalog, LocalCatalog, REFINED, SUMMARY, ddl};
 use crate::lake::layout::{self, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
 use crate::lake::{self, Lake};
 use crate::source::cotahist::raw_schema;
@@ -54,6 +57,8 @@ pub struct TransformOptions {
     /// Days transformed at once.
     pub parallelism: usize,
     pub progress: bool,
+    /// Sync the days written to this Glue database.
+    pub sync_glue: Option<String>,
 }
 
 impl Default for TransformOptions {
@@ -65,6 +70,7 @@ impl Default for TransformOptions {
             queries: Queries::embedded(),
             parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: false,
+            sync_glue: None,
         }
     }
 }
@@ -172,6 +178,10 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
         return Err(Error::DaysFailed { failed, done: report.days.len() });
     }
     info!(days = report.days.len(), rows = report.rows, files = report.files, "transformed");
+    if let Some(database) = &opts.sync_glue {
+        let plan = crate::catalog::sync::glue_days(lake, database, &[REFINED, SUMMARY], &report.days).await?;
+        info!(database = %database, changes = plan.changes.len(), "synced the refined partitions with Glue");
+    }
     Ok(report)
 }
 
@@ -183,7 +193,7 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedS
     let spec =
         RefinedSpec { layout: opts.layout.unwrap_or(base.layout), filter: opts.filter.clone().unwrap_or(base.filter) };
     // Before anything is saved: a bad filter must not become the lake's.
-    opts.queries.plan_empty_day(&spec.filter).await?;
+    let (refined, summary) = opts.queries.plan_empty_day(&spec.filter).await?;
     if let Some(existing) = &existing
         && existing.layout != spec.layout
     {
@@ -201,7 +211,33 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedS
     if existing.as_ref() != Some(&spec) {
         spec.save(lake).await?;
     }
+    define_tables(lake, spec.layout, &refined, &summary).await?;
     Ok(spec)
+}
+
+/// Makes the catalog's refined and summary tables say what this run writes: the layout's
+/// partition keys and the columns of the transform SQL (the built-in SQL gives exactly the
+/// built-in definitions, so a default run changes nothing). Then both are indexed, once,
+/// before the days run in parallel.
+async fn define_tables(lake: &Lake, layout: Layout, refined: &Schema, summary: &Schema) -> Result<(), Error> {
+    let catalog = LocalCatalog::new(lake);
+    let builtin = ddl::builtin();
+    let base = |name: &str| builtin.iter().find(|t| t.name == name).cloned().expect("built-in table");
+    let mut refined_def = catalog.table(REFINED).await?.unwrap_or_else(|| base(REFINED));
+    refined_def.partition_keys = base(REFINED).partition_keys;
+    if layout == Layout::Compact {
+        refined_def.partition_keys.retain(|k| k.name != output::SYMBOL);
+    }
+    let summary_def = catalog.table(SUMMARY).await?.unwrap_or_else(|| base(SUMMARY));
+    for (def, schema) in [(refined_def, refined), (summary_def, summary)] {
+        let name = def.name.clone();
+        let def = def.with_columns(schema).map_err(|e| Error::Queries(format!("table {name}: {e}")))?;
+        if catalog.put_table(&def).await? {
+            info!(table = %name, "table definition updated in the catalog");
+        }
+        catalog.ensure_indexed(&name).await?;
+    }
+    Ok(())
 }
 
 fn fingerprint(queries: &Queries, spec: &RefinedSpec) -> String {
@@ -271,6 +307,9 @@ impl DayJob {
         let (refined, summary) = self.compute(date, raw).await?;
         let rows = refined.num_rows() as u64;
         let written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
+        let catalog = LocalCatalog::new(&self.lake);
+        catalog.record(REFINED, vec![(day_values(date), written.refined.clone())]).await?;
+        catalog.record(SUMMARY, vec![(day_values(date), written.summary.clone())]).await?;
         Ok((rows, written))
     }
 

@@ -21,6 +21,8 @@ pub use state::{Bookmarks, RefinedSpec};
 pub enum Error {
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::Error),
     #[error("{0}: {1}")]
     Sql(String, #[source] datafusion::error::DataFusionError),
     #[error("transform queries: {0}")]

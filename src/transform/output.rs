@@ -25,6 +25,8 @@ use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
+use crate::catalog::Partition;
+use crate::catalog::partition::{day_values, written as written_partition};
 use crate::lake::layout::{self, PART_FILE, STAGING};
 use crate::lake::{self, Lake};
 
@@ -159,10 +161,13 @@ fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Resu
 }
 
 /// What writing a day put into the lake.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Written {
     pub files: u64,
     pub bytes: u64,
+    /// The day's partitions of the refined table and of the summary, for the catalog.
+    pub refined: Vec<Partition>,
+    pub summary: Vec<Partition>,
 }
 
 /// Writes one day's refined rows (sorted by symbol) and summary, replacing what the lake held
@@ -189,7 +194,14 @@ pub async fn write_day(
     .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
 
     let all = refined_files.iter().chain(&summary_files);
-    let written = Written { files: all.clone().count() as u64, bytes: all.map(|(_, b)| b.len() as u64).sum() };
+    let values = day_values(date);
+    let partitions = |files: &Files| files.iter().map(|(p, b)| written_partition(p, &values, b.len() as u64)).collect();
+    let written = Written {
+        files: all.clone().count() as u64,
+        bytes: all.map(|(_, b)| b.len() as u64).sum(),
+        refined: partitions(&refined_files),
+        summary: partitions(&summary_files),
+    };
     let day = layout::refined_day(date);
     match (lake.local_root(), layout) {
         (Some(root), Layout::Symbol) => swap_local_day(root, run, &day, refined_files).await?,

@@ -9,13 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use aws_sdk_glue::error::ProvideErrorMetadata;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::Error;
 use super::job::{Days, TransformOptions, TransformReport, transform};
+use crate::aws::{Backoff, retry};
 use crate::lake::Lake;
 use crate::lake::layout::{RAW_TABLE, REFINED_TABLE, date_of_path};
 
@@ -163,7 +163,7 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
             }
         }
         Target::Glue { job, attempts, backoff } => {
-            let glue = glue_client().await;
+            let glue = crate::aws::glue_client().await;
             for (lake, days) in lakes {
                 for date in days {
                     let id = start_job_run(&glue, job, &lake, date, *attempts, *backoff).await?;
@@ -174,11 +174,6 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
         }
     }
     Ok(report)
-}
-
-/// A Glue client from the standard AWS configuration (`AWS_ENDPOINT_URL` included).
-pub async fn glue_client() -> aws_sdk_glue::Client {
-    aws_sdk_glue::Client::new(&aws_config::load_from_env().await)
 }
 
 /// The arguments the Glue job receives for one trading day of `lake`.
@@ -203,39 +198,13 @@ pub async fn start_job_run(
     attempts: u32,
     backoff: Duration,
 ) -> Result<String, Error> {
-    let mut delay = backoff;
-    let mut attempt = 1;
-    loop {
-        let result = glue
-            .start_job_run()
-            .job_name(job)
-            .set_arguments(Some(job_arguments(lake, date).into_iter().collect()))
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                return out.job_run_id.ok_or_else(|| Error::Glue(format!("StartJobRun of {job} returned no run id")));
-            }
-            Err(e) => {
-                let code = e.code().unwrap_or_default().to_string();
-                let retryable = matches!(
-                    code.as_str(),
-                    "ThrottlingException" | "ConcurrentRunsExceededException" | "TooManyRequestsException"
-                );
-                if !retryable || attempt >= attempts {
-                    let message =
-                        e.message().map(str::to_string).unwrap_or_else(|| crate::lake::store::error_chain(&e));
-                    return Err(Error::Glue(format!(
-                        "StartJobRun {job} for {date} (attempt {attempt} of {attempts}): {code} {message}"
-                    )));
-                }
-                warn!(%code, attempt, delay_ms = delay.as_millis() as u64, "Glue is throttling; retrying");
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2);
-                attempt += 1;
-            }
-        }
-    }
+    let policy = Backoff { attempts, first: backoff };
+    let out = retry("StartJobRun", policy, || {
+        glue.start_job_run().job_name(job).set_arguments(Some(job_arguments(lake, date).into_iter().collect())).send()
+    })
+    .await
+    .map_err(|e| Error::Glue(format!("StartJobRun {job} for {date}: {e}")))?;
+    out.job_run_id.ok_or_else(|| Error::Glue(format!("StartJobRun of {job} returned no run id")))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod common;
 
 mod bad_input;
+mod catalog;
 mod download;
 mod ingest;
 mod parse;

@@ -7,9 +7,11 @@ use b3lake::lake::Lake;
 
 use crate::common::*;
 
+/// The lake's data objects (not b3lake's own state under `_b3lake/`).
 async fn keys(lake: &Lake) -> Vec<String> {
     let mut keys: Vec<String> =
         lake.store().list(Some(&lake.path(""))).map_ok(|m| m.location.to_string()).try_collect().await.unwrap();
+    keys.retain(|k| !k.contains("/_b3lake/"));
     keys.sort();
     keys
 }
@@ -28,13 +30,15 @@ async fn ingest_into_s3_replace_and_fail_cleanly() {
             "lake/raw/year=2022/month=02/day=04/cotacoes_20220204.parquet",
         ]
     );
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM raw").await, 7522 + 5220);
-    let n = query_one_i64(&lake, "SELECT count(*) FROM raw WHERE year = '2022' AND codigo_negociacao = 'PETR4'").await;
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_raw").await, 7522 + 5220);
+    let n =
+        query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_raw WHERE year = 2022 AND codigo_negociacao = 'PETR4'")
+            .await;
     assert_eq!(n, 1);
 
     // Again: replaced, not duplicated.
     ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM raw").await, 7522 + 5220);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_raw").await, 7522 + 5220);
 
     // A bad input after a good one: nothing changes, and no staging object is left.
     let before = keys(&lake).await;

@@ -31,32 +31,37 @@ async fn a_generated_week_is_valid_and_looks_like_2022() {
             batches[0].column(0).as_primitive::<Int64Type>().value(0) as f64 / report.records as f64
         }
     };
-    let spot = share("SELECT count(*) FROM raw WHERE tipo_mercado = 10").await;
-    let options = share("SELECT count(*) FROM raw WHERE tipo_mercado IN (70, 80)").await;
-    let odd = share("SELECT count(*) FROM raw WHERE tipo_mercado = 20").await;
-    let forward = share("SELECT count(*) FROM raw WHERE tipo_mercado = 30").await;
+    let spot = share("SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado = 10").await;
+    let options = share("SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado IN (70, 80)").await;
+    let odd = share("SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado = 20").await;
+    let forward = share("SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado = 30").await;
     assert!((0.13..0.19).contains(&spot), "spot {spot}");
     assert!((0.68..0.78).contains(&options), "options {options}");
     assert!(odd > 0.02 && forward > 0.02, "odd lot {odd}, forward {forward}");
-    assert!(share("SELECT count(*) FROM raw WHERE fator_cotacao = 1000").await > 0.0);
+    assert!(share("SELECT count(*) FROM cotacoes_b3_raw WHERE fator_cotacao = 1000").await > 0.0);
     assert!(
         share(
-            "SELECT count(*) FROM raw WHERE tipo_mercado = 70 AND preco_exercicio > 0 AND data_vencimento > data_pregao"
+            "SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado = 70 AND preco_exercicio > 0 AND data_vencimento > data_pregao"
         )
         .await
             > 0.3
     );
-    assert!(share("SELECT count(*) FROM raw WHERE preco_exercicio_pontos > 0").await > 0.0, "index options");
-    assert!(share("SELECT count(*) FROM raw WHERE nome_empresa LIKE '%Ç%' OR nome_empresa LIKE '%É%' OR nome_empresa LIKE '%Ã%'").await > 0.0, "Latin-1 names");
     assert!(
-        share("SELECT count(*) FROM raw WHERE preco_minimo > preco_maximo OR preco_medio > preco_maximo").await == 0.0
+        share("SELECT count(*) FROM cotacoes_b3_raw WHERE preco_exercicio_pontos > 0").await > 0.0,
+        "index options"
+    );
+    assert!(share("SELECT count(*) FROM cotacoes_b3_raw WHERE nome_empresa LIKE '%Ç%' OR nome_empresa LIKE '%É%' OR nome_empresa LIKE '%Ã%'").await > 0.0, "Latin-1 names");
+    assert!(
+        share("SELECT count(*) FROM cotacoes_b3_raw WHERE preco_minimo > preco_maximo OR preco_medio > preco_maximo")
+            .await
+            == 0.0
     );
     // Every raw data-quality rule holds, unique keys included.
     let checks = b3lake::quality::check(&lake, &Default::default()).await.unwrap();
     let raw_failures: Vec<_> = checks.iter().filter(|c| c.table == "raw" && c.violations > 0).collect();
     assert!(raw_failures.is_empty(), "{raw_failures:?}");
     // Prices move from day to day.
-    let moved = query(&lake, "SELECT count(DISTINCT preco_ultimo_negocio) FROM raw WHERE codigo_negociacao = (SELECT min(codigo_negociacao) FROM raw WHERE tipo_mercado = 10 AND codigo_bdi = '02')").await;
+    let moved = query(&lake, "SELECT count(DISTINCT preco_ultimo_negocio) FROM cotacoes_b3_raw WHERE codigo_negociacao = (SELECT min(codigo_negociacao) FROM cotacoes_b3_raw WHERE tipo_mercado = 10 AND codigo_bdi = '02')").await;
     assert!(moved[0].column(0).as_primitive::<Int64Type>().value(0) >= 3);
 
     // Deterministic for a seed.

@@ -29,7 +29,7 @@ async fn real_day(dir: &Path, layout: Option<Layout>, filter: Option<&str>) -> L
 
 /// One row of the refined table as text, columns `|`-separated.
 async fn refined_row(lake: &Lake, symbol: &str, columns: &str) -> String {
-    let sql = format!("SELECT {columns} FROM refined WHERE symbol = '{symbol}'");
+    let sql = format!("SELECT {columns} FROM cotacoes_b3_refined WHERE symbol = '{symbol}'");
     let batches = query(lake, &sql).await;
     let rows = strings(&batches);
     assert_eq!(rows.len(), 1, "{symbol}: {rows:?}");
@@ -60,14 +60,17 @@ async fn refined_values_of_the_real_day_match_the_file_by_hand() {
     // 2022-02-04 was a Friday, day 35 of 365, in the first quarter and the month's first week.
     assert_eq!(
         refined_row(&lake, "PETR4", "data_pregao, dia_semana, trimestre, dias_desde_inicio_ano, dias_ate_fim_ano, eh_inicio_mes, dias_ate_vencimento, round(variacao_percentual_dia, 4), round(volatilidade_relativa, 6), nome_empresa, year, month, day").await,
-        "2022-02-04|5|1|34|330|true||0.6788|0.041178|PETROBRAS|2022|02|04"
+        "2022-02-04|5|1|34|330|true||0.6788|0.041178|PETROBRAS|2022|2|4"
     );
     // The default filter is the spot market: no odd lots, no options.
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined WHERE symbol IN ('PETR4F', 'PETRB365')").await, 0);
+    assert_eq!(
+        query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined WHERE symbol IN ('PETR4F', 'PETRB365')").await,
+        0
+    );
     // 1,196 spot tickers, one row each; totals equal the sums of the market-10 lines.
-    let summary = strings(&query(&lake, "SELECT numero_tickers, CAST(vol_financeiro_total AS VARCHAR), qtd_acoes_negociadas, numero_negocios, altas, baixas, estaveis FROM daily_aggregates").await);
+    let summary = strings(&query(&lake, "SELECT numero_tickers, CAST(vol_financeiro_total AS VARCHAR), qtd_acoes_negociadas, numero_negocios, altas, baixas, estaveis FROM cotacoes_b3_resumo_diario").await);
     assert_eq!(summary, ["1196|25219273994.21|1587404450|3152887|515|512|169"]);
-    assert_eq!(query_one_i64(&lake, "SELECT count(DISTINCT symbol) FROM refined").await, 1196);
+    assert_eq!(query_one_i64(&lake, "SELECT count(DISTINCT symbol) FROM cotacoes_b3_refined").await, 1196);
     assert_eq!(std::fs::read_dir(dir.path().join("refined/year=2022/month=02/day=04")).unwrap().count(), 1196);
 }
 
@@ -96,14 +99,17 @@ async fn both_layouts_hold_the_same_rows_and_compact_skips_pages() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let symbol = real_day(a.path(), Some(Layout::Symbol), None).await;
     let compact = real_day(b.path(), Some(Layout::Compact), None).await;
-    let all = "SELECT * EXCEPT (symbol), symbol FROM refined ORDER BY symbol";
+    let all = "SELECT * EXCEPT (symbol), symbol FROM cotacoes_b3_refined ORDER BY symbol";
     assert_eq!(strings(&query(&symbol, all).await), strings(&query(&compact, all).await));
     let files: Vec<_> = std::fs::read_dir(b.path().join("refined/year=2022/month=02/day=04")).unwrap().collect();
     assert_eq!(files.len(), 1, "compact: one file a day");
 
     // A symbol filter on the compact file reads one page, not the day's 1,196 rows.
     let ctx = b3lake::sql::session(&compact).await.unwrap();
-    let df = ctx.sql("SELECT preco_fechamento FROM refined WHERE year = '2022' AND symbol = 'PETR4'").await.unwrap();
+    let df = ctx
+        .sql("SELECT preco_fechamento FROM cotacoes_b3_refined WHERE year = 2022 AND symbol = 'PETR4'")
+        .await
+        .unwrap();
     let plan = df.create_physical_plan().await.unwrap();
     let batches = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx()).await.unwrap();
     assert_eq!(strings(&batches), ["32.63"]);
@@ -130,7 +136,7 @@ async fn reruns_never_duplicate_and_incremental_runs_do_only_new_days() {
         let report = run(&lake, days, None, None).await.unwrap();
         assert_eq!(report.days.len(), 1);
     }
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined").await, 1196);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined").await, 1196);
     assert_eq!(snapshot(&dir.path().join("refined")).keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
     assert!(!dir.path().join("_staging").exists(), "staging is cleaned up");
 
@@ -148,7 +154,7 @@ async fn reruns_never_duplicate_and_incremental_runs_do_only_new_days() {
     assert_eq!(report.days.len(), 3);
     let n = query_one_i64(
         &lake,
-        "SELECT count(*) FROM (SELECT data_pregao, symbol FROM refined GROUP BY 1, 2 HAVING count(*) > 1)",
+        "SELECT count(*) FROM (SELECT data_pregao, symbol FROM cotacoes_b3_refined GROUP BY 1, 2 HAVING count(*) > 1)",
     )
     .await;
     assert_eq!(n, 0);
@@ -167,7 +173,9 @@ async fn a_failed_day_is_retried_and_the_others_are_not() {
 
     let err = run(&lake, Days::Incremental, None, None).await.unwrap_err().to_string();
     assert!(err.contains("1 of 3 days failed") && err.contains("2024-03-05"), "{err}");
-    let done = strings(&query(&lake, "SELECT DISTINCT CAST(data_pregao AS VARCHAR) FROM refined ORDER BY 1").await);
+    let done = strings(
+        &query(&lake, "SELECT DISTINCT CAST(data_pregao AS VARCHAR) FROM cotacoes_b3_refined ORDER BY 1").await,
+    );
     assert_eq!(done, ["2024-03-04", "2024-03-06"]);
     let bookmarks = b3lake::transform::Bookmarks::load(&lake).await.unwrap();
     assert_eq!(bookmarks.days.keys().copied().collect::<Vec<_>>(), [date("2024-03-04"), date("2024-03-06")]);
@@ -219,7 +227,8 @@ async fn hostile_tickers_stay_in_their_partition() {
     assert_eq!(top, ["COTAHIST_D04022022.TXT", "lake"], "nothing escaped the lake");
     // Queries see each ticker as it was, in the partition value and the column.
     for code in hostile {
-        let sql = format!("SELECT codigo_negociacao FROM refined WHERE symbol = '{}'", code.replace('\'', "''"));
+        let sql =
+            format!("SELECT codigo_negociacao FROM cotacoes_b3_refined WHERE symbol = '{}'", code.replace('\'', "''"));
         assert_eq!(strings(&query(&lake, &sql).await), [code], "{code}");
     }
 }
@@ -233,7 +242,7 @@ async fn changing_the_layout_needs_a_full_rewrite() {
     run(&lake, Days::All, Some(Layout::Compact), None).await.unwrap();
     assert!(dir.path().join("refined/year=2022/month=02/day=04/part-00000.parquet").is_file());
     assert!(!dir.path().join("refined/year=2022/month=02/day=04/symbol=PETR4").exists());
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined").await, 1196);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined").await, 1196);
     // Later runs keep the lake's layout without being told.
     let report = run(&lake, Days::All, None, None).await.unwrap();
     assert_eq!(report.layout, Layout::Compact);

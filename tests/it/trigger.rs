@@ -61,7 +61,7 @@ async fn an_s3_event_transforms_its_days_in_the_lake_it_names() {
     assert_eq!(transformed_lake, "s3://b3lake-trigger/data lake");
     assert_eq!(run.days, [NaiveDate::from_ymd_opt(2022, 2, 4).unwrap()]);
     assert_eq!(report.ignored.len(), 1, "the landing key is not a raw day");
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined WHERE year = '2022'").await, 1196);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined WHERE year = 2022").await, 1196);
 
     // The command does the same from a file: the day again, replaced and not duplicated.
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +70,7 @@ async fn an_s3_event_transforms_its_days_in_the_lake_it_names() {
     let out = cli(&["trigger", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 trading days transformed (2022-02-04)"));
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined").await, 1196);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined").await, 1196);
 }
 
 #[tokio::test]
@@ -85,9 +85,9 @@ async fn an_event_that_is_not_json_or_names_no_day_is_reported() {
     assert!(report.local.is_empty() && report.ignored.is_empty());
 }
 
-async fn glue() -> aws_sdk_glue::Client {
+pub(crate) async fn glue() -> aws_sdk_glue::Client {
     assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run the tests with tests/run.sh, which starts moto");
-    trigger::glue_client().await
+    b3lake::aws::glue_client().await
 }
 
 #[tokio::test]
@@ -138,7 +138,7 @@ async fn an_s3_event_starts_one_glue_job_run_per_day_on_moto() {
 }
 
 /// A Glue endpoint on 127.0.0.1 that answers each request with the next scripted reply.
-fn scripted_glue(replies: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<Instant>>>) {
+pub(crate) fn scripted_glue(replies: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<Instant>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -180,7 +180,7 @@ fn scripted_glue(replies: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<In
     (url, seen)
 }
 
-fn glue_at(url: &str) -> aws_sdk_glue::Client {
+pub(crate) fn glue_at(url: &str) -> aws_sdk_glue::Client {
     let config = aws_sdk_glue::Config::builder()
         .behavior_version_latest()
         .endpoint_url(url)
@@ -227,5 +227,5 @@ async fn a_local_event_run_can_target_another_lake() {
     };
     let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
     assert_eq!(report.local[0].1.days.len(), 1);
-    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM refined").await, 1196);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined").await, 1196);
 }

@@ -1,0 +1,328 @@
+//! Table definitions as Athena DDL. The files in `catalog/` are the source of truth: the same
+//! text, with `${lake}` replaced by the lake's URL, creates the table in Athena, and b3lake
+//! parses it (sqlparser's Hive dialect) to register the table in DataFusion. Rendering goes
+//! the other way, for `SHOW CREATE TABLE`, the local catalog's files and `catalog pull`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::sql::sqlparser::ast::{
+    ColumnOption, CreateTable, CreateTableOptions, Expr, FileFormat, HiveDistributionStyle, HiveIOFormat, SqlOption,
+    Statement, Value,
+};
+use datafusion::sql::sqlparser::dialect::HiveDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use super::Error;
+use super::types::{arrow_type, hive_type};
+
+/// Stands for the lake's URL (no trailing slash) in table locations.
+pub const LAKE_VAR: &str = "${lake}";
+
+/// The raw table: COTAHIST records as published.
+pub const RAW: &str = "cotacoes_b3_raw";
+/// The refined table: one row per trading day and ticker.
+pub const REFINED: &str = "cotacoes_b3_refined";
+/// The daily summary: one row per trading day.
+pub const SUMMARY: &str = "cotacoes_b3_resumo_diario";
+
+/// The definitions b3lake ships, from `catalog/`.
+const BUILTIN: [(&str, &str); 3] = [
+    (RAW, include_str!("../../catalog/cotacoes_b3_raw.sql")),
+    (REFINED, include_str!("../../catalog/cotacoes_b3_refined.sql")),
+    (SUMMARY, include_str!("../../catalog/cotacoes_b3_resumo_diario.sql")),
+];
+
+/// Table properties every table carries, as Athena's own DDL sets them.
+pub const CLASSIFICATION: (&str, &str) = ("classification", "parquet");
+
+/// A column or partition key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub data_type: DataType,
+    pub comment: Option<String>,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        Self { name: name.into(), data_type, comment: None }
+    }
+}
+
+/// An external Parquet table, Hive-partitioned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDef {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub partition_keys: Vec<Column>,
+    /// `${lake}/refined/` for a table inside the lake, or an absolute URL.
+    pub location: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+impl TableDef {
+    /// Parses one `CREATE EXTERNAL TABLE` statement; `origin` names the file in errors.
+    pub fn parse(sql: &str, origin: &str) -> Result<Self, Error> {
+        let err = |message: String| Error::Ddl { origin: origin.to_string(), message };
+        let statements = Parser::parse_sql(&HiveDialect {}, sql).map_err(|e| err(e.to_string()))?;
+        match statements.as_slice() {
+            [Statement::CreateTable(create)] => Self::from_create(create).map_err(err),
+            [_] => Err(err("not a CREATE EXTERNAL TABLE statement".into())),
+            other => Err(err(format!("expected one statement, found {}", other.len()))),
+        }
+    }
+
+    /// The definition of a parsed `CREATE [EXTERNAL] TABLE`.
+    pub fn from_create(create: &CreateTable) -> Result<Self, String> {
+        if !create.external {
+            return Err("only CREATE EXTERNAL TABLE is supported (tables live in the lake's files)".into());
+        }
+        let stored_as_parquet = matches!(create.file_format, Some(FileFormat::PARQUET))
+            || matches!(
+                create.hive_formats.as_ref().and_then(|h| h.storage.as_ref()),
+                Some(HiveIOFormat::FileFormat { format: FileFormat::PARQUET })
+            );
+        if !stored_as_parquet {
+            return Err("only STORED AS PARQUET tables are supported".into());
+        }
+        let name = table_name(&create.name.to_string());
+        let columns = create.columns.iter().map(column).collect::<Result<Vec<_>, _>>()?;
+        let partition_keys = match &create.hive_distribution {
+            HiveDistributionStyle::PARTITIONED { columns } => columns.iter().map(column).collect::<Result<_, _>>()?,
+            HiveDistributionStyle::NONE => vec![],
+            _ => return Err("unsupported table distribution".into()),
+        };
+        let location = create.location.clone().ok_or("LOCATION is required")?;
+        let mut properties = BTreeMap::new();
+        if let CreateTableOptions::TableProperties(options) = &create.table_options {
+            for option in options {
+                let SqlOption::KeyValue { key, value } = option else {
+                    return Err(format!("unsupported table property {option}"));
+                };
+                properties.insert(key.value.clone(), literal(value)?);
+            }
+        }
+        let def = TableDef { name, columns, partition_keys, location: with_slash(&location), properties };
+        def.validate()?;
+        Ok(def)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for c in self.columns.iter().chain(&self.partition_keys) {
+            if !seen.insert(c.name.to_lowercase()) {
+                return Err(format!("column {} appears twice", c.name));
+            }
+        }
+        if self.columns.is_empty() {
+            return Err("a table needs at least one column".into());
+        }
+        Ok(())
+    }
+
+    /// The definition with `${lake}` standing for `lake_url` where the location starts with it.
+    pub fn with_location_template(mut self, lake_url: &str) -> Self {
+        let lake_url = lake_url.trim_end_matches('/');
+        if let Some(rest) = self.location.strip_prefix(lake_url)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            self.location = format!("{LAKE_VAR}{rest}");
+        }
+        self
+    }
+
+    /// The location with `${lake}` replaced by `lake_url`.
+    pub fn resolved_location(&self, lake_url: &str) -> String {
+        self.location.replace(LAKE_VAR, lake_url.trim_end_matches('/'))
+    }
+
+    /// The table's folder relative to the lake root (`refined`), if it lies in the lake.
+    pub fn lake_prefix(&self) -> Option<&str> {
+        self.location.strip_prefix(LAKE_VAR).map(|rest| rest.trim_matches('/'))
+    }
+
+    /// The Arrow schema of the files (the columns without the partition keys).
+    pub fn file_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|c| Field::new(&c.name, c.data_type.clone(), true)).collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The partition keys as Arrow fields (never NULL in a path, but `__HIVE_DEFAULT_PARTITION__`).
+    pub fn partition_fields(&self) -> Vec<Arc<Field>> {
+        self.partition_keys.iter().map(|c| Arc::new(Field::new(&c.name, c.data_type.clone(), true))).collect()
+    }
+
+    /// Replaces the data columns with those of `schema`, keeping comments of columns that stay.
+    pub fn with_columns(mut self, schema: &Schema) -> Result<Self, String> {
+        let keys: Vec<&str> = self.partition_keys.iter().map(|c| c.name.as_str()).collect();
+        let comments: BTreeMap<String, String> =
+            self.columns.iter().filter_map(|c| Some((c.name.clone(), c.comment.clone()?))).collect();
+        self.columns = schema
+            .fields()
+            .iter()
+            .filter(|f| !keys.contains(&f.name().as_str()))
+            .map(|f| Column {
+                name: f.name().clone(),
+                data_type: f.data_type().clone(),
+                comment: comments.get(f.name()).cloned(),
+            })
+            .collect();
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The `CREATE EXTERNAL TABLE` statement, runnable in Athena once `${lake}` is replaced.
+    pub fn to_ddl(&self) -> Result<String, String> {
+        let mut out = format!("CREATE EXTERNAL TABLE `{}` (\n", self.name);
+        write_columns(&mut out, &self.columns)?;
+        out.push(')');
+        if !self.partition_keys.is_empty() {
+            out.push_str("\nPARTITIONED BY (\n");
+            write_columns(&mut out, &self.partition_keys)?;
+            out.push(')');
+        }
+        let _ = write!(out, "\nSTORED AS PARQUET\nLOCATION '{}'", quote(&self.location));
+        if !self.properties.is_empty() {
+            out.push_str("\nTBLPROPERTIES (\n");
+            let props: Vec<String> =
+                self.properties.iter().map(|(k, v)| format!("  '{}'='{}'", quote(k), quote(v))).collect();
+            out.push_str(&props.join(",\n"));
+            out.push(')');
+        }
+        out.push_str(";\n");
+        Ok(out)
+    }
+}
+
+/// The built-in table definitions, in `catalog/` order.
+pub fn builtin() -> Vec<TableDef> {
+    BUILTIN
+        .iter()
+        .map(|(name, sql)| {
+            TableDef::parse(sql, &format!("catalog/{name}.sql")).unwrap_or_else(|e| panic!("built-in DDL: {e}"))
+        })
+        .collect()
+}
+
+/// A table name as the catalog keys it: unquoted, lower case, without `default.`.
+pub fn table_name(name: &str) -> String {
+    let name = name.trim().trim_matches(|c| c == '`' || c == '"').to_lowercase();
+    let name = name.strip_prefix("default.").unwrap_or(&name);
+    name.replace(['`', '"'], "")
+}
+
+fn column(def: &datafusion::sql::sqlparser::ast::ColumnDef) -> Result<Column, String> {
+    let data_type = arrow_type(&def.data_type).map_err(|e| format!("column {}: {e}", def.name.value))?;
+    let comment = def.options.iter().find_map(|o| match &o.option {
+        ColumnOption::Comment(c) => Some(c.clone()),
+        _ => None,
+    });
+    Ok(Column { name: def.name.value.to_lowercase(), data_type, comment })
+}
+
+fn literal(expr: &Expr) -> Result<String, String> {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Ok(s.clone()),
+            Value::Number(n, _) => Ok(n.clone()),
+            Value::Boolean(b) => Ok(b.to_string()),
+            other => Err(format!("unsupported property value {other}")),
+        },
+        Expr::Identifier(i) => Ok(i.value.clone()),
+        other => Err(format!("unsupported property value {other}")),
+    }
+}
+
+fn write_columns(out: &mut String, columns: &[Column]) -> Result<(), String> {
+    let lines = columns
+        .iter()
+        .map(|c| {
+            let mut line =
+                format!("  `{}` {}", c.name, hive_type(&c.data_type).map_err(|e| format!("{}: {e}", c.name))?);
+            if let Some(comment) = &c.comment {
+                let _ = write!(line, " COMMENT '{}'", quote(comment));
+            }
+            Ok(line)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    out.push_str(&lines.join(",\n"));
+    out.push('\n');
+    Ok(())
+}
+
+fn quote(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+fn with_slash(location: &str) -> String {
+    format!("{}/", location.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_tables_parse_with_typed_partitions() {
+        let tables = builtin();
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, [RAW, REFINED, SUMMARY]);
+        let refined = &tables[1];
+        let keys: Vec<(&str, &DataType)> =
+            refined.partition_keys.iter().map(|c| (c.name.as_str(), &c.data_type)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("year", &DataType::Int32),
+                ("month", &DataType::Int32),
+                ("day", &DataType::Int32),
+                ("symbol", &DataType::Utf8)
+            ]
+        );
+        assert_eq!(refined.location, "${lake}/refined/");
+        assert_eq!(refined.lake_prefix(), Some("refined"));
+        assert_eq!(refined.properties.get("classification").map(String::as_str), Some("parquet"));
+        assert_eq!(tables[0].partition_keys.len(), 3);
+    }
+
+    #[test]
+    fn rendering_parses_back_to_the_same_definition() {
+        for def in builtin() {
+            let ddl = def.to_ddl().unwrap();
+            assert_eq!(TableDef::parse(&ddl, "rendered").unwrap(), def, "{ddl}");
+        }
+    }
+
+    #[test]
+    fn location_templates() {
+        let def = TableDef::parse("CREATE EXTERNAL TABLE x (`a` int) STORED AS PARQUET LOCATION 's3://b/lake/x'", "t")
+            .unwrap()
+            .with_location_template("s3://b/lake/");
+        assert_eq!(def.location, "${lake}/x/");
+        assert_eq!(def.resolved_location("s3://b/lake/"), "s3://b/lake/x/");
+        let other =
+            TableDef::parse("CREATE EXTERNAL TABLE x (a int) STORED AS PARQUET LOCATION 's3://b/lakehouse/'", "t")
+                .unwrap()
+                .with_location_template("s3://b/lake");
+        assert_eq!(other.lake_prefix(), None);
+    }
+
+    #[test]
+    fn bad_ddl_is_refused_with_the_file_name() {
+        for (sql, expected) in [
+            ("CREATE TABLE x (a int) STORED AS PARQUET LOCATION 'l'", "only CREATE EXTERNAL TABLE"),
+            ("CREATE EXTERNAL TABLE x (a int) STORED AS TEXTFILE LOCATION 'l'", "STORED AS PARQUET"),
+            ("CREATE EXTERNAL TABLE x (a int) STORED AS PARQUET", "LOCATION"),
+            ("CREATE EXTERNAL TABLE x (a interval) STORED AS PARQUET LOCATION 'l'", "column a"),
+            ("CREATE EXTERNAL TABLE x (a int) PARTITIONED BY (a int) STORED AS PARQUET LOCATION 'l'", "twice"),
+            ("SELECT 1", "not a CREATE"),
+        ] {
+            let e = TableDef::parse(sql, "catalog/x.sql").unwrap_err().to_string();
+            assert!(e.starts_with("catalog/x.sql") && e.contains(expected), "{sql}: {e}");
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The partition index: what MSCK REPAIR finds by listing the lake, kept with the catalog so
+//! that a query plans from one small read instead of a listing. A table's index is sharded by
+//! its first three partition keys (a trading day for b3lake's tables), one JSON file a shard:
+//! a one-day query reads one shard, each day's writer replaces its own shard without touching
+//! the others, and parallel writers of different days never meet. Entries carry the files'
+//! sizes, so reading needs no listing at all.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
+
+use super::Error;
+use super::ddl::{Column, TableDef};
+use super::partition::{Partition, Pruner, store_err};
+use crate::lake::Lake;
+use crate::lake::layout::{META, escape_partition_value};
+
+/// Partition keys that name a shard.
+pub const SHARD_KEYS: usize = 3;
+
+/// Shards read or written at once.
+const CONCURRENCY: usize = 32;
+
+/// The marker that says a table is indexed (its absence: discover partitions by listing).
+const MARKER: &str = "_index.json";
+
+#[derive(Serialize, Deserialize)]
+struct Shard {
+    partitions: Vec<Partition>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    keys: Vec<String>,
+}
+
+/// One table's partition index in a lake.
+pub struct PartitionIndex<'a> {
+    lake: &'a Lake,
+    table: String,
+    keys: Vec<Column>,
+}
+
+/// The folder of a table's index.
+pub fn index_folder(table: &str) -> String {
+    format!("{META}/catalog/partitions/{table}")
+}
+
+impl<'a> PartitionIndex<'a> {
+    pub fn new(lake: &'a Lake, def: &TableDef) -> Self {
+        Self { lake, table: def.name.clone(), keys: def.partition_keys.clone() }
+    }
+
+    fn depth(&self) -> usize {
+        self.keys.len().min(SHARD_KEYS)
+    }
+
+    fn folder(&self) -> String {
+        index_folder(&self.table)
+    }
+
+    fn shard_path(&self, values: &[String]) -> Path {
+        let spec: Vec<String> =
+            self.keys.iter().zip(values).map(|(k, v)| format!("{}={}", k.name, escape_partition_value(v))).collect();
+        let name = if spec.is_empty() { "all".to_string() } else { spec.join("/") };
+        self.lake.path(&format!("{}/{name}.json", self.folder()))
+    }
+
+    fn shard_of(&self, partition: &Partition) -> Vec<String> {
+        partition.values[..self.depth()].to_vec()
+    }
+
+    /// Whether the table has an index.
+    pub async fn exists(&self) -> Result<bool, Error> {
+        let path = self.lake.path(&format!("{}/{MARKER}", self.folder()));
+        match self.lake.store().head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(store_err(&path, source)),
+        }
+    }
+
+    /// Starts an empty index (a new table has no partitions until they are added or repaired).
+    pub async fn create(&self) -> Result<(), Error> {
+        self.delete().await?;
+        let marker = Marker { keys: self.keys.iter().map(|k| k.name.clone()).collect() };
+        let path = self.lake.path(&format!("{}/{MARKER}", self.folder()));
+        put(self.lake.store().as_ref(), &path, serde_json::to_vec(&marker).expect("marker serializes")).await
+    }
+
+    /// Removes the index.
+    pub async fn delete(&self) -> Result<(), Error> {
+        let files = self.shard_files(&[]).await?;
+        let marker = self.lake.path(&format!("{}/{MARKER}", self.folder()));
+        for path in files.into_iter().chain([marker]) {
+            match self.lake.store().delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(store_err(&path, source)),
+            }
+        }
+        if let Some(root) = self.lake.local_root() {
+            let _ = std::fs::remove_dir_all(root.join(self.folder()));
+        }
+        Ok(())
+    }
+
+    /// The partitions the pruner keeps, reading only the shards it may need.
+    pub async fn read(&self, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
+        let depth = self.depth();
+        let mut prefix = pruner.equality_prefix();
+        prefix.truncate(depth);
+        let shards = if prefix.len() == depth {
+            vec![self.shard_path(&prefix)]
+        } else {
+            let files = self.shard_files(&prefix).await?;
+            let mut named: Vec<(Path, Vec<String>)> =
+                files.into_iter().filter_map(|p| Some((p.clone(), self.values_of(&p)?))).collect();
+            // Shards in key order, partitions in key order inside each: the result is sorted.
+            named.sort_by(|a, b| super::partition::order(&a.1, &b.1));
+            let values: Vec<&[String]> = named.iter().map(|(_, v)| v.as_slice()).collect();
+            let keep = pruner.keep(depth, &values)?;
+            named.into_iter().zip(keep).filter_map(|((p, _), k)| k.then_some(p)).collect()
+        };
+        let partitions: Vec<Vec<Partition>> = futures::stream::iter(shards)
+            .map(|path| async move { self.read_shard(&path).await })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        pruner.filter(partitions.into_iter().flatten().collect())
+    }
+
+    /// Replaces every partition whose values start with `scope` by `partitions` (which must
+    /// lie in the scope): a day rewritten, a table repaired.
+    pub async fn replace(&self, scope: &[String], partitions: Vec<Partition>) -> Result<(), Error> {
+        let depth = self.depth();
+        let mut groups: BTreeMap<Vec<String>, Vec<Partition>> = BTreeMap::new();
+        if scope.len() >= depth {
+            let shard = scope[..depth].to_vec();
+            let mut kept = if scope.len() > depth {
+                let current = self.read_shard(&self.shard_path(&shard)).await?;
+                current.into_iter().filter(|p| !p.values.starts_with(scope)).collect()
+            } else {
+                vec![]
+            };
+            kept.extend(partitions);
+            groups.insert(shard, kept);
+        } else {
+            for path in self.shard_files(scope).await? {
+                if let Some(values) = self.values_of(&path) {
+                    groups.insert(values, vec![]);
+                }
+            }
+            for p in partitions {
+                groups.entry(self.shard_of(&p)).or_default().push(p);
+            }
+        }
+        self.write_shards(groups).await
+    }
+
+    /// Adds partitions, or replaces those with the same values when `overwrite`.
+    pub async fn upsert(&self, partitions: Vec<Partition>, overwrite: bool) -> Result<(), Error> {
+        let mut added: BTreeMap<Vec<String>, Vec<Partition>> = BTreeMap::new();
+        for p in partitions {
+            added.entry(self.shard_of(&p)).or_default().push(p);
+        }
+        let mut groups = BTreeMap::new();
+        for (shard, new) in added {
+            let mut current = self.read_shard(&self.shard_path(&shard)).await?;
+            for p in new {
+                match current.iter_mut().find(|c| c.values == p.values) {
+                    Some(c) if overwrite => *c = p,
+                    Some(_) => {
+                        return Err(Error::Invalid(format!(
+                            "partition ({}) of {} already exists",
+                            Partition::spec(&self.keys, &p.values),
+                            self.table
+                        )));
+                    }
+                    None => current.push(p),
+                }
+            }
+            groups.insert(shard, current);
+        }
+        self.write_shards(groups).await
+    }
+
+    /// Removes the partitions with these values; missing ones are an error.
+    pub async fn remove(&self, values: &[Vec<String>]) -> Result<(), Error> {
+        let mut by_shard: BTreeMap<Vec<String>, Vec<&Vec<String>>> = BTreeMap::new();
+        for v in values {
+            by_shard.entry(v[..self.depth()].to_vec()).or_default().push(v);
+        }
+        let mut groups = BTreeMap::new();
+        for (shard, gone) in by_shard {
+            let current = self.read_shard(&self.shard_path(&shard)).await?;
+            for v in &gone {
+                if !current.iter().any(|p| &p.values == *v) {
+                    return Err(Error::Invalid(format!(
+                        "partition ({}) of {} does not exist",
+                        Partition::spec(&self.keys, v),
+                        self.table
+                    )));
+                }
+            }
+            groups.insert(shard, current.into_iter().filter(|p| !gone.contains(&&p.values)).collect());
+        }
+        self.write_shards(groups).await
+    }
+
+    async fn write_shards(&self, groups: BTreeMap<Vec<String>, Vec<Partition>>) -> Result<(), Error> {
+        let store = self.lake.store().clone();
+        futures::stream::iter(groups)
+            .map(|(shard, mut partitions)| {
+                let (store, path) = (store.clone(), self.shard_path(&shard));
+                async move {
+                    if partitions.is_empty() {
+                        return match store.delete(&path).await {
+                            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                            Err(source) => Err(store_err(&path, source)),
+                        };
+                    }
+                    super::partition::sort(&mut partitions);
+                    let body = serde_json::to_vec(&Shard { partitions }).expect("shard serializes");
+                    put(store.as_ref(), &path, body).await
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn read_shard(&self, path: &Path) -> Result<Vec<Partition>, Error> {
+        let bytes = match self.lake.store().get(path).await {
+            Ok(r) => r.bytes().await.map_err(|source| store_err(path, source))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(vec![]),
+            Err(source) => return Err(store_err(path, source)),
+        };
+        let shard: Shard = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Invalid(format!("partition index {path}: {e}; MSCK REPAIR TABLE {} rebuilds it", self.table))
+        })?;
+        Ok(shard.partitions)
+    }
+
+    /// The shard files under the shards whose leading values are `prefix`.
+    async fn shard_files(&self, prefix: &[String]) -> Result<Vec<Path>, Error> {
+        let spec: Vec<String> =
+            self.keys.iter().zip(prefix).map(|(k, v)| format!("{}={}", k.name, escape_partition_value(v))).collect();
+        let mut folder = self.folder();
+        for s in &spec {
+            folder = format!("{folder}/{s}");
+        }
+        let root = self.lake.path(&folder);
+        let files: Vec<Path> = match self.lake.store().list(Some(&root)).map_ok(|m| m.location).try_collect().await {
+            Ok(files) => files,
+            Err(object_store::Error::NotFound { .. }) => vec![],
+            Err(source) => return Err(store_err(&root, source)),
+        };
+        Ok(files.into_iter().filter(|p| p.extension() == Some("json") && p.filename() != Some(MARKER)).collect())
+    }
+
+    /// The shard values of a shard file's path.
+    fn values_of(&self, path: &Path) -> Option<Vec<String>> {
+        let relative = self.lake.relative(path);
+        let inside = relative.strip_prefix(&self.folder())?.trim_start_matches('/').strip_suffix(".json")?;
+        if self.depth() == 0 {
+            return (inside == "all").then(Vec::new);
+        }
+        let parts: Vec<&str> = inside.split('/').collect();
+        if parts.len() != self.depth() {
+            return None;
+        }
+        parts
+            .iter()
+            .zip(&self.keys)
+            .map(|(part, key)| {
+                let (k, v) = part.split_once('=')?;
+                (k == key.name).then(|| percent_decode_str(v).decode_utf8_lossy().into_owned())
+            })
+            .collect()
+    }
+}
+
+async fn put(store: &dyn ObjectStore, path: &Path, body: Vec<u8>) -> Result<(), Error> {
+    store.put(path, PutPayload::from_bytes(Bytes::from(body))).await.map_err(|source| store_err(path, source))?;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! The local catalog: table definitions as DDL files and partition indexes, kept in the
+//! lake's `_b3lake/catalog/`, so whoever opens the lake (a laptop, a Glue job, a CI run)
+//! sees the same tables. A lake that never changed its catalog has b3lake's built-in tables.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectStoreExt, PutPayload};
+use tracing::{info, warn};
+
+use super::ddl::{self, TableDef};
+use super::index::PartitionIndex;
+use super::partition::{Partition, Pruner, discover, outside, store_err};
+use super::{Catalog, Error};
+use crate::lake::Lake;
+use crate::lake::layout::META;
+
+/// Written when the catalog is first changed; from then on the files are the whole truth.
+const MARKER: &str = "catalog.json";
+
+/// A lake's own catalog.
+#[derive(Clone, Debug)]
+pub struct LocalCatalog {
+    lake: Lake,
+}
+
+/// What MSCK REPAIR changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Repaired {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub total: usize,
+}
+
+impl LocalCatalog {
+    pub fn new(lake: &Lake) -> Self {
+        Self { lake: lake.clone() }
+    }
+
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    fn folder() -> String {
+        format!("{META}/catalog")
+    }
+
+    fn table_file(name: &str) -> String {
+        format!("{}/tables/{name}.sql", Self::folder())
+    }
+
+    async fn materialized(&self) -> Result<bool, Error> {
+        let path = self.lake.path(&format!("{}/{MARKER}", Self::folder()));
+        match self.lake.store().head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(store_err(&path, source)),
+        }
+    }
+
+    /// Every table definition, by name.
+    pub async fn definitions(&self) -> Result<BTreeMap<String, TableDef>, Error> {
+        if !self.materialized().await? {
+            return Ok(ddl::builtin().into_iter().map(|t| (t.name.clone(), t)).collect());
+        }
+        let store = self.lake.store();
+        let folder = self.lake.path(&format!("{}/tables", Self::folder()));
+        let files: Vec<object_store::path::Path> =
+            match store.list(Some(&folder)).map_ok(|m| m.location).try_collect().await {
+                Ok(f) => f,
+                Err(object_store::Error::NotFound { .. }) => vec![],
+                Err(source) => return Err(store_err(&folder, source)),
+            };
+        let mut tables = BTreeMap::new();
+        for path in files.into_iter().filter(|p| p.extension() == Some("sql")) {
+            let bytes = store
+                .get(&path)
+                .await
+                .map_err(|s| store_err(&path, s))?
+                .bytes()
+                .await
+                .map_err(|s| store_err(&path, s))?;
+            let text = String::from_utf8_lossy(&bytes);
+            let def = TableDef::parse(&text, &self.lake.file_url(self.lake.relative(&path)))?;
+            tables.insert(def.name.clone(), def);
+        }
+        Ok(tables)
+    }
+
+    /// Writes the built-in tables out before the first change, so that the change is the only
+    /// difference from them.
+    async fn materialize(&self) -> Result<(), Error> {
+        if self.materialized().await? {
+            return Ok(());
+        }
+        for def in ddl::builtin() {
+            self.write_def(&def).await?;
+        }
+        let path = self.lake.path(&format!("{}/{MARKER}", Self::folder()));
+        let body = serde_json::json!({"database": "default"}).to_string();
+        self.lake.store().put(&path, PutPayload::from(body)).await.map_err(|s| store_err(&path, s))?;
+        Ok(())
+    }
+
+    async fn write_def(&self, def: &TableDef) -> Result<(), Error> {
+        let text = def.to_ddl().map_err(|message| Error::Ddl { origin: def.name.clone(), message })?;
+        let path = self.lake.path(&Self::table_file(&def.name));
+        self.lake.store().put(&path, PutPayload::from(Bytes::from(text))).await.map_err(|s| store_err(&path, s))?;
+        Ok(())
+    }
+
+    /// The definition of `name`, or an error naming the tables there are.
+    pub async fn require(&self, name: &str) -> Result<TableDef, Error> {
+        let mut all = self.definitions().await?;
+        all.remove(&ddl::table_name(name)).ok_or_else(|| Error::TableNotFound(name.to_string()))
+    }
+
+    /// Creates the table, or replaces its definition (and keeps its partitions when the keys
+    /// stay the same); the writers call this so the catalog follows what they write.
+    pub async fn put_table(&self, def: &TableDef) -> Result<bool, Error> {
+        let current = self.definitions().await?.remove(&def.name);
+        if current.as_ref() == Some(def) {
+            return Ok(false);
+        }
+        self.materialize().await?;
+        self.write_def(def).await?;
+        if current.is_some_and(|c| c.partition_keys != def.partition_keys) {
+            PartitionIndex::new(&self.lake, def).delete().await?;
+        }
+        Ok(true)
+    }
+
+    /// The partitions a pruner keeps: from the index, or by listing for a table never indexed.
+    pub async fn find_partitions(&self, def: &TableDef, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
+        let index = PartitionIndex::new(&self.lake, def);
+        if index.exists().await? { index.read(pruner).await } else { discover(&self.lake, def, pruner).await }
+    }
+
+    /// The partitions found by listing, whether or not the table is indexed.
+    pub async fn list_partitions(&self, def: &TableDef, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
+        discover(&self.lake, def, pruner).await
+    }
+
+    /// MSCK REPAIR TABLE: makes the index match the folders (adds, removes and updates).
+    pub async fn repair(&self, def: &TableDef) -> Result<Repaired, Error> {
+        let index = PartitionIndex::new(&self.lake, def);
+        let old: BTreeMap<Vec<String>, Partition> = if index.exists().await? {
+            index.read(&Pruner::all(&def.partition_keys)).await?.into_iter().map(|p| (p.values.clone(), p)).collect()
+        } else {
+            BTreeMap::new()
+        };
+        let found = discover(&self.lake, def, &Pruner::all(&def.partition_keys)).await?;
+        let mut report = Repaired { total: found.len(), ..Default::default() };
+        // Changed: another folder, or other files (modification times aside: writers record
+        // their own clock, the store its own).
+        let files = |p: &Partition| p.files.iter().map(|f| (f.name.clone(), f.size)).collect::<Vec<_>>();
+        for p in &found {
+            match old.get(&p.values) {
+                None => report.added += 1,
+                Some(o) if o.location != p.location || files(o) != files(p) => report.changed += 1,
+                Some(_) => {}
+            }
+        }
+        report.removed = old.keys().filter(|v| !found.iter().any(|p| &&p.values == v)).count();
+        if !index.exists().await? {
+            index.create().await?;
+        }
+        index.replace(&[], found).await?;
+        info!(table = %def.name, ?report, "partition index repaired");
+        Ok(report)
+    }
+
+    /// Records what a writer just put: for each scope (a day), the scope's partitions become
+    /// exactly those given. A table not yet indexed is indexed first, from a listing.
+    pub async fn record(&self, table: &str, scopes: Vec<(Vec<String>, Vec<Partition>)>) -> Result<(), Error> {
+        let def = match self.require(table).await {
+            Ok(def) => def,
+            Err(Error::TableNotFound(_)) => {
+                warn!(table, "the table is not in the catalog; its new partitions are not indexed");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let index = PartitionIndex::new(&self.lake, &def);
+        if !index.exists().await? {
+            self.repair(&def).await?;
+        }
+        futures::stream::iter(scopes)
+            .map(|(scope, partitions)| {
+                let index = &index;
+                async move { index.replace(&scope, partitions).await }
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    /// Indexes `table` from a listing if it has no index yet (before parallel writers).
+    pub async fn ensure_indexed(&self, table: &str) -> Result<(), Error> {
+        if let Ok(def) = self.require(table).await
+            && !PartitionIndex::new(&self.lake, &def).exists().await?
+        {
+            self.repair(&def).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Catalog for LocalCatalog {
+    fn describe(&self) -> String {
+        format!("the local catalog of {}", self.lake)
+    }
+
+    fn lake_url(&self) -> String {
+        self.lake.url().as_str().trim_end_matches('/').to_string()
+    }
+
+    async fn tables(&self) -> Result<Vec<String>, Error> {
+        Ok(self.definitions().await?.into_keys().collect())
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<TableDef>, Error> {
+        Ok(self.definitions().await?.remove(&ddl::table_name(name)))
+    }
+
+    async fn create_table(&self, def: &TableDef) -> Result<(), Error> {
+        def.lake_prefix().ok_or_else(|| outside(def))?;
+        if self.definitions().await?.contains_key(&def.name) {
+            return Err(Error::TableExists(def.name.clone()));
+        }
+        self.materialize().await?;
+        self.write_def(def).await?;
+        PartitionIndex::new(&self.lake, def).create().await
+    }
+
+    async fn update_table(&self, def: &TableDef) -> Result<(), Error> {
+        if !self.definitions().await?.contains_key(&def.name) {
+            return Err(Error::TableNotFound(def.name.clone()));
+        }
+        self.put_table(def).await.map(|_| ())
+    }
+
+    async fn drop_table(&self, name: &str) -> Result<(), Error> {
+        let def = self.require(name).await?;
+        self.materialize().await?;
+        let path = self.lake.path(&Self::table_file(&def.name));
+        self.lake.store().delete(&path).await.map_err(|s| store_err(&path, s))?;
+        PartitionIndex::new(&self.lake, &def).delete().await
+    }
+
+    async fn partitions(&self, def: &TableDef, scope: &[String]) -> Result<Vec<Partition>, Error> {
+        self.find_partitions(def, &Pruner::prefix(&def.partition_keys, scope)).await
+    }
+
+    async fn add_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
+        self.ensure_indexed(&def.name).await?;
+        PartitionIndex::new(&self.lake, def).upsert(partitions.to_vec(), false).await
+    }
+
+    async fn update_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
+        self.ensure_indexed(&def.name).await?;
+        PartitionIndex::new(&self.lake, def).upsert(partitions.to_vec(), true).await
+    }
+
+    async fn drop_partitions(&self, def: &TableDef, values: &[Vec<String>]) -> Result<(), Error> {
+        self.ensure_indexed(&def.name).await?;
+        PartitionIndex::new(&self.lake, def).remove(values).await
+    }
+}

@@ -1,0 +1,402 @@
+//! Partitions: the typed values of a table's partition keys, the folder that holds them, and
+//! its files. Values are kept canonical (`2` for an int key, whatever its folder says, `02`
+//! included), so that `month = 2` finds the partition that b3lake writes as `month=02`.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Schema};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
+use datafusion::execution::context::ExecutionProps;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::utils::{conjunction, split_conjunction};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
+use datafusion::physical_expr::create_physical_expr;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
+use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
+
+use super::Error;
+use super::ddl::{Column, TableDef};
+use crate::lake::Lake;
+use crate::lake::layout::{HIVE_DEFAULT_PARTITION, escape_partition_value};
+
+/// Folders listed at once while walking a table.
+const LIST_CONCURRENCY: usize = 64;
+
+/// A data file of a partition: enough to read it without asking the store again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// File name inside the partition's folder.
+    pub name: String,
+    pub size: u64,
+    /// Last modification, milliseconds since the epoch.
+    pub modified: i64,
+}
+
+/// One partition of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// One canonical value per partition key, in key order.
+    pub values: Vec<String>,
+    /// The folder: relative to the lake root (`refined/year=2022/month=02/day=04/symbol=PETR4`),
+    /// or an absolute URL outside the lake.
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<DataFile>,
+}
+
+/// Orders partition values as their keys do: numbers as numbers (`2` before `10`).
+pub fn order(a: &[String], b: &[String]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x.parse::<i64>(), y.parse::<i64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => x.cmp(y),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Sorts partitions by their values, numbers as numbers.
+pub fn sort(partitions: &mut [Partition]) {
+    partitions.sort_by(|a, b| order(&a.values, &b.values));
+}
+
+impl Partition {
+    /// `year=2022/month=2/day=4`, as `SHOW PARTITIONS` prints it.
+    pub fn spec(keys: &[Column], values: &[String]) -> String {
+        keys.iter()
+            .zip(values)
+            .map(|(k, v)| format!("{}={}", k.name, escape_partition_value(v)))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The canonical form of a partition value read from a folder name or a statement.
+pub fn canonical(key: &Column, raw: &str) -> Result<String, String> {
+    if raw == HIVE_DEFAULT_PARTITION {
+        return Ok(raw.to_string());
+    }
+    match key.data_type {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => raw
+            .trim()
+            .parse::<i64>()
+            .map(|v| v.to_string())
+            .map_err(|_| format!("{}: {raw:?} is not an integer", key.name)),
+        _ => Ok(raw.to_string()),
+    }
+}
+
+/// The canonical values of a trading day's `year`, `month` and `day` keys.
+pub fn day_values(date: chrono::NaiveDate) -> Vec<String> {
+    use chrono::Datelike;
+    vec![date.year().to_string(), date.month().to_string(), date.day().to_string()]
+}
+
+/// The partition of a file a writer just put at `path` (lake-relative), whose leading values
+/// are `leading` and whose further keys, if any, are read from the folder names after them.
+pub fn written(path: &str, leading: &[String], size: u64) -> Partition {
+    let (location, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let mut values = leading.to_vec();
+    let extra: Vec<String> = location
+        .rsplit('/')
+        .take_while(|seg| !seg.starts_with("day="))
+        .map(|seg| percent_decode_str(seg.split_once('=').map_or(seg, |(_, v)| v)).decode_utf8_lossy().into_owned())
+        .collect();
+    values.extend(extra.into_iter().rev());
+    let file = DataFile { name: name.to_string(), size, modified: chrono::Utc::now().timestamp_millis() };
+    Partition { values, location: location.to_string(), files: vec![file] }
+}
+
+/// The folder Hive gives a partition that names no LOCATION: `<table>/k1=v1/k2=v2`.
+pub fn default_location(table_prefix: &str, keys: &[Column], values: &[String]) -> String {
+    let spec = Partition::spec(keys, values);
+    if table_prefix.is_empty() { spec } else { format!("{table_prefix}/{spec}") }
+}
+
+/// The typed value of a partition key (`__HIVE_DEFAULT_PARTITION__` is NULL).
+pub fn typed_value(key: &Column, value: &str) -> datafusion::error::Result<ScalarValue> {
+    if value == HIVE_DEFAULT_PARTITION {
+        return ScalarValue::try_from(&key.data_type);
+    }
+    ScalarValue::try_from_string(value.to_string(), &key.data_type)
+}
+
+/// Decides which partitions a query needs from its filters on partition keys, evaluated
+/// exactly as DataFusion would evaluate them on the rows.
+#[derive(Debug, Clone)]
+pub struct Pruner {
+    keys: Vec<Column>,
+    filters: Vec<Expr>,
+}
+
+impl Pruner {
+    /// Every partition.
+    pub fn all(keys: &[Column]) -> Self {
+        Self { keys: keys.to_vec(), filters: vec![] }
+    }
+
+    /// The filters of `filters` that use partition keys only.
+    pub fn new(keys: &[Column], filters: &[Expr]) -> Self {
+        let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+        // Conjuncts one by one, so that `year = 2022 AND month = 2` prunes years before months.
+        let filters = filters
+            .iter()
+            .flat_map(split_conjunction)
+            .filter(|f| expr_applicable_for_cols(&names, f))
+            .cloned()
+            .collect();
+        Self { keys: keys.to_vec(), filters }
+    }
+
+    /// Partitions whose leading values are exactly `prefix`.
+    pub fn prefix(keys: &[Column], prefix: &[String]) -> Self {
+        let filters = keys
+            .iter()
+            .zip(prefix)
+            .filter_map(|(k, v)| {
+                Some(datafusion::prelude::col(&k.name).eq(datafusion::prelude::lit(typed_value(k, v).ok()?)))
+            })
+            .collect();
+        Self { keys: keys.to_vec(), filters }
+    }
+
+    pub fn keys(&self) -> &[Column] {
+        &self.keys
+    }
+
+    /// The values of the leading keys that `key = literal` filters fix.
+    pub fn equality_prefix(&self) -> Vec<String> {
+        let conjuncts: Vec<&Expr> = self.filters.iter().flat_map(split_conjunction).collect();
+        let mut prefix = Vec::new();
+        for key in &self.keys {
+            let fixed =
+                conjuncts.iter().find_map(|e| equality(e, &key.name)).and_then(|v| v.cast_to(&key.data_type).ok());
+            match fixed {
+                Some(v) if !v.is_null() => prefix.push(v.to_string()),
+                _ => break,
+            }
+        }
+        prefix
+    }
+
+    /// Which of `candidates` (values of the first `depth` keys) the filters on those keys keep.
+    pub fn keep(&self, depth: usize, candidates: &[&[String]]) -> Result<Vec<bool>, Error> {
+        let names: Vec<&str> = self.keys[..depth].iter().map(|k| k.name.as_str()).collect();
+        let Some(filter) = conjunction(self.filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned())
+        else {
+            return Ok(vec![true; candidates.len()]);
+        };
+        let err = |e: datafusion::error::DataFusionError| Error::Invalid(format!("partition filter {filter}: {e}"));
+        let keys = &self.keys[..depth];
+        let schema = Arc::new(Schema::new(
+            keys.iter().map(|k| arrow::datatypes::Field::new(&k.name, k.data_type.clone(), true)).collect::<Vec<_>>(),
+        ));
+        let columns = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let text: StringArray =
+                    candidates.iter().map(|c| Some(c[i].as_str()).filter(|v| *v != HIVE_DEFAULT_PARTITION)).collect();
+                cast(&text, &k.data_type).map_err(|e| err(e.into()))
+            })
+            .collect::<Result<Vec<ArrayRef>, _>>()?;
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(e.into()))?;
+        let df_schema = DFSchema::try_from(schema).map_err(err)?;
+        let expr =
+            create_physical_expr(&filter, &df_schema, &ExecutionProps::new(), &PhysicalPlanningContext::default())
+                .map_err(err)?;
+        let result = expr.evaluate(&batch).and_then(|v| v.into_array(batch.num_rows())).map_err(err)?;
+        let result = result.as_boolean();
+        Ok((0..candidates.len()).map(|i| result.is_valid(i) && result.value(i)).collect())
+    }
+
+    /// The partitions the filters keep.
+    pub fn filter(&self, partitions: Vec<Partition>) -> Result<Vec<Partition>, Error> {
+        let values: Vec<&[String]> = partitions.iter().map(|p| p.values.as_slice()).collect();
+        let keep = self.keep(self.keys.len(), &values)?;
+        Ok(partitions.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect())
+    }
+}
+
+/// `key = literal`, `literal = key` or `key IN (literal)`, through casts of the key.
+fn equality(expr: &Expr, key: &str) -> Option<ScalarValue> {
+    let is_key = |e: &Expr| match e.clone().unalias() {
+        Expr::Column(c) => c.name == key,
+        Expr::Cast(c) => matches!(*c.expr, Expr::Column(ref col) if col.name == key),
+        _ => false,
+    };
+    let literal = |e: &Expr| match e {
+        Expr::Literal(v, _) => Some(v.clone()),
+        _ => None,
+    };
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => {
+            if is_key(left) {
+                literal(right)
+            } else if is_key(right) {
+                literal(left)
+            } else {
+                None
+            }
+        }
+        Expr::InList(list) if !list.negated && list.list.len() == 1 && is_key(&list.expr) => literal(&list.list[0]),
+        _ => None,
+    }
+}
+
+/// Finds a table's partitions by walking its `key=value` folders one level at a time,
+/// listing only the folders that the filters on the keys seen so far keep, then the files
+/// of each partition. Folders that do not follow the keys (`_staging`, `.hidden`, a stray
+/// `notes/`) are skipped, as Athena skips them.
+pub async fn discover(lake: &Lake, def: &TableDef, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
+    let prefix = def.lake_prefix().ok_or_else(|| outside(def))?;
+    let store = lake.store().clone();
+    let mut level: Vec<(String, Vec<String>)> = vec![(prefix.to_string(), vec![])];
+    for (depth, key) in def.partition_keys.iter().enumerate() {
+        let listed: Vec<Vec<(String, Vec<String>)>> = futures::stream::iter(level)
+            .map(|(folder, values)| {
+                let store = store.clone();
+                async move {
+                    let path = lake.path(&folder);
+                    let listing =
+                        store.list_with_delimiter(Some(&path)).await.map_err(|source| store_err(&path, source))?;
+                    let mut children = Vec::new();
+                    for dir in listing.common_prefixes {
+                        let Some(name) = dir.filename() else { continue };
+                        let Some((k, raw)) = name.split_once('=') else { continue };
+                        if !k.eq_ignore_ascii_case(&key.name) {
+                            continue;
+                        }
+                        let raw = percent_decode_str(raw).decode_utf8_lossy();
+                        match canonical(key, &raw) {
+                            Ok(v) => {
+                                let mut values = values.clone();
+                                values.push(v);
+                                children.push((lake.relative(&dir).to_string(), values));
+                            }
+                            Err(e) => tracing::warn!(folder = %dir, "skipping a partition folder: {e}"),
+                        }
+                    }
+                    Ok::<_, Error>(children)
+                }
+            })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let candidates: Vec<(String, Vec<String>)> = listed.into_iter().flatten().collect();
+        let values: Vec<&[String]> = candidates.iter().map(|(_, v)| v.as_slice()).collect();
+        let keep = pruner.keep(depth + 1, &values)?;
+        level = candidates.into_iter().zip(keep).filter_map(|(c, k)| k.then_some(c)).collect();
+    }
+    let mut partitions: Vec<Partition> = futures::stream::iter(level)
+        .map(|(folder, values)| {
+            let store = store.clone();
+            async move {
+                let files = list_files(lake, store.as_ref(), &folder).await?;
+                Ok::<_, Error>(Partition { values, location: folder, files })
+            }
+        })
+        .buffer_unordered(LIST_CONCURRENCY)
+        .try_collect()
+        .await?;
+    sort(&mut partitions);
+    Ok(partitions)
+}
+
+/// The data files directly in a folder (not `_` or `.` files, not empty ones).
+pub async fn list_files(lake: &Lake, store: &dyn ObjectStore, folder: &str) -> Result<Vec<DataFile>, Error> {
+    let path = lake.path(folder);
+    let listing = store.list_with_delimiter(Some(&path)).await.map_err(|source| store_err(&path, source))?;
+    let mut files: Vec<DataFile> = listing
+        .objects
+        .into_iter()
+        .filter(|o| o.size > 0)
+        .filter_map(|o| {
+            let name = o.location.filename()?.to_string();
+            (!name.starts_with('_') && !name.starts_with('.')).then(|| DataFile {
+                name,
+                size: o.size,
+                modified: o.last_modified.timestamp_millis(),
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+pub(crate) fn outside(def: &TableDef) -> Error {
+    Error::Invalid(format!(
+        "table {} lies outside the lake ({}); b3lake reads tables inside the lake only",
+        def.name, def.location
+    ))
+}
+
+pub(crate) fn store_err(path: &object_store::path::Path, source: object_store::Error) -> Error {
+    Error::Lake(crate::lake::Error::Store { path: path.to_string(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::{col, lit};
+
+    fn keys() -> Vec<Column> {
+        vec![
+            Column::new("year", DataType::Int32),
+            Column::new("month", DataType::Int32),
+            Column::new("symbol", DataType::Utf8),
+        ]
+    }
+
+    fn v(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn values_are_canonical() {
+        let k = keys();
+        assert_eq!(canonical(&k[1], "02").unwrap(), "2");
+        assert_eq!(canonical(&k[2], "02").unwrap(), "02");
+        assert!(canonical(&k[0], "x").unwrap_err().contains("not an integer"));
+        assert_eq!(Partition::spec(&k, &v(&["2022", "2", "A/B"])), "year=2022/month=2/symbol=A%2FB");
+    }
+
+    #[test]
+    fn written_files_name_their_partition() {
+        let day = day_values(chrono::NaiveDate::from_ymd_opt(2022, 2, 4).unwrap());
+        assert_eq!(day, v(&["2022", "2", "4"]));
+        let p = written("refined/year=2022/month=02/day=04/symbol=A%2FB/part-00000.parquet", &day, 10);
+        assert_eq!(p.values, v(&["2022", "2", "4", "A/B"]));
+        assert_eq!(p.location, "refined/year=2022/month=02/day=04/symbol=A%2FB");
+        assert_eq!((p.files[0].name.as_str(), p.files[0].size), ("part-00000.parquet", 10));
+        let raw = written("raw/year=2022/month=02/day=04/cotacoes_20220204.parquet", &day, 5);
+        assert_eq!((raw.values, raw.location.as_str()), (day, "raw/year=2022/month=02/day=04"));
+    }
+
+    #[test]
+    fn pruner_keeps_what_the_filters_select() {
+        let filters = [
+            col("year").eq(lit(2022)).and(col("month").eq(lit(2))),
+            col("symbol").in_list(vec![lit("A"), lit("B")], false),
+        ];
+        let p = Pruner::new(&keys(), &filters);
+        assert_eq!(p.equality_prefix(), v(&["2022", "2"]));
+        let c = [v(&["2022", "2", "A"]), v(&["2022", "3", "A"]), v(&["2022", "2", "C"]), v(&["2021", "2", "B"])];
+        let refs: Vec<&[String]> = c.iter().map(|x| x.as_slice()).collect();
+        assert_eq!(p.keep(3, &refs).unwrap(), [true, false, false, false]);
+        // With only the year known, every 2022 candidate may still match.
+        assert_eq!(p.keep(1, &refs).unwrap(), [true, true, true, false]);
+        // Filters on other columns are not the pruner's.
+        let mixed = Pruner::new(&keys(), &[col("preco").gt(lit(1))]);
+        assert_eq!(mixed.keep(3, &refs).unwrap(), [true; 4]);
+        assert_eq!(Pruner::prefix(&keys(), &v(&["2022"])).keep(1, &refs).unwrap(), [true, true, true, false]);
+    }
+}

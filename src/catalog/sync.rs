@@ -1,0 +1,262 @@
+//! Making one catalog match another: a pure diff into a [`Plan`] (what `--dry-run` prints),
+//! then [`apply`]. Used to push the local catalog to Glue, whole or one day at a time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use super::ddl::TableDef;
+use super::glue::GlueCatalog;
+use super::local::LocalCatalog;
+use super::partition::Partition;
+use super::partition::day_values;
+use super::{Catalog, Error};
+use crate::lake::Lake;
+
+/// More days than this and a scoped sync reads the whole table instead (one listing is
+/// cheaper than that many filtered ones).
+const MAX_SCOPES: usize = 16;
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every table and partition.
+    All,
+    /// These tables, and of their partitions only those under these leading values (days).
+    Partitions { tables: Vec<String>, prefixes: Vec<Vec<String>> },
+}
+
+/// One change to the target catalog.
+#[derive(Debug, Clone)]
+pub enum Change {
+    CreateTable(TableDef),
+    UpdateTable(TableDef),
+    DropTable(String),
+    AddPartitions(TableDef, Vec<Partition>),
+    UpdatePartitions(TableDef, Vec<Partition>),
+    DropPartitions(TableDef, Vec<Vec<String>>),
+}
+
+/// The changes that make the target match the source.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: String,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Partitions the plan adds, updates and drops.
+    pub fn partition_counts(&self) -> (usize, usize, usize) {
+        self.changes.iter().fold((0, 0, 0), |(a, u, d), c| match c {
+            Change::AddPartitions(_, p) => (a + p.len(), u, d),
+            Change::UpdatePartitions(_, p) => (a, u + p.len(), d),
+            Change::DropPartitions(_, v) => (a, u, d + v.len()),
+            _ => (a, u, d),
+        })
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.changes.is_empty() {
+            return writeln!(f, "no changes: {} already matches", self.target);
+        }
+        writeln!(f, "changes to {}:", self.target)?;
+        for change in &self.changes {
+            match change {
+                Change::CreateTable(t) => {
+                    writeln!(f, "  create table {} ({} columns, partitioned by {})", t.name, t.columns.len(), keys(t))?
+                }
+                Change::UpdateTable(t) => writeln!(f, "  update table {}", t.name)?,
+                Change::DropTable(t) => writeln!(f, "  drop table {t}")?,
+                Change::AddPartitions(t, p) => {
+                    writeln!(f, "  add {} partitions to {}{}", p.len(), t.name, sample(t, p.iter().map(|p| &p.values)))?
+                }
+                Change::UpdatePartitions(t, p) => writeln!(
+                    f,
+                    "  update {} partitions of {}{}",
+                    p.len(),
+                    t.name,
+                    sample(t, p.iter().map(|p| &p.values))
+                )?,
+                Change::DropPartitions(t, v) => {
+                    writeln!(f, "  drop {} partitions of {}{}", v.len(), t.name, sample(t, v.iter()))?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn keys(t: &TableDef) -> String {
+    if t.partition_keys.is_empty() {
+        return "nothing".into();
+    }
+    t.partition_keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn sample<'a>(t: &TableDef, values: impl Iterator<Item = &'a Vec<String>>) -> String {
+    let all: Vec<&Vec<String>> = values.collect();
+    match all.as_slice() {
+        [] => String::new(),
+        [one] => format!(": {}", Partition::spec(&t.partition_keys, one)),
+        [first, .., last] => {
+            format!(": {} .. {}", Partition::spec(&t.partition_keys, first), Partition::spec(&t.partition_keys, last))
+        }
+    }
+}
+
+/// Whether `target`'s definition already says what `source`'s says (the target may carry
+/// properties of its own).
+fn same_table(source: &TableDef, target: &TableDef) -> bool {
+    source.columns == target.columns
+        && source.partition_keys == target.partition_keys
+        && source.location == target.location
+        && source.properties.iter().all(|(k, v)| target.properties.get(k) == Some(v))
+}
+
+/// The changes that make `target` match `source` within `scope`.
+pub async fn plan(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope) -> Result<Plan, Error> {
+    let mut changes = Vec::new();
+    let (names, prefixes) = match scope {
+        Scope::All => (source.tables().await?, vec![vec![]]),
+        Scope::Partitions { tables, prefixes } if prefixes.len() > MAX_SCOPES => (tables.clone(), vec![vec![]]),
+        Scope::Partitions { tables, prefixes } => (tables.clone(), prefixes.clone()),
+    };
+    for name in &names {
+        let Some(def) = source.table(name).await? else { continue };
+        let existing = target.table(name).await?;
+        let columns_changed = match &existing {
+            None => {
+                changes.push(Change::CreateTable(def.clone()));
+                false
+            }
+            Some(t) if !same_table(&def, t) => {
+                changes.push(Change::UpdateTable(def.clone()));
+                t.columns != def.columns
+            }
+            Some(_) => false,
+        };
+        let (mut add, mut update, mut drop) = (vec![], vec![], vec![]);
+        for prefix in &prefixes {
+            let wanted: BTreeMap<Vec<String>, Partition> =
+                source.partitions(&def, prefix).await?.into_iter().map(|p| (p.values.clone(), p)).collect();
+            let have: BTreeMap<Vec<String>, Partition> = match existing {
+                Some(_) => target.partitions(&def, prefix).await?.into_iter().map(|p| (p.values.clone(), p)).collect(),
+                None => BTreeMap::new(),
+            };
+            for (values, p) in &wanted {
+                match have.get(values) {
+                    None => add.push(p.clone()),
+                    Some(h) if h.location != p.location || columns_changed => update.push(p.clone()),
+                    Some(_) => {}
+                }
+            }
+            drop.extend(have.keys().filter(|v| !wanted.contains_key(*v)).cloned());
+        }
+        super::partition::sort(&mut add);
+        super::partition::sort(&mut update);
+        drop.sort_by(|a, b| super::partition::order(a, b));
+        if !add.is_empty() {
+            changes.push(Change::AddPartitions(def.clone(), add));
+        }
+        if !update.is_empty() {
+            changes.push(Change::UpdatePartitions(def.clone(), update));
+        }
+        if !drop.is_empty() {
+            changes.push(Change::DropPartitions(def.clone(), drop));
+        }
+    }
+    if matches!(scope, Scope::All) {
+        for name in target.managed_tables().await? {
+            if !names.contains(&name) {
+                changes.push(Change::DropTable(name));
+            }
+        }
+    }
+    Ok(Plan { target: target.describe(), changes })
+}
+
+/// Applies a plan to `target`, in order.
+pub async fn apply(target: &dyn Catalog, plan: &Plan) -> Result<(), Error> {
+    if plan.is_empty() {
+        return Ok(());
+    }
+    target.prepare().await?;
+    for change in &plan.changes {
+        match change {
+            Change::CreateTable(t) => target.create_table(t).await?,
+            Change::UpdateTable(t) => target.update_table(t).await?,
+            Change::DropTable(t) => target.drop_table(t).await?,
+            Change::AddPartitions(t, p) => target.add_partitions(t, p).await?,
+            Change::UpdatePartitions(t, p) => target.update_partitions(t, p).await?,
+            Change::DropPartitions(t, v) => target.drop_partitions(t, v).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Plans and applies (unless `dry_run`), returning the plan.
+pub async fn sync(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope, dry_run: bool) -> Result<Plan, Error> {
+    let plan = plan(source, target, scope).await?;
+    if !dry_run {
+        apply(target, &plan).await?;
+    }
+    Ok(plan)
+}
+
+/// Syncs `tables` of `lake`'s catalog with a Glue database, for these days only: what
+/// `--sync-glue` does after a job writes them.
+pub async fn glue_days(lake: &Lake, database: &str, tables: &[&str], days: &[NaiveDate]) -> Result<Plan, Error> {
+    if days.is_empty() {
+        return Ok(Plan { target: format!("the Glue database {database}"), changes: vec![] });
+    }
+    let local = LocalCatalog::new(lake);
+    let glue = GlueCatalog::new(crate::aws::glue_client().await, database, &local.lake_url());
+    let scope = Scope::Partitions {
+        tables: tables.iter().map(|t| t.to_string()).collect(),
+        prefixes: days.iter().map(|d| day_values(*d)).collect(),
+    };
+    sync(&local, &glue, &scope, false).await
+}
+
+/// Reads the table definitions of `remote` into the lake's catalog, or, with `out`, into DDL
+/// files there (one `<table>.sql` each, `${lake}` standing for the lake's URL). Tables that
+/// are not external Parquet tables are skipped with a warning. Returns the tables read.
+pub async fn pull(
+    remote: &dyn Catalog,
+    local: &LocalCatalog,
+    out: Option<&std::path::Path>,
+) -> Result<Vec<String>, Error> {
+    let mut pulled = Vec::new();
+    for name in remote.tables().await? {
+        let def = match remote.table(&name).await {
+            Ok(Some(def)) => def.with_location_template(&local.lake_url()),
+            Ok(None) => continue,
+            Err(Error::Invalid(e)) => {
+                tracing::warn!(table = %name, "skipped: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match out {
+            Some(dir) => {
+                let ddl = def.to_ddl().map_err(|message| Error::Ddl { origin: name.clone(), message })?;
+                let path = dir.join(format!("{name}.sql"));
+                std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, ddl)).map_err(|source| {
+                    Error::Lake(crate::lake::Error::Io { path: path.display().to_string(), source })
+                })?;
+            }
+            None => {
+                local.put_table(&def).await?;
+            }
+        }
+        pulled.push(name);
+    }
+    Ok(pulled)
+}

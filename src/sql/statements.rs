@@ -1,0 +1,376 @@
+//! The statements of a Hive/Athena catalog, run against the lake's catalog instead of
+//! DataFusion's in-memory one, so that they persist: `CREATE EXTERNAL TABLE`, `DROP TABLE`,
+//! `MSCK REPAIR TABLE`, `ALTER TABLE ... ADD | DROP PARTITION`, `SHOW TABLES`,
+//! `SHOW PARTITIONS`, `DESCRIBE` and `SHOW CREATE TABLE`. Anything else goes to DataFusion.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{Field, Schema};
+use datafusion::sql::sqlparser::ast::{Statement as SqlStatement, Value};
+use datafusion::sql::sqlparser::dialect::HiveDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use super::session::Session;
+use crate::catalog::ddl::{LAKE_VAR, table_name};
+use crate::catalog::partition::{canonical, default_location, list_files};
+use crate::catalog::types::hive_type;
+use crate::catalog::{Catalog, Error as CatalogError, LocalCatalog, Partition, Pruner, TableDef};
+use crate::error::{Error, Result};
+
+/// `key = value` pairs of a PARTITION clause, as written.
+type Spec = Vec<(String, String)>;
+
+/// A catalog statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    CreateTable { def: TableDef, if_not_exists: bool },
+    DropTable { name: String, if_exists: bool },
+    Repair { table: String },
+    AddPartitions { table: String, if_not_exists: bool, partitions: Vec<(Spec, Option<String>)> },
+    DropPartitions { table: String, if_exists: bool, partitions: Vec<Spec> },
+    ShowTables,
+    ShowPartitions { table: String },
+    Describe { table: String },
+    ShowCreateTable { table: String },
+}
+
+/// The catalog statement `sql` is, if it is one.
+pub fn parse(sql: &str) -> Option<Result<Statement>> {
+    let dialect = HiveDialect {};
+    let mut p = Parser::new(&dialect).try_with_sql(sql).ok()?;
+    let usage = |e: ParserError| Error::Usage(format!("{e}"));
+    let parsed: std::result::Result<Statement, ParserError> =
+        if p.parse_keywords(&[Keyword::CREATE, Keyword::EXTERNAL, Keyword::TABLE]) {
+            return Some(create(sql));
+        } else if p.parse_keywords(&[Keyword::DROP, Keyword::TABLE]) {
+            (|| {
+                let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+                let name = name(&mut p)?;
+                Ok(Statement::DropTable { name, if_exists })
+            })()
+        } else if p.parse_keywords(&[Keyword::MSCK, Keyword::REPAIR, Keyword::TABLE]) {
+            name(&mut p).map(|table| Statement::Repair { table })
+        } else if p.parse_keywords(&[Keyword::ALTER, Keyword::TABLE]) {
+            let Ok(table) = name(&mut p) else { return None };
+            if p.parse_keyword(Keyword::ADD) {
+                (|| {
+                    let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+                    let mut partitions = Vec::new();
+                    while p.parse_keyword(Keyword::PARTITION) {
+                        let spec = spec(&mut p)?;
+                        let location =
+                            if p.parse_keyword(Keyword::LOCATION) { Some(p.parse_literal_string()?) } else { None };
+                        partitions.push((spec, location));
+                    }
+                    if partitions.is_empty() {
+                        return p.expected("PARTITION", p.peek_token());
+                    }
+                    Ok(Statement::AddPartitions { table, if_not_exists, partitions })
+                })()
+            } else if p.parse_keyword(Keyword::DROP) {
+                (|| {
+                    let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+                    let mut partitions = Vec::new();
+                    loop {
+                        p.expect_keyword(Keyword::PARTITION)?;
+                        partitions.push(spec(&mut p)?);
+                        if !p.consume_token(&Token::Comma) {
+                            break;
+                        }
+                    }
+                    Ok(Statement::DropPartitions { table, if_exists, partitions })
+                })()
+            } else {
+                return None;
+            }
+        } else if p.parse_keywords(&[Keyword::SHOW, Keyword::TABLES]) {
+            Ok(Statement::ShowTables)
+        } else if p.parse_keywords(&[Keyword::SHOW, Keyword::PARTITIONS]) {
+            name(&mut p).map(|table| Statement::ShowPartitions { table })
+        } else if p.parse_keywords(&[Keyword::SHOW, Keyword::CREATE, Keyword::TABLE]) {
+            name(&mut p).map(|table| Statement::ShowCreateTable { table })
+        } else if p.parse_one_of_keywords(&[Keyword::DESCRIBE, Keyword::DESC]).is_some() {
+            let _ = p.parse_one_of_keywords(&[Keyword::FORMATTED, Keyword::EXTENDED]);
+            match name(&mut p) {
+                Ok(table) if at_end(&mut p) => return Some(Ok(Statement::Describe { table })),
+                _ => return None,
+            }
+        } else {
+            return None;
+        };
+    Some(
+        parsed
+            .and_then(|s| if at_end(&mut p) { Ok(s) } else { p.expected("end of statement", p.peek_token()) })
+            .map_err(usage),
+    )
+}
+
+fn create(sql: &str) -> Result<Statement> {
+    let statements = Parser::parse_sql(&HiveDialect {}, sql).map_err(|e| Error::Usage(e.to_string()))?;
+    match statements.as_slice() {
+        [SqlStatement::CreateTable(c)] => {
+            let def = TableDef::from_create(c).map_err(Error::Usage)?;
+            Ok(Statement::CreateTable { def, if_not_exists: c.if_not_exists })
+        }
+        _ => Err(Error::Usage("expected one CREATE EXTERNAL TABLE statement".into())),
+    }
+}
+
+fn name(p: &mut Parser) -> std::result::Result<String, ParserError> {
+    Ok(table_name(&p.parse_object_name(false)?.to_string()))
+}
+
+fn at_end(p: &mut Parser) -> bool {
+    while p.consume_token(&Token::SemiColon) {}
+    p.peek_token().token == Token::EOF
+}
+
+fn spec(p: &mut Parser) -> std::result::Result<Spec, ParserError> {
+    p.expect_token(&Token::LParen)?;
+    let mut out = Vec::new();
+    loop {
+        let key = p.parse_identifier()?.value.to_lowercase();
+        p.expect_token(&Token::Eq)?;
+        let value = match p.parse_value()?.value {
+            Value::Number(n, _) => n,
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s,
+            other => return Err(ParserError::ParserError(format!("expected a number or a string, found {other}"))),
+        };
+        out.push((key, value));
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    p.expect_token(&Token::RParen)?;
+    Ok(out)
+}
+
+/// Runs a catalog statement on the session's catalog; returns the rows to show.
+pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBatch>> {
+    let catalog = session.catalog();
+    let lake_url = catalog.lake_url();
+    match statement {
+        Statement::CreateTable { def, if_not_exists } => {
+            let def = def.with_location_template(&lake_url);
+            match catalog.create_table(&def).await {
+                Err(CatalogError::TableExists(_)) if if_not_exists => {}
+                other => other?,
+            }
+            session.register(def)?;
+            Ok(vec![])
+        }
+        Statement::DropTable { name, if_exists } => {
+            match catalog.drop_table(&name).await {
+                Err(CatalogError::TableNotFound(_)) if if_exists => {}
+                other => other?,
+            }
+            session.deregister_table(name.as_str())?;
+            Ok(vec![])
+        }
+        Statement::Repair { table } => {
+            let def = catalog.require(&table).await?;
+            let r = catalog.repair(&def).await?;
+            let ints = |v: usize| Arc::new(Int64Array::from(vec![v as i64])) as ArrayRef;
+            batch(&[
+                ("added", ints(r.added)),
+                ("removed", ints(r.removed)),
+                ("changed", ints(r.changed)),
+                ("partitions", ints(r.total)),
+            ])
+        }
+        Statement::AddPartitions { table, if_not_exists, partitions } => {
+            let def = catalog.require(&table).await?;
+            let prefix = def.lake_prefix().unwrap_or_default().to_string();
+            let mut new = Vec::new();
+            for (spec, location) in partitions {
+                let values = full_values(&def, &spec)?;
+                if !catalog.partitions(&def, &values).await?.is_empty() {
+                    if if_not_exists {
+                        continue;
+                    }
+                    return Err(Error::Usage(format!(
+                        "partition ({}) of {} already exists",
+                        Partition::spec(&def.partition_keys, &values),
+                        def.name
+                    )));
+                }
+                let location = match location {
+                    None => default_location(&prefix, &def.partition_keys, &values),
+                    Some(l) => relative_location(&l, &lake_url),
+                };
+                let files = if location.contains("://") {
+                    vec![]
+                } else {
+                    list_files(catalog.lake(), catalog.lake().store().as_ref(), &location).await?
+                };
+                new.push(Partition { values, location, files });
+            }
+            catalog.add_partitions(&def, &new).await?;
+            Ok(vec![])
+        }
+        Statement::DropPartitions { table, if_exists, partitions } => {
+            let def = catalog.require(&table).await?;
+            let mut gone = Vec::new();
+            for spec in partitions {
+                let matching = matching(catalog, &def, &spec).await?;
+                if matching.is_empty() && !if_exists {
+                    let text: Vec<String> = spec.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    return Err(Error::Usage(format!("no partition ({}) in {}", text.join(", "), def.name)));
+                }
+                gone.extend(matching);
+            }
+            gone.sort_by(|a, b| crate::catalog::partition::order(a, b));
+            gone.dedup();
+            if !gone.is_empty() {
+                catalog.drop_partitions(&def, &gone).await?;
+            }
+            Ok(vec![])
+        }
+        Statement::ShowTables => {
+            let names = catalog.tables().await?;
+            batch(&[("tab_name", strings(names))])
+        }
+        Statement::ShowPartitions { table } => {
+            let def = catalog.require(&table).await?;
+            let all = catalog.find_partitions(&def, &Pruner::all(&def.partition_keys)).await?;
+            batch(&[(
+                "partition",
+                strings(all.iter().map(|p| Partition::spec(&def.partition_keys, &p.values)).collect()),
+            )])
+        }
+        Statement::Describe { table } => {
+            // Not a catalog table (a view, information_schema): DataFusion describes it.
+            let Some(def) = catalog.table(&table).await? else {
+                return Ok(session.sql(&format!("DESCRIBE {table}")).await?.collect().await?);
+            };
+            let all: Vec<_> =
+                def.columns.iter().map(|c| (c, false)).chain(def.partition_keys.iter().map(|c| (c, true))).collect();
+            let types =
+                all.iter().map(|(c, _)| hive_type(&c.data_type).map_err(Error::Usage)).collect::<Result<Vec<_>>>()?;
+            batch(&[
+                ("col_name", strings(all.iter().map(|(c, _)| c.name.clone()).collect())),
+                ("data_type", strings(types)),
+                ("comment", Arc::new(all.iter().map(|(c, _)| c.comment.clone()).collect::<StringArray>())),
+                ("partition_key", Arc::new(all.iter().map(|(_, k)| Some(*k)).collect::<BooleanArray>())),
+            ])
+        }
+        Statement::ShowCreateTable { table } => {
+            let def = catalog.require(&table).await?;
+            let mut def = def;
+            def.location = def.resolved_location(&lake_url);
+            let ddl = def.to_ddl().map_err(Error::Usage)?;
+            batch(&[("createtab_stmt", strings(vec![ddl]))])
+        }
+    }
+}
+
+/// The values of a full partition spec, in key order and canonical.
+fn full_values(def: &TableDef, spec: &Spec) -> Result<Vec<String>> {
+    let keys: Vec<&str> = def.partition_keys.iter().map(|k| k.name.as_str()).collect();
+    let named: Vec<&str> = spec.iter().map(|(k, _)| k.as_str()).collect();
+    let mut sorted_named = named.clone();
+    sorted_named.sort_unstable();
+    let mut sorted_keys = keys.clone();
+    sorted_keys.sort_unstable();
+    if sorted_named != sorted_keys {
+        return Err(Error::Usage(format!(
+            "{} is partitioned by ({}); the partition names ({})",
+            def.name,
+            keys.join(", "),
+            named.join(", ")
+        )));
+    }
+    def.partition_keys
+        .iter()
+        .map(|k| {
+            let raw = &spec.iter().find(|(n, _)| *n == k.name).expect("checked above").1;
+            canonical(k, raw).map_err(Error::Usage)
+        })
+        .collect()
+}
+
+/// The existing partitions a (possibly partial) spec names; only the index files under the
+/// leading keys it names are read.
+async fn matching(catalog: &LocalCatalog, def: &TableDef, spec: &Spec) -> Result<Vec<Vec<String>>> {
+    let mut wanted = Vec::new();
+    for (name, raw) in spec {
+        let i = def
+            .partition_keys
+            .iter()
+            .position(|k| &k.name == name)
+            .ok_or_else(|| Error::Usage(format!("{name} is not a partition key of {}", def.name)))?;
+        wanted.push((i, canonical(&def.partition_keys[i], raw).map_err(Error::Usage)?));
+    }
+    let leading: Vec<String> = (0..def.partition_keys.len())
+        .map_while(|i| wanted.iter().find(|(j, _)| *j == i).map(|(_, v)| v.clone()))
+        .collect();
+    let existing = catalog.partitions(def, &leading).await?;
+    Ok(existing.iter().filter(|p| wanted.iter().all(|(i, v)| &p.values[*i] == v)).map(|p| p.values.clone()).collect())
+}
+
+/// A LOCATION as the catalog keeps it: relative to the lake when inside it.
+fn relative_location(location: &str, lake_url: &str) -> String {
+    let location = location.replace(LAKE_VAR, lake_url);
+    match location.strip_prefix(lake_url) {
+        Some(rest) if rest.starts_with('/') => rest.trim_matches('/').to_string(),
+        _ => location.trim_end_matches('/').to_string(),
+    }
+}
+
+fn strings(values: Vec<String>) -> ArrayRef {
+    Arc::new(StringArray::from(values))
+}
+
+fn batch(columns: &[(&str, ArrayRef)]) -> Result<Vec<RecordBatch>> {
+    let schema =
+        Schema::new(columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>());
+    Ok(vec![
+        RecordBatch::try_new(Arc::new(schema), columns.iter().map(|(_, a)| a.clone()).collect())
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_statements_are_recognised() {
+        let s = |sql: &str| parse(sql).map(|r| r.unwrap());
+        assert_eq!(s("SELECT 1"), None);
+        assert_eq!(s("DESCRIBE SELECT 1"), None);
+        assert_eq!(
+            s("msck repair table cotacoes_b3_raw;"),
+            Some(Statement::Repair { table: "cotacoes_b3_raw".into() })
+        );
+        assert_eq!(s("SHOW PARTITIONS default.x"), Some(Statement::ShowPartitions { table: "x".into() }));
+        assert_eq!(s("DROP TABLE IF EXISTS `x`"), Some(Statement::DropTable { name: "x".into(), if_exists: true }));
+        assert_eq!(s("DESCRIBE x"), Some(Statement::Describe { table: "x".into() }));
+        assert_eq!(
+            s(
+                "ALTER TABLE x ADD IF NOT EXISTS PARTITION (year=2022, month='02') LOCATION 's3://b/x/' PARTITION (year=2023, month=1)"
+            ),
+            Some(Statement::AddPartitions {
+                table: "x".into(),
+                if_not_exists: true,
+                partitions: vec![
+                    (vec![("year".into(), "2022".into()), ("month".into(), "02".into())], Some("s3://b/x/".into())),
+                    (vec![("year".into(), "2023".into()), ("month".into(), "1".into())], None),
+                ],
+            })
+        );
+        assert_eq!(
+            s("ALTER TABLE x DROP PARTITION (year=2022), PARTITION (year=2023)"),
+            Some(Statement::DropPartitions {
+                table: "x".into(),
+                if_exists: false,
+                partitions: vec![vec![("year".into(), "2022".into())], vec![("year".into(), "2023".into())]],
+            })
+        );
+        assert!(parse("SHOW PARTITIONS x y").unwrap().is_err());
+        assert!(parse("ALTER TABLE x ADD PARTITION year=1").unwrap().is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! A catalog table as DataFusion sees it: typed partition keys, and a scan that asks the
+//! catalog for the partitions the query's filters keep (from the index, one small read for
+//! a day) and hands their files straight to the Parquet reader. DataFusion's own listing
+//! table cannot do this: it lists folders to find files, and it builds folder names from
+//! the filter's literals (`month=2`), which misses b3lake's `month=02`.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use chrono::DateTime;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DataFusionError, project_schema};
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use object_store::ObjectMeta;
+
+use crate::catalog::partition::typed_value;
+use crate::catalog::{LocalCatalog, Partition, Pruner, TableDef};
+
+/// Where a table's partitions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Partitions {
+    /// The catalog's partition index (listing only tables never indexed).
+    #[default]
+    Index,
+    /// Listing the folders, as if there were no index.
+    Listing,
+}
+
+impl std::str::FromStr for Partitions {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "index" => Ok(Self::Index),
+            "listing" => Ok(Self::Listing),
+            other => Err(format!("{other:?}: expected index or listing")),
+        }
+    }
+}
+
+/// A table of the lake's catalog.
+#[derive(Debug)]
+pub struct LakeTable {
+    def: TableDef,
+    catalog: LocalCatalog,
+    schema: SchemaRef,
+    partitions: Partitions,
+}
+
+impl LakeTable {
+    pub fn new(def: TableDef, catalog: LocalCatalog, partitions: Partitions) -> Self {
+        let fields: Vec<Arc<Field>> =
+            def.file_schema().fields().iter().cloned().chain(def.partition_fields()).collect();
+        Self { schema: Arc::new(Schema::new(fields)), def, catalog, partitions }
+    }
+
+    pub fn definition(&self) -> &TableDef {
+        &self.def
+    }
+
+    fn key_names(&self) -> Vec<&str> {
+        self.def.partition_keys.iter().map(|k| k.name.as_str()).collect()
+    }
+
+    fn file(
+        &self,
+        partition: &Partition,
+        file: &crate::catalog::DataFile,
+    ) -> datafusion::error::Result<PartitionedFile> {
+        if partition.location.contains("://") {
+            return Err(DataFusionError::Plan(format!(
+                "partition ({}) of {} lies outside the lake ({})",
+                Partition::spec(&self.def.partition_keys, &partition.values),
+                self.def.name,
+                partition.location
+            )));
+        }
+        let lake = self.catalog.lake();
+        let meta = ObjectMeta {
+            location: lake.path(&format!("{}/{}", partition.location, file.name)),
+            last_modified: DateTime::from_timestamp_millis(file.modified).unwrap_or_default(),
+            size: file.size,
+            e_tag: None,
+            version: None,
+        };
+        let mut pf = PartitionedFile::new_from_meta(meta);
+        pf.partition_values = self
+            .def
+            .partition_keys
+            .iter()
+            .zip(&partition.values)
+            .map(|(k, v)| typed_value(k, v))
+            .collect::<datafusion::error::Result<_>>()?;
+        Ok(pf)
+    }
+}
+
+#[async_trait]
+impl TableProvider for LakeTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Filters on partition keys alone are applied exactly by choosing partitions.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        let keys = self.key_names();
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if !keys.is_empty() && expr_applicable_for_cols(&keys, f) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Inexact
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let pruner = Pruner::new(&self.def.partition_keys, filters);
+        let partitions = match self.partitions {
+            Partitions::Index => self.catalog.find_partitions(&self.def, &pruner).await,
+            Partitions::Listing => self.catalog.list_partitions(&self.def, &pruner).await,
+        }
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let files: Vec<PartitionedFile> = partitions
+            .iter()
+            .flat_map(|p| p.files.iter().map(move |f| (p, f)))
+            .map(|(p, f)| self.file(p, f))
+            .collect::<datafusion::error::Result<_>>()?;
+        tracing::debug!(table = %self.def.name, partitions = partitions.len(), files = files.len(), "scan");
+        if files.is_empty() {
+            return Ok(Arc::new(EmptyExec::new(project_schema(&self.schema, projection)?)));
+        }
+        let groups_n = state.config().target_partitions().clamp(1, files.len());
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); groups_n];
+        for (i, f) in files.into_iter().enumerate() {
+            groups[i % groups_n].push(f);
+        }
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let table_schema =
+            TableSchema::builder(self.def.file_schema()).with_table_partition_cols(self.def.partition_fields()).build();
+        let config =
+            FileScanConfigBuilder::new(self.catalog.lake().object_store_url(), format.file_source(table_schema))
+                .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+                .with_projection_indices(projection.cloned())?
+                .with_limit(limit)
+                .build();
+        format.create_physical_plan(state, config).await
+    }
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use b3lake::catalog::sync::{self, Scope};
+use b3lake::catalog::sync::{self, Scope, SyncOptions};
 use b3lake::catalog::{Catalog, GlueCatalog, LocalCatalog};
 use b3lake::ingest::{IngestOptions, ingest};
 use b3lake::lake::Lake;
@@ -83,6 +83,9 @@ enum CatalogAction {
         /// Print the changes without making them.
         #[arg(long)]
         dry_run: bool,
+        /// Compare every partition with Glue, not only the days changed since the last sync.
+        #[arg(long)]
+        full: bool,
     },
     /// Read the table definitions of a Glue database into the lake's catalog (or --out).
     Pull {
@@ -392,17 +395,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 results.iter().filter(|r| !r.passed).map(|r| format!("{}.{}", r.table, r.check)).collect();
             anyhow::ensure!(failed.is_empty(), "{} checks over their threshold: {}", failed.len(), failed.join(", "));
         }
-        Command::Catalog { action: CatalogAction::Sync { lake, glue, dry_run } } => {
+        Command::Catalog { action: CatalogAction::Sync { lake, glue, dry_run, full } } => {
             let lake = Lake::open(&lake.lake).await?;
             let started = std::time::Instant::now();
             let local = LocalCatalog::new(&lake);
             let remote = GlueCatalog::new(b3lake::aws::glue_client().await, &glue.database, &local.lake_url());
-            let plan = sync::sync(&local, &remote, &Scope::All, dry_run).await?;
+            let plan = sync::sync_glue(&local, &remote, &Scope::All, SyncOptions { dry_run, full }).await?;
             print!("{plan}");
             let (added, updated, dropped) = plan.partition_counts();
             if dry_run {
                 println!("dry run: nothing changed");
-            } else if !plan.is_empty() {
+            } else {
                 println!(
                     "synced in {:.1} s: {added} partitions added, {updated} updated, {dropped} dropped; {} Glue API calls",
                     started.elapsed().as_secs_f64(),

@@ -8,10 +8,13 @@
    with the partitions from the catalog's index (`--partitions index`, the default) and from
    listing the folders (`--partitions listing`): planning alone (`EXPLAIN`), and answering.
 3. After the first year, syncs the lake's catalog to a Glue Data Catalog served by moto on
-   127.0.0.1 (`b3lake catalog sync`): API calls and time, then the no-op re-sync.
+   127.0.0.1 (`b3lake catalog sync`): API calls and time, then the no-op re-sync (which
+   compares only the days changed since the last sync), then a `--full` re-sync (which lists
+   every partition in Glue).
 
 Usage (from the project root, after `cargo build --release`; needs `pip install 'moto[server]'`):
     python3 examples/bench/catalog.py [--years 5] [--runs 3] [--work /tmp/b3lake-catalog-bench]
+    python3 examples/bench/catalog.py --measure-only   # the queries again, on the lake built before
 """
 
 import argparse
@@ -56,11 +59,14 @@ def add_year(work, lake, year):
     print(f"  {year}: ingest {t_ingest:.1f} s, transform {t_transform:.1f} s", flush=True)
 
 
-def queries(year):
+def queries(lake, year):
     day = f"year = {year} AND month = 6 AND day = 14"
+    folder = os.path.join(lake, "refined", f"year={year}", "month=06", "day=14")
+    symbols = sorted(d.split("=", 1)[1] for d in os.listdir(folder))
+    three = ", ".join(f"'{s}'" for s in (symbols[0], symbols[len(symbols) // 2], symbols[-1]))
     return {
         "one day, three tickers": f"SELECT symbol, preco_fechamento FROM cotacoes_b3_refined WHERE {day} "
-        "AND symbol IN ('AAAA3', 'ABCB4', 'PETR4')",
+        f"AND symbol IN ({three})",
         "one day, top 10 by traded value": f"SELECT symbol, vol_financeiro_total FROM cotacoes_b3_refined WHERE {day} "
         "ORDER BY vol_financeiro_total DESC LIMIT 10",
     }
@@ -68,12 +74,12 @@ def queries(year):
 
 def time_queries(lake, year, runs):
     rows = []
-    for name, sql in queries(year).items():
+    for name, sql in queries(lake, year).items():
         for mode in ("index", "listing"):
             plan = statistics.median(run([B3LAKE, "sql", "--lake", lake, "--partitions", mode, "-c", "EXPLAIN " + sql])[0] for _ in range(runs))
             answer = statistics.median(run([B3LAKE, "sql", "--lake", lake, "--partitions", mode, "-c", sql])[0] for _ in range(runs))
             rows.append((name, mode, plan, answer))
-    for name in queries(year):
+    for name in queries(lake, year):
         i = [r for r in rows if r[0] == name and r[1] == "index"][0]
         l = [r for r in rows if r[0] == name and r[1] == "listing"][0]
         print(f"  {name}: plan {i[2]:.3f} s (index) vs {l[2]:.3f} s (listing), "
@@ -100,7 +106,7 @@ def moto():
     return proc, env
 
 
-def sync(lake):
+def sync(lake, full):
     proc, env = moto()
     try:
         first, out, _ = run([B3LAKE, "catalog", "sync", "--lake", lake, "--database", "bench"], env)
@@ -108,7 +114,10 @@ def sync(lake):
         print(f"  first sync: {first:.1f} s, {calls.group(1) if calls else '?'} API calls", flush=True)
         print("   " + out.strip().replace("\n", "\n   "), flush=True)
         again, out, _ = run([B3LAKE, "catalog", "sync", "--lake", lake, "--database", "bench"], env)
-        print(f"  no-op re-sync: {again:.1f} s: {out.strip()}", flush=True)
+        print(f"  no-op re-sync: {again:.1f} s: {' '.join(out.split())}", flush=True)
+        if full:
+            again, out, _ = run([B3LAKE, "catalog", "sync", "--lake", lake, "--database", "bench", "--full"], env)
+            print(f"  no-op re-sync --full: {again:.1f} s: {' '.join(out.split())}", flush=True)
     finally:
         proc.terminate()
 
@@ -119,17 +128,23 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", default="/tmp/b3lake-catalog-bench")
     ap.add_argument("--no-sync", action="store_true")
+    ap.add_argument("--no-full-sync", action="store_true", help="skip the --full re-sync (minutes on moto)")
+    ap.add_argument("--measure-only", action="store_true", help="time the queries on the lake already built")
     args = ap.parse_args()
+    lake = os.path.join(args.work, "lake")
+    if args.measure_only:
+        print(f"{args.years} years, {count_partitions(lake):,} refined partitions:", flush=True)
+        time_queries(lake, FIRST_YEAR + args.years - 1, args.runs)
+        return
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
-    lake = os.path.join(args.work, "lake")
     print(f"building year {FIRST_YEAR}", flush=True)
     add_year(args.work, lake, FIRST_YEAR)
     print(f"1 year, {count_partitions(lake):,} refined partitions:", flush=True)
     time_queries(lake, FIRST_YEAR, args.runs)
     if not args.no_sync:
         print("Glue sync (moto on 127.0.0.1), 1 year:", flush=True)
-        sync(lake)
+        sync(lake, not args.no_full_sync)
     for year in range(FIRST_YEAR + 1, FIRST_YEAR + args.years):
         add_year(args.work, lake, year)
     print(f"{args.years} years, {count_partitions(lake):,} refined partitions:", flush=True)

@@ -185,13 +185,12 @@ impl GlueCatalog {
         let pages = self.client.get_tables().database_name(&self.database).into_paginator().send();
         let mut tables = Vec::new();
         let mut pages = std::pin::pin!(pages);
-        loop {
+        while let Some(page) = pages.next().await {
             self.count();
-            match pages.next().await {
-                None => break,
-                Some(Ok(page)) => tables.extend(page.table_list.unwrap_or_default()),
-                Some(Err(e)) if e.code() == Some("EntityNotFoundException") => return Ok(vec![]),
-                Some(Err(e)) => return Err(self.err("GetTables", call_error(&e))),
+            match page {
+                Ok(page) => tables.extend(page.table_list.unwrap_or_default()),
+                Err(e) if e.code() == Some("EntityNotFoundException") => return Ok(vec![]),
+                Err(e) => return Err(self.err("GetTables", call_error(&e))),
             }
         }
         Ok(tables)
@@ -317,11 +316,10 @@ impl Catalog for GlueCatalog {
             .send();
         let mut pages = std::pin::pin!(pages);
         let mut partitions = Vec::new();
-        loop {
+        while let Some(page) = pages.next().await {
             self.count();
-            match pages.next().await {
-                None => break,
-                Some(Ok(page)) => {
+            match page {
+                Ok(page) => {
                     for p in page.partitions.unwrap_or_default() {
                         let location =
                             p.storage_descriptor.as_ref().and_then(|s| s.location.as_deref()).unwrap_or_default();
@@ -332,10 +330,10 @@ impl Catalog for GlueCatalog {
                         });
                     }
                 }
-                Some(Err(e)) if e.code() == Some("EntityNotFoundException") => {
+                Err(e) if e.code() == Some("EntityNotFoundException") => {
                     return Err(Error::TableNotFound(def.name.clone()));
                 }
-                Some(Err(e)) => return Err(self.err("GetPartitions", call_error(&e))),
+                Err(e) => return Err(self.err("GetPartitions", call_error(&e))),
             }
         }
         super::partition::sort(&mut partitions);
@@ -365,9 +363,8 @@ impl Catalog for GlueCatalog {
         let entries = partitions
             .iter()
             .map(|p| {
-                let values = PartitionValueList::builder().set_values(Some(p.values.clone())).build();
                 BatchUpdatePartitionRequestEntry::builder()
-                    .set_partition_value_list(Some(values.map_err(|e| Error::Invalid(e.to_string()))?.values))
+                    .set_partition_value_list(Some(p.values.clone()))
                     .partition_input(self.partition_input(def, p)?)
                     .build()
                     .map_err(|e| Error::Invalid(e.to_string()))

@@ -112,6 +112,24 @@ impl LocalCatalog {
         Ok(())
     }
 
+    /// State b3lake keeps about `name` (a sync target), if any.
+    pub async fn load_state<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, Error> {
+        let path = self.lake.path(&format!("{}/sync/{name}.json", Self::folder()));
+        let bytes = match self.lake.store().get(&path).await {
+            Ok(r) => r.bytes().await.map_err(|s| store_err(&path, s))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(s) => return Err(store_err(&path, s)),
+        };
+        Ok(serde_json::from_slice(&bytes).ok())
+    }
+
+    pub async fn save_state<T: serde::Serialize>(&self, name: &str, state: &T) -> Result<(), Error> {
+        let path = self.lake.path(&format!("{}/sync/{name}.json", Self::folder()));
+        let body = serde_json::to_vec(state).expect("state serializes");
+        self.lake.store().put(&path, PutPayload::from(body)).await.map_err(|s| store_err(&path, s))?;
+        Ok(())
+    }
+
     /// The definition of `name`, or an error naming the tables there are.
     pub async fn require(&self, name: &str) -> Result<TableDef, Error> {
         let mut all = self.definitions().await?;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::ddl::TableDef;
 use super::glue::GlueCatalog;
@@ -43,6 +45,65 @@ pub enum Change {
 pub struct Plan {
     pub target: String,
     pub changes: Vec<Change>,
+    /// What the target holds once the plan is applied, for the parts of it that were compared.
+    pub compared: Vec<Compared>,
+}
+
+/// One table's partitions under one prefix, compared: their digests by group (a day).
+#[derive(Debug, Clone)]
+pub struct Compared {
+    pub table: String,
+    pub prefix: Vec<String>,
+    pub groups: BTreeMap<String, String>,
+}
+
+/// What the last sync to a target left there: per table, a digest of each group of
+/// partitions (a trading day: the first three keys). A group whose digest has not changed
+/// since is not compared again, so a sync with nothing to do reads the target's tables but
+/// none of its partitions. `--full` compares everything (for changes made to the target
+/// behind b3lake's back).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Baseline {
+    pub tables: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Partition keys that make a group.
+const GROUP_KEYS: usize = 3;
+
+fn group_key(values: &[String]) -> String {
+    values[..values.len().min(GROUP_KEYS)].join("/")
+}
+
+/// The digest of every group of `partitions`: their values and locations.
+fn digests<'a>(partitions: impl Iterator<Item = &'a Partition>) -> BTreeMap<String, String> {
+    let mut groups: BTreeMap<String, Sha256> = BTreeMap::new();
+    for p in partitions {
+        let hash = groups.entry(group_key(&p.values)).or_default();
+        for v in &p.values {
+            hash.update(v.as_bytes());
+            hash.update([0]);
+        }
+        hash.update(p.location.as_bytes());
+        hash.update([b'\n']);
+    }
+    groups.into_iter().map(|(k, h)| (k, hex::encode(&h.finalize()[..8]))).collect()
+}
+
+impl Baseline {
+    /// Takes in what an applied plan made the target hold.
+    pub fn merge(&mut self, plan: &Plan) {
+        for c in &plan.compared {
+            let groups = self.tables.entry(c.table.clone()).or_default();
+            let prefix = c.prefix.join("/");
+            groups.retain(|k, _| !(prefix.is_empty() || *k == prefix || k.starts_with(&format!("{prefix}/"))));
+            groups.extend(c.groups.clone());
+        }
+        for change in &plan.changes {
+            if let Change::DropTable(t) = change {
+                self.tables.remove(t);
+            }
+        }
+    }
 }
 
 impl Plan {
@@ -120,13 +181,20 @@ fn same_table(source: &TableDef, target: &TableDef) -> bool {
         && source.properties.iter().all(|(k, v)| target.properties.get(k) == Some(v))
 }
 
-/// The changes that make `target` match `source` within `scope`.
-pub async fn plan(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope) -> Result<Plan, Error> {
+/// The changes that make `target` match `source` within `scope`, comparing only the groups
+/// of partitions that changed since `baseline` when there is one.
+pub async fn plan(
+    source: &dyn Catalog,
+    target: &dyn Catalog,
+    scope: &Scope,
+    baseline: Option<&Baseline>,
+) -> Result<Plan, Error> {
     let mut changes = Vec::new();
-    let (names, prefixes) = match scope {
-        Scope::All => (source.tables().await?, vec![vec![]]),
-        Scope::Partitions { tables, prefixes } if prefixes.len() > MAX_SCOPES => (tables.clone(), vec![vec![]]),
-        Scope::Partitions { tables, prefixes } => (tables.clone(), prefixes.clone()),
+    let mut compared = Vec::new();
+    let (names, scoped) = match scope {
+        Scope::All => (source.tables().await?, None),
+        Scope::Partitions { tables, prefixes } if prefixes.len() > MAX_SCOPES => (tables.clone(), None),
+        Scope::Partitions { tables, prefixes } => (tables.clone(), Some(prefixes.clone())),
     };
     for name in &names {
         let Some(def) = source.table(name).await? else { continue };
@@ -141,6 +209,23 @@ pub async fn plan(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope) -> 
                 t.columns != def.columns
             }
             Some(_) => false,
+        };
+        let known = baseline.and_then(|b| b.tables.get(name)).filter(|_| existing.is_some() && !columns_changed);
+        let prefixes = match (&scoped, known) {
+            (Some(prefixes), _) => prefixes.clone(),
+            (None, None) => vec![vec![]],
+            (None, Some(known)) => {
+                let now = digests(source.partitions(&def, &[]).await?.iter());
+                let mut changed: Vec<Vec<String>> = now
+                    .iter()
+                    .filter(|(k, d)| known.get(*k) != Some(d))
+                    .map(|(k, _)| k.clone())
+                    .chain(known.keys().filter(|k| !now.contains_key(*k)).cloned())
+                    .map(|k| if k.is_empty() { vec![] } else { k.split('/').map(str::to_string).collect() })
+                    .collect();
+                changed.dedup();
+                if changed.len() > MAX_SCOPES { vec![vec![]] } else { changed }
+            }
         };
         let (mut add, mut update, mut drop) = (vec![], vec![], vec![]);
         for prefix in &prefixes {
@@ -158,6 +243,7 @@ pub async fn plan(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope) -> 
                 }
             }
             drop.extend(have.keys().filter(|v| !wanted.contains_key(*v)).cloned());
+            compared.push(Compared { table: name.clone(), prefix: prefix.clone(), groups: digests(wanted.values()) });
         }
         super::partition::sort(&mut add);
         super::partition::sort(&mut update);
@@ -179,7 +265,7 @@ pub async fn plan(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope) -> 
             }
         }
     }
-    Ok(Plan { target: target.describe(), changes })
+    Ok(Plan { target: target.describe(), changes, compared })
 }
 
 /// Applies a plan to `target`, in order.
@@ -201,11 +287,41 @@ pub async fn apply(target: &dyn Catalog, plan: &Plan) -> Result<(), Error> {
     Ok(())
 }
 
-/// Plans and applies (unless `dry_run`), returning the plan.
+/// Plans and applies (unless `dry_run`) comparing everything, returning the plan.
 pub async fn sync(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope, dry_run: bool) -> Result<Plan, Error> {
-    let plan = plan(source, target, scope).await?;
+    let plan = plan(source, target, scope, None).await?;
     if !dry_run {
         apply(target, &plan).await?;
+    }
+    Ok(plan)
+}
+
+/// How to sync a lake with Glue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncOptions {
+    /// Print the plan only.
+    pub dry_run: bool,
+    /// Compare every partition with Glue, not only the days changed since the last sync.
+    pub full: bool,
+}
+
+/// Syncs a lake's catalog with a Glue database, keeping what it synced in the lake
+/// (`_b3lake/catalog/sync/glue-<database>.json`) so that the next sync compares only what
+/// changed since.
+pub async fn sync_glue(
+    local: &LocalCatalog,
+    glue: &GlueCatalog,
+    scope: &Scope,
+    opts: SyncOptions,
+) -> Result<Plan, Error> {
+    let name = format!("glue-{}", glue.database());
+    let mut baseline: Baseline = local.load_state(&name).await?.unwrap_or_default();
+    let known = (!opts.full && !baseline.tables.is_empty()).then_some(&baseline);
+    let plan = plan(local, glue, scope, known).await?;
+    if !opts.dry_run {
+        apply(glue, &plan).await?;
+        baseline.merge(&plan);
+        local.save_state(&name, &baseline).await?;
     }
     Ok(plan)
 }
@@ -214,7 +330,7 @@ pub async fn sync(source: &dyn Catalog, target: &dyn Catalog, scope: &Scope, dry
 /// `--sync-glue` does after a job writes them.
 pub async fn glue_days(lake: &Lake, database: &str, tables: &[&str], days: &[NaiveDate]) -> Result<Plan, Error> {
     if days.is_empty() {
-        return Ok(Plan { target: format!("the Glue database {database}"), changes: vec![] });
+        return Ok(Plan { target: format!("the Glue database {database}"), changes: vec![], compared: vec![] });
     }
     let local = LocalCatalog::new(lake);
     let glue = GlueCatalog::new(crate::aws::glue_client().await, database, &local.lake_url());
@@ -222,7 +338,7 @@ pub async fn glue_days(lake: &Lake, database: &str, tables: &[&str], days: &[Nai
         tables: tables.iter().map(|t| t.to_string()).collect(),
         prefixes: days.iter().map(|d| day_values(*d)).collect(),
     };
-    sync(&local, &glue, &scope, false).await
+    sync_glue(&local, &glue, &scope, SyncOptions::default()).await
 }
 
 /// Reads the table definitions of `remote` into the lake's catalog, or, with `out`, into DDL

@@ -8,7 +8,7 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::datatypes::DataType;
 use b3lake::aws::Backoff;
-use b3lake::catalog::sync::{self, Change, Scope};
+use b3lake::catalog::sync::{self, Change, Scope, SyncOptions};
 use b3lake::catalog::{Catalog, Column, Error, GlueCatalog, LocalCatalog, Partition, REFINED, TableDef, ddl};
 use b3lake::lake::Lake;
 use b3lake::sql::{Partitions, execute, session, session_with};
@@ -303,6 +303,40 @@ async fn sync_makes_glue_match_and_a_second_sync_is_a_no_op() {
 }
 
 #[tokio::test]
+async fn a_second_glue_sync_compares_only_what_changed_unless_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let local = LocalCatalog::new(&lake);
+    let client = glue().await;
+    let remote = || GlueCatalog::new(client.clone(), "baseline_sync", &local.lake_url());
+    let (all, default) = (Scope::All, SyncOptions::default());
+    let first = sync::sync_glue(&local, &remote(), &all, default).await.unwrap();
+    assert_eq!(first.partition_counts(), (1198, 0, 0));
+
+    // Nothing changed: the tables are read, no partition is listed.
+    let glue = remote();
+    assert!(sync::sync_glue(&local, &glue, &all, default).await.unwrap().is_empty());
+    assert!(glue.calls() <= 4, "{} calls", glue.calls());
+
+    // A change behind b3lake's back is found by a full sync only.
+    let refined = local.require(REFINED).await.unwrap();
+    glue.drop_partitions(&refined, &[vec!["2022".into(), "2".into(), "4".into(), "PETR4".into()]]).await.unwrap();
+    assert!(sync::sync_glue(&local, &remote(), &all, default).await.unwrap().is_empty());
+    let full = SyncOptions { full: true, ..default };
+    assert_eq!(sync::sync_glue(&local, &remote(), &all, full).await.unwrap().partition_counts(), (1, 0, 0));
+    assert_eq!(glue.partitions(&refined, &[]).await.unwrap().len(), 1196);
+
+    // A local change is found without a full sync, comparing only its day.
+    execute(&session(&lake).await.unwrap(), "ALTER TABLE cotacoes_b3_refined DROP PARTITION (symbol='VALE3')")
+        .await
+        .unwrap();
+    let glue = remote();
+    assert_eq!(sync::sync_glue(&local, &glue, &all, default).await.unwrap().partition_counts(), (0, 0, 1));
+    assert!(glue.calls() <= 8, "{} calls", glue.calls());
+    assert_eq!(glue.partitions(&refined, &[]).await.unwrap().len(), 1195);
+}
+
+#[tokio::test]
 async fn ten_thousand_partitions_sync_in_batches() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
@@ -339,7 +373,7 @@ async fn ten_thousand_partitions_sync_in_batches() {
     local.drop_partitions(&def, &[parts[9_999].values.clone()]).await.unwrap();
     let plan = sync::sync(&local, &remote, &scope, false).await.unwrap();
     assert_eq!(plan.partition_counts(), (0, 5, 1), "{plan}");
-    assert!(sync::plan(&local, &remote, &scope).await.unwrap().is_empty());
+    assert!(sync::plan(&local, &remote, &scope, None).await.unwrap().is_empty());
 }
 
 /// A Glue client on a scripted server, without the SDK's own retries (so only b3lake's count).

@@ -241,7 +241,11 @@ impl<'a> PartitionIndex<'a> {
             Err(object_store::Error::NotFound { .. }) => return Ok(vec![]),
             Err(source) => return Err(store_err(path, source)),
         };
-        let shard: Shard = serde_json::from_slice(&bytes).map_err(|e| {
+        // Parsed off the async workers, so a query over many days parses on every core.
+        let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<Shard>(&bytes))
+            .await
+            .map_err(|e| Error::Invalid(format!("partition index {path}: {e}")))?;
+        let shard = parsed.map_err(|e| {
             Error::Invalid(format!("partition index {path}: {e}; MSCK REPAIR TABLE {} rebuilds it", self.table))
         })?;
         Ok(shard.partitions)

@@ -416,6 +416,17 @@ fn cli_sync_dry_run_ingest_sync_glue_and_pull() {
         .unwrap();
     assert_eq!(raw.len(), 1);
     assert_eq!(raw[0].values(), ["2003", "2", "12"]);
+    let out = cli(&["transform", "--lake", lake, "--sync-glue", "cli_catalog"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let refined = rt
+        .block_on(client.get_partitions().database_name("cli_catalog").table_name(REFINED).send())
+        .unwrap()
+        .partitions
+        .unwrap();
+    let local = rt.block_on(Lake::open(lake)).unwrap();
+    let tickers = rt.block_on(query_one_i64(&local, "SELECT count(*) FROM cotacoes_b3_refined"));
+    assert!(tickers > 0);
+    assert_eq!(refined.len() as i64, tickers);
 
     let out = cli(&["catalog", "sync", "--lake", lake, "--database", "cli_catalog_dry", "--dry-run"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -35,9 +35,6 @@ const BUILTIN: [(&str, &str); 3] = [
     (SUMMARY, include_str!("../../catalog/cotacoes_b3_resumo_diario.sql")),
 ];
 
-/// Table properties every table carries, as Athena's own DDL sets them.
-pub const CLASSIFICATION: (&str, &str) = ("classification", "parquet");
-
 /// A column or partition key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {

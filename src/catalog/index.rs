@@ -47,7 +47,7 @@ pub struct PartitionIndex<'a> {
 }
 
 /// The folder of a table's index.
-pub fn index_folder(table: &str) -> String {
+fn index_folder(table: &str) -> String {
     format!("{META}/catalog/partitions/{table}")
 }
 

@@ -182,7 +182,8 @@ impl LocalCatalog {
                 Some(_) => {}
             }
         }
-        report.removed = old.keys().filter(|v| !found.iter().any(|p| &&p.values == v)).count();
+        let present: std::collections::HashSet<&Vec<String>> = found.iter().map(|p| &p.values).collect();
+        report.removed = old.keys().filter(|v| !present.contains(v)).count();
         if !index.exists().await? {
             index.create().await?;
         }

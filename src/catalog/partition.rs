@@ -168,10 +168,6 @@ impl Pruner {
         Self { keys: keys.to_vec(), filters }
     }
 
-    pub fn keys(&self) -> &[Column] {
-        &self.keys
-    }
-
     /// The values of the leading keys that `key = literal` filters fix.
     pub fn equality_prefix(&self) -> Vec<String> {
         let conjuncts: Vec<&Expr> = self.filters.iter().flat_map(split_conjunction).collect();

@@ -107,11 +107,6 @@ impl Lake {
         format!("{}{}", self.url, relative.trim_matches('/'))
     }
 
-    /// The URL of a table or folder inside the lake, ending in `/`, as DataFusion takes it.
-    pub fn table_url(&self, relative: &str) -> String {
-        format!("{}{}", self.url, with_slash(relative))
-    }
-
     /// The URL DataFusion knows the lake's store by (`file://`, `s3://bucket`).
     pub fn object_store_url(&self) -> datafusion::execution::object_store::ObjectStoreUrl {
         let url = match self.local_root {
@@ -241,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().join("new").to_str().unwrap()).await.unwrap();
         assert!(dir.path().join("new").is_dir());
-        assert!(lake.table_url("raw").starts_with("file:///") && lake.table_url("raw").ends_with("/new/raw/"));
+        assert!(lake.file_url("raw/x").starts_with("file:///") && lake.file_url("raw/x").ends_with("/new/raw/x"));
         assert!(Lake::open("gs://bucket").await.unwrap_err().to_string().contains("only local folders and s3://"));
         assert!(Lake::open("s3://").await.is_err());
     }

@@ -3,8 +3,6 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use datafusion::execution::cache::cache_manager::CacheManagerConfig;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use tracing::warn;
 
@@ -37,10 +35,8 @@ pub async fn session_with(lake: &Lake, partitions: Partitions) -> Result<Session
     // Table statistics would read the footer of every file a query touches while planning,
     // and again to run it; the scans prune with each file's own statistics anyway.
     let config = SessionConfig::new().with_information_schema(true).with_collect_statistics(false);
-    // Tables find their own files (see `table`); nothing lists a whole table.
-    let cache = CacheManagerConfig::default().with_list_files_cache_limit(0);
-    let runtime = RuntimeEnvBuilder::new().with_cache_manager(cache).build_arc()?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    // The tables find their own files (see `table`), from the catalog's partition index.
+    let ctx = SessionContext::new_with_config(config);
     lake.register(&ctx);
     let session = Session { ctx, catalog: LocalCatalog::new(lake), partitions };
     session.refresh().await?;
@@ -48,10 +44,6 @@ pub async fn session_with(lake: &Lake, partitions: Partitions) -> Result<Session
 }
 
 impl Session {
-    pub fn context(&self) -> &SessionContext {
-        &self.ctx
-    }
-
     pub fn catalog(&self) -> &LocalCatalog {
         &self.catalog
     }

@@ -55,14 +55,6 @@ impl Layout {
             Layout::Compact => "compact",
         }
     }
-
-    /// The refined table's Hive partition columns.
-    pub fn partition_columns(self) -> &'static [&'static str] {
-        match self {
-            Layout::Symbol => &["year", "month", "day", SYMBOL],
-            Layout::Compact => &["year", "month", "day"],
-        }
-    }
 }
 
 impl std::fmt::Display for Layout {

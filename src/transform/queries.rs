@@ -116,12 +116,6 @@ impl Queries {
         self.register_summary(ctx).await
     }
 
-    /// The refined and summary schemas, found by planning the SQL over an empty day: the SQL
-    /// alone decides the tables' columns and types.
-    pub async fn schemas(&self) -> Result<(SchemaRef, SchemaRef), Error> {
-        self.plan_empty_day("TRUE").await
-    }
-
     /// Plans every step over an empty raw table filtered by `filter`: a typo in the filter or
     /// the SQL fails here, before any work, and the plan gives the tables' schemas.
     pub async fn plan_empty_day(&self, filter: &str) -> Result<(SchemaRef, SchemaRef), Error> {
@@ -179,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn money_stays_decimal() {
-        let (refined, summary) = Queries::embedded().schemas().await.unwrap();
+        let (refined, summary) = Queries::embedded().plan_empty_day("TRUE").await.unwrap();
         for name in ["preco_abertura", "preco_fechamento", "preco_medio_ponderado", "vol_financeiro_total"] {
             let t = refined.field_with_name(name).unwrap().data_type();
             assert!(matches!(t, arrow::datatypes::DataType::Decimal128(..)), "{name}: {t}");

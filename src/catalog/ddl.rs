@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::sql::sqlparser::ast::{
-    ColumnOption, CreateTable, CreateTableOptions, Expr, FileFormat, HiveDistributionStyle, HiveIOFormat, SqlOption,
-    Statement, Value,
+    ColumnOption, CreateTable, CreateTableOptions, Expr, FileFormat, HiveDistributionStyle, HiveIOFormat,
+    HiveRowFormat, SqlOption, Statement, Value,
 };
 use datafusion::sql::sqlparser::dialect::HiveDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -77,12 +77,7 @@ impl TableDef {
         if !create.external {
             return Err("only CREATE EXTERNAL TABLE is supported (tables live in the lake's files)".into());
         }
-        let stored_as_parquet = matches!(create.file_format, Some(FileFormat::PARQUET))
-            || matches!(
-                create.hive_formats.as_ref().and_then(|h| h.storage.as_ref()),
-                Some(HiveIOFormat::FileFormat { format: FileFormat::PARQUET })
-            );
-        if !stored_as_parquet {
+        if !stored_as_parquet(create) {
             return Err("only STORED AS PARQUET tables are supported".into());
         }
         let name = table_name(&create.name.to_string());
@@ -193,6 +188,19 @@ impl TableDef {
         out.push_str(";\n");
         Ok(out)
     }
+}
+
+/// `STORED AS PARQUET`, or the long form Athena's own `SHOW CREATE TABLE` prints (`ROW FORMAT
+/// SERDE '...ParquetHiveSerDe' STORED AS INPUTFORMAT '...MapredParquetInputFormat' ...`).
+fn stored_as_parquet(create: &CreateTable) -> bool {
+    let formats = create.hive_formats.as_ref();
+    let storage = formats.and_then(|h| h.storage.as_ref());
+    let class = |e: &Expr| literal(e).unwrap_or_default();
+    matches!(create.file_format, Some(FileFormat::PARQUET))
+        || matches!(storage, Some(HiveIOFormat::FileFormat { format: FileFormat::PARQUET }))
+        || matches!(storage, Some(HiveIOFormat::IOF { input_format, .. }) if class(input_format).ends_with("MapredParquetInputFormat"))
+        || matches!(formats.and_then(|h| h.row_format.as_ref()),
+            Some(HiveRowFormat::SERDE { class }) if class.ends_with("ParquetHiveSerDe"))
 }
 
 /// The built-in table definitions, in `catalog/` order.
@@ -306,6 +314,21 @@ mod tests {
                 .unwrap()
                 .with_location_template("s3://b/lake");
         assert_eq!(other.lake_prefix(), None);
+    }
+
+    #[test]
+    fn athenas_own_show_create_table_output_parses() {
+        let athena = "CREATE EXTERNAL TABLE `x`(\n  `a` int COMMENT 'from deserializer')\nPARTITIONED BY (\n  `year` int)\n\
+            ROW FORMAT SERDE\n  'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'\n\
+            STORED AS INPUTFORMAT\n  'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'\n\
+            OUTPUTFORMAT\n  'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'\n\
+            LOCATION\n  's3://b/lake/x'\nTBLPROPERTIES (\n  'classification'='parquet')";
+        let def = TableDef::parse(athena, "athena").unwrap().with_location_template("s3://b/lake");
+        assert_eq!((def.name.as_str(), def.location.as_str(), def.partition_keys.len()), ("x", "${lake}/x/", 1));
+        let csv = athena
+            .replace("parquet.serde.ParquetHiveSerDe", "lazy.LazySimpleSerDe")
+            .replace("parquet.MapredParquetInputFormat", "TextInputFormat");
+        assert!(TableDef::parse(&csv, "csv").unwrap_err().to_string().contains("PARQUET"));
     }
 
     #[test]

@@ -314,6 +314,12 @@ pub async fn sync_glue(
     scope: &Scope,
     opts: SyncOptions,
 ) -> Result<Plan, Error> {
+    if local.lake().local_root().is_some() {
+        tracing::warn!(
+            lake = %local.lake(),
+            "the lake is on local disk: Glue will hold file:// locations, which Athena cannot read"
+        );
+    }
     let name = format!("glue-{}", glue.database());
     let mut baseline: Baseline = local.load_state(&name).await?.unwrap_or_default();
     let known = (!opts.full && !baseline.tables.is_empty()).then_some(&baseline);

@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
 
 use crate::catalog::partition::{day_values, list_files};
-use crate::catalog::{LocalCatalog, Partition, RAW};
+use crate::catalog::{Catalog, LocalCatalog, Partition, RAW};
 use crate::error::Error;
 use crate::lake::layout::raw_partition;
 use crate::lake::{DayFile, Lake, StagedDay, Staging};
@@ -90,14 +90,18 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
     let scopes = futures::stream::iter(days.iter().copied())
         .map(|date| async move {
             let location = raw_partition(date);
-            let files = list_files(lake, lake.store().as_ref(), &location).await?;
+            let files = list_files(lake, &location).await?;
             let values = day_values(date);
             Ok::<_, crate::catalog::Error>((values.clone(), vec![Partition { values, location, files }]))
         })
         .buffer_unordered(32)
         .try_collect()
         .await?;
-    LocalCatalog::new(lake).record(RAW, scopes).await?;
+    let catalog = LocalCatalog::new(lake);
+    match catalog.table(RAW).await? {
+        Some(def) => catalog.record(&def, scopes).await?,
+        None => tracing::warn!(table = RAW, "the table is not in the catalog; its new partitions are not indexed"),
+    }
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use b3lake::catalog::sync::{self, Scope, SyncOptions};
-use b3lake::catalog::{Catalog, GlueCatalog, LocalCatalog};
+use b3lake::catalog::{GlueCatalog, LocalCatalog};
 use b3lake::ingest::{IngestOptions, ingest};
 use b3lake::lake::Lake;
 use b3lake::quality::{self, CheckOptions};
@@ -399,7 +399,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let lake = Lake::open(&lake.lake).await?;
             let started = std::time::Instant::now();
             let local = LocalCatalog::new(&lake);
-            let remote = GlueCatalog::new(b3lake::aws::glue_client().await, &glue.database, &local.lake_url());
+            let remote = GlueCatalog::for_lake(&local, &glue.database).await;
             let plan = sync::sync_glue(&local, &remote, &Scope::All, SyncOptions { dry_run, full }).await?;
             print!("{plan}");
             let (added, updated, dropped) = plan.partition_counts();
@@ -416,7 +416,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Catalog { action: CatalogAction::Pull { lake, glue, out } } => {
             let lake = Lake::open(&lake.lake).await?;
             let local = LocalCatalog::new(&lake);
-            let remote = GlueCatalog::new(b3lake::aws::glue_client().await, &glue.database, &local.lake_url());
+            let remote = GlueCatalog::for_lake(&local, &glue.database).await;
             let tables = sync::pull(&remote, &local, out.as_deref()).await?;
             let to = out.map_or_else(|| format!("the catalog of {lake}"), |d| d.display().to_string());
             println!(

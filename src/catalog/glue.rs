@@ -58,6 +58,11 @@ impl GlueCatalog {
         }
     }
 
+    /// The Glue database `database` for the lake `local`, with the standard AWS configuration.
+    pub async fn for_lake(local: &super::LocalCatalog, database: &str) -> Self {
+        Self::new(crate::aws::glue_client().await, database, &local.lake_url())
+    }
+
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self

@@ -7,16 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
 use super::ddl::{Column, TableDef};
-use super::partition::{Partition, Pruner, store_err};
+use super::partition::{Partition, Pruner};
 use crate::lake::Lake;
 use crate::lake::layout::{META, escape_partition_value};
 
@@ -75,33 +73,26 @@ impl<'a> PartitionIndex<'a> {
         partition.values[..self.depth()].to_vec()
     }
 
+    fn marker(&self) -> Path {
+        self.lake.path(&format!("{}/{MARKER}", self.folder()))
+    }
+
     /// Whether the table has an index.
     pub async fn exists(&self) -> Result<bool, Error> {
-        let path = self.lake.path(&format!("{}/{MARKER}", self.folder()));
-        match self.lake.store().head(&path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(store_err(&path, source)),
-        }
+        Ok(self.lake.exists(&self.marker()).await?)
     }
 
     /// Starts an empty index (a new table has no partitions until they are added or repaired).
     pub async fn create(&self) -> Result<(), Error> {
         self.delete().await?;
         let marker = Marker { keys: self.keys.iter().map(|k| k.name.clone()).collect() };
-        let path = self.lake.path(&format!("{}/{MARKER}", self.folder()));
-        put(self.lake.store().as_ref(), &path, serde_json::to_vec(&marker).expect("marker serializes")).await
+        Ok(self.lake.write(&self.marker(), serde_json::to_vec(&marker).expect("marker serializes")).await?)
     }
 
     /// Removes the index.
     pub async fn delete(&self) -> Result<(), Error> {
-        let files = self.shard_files(&[]).await?;
-        let marker = self.lake.path(&format!("{}/{MARKER}", self.folder()));
-        for path in files.into_iter().chain([marker]) {
-            match self.lake.store().delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(source) => return Err(store_err(&path, source)),
-            }
+        for path in self.shard_files(&[]).await?.into_iter().chain([self.marker()]) {
+            self.lake.remove(&path).await?;
         }
         if let Some(root) = self.lake.local_root() {
             let _ = std::fs::remove_dir_all(root.join(self.folder()));
@@ -213,20 +204,16 @@ impl<'a> PartitionIndex<'a> {
     }
 
     async fn write_shards(&self, groups: BTreeMap<Vec<String>, Vec<Partition>>) -> Result<(), Error> {
-        let store = self.lake.store().clone();
         futures::stream::iter(groups)
             .map(|(shard, mut partitions)| {
-                let (store, path) = (store.clone(), self.shard_path(&shard));
+                let path = self.shard_path(&shard);
                 async move {
                     if partitions.is_empty() {
-                        return match store.delete(&path).await {
-                            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                            Err(source) => Err(store_err(&path, source)),
-                        };
+                        return self.lake.remove(&path).await;
                     }
                     super::partition::sort(&mut partitions);
                     let body = serde_json::to_vec(&Shard { partitions }).expect("shard serializes");
-                    put(store.as_ref(), &path, body).await
+                    self.lake.write(&path, body).await
                 }
             })
             .buffer_unordered(CONCURRENCY)
@@ -236,11 +223,7 @@ impl<'a> PartitionIndex<'a> {
     }
 
     async fn read_shard(&self, path: &Path) -> Result<Vec<Partition>, Error> {
-        let bytes = match self.lake.store().get(path).await {
-            Ok(r) => r.bytes().await.map_err(|source| store_err(path, source))?,
-            Err(object_store::Error::NotFound { .. }) => return Ok(vec![]),
-            Err(source) => return Err(store_err(path, source)),
-        };
+        let Some(bytes) = self.lake.read(path).await? else { return Ok(vec![]) };
         // Parsed off the async workers, so a query over many days parses on every core.
         let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<Shard>(&bytes))
             .await
@@ -259,12 +242,7 @@ impl<'a> PartitionIndex<'a> {
         for s in &spec {
             folder = format!("{folder}/{s}");
         }
-        let root = self.lake.path(&folder);
-        let files: Vec<Path> = match self.lake.store().list(Some(&root)).map_ok(|m| m.location).try_collect().await {
-            Ok(files) => files,
-            Err(object_store::Error::NotFound { .. }) => vec![],
-            Err(source) => return Err(store_err(&root, source)),
-        };
+        let files = self.lake.list_all(&self.lake.path(&folder)).await?;
         Ok(files.into_iter().filter(|p| p.extension() == Some("json") && p.filename() != Some(MARKER)).collect())
     }
 
@@ -288,9 +266,4 @@ impl<'a> PartitionIndex<'a> {
             })
             .collect()
     }
-}
-
-async fn put(store: &dyn ObjectStore, path: &Path, body: Vec<u8>) -> Result<(), Error> {
-    store.put(path, PutPayload::from_bytes(Bytes::from(body))).await.map_err(|source| store_err(path, source))?;
-    Ok(())
 }

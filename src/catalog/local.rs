@@ -5,14 +5,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectStoreExt, PutPayload};
-use tracing::{info, warn};
+use tracing::info;
 
 use super::ddl::{self, TableDef};
 use super::index::PartitionIndex;
-use super::partition::{Partition, Pruner, discover, outside, store_err};
+use super::partition::{Partition, Pruner, discover, outside};
 use super::{Catalog, Error};
 use crate::lake::Lake;
 use crate::lake::layout::META;
@@ -52,13 +50,16 @@ impl LocalCatalog {
         format!("{}/tables/{name}.sql", Self::folder())
     }
 
+    fn state_file(name: &str) -> String {
+        format!("{}/sync/{name}.json", Self::folder())
+    }
+
+    fn marker(&self) -> object_store::path::Path {
+        self.lake.path(&format!("{}/{MARKER}", Self::folder()))
+    }
+
     async fn materialized(&self) -> Result<bool, Error> {
-        let path = self.lake.path(&format!("{}/{MARKER}", Self::folder()));
-        match self.lake.store().head(&path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(store_err(&path, source)),
-        }
+        Ok(self.lake.exists(&self.marker()).await?)
     }
 
     /// Every table definition, by name.
@@ -66,23 +67,10 @@ impl LocalCatalog {
         if !self.materialized().await? {
             return Ok(ddl::builtin().into_iter().map(|t| (t.name.clone(), t)).collect());
         }
-        let store = self.lake.store();
-        let folder = self.lake.path(&format!("{}/tables", Self::folder()));
-        let files: Vec<object_store::path::Path> =
-            match store.list(Some(&folder)).map_ok(|m| m.location).try_collect().await {
-                Ok(f) => f,
-                Err(object_store::Error::NotFound { .. }) => vec![],
-                Err(source) => return Err(store_err(&folder, source)),
-            };
+        let files = self.lake.list_all(&self.lake.path(&format!("{}/tables", Self::folder()))).await?;
         let mut tables = BTreeMap::new();
         for path in files.into_iter().filter(|p| p.extension() == Some("sql")) {
-            let bytes = store
-                .get(&path)
-                .await
-                .map_err(|s| store_err(&path, s))?
-                .bytes()
-                .await
-                .map_err(|s| store_err(&path, s))?;
+            let Some(bytes) = self.lake.read(&path).await? else { continue };
             let text = String::from_utf8_lossy(&bytes);
             let def = TableDef::parse(&text, &self.lake.file_url(self.lake.relative(&path)))?;
             tables.insert(def.name.clone(), def);
@@ -99,38 +87,28 @@ impl LocalCatalog {
         for def in ddl::builtin() {
             self.write_def(&def).await?;
         }
-        let path = self.lake.path(&format!("{}/{MARKER}", Self::folder()));
         let body = serde_json::json!({"database": "default"}).to_string();
-        self.lake.store().put(&path, PutPayload::from(body)).await.map_err(|s| store_err(&path, s))?;
-        Ok(())
+        Ok(self.lake.write(&self.marker(), body).await?)
     }
 
     async fn write_def(&self, def: &TableDef) -> Result<(), Error> {
         let text = def.to_ddl().map_err(|message| Error::Ddl { origin: def.name.clone(), message })?;
-        let path = self.lake.path(&Self::table_file(&def.name));
-        self.lake.store().put(&path, PutPayload::from(Bytes::from(text))).await.map_err(|s| store_err(&path, s))?;
-        Ok(())
+        Ok(self.lake.write(&self.lake.path(&Self::table_file(&def.name)), text).await?)
     }
 
     /// State b3lake keeps about `name` (a sync target), if any.
     pub async fn load_state<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, Error> {
-        let path = self.lake.path(&format!("{}/sync/{name}.json", Self::folder()));
-        let bytes = match self.lake.store().get(&path).await {
-            Ok(r) => r.bytes().await.map_err(|s| store_err(&path, s))?,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(s) => return Err(store_err(&path, s)),
-        };
-        Ok(serde_json::from_slice(&bytes).ok())
+        // An unreadable state is as good as none: the next sync compares everything.
+        let bytes = self.lake.read(&self.lake.path(&Self::state_file(name))).await?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
     pub async fn save_state<T: serde::Serialize>(&self, name: &str, state: &T) -> Result<(), Error> {
-        let path = self.lake.path(&format!("{}/sync/{name}.json", Self::folder()));
         let body = serde_json::to_vec(state).expect("state serializes");
-        self.lake.store().put(&path, PutPayload::from(body)).await.map_err(|s| store_err(&path, s))?;
-        Ok(())
+        Ok(self.lake.write(&self.lake.path(&Self::state_file(name)), body).await?)
     }
 
-    /// The definition of `name`, or an error naming the tables there are.
+    /// The definition of `name`, or `TableNotFound`.
     pub async fn require(&self, name: &str) -> Result<TableDef, Error> {
         let mut all = self.definitions().await?;
         all.remove(&ddl::table_name(name)).ok_or_else(|| Error::TableNotFound(name.to_string()))
@@ -165,7 +143,8 @@ impl LocalCatalog {
     /// MSCK REPAIR TABLE: makes the index match the folders (adds, removes and updates).
     pub async fn repair(&self, def: &TableDef) -> Result<Repaired, Error> {
         let index = PartitionIndex::new(&self.lake, def);
-        let old: BTreeMap<Vec<String>, Partition> = if index.exists().await? {
+        let indexed = index.exists().await?;
+        let old: BTreeMap<Vec<String>, Partition> = if indexed {
             index.read(&Pruner::all(&def.partition_keys)).await?.into_iter().map(|p| (p.values.clone(), p)).collect()
         } else {
             BTreeMap::new()
@@ -184,7 +163,7 @@ impl LocalCatalog {
         }
         let present: std::collections::HashSet<&Vec<String>> = found.iter().map(|p| &p.values).collect();
         report.removed = old.keys().filter(|v| !present.contains(v)).count();
-        if !index.exists().await? {
+        if !indexed {
             index.create().await?;
         }
         index.replace(&[], found).await?;
@@ -194,19 +173,9 @@ impl LocalCatalog {
 
     /// Records what a writer just put: for each scope (a day), the scope's partitions become
     /// exactly those given. A table not yet indexed is indexed first, from a listing.
-    pub async fn record(&self, table: &str, scopes: Vec<(Vec<String>, Vec<Partition>)>) -> Result<(), Error> {
-        let def = match self.require(table).await {
-            Ok(def) => def,
-            Err(Error::TableNotFound(_)) => {
-                warn!(table, "the table is not in the catalog; its new partitions are not indexed");
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
-        let index = PartitionIndex::new(&self.lake, &def);
-        if !index.exists().await? {
-            self.repair(&def).await?;
-        }
+    pub async fn record(&self, def: &TableDef, scopes: Vec<(Vec<String>, Vec<Partition>)>) -> Result<(), Error> {
+        self.ensure_indexed(def).await?;
+        let index = PartitionIndex::new(&self.lake, def);
         futures::stream::iter(scopes)
             .map(|(scope, partitions)| {
                 let index = &index;
@@ -218,12 +187,10 @@ impl LocalCatalog {
         Ok(())
     }
 
-    /// Indexes `table` from a listing if it has no index yet (before parallel writers).
-    pub async fn ensure_indexed(&self, table: &str) -> Result<(), Error> {
-        if let Ok(def) = self.require(table).await
-            && !PartitionIndex::new(&self.lake, &def).exists().await?
-        {
-            self.repair(&def).await?;
+    /// Indexes a table from a listing if it has no index yet (before parallel writers).
+    pub async fn ensure_indexed(&self, def: &TableDef) -> Result<(), Error> {
+        if !PartitionIndex::new(&self.lake, def).exists().await? {
+            self.repair(def).await?;
         }
         Ok(())
     }
@@ -267,8 +234,7 @@ impl Catalog for LocalCatalog {
     async fn drop_table(&self, name: &str) -> Result<(), Error> {
         let def = self.require(name).await?;
         self.materialize().await?;
-        let path = self.lake.path(&Self::table_file(&def.name));
-        self.lake.store().delete(&path).await.map_err(|s| store_err(&path, s))?;
+        self.lake.remove(&self.lake.path(&Self::table_file(&def.name))).await?;
         PartitionIndex::new(&self.lake, &def).delete().await
     }
 
@@ -277,17 +243,17 @@ impl Catalog for LocalCatalog {
     }
 
     async fn add_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
-        self.ensure_indexed(&def.name).await?;
+        self.ensure_indexed(def).await?;
         PartitionIndex::new(&self.lake, def).upsert(partitions.to_vec(), false).await
     }
 
     async fn update_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
-        self.ensure_indexed(&def.name).await?;
+        self.ensure_indexed(def).await?;
         PartitionIndex::new(&self.lake, def).upsert(partitions.to_vec(), true).await
     }
 
     async fn drop_partitions(&self, def: &TableDef, values: &[Vec<String>]) -> Result<(), Error> {
-        self.ensure_indexed(&def.name).await?;
+        self.ensure_indexed(def).await?;
         PartitionIndex::new(&self.lake, def).remove(values).await
     }
 }

@@ -296,12 +296,9 @@ pub async fn discover(lake: &Lake, def: &TableDef, pruner: &Pruner) -> Result<Ve
         level = candidates.into_iter().zip(keep).filter_map(|(c, k)| k.then_some(c)).collect();
     }
     let mut partitions: Vec<Partition> = futures::stream::iter(level)
-        .map(|(folder, values)| {
-            let store = store.clone();
-            async move {
-                let files = list_files(lake, store.as_ref(), &folder).await?;
-                Ok::<_, Error>(Partition { values, location: folder, files })
-            }
+        .map(|(folder, values)| async move {
+            let files = list_files(lake, &folder).await?;
+            Ok::<_, Error>(Partition { values, location: folder, files })
         })
         .buffer_unordered(LIST_CONCURRENCY)
         .try_collect()
@@ -353,9 +350,9 @@ async fn discover_all(lake: &Lake, def: &TableDef, prefix: &str) -> Result<Vec<P
 }
 
 /// The data files directly in a folder (not `_` or `.` files, not empty ones).
-pub async fn list_files(lake: &Lake, store: &dyn ObjectStore, folder: &str) -> Result<Vec<DataFile>, Error> {
+pub async fn list_files(lake: &Lake, folder: &str) -> Result<Vec<DataFile>, Error> {
     let path = lake.path(folder);
-    let listing = store.list_with_delimiter(Some(&path)).await.map_err(|source| store_err(&path, source))?;
+    let listing = lake.store().list_with_delimiter(Some(&path)).await.map_err(|source| store_err(&path, source))?;
     let mut files: Vec<DataFile> = listing
         .objects
         .into_iter()

@@ -339,7 +339,7 @@ pub async fn glue_days(lake: &Lake, database: &str, tables: &[&str], days: &[Nai
         return Ok(Plan { target: format!("the Glue database {database}"), changes: vec![], compared: vec![] });
     }
     let local = LocalCatalog::new(lake);
-    let glue = GlueCatalog::new(crate::aws::glue_client().await, database, &local.lake_url());
+    let glue = GlueCatalog::for_lake(&local, database).await;
     let scope = Scope::Partitions {
         tables: tables.iter().map(|t| t.to_string()).collect(),
         prefixes: days.iter().map(|d| day_values(*d)).collect(),

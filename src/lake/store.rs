@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use bytes::Bytes;
 use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
 use object_store::CredentialProvider;
-use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
 
 use super::Error;
@@ -116,6 +118,48 @@ impl Lake {
         datafusion::execution::object_store::ObjectStoreUrl::parse(url).expect("a scheme and a host make a URL")
     }
 
+    /// Whether an object exists.
+    pub async fn exists(&self, path: &Path) -> Result<bool, Error> {
+        match self.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(store_error(path, source)),
+        }
+    }
+
+    /// An object's bytes, or `None` when there is no such object.
+    pub async fn read(&self, path: &Path) -> Result<Option<Bytes>, Error> {
+        let got = match self.store.get(path).await {
+            Ok(got) => got.bytes().await,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => Err(e),
+        };
+        got.map(Some).map_err(|source| store_error(path, source))
+    }
+
+    /// Writes an object with one PUT: atomic on every store.
+    pub async fn write(&self, path: &Path, body: impl Into<PutPayload>) -> Result<(), Error> {
+        self.store.put(path, body.into()).await.map_err(|source| store_error(path, source))?;
+        Ok(())
+    }
+
+    /// Deletes an object; one already gone is not an error.
+    pub async fn remove(&self, path: &Path) -> Result<(), Error> {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(store_error(path, source)),
+        }
+    }
+
+    /// Every object under a folder (none for a missing folder).
+    pub async fn list_all(&self, folder: &Path) -> Result<Vec<Path>, Error> {
+        match self.store.list(Some(folder)).map_ok(|meta| meta.location).try_collect().await {
+            Ok(paths) => Ok(paths),
+            Err(object_store::Error::NotFound { .. }) => Ok(vec![]),
+            Err(source) => Err(store_error(folder, source)),
+        }
+    }
+
     /// Makes the lake's store known to a DataFusion session.
     pub fn register(&self, ctx: &SessionContext) {
         if self.local_root.is_none() {
@@ -124,6 +168,10 @@ impl Lake {
             ctx.register_object_store(&base, self.store.clone());
         }
     }
+}
+
+fn store_error(path: &Path, source: object_store::Error) -> Error {
+    Error::Store { path: path.to_string(), source }
 }
 
 fn with_slash(s: &str) -> String {

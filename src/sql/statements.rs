@@ -201,11 +201,8 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
                     None => default_location(&prefix, &def.partition_keys, &values),
                     Some(l) => relative_location(&l, &lake_url),
                 };
-                let files = if location.contains("://") {
-                    vec![]
-                } else {
-                    list_files(catalog.lake(), catalog.lake().store().as_ref(), &location).await?
-                };
+                let files =
+                    if location.contains("://") { vec![] } else { list_files(catalog.lake(), &location).await? };
                 new.push(Partition { values, location, files });
             }
             catalog.add_partitions(&def, &new).await?;

@@ -27,7 +27,7 @@ use super::output::{self, Layout, Written};
 use super::queries::{Queries, REFINED_VIEW, SUMMARY_VIEW, register_input};
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
 use crate::catalog::partition::day_values;
-use crate::catalog::{Catalog, LocalCatalog, REFINED, SUMMARY, ddl};
+use crate::catalog::{Catalog, LocalCatalog, REFINED, SUMMARY, TableDef, ddl};
 use crate::lake::layout::{self, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
 use crate::lake::{self, Lake};
 use crate::source::cotahist::raw_schema;
@@ -112,7 +112,7 @@ impl std::fmt::Display for TransformReport {
 /// that succeeded stay done and bookmarked, so the next run retries only the failures.
 pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
     let started = Instant::now();
-    let spec = reconcile_spec(lake, opts).await?;
+    let (spec, tables) = reconcile_spec(lake, opts).await?;
     let fingerprint = fingerprint(&opts.queries, &spec);
     let mut bookmarks = Bookmarks::load(lake).await?;
 
@@ -129,8 +129,13 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
 
     let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
     let bar = progress_bar(opts.progress, todo.len() as u64);
-    let job =
-        Arc::new(DayJob { lake: lake.clone(), spec: spec.clone(), queries: opts.queries.clone(), run: run.clone() });
+    let job = Arc::new(DayJob {
+        lake: lake.clone(),
+        spec: spec.clone(),
+        tables,
+        queries: opts.queries.clone(),
+        run: run.clone(),
+    });
     let mut results = futures::stream::iter(todo)
         .map(|(date, meta)| {
             let job = job.clone();
@@ -187,7 +192,7 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
 
 /// The lake's refined spec after this run's options, checked and saved if it changed. A
 /// layout change rewrites the whole table, so it needs `--all`.
-async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedSpec, Error> {
+async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(RefinedSpec, Tables), Error> {
     let existing = RefinedSpec::load(lake).await?;
     let base = existing.clone().unwrap_or_default();
     let spec =
@@ -211,15 +216,21 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<RefinedS
     if existing.as_ref() != Some(&spec) {
         spec.save(lake).await?;
     }
-    define_tables(lake, spec.layout, &refined, &summary).await?;
-    Ok(spec)
+    let tables = define_tables(lake, spec.layout, &refined, &summary).await?;
+    Ok((spec, tables))
+}
+
+/// The catalog's definitions of the tables a run writes.
+struct Tables {
+    refined: TableDef,
+    summary: TableDef,
 }
 
 /// Makes the catalog's refined and summary tables say what this run writes: the layout's
 /// partition keys and the columns of the transform SQL (the built-in SQL gives exactly the
 /// built-in definitions, so a default run changes nothing). Then both are indexed, once,
 /// before the days run in parallel.
-async fn define_tables(lake: &Lake, layout: Layout, refined: &Schema, summary: &Schema) -> Result<(), Error> {
+async fn define_tables(lake: &Lake, layout: Layout, refined: &Schema, summary: &Schema) -> Result<Tables, Error> {
     let catalog = LocalCatalog::new(lake);
     let builtin = ddl::builtin();
     let base = |name: &str| builtin.iter().find(|t| t.name == name).cloned().expect("built-in table");
@@ -229,15 +240,21 @@ async fn define_tables(lake: &Lake, layout: Layout, refined: &Schema, summary: &
         refined_def.partition_keys.retain(|k| k.name != output::SYMBOL);
     }
     let summary_def = catalog.table(SUMMARY).await?.unwrap_or_else(|| base(SUMMARY));
-    for (def, schema) in [(refined_def, refined), (summary_def, summary)] {
-        let name = def.name.clone();
-        let def = def.with_columns(schema).map_err(|e| Error::Queries(format!("table {name}: {e}")))?;
-        if catalog.put_table(&def).await? {
-            info!(table = %name, "table definition updated in the catalog");
-        }
-        catalog.ensure_indexed(&name).await?;
+    Ok(Tables {
+        refined: define_table(&catalog, refined_def, refined).await?,
+        summary: define_table(&catalog, summary_def, summary).await?,
+    })
+}
+
+/// Puts `def` with the columns of `schema` in the catalog, and indexes the table.
+async fn define_table(catalog: &LocalCatalog, def: TableDef, schema: &Schema) -> Result<TableDef, Error> {
+    let name = def.name.clone();
+    let def = def.with_columns(schema).map_err(|e| Error::Queries(format!("table {name}: {e}")))?;
+    if catalog.put_table(&def).await? {
+        info!(table = %name, "table definition updated in the catalog");
     }
-    Ok(())
+    catalog.ensure_indexed(&def).await?;
+    Ok(def)
 }
 
 fn fingerprint(queries: &Queries, spec: &RefinedSpec) -> String {
@@ -298,6 +315,7 @@ async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Object
 struct DayJob {
     lake: Lake,
     spec: RefinedSpec,
+    tables: Tables,
     queries: Queries,
     run: String,
 }
@@ -306,10 +324,10 @@ impl DayJob {
     async fn run(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(u64, Written), Error> {
         let (refined, summary) = self.compute(date, raw).await?;
         let rows = refined.num_rows() as u64;
-        let written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
+        let mut written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
         let catalog = LocalCatalog::new(&self.lake);
-        catalog.record(REFINED, vec![(day_values(date), written.refined.clone())]).await?;
-        catalog.record(SUMMARY, vec![(day_values(date), written.summary.clone())]).await?;
+        catalog.record(&self.tables.refined, vec![(day_values(date), std::mem::take(&mut written.refined))]).await?;
+        catalog.record(&self.tables.summary, vec![(day_values(date), std::mem::take(&mut written.summary))]).await?;
         Ok((rows, written))
     }
 

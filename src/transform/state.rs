@@ -10,13 +10,13 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
+use object_store::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
 use super::output::Layout;
+use crate::lake::Lake;
 use crate::lake::layout::META;
-use crate::lake::{self, Lake};
 
 /// The raw records the refined table holds by default: the spot market.
 pub const DEFAULT_FILTER: &str = "tipo_mercado = 10";
@@ -98,12 +98,7 @@ impl Bookmarks {
 
 async fn read_json<T: serde::de::DeserializeOwned>(lake: &Lake, name: &str) -> Result<Option<T>, Error> {
     let path = lake.path(&format!("{META}/{name}"));
-    let bytes = match lake.store().get(&path).await {
-        Ok(got) => got.bytes().await,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => Err(e),
-    }
-    .map_err(|source| lake::Error::Store { path: path.to_string(), source })?;
+    let Some(bytes) = lake.read(&path).await? else { return Ok(None) };
     serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::State(format!("{path}: {e}")))
 }
 
@@ -111,9 +106,5 @@ async fn read_json<T: serde::de::DeserializeOwned>(lake: &Lake, name: &str) -> R
 async fn write_json<T: Serialize>(lake: &Lake, name: &str, value: &T) -> Result<(), Error> {
     let path = lake.path(&format!("{META}/{name}"));
     let json = serde_json::to_vec_pretty(value).map_err(|e| Error::State(format!("{path}: {e}")))?;
-    lake.store()
-        .put(&path, PutPayload::from(json))
-        .await
-        .map_err(|source| lake::Error::Store { path: path.to_string(), source })?;
-    Ok(())
+    Ok(lake.write(&path, json).await?)
 }

@@ -11,6 +11,8 @@ pub enum Error {
     Transform(#[from] crate::transform::Error),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
+    #[error(transparent)]
+    Sql(#[from] crate::sql::Error),
     #[error("query: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}")]

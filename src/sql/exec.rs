@@ -1,9 +1,16 @@
 //! Runs statements and reports what a person at a prompt wants to know: the rows, how many,
-//! and how long it took.
+//! how long it took, and how much of the lake it read (what Athena bills for).
 
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_plan::{ExecutionPlan, collect};
 
 use super::session::Session;
 use super::statements;
@@ -12,19 +19,102 @@ use crate::error::Result;
 /// A finished statement.
 #[derive(Debug)]
 pub struct Executed {
+    pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
     pub rows: usize,
     pub elapsed: Duration,
+    pub scanned: Scanned,
+}
+
+/// What a query read: the files and partitions its scans opened and the bytes they read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scanned {
+    pub files: usize,
+    pub partitions: usize,
+    pub bytes: u64,
+}
+
+impl Scanned {
+    /// The scans of an executed plan.
+    fn of(plan: &Arc<dyn ExecutionPlan>) -> Scanned {
+        let mut scanned = Scanned::default();
+        let mut stack = vec![plan.clone()];
+        while let Some(node) = stack.pop() {
+            if let Some(exec) = node.downcast_ref::<DataSourceExec>()
+                && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
+            {
+                let mut partitions = HashSet::new();
+                for file in config.file_groups.iter().flat_map(|g| g.files()) {
+                    scanned.files += 1;
+                    partitions.insert(&file.partition_values);
+                }
+                scanned.partitions += partitions.len();
+                let bytes = node.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map(|v| v.as_usize());
+                scanned.bytes += bytes.unwrap_or(0) as u64;
+            }
+            stack.extend(node.children().into_iter().cloned());
+        }
+        scanned
+    }
+}
+
+impl fmt::Display for Scanned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "data scanned: {} ({} {}, {} {})",
+            human_bytes(self.bytes),
+            self.files,
+            if self.files == 1 { "file" } else { "files" },
+            self.partitions,
+            if self.partitions == 1 { "partition" } else { "partitions" }
+        )
+    }
+}
+
+/// `1.23 MB`, as Athena's console shows data scanned.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.2} {}", UNITS[unit]) }
 }
 
 /// Plans and runs one statement to completion: a catalog statement on the lake's catalog,
 /// anything else on DataFusion.
 pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
     let started = Instant::now();
-    let batches = match statements::parse(sql) {
-        Some(statement) => statements::run(session, statement?).await?,
-        None => session.sql(sql).await?.collect().await?,
+    let (schema, batches, scanned) = match statements::parse(sql) {
+        Some(statement) => {
+            let batches = statements::run(session, statement?).await?;
+            let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(Schema::empty()));
+            (schema, batches, Scanned::default())
+        }
+        None => {
+            let df = session.sql(sql).await?;
+            let task = Arc::new(df.task_ctx());
+            let plan = df.create_physical_plan().await?;
+            let batches = collect(plan.clone(), task).await?;
+            (plan.schema(), batches, Scanned::of(&plan))
+        }
     };
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    Ok(Executed { batches, rows, elapsed: started.elapsed() })
+    Ok(Executed { schema, batches, rows, elapsed: started.elapsed(), scanned })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_read_like_athena() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_234_567), "1.23 MB");
+        assert_eq!(human_bytes(5_000_000_000_000), "5.00 TB");
+    }
 }

@@ -37,6 +37,7 @@ pub async fn session_with(lake: &Lake, partitions: Partitions) -> Result<Session
     let config = SessionConfig::new().with_information_schema(true).with_collect_statistics(false);
     // The tables find their own files (see `table`), from the catalog's partition index.
     let ctx = SessionContext::new_with_config(config);
+    super::dialect::register(&ctx);
     lake.register(&ctx);
     let session = Session { ctx, catalog: LocalCatalog::new(lake), partitions };
     session.refresh().await?;

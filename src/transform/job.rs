@@ -336,6 +336,7 @@ impl DayJob {
         let sql = |e| Error::Sql(REFINED_VIEW.into(), e);
         // One day is small: one partition avoids repartitioning, and days run in parallel.
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        crate::sql::dialect::register(&ctx);
         self.lake.register(&ctx);
         let url = ListingTableUrl::parse(self.lake.file_url(self.lake.relative(&raw.location))).map_err(sql)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
@@ -351,6 +352,7 @@ impl DayJob {
         }
 
         let summary_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        crate::sql::dialect::register(&summary_ctx);
         let mem = MemTable::try_new(refined.schema(), vec![vec![refined.clone()]]).map_err(sql)?;
         summary_ctx.register_table(REFINED_VIEW, Arc::new(mem)).map_err(sql)?;
         self.queries.register_summary(&summary_ctx).await?;

@@ -120,6 +120,7 @@ impl Queries {
     /// the SQL fails here, before any work, and the plan gives the tables' schemas.
     pub async fn plan_empty_day(&self, filter: &str) -> Result<(SchemaRef, SchemaRef), Error> {
         let ctx = SessionContext::new();
+        crate::sql::dialect::register(&ctx);
         let empty = MemTable::try_new(raw_schema(), vec![vec![]]).map_err(|e| Error::Sql("raw".into(), e))?;
         ctx.register_table("raw", Arc::new(empty)).map_err(|e| Error::Sql("raw".into(), e))?;
         register_input(&ctx, "raw", filter).await?;

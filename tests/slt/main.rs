@@ -25,6 +25,7 @@ struct Db {
 impl Db {
     async fn new() -> Result<Self, DataFusionError> {
         let ctx = SessionContext::new();
+        b3lake::sql::dialect::register(&ctx);
         ctx.register_table(INPUT_VIEW, Arc::new(MemTable::try_new(raw_schema(), vec![vec![]])?))?;
         Queries::embedded().register_all(&ctx).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(Self { ctx })

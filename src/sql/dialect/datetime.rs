@@ -1,0 +1,362 @@
+//! Trino's date and time functions, with Trino's (Joda-Time's) arithmetic: month
+//! differences count whole months the way `date_diff` does in Athena, adding a month to
+//! January 31 gives the last day of February, ISO weeks start on Monday.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
+use datafusion::common::{Result, exec_datafusion_err, exec_err};
+
+use super::pattern;
+
+/// A unit of `date_diff`, `date_add` and `date_trunc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Millisecond,
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Unit {
+    fn parse(text: &str, of: &DataType) -> Result<Unit> {
+        let unit = match text.to_ascii_lowercase().as_str() {
+            "millisecond" => Unit::Millisecond,
+            "second" => Unit::Second,
+            "minute" => Unit::Minute,
+            "hour" => Unit::Hour,
+            "day" => Unit::Day,
+            "week" => Unit::Week,
+            "month" => Unit::Month,
+            "quarter" => Unit::Quarter,
+            "year" => Unit::Year,
+            _ => return exec_err!("'{text}' is not a valid time unit"),
+        };
+        if *of == DataType::Date32 && unit < Unit::Day {
+            return exec_err!("'{text}' is not a valid DATE field");
+        }
+        Ok(unit)
+    }
+}
+
+impl PartialOrd for Unit {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some((*self as u8).cmp(&(*other as u8)))
+    }
+}
+
+/// A field `year`, `month`, ... read from a date or a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Year,
+    Quarter,
+    Month,
+    Week,
+    Day,
+    DayOfWeek,
+    DayOfYear,
+    Hour,
+    Minute,
+    Second,
+}
+
+/// The date or timestamp values of an array, as naive date-times (dates at midnight).
+fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
+    let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+    Ok(micros
+        .as_primitive::<TimestampMicrosecondType>()
+        .iter()
+        .map(|v| v.and_then(DateTime::from_timestamp_micros).map(|d| d.naive_utc()))
+        .collect())
+}
+
+/// Naive date-times back into an array of type `like` (a date or a timestamp).
+fn temporal_array(values: impl IntoIterator<Item = Option<NaiveDateTime>>, like: &DataType) -> Result<ArrayRef> {
+    let micros: TimestampMicrosecondArray =
+        values.into_iter().map(|v| v.map(|d| d.and_utc().timestamp_micros())).collect();
+    Ok(cast(&micros, like)?)
+}
+
+/// The strings of a (Utf8) argument.
+fn strings(array: &ArrayRef) -> Result<&StringArray> {
+    array.as_string_opt::<i32>().ok_or_else(|| exec_datafusion_err!("expected a varchar, got {}", array.data_type()))
+}
+
+/// Whole months from `a` to `b`, as Joda-Time counts them: from January 31 to the last day of
+/// February is one month.
+fn months_between(a: NaiveDateTime, b: NaiveDateTime) -> i64 {
+    if b < a {
+        return -months_between(b, a);
+    }
+    let mut months = i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month());
+    let mut a_day = a.day();
+    if b.day() == last_day(b.date()).day() && a_day > b.day() {
+        a_day = b.day();
+    }
+    if (b.day(), b.time()) < (a_day, a.time()) {
+        months -= 1;
+    }
+    months
+}
+
+fn last_day(d: NaiveDate) -> NaiveDate {
+    let first = d.with_day(1).expect("day 1 exists");
+    first + Months::new(1) - Duration::days(1)
+}
+
+fn diff(unit: Unit, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
+    let d = b - a;
+    match unit {
+        Unit::Millisecond => d.num_milliseconds(),
+        Unit::Second => d.num_seconds(),
+        Unit::Minute => d.num_minutes(),
+        Unit::Hour => d.num_hours(),
+        Unit::Day => d.num_days(),
+        Unit::Week => d.num_weeks(),
+        Unit::Month => months_between(a, b),
+        Unit::Quarter => months_between(a, b) / 3,
+        Unit::Year => months_between(a, b) / 12,
+    }
+}
+
+fn add(unit: Unit, n: i64, x: NaiveDateTime) -> Option<NaiveDateTime> {
+    let months = |m: i64| {
+        let m32 = u32::try_from(m.unsigned_abs()).ok()?;
+        if m >= 0 { x.checked_add_months(Months::new(m32)) } else { x.checked_sub_months(Months::new(m32)) }
+    };
+    match unit {
+        Unit::Millisecond => x.checked_add_signed(Duration::try_milliseconds(n)?),
+        Unit::Second => x.checked_add_signed(Duration::try_seconds(n)?),
+        Unit::Minute => x.checked_add_signed(Duration::try_minutes(n)?),
+        Unit::Hour => x.checked_add_signed(Duration::try_hours(n)?),
+        Unit::Day => x.checked_add_signed(Duration::try_days(n)?),
+        Unit::Week => x.checked_add_signed(Duration::try_weeks(n)?),
+        Unit::Month => months(n),
+        Unit::Quarter => months(n.checked_mul(3)?),
+        Unit::Year => months(n.checked_mul(12)?),
+    }
+}
+
+fn trunc(unit: Unit, x: NaiveDateTime) -> NaiveDateTime {
+    let date = x.date();
+    match unit {
+        Unit::Millisecond => x.with_nanosecond(x.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(x),
+        Unit::Second => x.with_nanosecond(0).unwrap_or(x),
+        Unit::Minute => midnight(date) + Duration::minutes(i64::from(x.hour() * 60 + x.minute())),
+        Unit::Hour => midnight(date) + Duration::hours(i64::from(x.hour())),
+        Unit::Day => midnight(date),
+        Unit::Week => midnight(date - Duration::days(i64::from(date.weekday().num_days_from_monday()))),
+        Unit::Month => midnight(date.with_day(1).expect("day 1")),
+        Unit::Quarter => midnight(
+            NaiveDate::from_ymd_opt(date.year(), (date.month() - 1) / 3 * 3 + 1, 1).expect("a quarter's start"),
+        ),
+        Unit::Year => midnight(NaiveDate::from_ymd_opt(date.year(), 1, 1).expect("January 1")),
+    }
+}
+
+/// `date_diff(unit, a, b)`: whole units from `a` to `b`.
+pub fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let units = strings(&args[0])?;
+    let (a, b) = (datetimes(&args[1])?, datetimes(&args[2])?);
+    let of = args[1].data_type();
+    let mut out = Vec::with_capacity(a.len());
+    for i in 0..a.len() {
+        out.push(match (units.is_valid(i), a[i], b[i]) {
+            (true, Some(a), Some(b)) => Some(diff(Unit::parse(units.value(i), of)?, a, b)),
+            _ => None,
+        });
+    }
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+/// `date_add(unit, n, x)`: `x` plus `n` units, of the type of `x`.
+pub fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let units = strings(&args[0])?;
+    let n = args[1].as_primitive::<arrow::datatypes::Int64Type>();
+    let of = args[2].data_type();
+    let x = datetimes(&args[2])?;
+    let mut out = Vec::with_capacity(x.len());
+    for (i, x) in x.into_iter().enumerate() {
+        out.push(match (units.is_valid(i), n.is_valid(i), x) {
+            (true, true, Some(x)) => Some(add(Unit::parse(units.value(i), of)?, n.value(i), x).ok_or_else(|| {
+                exec_datafusion_err!("date_add: {} {} from {x} is out of range", n.value(i), units.value(i))
+            })?),
+            _ => None,
+        });
+    }
+    temporal_array(out, of)
+}
+
+/// `date_trunc(unit, x)`: `x` truncated to the unit, of the type of `x`.
+pub fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let units = strings(&args[0])?;
+    let of = args[1].data_type();
+    let x = datetimes(&args[1])?;
+    let mut out = Vec::with_capacity(x.len());
+    for (i, x) in x.into_iter().enumerate() {
+        out.push(match (units.is_valid(i), x) {
+            (true, Some(x)) => Some(trunc(Unit::parse(units.value(i), of)?, x)),
+            _ => None,
+        });
+    }
+    temporal_array(out, of)
+}
+
+/// `year(x)`, `month(x)`, `day_of_week(x)`, ...: a field of a date or a timestamp.
+pub fn field(field: Field, args: &[ArrayRef]) -> Result<ArrayRef> {
+    if args[0].data_type() == &DataType::Date32 && matches!(field, Field::Hour | Field::Minute | Field::Second) {
+        return exec_err!("{field:?} is not a field of a DATE");
+    }
+    let values = datetimes(&args[0])?;
+    let read = |d: NaiveDateTime| -> i64 {
+        i64::from(match field {
+            Field::Year => d.year(),
+            Field::Quarter => (d.month() as i32 - 1) / 3 + 1,
+            Field::Month => d.month() as i32,
+            Field::Week => d.iso_week().week() as i32,
+            Field::Day => d.day() as i32,
+            Field::DayOfWeek => d.weekday().number_from_monday() as i32,
+            Field::DayOfYear => d.ordinal() as i32,
+            Field::Hour => d.hour() as i32,
+            Field::Minute => d.minute() as i32,
+            Field::Second => d.second() as i32,
+        })
+    };
+    Ok(Arc::new(values.into_iter().map(|v| v.map(read)).collect::<Int64Array>()))
+}
+
+/// `last_day_of_month(x)`: a date.
+pub fn last_day_of_month(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let values = datetimes(&args[0])?;
+    temporal_array(values.into_iter().map(|v| v.map(|d| midnight(last_day(d.date())))), &DataType::Date32)
+}
+
+fn midnight(d: NaiveDate) -> NaiveDateTime {
+    d.and_hms_opt(0, 0, 0).expect("midnight exists")
+}
+
+/// `to_iso8601(x)`: `2022-02-04`, or `2022-02-04T10:15:00.000` for a timestamp.
+pub fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let date = args[0].data_type() == &DataType::Date32;
+    let values = datetimes(&args[0])?;
+    let text: StringArray =
+        values
+            .into_iter()
+            .map(|v| {
+                v.map(|d| {
+                    if date { d.format("%Y-%m-%d").to_string() } else { d.format("%Y-%m-%dT%H:%M:%S%.3f").to_string() }
+                })
+            })
+            .collect();
+    Ok(Arc::new(text))
+}
+
+/// `from_iso8601_date(s)`: a calendar date (`2020-05-11`), a week date (`2020-W10`,
+/// `2020-W10-3`) or an ordinal date (`2020-123`). With `lenient`, what does not parse is NULL.
+pub fn from_iso8601_date(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
+    let text = strings(&args[0])?;
+    let mut out = Vec::with_capacity(text.len());
+    for s in text.iter() {
+        out.push(match s.map(|s| (s, iso8601_date(s))) {
+            None => None,
+            Some((_, Some(d))) => Some(midnight(d)),
+            Some((_, None)) if lenient => None,
+            Some((s, None)) => return exec_err!("Invalid format: \"{s}\" is not an ISO 8601 date"),
+        });
+    }
+    temporal_array(out, &DataType::Date32)
+}
+
+fn iso8601_date(s: &str) -> Option<NaiveDate> {
+    let num = |t: &str| -> Option<u32> { t.bytes().all(|b| b.is_ascii_digit()).then(|| t.parse().ok()).flatten() };
+    let parts: Vec<&str> = s.split('-').collect();
+    let year = i32::try_from(num(parts.first().filter(|y| y.len() == 4)?)?).ok()?;
+    match parts.as_slice() {
+        [_] => NaiveDate::from_ymd_opt(year, 1, 1),
+        [_, w] if w.starts_with('W') => NaiveDate::from_isoywd_opt(year, num(&w[1..])?, chrono::Weekday::Mon),
+        [_, w, d] if w.starts_with('W') => {
+            let day = num(d).filter(|d| (1..=7).contains(d))?;
+            NaiveDate::from_isoywd_opt(year, num(&w[1..])?, chrono::Weekday::try_from(day as u8 - 1).ok()?)
+        }
+        [_, o] if o.len() == 3 => NaiveDate::from_yo_opt(year, num(o)?),
+        [_, m] if m.len() == 2 => NaiveDate::from_ymd_opt(year, num(m)?, 1),
+        [_, m, d] if m.len() == 2 && d.len() == 2 => NaiveDate::from_ymd_opt(year, num(m)?, num(d)?),
+        _ => None,
+    }
+}
+
+/// `date_format(x, pattern)` (MySQL patterns) or `format_datetime(x, pattern)` (Joda).
+pub fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
+    let values = datetimes(&args[0])?;
+    let patterns = strings(&args[1])?;
+    let mut out = Vec::with_capacity(values.len());
+    for (i, v) in values.into_iter().enumerate() {
+        out.push(match (v, patterns.is_valid(i)) {
+            (Some(d), true) => {
+                let p = patterns.value(i);
+                let text = if joda { pattern::joda_format(&d, p) } else { pattern::mysql_format(&d, p) };
+                Some(text.map_err(|e| exec_datafusion_err!("{e}"))?)
+            }
+            _ => None,
+        });
+    }
+    Ok(Arc::new(StringArray::from(out)))
+}
+
+/// `date_parse(s, pattern)`: a timestamp(3). With `lenient`, what does not parse is NULL.
+pub fn date_parse(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
+    let text = strings(&args[0])?;
+    let patterns = strings(&args[1])?;
+    let mut out = Vec::with_capacity(text.len());
+    for i in 0..text.len() {
+        if text.is_null(i) || patterns.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        match pattern::mysql_parse(text.value(i), patterns.value(i)) {
+            Ok(d) => out.push(Some(d)),
+            Err(_) if lenient => out.push(None),
+            Err(e) => return exec_err!("date_parse: {e}"),
+        }
+    }
+    temporal_array(out, &DataType::Timestamp(TimeUnit::Millisecond, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(&format!("{s} 00:00:00"), "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn month_differences_follow_joda() {
+        assert_eq!(months_between(d("2022-01-31"), d("2022-02-28")), 1);
+        assert_eq!(months_between(d("2022-01-31"), d("2022-02-27")), 0);
+        assert_eq!(months_between(d("2022-03-15"), d("2022-01-20")), -1);
+        assert_eq!(months_between(d("2020-02-29"), d("2021-02-28")), 12);
+        assert_eq!(diff(Unit::Year, d("2020-02-29"), d("2021-02-28")), 1);
+        assert_eq!(diff(Unit::Quarter, d("2022-01-01"), d("2022-12-31")), 3);
+        assert_eq!(add(Unit::Month, 1, d("2022-01-31")), Some(d("2022-02-28")));
+        assert_eq!(add(Unit::Month, -1, d("2022-03-31")), Some(d("2022-02-28")));
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601_date("2020-05-11"), NaiveDate::from_ymd_opt(2020, 5, 11));
+        assert_eq!(iso8601_date("2020-W10"), NaiveDate::from_ymd_opt(2020, 3, 2));
+        assert_eq!(iso8601_date("2020-123"), NaiveDate::from_ymd_opt(2020, 5, 2));
+        assert_eq!(iso8601_date("2020-W10-3"), NaiveDate::from_ymd_opt(2020, 3, 4));
+        assert_eq!(iso8601_date("2020-5-11"), None);
+        assert_eq!(iso8601_date("20200511"), None);
+    }
+}

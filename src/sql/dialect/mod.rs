@@ -1,0 +1,70 @@
+//! Athena's SQL (Trino's functions) on DataFusion, so that a query written for Athena runs
+//! unchanged on a laptop.
+//!
+//! DataFusion already has many of Trino's functions under the same name and meaning
+//! (`strpos`, `regexp_like`, `cardinality`, `approx_distinct`, `try_cast`, `DATE` and
+//! `INTERVAL` literals, double-quoted identifiers); this module adds the ones it lacks and
+//! replaces the ones whose meaning differs (`date_trunc` keeps a date a date, `split_part`
+//! returns NULL past the last field, `date_format` takes MySQL patterns, not strftime).
+//! Where a Trino function can be written in DataFusion's own terms (`if`, `try`, `count_if`,
+//! `max_by`, ...), it is rewritten into them while the plan is simplified, so that it runs
+//! as fast as the native form.
+
+mod aggregate;
+mod datetime;
+mod pattern;
+mod scalar;
+
+use std::sync::Arc;
+
+use datafusion::execution::FunctionRegistry;
+use datafusion::prelude::SessionContext;
+
+/// Every Athena function this module registers, for the docs and the tests.
+pub const FUNCTIONS: &[&str] = &[
+    "date_diff",
+    "date_add",
+    "day_of_week",
+    "dow",
+    "day_of_year",
+    "doy",
+    "week",
+    "week_of_year",
+    "quarter",
+    "year",
+    "month",
+    "day",
+    "day_of_month",
+    "hour",
+    "minute",
+    "second",
+    "date_format",
+    "date_parse",
+    "format_datetime",
+    "from_iso8601_date",
+    "to_iso8601",
+    "last_day_of_month",
+    "date_trunc",
+    "if",
+    "try",
+    "typeof",
+    "split_part",
+    "element_at",
+    "count_if",
+    "arbitrary",
+    "max_by",
+    "min_by",
+    "approx_percentile",
+];
+
+/// Registers the Athena functions on a session, replacing DataFusion's where they differ.
+pub fn register(ctx: &SessionContext) {
+    for udf in scalar::functions() {
+        ctx.register_udf(udf);
+    }
+    for udaf in aggregate::functions() {
+        ctx.register_udaf(udaf);
+    }
+    let state = ctx.state_ref();
+    state.write().register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
+}

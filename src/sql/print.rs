@@ -1,0 +1,257 @@
+//! Output formats of a result: a table for a person, CSV/TSV for a spreadsheet, JSON and
+//! NDJSON for a program. Every format writes decimals exactly as stored (`32.63`, never
+//! `32.629999`), JSON included, where they are written as numbers.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::{DataType, Schema};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Csv,
+    Tsv,
+    Json,
+    Ndjson,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "table" => Format::Table,
+            "csv" => Format::Csv,
+            "tsv" => Format::Tsv,
+            "json" => Format::Json,
+            "ndjson" => Format::Ndjson,
+            other => return Err(format!("unknown format {other:?}: table, csv, tsv, json or ndjson")),
+        })
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        })
+    }
+}
+
+/// How results are written.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    pub format: Format,
+    /// Rows a table shows at most (the rest are counted); the other formats write every row.
+    pub max_rows: Option<usize>,
+    /// The width a table fits in, if it must.
+    pub width: Option<u16>,
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Printer { format: Format::Table, max_rows: None, width: None }
+    }
+}
+
+impl Printer {
+    /// Writes a result with its header.
+    pub fn write(&self, out: &mut dyn Write, schema: &Schema, batches: &[RecordBatch]) -> io::Result<()> {
+        let options = FormatOptions::default().with_null(if self.format == Format::Table { "NULL" } else { "" });
+        let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let keep = match self.format {
+            Format::Table => self.max_rows.unwrap_or(usize::MAX),
+            _ => usize::MAX,
+        };
+        'batches: for batch in batches {
+            let formatters = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(io::Error::other)?;
+            for i in 0..batch.num_rows() {
+                if rows.len() >= keep {
+                    break 'batches;
+                }
+                rows.push(
+                    batch
+                        .columns()
+                        .iter()
+                        .zip(&formatters)
+                        .map(|(c, f)| if c.is_null(i) { None } else { Some(f.value(i).to_string()) })
+                        .collect(),
+                );
+            }
+        }
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let numeric: Vec<bool> = schema.fields().iter().map(|f| f.data_type().is_numeric()).collect();
+        match self.format {
+            Format::Table => self.table(out, &names, &numeric, &rows, total),
+            Format::Csv => delimited(out, &names, &rows, ','),
+            Format::Tsv => delimited(out, &names, &rows, '\t'),
+            Format::Json => json(out, schema, &names, &rows, false),
+            Format::Ndjson => json(out, schema, &names, &rows, true),
+        }
+    }
+
+    fn table(
+        &self,
+        out: &mut dyn Write,
+        names: &[&str],
+        numeric: &[bool],
+        rows: &[Vec<Option<String>>],
+        total: usize,
+    ) -> io::Result<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        if let Some(width) = self.width {
+            table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
+        }
+        table.set_header(names.iter().map(Cell::new));
+        for row in rows {
+            table.add_row(row.iter().zip(numeric).map(|(v, &n)| {
+                let cell = Cell::new(v.as_deref().unwrap_or("NULL"));
+                if n { cell.set_alignment(CellAlignment::Right) } else { cell }
+            }));
+        }
+        writeln!(out, "{table}")?;
+        if rows.len() < total {
+            writeln!(out, "({} of {total} rows shown; \\format csv or --format csv for all)", rows.len())?;
+        }
+        Ok(())
+    }
+}
+
+fn delimited(out: &mut dyn Write, names: &[&str], rows: &[Vec<Option<String>>], sep: char) -> io::Result<()> {
+    let field = |s: &str| -> String {
+        if sep == ',' {
+            if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+        } else {
+            s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
+        }
+    };
+    let sep_s = sep.to_string();
+    writeln!(out, "{}", names.iter().map(|n| field(n)).collect::<Vec<_>>().join(&sep_s))?;
+    for row in rows {
+        let line: Vec<String> = row.iter().map(|v| v.as_deref().map(field).unwrap_or_default()).collect();
+        writeln!(out, "{}", line.join(&sep_s))?;
+    }
+    Ok(())
+}
+
+fn json(
+    out: &mut dyn Write,
+    schema: &Schema,
+    names: &[&str],
+    rows: &[Vec<Option<String>>],
+    lines: bool,
+) -> io::Result<()> {
+    let kinds: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+    if !lines {
+        write!(out, "[")?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        if !lines && r > 0 {
+            write!(out, ",")?;
+        }
+        write!(out, "{{")?;
+        for (i, v) in row.iter().enumerate() {
+            if i > 0 {
+                write!(out, ",")?;
+            }
+            write!(out, "{}:", serde_json::Value::from(names[i]))?;
+            match v {
+                None => write!(out, "null")?,
+                // Numbers are written as stored: a decimal keeps every digit.
+                Some(text) if kinds[i].is_numeric() && text.parse::<f64>().is_ok_and(f64::is_finite) => {
+                    write!(out, "{text}")?
+                }
+                Some(text) if kinds[i] == &DataType::Boolean => write!(out, "{text}")?,
+                Some(text) => write!(out, "{}", serde_json::Value::from(text.as_str()))?,
+            }
+        }
+        write!(out, "}}")?;
+        if lines {
+            writeln!(out)?;
+        }
+    }
+    if !lines {
+        writeln!(out, "]")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Decimal128Array, Int64Array, StringArray};
+    use arrow::datatypes::Field;
+
+    use super::*;
+
+    fn sample() -> (Arc<Schema>, Vec<RecordBatch>) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("symbol", DataType::Utf8, true),
+            Field::new("preco", DataType::Decimal128(13, 2), true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("PETR4"), Some("a,\"b\"\tc"), None])),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(3263), None, Some(-5)]).with_precision_and_scale(13, 2).unwrap(),
+                ),
+                Arc::new(Int64Array::from(vec![1, 2, 3])),
+            ],
+        )
+        .unwrap();
+        (schema, vec![batch])
+    }
+
+    fn render(format: Format, max_rows: Option<usize>) -> String {
+        let (schema, batches) = sample();
+        let mut out = Vec::new();
+        Printer { format, max_rows, width: None }.write(&mut out, &schema, &batches).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_format_keeps_decimals_exact() {
+        assert_eq!(render(Format::Csv, None), "symbol,preco,n\nPETR4,32.63,1\n\"a,\"\"b\"\"\tc\",,2\n,-0.05,3\n");
+        assert_eq!(render(Format::Tsv, None), "symbol\tpreco\tn\nPETR4\t32.63\t1\na,\"b\"\\tc\t\t2\n\t-0.05\t3\n");
+        assert_eq!(
+            render(Format::Ndjson, None),
+            "{\"symbol\":\"PETR4\",\"preco\":32.63,\"n\":1}\n{\"symbol\":\"a,\\\"b\\\"\\tc\",\"preco\":null,\"n\":2}\n\
+             {\"symbol\":null,\"preco\":-0.05,\"n\":3}\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render(Format::Json, None)).unwrap();
+        assert_eq!(json[0]["preco"].to_string(), "32.63");
+        assert_eq!(json.as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn tables_cap_rows() {
+        let table = render(Format::Table, Some(2));
+        assert!(table.contains("PETR4") && table.contains("32.63"), "{table}");
+        assert!(!table.contains("-0.05"), "{table}");
+        assert!(table.contains("(2 of 3 rows shown"), "{table}");
+    }
+}

@@ -51,17 +51,8 @@ enum Command {
         #[command(subcommand)]
         action: CatalogAction,
     },
-    /// Run SQL on the lake's tables (cotacoes_b3_raw, cotacoes_b3_refined, cotacoes_b3_resumo_diario).
-    Sql {
-        #[command(flatten)]
-        lake: LakeArg,
-        /// Where partitions come from: the catalog's index, or a listing of the folders.
-        #[arg(long, default_value = "index")]
-        partitions: b3lake::sql::Partitions,
-        /// A statement to run; repeatable, run in order.
-        #[arg(short = 'c', long = "command", required = true)]
-        command: Vec<String>,
-    },
+    /// Run SQL on the lake's tables: a REPL at a terminal, or -c, -f and standard input.
+    Sql(SqlArgs),
     /// Run end to end on built-in data: generate a month, add a real B3 day, ingest, transform, query.
     Demo {
         #[command(flatten)]
@@ -70,6 +61,44 @@ enum Command {
         #[arg(long, default_value = "2024-01-01")]
         month: NaiveDate,
     },
+}
+
+#[derive(Args)]
+struct SqlArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// A statement to run; repeatable, run in order (after the -f files).
+    #[arg(short = 'c', long = "command")]
+    command: Vec<String>,
+    /// A file of statements separated by ';'; repeatable.
+    #[arg(short = 'f', long = "file")]
+    file: Vec<PathBuf>,
+    /// Output format: table, csv, tsv, json or ndjson.
+    #[arg(long, default_value = "table")]
+    format: b3lake::sql::print::Format,
+    /// Write results to this file instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// A value for ${NAME} in the SQL: NAME=VALUE; repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = b3lake::sql::script::Vars::parse_assignment)]
+    vars: Vec<(String, String)>,
+    /// Where statements run: local (this machine, on the lake) or athena.
+    #[arg(long, default_value = "local")]
+    engine: b3lake::sql::shell::EngineKind,
+    /// Rows a table shows at most [default: 50 in the REPL, all otherwise].
+    #[arg(long)]
+    max_rows: Option<usize>,
+    /// Where partitions come from: the catalog's index, or a listing of the folders.
+    #[arg(long, default_value = "index")]
+    partitions: b3lake::sql::Partitions,
+    /// Athena workgroup.
+    #[arg(long, env = "B3LAKE_ATHENA_WORKGROUP", default_value = "primary")]
+    workgroup: String,
+    /// Athena's result location (s3://...) [default: the workgroup's].
+    #[arg(long, env = "B3LAKE_ATHENA_OUTPUT")]
+    athena_output: Option<String>,
+    #[command(flatten)]
+    glue: GlueArgs,
 }
 
 #[derive(Subcommand)]
@@ -426,15 +455,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 tables.join(", ")
             );
         }
-        Command::Sql { lake, partitions, command } => {
-            let lake = Lake::open(&lake.lake).await?;
-            let ctx = b3lake::sql::session_with(&lake, partitions).await?;
-            for (n, sql) in command.iter().enumerate() {
-                let done = b3lake::sql::execute(&ctx, sql).await.with_context(|| format!("statement {}", n + 1))?;
-                println!("{}", arrow::util::pretty::pretty_format_batches(&done.batches)?);
-                eprintln!("{} rows in {:.3} s", done.rows, done.elapsed.as_secs_f64());
-            }
-        }
+        Command::Sql(args) => sql(args).await?,
         Command::Synth(args) => {
             anyhow::ensure!(args.from <= args.to, "--from {} is after --to {}", args.from, args.to);
             let summary = synth::write_file(&args.out, args.from, args.to, args.seed)
@@ -456,5 +477,52 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn sql(args: SqlArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use b3lake::sql::shell::{Shell, catch_interrupts};
+
+    let lake = Lake::open(&args.lake.lake).await?;
+    let session = b3lake::sql::session_with(&lake, args.partitions).await?;
+    let interactive = args.command.is_empty() && args.file.is_empty() && std::io::stdin().is_terminal();
+    let out: Box<dyn std::io::Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut shell = Shell::new(session, out);
+    shell.engine = args.engine;
+    shell.athena_options.workgroup = args.workgroup;
+    shell.athena_options.database = args.glue.database;
+    shell.athena_options.output_location = args.athena_output;
+    shell.printer.format = args.format;
+    shell.printer.max_rows = args.max_rows;
+    for (name, value) in &args.vars {
+        shell.vars.set(name, value);
+    }
+    catch_interrupts();
+    if interactive {
+        shell.summary_to_stderr = false;
+        shell.printer.max_rows = args.max_rows.or(Some(50));
+        shell.printer.width = b3lake::sql::repl::terminal_width();
+        return Ok(b3lake::sql::repl::run(&mut shell).await?);
+    }
+    for path in &args.file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        shell.run_script(&path.display().to_string(), &text).await?;
+    }
+    for (n, sql) in args.command.iter().enumerate() {
+        shell.run_script(&format!("-c #{}", n + 1), sql).await?;
+    }
+    if args.command.is_empty() && args.file.is_empty() {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("reading standard input")?;
+        shell.run_script("stdin", &text).await?;
+    }
+    shell.out().flush()?;
     Ok(())
 }

@@ -5,8 +5,10 @@ pub mod athena;
 pub mod dialect;
 pub mod exec;
 pub mod print;
+pub mod repl;
 pub mod script;
 pub mod session;
+pub mod shell;
 pub mod statements;
 pub mod table;
 

@@ -83,13 +83,20 @@ fn line_starts(text: &str) -> Vec<usize> {
 /// The position of an error in `statement`: where the engine's message says (`Line: 2,
 /// Column: 5`, counted in the statement), else the statement's start.
 pub fn position(statement: &Statement, message: &str) -> Position {
-    let within = (|| {
-        let at = message.rfind("Line: ")?;
-        let rest = &message[at + 6..];
+    let digits =
+        |s: &str| -> Option<u64> { s.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok() };
+    // DataFusion's parser says `at Line: 2, Column: 5`; Athena says `line 2:5: ...`.
+    let datafusion = || {
+        let rest = &message[message.rfind("Line: ")? + 6..];
         let (line, rest) = rest.split_once(", Column: ")?;
-        let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        Some((line.trim().parse::<u64>().ok()?, column.parse::<u64>().ok()?))
-    })();
+        Some((digits(line)?, digits(rest)?))
+    };
+    let athena = || {
+        let rest = &message[message.find("line ")? + 5..];
+        let (line, rest) = rest.split_once(':')?;
+        Some((digits(line)?, digits(rest)?))
+    };
+    let within = datafusion().or_else(athena);
     let (line, column) = match within {
         Some((1, c)) => (statement.line, statement.column + c - 1),
         Some((l, c)) => (statement.line + l - 1, c),
@@ -180,6 +187,8 @@ mod tests {
         assert_eq!((p.statement, p.line, p.column), (2, 10, 10));
         let p = position(&s, "... found: FRM at Line: 3, Column: 5");
         assert_eq!((p.line, p.column), (12, 5));
+        let p = position(&s, "FAILED: line 2:7: mismatched input 'FRM'");
+        assert_eq!((p.line, p.column), (11, 7));
         let p = position(&s, "table 'x' not found");
         assert_eq!((p.line, p.column), (10, 3));
         assert_eq!(p.to_string(), "statement 2, line 10, column 3");

@@ -8,6 +8,7 @@ mod download;
 mod ingest;
 mod parse;
 mod s3;
+mod sql;
 mod synth;
 mod transform;
 mod trigger;

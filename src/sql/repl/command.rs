@@ -1,0 +1,93 @@
+//! The REPL's backslash commands, parsed from a line into what they ask for.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::sql::print::Format;
+use crate::sql::shell::EngineKind;
+
+/// A backslash command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Quit,
+    Tables,
+    Describe(String),
+    Partitions(String),
+    /// Toggle, or set, the elapsed time and data scanned after each result.
+    Timing(Option<bool>),
+    Format(Format),
+    Include(PathBuf),
+    Engine(EngineKind),
+    /// `\set NAME VALUE`, or `\set` alone to list the variables.
+    Set(Option<(String, String)>),
+}
+
+/// The commands and what they do, for `\?`.
+pub const HELP: &[(&str, &str)] = &[
+    ("\\?", "this help"),
+    ("\\q", "quit (or Ctrl-D)"),
+    ("\\dt", "list tables"),
+    ("\\d TABLE", "columns, types, partition keys and location of a table"),
+    ("\\dp TABLE", "partitions of a table"),
+    ("\\timing [on|off]", "show elapsed time and data scanned after each result"),
+    ("\\format table|csv|tsv|json|ndjson", "output format"),
+    ("\\i FILE", "run the statements of a file"),
+    ("\\engine local|athena", "run statements here or in Athena"),
+    ("\\set [NAME VALUE]", "set a ${NAME} variable, or list them"),
+];
+
+impl FromStr for Command {
+    type Err = String;
+
+    fn from_str(line: &str) -> Result<Self, String> {
+        let line = line.trim().trim_end_matches(';').trim();
+        let (name, arg) = match line.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, Some(a.trim())),
+            None => (line, None),
+        };
+        let needs = |what: &str| arg.map(str::to_string).ok_or_else(|| format!("{name} needs {what}"));
+        Ok(match name {
+            "\\?" | "\\h" | "\\help" => Command::Help,
+            "\\q" | "\\quit" => Command::Quit,
+            "\\dt" => Command::Tables,
+            "\\d" => Command::Describe(needs("a table name")?),
+            "\\dp" => Command::Partitions(needs("a table name")?),
+            "\\timing" => Command::Timing(match arg {
+                None => None,
+                Some("on") => Some(true),
+                Some("off") => Some(false),
+                Some(other) => return Err(format!("\\timing takes on or off, not {other:?}")),
+            }),
+            "\\format" => Command::Format(needs("table, csv, tsv, json or ndjson")?.parse()?),
+            "\\i" => Command::Include(PathBuf::from(needs("a file")?)),
+            "\\engine" => Command::Engine(needs("local or athena")?.parse()?),
+            "\\set" => Command::Set(match arg {
+                None => None,
+                Some(a) => {
+                    let (n, v) = a.split_once(char::is_whitespace).ok_or("\\set needs NAME VALUE")?;
+                    Some((n.to_string(), v.trim().to_string()))
+                }
+            }),
+            other => return Err(format!("unknown command {other}; \\? lists them")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!("\\dt".parse(), Ok(Command::Tables));
+        assert_eq!("\\d cotacoes_b3_refined;".parse(), Ok(Command::Describe("cotacoes_b3_refined".into())));
+        assert_eq!("\\timing off".parse(), Ok(Command::Timing(Some(false))));
+        assert_eq!("\\format CSV".parse(), Ok(Command::Format(Format::Csv)));
+        assert_eq!("\\engine athena".parse(), Ok(Command::Engine(EngineKind::Athena)));
+        assert_eq!("\\set day 2022-02-04".parse(), Ok(Command::Set(Some(("day".into(), "2022-02-04".into())))));
+        assert!("\\d".parse::<Command>().unwrap_err().contains("needs a table name"));
+        assert!("\\format xml".parse::<Command>().is_err());
+        assert!("\\x".parse::<Command>().unwrap_err().contains("unknown command"));
+    }
+}

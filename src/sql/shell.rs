@@ -1,0 +1,177 @@
+//! What the REPL and the batch mode share: the engine statements go to (the local session or
+//! Athena), the variables, the output format, and how a result and its summary line are
+//! written. A Ctrl-C stops the running statement, not the program.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::Error as SqlError;
+use super::athena::{Athena, AthenaOptions, Bill};
+use super::exec::{Executed, execute, human_bytes};
+use super::print::Printer;
+use super::script::{self, Vars};
+use super::session::Session;
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+
+/// Where statements run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    #[default]
+    Local,
+    Athena,
+}
+
+impl FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "local" => Ok(EngineKind::Local),
+            "athena" => Ok(EngineKind::Athena),
+            other => Err(format!("unknown engine {other:?}: local or athena")),
+        }
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// From now on a Ctrl-C (SIGINT) cancels the running statement instead of ending the process.
+pub fn catch_interrupts() {
+    let handler = on_interrupt as extern "C" fn(libc::c_int);
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+    }
+}
+
+/// Completes at the next Ctrl-C.
+async fn interrupted() {
+    loop {
+        if INTERRUPTED.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A session at a prompt or running scripts.
+pub struct Shell {
+    pub session: Session,
+    pub engine: EngineKind,
+    pub athena_options: AthenaOptions,
+    athena: Option<Athena>,
+    pub printer: Printer,
+    pub vars: Vars,
+    /// Show elapsed time and data scanned after each result.
+    pub timing: bool,
+    /// Summary lines go to standard error (batch), not with the results (REPL).
+    pub summary_to_stderr: bool,
+    out: Box<dyn Write + Send>,
+}
+
+impl Shell {
+    pub fn new(session: Session, out: Box<dyn Write + Send>) -> Shell {
+        Shell {
+            session,
+            engine: EngineKind::Local,
+            athena_options: AthenaOptions::default(),
+            athena: None,
+            printer: Printer::default(),
+            vars: Vars::default(),
+            timing: true,
+            summary_to_stderr: true,
+            out,
+        }
+    }
+
+    /// Runs one statement (variables already substituted) on the current engine and writes
+    /// its result and summary.
+    pub async fn run(&mut self, sql: &str) -> Result<Executed> {
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        let (done, bill) = match self.engine {
+            EngineKind::Local => {
+                let done = tokio::select! {
+                    r = execute(&self.session, sql) => r?,
+                    () = interrupted() => return Err(SqlError::Cancelled.into()),
+                };
+                (done, None)
+            }
+            EngineKind::Athena => {
+                if self.athena.is_none() {
+                    self.athena = Some(Athena::connect(self.athena_options.clone()).await);
+                }
+                let athena = self.athena.as_ref().expect("connected above");
+                let (done, bill) = athena.execute(sql, interrupted()).await?;
+                (done, Some(bill))
+            }
+        };
+        self.show(&done, bill)?;
+        Ok(done)
+    }
+
+    fn show(&mut self, done: &Executed, bill: Option<Bill>) -> Result<()> {
+        let io = |e| Error::Sql(SqlError::Io { path: "output".into(), source: e });
+        if !done.schema.fields().is_empty() {
+            self.printer.write(&mut self.out, &done.schema, &done.batches).map_err(io)?;
+        }
+        self.out.flush().map_err(io)?;
+        let mut line = format!("{} {}", done.rows, if done.rows == 1 { "row" } else { "rows" });
+        if self.timing {
+            line.push_str(&format!(" in {:.3} s", done.elapsed.as_secs_f64()));
+            match bill {
+                Some(bill) => line.push_str(&format!(
+                    "; data scanned: {}; cost: ${:.5}",
+                    human_bytes(bill.bytes_scanned),
+                    bill.usd
+                )),
+                None => line.push_str(&format!("; {}", done.scanned)),
+            }
+        }
+        if self.summary_to_stderr {
+            eprintln!("{line}");
+        } else {
+            writeln!(self.out, "{line}\n").map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every statement of a script, in order; stops at the first error, which names the
+    /// statement and its line and column in the script.
+    pub async fn run_script(&mut self, name: &str, text: &str) -> Result<usize> {
+        let script_err = |message: String| Error::Sql(SqlError::Script { script: name.to_string(), message });
+        let vars = self.vars.with_defaults(text);
+        let statements = script::split(text).map_err(script_err)?;
+        for statement in &statements {
+            let sql = vars.substitute(&statement.sql).map_err(|m| {
+                let position = script::position(statement, "");
+                Error::Sql(SqlError::Statement { script: name.to_string(), position, message: m })
+            })?;
+            if let Err(e) = self.run(&sql).await {
+                if matches!(e, Error::Sql(SqlError::Cancelled)) {
+                    return Err(e);
+                }
+                let message = e.to_string();
+                let position = script::position(statement, &message);
+                return Err(Error::Sql(SqlError::Statement { script: name.to_string(), position, message }));
+            }
+        }
+        Ok(statements.len())
+    }
+
+    /// The lines `\d TABLE` adds to DESCRIBE: where the table's data is.
+    pub async fn location(&self, table: &str) -> Result<Option<String>> {
+        let catalog = self.session.catalog();
+        Ok(catalog.table(table).await?.map(|def| def.resolved_location(&catalog.lake_url())))
+    }
+
+    /// Where results go.
+    pub fn out(&mut self) -> &mut dyn Write {
+        &mut self.out
+    }
+}

@@ -186,3 +186,219 @@ async fn batch_mode_formats_outputs_and_positions_errors() {
     let out = b3lake(&lake, &["-c", "SELECT 1", "--format", "xml"]);
     assert_eq!(out.status.code(), Some(2), "a usage error");
 }
+
+/// A program on a pseudo-terminal: what it prints, and keys typed into it.
+struct Terminal {
+    master: std::fs::File,
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    seen: usize,
+}
+
+impl Terminal {
+    fn spawn(mut command: Command) -> Terminal {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        // SAFETY: plain libc calls on descriptors this function owns.
+        let (master, slave) = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(fd >= 0 && libc::grantpt(fd) == 0 && libc::unlockpt(fd) == 0, "no pseudo-terminal");
+            let size = libc::winsize { ws_row: 40, ws_col: 160, ws_xpixel: 0, ws_ypixel: 0 };
+            libc::ioctl(fd, libc::TIOCSWINSZ, &size);
+            let name = std::ffi::CStr::from_ptr(libc::ptsname(fd)).to_str().unwrap().to_string();
+            (std::fs::File::from_raw_fd(fd), std::fs::OpenOptions::new().read(true).write(true).open(name).unwrap())
+        };
+        command.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave).env("TERM", "xterm");
+        // SAFETY: setsid and TIOCSCTTY are async-signal-safe; they make the terminal the
+        // child's controlling terminal, so that Ctrl-C reaches it as SIGINT.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("start b3lake on a terminal");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (mut reader, sink) = (master.try_clone().unwrap(), output.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut reader, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Terminal { master, child, output, seen: 0 }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+    }
+
+    /// Waits for `text` in what the program printed after the last match.
+    fn expect(&mut self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = String::from_utf8_lossy(&self.output.lock().unwrap()).to_string();
+            if let Some(at) = out[self.seen.min(out.len())..].find(text) {
+                let found = out[self.seen..self.seen + at + text.len()].to_string();
+                self.seen += at + text.len();
+                return found;
+            }
+            assert!(std::time::Instant::now() < deadline, "no {text:?} in:\n{}", &out[self.seen.min(out.len())..]);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_repl_on_a_terminal() {
+    let lake = demo_lake().await;
+    let script = lake.join("one.sql");
+    std::fs::write(&script, "SELECT 'from' || ' a file' AS src;\n").unwrap();
+    let history = lake.join("repl_history");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_b3lake"));
+    command.args(["sql", "--lake", lake.to_str().unwrap()]).env("B3LAKE_HISTORY", &history);
+    let mut t = Terminal::spawn(command);
+    t.expect("b3lake> ");
+
+    // A statement over three lines runs at its ';'.
+    t.send("SELECT symbol, preco_fechamento\r");
+    t.send("FROM cotacoes_b3_refined\r");
+    t.send("WHERE year = 2022 AND month = 2 AND day = 4 AND symbol = 'PETR4';\r");
+    let answer = t.expect("1 row in");
+    assert!(answer.contains("32.63"), "{answer}");
+    t.expect("data scanned:");
+    t.expect("(1 file, 1 partition)");
+
+    t.send("\\dt\r");
+    t.expect("cotacoes_b3_resumo_diario");
+    // Tab completes a table name.
+    t.send("\\d cotacoes_b3_res\t\r");
+    let described = t.expect("location: ");
+    assert!(described.contains("partition_key") && described.contains("numero_tickers"), "{described}");
+    t.expect("/summary/");
+    t.send("\\dp cotacoes_b3_raw\r");
+    t.expect("year=2022/month=2/day=4");
+    t.send("\\timing off\r");
+    t.expect("timing is off");
+    t.send("\\format csv\r");
+    t.expect("format is csv");
+    t.send("SELECT 41 + 1 AS answer;\r");
+    t.expect("answer\r\n42\r\n1 row\r\n");
+    t.send(&format!("\\i {}\r", script.display()));
+    t.expect("src\r\nfrom a file");
+    t.send("\\set d 2022-02-04\r");
+    // Keys typed before the prompt is back may be discarded by the line editor.
+    t.expect("2022-02-04");
+    t.expect("b3lake> ");
+    t.send("SELECT day_of_week(DATE '${d}') AS dw;\r");
+    t.expect("dw\r\n5");
+    t.send("\\nope\r");
+    t.expect("unknown command \\nope");
+    t.send("SELECT * FROM nowhere;\r");
+    t.expect("error: ");
+
+    // Ctrl-C cancels a long query, and the REPL goes on.
+    t.send("SELECT count(*) FROM range(1000000000000);\r");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    t.send("\x03");
+    t.expect("query cancelled");
+    t.expect("b3lake> ");
+    t.send("SELECT 'still' || ' here' AS s;\r");
+    t.expect("s\r\nstill here");
+
+    t.send("\\q\r");
+    let status = t.child.wait().unwrap();
+    assert!(status.success());
+    let history = std::fs::read_to_string(&history).unwrap();
+    assert!(history.contains("\\dt") && history.contains("SELECT 41 + 1 AS answer;"), "{history}");
+}
+
+#[tokio::test]
+async fn the_athena_engine_against_moto() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("run the tests with tests/run.sh, which starts moto");
+    let lake = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let moto = |path: &str, body: serde_json::Value| {
+        http.post(format!("{endpoint}{path}")).header("content-type", "application/json").body(body.to_string()).send()
+    };
+    let column = |name: &str, ty: &str, p: i32, s: i32| serde_json::json!({"Name": name, "Label": name, "Type": ty, "Precision": p, "Scale": s, "Nullable": "NULLABLE"});
+    let row = |v: &[&str]| serde_json::json!({"Data": v.iter().map(|x| serde_json::json!({"VarCharValue": x})).collect::<Vec<_>>()});
+    let results = serde_json::json!({"results": [{
+        "rows": [row(&["symbol", "preco_fechamento", "numero_negocios", "data_pregao"]),
+                 row(&["VALE3", "87.98", "56013", "2022-02-04"]), row(&["PETR4", "32.63", "48012", "2022-02-04"])],
+        "column_info": [column("symbol", "varchar", 0, 0), column("preco_fechamento", "decimal", 13, 2),
+                        column("numero_negocios", "bigint", 19, 0), column("data_pregao", "date", 0, 0)],
+    }]});
+    let queued = moto("/moto-api/static/athena/query-results", results).await.unwrap();
+    assert!(queued.status().is_success());
+
+    let sql = "SELECT symbol, preco_fechamento, numero_negocios, data_pregao FROM cotacoes_b3_refined \
+               WHERE year = 2022 AND month = 2 AND day = 4 ORDER BY vol_financeiro_total DESC LIMIT 2";
+    let athena = ["--engine", "athena", "--database", "b3", "--athena-output", "s3://athena-results/b3lake/"];
+    let mut args = vec!["-c", sql, "--format", "ndjson"];
+    args.extend(athena);
+    let out = b3lake(lake.path(), &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Typed from Athena's metadata: the decimal and the count are JSON numbers.
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"symbol\":\"VALE3\",\"preco_fechamento\":87.98,\"numero_negocios\":56013,\"data_pregao\":\"2022-02-04\"}\n\
+         {\"symbol\":\"PETR4\",\"preco_fechamento\":32.63,\"numero_negocios\":48012,\"data_pregao\":\"2022-02-04\"}\n"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("2 rows in") && stderr.contains("data scanned: 0 B; cost: $0.00005"), "{stderr}");
+
+    let client = aws_sdk_athena::Client::new(&aws_config::load_from_env().await);
+    let last_query = || async {
+        let ids = client.list_query_executions().send().await.unwrap().query_execution_ids.unwrap_or_default();
+        let mut executions = Vec::new();
+        for id in ids {
+            let e = client.get_query_execution().query_execution_id(id).send().await.unwrap().query_execution.unwrap();
+            executions.push(e);
+        }
+        executions.into_iter().max_by(|a, b| {
+            let t = |e: &aws_sdk_athena::types::QueryExecution| {
+                e.status.as_ref().and_then(|s| s.submission_date_time).map(|d| d.as_nanos())
+            };
+            t(a).cmp(&t(b))
+        })
+    };
+    let sent = last_query().await.expect("a query reached Athena");
+    assert_eq!(sent.query.as_deref(), Some(sql));
+    assert_eq!(sent.query_execution_context.and_then(|c| c.database).as_deref(), Some("b3"));
+
+    // Ctrl-C stops the query in Athena: moto keeps it running until told otherwise.
+    let manual =
+        serde_json::json!({"model_name": "athena::execution", "transition": {"progression": "manual", "times": 10000}});
+    assert!(moto("/moto-api/state-manager/set-transition", manual).await.unwrap().status().is_success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_b3lake"))
+        .args(["sql", "--lake", lake.path().to_str().unwrap(), "-c", "SELECT 'a long one'"])
+        .args(athena)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    // SAFETY: signals the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        (status, err)
+    })
+    .await
+    .unwrap();
+    let unset = serde_json::json!({"model_name": "athena::execution"});
+    moto("/moto-api/state-manager/unset-transition", unset).await.unwrap();
+    assert_eq!(out.0.code(), Some(1));
+    assert!(out.1.contains("query cancelled"), "{}", out.1);
+    let stopped = last_query().await.unwrap();
+    assert_eq!(stopped.query.as_deref(), Some("SELECT 'a long one'"));
+    assert_eq!(stopped.status.and_then(|s| s.state), Some(aws_sdk_athena::types::QueryExecutionState::Cancelled));
+}

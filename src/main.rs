@@ -486,7 +486,7 @@ async fn sql(args: SqlArgs) -> anyhow::Result<()> {
     use b3lake::sql::shell::{Shell, catch_interrupts};
 
     let lake = Lake::open(&args.lake.lake).await?;
-    let session = b3lake::sql::session_with(&lake, args.partitions).await?;
+    let session = b3lake::sql::session_in(&lake, args.partitions, &args.glue.database).await?;
     let interactive = args.command.is_empty() && args.file.is_empty() && std::io::stdin().is_terminal();
     let out: Box<dyn std::io::Write + Send> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(

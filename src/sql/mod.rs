@@ -13,7 +13,7 @@ pub mod statements;
 pub mod table;
 
 pub use exec::{Executed, Scanned, execute};
-pub use session::{Session, session, session_with};
+pub use session::{Session, session, session_in, session_with};
 pub use table::{LakeTable, Partitions};
 
 /// What can go wrong running SQL, besides the engine's own errors.

@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use datafusion::catalog::SchemaProvider;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use tracing::warn;
 
@@ -11,11 +12,18 @@ use crate::catalog::{LocalCatalog, TableDef};
 use crate::error::Result;
 use crate::lake::Lake;
 
+/// The catalog the tables are in, named as Athena names it, so that a query that qualifies
+/// its tables as Athena does (`awsdatacatalog.default.t`, `"default"."t"`) runs unchanged.
+pub const CATALOG: &str = "awsdatacatalog";
+/// The schema (Glue database) the tables are in unless told otherwise.
+pub const DEFAULT_DATABASE: &str = "default";
+
 /// A DataFusion session over a lake, with the lake's catalog.
 pub struct Session {
     ctx: SessionContext,
     catalog: LocalCatalog,
     partitions: Partitions,
+    database: String,
 }
 
 impl Deref for Session {
@@ -32,14 +40,22 @@ pub async fn session(lake: &Lake) -> Result<Session> {
 
 /// A session that finds partitions as `partitions` says.
 pub async fn session_with(lake: &Lake, partitions: Partitions) -> Result<Session> {
+    session_in(lake, partitions, DEFAULT_DATABASE).await
+}
+
+/// A session whose tables are in the schema `database` (the Glue database the lake syncs to).
+pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> Result<Session> {
     // Table statistics would read the footer of every file a query touches while planning,
     // and again to run it; the scans prune with each file's own statistics anyway.
-    let config = SessionConfig::new().with_information_schema(true).with_collect_statistics(false);
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_collect_statistics(false)
+        .with_default_catalog_and_schema(CATALOG, database);
     // The tables find their own files (see `table`), from the catalog's partition index.
     let ctx = SessionContext::new_with_config(config);
     super::dialect::register(&ctx);
     lake.register(&ctx);
-    let session = Session { ctx, catalog: LocalCatalog::new(lake), partitions };
+    let session = Session { ctx, catalog: LocalCatalog::new(lake), partitions, database: database.to_string() };
     session.refresh().await?;
     Ok(session)
 }
@@ -49,11 +65,15 @@ impl Session {
         &self.catalog
     }
 
+    /// The schema the lake's tables are registered in.
+    pub fn schema(&self) -> Option<Arc<dyn SchemaProvider>> {
+        self.ctx.catalog(CATALOG).and_then(|c| c.schema(&self.database))
+    }
+
     /// Registers (again) every table of the catalog, and forgets those it no longer has.
     pub async fn refresh(&self) -> Result<()> {
         let defs = self.catalog.definitions().await?;
-        let schema = self.ctx.catalog("datafusion").and_then(|c| c.schema("public"));
-        if let Some(schema) = schema {
+        if let Some(schema) = self.schema() {
             for name in schema.table_names() {
                 if !defs.contains_key(&name)
                     && schema.table(&name).await.ok().flatten().is_some_and(|t| t.downcast_ref::<LakeTable>().is_some())

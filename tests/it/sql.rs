@@ -143,6 +143,18 @@ async fn batch_mode_formats_outputs_and_positions_errors() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("2 rows in") && stderr.contains("(2 files, 2 partitions)"), "{stderr}");
 
+    // Tables qualified as Athena qualifies them.
+    let qualified = "SELECT count(*) AS n FROM awsdatacatalog.default.cotacoes_b3_refined r \
+                     JOIN \"default\".\"cotacoes_b3_resumo_diario\" s ON s.data_pregao = r.data_pregao \
+                     WHERE r.year = 2022 AND r.month = 2 AND r.day = 4";
+    let out = b3lake(&lake, &["-c", qualified, "--format", "csv"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1196\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let out = b3lake(
+        &lake,
+        &["-c", "SELECT count(*) AS n FROM b3.cotacoes_b3_resumo_diario", "--database", "b3", "--format", "csv"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n23\n", "{}", String::from_utf8_lossy(&out.stderr));
+
     let out = b3lake(&lake, &["-c", &sql, "--format", "tsv"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "symbol\tpreco_fechamento\nPETR4\t32.63\nVALE3\t87.98\nn\n1\n");
 

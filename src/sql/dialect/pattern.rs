@@ -7,16 +7,31 @@ use std::fmt::Write;
 use chrono::format::{Parsed, StrftimeItems};
 use chrono::{Datelike, NaiveDateTime, Timelike};
 
+/// A piece of a MySQL pattern: literal text, or the letter of a `%` specifier.
+enum Piece {
+    Literal(char),
+    Spec(char),
+}
+
+fn mysql_pieces(pattern: &str) -> impl Iterator<Item = Piece> + '_ {
+    let mut chars = pattern.chars();
+    std::iter::from_fn(move || {
+        let c = chars.next()?;
+        if c == '%' { chars.next().map(Piece::Spec) } else { Some(Piece::Literal(c)) }
+    })
+}
+
 /// `dt` formatted with a MySQL pattern, as Trino's `date_format` does.
 pub fn mysql_format(dt: &NaiveDateTime, pattern: &str) -> Result<String, String> {
     let mut out = String::with_capacity(pattern.len() + 8);
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let Some(spec) = chars.next() else { break };
+    for piece in mysql_pieces(pattern) {
+        let spec = match piece {
+            Piece::Literal(c) => {
+                out.push(c);
+                continue;
+            }
+            Piece::Spec(spec) => spec,
+        };
         let hour12 = (dt.hour() + 11) % 12 + 1;
         let am_pm = if dt.hour() < 12 { "AM" } else { "PM" };
         let _ = match spec {
@@ -59,13 +74,14 @@ fn unsupported(spec: char) -> String {
 /// leaves out default to 1970-01-01 00:00:00.
 pub fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime, String> {
     let mut strftime = String::with_capacity(pattern.len() * 2);
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            strftime.push(c);
-            continue;
-        }
-        let Some(spec) = chars.next() else { break };
+    for piece in mysql_pieces(pattern) {
+        let spec = match piece {
+            Piece::Literal(c) => {
+                strftime.push(c);
+                continue;
+            }
+            Piece::Spec(spec) => spec,
+        };
         strftime.push_str(match spec {
             'a' => "%a",
             'b' => "%b",

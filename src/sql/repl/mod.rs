@@ -148,7 +148,7 @@ async fn refresh_words(shell: &Shell, words: &Words) {
     let ctx: &datafusion::prelude::SessionContext = &shell.session;
     let mut names: Vec<String> = ctx.state().scalar_functions().keys().cloned().collect();
     names.extend(ctx.state().aggregate_functions().keys().cloned());
-    if let Some(schema) = ctx.catalog("datafusion").and_then(|c| c.schema("public")) {
+    if let Some(schema) = shell.session.schema() {
         for table in schema.table_names() {
             if let Ok(Some(provider)) = schema.table(&table).await {
                 names.extend(provider.schema().fields().iter().map(|f| f.name().clone()));

@@ -10,7 +10,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
-use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use futures::StreamExt;
 
 use super::session::Session;
 use super::statements;
@@ -87,23 +88,49 @@ pub fn human_bytes(bytes: u64) -> String {
 /// Plans and runs one statement to completion: a catalog statement on the lake's catalog,
 /// anything else on DataFusion.
 pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
+    let mut batches = Vec::new();
+    let mut done = execute_with(session, sql, |b| {
+        batches.push(b.clone());
+        Ok(())
+    })
+    .await?;
+    done.batches = batches;
+    Ok(done)
+}
+
+/// Runs one statement, handing its batches to `each` as they are computed instead of keeping
+/// them (the `Executed` has none): how a large result is written without holding it.
+pub async fn execute_with(
+    session: &Session,
+    sql: &str,
+    mut each: impl FnMut(&RecordBatch) -> Result<()>,
+) -> Result<Executed> {
     let started = Instant::now();
-    let (schema, batches, scanned) = match statements::parse(sql) {
+    let mut rows = 0;
+    let (schema, scanned) = match statements::parse(sql) {
         Some(statement) => {
             let batches = statements::run(session, statement?).await?;
+            for batch in &batches {
+                rows += batch.num_rows();
+                each(batch)?;
+            }
             let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(Schema::empty()));
-            (schema, batches, Scanned::default())
+            (schema, Scanned::default())
         }
         None => {
             let df = session.sql(sql).await?;
             let task = Arc::new(df.task_ctx());
             let plan = df.create_physical_plan().await?;
-            let batches = collect(plan.clone(), task).await?;
-            (plan.schema(), batches, Scanned::of(&plan))
+            let mut stream = execute_stream(plan.clone(), task)?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                rows += batch.num_rows();
+                each(&batch)?;
+            }
+            (plan.schema(), Scanned::of(&plan))
         }
     };
-    let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    Ok(Executed { schema, batches, rows, elapsed: started.elapsed(), scanned })
+    Ok(Executed { schema, batches: Vec::new(), rows, elapsed: started.elapsed(), scanned })
 }
 
 #[cfg(test)]

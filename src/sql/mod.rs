@@ -12,7 +12,7 @@ pub mod shell;
 pub mod statements;
 pub mod table;
 
-pub use exec::{Executed, Scanned, execute};
+pub use exec::{Executed, Scanned, execute, execute_with};
 pub use session::{Session, session, session_in, session_with};
 pub use table::{LakeTable, Partitions};
 

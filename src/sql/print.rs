@@ -66,135 +66,161 @@ impl Default for Printer {
 }
 
 impl Printer {
-    /// Writes a result with its header.
+    /// Writes a whole result with its header.
     pub fn write(&self, out: &mut dyn Write, schema: &Schema, batches: &[RecordBatch]) -> io::Result<()> {
-        let options = FormatOptions::default().with_null(if self.format == Format::Table { "NULL" } else { "" });
-        let mut rows: Vec<Vec<Option<String>>> = Vec::new();
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let keep = match self.format {
-            Format::Table => self.max_rows.unwrap_or(usize::MAX),
-            _ => usize::MAX,
-        };
-        'batches: for batch in batches {
-            let formatters = batch
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(io::Error::other)?;
-            for i in 0..batch.num_rows() {
-                if rows.len() >= keep {
-                    break 'batches;
+        let mut output = self.start(out, schema)?;
+        for batch in batches {
+            output.push(batch)?;
+        }
+        output.finish()
+    }
+
+    /// Starts writing a result: rows then go out batch by batch as they arrive (a table, which
+    /// needs every row's width, is drawn at the end, from at most `max_rows` rows).
+    pub fn start<'a>(&self, out: &'a mut dyn Write, schema: &Schema) -> io::Result<Output<'a>> {
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let numeric: Vec<bool> = schema.fields().iter().map(|f| f.data_type().is_numeric()).collect();
+        let boolean: Vec<bool> = schema.fields().iter().map(|f| f.data_type() == &DataType::Boolean).collect();
+        let mut output = Output { printer: *self, out, names, numeric, boolean, kept: Vec::new(), total: 0 };
+        if !output.names.is_empty() {
+            match self.format {
+                Format::Csv | Format::Tsv => {
+                    let header: Vec<Option<String>> = output.names.iter().cloned().map(Some).collect();
+                    output.delimited(&header)?;
                 }
-                rows.push(
-                    batch
-                        .columns()
-                        .iter()
-                        .zip(&formatters)
-                        .map(|(c, f)| if c.is_null(i) { None } else { Some(f.value(i).to_string()) })
-                        .collect(),
-                );
+                Format::Json => write!(output.out, "[")?,
+                Format::Table | Format::Ndjson => {}
             }
         }
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let numeric: Vec<bool> = schema.fields().iter().map(|f| f.data_type().is_numeric()).collect();
-        match self.format {
-            Format::Table => self.table(out, &names, &numeric, &rows, total),
-            Format::Csv => delimited(out, &names, &rows, ','),
-            Format::Tsv => delimited(out, &names, &rows, '\t'),
-            Format::Json => json(out, schema, &names, &rows, false),
-            Format::Ndjson => json(out, schema, &names, &rows, true),
+        Ok(output)
+    }
+}
+
+/// A result being written.
+pub struct Output<'a> {
+    printer: Printer,
+    out: &'a mut dyn Write,
+    names: Vec<String>,
+    numeric: Vec<bool>,
+    boolean: Vec<bool>,
+    /// The rows a table will show.
+    kept: Vec<Vec<Option<String>>>,
+    total: usize,
+}
+
+impl Output<'_> {
+    /// Writes (or, for a table, keeps) a batch's rows.
+    pub fn push(&mut self, batch: &RecordBatch) -> io::Result<()> {
+        let format = self.printer.format;
+        let null = if format == Format::Table { "NULL" } else { "" };
+        let options = FormatOptions::default().with_null(null);
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io::Error::other)?;
+        for i in 0..batch.num_rows() {
+            self.total += 1;
+            if format == Format::Table && self.kept.len() >= self.printer.max_rows.unwrap_or(usize::MAX) {
+                continue;
+            }
+            let row: Vec<Option<String>> = batch
+                .columns()
+                .iter()
+                .zip(&formatters)
+                .map(|(c, f)| if c.is_null(i) { None } else { Some(f.value(i).to_string()) })
+                .collect();
+            match format {
+                Format::Table => self.kept.push(row),
+                Format::Csv | Format::Tsv => self.delimited(&row)?,
+                Format::Json | Format::Ndjson => self.json(&row)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the result.
+    pub fn finish(self) -> io::Result<()> {
+        if self.names.is_empty() {
+            return Ok(());
+        }
+        match self.printer.format {
+            Format::Table => self.table(),
+            Format::Json => writeln!(self.out, "]"),
+            Format::Csv | Format::Tsv | Format::Ndjson => Ok(()),
         }
     }
 
-    fn table(
-        &self,
-        out: &mut dyn Write,
-        names: &[&str],
-        numeric: &[bool],
-        rows: &[Vec<Option<String>>],
-        total: usize,
-    ) -> io::Result<()> {
-        if names.is_empty() {
-            return Ok(());
-        }
+    fn table(self) -> io::Result<()> {
         let mut table = Table::new();
         table.load_preset(UTF8_FULL_CONDENSED);
-        if let Some(width) = self.width {
+        if let Some(width) = self.printer.width {
             table.set_content_arrangement(ContentArrangement::Dynamic).set_width(width);
         }
-        table.set_header(names.iter().map(Cell::new));
-        for row in rows {
-            table.add_row(row.iter().zip(numeric).map(|(v, &n)| {
+        table.set_header(self.names.iter().map(Cell::new));
+        for row in &self.kept {
+            table.add_row(row.iter().zip(&self.numeric).map(|(v, &n)| {
                 let cell = Cell::new(v.as_deref().unwrap_or("NULL"));
                 if n { cell.set_alignment(CellAlignment::Right) } else { cell }
             }));
         }
-        writeln!(out, "{table}")?;
-        if rows.len() < total {
-            writeln!(out, "({} of {total} rows shown; \\format csv or --format csv for all)", rows.len())?;
+        writeln!(self.out, "{table}")?;
+        if self.kept.len() < self.total {
+            writeln!(
+                self.out,
+                "({} of {} rows shown; \\format csv or --format csv for all)",
+                self.kept.len(),
+                self.total
+            )?;
         }
         Ok(())
     }
-}
 
-fn delimited(out: &mut dyn Write, names: &[&str], rows: &[Vec<Option<String>>], sep: char) -> io::Result<()> {
-    let field = |s: &str| -> String {
-        if sep == ',' {
-            if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-        } else {
-            s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
-        }
-    };
-    let sep_s = sep.to_string();
-    writeln!(out, "{}", names.iter().map(|n| field(n)).collect::<Vec<_>>().join(&sep_s))?;
-    for row in rows {
+    fn delimited(&mut self, row: &[Option<String>]) -> io::Result<()> {
+        let csv = self.printer.format == Format::Csv;
+        let field = |s: &str| -> String {
+            if csv {
+                if s.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                } else {
+                    s.to_string()
+                }
+            } else {
+                s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
+            }
+        };
         let line: Vec<String> = row.iter().map(|v| v.as_deref().map(field).unwrap_or_default()).collect();
-        writeln!(out, "{}", line.join(&sep_s))?;
+        writeln!(self.out, "{}", line.join(if csv { "," } else { "\t" }))
     }
-    Ok(())
-}
 
-fn json(
-    out: &mut dyn Write,
-    schema: &Schema,
-    names: &[&str],
-    rows: &[Vec<Option<String>>],
-    lines: bool,
-) -> io::Result<()> {
-    let kinds: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
-    if !lines {
-        write!(out, "[")?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        if !lines && r > 0 {
-            write!(out, ",")?;
+    fn json(&mut self, row: &[Option<String>]) -> io::Result<()> {
+        let lines = self.printer.format == Format::Ndjson;
+        if !lines && self.total > 1 {
+            write!(self.out, ",")?;
         }
-        write!(out, "{{")?;
+        write!(self.out, "{{")?;
         for (i, v) in row.iter().enumerate() {
             if i > 0 {
-                write!(out, ",")?;
+                write!(self.out, ",")?;
             }
-            write!(out, "{}:", serde_json::Value::from(names[i]))?;
+            write!(self.out, "{}:", serde_json::Value::from(self.names[i].as_str()))?;
             match v {
-                None => write!(out, "null")?,
+                None => write!(self.out, "null")?,
                 // Numbers are written as stored: a decimal keeps every digit.
-                Some(text) if kinds[i].is_numeric() && text.parse::<f64>().is_ok_and(f64::is_finite) => {
-                    write!(out, "{text}")?
+                Some(text) if self.numeric[i] && text.parse::<f64>().is_ok_and(f64::is_finite) => {
+                    write!(self.out, "{text}")?
                 }
-                Some(text) if kinds[i] == &DataType::Boolean => write!(out, "{text}")?,
-                Some(text) => write!(out, "{}", serde_json::Value::from(text.as_str()))?,
+                Some(text) if self.boolean[i] => write!(self.out, "{text}")?,
+                Some(text) => write!(self.out, "{}", serde_json::Value::from(text.as_str()))?,
             }
         }
-        write!(out, "}}")?;
+        write!(self.out, "}}")?;
         if lines {
-            writeln!(out)?;
+            writeln!(self.out)?;
         }
+        Ok(())
     }
-    if !lines {
-        writeln!(out, "]")?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

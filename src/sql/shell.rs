@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::Error as SqlError;
 use super::athena::{Athena, AthenaOptions, Bill};
-use super::exec::{Executed, execute, human_bytes};
+use super::exec::{Executed, execute_with, human_bytes};
 use super::print::Printer;
 use super::script::{self, Vars};
 use super::session::Session;
@@ -91,15 +91,31 @@ impl Shell {
     }
 
     /// Runs one statement (variables already substituted) on the current engine and writes
-    /// its result and summary.
+    /// its result, as it comes, and its summary.
     pub async fn run(&mut self, sql: &str) -> Result<Executed> {
         INTERRUPTED.store(false, Ordering::SeqCst);
+        let io = |e| Error::Sql(SqlError::Io { path: "output".into(), source: e });
         let (done, bill) = match self.engine {
             EngineKind::Local => {
+                let Shell { session, printer, out, .. } = self;
+                // The output starts with the first batch, which brings the result's schema.
+                let mut sink = Some(out.as_mut());
+                let mut output = None;
+                let running = execute_with(session, sql, |batch| {
+                    if let Some(out) = sink.take() {
+                        output = Some(printer.start(out, &batch.schema()).map_err(io)?);
+                    }
+                    output.as_mut().expect("started above").push(batch).map_err(io)
+                });
                 let done = tokio::select! {
-                    r = execute(&self.session, sql) => r?,
+                    r = running => r?,
                     () = interrupted() => return Err(SqlError::Cancelled.into()),
                 };
+                match (output, sink) {
+                    (Some(output), _) => output.finish().map_err(io)?,
+                    (None, Some(out)) => printer.write(out, &done.schema, &[]).map_err(io)?,
+                    (None, None) => {}
+                }
                 (done, None)
             }
             EngineKind::Athena => {
@@ -108,18 +124,16 @@ impl Shell {
                 }
                 let athena = self.athena.as_ref().expect("connected above");
                 let (done, bill) = athena.execute(sql, interrupted()).await?;
+                self.printer.write(&mut self.out, &done.schema, &done.batches).map_err(io)?;
                 (done, Some(bill))
             }
         };
-        self.show(&done, bill)?;
+        self.summary(&done, bill)?;
         Ok(done)
     }
 
-    fn show(&mut self, done: &Executed, bill: Option<Bill>) -> Result<()> {
+    fn summary(&mut self, done: &Executed, bill: Option<Bill>) -> Result<()> {
         let io = |e| Error::Sql(SqlError::Io { path: "output".into(), source: e });
-        if !done.schema.fields().is_empty() {
-            self.printer.write(&mut self.out, &done.schema, &done.batches).map_err(io)?;
-        }
         self.out.flush().map_err(io)?;
         let mut line = format!("{} {}", done.rows, if done.rows == 1 { "row" } else { "rows" });
         if self.timing {

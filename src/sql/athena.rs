@@ -57,18 +57,9 @@ pub struct Athena {
     options: AthenaOptions,
 }
 
-/// What Athena reported about a statement besides its rows.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Bill {
-    pub bytes_scanned: u64,
-    pub usd: f64,
-}
-
-impl Bill {
-    pub fn of(bytes_scanned: u64) -> Bill {
-        let billed = bytes_scanned.max(MIN_BILLED_BYTES);
-        Bill { bytes_scanned, usd: billed as f64 / 1e12 * USD_PER_TB }
-    }
+/// What Athena charges for a query that scanned `bytes_scanned`, in US dollars.
+pub fn cost_usd(bytes_scanned: u64) -> f64 {
+    bytes_scanned.max(MIN_BILLED_BYTES) as f64 / 1e12 * USD_PER_TB
 }
 
 fn athena_err(operation: &str, e: impl std::fmt::Display) -> Error {
@@ -82,13 +73,9 @@ impl Athena {
         Athena { client: Client::new(&config), options }
     }
 
-    pub fn options(&self) -> &AthenaOptions {
-        &self.options
-    }
-
     /// Runs one statement; when `interrupted` completes first, stops the query in Athena and
-    /// returns `Error::Cancelled`.
-    pub async fn execute(&self, sql: &str, interrupted: impl Future<Output = ()>) -> Result<(Executed, Bill), Error> {
+    /// returns `Error::Cancelled`. The bytes Athena scanned are in `scanned.bytes`.
+    pub async fn execute(&self, sql: &str, interrupted: impl Future<Output = ()>) -> Result<Executed, Error> {
         let started = Instant::now();
         let id = self.start(sql).await?;
         tokio::pin!(interrupted);
@@ -104,9 +91,8 @@ impl Athena {
             () = &mut interrupted => return Err(Error::Cancelled),
         };
         let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        let bill = Bill::of(finished.bytes_scanned);
         let scanned = Scanned { files: 0, partitions: 0, bytes: finished.bytes_scanned };
-        Ok((Executed { schema, batches, rows, elapsed: started.elapsed(), scanned }, bill))
+        Ok(Executed { schema, batches, rows, elapsed: started.elapsed(), scanned })
     }
 
     async fn start(&self, sql: &str) -> Result<String, Error> {
@@ -258,8 +244,8 @@ mod tests {
 
     #[test]
     fn athena_bills_ten_megabytes_at_least() {
-        assert_eq!(Bill::of(0).usd, 10_000_000.0 / 1e12 * 5.0);
-        assert_eq!(Bill::of(2_000_000_000_000).usd, 10.0);
+        assert_eq!(cost_usd(0), 10_000_000.0 / 1e12 * 5.0);
+        assert_eq!(cost_usd(2_000_000_000_000), 10.0);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::Error as SqlError;
-use super::athena::{Athena, AthenaOptions, Bill};
+use super::athena::{Athena, AthenaOptions, cost_usd};
 use super::exec::{Executed, execute_with, human_bytes};
 use super::print::Printer;
 use super::script::{self, Vars};
@@ -60,6 +60,11 @@ async fn interrupted() {
     }
 }
 
+/// An error writing results.
+fn io(e: std::io::Error) -> Error {
+    Error::Sql(SqlError::Io { path: "output".into(), source: e })
+}
+
 /// A session at a prompt or running scripts.
 pub struct Shell {
     pub session: Session,
@@ -94,8 +99,7 @@ impl Shell {
     /// its result, as it comes, and its summary.
     pub async fn run(&mut self, sql: &str) -> Result<Executed> {
         INTERRUPTED.store(false, Ordering::SeqCst);
-        let io = |e| Error::Sql(SqlError::Io { path: "output".into(), source: e });
-        let (done, bill) = match self.engine {
+        let done = match self.engine {
             EngineKind::Local => {
                 let Shell { session, printer, out, .. } = self;
                 // The output starts with the first batch, which brings the result's schema.
@@ -111,40 +115,39 @@ impl Shell {
                     r = running => r?,
                     () = interrupted() => return Err(SqlError::Cancelled.into()),
                 };
-                match (output, sink) {
-                    (Some(output), _) => output.finish().map_err(io)?,
-                    (None, Some(out)) => printer.write(out, &done.schema, &[]).map_err(io)?,
-                    (None, None) => {}
+                match output {
+                    Some(output) => output.finish().map_err(io)?,
+                    // No batch: the header of an empty result.
+                    None => printer.write(sink.expect("no batch took it"), &done.schema, &[]).map_err(io)?,
                 }
-                (done, None)
+                done
             }
             EngineKind::Athena => {
                 if self.athena.is_none() {
                     self.athena = Some(Athena::connect(self.athena_options.clone()).await);
                 }
                 let athena = self.athena.as_ref().expect("connected above");
-                let (done, bill) = athena.execute(sql, interrupted()).await?;
+                let done = athena.execute(sql, interrupted()).await?;
                 self.printer.write(&mut self.out, &done.schema, &done.batches).map_err(io)?;
-                (done, Some(bill))
+                done
             }
         };
-        self.summary(&done, bill)?;
+        self.summary(&done)?;
         Ok(done)
     }
 
-    fn summary(&mut self, done: &Executed, bill: Option<Bill>) -> Result<()> {
-        let io = |e| Error::Sql(SqlError::Io { path: "output".into(), source: e });
+    fn summary(&mut self, done: &Executed) -> Result<()> {
         self.out.flush().map_err(io)?;
         let mut line = format!("{} {}", done.rows, if done.rows == 1 { "row" } else { "rows" });
         if self.timing {
             line.push_str(&format!(" in {:.3} s", done.elapsed.as_secs_f64()));
-            match bill {
-                Some(bill) => line.push_str(&format!(
+            match self.engine {
+                EngineKind::Athena => line.push_str(&format!(
                     "; data scanned: {}; cost: ${:.5}",
-                    human_bytes(bill.bytes_scanned),
-                    bill.usd
+                    human_bytes(done.scanned.bytes),
+                    cost_usd(done.scanned.bytes)
                 )),
-                None => line.push_str(&format!("; {}", done.scanned)),
+                EngineKind::Local => line.push_str(&format!("; {}", done.scanned)),
             }
         }
         if self.summary_to_stderr {

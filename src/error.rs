@@ -13,6 +13,8 @@ pub enum Error {
     Catalog(#[from] crate::catalog::Error),
     #[error(transparent)]
     Sql(#[from] crate::sql::Error),
+    #[error(transparent)]
+    Chart(#[from] crate::chart::Error),
     #[error("query: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}")]

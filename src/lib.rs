@@ -5,15 +5,18 @@
 //! [`ingest`] joins the two all-or-nothing, [`transform`] refines the raw table with SQL into
 //! the refined table and a daily summary, [`quality`] checks both, [`catalog`] defines the
 //! tables (Athena DDL) and indexes their partitions, locally and in AWS Glue, and [`sql`]
-//! queries them with DataFusion.
+//! queries them with DataFusion, [`chart`] draws them and [`report`] puts charts, tables and
+//! checks into one HTML page.
 
 pub mod aws;
 pub mod catalog;
+pub mod chart;
 pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod lake;
 pub mod quality;
+pub mod report;
 pub mod source;
 pub mod sql;
 pub mod telemetry;

@@ -10,6 +10,7 @@ use b3lake::catalog::{GlueCatalog, LocalCatalog};
 use b3lake::ingest::{IngestOptions, ingest};
 use b3lake::lake::Lake;
 use b3lake::quality::{self, CheckOptions};
+use b3lake::report::{self, ReportOptions};
 use b3lake::source::download::{DEFAULT_BASE_URL, DownloadOptions, Downloader, Period, default_cache_dir};
 use b3lake::source::{self, ReaderOptions, synth};
 use b3lake::telemetry::{self, LogFormat};
@@ -53,6 +54,13 @@ enum Command {
     },
     /// Run SQL on the lake's tables: a REPL at a terminal, or -c, -f and standard input.
     Sql(SqlArgs),
+    /// Draw a chart of the lake to a PNG or SVG file.
+    Chart {
+        #[command(subcommand)]
+        kind: ChartKind,
+    },
+    /// Write one self-contained HTML page about a range of days: charts, top tables, checks.
+    Report(ReportArgs),
     /// Run end to end on built-in data: generate a month, add a real B3 day, ingest, transform, query.
     Demo {
         #[command(flatten)]
@@ -61,6 +69,109 @@ enum Command {
         #[arg(long, default_value = "2024-01-01")]
         month: NaiveDate,
     },
+}
+
+#[derive(Args)]
+struct ChartOut {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// The picture: FILE.png or FILE.svg.
+    #[arg(long)]
+    out: PathBuf,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 675)]
+    height: u32,
+}
+
+#[derive(Args)]
+struct DayRange {
+    /// First day (YYYY-MM-DD).
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last day (YYYY-MM-DD).
+    #[arg(long)]
+    to: NaiveDate,
+}
+
+#[derive(Subcommand)]
+enum ChartKind {
+    /// The tickers with the largest traded value on a day, as bars.
+    TopVolume {
+        #[arg(long)]
+        day: NaiveDate,
+        /// How many tickers.
+        #[arg(long, default_value_t = 10)]
+        n: usize,
+        #[command(flatten)]
+        out: ChartOut,
+    },
+    /// Daily candles, VWAP and traded value of tickers (one panel each).
+    Price {
+        /// A ticker (PETR4); repeatable.
+        #[arg(long = "symbol", required = true)]
+        symbols: Vec<String>,
+        #[command(flatten)]
+        range: DayRange,
+        #[command(flatten)]
+        out: ChartOut,
+    },
+    /// The spot market's traded value per day.
+    MarketVolume {
+        #[command(flatten)]
+        range: DayRange,
+        #[command(flatten)]
+        out: ChartOut,
+    },
+    /// Daily % change (close over open) of the most traded tickers, as a heatmap.
+    ReturnsHeatmap {
+        #[command(flatten)]
+        range: DayRange,
+        /// How many tickers.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        #[command(flatten)]
+        out: ChartOut,
+    },
+    /// Options' traded value (calls and puts) by expiry date.
+    ExpiryCalendar {
+        #[command(flatten)]
+        range: DayRange,
+        /// How many expiries, nearest first.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        #[command(flatten)]
+        out: ChartOut,
+    },
+    /// Any query's result: one column against another.
+    Sql {
+        /// The query.
+        #[arg(long)]
+        sql: String,
+        /// The column on the x axis.
+        #[arg(long)]
+        x: String,
+        /// The column on the y axis (numeric).
+        #[arg(long)]
+        y: String,
+        #[arg(long, default_value = "bar")]
+        kind: b3lake::chart::data::XyStyle,
+        #[command(flatten)]
+        out: ChartOut,
+    },
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    #[command(flatten)]
+    range: DayRange,
+    /// The page to write.
+    #[arg(long, default_value = "report.html")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -456,6 +567,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Sql(args) => sql(args).await?,
+        Command::Chart { kind } => chart(kind).await?,
+        Command::Report(args) => {
+            let lake = Lake::open(&args.lake.lake).await?;
+            let opts = ReportOptions::new(args.range.from, args.range.to);
+            let report = report::write(&lake, &opts, &args.out).await?;
+            println!(
+                "wrote {}: {} trading days to {}, {} charts, {} checks failed",
+                args.out.display(),
+                report.days,
+                report.last_day,
+                report.charts.len(),
+                report.checks_failed
+            );
+            for why in &report.skipped {
+                println!("no chart of {why}");
+            }
+        }
         Command::Synth(args) => {
             anyhow::ensure!(args.from <= args.to, "--from {} is after --to {}", args.from, args.to);
             let summary = synth::write_file(&args.out, args.from, args.to, args.seed)
@@ -477,6 +605,31 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn chart(kind: ChartKind) -> anyhow::Result<()> {
+    use b3lake::chart::{Kind, Size};
+
+    let (kind, out) = match kind {
+        ChartKind::TopVolume { day, n, out } => (Kind::TopVolume { day, n }, out),
+        ChartKind::Price { symbols, range, out } => (Kind::Price { symbols, from: range.from, to: range.to }, out),
+        ChartKind::MarketVolume { range, out } => (Kind::MarketVolume { from: range.from, to: range.to }, out),
+        ChartKind::ReturnsHeatmap { range, n, out } => {
+            (Kind::ReturnsHeatmap { from: range.from, to: range.to, n }, out)
+        }
+        ChartKind::ExpiryCalendar { range, n, out } => {
+            (Kind::ExpiryCalendar { from: range.from, to: range.to, n }, out)
+        }
+        ChartKind::Sql { sql, x, y, kind, out } => (Kind::Sql { sql, x, y, style: kind }, out),
+    };
+    let size = Size { width: out.width, height: out.height }.check()?;
+    b3lake::chart::Format::of(&out.out)?;
+    let lake = Lake::open(&out.lake.lake).await?;
+    let session = b3lake::sql::session(&lake).await?;
+    let figure = b3lake::chart::figure(&session, &kind).await?;
+    b3lake::chart::write(&figure, &out.out, size)?;
+    println!("wrote {} ({}x{}): {}", out.out.display(), size.width, size.height, figure.title);
     Ok(())
 }
 

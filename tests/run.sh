@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test. S3 tests need an S3 server: this installs moto from PyPI, starts it on
 # 127.0.0.1, points the AWS SDK and object_store at it, runs `cargo test`, and stops it.
+# The report test renders the HTML report in headless Chromium: Debian's package, installed
+# here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v chromium > /dev/null; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq --no-install-recommends chromium > /dev/null 2>&1 ||
+        { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium > /dev/null; }
+fi
 
 python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -3,9 +3,13 @@
 //! written. A Ctrl-C stops the running statement, not the program.
 
 use std::io::Write;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 
 use super::Error as SqlError;
 use super::athena::{Athena, AthenaOptions, cost_usd};
@@ -14,6 +18,8 @@ use super::print::Printer;
 use super::script::{self, Vars};
 use super::session::Session;
 use crate::catalog::Catalog;
+use crate::chart::data::XyStyle;
+use crate::chart::{self, Error as ChartError, Figure, Size};
 use crate::error::{Error, Result};
 
 /// Where statements run.
@@ -78,7 +84,12 @@ pub struct Shell {
     /// Summary lines go to standard error (batch), not with the results (REPL).
     pub summary_to_stderr: bool,
     out: Box<dyn Write + Send>,
+    /// The last result, for `\chart`, while it is small enough to keep.
+    last: Option<(SchemaRef, Vec<RecordBatch>)>,
 }
+
+/// Rows of a result kept for `\chart`; a larger result is written but not kept.
+const KEEP_ROWS: usize = 100_000;
 
 impl Shell {
     pub fn new(session: Session, out: Box<dyn Write + Send>) -> Shell {
@@ -92,6 +103,7 @@ impl Shell {
             timing: true,
             summary_to_stderr: true,
             out,
+            last: None,
         }
     }
 
@@ -101,11 +113,19 @@ impl Shell {
         INTERRUPTED.store(false, Ordering::SeqCst);
         let done = match self.engine {
             EngineKind::Local => {
-                let Shell { session, printer, out, .. } = self;
+                let Shell { session, printer, out, last, .. } = self;
                 // The output starts with the first batch, which brings the result's schema.
                 let mut sink = Some(out.as_mut());
                 let mut output = None;
+                let mut kept = Some(Vec::new());
+                let mut rows = 0;
+                *last = None;
                 let running = execute_with(session, sql, |batch| {
+                    rows += batch.num_rows();
+                    match &mut kept {
+                        Some(k) if rows <= KEEP_ROWS => k.push(batch.clone()),
+                        _ => kept = None,
+                    }
                     if let Some(out) = sink.take() {
                         output = Some(printer.start(out, &batch.schema()).map_err(io)?);
                     }
@@ -120,6 +140,7 @@ impl Shell {
                     // No batch: the header of an empty result.
                     None => printer.write(sink.expect("no batch took it"), &done.schema, &[]).map_err(io)?,
                 }
+                *last = kept.map(|k| (done.schema.clone(), k));
                 done
             }
             EngineKind::Athena => {
@@ -127,8 +148,9 @@ impl Shell {
                     self.athena = Some(Athena::connect(self.athena_options.clone()).await);
                 }
                 let athena = self.athena.as_ref().expect("connected above");
-                let done = athena.execute(sql, interrupted()).await?;
+                let mut done = athena.execute(sql, interrupted()).await?;
                 self.printer.write(&mut self.out, &done.schema, &done.batches).map_err(io)?;
+                self.last = Some((done.schema.clone(), std::mem::take(&mut done.batches)));
                 done
             }
         };
@@ -185,6 +207,18 @@ impl Shell {
     pub async fn location(&self, table: &str) -> Result<Option<String>> {
         let catalog = self.session.catalog();
         Ok(catalog.table(table).await?.map(|def| def.resolved_location(&catalog.lake_url())))
+    }
+
+    /// Draws the last result's `x` against `y` to `path` (PNG or SVG).
+    pub fn chart(&self, style: XyStyle, x: &str, y: &str, path: &Path) -> Result<Figure> {
+        let (schema, batches) = self.last.as_ref().ok_or_else(|| {
+            ChartError::Usage(format!(
+                "no result to draw: run a query first (results over {KEEP_ROWS} rows are not kept)"
+            ))
+        })?;
+        let figure = chart::data::from_result(schema, batches, x, y, style)?;
+        chart::write(&figure, path, Size::default())?;
+        Ok(figure)
     }
 
     /// Where results go.

@@ -96,3 +96,19 @@ pub async fn bucket(name: &str) -> String {
     assert!(response.status().is_success(), "create bucket: {}", response.status());
     format!("s3://{name}/lake")
 }
+
+static DEMO: tokio::sync::OnceCell<tempfile::TempDir> = tokio::sync::OnceCell::const_new();
+
+/// The lake `b3lake demo` builds (the real 2022-02-04 session and a synthetic January 2024),
+/// built once for every test that reads it.
+pub async fn demo_lake() -> PathBuf {
+    let dir = DEMO
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().unwrap();
+            let month = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+            b3lake::demo::run(dir.path().to_str().unwrap(), month, false).await.expect("the demo runs");
+            dir
+        })
+        .await;
+    dir.path().to_path_buf()
+}

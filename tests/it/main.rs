@@ -4,6 +4,7 @@ mod common;
 
 mod bad_input;
 mod catalog;
+mod chart;
 mod download;
 mod ingest;
 mod parse;

@@ -3,26 +3,10 @@
 //! through a pseudo-terminal, and the Athena engine against moto.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use tempfile::TempDir;
-use tokio::sync::OnceCell;
-
-static DEMO: OnceCell<TempDir> = OnceCell::const_new();
-
-/// The lake `b3lake demo` builds, built once for this module's tests.
-async fn demo_lake() -> PathBuf {
-    let dir = DEMO
-        .get_or_init(|| async {
-            let dir = tempfile::tempdir().unwrap();
-            let month = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-            b3lake::demo::run(dir.path().to_str().unwrap(), month, false).await.expect("the demo runs");
-            dir
-        })
-        .await;
-    dir.path().to_path_buf()
-}
+use crate::common::demo_lake;
 
 fn b3lake(lake: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_b3lake"))
@@ -308,6 +292,11 @@ async fn the_repl_on_a_terminal() {
     t.expect("b3lake> ");
     t.send("SELECT day_of_week(DATE '${d}') AS dw;\r");
     t.expect("dw\r\n5");
+    // \chart draws the last result.
+    let png = lake.join("repl_chart.png");
+    t.send(&format!("\\chart bar dw dw {}\r", png.display()));
+    t.expect("wrote ");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG\r\n"), "{}", png.display());
     t.send("\\nope\r");
     t.expect("unknown command \\nope");
     t.send("SELECT * FROM nowhere;\r");

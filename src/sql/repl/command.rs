@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::chart::data::XyStyle;
 use crate::sql::print::Format;
 use crate::sql::shell::EngineKind;
 
@@ -21,6 +22,13 @@ pub enum Command {
     Engine(EngineKind),
     /// `\set NAME VALUE`, or `\set` alone to list the variables.
     Set(Option<(String, String)>),
+    /// `\chart bar|line|scatter X Y FILE`: draw the last result.
+    Chart {
+        style: XyStyle,
+        x: String,
+        y: String,
+        file: PathBuf,
+    },
 }
 
 /// The commands and what they do, for `\?`.
@@ -35,6 +43,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("\\i FILE", "run the statements of a file"),
     ("\\engine local|athena", "run statements here or in Athena"),
     ("\\set [NAME VALUE]", "set a ${NAME} variable, or list them"),
+    ("\\chart bar|line|scatter X Y FILE", "draw the last result's column X against Y to FILE.png or FILE.svg"),
 ];
 
 impl FromStr for Command {
@@ -69,6 +78,14 @@ impl FromStr for Command {
                     Some((n.to_string(), v.trim().to_string()))
                 }
             }),
+            "\\chart" => {
+                let args = needs("bar|line|scatter X Y FILE")?;
+                let parts: Vec<&str> = args.split_whitespace().collect();
+                let [style, x, y, file] = parts[..] else {
+                    return Err("\\chart needs bar|line|scatter X Y FILE".into());
+                };
+                Command::Chart { style: style.parse()?, x: x.into(), y: y.into(), file: PathBuf::from(file) }
+            }
             other => return Err(format!("unknown command {other}; \\? lists them")),
         })
     }
@@ -88,6 +105,12 @@ mod tests {
         assert_eq!("\\set day 2022-02-04".parse(), Ok(Command::Set(Some(("day".into(), "2022-02-04".into())))));
         assert!("\\d".parse::<Command>().unwrap_err().contains("needs a table name"));
         assert!("\\format xml".parse::<Command>().is_err());
+        assert_eq!(
+            "\\chart line dia v out.svg".parse(),
+            Ok(Command::Chart { style: XyStyle::Line, x: "dia".into(), y: "v".into(), file: "out.svg".into() })
+        );
+        assert!("\\chart pie a b f.png".parse::<Command>().unwrap_err().contains("bar, line or scatter"));
+        assert!("\\chart bar a f.png".parse::<Command>().unwrap_err().contains("needs"));
         assert!("\\x".parse::<Command>().unwrap_err().contains("unknown command"));
     }
 }

@@ -139,6 +139,10 @@ async fn command_run(shell: &mut Shell, command: Command) -> Result<()> {
             println!();
         }
         Command::Set(Some((name, value))) => shell.vars.set(&name, &value),
+        Command::Chart { style, x, y, file } => {
+            let figure = shell.chart(style, &x, &y, &file)?;
+            println!("wrote {}: {}\n", file.display(), figure.title);
+        }
     }
     Ok(())
 }

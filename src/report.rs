@@ -1,0 +1,401 @@
+//! One HTML page about a range of days: the charts, the last day's top tables, the daily
+//! summary and the data-quality checks. The page carries everything inline (PNG charts as
+//! data URIs, one style sheet, no script, no font or network fetch), so it can be mailed,
+//! archived or opened from an S3 console and look the same.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type};
+use base64::Engine as _;
+use chrono::NaiveDate;
+
+use crate::chart::brl::{self, Unit};
+use crate::chart::data::days_filter;
+use crate::chart::{self, Format, Kind, Size};
+use crate::error::Result;
+use crate::lake::Lake;
+use crate::quality::{self, CheckOptions};
+use crate::sql::{Session, execute};
+
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Each chart's size; the page shows it at exactly this size.
+    pub chart_size: Size,
+    /// Tickers in the top tables and the heatmap.
+    pub top: usize,
+}
+
+impl ReportOptions {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> ReportOptions {
+        ReportOptions { from, to, chart_size: Size { width: 1000, height: 520 }, top: 10 }
+    }
+}
+
+/// A finished page.
+#[derive(Debug)]
+pub struct Report {
+    pub html: String,
+    /// Chart titles, in page order.
+    pub charts: Vec<String>,
+    /// Charts that had nothing to show and why (options on days without options, say).
+    pub skipped: Vec<String>,
+    pub days: usize,
+    pub last_day: NaiveDate,
+    pub checks_failed: usize,
+}
+
+/// Builds the page and writes it to `path`, whole or not at all.
+pub async fn write(lake: &Lake, opts: &ReportOptions, path: &Path) -> Result<Report> {
+    let report = build(lake, opts).await?;
+    let io = |source| chart::Error::Io { path: path.display().to_string(), source };
+    let tmp = path.with_extension("html.tmp");
+    std::fs::write(&tmp, &report.html).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(report)
+}
+
+/// Builds the page.
+pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
+    let (from, to) = (opts.from, opts.to);
+    let session = crate::sql::session(lake).await?;
+    // The daily summary says which days there are; without any, the report has nothing to say.
+    let summary = query(
+        &session,
+        &format!(
+            "SELECT data_pregao, numero_tickers, vol_financeiro_total, numero_negocios, altas, baixas, estaveis, \
+             maior_alta, maior_alta_pct, maior_baixa, maior_baixa_pct FROM cotacoes_b3_resumo_diario WHERE {} \
+             ORDER BY data_pregao",
+            days_filter(from, to)
+        ),
+    )
+    .await?;
+    let days: Vec<NaiveDate> = summary.iter().flat_map(|b| dates(b, 0)).collect();
+    // The chart of the range reports an empty range with the days the lake has.
+    let market = chart::figure(&session, &Kind::MarketVolume { from, to }).await?;
+    let last = *days.last().expect("a range with a market chart has days");
+
+    let mut charts = vec![("market-volume", market)];
+    let mut skipped = Vec::new();
+    let top = top_symbols(&session, last, 3).await?;
+    let kinds = [
+        ("top-volume", Kind::TopVolume { day: last, n: opts.top }),
+        ("price", Kind::Price { symbols: top, from, to }),
+        ("returns-heatmap", Kind::ReturnsHeatmap { from, to, n: opts.top.max(10) * 2 }),
+        ("expiry-calendar", Kind::ExpiryCalendar { from, to, n: 20 }),
+    ];
+    for (name, kind) in kinds {
+        match chart::figure(&session, &kind).await {
+            Ok(figure) => charts.push((name, figure)),
+            // A kind with nothing in the range (no options traded) is left out and said so.
+            Err(crate::Error::Chart(chart::Error::Usage(why))) => skipped.push(format!("{name}: {why}")),
+            Err(e) => return Err(e),
+        }
+    }
+
+    let checks = quality::check(lake, &CheckOptions { days: days.clone(), ..Default::default() }).await?;
+    let mut html = String::with_capacity(1 << 20);
+    let title = if from == to {
+        format!("Mercado B3 em {}", brl::date(from))
+    } else {
+        format!("Mercado B3 de {} a {}", brl::date(from), brl::date(to))
+    };
+    write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"pt-BR\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n<p class=\"meta\">{} pregões, o último em {}. Lago: <code>{}</code>.</p>\n",
+        esc(&title),
+        esc(&title),
+        days.len(),
+        brl::date(last),
+        esc(&lake.to_string())
+    )
+    .expect("writing to a String");
+    html.push_str(&cards(&summary));
+
+    html.push_str("<h2>Gráficos</h2>\n");
+    for (name, figure) in &charts {
+        // Candles get a panel of the chart's height, less the titles, each.
+        let size = match &figure.plot {
+            chart::Plot::Candles { panels } if panels.len() > 1 => {
+                Size { height: opts.chart_size.height * panels.len() as u32 * 3 / 4, ..opts.chart_size }
+            }
+            _ => opts.chart_size,
+        };
+        let png = chart::draw::render(figure, Format::Png, size)?;
+        let _ = writeln!(
+            html,
+            "<figure id=\"chart-{name}\"><img alt=\"{}\" width=\"{}\" height=\"{}\" src=\"data:image/png;base64,{}\"></figure>",
+            esc(&figure.title),
+            size.width,
+            size.height,
+            base64::engine::general_purpose::STANDARD.encode(png)
+        );
+    }
+    for why in &skipped {
+        let _ = writeln!(html, "<p class=\"note\">Sem gráfico: {}</p>", esc(why));
+    }
+
+    let _ = writeln!(html, "<h2>Destaques de {}</h2>", brl::date(last));
+    html.push_str(&top_table(&session, last, opts.top).await?);
+    html.push_str(&movers_table(&session, last, 5).await?);
+
+    html.push_str("<h2>Resumo diário</h2>\n");
+    html.push_str(&summary_table(&summary));
+
+    let failed = checks.iter().filter(|c| !c.passed).count();
+    let _ = writeln!(
+        html,
+        "<h2>Qualidade dos dados</h2>\n<p class=\"meta\">{} verificações nos {} pregões: {}.</p>",
+        checks.len(),
+        days.len(),
+        if failed == 0 { "todas passaram".to_string() } else { format!("{failed} falharam") }
+    );
+    let rows: Vec<Vec<Cell>> = checks
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::text(format!("{}.{}", c.table, c.check)),
+                Cell::text(&c.description),
+                Cell::num(c.violations.to_string()),
+                Cell::text(c.example.clone().unwrap_or_default()),
+                Cell::status(c.passed),
+            ]
+        })
+        .collect();
+    html.push_str(&table(&["verificação", "regra", "violações", "exemplo", "resultado"], &rows));
+    html.push_str("</main>\n</body>\n</html>\n");
+    Ok(Report {
+        html,
+        charts: charts.iter().map(|(_, f)| f.title.clone()).collect(),
+        skipped,
+        days: days.len(),
+        last_day: last,
+        checks_failed: failed,
+    })
+}
+
+const STYLE: &str = "body{margin:0;background:#f6f6f4;color:#212121;font:15px/1.45 'DejaVu Sans',Verdana,sans-serif}\
+main{max-width:1040px;margin:0 auto;padding:24px 20px 48px}h1{font-size:28px;margin:0 0 4px}\
+h2{font-size:21px;margin:32px 0 10px;border-bottom:2px solid #212121;padding-bottom:4px}\
+.meta{color:#555;margin:4px 0 12px}.note{color:#555;font-style:italic}\
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}.card{background:#fff;border:1px solid #ddd;padding:10px 16px;min-width:180px}\
+.card b{display:block;font-size:22px}figure{margin:0 0 18px;background:#fff;border:1px solid #ddd;width:max-content}\
+figure img{display:block}table{border-collapse:collapse;background:#fff;margin:8px 0 16px;width:100%}\
+th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}th{background:#ececec}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+td.ok{font-weight:bold}td.fail{font-weight:bold;background:#212121;color:#fff}caption{text-align:left;font-weight:bold;padding:4px 0}";
+
+/// HTML-escapes text.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+struct Cell {
+    text: String,
+    class: &'static str,
+}
+
+impl Cell {
+    fn text(s: impl Into<String>) -> Cell {
+        Cell { text: s.into(), class: "" }
+    }
+    fn num(s: impl Into<String>) -> Cell {
+        Cell { text: s.into(), class: "n" }
+    }
+    fn status(passed: bool) -> Cell {
+        if passed { Cell { text: "ok".into(), class: "ok" } } else { Cell { text: "FALHOU".into(), class: "fail" } }
+    }
+}
+
+fn table(headers: &[&str], rows: &[Vec<Cell>]) -> String {
+    let mut out = String::from("<table>\n<tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for c in row {
+            if c.class.is_empty() {
+                let _ = write!(out, "<td>{}</td>", esc(&c.text));
+            } else {
+                let _ = write!(out, "<td class=\"{}\">{}</td>", c.class, esc(&c.text));
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+async fn query(session: &Session, sql: &str) -> Result<Vec<RecordBatch>> {
+    Ok(execute(session, sql).await?.batches)
+}
+
+fn dates(b: &RecordBatch, i: usize) -> Vec<NaiveDate> {
+    let c = b.column(i).as_primitive::<arrow::datatypes::Date32Type>();
+    c.iter().flatten().filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).collect()
+}
+
+/// A column's values as text, exact: a DECIMAL keeps every digit (`1234.50`).
+fn texts(b: &RecordBatch, i: usize) -> Vec<String> {
+    let c = arrow::compute::cast(b.column(i), &DataType::Utf8).expect("every column casts to text");
+    c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect()
+}
+
+fn doubles(b: &RecordBatch, i: usize) -> Vec<Option<f64>> {
+    let c = arrow::compute::cast(b.column(i), &DataType::Float64).expect("a numeric column");
+    c.as_primitive::<Float64Type>().iter().collect()
+}
+
+fn money(exact: &str) -> String {
+    if exact.is_empty() { String::new() } else { format!("R$ {}", brl::exact(exact)) }
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map(|v| brl::percent(v, 2)).unwrap_or_default()
+}
+
+/// Totals of the range, as cards.
+fn cards(summary: &[RecordBatch]) -> String {
+    let volume: f64 = summary.iter().flat_map(|b| doubles(b, 2)).flatten().sum();
+    let trades: f64 = summary.iter().flat_map(|b| doubles(b, 3)).flatten().sum();
+    let days: usize = summary.iter().map(|b| b.num_rows()).sum();
+    let mut out = String::from("<div class=\"cards\">");
+    for (label, value) in [
+        ("pregões", days.to_string()),
+        ("volume financeiro", Unit::Brl.short(volume)),
+        ("média por pregão", Unit::Brl.short(volume / days.max(1) as f64)),
+        ("negócios", brl::compact(trades)),
+    ] {
+        let _ = write!(out, "<div class=\"card\">{}<b>{}</b></div>", esc(label), esc(&value));
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+async fn top_symbols(session: &Session, day: NaiveDate, n: usize) -> Result<Vec<String>> {
+    let b = query(
+        session,
+        &format!(
+            "SELECT symbol FROM cotacoes_b3_refined WHERE {} ORDER BY vol_financeiro_total DESC, symbol LIMIT {n}",
+            days_filter(day, day)
+        ),
+    )
+    .await?;
+    Ok(b.iter().flat_map(|b| texts(b, 0)).collect())
+}
+
+async fn top_table(session: &Session, day: NaiveDate, n: usize) -> Result<String> {
+    let batches = query(
+        session,
+        &format!(
+            "SELECT symbol, nome_empresa, preco_abertura, preco_fechamento, variacao_percentual_dia, \
+             vol_financeiro_total, numero_negocios FROM cotacoes_b3_refined WHERE {} \
+             ORDER BY vol_financeiro_total DESC, symbol LIMIT {n}",
+            days_filter(day, day)
+        ),
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        let cols: Vec<Vec<String>> = (0..7).map(|i| texts(b, i)).collect();
+        let pct = doubles(b, 4);
+        for r in 0..b.num_rows() {
+            rows.push(vec![
+                Cell::text(&cols[0][r]),
+                Cell::text(cols[1][r].trim()),
+                Cell::num(money(&cols[2][r])),
+                Cell::num(money(&cols[3][r])),
+                Cell::num(percent(pct[r])),
+                Cell::num(money(&cols[5][r])),
+                Cell::num(brl::exact(&cols[6][r])),
+            ]);
+        }
+    }
+    let mut out = format!("<h3>Os {n} maiores volumes financeiros</h3>\n");
+    out.push_str(&table(
+        &["ticker", "empresa", "abertura", "fechamento", "variação", "volume financeiro", "negócios"],
+        &rows,
+    ));
+    Ok(out)
+}
+
+/// The day's largest rises and falls (close over open) among tickers with at least 100 trades.
+async fn movers_table(session: &Session, day: NaiveDate, n: usize) -> Result<String> {
+    let mut out = String::new();
+    for (title, order) in [("Maiores altas", "DESC"), ("Maiores baixas", "ASC")] {
+        let batches = query(
+            session,
+            &format!(
+                "SELECT symbol, preco_abertura, preco_fechamento, variacao_percentual_dia, numero_negocios \
+                 FROM cotacoes_b3_refined WHERE {} AND numero_negocios >= 100 AND variacao_percentual_dia IS NOT NULL \
+                 ORDER BY variacao_percentual_dia {order}, symbol LIMIT {n}",
+                days_filter(day, day)
+            ),
+        )
+        .await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            let cols: Vec<Vec<String>> = (0..5).map(|i| texts(b, i)).collect();
+            let pct = doubles(b, 3);
+            for r in 0..b.num_rows() {
+                rows.push(vec![
+                    Cell::text(&cols[0][r]),
+                    Cell::num(money(&cols[1][r])),
+                    Cell::num(money(&cols[2][r])),
+                    Cell::num(percent(pct[r])),
+                    Cell::num(brl::exact(&cols[4][r])),
+                ]);
+            }
+        }
+        let _ = writeln!(out, "<h3>{title} (fechamento sobre abertura, ao menos 100 negócios)</h3>");
+        out.push_str(&table(&["ticker", "abertura", "fechamento", "variação", "negócios"], &rows));
+    }
+    Ok(out)
+}
+
+fn summary_table(summary: &[RecordBatch]) -> String {
+    let mut rows = Vec::new();
+    for b in summary {
+        let cols: Vec<Vec<String>> = (0..b.num_columns()).map(|i| texts(b, i)).collect();
+        let (up, down) = (doubles(b, 8), doubles(b, 10));
+        for (r, day) in dates(b, 0).into_iter().enumerate() {
+            rows.push(vec![
+                Cell::text(brl::date(day)),
+                Cell::num(brl::exact(&cols[1][r])),
+                Cell::num(money(&cols[2][r])),
+                Cell::num(brl::exact(&cols[3][r])),
+                Cell::num(format!("{} / {} / {}", cols[4][r], cols[5][r], cols[6][r])),
+                Cell::text(format!("{} {}", cols[7][r], percent(up[r]))),
+                Cell::text(format!("{} {}", cols[9][r], percent(down[r]))),
+            ]);
+        }
+    }
+    table(
+        &[
+            "pregão",
+            "tickers",
+            "volume financeiro",
+            "negócios",
+            "altas / baixas / estáveis",
+            "maior alta",
+            "maior baixa",
+        ],
+        &rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(esc("<a href=\"x\">P&G</a>"), "&lt;a href=&quot;x&quot;&gt;P&amp;G&lt;/a&gt;");
+        let t = table(&["a"], &[vec![Cell::num("1"), Cell::status(false)]]);
+        assert!(t.contains("<td class=\"n\">1</td><td class=\"fail\">FALHOU</td>"), "{t}");
+    }
+}

@@ -570,12 +570,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Chart { kind } => chart(kind).await?,
         Command::Report(args) => {
             let lake = Lake::open(&args.lake.lake).await?;
-            let opts = ReportOptions::new(args.range.from, args.range.to);
+            let opts = ReportOptions { progress, ..ReportOptions::new(args.range.from, args.range.to) };
             let report = report::write(&lake, &opts, &args.out).await?;
             println!(
-                "wrote {}: {} trading days to {}, {} charts, {} checks failed",
+                "wrote {}: {} trading {} to {}, {} charts, {} checks failed",
                 args.out.display(),
                 report.days,
+                if report.days == 1 { "day" } else { "days" },
                 report.last_day,
                 report.charts.len(),
                 report.checks_failed

@@ -10,6 +10,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use base64::Engine as _;
 use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::chart::brl::{self, Unit};
 use crate::chart::data::days_filter;
@@ -27,11 +28,13 @@ pub struct ReportOptions {
     pub chart_size: Size,
     /// Tickers in the top tables and the heatmap.
     pub top: usize,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
 }
 
 impl ReportOptions {
     pub fn new(from: NaiveDate, to: NaiveDate) -> ReportOptions {
-        ReportOptions { from, to, chart_size: Size { width: 1000, height: 520 }, top: 10 }
+        ReportOptions { from, to, chart_size: Size { width: 1000, height: 520 }, top: 10, progress: false }
     }
 }
 
@@ -61,6 +64,18 @@ pub async fn write(lake: &Lake, opts: &ReportOptions, path: &Path) -> Result<Rep
 /// Builds the page.
 pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     let (from, to) = (opts.from, opts.to);
+    // The steps: five charts, the checks, the top tables.
+    let bar = if opts.progress { ProgressBar::new(7) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .expect("valid template"),
+    );
+    let step = |what: &str| {
+        tracing::info!(step = what, "report");
+        bar.set_message(what.to_string());
+        bar.inc(1);
+    };
+    bar.set_message("daily summary");
     let session = crate::sql::session(lake).await?;
     // The daily summary says which days there are; without any, the report has nothing to say.
     let summary = query(
@@ -77,6 +92,7 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     // The chart of the range reports an empty range with the days the lake has.
     let market = chart::figure(&session, &Kind::MarketVolume { from, to }).await?;
     let last = *days.last().expect("a range with a market chart has days");
+    step("market-volume");
 
     let mut charts = vec![("market-volume", market)];
     let mut skipped = Vec::new();
@@ -88,7 +104,9 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
         ("expiry-calendar", Kind::ExpiryCalendar { from, to, n: 20 }),
     ];
     for (name, kind) in kinds {
-        match chart::figure(&session, &kind).await {
+        let figure = chart::figure(&session, &kind).await;
+        step(name);
+        match figure {
             Ok(figure) => charts.push((name, figure)),
             // A kind with nothing in the range (no options traded) is left out and said so.
             Err(crate::Error::Chart(chart::Error::Usage(why))) => skipped.push(format!("{name}: {why}")),
@@ -97,6 +115,7 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     }
 
     let checks = quality::check(lake, &CheckOptions { days: days.clone(), ..Default::default() }).await?;
+    step("data-quality checks");
     let mut html = String::with_capacity(1 << 20);
     let title = if from == to {
         format!("Mercado B3 em {}", brl::date(from))
@@ -105,10 +124,10 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     };
     write!(
         html,
-        "<!DOCTYPE html>\n<html lang=\"pt-BR\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n<p class=\"meta\">{} pregões, o último em {}. Lago: <code>{}</code>.</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"pt-BR\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n<p class=\"meta\">{}, o último em {}. Lago: <code>{}</code>.</p>\n",
         esc(&title),
         esc(&title),
-        days.len(),
+        brl::sessions(days.len()),
         brl::date(last),
         esc(&lake.to_string())
     )
@@ -141,6 +160,8 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     let _ = writeln!(html, "<h2>Destaques de {}</h2>", brl::date(last));
     html.push_str(&top_table(&session, last, opts.top).await?);
     html.push_str(&movers_table(&session, last, 5).await?);
+    step("top tables");
+    bar.finish_and_clear();
 
     html.push_str("<h2>Resumo diário</h2>\n");
     html.push_str(&summary_table(&summary));
@@ -148,9 +169,9 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     let failed = checks.iter().filter(|c| !c.passed).count();
     let _ = writeln!(
         html,
-        "<h2>Qualidade dos dados</h2>\n<p class=\"meta\">{} verificações nos {} pregões: {}.</p>",
+        "<h2>Qualidade dos dados</h2>\n<p class=\"meta\">{} verificações em {}: {}.</p>",
         checks.len(),
-        days.len(),
+        brl::sessions(days.len()),
         if failed == 0 { "todas passaram".to_string() } else { format!("{failed} falharam") }
     );
     let rows: Vec<Vec<Cell>> = checks
@@ -239,10 +260,21 @@ fn dates(b: &RecordBatch, i: usize) -> Vec<NaiveDate> {
     c.iter().flatten().filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).collect()
 }
 
-/// A column's values as text, exact: a DECIMAL keeps every digit (`1234.50`).
-fn texts(b: &RecordBatch, i: usize) -> Vec<String> {
-    let c = arrow::compute::cast(b.column(i), &DataType::Utf8).expect("every column casts to text");
-    c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect()
+/// Each row's values as text, exact: a DECIMAL keeps every digit (`1234.50`), NULL is empty.
+fn text_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        let cols: Vec<Vec<String>> = b
+            .columns()
+            .iter()
+            .map(|c| {
+                let c = arrow::compute::cast(c, &DataType::Utf8).expect("every column casts to text");
+                c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect()
+            })
+            .collect();
+        rows.extend((0..b.num_rows()).map(|r| cols.iter().map(|c| c[r].clone()).collect::<Vec<_>>()));
+    }
+    rows
 }
 
 fn doubles(b: &RecordBatch, i: usize) -> Vec<Option<f64>> {
@@ -254,8 +286,9 @@ fn money(exact: &str) -> String {
     if exact.is_empty() { String::new() } else { format!("R$ {}", brl::exact(exact)) }
 }
 
-fn percent(v: Option<f64>) -> String {
-    v.map(|v| brl::percent(v, 2)).unwrap_or_default()
+/// A percentage given as text (`1.2345`): `+1,23%`; empty stays empty.
+fn percent(v: &str) -> String {
+    v.parse::<f64>().map(|v| brl::percent(v, 2)).unwrap_or_default()
 }
 
 /// Totals of the range, as cards.
@@ -285,7 +318,7 @@ async fn top_symbols(session: &Session, day: NaiveDate, n: usize) -> Result<Vec<
         ),
     )
     .await?;
-    Ok(b.iter().flat_map(|b| texts(b, 0)).collect())
+    Ok(text_rows(&b).into_iter().map(|mut r| r.swap_remove(0)).collect())
 }
 
 async fn top_table(session: &Session, day: NaiveDate, n: usize) -> Result<String> {
@@ -299,22 +332,20 @@ async fn top_table(session: &Session, day: NaiveDate, n: usize) -> Result<String
         ),
     )
     .await?;
-    let mut rows = Vec::new();
-    for b in &batches {
-        let cols: Vec<Vec<String>> = (0..7).map(|i| texts(b, i)).collect();
-        let pct = doubles(b, 4);
-        for r in 0..b.num_rows() {
-            rows.push(vec![
-                Cell::text(&cols[0][r]),
-                Cell::text(cols[1][r].trim()),
-                Cell::num(money(&cols[2][r])),
-                Cell::num(money(&cols[3][r])),
-                Cell::num(percent(pct[r])),
-                Cell::num(money(&cols[5][r])),
-                Cell::num(brl::exact(&cols[6][r])),
-            ]);
-        }
-    }
+    let rows: Vec<Vec<Cell>> = text_rows(&batches)
+        .iter()
+        .map(|v| {
+            vec![
+                Cell::text(&v[0]),
+                Cell::text(v[1].trim()),
+                Cell::num(money(&v[2])),
+                Cell::num(money(&v[3])),
+                Cell::num(percent(&v[4])),
+                Cell::num(money(&v[5])),
+                Cell::num(brl::exact(&v[6])),
+            ]
+        })
+        .collect();
     let mut out = format!("<h3>Os {n} maiores volumes financeiros</h3>\n");
     out.push_str(&table(
         &["ticker", "empresa", "abertura", "fechamento", "variação", "volume financeiro", "negócios"],
@@ -337,20 +368,18 @@ async fn movers_table(session: &Session, day: NaiveDate, n: usize) -> Result<Str
             ),
         )
         .await?;
-        let mut rows = Vec::new();
-        for b in &batches {
-            let cols: Vec<Vec<String>> = (0..5).map(|i| texts(b, i)).collect();
-            let pct = doubles(b, 3);
-            for r in 0..b.num_rows() {
-                rows.push(vec![
-                    Cell::text(&cols[0][r]),
-                    Cell::num(money(&cols[1][r])),
-                    Cell::num(money(&cols[2][r])),
-                    Cell::num(percent(pct[r])),
-                    Cell::num(brl::exact(&cols[4][r])),
-                ]);
-            }
-        }
+        let rows: Vec<Vec<Cell>> = text_rows(&batches)
+            .iter()
+            .map(|v| {
+                vec![
+                    Cell::text(&v[0]),
+                    Cell::num(money(&v[1])),
+                    Cell::num(money(&v[2])),
+                    Cell::num(percent(&v[3])),
+                    Cell::num(brl::exact(&v[4])),
+                ]
+            })
+            .collect();
         let _ = writeln!(out, "<h3>{title} (fechamento sobre abertura, ao menos 100 negócios)</h3>");
         out.push_str(&table(&["ticker", "abertura", "fechamento", "variação", "negócios"], &rows));
     }
@@ -358,22 +387,21 @@ async fn movers_table(session: &Session, day: NaiveDate, n: usize) -> Result<Str
 }
 
 fn summary_table(summary: &[RecordBatch]) -> String {
-    let mut rows = Vec::new();
-    for b in summary {
-        let cols: Vec<Vec<String>> = (0..b.num_columns()).map(|i| texts(b, i)).collect();
-        let (up, down) = (doubles(b, 8), doubles(b, 10));
-        for (r, day) in dates(b, 0).into_iter().enumerate() {
-            rows.push(vec![
-                Cell::text(brl::date(day)),
-                Cell::num(brl::exact(&cols[1][r])),
-                Cell::num(money(&cols[2][r])),
-                Cell::num(brl::exact(&cols[3][r])),
-                Cell::num(format!("{} / {} / {}", cols[4][r], cols[5][r], cols[6][r])),
-                Cell::text(format!("{} {}", cols[7][r], percent(up[r]))),
-                Cell::text(format!("{} {}", cols[9][r], percent(down[r]))),
-            ]);
-        }
-    }
+    let day = |v: &str| v.parse::<NaiveDate>().map(brl::date).unwrap_or_default();
+    let rows: Vec<Vec<Cell>> = text_rows(summary)
+        .iter()
+        .map(|v| {
+            vec![
+                Cell::text(day(&v[0])),
+                Cell::num(brl::exact(&v[1])),
+                Cell::num(money(&v[2])),
+                Cell::num(brl::exact(&v[3])),
+                Cell::num(format!("{} / {} / {}", v[4], v[5], v[6])),
+                Cell::text(format!("{} {}", v[7], percent(&v[8]))),
+                Cell::text(format!("{} {}", v[9], percent(&v[10]))),
+            ]
+        })
+        .collect();
     table(
         &[
             "pregão",

@@ -119,6 +119,11 @@ pub fn percent(v: f64, decimals: usize) -> String {
     }
 }
 
+/// `1 pregão`, `5 pregões`.
+pub fn sessions(n: usize) -> String {
+    if n == 1 { "1 pregão".to_string() } else { format!("{} pregões", decimal(n as f64, 0)) }
+}
+
 /// `04/02/2022`.
 pub fn date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
@@ -154,5 +159,6 @@ mod tests {
         assert_eq!(percent(-0.5, 1), "-0,5%");
         assert_eq!(percent(0.0, 1), "0,0%");
         assert_eq!(date(NaiveDate::from_ymd_opt(2022, 2, 4).unwrap()), "04/02/2022");
+        assert_eq!((sessions(1).as_str(), sessions(1250).as_str()), ("1 pregão", "1.250 pregões"));
     }
 }

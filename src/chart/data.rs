@@ -226,10 +226,10 @@ async fn market_volume(session: &Session, from: NaiveDate, to: NaiveDate) -> cra
     Ok(Figure {
         title: "Volume financeiro diário do mercado à vista".into(),
         subtitle: Some(format!(
-            "{} a {}: {} pregões, {} no total, média de {} por pregão",
+            "{} a {}: {}, {} no total, média de {} por pregão",
             brl::date(from),
             brl::date(to),
-            days.len(),
+            brl::sessions(days.len()),
             Unit::Brl.short(total),
             Unit::Brl.short(total / days.len() as f64)
         )),

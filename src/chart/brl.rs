@@ -10,8 +10,6 @@ pub enum Unit {
     Brl,
     /// A price in reais, to the cent: `R$ 32,63`.
     Price,
-    /// A percentage: `+1,25%`.
-    Percent,
     /// A plain quantity: `1,2 mi`.
     Count,
 }
@@ -22,17 +20,7 @@ impl Unit {
         match self {
             Unit::Brl => format!("R$ {}", compact(v)),
             Unit::Price => format!("R$ {}", decimal(v, 2)),
-            Unit::Percent => percent(v, 1),
             Unit::Count => compact(v),
-        }
-    }
-
-    /// The axis description's unit.
-    pub fn axis(self) -> &'static str {
-        match self {
-            Unit::Brl | Unit::Price => "R$",
-            Unit::Percent => "%",
-            Unit::Count => "",
         }
     }
 }
@@ -127,11 +115,6 @@ pub fn sessions(n: usize) -> String {
 /// `04/02/2022`.
 pub fn date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
-}
-
-/// `04/02`, where the year is plain from the context.
-pub fn day_month(d: NaiveDate) -> String {
-    d.format("%d/%m").to_string()
 }
 
 #[cfg(test)]

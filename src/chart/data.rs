@@ -301,7 +301,7 @@ async fn expiry_calendar(session: &Session, from: NaiveDate, to: NaiveDate, n: u
         &format!(
             "SELECT data_vencimento, sum(CASE WHEN tipo_mercado = 70 THEN volume_total_negociado ELSE 0 END) AS calls, \
                     sum(CASE WHEN tipo_mercado = 80 THEN volume_total_negociado ELSE 0 END) AS puts \
-             FROM cotacoes_b3_raw WHERE {} AND tipo_mercado IN (70, 80) \
+             FROM cotacoes_b3_raw WHERE {} AND tipo_mercado IN (70, 80) AND data_vencimento IS NOT NULL \
              GROUP BY data_vencimento ORDER BY data_vencimento",
             days_filter(from, to)
         ),

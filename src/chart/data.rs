@@ -11,6 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use super::brl::{self, Unit};
 use super::{Candle, CandlePanel, Error, Figure, Plot, Series, XAxis};
 use crate::sql::{Session, execute};
+use crate::transform::RefinedSpec;
 
 /// A chart of the lake and what it needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,39 +247,47 @@ async fn returns_heatmap(session: &Session, from: NaiveDate, to: NaiveDate, n: u
     if n == 0 {
         return Err(usage("--n must be at least 1"));
     }
-    let batches = query(
+    // The ranking reads the raw table (one file a day) with the refined table's own filter, so
+    // the same tickers rank the same; the refined table (one file per ticker and day) is then
+    // read for those tickers only.
+    let filter = RefinedSpec::load(session.catalog().lake()).await?.unwrap_or_default().filter;
+    let ranked = query(
         session,
         &format!(
-            "WITH r AS (SELECT symbol, data_pregao, variacao_percentual_dia AS v, vol_financeiro_total AS f \
-                 FROM cotacoes_b3_refined WHERE {}), \
-             mais AS (SELECT symbol, sum(f) AS t FROM r GROUP BY symbol ORDER BY t DESC, symbol LIMIT {n}) \
-             SELECT r.symbol, r.data_pregao, r.v, mais.t FROM r JOIN mais ON r.symbol = mais.symbol \
-             ORDER BY mais.t DESC, r.symbol, r.data_pregao",
+            "SELECT codigo_negociacao, sum(volume_total_negociado) AS t FROM cotacoes_b3_raw WHERE {} AND ({filter}) \
+             GROUP BY codigo_negociacao ORDER BY t DESC, codigo_negociacao LIMIT {n}",
             days_filter(from, to)
         ),
     )
     .await?;
-    let mut rows: Vec<String> = Vec::new();
+    let top = strings_of(&ranked, 0);
+    if top.is_empty() {
+        return Err(no_days(session, from, to, "quotes").await);
+    }
+    let list = top.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect::<Vec<_>>().join(", ");
+    let batches = query(
+        session,
+        &format!(
+            "SELECT symbol, data_pregao, variacao_percentual_dia FROM cotacoes_b3_refined \
+             WHERE {} AND symbol IN ({list})",
+            days_filter(from, to)
+        ),
+    )
+    .await?;
     let mut values: BTreeMap<(String, NaiveDate), f64> = BTreeMap::new();
     let mut days = BTreeSet::new();
     for b in &batches {
         let (sym, day, v) = (b.column(0).as_string::<i32>(), dates(b.column(1)), floats(b.column(2)));
         for r in 0..b.num_rows() {
-            let s = sym.value(r).to_string();
-            if rows.last() != Some(&s) {
-                rows.push(s.clone());
-            }
             if let Some(d) = day[r] {
                 days.insert(d);
                 if b.column(2).is_valid(r) {
-                    values.insert((s, d), v[r]);
+                    values.insert((sym.value(r).to_string(), d), v[r]);
                 }
             }
         }
     }
-    if rows.is_empty() {
-        return Err(no_days(session, from, to, "quotes").await);
-    }
+    let rows = top;
     let days: Vec<NaiveDate> = days.into_iter().collect();
     let cells = rows.iter().map(|s| days.iter().map(|d| values.get(&(s.clone(), *d)).copied()).collect()).collect();
     Ok(Figure {

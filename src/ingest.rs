@@ -16,7 +16,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Date32Type;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use tracing::info;
 
 use crate::catalog::partition::{day_values, list_files};
@@ -110,7 +110,11 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
 pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
     let started = Instant::now();
     let total: u64 = inputs.iter().map(Input::size).sum();
-    let bar = progress_bar(opts.progress, total);
+    let bar = crate::telemetry::progress_bar(
+        opts.progress,
+        total,
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    );
     let read = Arc::new(AtomicU64::new(0));
     let mut staging = Staging::new(lake);
     let mut report = IngestReport { inputs: inputs.len(), ..Default::default() };
@@ -141,20 +145,6 @@ pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Resu
     report.elapsed = started.elapsed();
     info!(records = report.records, days = report.days.len(), "ingested");
     Ok(report)
-}
-
-fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-        )
-        .expect("valid template"),
-    );
-    bar
 }
 
 async fn ingest_one(

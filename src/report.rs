@@ -10,7 +10,6 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use base64::Engine as _;
 use chrono::NaiveDate;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::chart::brl::{self, Unit};
 use crate::chart::data::days_filter;
@@ -65,11 +64,8 @@ pub async fn write(lake: &Lake, opts: &ReportOptions, path: &Path) -> Result<Rep
 pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     let (from, to) = (opts.from, opts.to);
     // The steps: five charts, the checks, the top tables.
-    let bar = if opts.progress { ProgressBar::new(7) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-            .expect("valid template"),
-    );
+    let bar =
+        crate::telemetry::progress_bar(opts.progress, 7, "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}");
     let step = |what: &str| {
         tracing::info!(step = what, "report");
         bar.set_message(what.to_string());

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,4 +31,15 @@ pub fn init(format: LogFormat, default_level: &str) {
         LogFormat::Text => builder.with_target(false).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// A progress bar drawn with indicatif's `template`, or a hidden one when progress is off (not a
+/// terminal, or nothing to count).
+pub fn progress_bar(enabled: bool, len: u64, template: &str) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar
 }

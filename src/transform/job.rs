@@ -17,7 +17,6 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::{StreamExt, TryStreamExt};
-use indicatif::{ProgressBar, ProgressStyle};
 use object_store::{ObjectMeta, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
@@ -128,7 +127,11 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
     info!(days = todo.len(), up_to_date = report.up_to_date, layout = %spec.layout, "transforming");
 
     let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
-    let bar = progress_bar(opts.progress, todo.len() as u64);
+    let bar = crate::telemetry::progress_bar(
+        opts.progress && !todo.is_empty(),
+        todo.len() as u64,
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} days {per_sec} {eta}",
+    );
     let job = Arc::new(DayJob {
         lake: lake.clone(),
         spec: spec.clone(),
@@ -377,16 +380,4 @@ async fn one_batch(df: DataFrame, view: &str) -> Result<RecordBatch, Error> {
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(|e| Error::Sql(view.into(), e))?;
     arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))
-}
-
-fn progress_bar(enabled: bool, days: u64) -> ProgressBar {
-    if !enabled || days == 0 {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(days);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} days {per_sec} {eta}")
-            .expect("valid template"),
-    );
-    bar
 }

@@ -6,13 +6,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::array::RecordBatch;
 use base64::Engine as _;
 use chrono::NaiveDate;
 
 use crate::chart::brl::{self, Unit};
-use crate::chart::data::days_filter;
+use crate::chart::data::{dates_of, days_filter, floats_of, strings};
 use crate::chart::{self, Format, Kind, Size};
 use crate::error::Result;
 use crate::lake::Lake;
@@ -84,7 +83,7 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
         ),
     )
     .await?;
-    let days: Vec<NaiveDate> = summary.iter().flat_map(|b| dates(b, 0)).collect();
+    let days: Vec<NaiveDate> = dates_of(&summary, 0);
     // The chart of the range reports an empty range with the days the lake has.
     let market = chart::figure(&session, &Kind::MarketVolume { from, to }).await?;
     let last = *days.last().expect("a range with a market chart has days");
@@ -251,31 +250,14 @@ async fn query(session: &Session, sql: &str) -> Result<Vec<RecordBatch>> {
     Ok(execute(session, sql).await?.batches)
 }
 
-fn dates(b: &RecordBatch, i: usize) -> Vec<NaiveDate> {
-    let c = b.column(i).as_primitive::<arrow::datatypes::Date32Type>();
-    c.iter().flatten().filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)).collect()
-}
-
 /// Each row's values as text, exact: a DECIMAL keeps every digit (`1234.50`), NULL is empty.
 fn text_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for b in batches {
-        let cols: Vec<Vec<String>> = b
-            .columns()
-            .iter()
-            .map(|c| {
-                let c = arrow::compute::cast(c, &DataType::Utf8).expect("every column casts to text");
-                c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect()
-            })
-            .collect();
+        let cols: Vec<Vec<String>> = b.columns().iter().map(strings).collect();
         rows.extend((0..b.num_rows()).map(|r| cols.iter().map(|c| c[r].clone()).collect::<Vec<_>>()));
     }
     rows
-}
-
-fn doubles(b: &RecordBatch, i: usize) -> Vec<Option<f64>> {
-    let c = arrow::compute::cast(b.column(i), &DataType::Float64).expect("a numeric column");
-    c.as_primitive::<Float64Type>().iter().collect()
 }
 
 fn money(exact: &str) -> String {
@@ -289,8 +271,8 @@ fn percent(v: &str) -> String {
 
 /// Totals of the range, as cards.
 fn cards(summary: &[RecordBatch]) -> String {
-    let volume: f64 = summary.iter().flat_map(|b| doubles(b, 2)).flatten().sum();
-    let trades: f64 = summary.iter().flat_map(|b| doubles(b, 3)).flatten().sum();
+    let volume: f64 = floats_of(summary, 2).iter().sum();
+    let trades: f64 = floats_of(summary, 3).iter().sum();
     let days: usize = summary.iter().map(|b| b.num_rows()).sum();
     let mut out = String::from("<div class=\"cards\">");
     for (label, value) in [

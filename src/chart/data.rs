@@ -10,6 +10,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::brl::{self, Unit};
 use super::{Candle, CandlePanel, Error, Figure, Plot, Series, XAxis};
+use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::sql::{Session, execute};
 use crate::transform::RefinedSpec;
 
@@ -91,6 +92,11 @@ pub fn days_filter(from: NaiveDate, to: NaiveDate) -> String {
     )
 }
 
+/// `'A', 'B'`: SQL string literals for an `IN` list.
+fn string_list(values: &[String]) -> String {
+    values.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect::<Vec<_>>().join(", ")
+}
+
 async fn query(session: &Session, sql: &str) -> crate::Result<Vec<RecordBatch>> {
     Ok(execute(session, sql).await?.batches)
 }
@@ -150,7 +156,7 @@ async fn price(session: &Session, symbols: &[String], from: NaiveDate, to: Naive
         return Err(usage("name at least one --symbol"));
     }
     let wanted: Vec<String> = symbols.iter().map(|s| s.trim().to_ascii_uppercase()).collect();
-    let list = wanted.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect::<Vec<_>>().join(", ");
+    let list = string_list(&wanted);
     let batches = query(
         session,
         &format!(
@@ -264,7 +270,7 @@ async fn returns_heatmap(session: &Session, from: NaiveDate, to: NaiveDate, n: u
     if top.is_empty() {
         return Err(no_days(session, from, to, "quotes").await);
     }
-    let list = top.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect::<Vec<_>>().join(", ");
+    let list = string_list(&top);
     let batches = query(
         session,
         &format!(
@@ -441,7 +447,8 @@ fn floats(a: &ArrayRef) -> Vec<f64> {
     }
 }
 
-fn strings(a: &ArrayRef) -> Vec<String> {
+/// A column as text, NULL as empty; a DECIMAL keeps every digit (`1234.50`).
+pub(crate) fn strings(a: &ArrayRef) -> Vec<String> {
     match arrow::compute::cast(a, &DataType::Utf8) {
         Ok(c) => c.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect(),
         Err(_) => vec![String::new(); a.len()],
@@ -453,13 +460,13 @@ fn dates(a: &ArrayRef) -> Vec<Option<NaiveDate>> {
         Ok(c) => c
             .as_primitive::<Date32Type>()
             .iter()
-            .map(|v| v.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163)))
+            .map(|v| v.and_then(|d| NaiveDate::from_num_days_from_ce_opt(d + UNIX_EPOCH_DAYS_FROM_CE)))
             .collect(),
         Err(_) => vec![None; a.len()],
     }
 }
 
-fn floats_of(batches: &[RecordBatch], i: usize) -> Vec<f64> {
+pub(crate) fn floats_of(batches: &[RecordBatch], i: usize) -> Vec<f64> {
     batches.iter().flat_map(|b| floats(b.column(i))).collect()
 }
 
@@ -467,7 +474,7 @@ fn strings_of(batches: &[RecordBatch], i: usize) -> Vec<String> {
     batches.iter().flat_map(|b| strings(b.column(i))).collect()
 }
 
-fn dates_of(batches: &[RecordBatch], i: usize) -> Vec<NaiveDate> {
+pub(crate) fn dates_of(batches: &[RecordBatch], i: usize) -> Vec<NaiveDate> {
     batches.iter().flat_map(|b| dates(b.column(i))).flatten().collect()
 }
 

@@ -52,10 +52,8 @@ pub struct Report {
 /// Builds the page and writes it to `path`, whole or not at all.
 pub async fn write(lake: &Lake, opts: &ReportOptions, path: &Path) -> Result<Report> {
     let report = build(lake, opts).await?;
-    let io = |source| chart::Error::Io { path: path.display().to_string(), source };
-    let tmp = path.with_extension("html.tmp");
-    std::fs::write(&tmp, &report.html).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
+    crate::lake::replace_local_file(path, report.html.as_bytes())
+        .map_err(|source| chart::Error::Io { path: path.display().to_string(), source })?;
     Ok(report)
 }
 

@@ -140,8 +140,6 @@ impl Size {
 pub fn write(figure: &Figure, path: &Path, size: Size) -> Result<()> {
     let format = Format::of(path)?;
     let bytes = draw::render(figure, format, size.check()?)?;
-    let io = |source| Error::Io { path: path.display().to_string(), source };
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::lake::replace_local_file(path, &bytes)
+        .map_err(|source| Error::Io { path: path.display().to_string(), source })
 }

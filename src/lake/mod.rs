@@ -8,6 +8,15 @@ pub mod writer;
 pub use store::Lake;
 pub use writer::{DayFile, StagedDay, Staging};
 
+/// Replaces a local file whole: writes a temporary file beside it, then renames it over, so a
+/// reader or a crash never sees half a file.
+pub fn replace_local_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::looks_like_html;
+use crate::lake::replace_local_file;
 
 /// B3's historical quotes folder.
 pub const DEFAULT_BASE_URL: &str = "https://bvmf.bmfbovespa.com.br/InstDados/SerHist";
@@ -294,14 +295,9 @@ fn store(path: &Path, body: &[u8]) -> Result<(), DownloadError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let write = |target: &Path, bytes: &[u8]| -> std::io::Result<()> {
-        let tmp = target.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, target)
-    };
     let _ = std::fs::remove_file(sidecar(path));
-    write(path, body).map_err(io)?;
-    write(&sidecar(path), sha256_hex(body).as_bytes()).map_err(io)
+    replace_local_file(path, body).map_err(io)?;
+    replace_local_file(&sidecar(path), sha256_hex(body).as_bytes()).map_err(io)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use chrono::NaiveDate;
 
 use crate::chart::brl::{self, Unit};
-use crate::chart::data::{dates_of, days_filter, floats_of, strings};
+use crate::chart::data::{dates_of, days_filter, floats_of, no_days, strings};
 use crate::chart::{self, Format, Kind, Size};
 use crate::error::Result;
 use crate::lake::Lake;
@@ -82,9 +82,10 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     )
     .await?;
     let days: Vec<NaiveDate> = dates_of(&summary, 0);
-    // The chart of the range reports an empty range with the days the lake has.
-    let market = chart::figure(&session, &Kind::MarketVolume { from, to }).await?;
-    let last = *days.last().expect("a range with a market chart has days");
+    let Some(&last) = days.last() else {
+        return Err(no_days(&session, from, to, "trading days").await);
+    };
+    let market = chart::data::market_volume_figure(from, to, &days, floats_of(&summary, 2));
     step("market-volume");
 
     let mut charts = vec![("market-volume", market)];

@@ -102,7 +102,7 @@ async fn query(session: &Session, sql: &str) -> crate::Result<Vec<RecordBatch>> 
 }
 
 /// The error for a range without trading days, with the days the lake has.
-async fn no_days(session: &Session, from: NaiveDate, to: NaiveDate, what: &str) -> crate::Error {
+pub(crate) async fn no_days(session: &Session, from: NaiveDate, to: NaiveDate, what: &str) -> crate::Error {
     let range = if from == to {
         format!("on {}", brl::date(from))
     } else {
@@ -228,9 +228,13 @@ async fn market_volume(session: &Session, from: NaiveDate, to: NaiveDate) -> cra
     if days.is_empty() {
         return Err(no_days(session, from, to, "trading days").await);
     }
-    let values = floats_of(&batches, 1);
+    Ok(market_volume_figure(from, to, &days, floats_of(&batches, 1)))
+}
+
+/// The market-volume figure of the days' traded values (the report has them already).
+pub(crate) fn market_volume_figure(from: NaiveDate, to: NaiveDate, days: &[NaiveDate], values: Vec<f64>) -> Figure {
     let total: f64 = values.iter().sum();
-    Ok(Figure {
+    Figure {
         title: "Volume financeiro diário do mercado à vista".into(),
         subtitle: Some(format!(
             "{} a {}: {}, {} no total, média de {} por pregão",
@@ -246,7 +250,7 @@ async fn market_volume(session: &Session, from: NaiveDate, to: NaiveDate) -> cra
             unit: Unit::Brl,
             axis: "Volume financeiro (R$)".into(),
         },
-    })
+    }
 }
 
 async fn returns_heatmap(session: &Session, from: NaiveDate, to: NaiveDate, n: usize) -> crate::Result<Figure> {

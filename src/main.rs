@@ -7,11 +7,13 @@ use std::time::Duration;
 use anyhow::Context;
 use b3lake::catalog::sync::{self, Scope, SyncOptions};
 use b3lake::catalog::{GlueCatalog, LocalCatalog};
+use b3lake::ingest::portfolio::{check_date, ingest_portfolio};
 use b3lake::ingest::{IngestOptions, ingest};
 use b3lake::lake::Lake;
 use b3lake::quality::{self, CheckOptions};
 use b3lake::report::{self, ReportOptions};
 use b3lake::source::download::{DEFAULT_BASE_URL, DownloadOptions, Downloader, Period, default_cache_dir};
+use b3lake::source::portfolio::{self, DEFAULT_PORTFOLIO_URL, Language, PortfolioClient, PortfolioOptions};
 use b3lake::source::{self, ReaderOptions, synth};
 use b3lake::telemetry::{self, LogFormat};
 use b3lake::transform::trigger::{self, Target};
@@ -37,6 +39,8 @@ struct Cli {
 enum Command {
     /// Read COTAHIST files (TXT, ZIP, folders) or downloads from B3 into the raw table.
     Ingest(IngestArgs),
+    /// Read an index's portfolio of the day (IBOV by default) from B3 into the raw_ibov table.
+    IngestIbov(IngestIbovArgs),
     /// Write a realistic synthetic COTAHIST file.
     Synth(SynthArgs),
     /// Refine the raw table with the SQL of queries/transform/ (incremental by default).
@@ -288,6 +292,40 @@ struct IngestArgs {
     sync_glue: Option<String>,
 }
 
+#[derive(Args)]
+struct IngestIbovArgs {
+    /// The day the portfolio must be of (YYYY-MM-DD); B3 serves the current day's portfolio
+    /// only, so another day is an error [default: whatever day B3 answers].
+    #[arg(long)]
+    date: Option<NaiveDate>,
+    /// The index: IBOV, IBXX, IBXL, SMLL, IDIV, ...
+    #[arg(long, default_value = "IBOV", value_parser = portfolio::check_index)]
+    index: String,
+    /// Language of B3's answer, which sets its number and date formats: pt-br or en-us.
+    #[arg(long, default_value = "pt-br")]
+    language: Language,
+    #[command(flatten)]
+    lake: LakeArg,
+    /// B3's index API (GetPortfolioDay/... is appended), or a mirror of it.
+    #[arg(long, env = "B3LAKE_PORTFOLIO_URL", default_value = DEFAULT_PORTFOLIO_URL)]
+    base_url: String,
+    /// Read a saved GetPortfolioDay answer instead of calling B3.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Attempts per request, the first included.
+    #[arg(long, default_value_t = 5)]
+    attempts: u32,
+    /// Delay before the first retry, in milliseconds; doubled each retry.
+    #[arg(long, default_value_t = 500)]
+    backoff_ms: u64,
+    /// Members per page asked of B3 (B3's site asks for 9999: one page).
+    #[arg(long, default_value_t = 9999, value_parser = clap::value_parser!(u32).range(1..))]
+    page_size: u32,
+    /// Then sync the day's partition with this Glue database.
+    #[arg(long, value_name = "DATABASE", num_args = 0..=1, default_missing_value = "default")]
+    sync_glue: Option<String>,
+}
+
 #[derive(Args, Clone)]
 struct JobArgs {
     /// Refined layout: symbol (year/month/day/symbol folders) or compact (one file a day).
@@ -472,6 +510,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 sync_glue: args.sync_glue.clone(),
             };
             let report = ingest(&lake, &inputs, &opts).await?;
+            println!("ingested into {lake}: {report}");
+        }
+        Command::IngestIbov(args) => {
+            let (portfolio, origin) = match &args.file {
+                Some(path) => (portfolio::read_file(path, &args.index, args.language)?, path.display().to_string()),
+                None => {
+                    let client = PortfolioClient::new(PortfolioOptions {
+                        base_url: args.base_url.clone(),
+                        attempts: args.attempts.max(1),
+                        backoff: Duration::from_millis(args.backoff_ms),
+                        page_size: args.page_size,
+                        ..Default::default()
+                    })?;
+                    let origin = client.url(&args.index, args.language, 1);
+                    (client.fetch(&args.index, args.language).await?, origin)
+                }
+            };
+            check_date(&portfolio, args.date, &origin)?;
+            let lake = Lake::open(&args.lake.lake).await?;
+            let report = ingest_portfolio(&lake, &portfolio, args.sync_glue.as_deref()).await?;
             println!("ingested into {lake}: {report}");
         }
         Command::Transform(args) => {

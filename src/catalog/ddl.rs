@@ -28,11 +28,18 @@ pub const REFINED: &str = "cotacoes_b3_refined";
 /// The daily summary: one row per trading day.
 pub const SUMMARY: &str = "cotacoes_b3_resumo_diario";
 
+/// B3's index portfolios as published.
+pub const PORTFOLIO: &str = "carteira_b3_raw";
+/// The index members' quotes: portfolios joined with the refined table.
+pub const INDEX_MEMBERS: &str = "cotacoes_b3_membros_indice";
+
 /// The definitions b3lake ships, from `catalog/`.
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 5] = [
     (RAW, include_str!("../../catalog/cotacoes_b3_raw.sql")),
     (REFINED, include_str!("../../catalog/cotacoes_b3_refined.sql")),
     (SUMMARY, include_str!("../../catalog/cotacoes_b3_resumo_diario.sql")),
+    (PORTFOLIO, include_str!("../../catalog/carteira_b3_raw.sql")),
+    (INDEX_MEMBERS, include_str!("../../catalog/cotacoes_b3_membros_indice.sql")),
 ];
 
 /// A column or partition key.
@@ -275,7 +282,7 @@ mod tests {
     fn builtin_tables_parse_with_typed_partitions() {
         let tables = builtin();
         let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, [RAW, REFINED, SUMMARY]);
+        assert_eq!(names, [RAW, REFINED, SUMMARY, PORTFOLIO, INDEX_MEMBERS]);
         let refined = &tables[1];
         let keys: Vec<(&str, &DataType)> =
             refined.partition_keys.iter().map(|c| (c.name.as_str(), &c.data_type)).collect();

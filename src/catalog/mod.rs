@@ -13,7 +13,7 @@ pub mod types;
 
 use async_trait::async_trait;
 
-pub use ddl::{Column, RAW, REFINED, SUMMARY, TableDef};
+pub use ddl::{Column, INDEX_MEMBERS, PORTFOLIO, RAW, REFINED, SUMMARY, TableDef};
 pub use glue::GlueCatalog;
 pub use local::LocalCatalog;
 pub use partition::{DataFile, Partition, Pruner};

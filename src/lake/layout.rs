@@ -12,6 +12,12 @@ pub const REFINED_TABLE: &str = "refined";
 /// The daily summary table: one row per trading day.
 pub const SUMMARY_TABLE: &str = "summary/daily_aggregates";
 
+/// B3's index portfolios ("carteira do dia"), one file per index and day.
+pub const PORTFOLIO_TABLE: &str = "raw_ibov";
+
+/// The refined quotes of each day's index members.
+pub const INDEX_MEMBERS_TABLE: &str = "index_members";
+
 /// Files being written live here until a run commits; no table is under it, so no reader
 /// can see a half-written file.
 pub const STAGING: &str = "_staging";
@@ -39,6 +45,23 @@ pub fn raw_partition(date: NaiveDate) -> String {
 /// `raw/year=2022/month=02/day=04/cotacoes_20220204.parquet`.
 pub fn raw_file(date: NaiveDate) -> String {
     format!("{}/cotacoes_{}.parquet", raw_partition(date), date.format("%Y%m%d"))
+}
+
+/// `raw_ibov/year=2022/month=12/day=08`.
+pub fn portfolio_partition(date: NaiveDate) -> String {
+    format!("{PORTFOLIO_TABLE}/{}", date_partition(date))
+}
+
+/// `raw_ibov/year=2022/month=12/day=08/carteira_20221208.parquet` for IBOV, and
+/// `carteira_SMLL_20221208.parquet` beside it for another index.
+pub fn portfolio_file(date: NaiveDate, index: &str) -> String {
+    let index = if index == "IBOV" { String::new() } else { format!("{index}_") };
+    format!("{}/carteira_{index}{}.parquet", portfolio_partition(date), date.format("%Y%m%d"))
+}
+
+/// `index_members/year=2022/month=12/day=08`.
+pub fn index_members_day(date: NaiveDate) -> String {
+    format!("{INDEX_MEMBERS_TABLE}/{}", date_partition(date))
 }
 
 /// `refined/year=2022/month=02/day=04`: a trading day of the refined table, in either layout.

@@ -14,6 +14,7 @@ use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use super::http::{self, Attempt};
 use super::looks_like_html;
 use crate::lake::replace_local_file;
 
@@ -131,12 +132,6 @@ pub fn default_cache_dir() -> PathBuf {
     }
 }
 
-/// What a transient failure was, kept for the final error if all attempts fail.
-enum Failure {
-    Final(DownloadError),
-    Retry { status: Option<u16>, detail: String, source: Option<reqwest::Error> },
-}
-
 /// Downloads B3 files into the cache folder.
 pub struct Downloader {
     client: reqwest::Client,
@@ -145,12 +140,11 @@ pub struct Downloader {
 
 impl Downloader {
     pub fn new(opts: DownloadOptions) -> Result<Self, DownloadError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .user_agent(concat!("b3lake/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| DownloadError::Network { url: opts.base_url.clone(), source, attempts: 0 })?;
+        let client = http::client(opts.connect_timeout, opts.timeout).map_err(|source| DownloadError::Network {
+            url: opts.base_url.clone(),
+            source,
+            attempts: 0,
+        })?;
         Ok(Self { client, opts })
     }
 
@@ -171,70 +165,46 @@ impl Downloader {
             return Ok(path);
         }
         let url = self.url(&period);
-        let body = self.get_zip(&url, period).await?;
+        let body =
+            http::retrying(&url, self.opts.attempts, self.opts.backoff, |n| self.try_get(&url, period, n)).await?;
         store(&path, &body)?;
         info!(%url, bytes = body.len(), "downloaded");
         Ok(path)
     }
 
-    async fn get_zip(&self, url: &str, period: Period) -> Result<Vec<u8>, DownloadError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let failure = match self.try_get(url, period).await {
-                Ok(body) => return Ok(body),
-                Err(f) => f,
-            };
-            let Failure::Retry { status, detail, source } = failure else {
-                let Failure::Final(e) = failure else { unreachable!() };
-                return Err(e);
-            };
-            if attempt >= self.opts.attempts {
-                let url = url.to_string();
-                return Err(match (status, source) {
-                    (Some(status), _) => DownloadError::Status { url, status, attempts: attempt },
-                    (None, Some(source)) => DownloadError::Network { url, source, attempts: attempt },
-                    (None, None) => DownloadError::Truncated { url, detail, attempts: attempt },
-                });
-            }
-            let delay = backoff(self.opts.backoff, attempt);
-            warn!(%url, attempt, error = %detail, retry_in_ms = delay.as_millis() as u64, "download failed, retrying");
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    async fn try_get(&self, url: &str, period: Period) -> Result<Vec<u8>, Failure> {
-        let retry =
-            |source: reqwest::Error| Failure::Retry { status: None, detail: source.to_string(), source: Some(source) };
-        let response = self.client.get(url).send().await.map_err(retry)?;
+    /// Attempt number `attempts` at the period's ZIP.
+    async fn try_get(&self, url: &str, period: Period, attempts: u32) -> Result<Vec<u8>, Attempt<DownloadError>> {
+        let url = url.to_string();
+        let network = |source: reqwest::Error| Attempt::Retry {
+            detail: source.to_string(),
+            error: DownloadError::Network { url: url.clone(), source: source.without_url(), attempts },
+        };
+        let response = self.client.get(&url).send().await.map_err(network)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(Failure::Final(DownloadError::NotFound { url: url.to_string(), period }));
-        }
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(Failure::Retry {
-                status: Some(status.as_u16()),
-                detail: format!("HTTP {status}"),
-                source: None,
-            });
+            return Err(Attempt::Final(DownloadError::NotFound { url, period }));
         }
         if !status.is_success() {
-            return Err(Failure::Final(DownloadError::Status {
-                url: url.to_string(),
-                status: status.as_u16(),
-                attempts: 1,
-            }));
+            let error = DownloadError::Status { url: url.clone(), status: status.as_u16(), attempts };
+            return Err(if http::is_transient(status) {
+                Attempt::Retry { error, detail: format!("HTTP {status}") }
+            } else {
+                Attempt::Final(error)
+            });
         }
         let expected = response.content_length();
-        let body = response.bytes().await.map_err(retry)?;
-        let cut = |detail: String| Failure::Retry { status: None, detail, source: None };
+        let body = response.bytes().await.map_err(network)?;
+        let cut = |detail: String| Attempt::Retry {
+            error: DownloadError::Truncated { url: url.clone(), detail: detail.clone(), attempts },
+            detail,
+        };
         if let Some(expected) = expected
             && body.len() as u64 != expected
         {
             return Err(cut(format!("received {} of {expected} bytes", body.len())));
         }
         if looks_like_html(&body) {
-            return Err(Failure::Final(DownloadError::Html { url: url.to_string(), period }));
+            return Err(Attempt::Final(DownloadError::Html { url, period }));
         }
         if !body.starts_with(b"PK") {
             return Err(cut("the body is not a ZIP archive".to_string()));
@@ -254,15 +224,6 @@ fn verify_zip(body: &[u8]) -> Result<(), String> {
         std::io::copy(&mut member, &mut std::io::sink()).map_err(|e| format!("member {name}: {e}"))?;
     }
     Ok(())
-}
-
-/// Exponential backoff with jitter: `base * 2^(attempt-1)` plus up to as much again.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << (attempt - 1).min(16));
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let jitter = exp.mul_f64(f64::from(nanos % 1000) / 1000.0);
-    exp + jitter
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -317,14 +278,5 @@ mod tests {
     fn last_days() {
         assert_eq!(Period::parse("2024-02").unwrap().last_day().to_string(), "2024-02-29");
         assert_eq!(Period::parse("2022-12").unwrap().last_day().to_string(), "2022-12-31");
-    }
-
-    #[test]
-    fn backoff_grows() {
-        let base = Duration::from_millis(100);
-        let b1 = backoff(base, 1);
-        let b3 = backoff(base, 3);
-        assert!(b1 >= base && b1 < base * 2);
-        assert!(b3 >= base * 4 && b3 < base * 8);
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod cotahist;
 pub mod download;
+mod http;
+pub mod portfolio;
 pub mod synth;
 
 use std::fmt;
@@ -40,6 +42,8 @@ pub enum Error {
     EmptyFolder { path: String },
     #[error(transparent)]
     Download(#[from] download::DownloadError),
+    #[error(transparent)]
+    Portfolio(#[from] portfolio::PortfolioError),
     #[error("{input}: records of {date} appear again after later dates; COTAHIST files are sorted by trading date")]
     Unsorted { input: String, date: chrono::NaiveDate },
 }

@@ -4,13 +4,15 @@
 //! Each day is independent: its raw file is read alone (no listing), the steps run as one
 //! DataFusion plan, and the output replaces the day's previous output as a unit (see
 //! [`super::output`]). Days run in parallel, and every finished day is bookmarked at once.
+//! A day with index portfolios (`raw_ibov`) also gets its index members' quotes; a day is
+//! done again when its portfolios change, as when its raw file does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::Schema;
+use arrow::datatypes::{Schema, SchemaRef};
 use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -23,13 +25,14 @@ use tracing::{info, warn};
 
 use super::Error;
 use super::output::{self, Layout, Written};
-use super::queries::{Queries, REFINED_VIEW, SUMMARY_VIEW, register_input};
+use super::queries::{INDEX_VIEW, PORTFOLIO_VIEW, Queries, REFINED_VIEW, SUMMARY_VIEW, Schemas, register_input};
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
 use crate::catalog::partition::day_values;
-use crate::catalog::{Catalog, LocalCatalog, REFINED, SUMMARY, TableDef, ddl};
-use crate::lake::layout::{self, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
+use crate::catalog::{Catalog, INDEX_MEMBERS, LocalCatalog, REFINED, SUMMARY, TableDef, ddl};
+use crate::lake::layout::{self, PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
 use crate::lake::{self, Lake};
 use crate::source::cotahist::raw_schema;
+use crate::source::portfolio::portfolio_schema;
 
 /// Which trading days to transform.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,11 +119,22 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
     let mut bookmarks = Bookmarks::load(lake).await?;
 
     let raw = raw_days(lake, &opts.days).await?;
+    let mut portfolios = match tables.index {
+        Some(_) => portfolio_files(lake, &opts.days).await?,
+        None => BTreeMap::new(),
+    };
     let total = raw.len();
-    let todo: Vec<(NaiveDate, ObjectMeta)> = raw
+    let todo: Vec<DayInput> = raw
         .into_iter()
-        .filter(|(date, meta)| {
-            !matches!(opts.days, Days::Incremental) || bookmarks.is_stale(*date, &RawVersion::from(meta), &fingerprint)
+        .map(|(date, raw)| DayInput {
+            date,
+            raw,
+            portfolios: portfolios.remove(&date).unwrap_or_default(),
+            had_index: bookmarks.days.get(&date).is_some_and(|b| !b.portfolios.is_empty()),
+        })
+        .filter(|day| {
+            !matches!(opts.days, Days::Incremental)
+                || bookmarks.is_stale(day.date, &RawVersion::from(&day.raw), &fingerprint, &day.portfolio_versions())
         })
         .collect();
     let mut report = TransformReport { up_to_date: total - todo.len(), layout: spec.layout, ..Default::default() };
@@ -140,17 +154,18 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
         run: run.clone(),
     });
     let mut results = futures::stream::iter(todo)
-        .map(|(date, meta)| {
+        .map(|day| {
             let job = job.clone();
             tokio::spawn(async move {
-                let result = job.run(date, &meta).await;
-                (date, meta, result)
+                let result = job.run(&day).await;
+                (day, result)
             })
         })
         .buffer_unordered(opts.parallelism.max(1));
     let mut failed: Vec<(NaiveDate, String)> = Vec::new();
     while let Some(joined) = results.next().await {
-        let (date, meta, result) = joined.map_err(|e| Error::State(format!("a transform task stopped: {e}")))?;
+        let (day, result) = joined.map_err(|e| Error::State(format!("a transform task stopped: {e}")))?;
+        let date = day.date;
         bar.inc(1);
         match result {
             Ok((rows, written)) => {
@@ -159,7 +174,8 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
                 report.files += written.files;
                 report.bytes += written.bytes;
                 let bookmark = Bookmark {
-                    raw: RawVersion::from(&meta),
+                    raw: RawVersion::from(&day.raw),
+                    portfolios: day.portfolio_versions(),
                     fingerprint: fingerprint.clone(),
                     rows,
                     files: written.files,
@@ -187,7 +203,9 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
     }
     info!(days = report.days.len(), rows = report.rows, files = report.files, "transformed");
     if let Some(database) = &opts.sync_glue {
-        let plan = crate::catalog::sync::glue_days(lake, database, &[REFINED, SUMMARY], &report.days).await?;
+        let tables: &[&str] =
+            if job.tables.index.is_some() { &[REFINED, SUMMARY, INDEX_MEMBERS] } else { &[REFINED, SUMMARY] };
+        let plan = crate::catalog::sync::glue_days(lake, database, tables, &report.days).await?;
         info!(database = %database, changes = plan.changes.len(), "synced the refined partitions with Glue");
     }
     Ok(report)
@@ -201,7 +219,7 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(Refined
     let spec =
         RefinedSpec { layout: opts.layout.unwrap_or(base.layout), filter: opts.filter.clone().unwrap_or(base.filter) };
     // Before anything is saved: a bad filter must not become the lake's.
-    let (refined, summary) = opts.queries.plan_empty_day(&spec.filter).await?;
+    let schemas = opts.queries.plan_empty_day(&spec.filter).await?;
     if let Some(existing) = &existing
         && existing.layout != spec.layout
     {
@@ -219,7 +237,7 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(Refined
     if existing.as_ref() != Some(&spec) {
         spec.save(lake).await?;
     }
-    let tables = define_tables(lake, spec.layout, &refined, &summary).await?;
+    let tables = define_tables(lake, spec.layout, &schemas).await?;
     Ok((spec, tables))
 }
 
@@ -227,13 +245,15 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(Refined
 struct Tables {
     refined: TableDef,
     summary: TableDef,
+    /// When the SQL has the index members' steps.
+    index: Option<TableDef>,
 }
 
 /// Makes the catalog's refined and summary tables say what this run writes: the layout's
 /// partition keys and the columns of the transform SQL (the built-in SQL gives exactly the
 /// built-in definitions, so a default run changes nothing). Then both are indexed, once,
 /// before the days run in parallel.
-async fn define_tables(lake: &Lake, layout: Layout, refined: &Schema, summary: &Schema) -> Result<Tables, Error> {
+async fn define_tables(lake: &Lake, layout: Layout, schemas: &Schemas) -> Result<Tables, Error> {
     let catalog = LocalCatalog::new(lake);
     let builtin = ddl::builtin();
     let base = |name: &str| builtin.iter().find(|t| t.name == name).cloned().expect("built-in table");
@@ -243,9 +263,17 @@ async fn define_tables(lake: &Lake, layout: Layout, refined: &Schema, summary: &
         refined_def.partition_keys.retain(|k| k.name != output::SYMBOL);
     }
     let summary_def = catalog.table(SUMMARY).await?.unwrap_or_else(|| base(SUMMARY));
+    let index = match &schemas.index {
+        Some(schema) => {
+            let def = catalog.table(INDEX_MEMBERS).await?.unwrap_or_else(|| base(INDEX_MEMBERS));
+            Some(define_table(&catalog, def, schema).await?)
+        }
+        None => None,
+    };
     Ok(Tables {
-        refined: define_table(&catalog, refined_def, refined).await?,
-        summary: define_table(&catalog, summary_def, summary).await?,
+        refined: define_table(&catalog, refined_def, &schemas.refined).await?,
+        summary: define_table(&catalog, summary_def, &schemas.summary).await?,
+        index,
     })
 }
 
@@ -314,6 +342,57 @@ async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Object
     Ok(out)
 }
 
+/// The index portfolio files of the days asked for, by day: each day's partition for named
+/// days, else one listing of the (small: one file per index and day) portfolio table.
+async fn portfolio_files(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Vec<ObjectMeta>>, Error> {
+    let prefixes: Vec<String> = match days {
+        Days::Only(dates) => dates.iter().map(|d| layout::portfolio_partition(*d)).collect(),
+        _ => vec![PORTFOLIO_TABLE.to_string()],
+    };
+    let mut out: BTreeMap<NaiveDate, Vec<ObjectMeta>> = BTreeMap::new();
+    for prefix in prefixes {
+        let prefix = lake.path(&prefix);
+        let listed: Vec<ObjectMeta> = lake
+            .store()
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|source| lake::Error::Store { path: prefix.to_string(), source })?;
+        for meta in listed {
+            let relative = lake.relative(&meta.location);
+            let Some(date) = layout::date_of_path(relative) else { continue };
+            let in_partition =
+                relative.strip_prefix(&layout::portfolio_partition(date)).and_then(|r| r.strip_prefix('/'));
+            let wanted = match days {
+                Days::Range(from, to) => (*from..=*to).contains(&date),
+                _ => true,
+            };
+            if wanted && in_partition.is_some_and(|name| !name.contains('/') && name.ends_with(".parquet")) {
+                out.entry(date).or_default().push(meta);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One day to transform: its raw file and its index portfolio files.
+struct DayInput {
+    date: NaiveDate,
+    raw: ObjectMeta,
+    portfolios: Vec<ObjectMeta>,
+    /// The day was last built with portfolios (whose output goes if they are gone).
+    had_index: bool,
+}
+
+impl DayInput {
+    fn portfolio_versions(&self) -> BTreeMap<String, RawVersion> {
+        self.portfolios
+            .iter()
+            .map(|m| (m.location.filename().unwrap_or_default().to_string(), RawVersion::from(m)))
+            .collect()
+    }
+}
+
 /// What every day of a run shares.
 struct DayJob {
     lake: Lake,
@@ -324,28 +403,36 @@ struct DayJob {
 }
 
 impl DayJob {
-    async fn run(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(u64, Written), Error> {
-        let (refined, summary) = self.compute(date, raw).await?;
+    async fn run(&self, day: &DayInput) -> Result<(u64, Written), Error> {
+        let date = day.date;
+        let (refined, summary, index) = self.compute(day).await?;
         let rows = refined.num_rows() as u64;
         let mut written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
         let catalog = LocalCatalog::new(&self.lake);
         catalog.record(&self.tables.refined, vec![(day_values(date), std::mem::take(&mut written.refined))]).await?;
         catalog.record(&self.tables.summary, vec![(day_values(date), std::mem::take(&mut written.summary))]).await?;
+        if let Some(def) = &self.tables.index
+            && (index.is_some() || day.had_index)
+        {
+            let partitions = output::write_index_day(&self.lake, date, index).await?;
+            written.files += partitions.len() as u64;
+            written.bytes += partitions.iter().flat_map(|p| &p.files).map(|f| f.size).sum::<u64>();
+            catalog.record(def, vec![(day_values(date), partitions)]).await?;
+        }
         Ok((rows, written))
     }
 
-    /// The day's refined rows (sorted by symbol) and summary row.
-    async fn compute(&self, date: NaiveDate, raw: &ObjectMeta) -> Result<(RecordBatch, RecordBatch), Error> {
+    /// The day's refined rows (sorted by symbol), summary row, and index members' rows (when
+    /// the day has portfolios).
+    async fn compute(&self, day: &DayInput) -> Result<(RecordBatch, RecordBatch, Option<RecordBatch>), Error> {
+        let (date, raw) = (day.date, &day.raw);
         let sql = |e| Error::Sql(REFINED_VIEW.into(), e);
         // One day is small: one partition avoids repartitioning, and days run in parallel.
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
         crate::sql::dialect::register(&ctx);
         self.lake.register(&ctx);
-        let url = ListingTableUrl::parse(self.lake.file_url(self.lake.relative(&raw.location))).map_err(sql)?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(raw_schema());
-        let table = ListingTable::try_new(config).map_err(sql)?;
-        ctx.register_table("raw_arquivo", Arc::new(table)).map_err(sql)?;
+        let table = self.files_table(std::slice::from_ref(raw), raw_schema()).map_err(sql)?;
+        ctx.register_table("raw_arquivo", table).map_err(sql)?;
         register_input(&ctx, "raw_arquivo", &self.spec.filter).await?;
         self.queries.register_refined(&ctx).await?;
         let df = ctx.sql(&format!("SELECT * FROM {REFINED_VIEW} ORDER BY {}", output::SYMBOL)).await.map_err(sql)?;
@@ -361,7 +448,35 @@ impl DayJob {
         self.queries.register_summary(&summary_ctx).await?;
         let df = summary_ctx.table(SUMMARY_VIEW).await.map_err(|e| Error::Sql(SUMMARY_VIEW.into(), e))?;
         let summary = one_batch(df, SUMMARY_VIEW).await?;
-        Ok((refined, summary))
+        if self.tables.index.is_none() || day.portfolios.is_empty() {
+            return Ok((refined, summary, None));
+        }
+        let index_sql = |e| Error::Sql(INDEX_VIEW.into(), e);
+        self.lake.register(&summary_ctx);
+        let portfolios = self.files_table(&day.portfolios, portfolio_schema()).map_err(index_sql)?;
+        summary_ctx.register_table(PORTFOLIO_VIEW, portfolios).map_err(index_sql)?;
+        self.queries.register_index(&summary_ctx).await?;
+        let df = summary_ctx
+            .sql(&format!("SELECT * FROM {INDEX_VIEW} ORDER BY indice, codigo_negociacao"))
+            .await
+            .map_err(index_sql)?;
+        let index = one_batch(df, INDEX_VIEW).await?;
+        Ok((refined, summary, Some(index)))
+    }
+
+    /// A table over these Parquet files of the lake, read with `schema`.
+    fn files_table(
+        &self,
+        files: &[ObjectMeta],
+        schema: SchemaRef,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::catalog::TableProvider>> {
+        let urls = files
+            .iter()
+            .map(|m| ListingTableUrl::parse(self.lake.file_url(self.lake.relative(&m.location))))
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
+        Ok(Arc::new(ListingTable::try_new(config)?))
     }
 
     /// A date other than `date` in the refined rows, if any (a misplaced raw file).

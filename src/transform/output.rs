@@ -203,6 +203,30 @@ pub async fn write_day(
     Ok(written)
 }
 
+/// Writes a day's index members' rows as one file (one atomic PUT), or, with `None` (the day
+/// has no portfolio any more), removes the day's file. Returns the day's partitions.
+pub async fn write_index_day(
+    lake: &Lake,
+    date: NaiveDate,
+    index: Option<RecordBatch>,
+) -> Result<Vec<Partition>, Error> {
+    let day = layout::index_members_day(date);
+    let mut files = Vec::new();
+    if let Some(batch) = index.filter(|b| b.num_rows() > 0) {
+        let path = format!("{day}/{PART_FILE}");
+        let bytes = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || encode(&batch, properties(Layout::Symbol, &batch.schema()), &path)
+        })
+        .await
+        .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
+        files.push((path, bytes));
+    }
+    replace_remote_day(lake, &day, &files).await?;
+    let values = day_values(date);
+    Ok(files.iter().map(|(p, b)| written_partition(p, &values, b.len() as u64)).collect())
+}
+
 /// Writes every file with one PUT each, then deletes what else the day's folder held.
 async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(), Error> {
     let store = lake.store().clone();

@@ -4,8 +4,11 @@
 //! Each file is one `SELECT`, registered as a view named after the file (`01_agregado.sql`
 //! becomes `agregado`), in file-name order, so each step reads the ones before it. The first
 //! step reads `raw_dia`, the day's selected raw records; the chain must produce `refinado`
-//! (the refined table) and may go on to `resumo_diario` (the daily summary), which reads only
-//! `refinado`. The files are built into the binary; `--queries DIR` runs another set.
+//! (the refined table) and go on to `resumo_diario` (the daily summary), which reads only
+//! `refinado`. Steps after the summary, if any, must produce `membros_indice` (the index
+//! members' quotes) from `refinado` and `carteira_dia`, the day's index portfolios; they run
+//! only on days that have a portfolio. The files are built into the binary; `--queries DIR`
+//! runs another set.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::Error;
 use crate::source::cotahist::raw_schema;
+use crate::source::portfolio::portfolio_schema;
 
 /// The view the first step reads: one trading day of raw records, filtered.
 pub const INPUT_VIEW: &str = "raw_dia";
@@ -24,12 +28,17 @@ pub const INPUT_VIEW: &str = "raw_dia";
 pub const REFINED_VIEW: &str = "refinado";
 /// The view that is the daily summary.
 pub const SUMMARY_VIEW: &str = "resumo_diario";
+/// The view the index steps read beside `refinado`: the day's index portfolios.
+pub const PORTFOLIO_VIEW: &str = "carteira_dia";
+/// The view that is the index members' table.
+pub const INDEX_VIEW: &str = "membros_indice";
 
 const EMBEDDED: &[(&str, &str)] = &[
     ("01_agregado.sql", include_str!("../../queries/transform/01_agregado.sql")),
     ("02_renomeado.sql", include_str!("../../queries/transform/02_renomeado.sql")),
     ("03_refinado.sql", include_str!("../../queries/transform/03_refinado.sql")),
     ("04_resumo_diario.sql", include_str!("../../queries/transform/04_resumo_diario.sql")),
+    ("05_membros_indice.sql", include_str!("../../queries/transform/05_membros_indice.sql")),
 ];
 
 /// One step: a view name and its SQL.
@@ -40,11 +49,20 @@ pub struct Step {
     pub sql: String,
 }
 
-/// The transform's steps: the chain up to `refinado`, then the summary's.
+/// The transform's steps: the chain up to `refinado`, the summary's, and the index members'.
 #[derive(Debug, Clone)]
 pub struct Queries {
     refined: Vec<Step>,
     summary: Vec<Step>,
+    index: Vec<Step>,
+}
+
+/// The schemas of the tables a transform writes; `index` when the SQL has the index steps.
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    pub refined: SchemaRef,
+    pub summary: SchemaRef,
+    pub index: Option<SchemaRef>,
 }
 
 impl Default for Queries {
@@ -81,17 +99,26 @@ impl Queries {
         let Some(at) = steps.iter().position(|s| s.view == REFINED_VIEW) else {
             return Err(format!("no step named {REFINED_VIEW} (a file such as 03_{REFINED_VIEW}.sql)"));
         };
-        let summary = steps.split_off(at + 1);
-        if !summary.iter().any(|s| s.view == SUMMARY_VIEW) {
+        let mut summary = steps.split_off(at + 1);
+        let Some(at) = summary.iter().position(|s| s.view == SUMMARY_VIEW) else {
             return Err(format!("no step named {SUMMARY_VIEW} after {REFINED_VIEW}"));
+        };
+        let index = summary.split_off(at + 1);
+        if !index.is_empty() && !index.iter().any(|s| s.view == INDEX_VIEW) {
+            return Err(format!("the steps after {SUMMARY_VIEW} must produce {INDEX_VIEW}"));
         }
-        Ok(Self { refined: steps, summary })
+        Ok(Self { refined: steps, summary, index })
+    }
+
+    /// Whether the SQL joins quotes with index portfolios.
+    pub fn has_index(&self) -> bool {
+        !self.index.is_empty()
     }
 
     /// A short hash of every step's SQL: a day transformed by other SQL is out of date.
     pub fn fingerprint(&self) -> String {
         let mut hash = Sha256::new();
-        for s in self.refined.iter().chain(&self.summary) {
+        for s in self.refined.iter().chain(&self.summary).chain(&self.index) {
             hash.update(s.view.as_bytes());
             hash.update([0]);
             hash.update(s.sql.as_bytes());
@@ -110,19 +137,27 @@ impl Queries {
         register(ctx, &self.summary).await
     }
 
-    /// Registers every step; `raw_dia` must exist.
+    /// Registers the index members' steps; `refinado` and `carteira_dia` must exist.
+    pub async fn register_index(&self, ctx: &SessionContext) -> Result<(), Error> {
+        register(ctx, &self.index).await
+    }
+
+    /// Registers every step; `raw_dia` and `carteira_dia` must exist.
     pub async fn register_all(&self, ctx: &SessionContext) -> Result<(), Error> {
         self.register_refined(ctx).await?;
-        self.register_summary(ctx).await
+        self.register_summary(ctx).await?;
+        self.register_index(ctx).await
     }
 
     /// Plans every step over an empty raw table filtered by `filter`: a typo in the filter or
     /// the SQL fails here, before any work, and the plan gives the tables' schemas.
-    pub async fn plan_empty_day(&self, filter: &str) -> Result<(SchemaRef, SchemaRef), Error> {
+    pub async fn plan_empty_day(&self, filter: &str) -> Result<Schemas, Error> {
         let ctx = SessionContext::new();
         crate::sql::dialect::register(&ctx);
-        let empty = MemTable::try_new(raw_schema(), vec![vec![]]).map_err(|e| Error::Sql("raw".into(), e))?;
-        ctx.register_table("raw", Arc::new(empty)).map_err(|e| Error::Sql("raw".into(), e))?;
+        for (name, schema) in [("raw", raw_schema()), (PORTFOLIO_VIEW, portfolio_schema())] {
+            let empty = MemTable::try_new(schema, vec![vec![]]).map_err(|e| Error::Sql(name.into(), e))?;
+            ctx.register_table(name, Arc::new(empty)).map_err(|e| Error::Sql(name.into(), e))?;
+        }
         register_input(&ctx, "raw", filter).await?;
         self.register_all(&ctx).await?;
         let schema = |name: &'static str| {
@@ -132,7 +167,8 @@ impl Queries {
                 Ok::<_, Error>(Arc::new(df.schema().as_arrow().clone()))
             }
         };
-        Ok((schema(REFINED_VIEW).await?, schema(SUMMARY_VIEW).await?))
+        let index = if self.has_index() { Some(schema(INDEX_VIEW).await?) } else { None };
+        Ok(Schemas { refined: schema(REFINED_VIEW).await?, summary: schema(SUMMARY_VIEW).await?, index })
     }
 }
 
@@ -167,18 +203,23 @@ mod tests {
     #[test]
     fn views_are_named_after_files() {
         let q = Queries::embedded();
-        let names: Vec<_> = q.refined.iter().chain(&q.summary).map(|s| s.view.as_str()).collect();
-        assert_eq!(names, ["agregado", "renomeado", "refinado", "resumo_diario"]);
+        let names: Vec<_> = q.refined.iter().chain(&q.summary).chain(&q.index).map(|s| s.view.as_str()).collect();
+        assert_eq!(names, ["agregado", "renomeado", "refinado", "resumo_diario", "membros_indice"]);
         assert_eq!(q.fingerprint().len(), 16);
     }
 
     #[tokio::test]
     async fn money_stays_decimal() {
-        let (refined, summary) = Queries::embedded().plan_empty_day("TRUE").await.unwrap();
+        let schemas = Queries::embedded().plan_empty_day("TRUE").await.unwrap();
         for name in ["preco_abertura", "preco_fechamento", "preco_medio_ponderado", "vol_financeiro_total"] {
-            let t = refined.field_with_name(name).unwrap().data_type();
+            let t = schemas.refined.field_with_name(name).unwrap().data_type();
             assert!(matches!(t, arrow::datatypes::DataType::Decimal128(..)), "{name}: {t}");
         }
-        assert!(summary.field_with_name("vol_financeiro_total").is_ok());
+        assert!(schemas.summary.field_with_name("vol_financeiro_total").is_ok());
+        let index = schemas.index.unwrap();
+        for name in ["qtd_teorica", "participacao_pct", "vol_financeiro_total", "valor_teorico"] {
+            let t = index.field_with_name(name).unwrap().data_type();
+            assert!(matches!(t, arrow::datatypes::DataType::Decimal128(..)), "{name}: {t}");
+        }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! `refined.json` says how the refined table is laid out and which raw records it selects;
 //! `bookmarks/transform.json` records, for each trading day, the raw file it was built from
-//! and the SQL that built it. A day is out of date when its raw file changed (re-ingested),
-//! the SQL or the filter changed, or it was never done. Each finished day is recorded at
+//! and the SQL that built it. A day is out of date when its raw file or its index portfolios
+//! changed (re-ingested), the SQL or the filter changed, or it was never done. Each finished day is recorded at
 //! once, so a run that fails or is killed resumes with the days it had not finished.
 
 use std::collections::BTreeMap;
@@ -68,6 +68,9 @@ impl From<&ObjectMeta> for RawVersion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bookmark {
     pub raw: RawVersion,
+    /// The day's index portfolio files (by name) the day was built with.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub portfolios: BTreeMap<String, RawVersion>,
     /// Hash of the SQL, the filter and the layout that built the day.
     pub fingerprint: String,
     pub rows: u64,
@@ -90,9 +93,18 @@ impl Bookmarks {
         write_json(lake, BOOKMARKS_FILE, self).await
     }
 
-    /// Whether `date`, whose raw file is now `raw`, needs transforming.
-    pub fn is_stale(&self, date: NaiveDate, raw: &RawVersion, fingerprint: &str) -> bool {
-        self.days.get(&date).is_none_or(|b| b.raw != *raw || b.fingerprint != fingerprint)
+    /// Whether `date`, whose raw file is now `raw` and portfolio files `portfolios`, needs
+    /// transforming.
+    pub fn is_stale(
+        &self,
+        date: NaiveDate,
+        raw: &RawVersion,
+        fingerprint: &str,
+        portfolios: &BTreeMap<String, RawVersion>,
+    ) -> bool {
+        self.days
+            .get(&date)
+            .is_none_or(|b| b.raw != *raw || b.fingerprint != fingerprint || b.portfolios != *portfolios)
     }
 }
 

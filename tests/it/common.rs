@@ -112,3 +112,70 @@ pub async fn demo_lake() -> PathBuf {
         .await;
     dir.path().to_path_buf()
 }
+
+/// What the test HTTP server answers to one request.
+#[derive(Clone)]
+pub enum Reply {
+    Status(u16),
+    Body(&'static str, Vec<u8>),
+    /// Announces the whole length, sends part of it, then closes.
+    CutOff(Vec<u8>),
+}
+
+/// A one-thread HTTP/1.1 server on 127.0.0.1: request number `i` (from 0) for `path` gets
+/// `answer(i, path)`. Real sockets, so the client's timeouts, lengths and retries are real.
+pub struct HttpServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HttpServer {
+    pub fn start(answer: impl Fn(usize, &str) -> Reply + Send + 'static) -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = paths.clone();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
+                let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+                seen.lock().unwrap().push(path.clone());
+                let _ = match answer(i, &path) {
+                    Reply::Status(code) => {
+                        write!(stream, "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    }
+                    Reply::Body(content_type, body) => write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .and_then(|_| stream.write_all(&body)),
+                    Reply::CutOff(body) => write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .and_then(|_| stream.write_all(&body[..body.len() / 3])),
+                };
+                let _ = stream.flush();
+            }
+        });
+        HttpServer { base, paths }
+    }
+
+    /// The paths requested so far, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.paths.lock().unwrap().clone()
+    }
+}

@@ -1,73 +1,26 @@
 //! Downloads against a real HTTP server on 127.0.0.1 that plays back scripted answers.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::io::Write;
 use std::time::Duration;
 
 use b3lake::source::download::{DownloadError, DownloadOptions, Downloader, Period};
 
 use crate::common::*;
 
-#[derive(Clone)]
-enum Reply {
-    Status(u16),
-    Body(&'static str, Vec<u8>),
-    /// Announces the whole length, sends part of it, then closes.
-    CutOff(Vec<u8>),
-}
-
-/// A one-thread HTTP/1.1 server: each connection gets the next reply (the last one repeats).
+/// A server on 127.0.0.1 that plays `replies` in order (the last one repeats).
 struct Server {
     base: String,
-    paths: Arc<Mutex<Vec<String>>>,
+    http: HttpServer,
 }
 
 impl Server {
     fn start(replies: Vec<Reply>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}/InstDados/SerHist", listener.local_addr().unwrap());
-        let paths = Arc::new(Mutex::new(Vec::new()));
-        let seen = paths.clone();
-        std::thread::spawn(move || {
-            for (i, stream) in listener.incoming().enumerate() {
-                let Ok(mut stream) = stream else { return };
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
-                seen.lock().unwrap().push(line.split(' ').nth(1).unwrap_or_default().to_string());
-                let reply = replies[i.min(replies.len() - 1)].clone();
-                let _ = match reply {
-                    Reply::Status(code) => {
-                        write!(stream, "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    }
-                    Reply::Body(content_type, body) => write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .and_then(|_| stream.write_all(&body)),
-                    Reply::CutOff(body) => write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .and_then(|_| stream.write_all(&body[..body.len() / 3])),
-                };
-                let _ = stream.flush();
-            }
-        });
-        Server { base, paths }
+        let http = HttpServer::start(move |i, _| replies[i.min(replies.len() - 1)].clone());
+        Server { base: format!("{}/InstDados/SerHist", http.base), http }
     }
 
     fn requests(&self) -> Vec<String> {
-        self.paths.lock().unwrap().clone()
+        self.http.requests()
     }
 }
 

@@ -8,6 +8,7 @@ mod chart;
 mod download;
 mod ingest;
 mod parse;
+mod portfolio;
 mod s3;
 mod sql;
 mod synth;

@@ -1,8 +1,8 @@
 //! Runs the `.slt` files next to this one: SQL behaviour tested as data.
 //!
 //! Each file gets a fresh session in which the transform's views (`queries/transform/`) are
-//! registered over an empty `raw_dia` table; the file inserts the raw records it needs and
-//! states the rows it expects. Arguments filter files by name.
+//! registered over empty `raw_dia` and `carteira_dia` tables; the file inserts the raw records
+//! and portfolio rows it needs and states the rows it expects. Arguments filter files by name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,8 +10,9 @@ use std::sync::Arc;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use b3lake::source::cotahist::raw_schema;
+use b3lake::source::portfolio::portfolio_schema;
 use b3lake::transform::Queries;
-use b3lake::transform::queries::INPUT_VIEW;
+use b3lake::transform::queries::{INPUT_VIEW, PORTFOLIO_VIEW};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
@@ -27,6 +28,7 @@ impl Db {
         let ctx = SessionContext::new();
         b3lake::sql::dialect::register(&ctx);
         ctx.register_table(INPUT_VIEW, Arc::new(MemTable::try_new(raw_schema(), vec![vec![]])?))?;
+        ctx.register_table(PORTFOLIO_VIEW, Arc::new(MemTable::try_new(portfolio_schema(), vec![vec![]])?))?;
         Queries::embedded().register_all(&ctx).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(Self { ctx })
     }

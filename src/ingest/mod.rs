@@ -3,7 +3,10 @@
 //! Each input runs as a pipeline so that every core works: a thread parses text into Arrow
 //! batches, a pool of threads encodes whole trading days as Parquet, and the async side
 //! stages finished days in the store. Nothing reaches the table until every input has been
-//! read without error (see [`crate::lake::writer`]).
+//! read without error (see [`crate::lake::writer`]). [`portfolio`] ingests B3's index
+//! portfolios, the second dataset.
+
+pub mod portfolio;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

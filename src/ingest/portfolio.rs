@@ -1,0 +1,123 @@
+//! The portfolio ingest: one index's "carteira do dia" into `raw_ibov`, replacing that index's
+//! file for that day and nothing else.
+//!
+//! The answer is fetched and checked whole before anything is written (see
+//! [`crate::source::portfolio`]); the file is then one PUT, atomic on every store, so the
+//! lake holds the previous portfolio or the new one, never a part, and re-running the same
+//! day replaces the file instead of adding rows.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use tracing::info;
+
+use crate::catalog::partition::{day_values, list_files};
+use crate::catalog::{Catalog, LocalCatalog, PORTFOLIO, Partition, ddl};
+use crate::error::Error;
+use crate::lake::layout::{portfolio_file, portfolio_partition};
+use crate::lake::{self, Lake};
+use crate::source::portfolio::{Portfolio, PortfolioError};
+
+/// What a portfolio ingest wrote.
+#[derive(Debug, Clone)]
+pub struct PortfolioReport {
+    pub index: String,
+    pub date: NaiveDate,
+    pub members: usize,
+    /// Members whose text holds U+FFFD.
+    pub replaced_text: usize,
+    /// Lake-relative path of the file written.
+    pub file: String,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for PortfolioReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} portfolio of {}: {} members ({} with replaced characters) in {} ({:.1} KB) in {:.2} s",
+            self.index,
+            self.date,
+            self.members,
+            self.replaced_text,
+            self.file,
+            self.bytes as f64 / 1e3,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Checks that the portfolio is of `expected` (when given): B3 serves the current day's
+/// portfolio only, and a portfolio filed under another day would be wrong data.
+pub fn check_date(portfolio: &Portfolio, expected: Option<NaiveDate>, origin: &str) -> Result<(), PortfolioError> {
+    match expected {
+        Some(expected) if expected != portfolio.date => Err(PortfolioError::OtherDate {
+            origin: origin.to_string(),
+            index: portfolio.index.clone(),
+            expected,
+            got: portfolio.date,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the portfolio to its day's partition, indexes the partition, and syncs it with Glue
+/// when `sync_glue` names a database.
+pub async fn ingest_portfolio(
+    lake: &Lake,
+    portfolio: &Portfolio,
+    sync_glue: Option<&str>,
+) -> Result<PortfolioReport, Error> {
+    let started = Instant::now();
+    let file = portfolio_file(portfolio.date, &portfolio.index);
+    let bytes = encode(portfolio, &file)?;
+    let size = bytes.len() as u64;
+
+    // The table first: a lake whose catalog predates the table gets it now.
+    let catalog = LocalCatalog::new(lake);
+    let def = match catalog.table(PORTFOLIO).await? {
+        Some(def) => def,
+        None => {
+            let def = ddl::builtin().into_iter().find(|t| t.name == PORTFOLIO).expect("built-in table");
+            catalog.put_table(&def).await?;
+            def
+        }
+    };
+    lake.write(&lake.path(&file), bytes).await?;
+    let location = portfolio_partition(portfolio.date);
+    let files = list_files(lake, &location).await?;
+    let values = day_values(portfolio.date);
+    catalog.record(&def, vec![(values.clone(), vec![Partition { values, location, files }])]).await?;
+    if let Some(database) = sync_glue {
+        let plan = crate::catalog::sync::glue_days(lake, database, &[PORTFOLIO], &[portfolio.date]).await?;
+        info!(database, changes = plan.changes.len(), "synced the portfolio partition with Glue");
+    }
+    let report = PortfolioReport {
+        index: portfolio.index.clone(),
+        date: portfolio.date,
+        members: portfolio.members.len(),
+        replaced_text: portfolio.replaced_text(),
+        file,
+        bytes: size,
+        elapsed: started.elapsed(),
+    };
+    info!(index = %report.index, date = %report.date, members = report.members, file = %report.file, "portfolio ingested");
+    Ok(report)
+}
+
+fn encode(portfolio: &Portfolio, what: &str) -> Result<Bytes, Error> {
+    let parquet = |source| lake::Error::Parquet { what: what.to_string(), source };
+    let batch = portfolio.to_batch();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string())
+        .build();
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).map_err(parquet)?;
+    writer.write(&batch).map_err(parquet)?;
+    Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
+}

@@ -186,11 +186,7 @@ impl Downloader {
         }
         if !status.is_success() {
             let error = DownloadError::Status { url: url.clone(), status: status.as_u16(), attempts };
-            return Err(if http::is_transient(status) {
-                Attempt::Retry { error, detail: format!("HTTP {status}") }
-            } else {
-                Attempt::Final(error)
-            });
+            return Err(http::status_failure(status, error));
         }
         let expected = response.content_length();
         let body = response.bytes().await.map_err(network)?;

@@ -26,9 +26,13 @@ pub(crate) enum Attempt<E> {
     Retry { error: E, detail: String },
 }
 
-/// Whether a status is worth another try.
-pub(crate) fn is_transient(status: reqwest::StatusCode) -> bool {
-    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+/// A failed status as an attempt: worth another try for 5xx and 429, final otherwise.
+pub(crate) fn status_failure<E>(status: reqwest::StatusCode, error: E) -> Attempt<E> {
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        Attempt::Retry { error, detail: format!("HTTP {status}") }
+    } else {
+        Attempt::Final(error)
+    }
 }
 
 /// Runs `attempt(n)` for n = 1, 2, ... until it succeeds, fails for good, or `attempts` tries

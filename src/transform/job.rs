@@ -116,6 +116,13 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
     let started = Instant::now();
     let (spec, tables) = reconcile_spec(lake, opts).await?;
     let fingerprint = fingerprint(&opts.queries, &spec);
+    // Days with portfolios are also built by the index steps; the others keep the fingerprint
+    // they had before there were index steps.
+    let index_fingerprint = opts.queries.index_fingerprint().map(|index| format!("{fingerprint}+{index}"));
+    let fingerprint_of = |day: &DayInput| match &index_fingerprint {
+        Some(with_index) if !day.portfolios.is_empty() => with_index.clone(),
+        _ => fingerprint.clone(),
+    };
     let mut bookmarks = Bookmarks::load(lake).await?;
 
     let raw = raw_days(lake, &opts.days).await?;
@@ -134,7 +141,12 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
         })
         .filter(|day| {
             !matches!(opts.days, Days::Incremental)
-                || bookmarks.is_stale(day.date, &RawVersion::from(&day.raw), &fingerprint, &day.portfolio_versions())
+                || bookmarks.is_stale(
+                    day.date,
+                    &RawVersion::from(&day.raw),
+                    &fingerprint_of(day),
+                    &day.portfolio_versions(),
+                )
         })
         .collect();
     let mut report = TransformReport { up_to_date: total - todo.len(), layout: spec.layout, ..Default::default() };
@@ -176,7 +188,7 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
                 let bookmark = Bookmark {
                     raw: RawVersion::from(&day.raw),
                     portfolios: day.portfolio_versions(),
-                    fingerprint: fingerprint.clone(),
+                    fingerprint: fingerprint_of(&day),
                     rows,
                     files: written.files,
                     finished: chrono::Utc::now(),
@@ -249,10 +261,10 @@ struct Tables {
     index: Option<TableDef>,
 }
 
-/// Makes the catalog's refined and summary tables say what this run writes: the layout's
-/// partition keys and the columns of the transform SQL (the built-in SQL gives exactly the
-/// built-in definitions, so a default run changes nothing). Then both are indexed, once,
-/// before the days run in parallel.
+/// Makes the catalog's refined, summary and (when the SQL joins portfolios) index members'
+/// tables say what this run writes: the layout's partition keys and the columns of the
+/// transform SQL (the built-in SQL gives exactly the built-in definitions, so a default run
+/// changes nothing). Then each is indexed, once, before the days run in parallel.
 async fn define_tables(lake: &Lake, layout: Layout, schemas: &Schemas) -> Result<Tables, Error> {
     let catalog = LocalCatalog::new(lake);
     let builtin = ddl::builtin();

@@ -115,16 +115,32 @@ impl Queries {
         !self.index.is_empty()
     }
 
-    /// A short hash of every step's SQL: a day transformed by other SQL is out of date.
+    /// A short hash of the refined and summary steps' SQL: a day transformed by other SQL is
+    /// out of date. The index steps have their own ([`Self::index_fingerprint`]), so that they
+    /// touch only the days that have portfolios.
     pub fn fingerprint(&self) -> String {
         let mut hash = Sha256::new();
-        for s in self.refined.iter().chain(&self.summary).chain(&self.index) {
+        for s in self.refined.iter().chain(&self.summary) {
             hash.update(s.view.as_bytes());
             hash.update([0]);
             hash.update(s.sql.as_bytes());
             hash.update([0]);
         }
         hex::encode(&hash.finalize()[..8])
+    }
+
+    /// A short hash of the index steps' SQL, if there are any.
+    pub fn index_fingerprint(&self) -> Option<String> {
+        self.has_index().then(|| {
+            let mut hash = Sha256::new();
+            for s in &self.index {
+                hash.update(s.view.as_bytes());
+                hash.update([0]);
+                hash.update(s.sql.as_bytes());
+                hash.update([0]);
+            }
+            hex::encode(&hash.finalize()[..8])
+        })
     }
 
     /// Registers the steps up to `refinado`; `raw_dia` must exist.
@@ -206,6 +222,21 @@ mod tests {
         let names: Vec<_> = q.refined.iter().chain(&q.summary).chain(&q.index).map(|s| s.view.as_str()).collect();
         assert_eq!(names, ["agregado", "renomeado", "refinado", "resumo_diario", "membros_indice"]);
         assert_eq!(q.fingerprint().len(), 16);
+    }
+
+    #[test]
+    fn the_index_steps_leave_the_other_days_fingerprint_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, sql) in EMBEDDED {
+            std::fs::write(dir.path().join(file), sql).unwrap();
+        }
+        let with = Queries::from_dir(dir.path()).unwrap();
+        std::fs::remove_file(dir.path().join("05_membros_indice.sql")).unwrap();
+        let without = Queries::from_dir(dir.path()).unwrap();
+        assert!(with.has_index() && !without.has_index());
+        assert_eq!(with.fingerprint(), without.fingerprint());
+        assert_eq!(with.index_fingerprint().map(|f| f.len()), Some(16));
+        assert_eq!(without.index_fingerprint(), None);
     }
 
     #[tokio::test]

@@ -108,11 +108,7 @@ impl PortfolioClient {
         let status = response.status();
         if !status.is_success() {
             let error = PortfolioError::Status { url: url.clone(), status: status.as_u16(), attempts };
-            return Err(if http::is_transient(status) {
-                Attempt::Retry { error, detail: format!("HTTP {status}") }
-            } else {
-                Attempt::Final(error)
-            });
+            return Err(http::status_failure(status, error));
         }
         let expected = response.content_length();
         // A body that breaks off (the connection closes early) is cut short, not a network error.

@@ -224,6 +224,23 @@ async fn an_english_answer_reads_to_the_same_portfolio() {
 }
 
 #[tokio::test]
+async fn a_latin1_answer_is_read_without_loss() {
+    // B3's older encoding: accents as single bytes, not UTF-8.
+    let mut v = real_answer();
+    v["results"].as_array_mut().unwrap().iter_mut().find(|r| r["cod"] == "VALE3").unwrap()["segment"] =
+        json!("Mats Básicos / Mineração");
+    let text = v.to_string().replace('\u{FFFD}', "?");
+    assert!(text.chars().all(|c| (c as u32) < 256));
+    let latin1: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+    assert!(std::str::from_utf8(&latin1).is_err());
+    let server = fixed(Reply::Body("application/json; charset=ISO-8859-1", latin1));
+    let portfolio = client(&server, 9999).fetch("IBOV", Language::PtBr).await.unwrap();
+    let vale = portfolio.members.iter().find(|m| m.code == "VALE3").unwrap();
+    assert_eq!(vale.segment.as_deref(), Some("Mats Básicos / Mineração"));
+    assert_eq!(portfolio.replaced_text(), 0);
+}
+
+#[tokio::test]
 async fn transient_failures_are_retried_with_backoff() {
     let body = real_answer().to_string().into_bytes();
     let server = HttpServer::start(move |i, _| match i {

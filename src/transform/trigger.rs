@@ -4,7 +4,10 @@
 //! [`handle_event`] takes the JSON exactly as AWS delivers it to a Lambda function, so a
 //! Lambda binary only has to pass its payload through. Keys arrive URL-encoded (`+` for a
 //! space, `%3D` for `=`); a key names a trading day when it lies under a lake's raw table,
-//! `<prefix>/raw/year=YYYY/month=MM/day=DD/...`, and `s3://bucket/<prefix>` is that lake.
+//! `<prefix>/raw/year=YYYY/month=MM/day=DD/...`, and `s3://bucket/<prefix>` is that lake. A
+//! new index portfolio (`<prefix>/raw_ibov/year=.../...`) names its day too, so the day's
+//! members are joined with their quotes; a portfolio day without quotes yet is left for the
+//! transform that follows the day's ingest.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -17,7 +20,7 @@ use super::Error;
 use super::job::{Days, TransformOptions, TransformReport, transform};
 use crate::aws::{Backoff, retry};
 use crate::lake::Lake;
-use crate::lake::layout::{RAW_TABLE, REFINED_TABLE, date_of_path};
+use crate::lake::layout::{PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, date_of_path, raw_file};
 
 /// One object of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +83,17 @@ fn decode_key(key: &str) -> Option<String> {
 
 /// The lake and trading day of a raw-table key, if it is one.
 pub fn raw_day_of_key(bucket: &str, key: &str) -> Option<(String, NaiveDate)> {
-    let marker = format!("{RAW_TABLE}/");
+    day_under(bucket, key, RAW_TABLE)
+}
+
+/// The lake and day of a key of the index portfolios' table, if it is one.
+pub fn portfolio_day_of_key(bucket: &str, key: &str) -> Option<(String, NaiveDate)> {
+    day_under(bucket, key, PORTFOLIO_TABLE)
+}
+
+/// The lake and day of a key under `<lake>/<table>/year=.../month=.../day=...`.
+fn day_under(bucket: &str, key: &str, table: &str) -> Option<(String, NaiveDate)> {
+    let marker = format!("{table}/");
     let mut at = 0;
     loop {
         let found = key[at..].find(&marker)? + at;
@@ -95,20 +108,53 @@ pub fn raw_day_of_key(bucket: &str, key: &str) -> Option<(String, NaiveDate)> {
     }
 }
 
-/// The trading days of each lake that an event touches (created objects only), and the keys
-/// it ignored.
-pub fn days_by_lake(objects: &[EventObject]) -> (BTreeMap<String, BTreeSet<NaiveDate>>, Vec<String>) {
-    let mut lakes: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
+/// The days of one lake that an event touches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventDays {
+    /// Days whose raw file was written.
+    pub quotes: BTreeSet<NaiveDate>,
+    /// Days whose index portfolio was written.
+    pub portfolios: BTreeSet<NaiveDate>,
+}
+
+/// The days of each lake that an event touches (created objects only), and the keys it
+/// ignored.
+pub fn days_by_lake(objects: &[EventObject]) -> (BTreeMap<String, EventDays>, Vec<String>) {
+    let mut lakes: BTreeMap<String, EventDays> = BTreeMap::new();
     let mut ignored = Vec::new();
     for o in objects {
-        match raw_day_of_key(&o.bucket, &o.key) {
-            Some((lake, date)) if o.event.starts_with("ObjectCreated") || o.event.is_empty() => {
-                lakes.entry(lake).or_default().insert(date);
-            }
-            _ => ignored.push(format!("s3://{}/{} ({})", o.bucket, o.key, o.event)),
+        let created = o.event.starts_with("ObjectCreated") || o.event.is_empty();
+        if created && let Some((lake, date)) = raw_day_of_key(&o.bucket, &o.key) {
+            lakes.entry(lake).or_default().quotes.insert(date);
+        } else if created && let Some((lake, date)) = portfolio_day_of_key(&o.bucket, &o.key) {
+            lakes.entry(lake).or_default().portfolios.insert(date);
+        } else {
+            ignored.push(format!("s3://{}/{} ({})", o.bucket, o.key, o.event));
         }
     }
     (lakes, ignored)
+}
+
+/// The days to transform: the event's quote days, and its portfolio days that have quotes in
+/// `lake` (opened only if there are such days). The rest are returned apart.
+async fn days_to_transform(
+    location: &str,
+    days: EventDays,
+) -> Result<(BTreeSet<NaiveDate>, Vec<NaiveDate>), crate::Error> {
+    let mut todo = days.quotes;
+    let mut waiting = Vec::new();
+    let portfolio_only: Vec<NaiveDate> = days.portfolios.into_iter().filter(|d| !todo.contains(d)).collect();
+    if !portfolio_only.is_empty() {
+        let lake = Lake::open(location).await?;
+        for date in portfolio_only {
+            if lake.exists(&lake.path(&raw_file(date))).await? {
+                todo.insert(date);
+            } else {
+                waiting.push(date);
+            }
+        }
+    }
+    Ok((todo, waiting))
 }
 
 /// Where the transform runs.
@@ -127,6 +173,8 @@ pub struct TriggerReport {
     /// Glue job runs started: lake, day, run id.
     pub glue: Vec<(String, NaiveDate, String)>,
     pub ignored: Vec<String>,
+    /// Portfolio days without quotes yet: lake, day.
+    pub waiting: Vec<(String, NaiveDate)>,
 }
 
 impl std::fmt::Display for TriggerReport {
@@ -137,8 +185,15 @@ impl std::fmt::Display for TriggerReport {
         for (lake, date, id) in &self.glue {
             writeln!(f, "{lake}: started Glue job run {id} for {date}")?;
         }
+        for (lake, date) in &self.waiting {
+            writeln!(
+                f,
+                "{lake}: a portfolio of {date}, a day without quotes yet; the transform after its ingest joins them"
+            )?;
+        }
         if !self.ignored.is_empty() {
-            writeln!(f, "ignored {} objects outside a raw table: {}", self.ignored.len(), self.ignored.join(", "))?;
+            let n = self.ignored.len();
+            writeln!(f, "ignored {n} objects outside the raw and portfolio tables: {}", self.ignored.join(", "))?;
         }
         Ok(())
     }
@@ -149,13 +204,18 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
     let objects = parse_event(json)?;
     let (lakes, ignored) = days_by_lake(&objects);
     for key in &ignored {
-        warn!(object = %key, "not a raw-table object; ignored");
+        warn!(object = %key, "not a raw-table or portfolio object; ignored");
     }
     let mut report = TriggerReport { ignored, ..Default::default() };
     match target {
         Target::Local { lake: override_lake, options } => {
             for (lake_url, days) in lakes {
                 let location = override_lake.clone().unwrap_or(lake_url);
+                let (days, waiting) = days_to_transform(&location, days).await?;
+                report.waiting.extend(waiting.into_iter().map(|d| (location.clone(), d)));
+                if days.is_empty() {
+                    continue;
+                }
                 let lake = Lake::open(&location).await?;
                 let options = TransformOptions { days: Days::Only(days.into_iter().collect()), ..options.clone() };
                 info!(lake = %location, "transforming the event's days");
@@ -165,6 +225,8 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
         Target::Glue { job, attempts, backoff } => {
             let glue = crate::aws::glue_client().await;
             for (lake, days) in lakes {
+                let (days, waiting) = days_to_transform(&lake, days).await?;
+                report.waiting.extend(waiting.into_iter().map(|d| (lake.clone(), d)));
                 for date in days {
                     let id = start_job_run(&glue, job, &lake, date, *attempts, *backoff).await?;
                     info!(job = %job, run = %id, %date, "Glue job run started");
@@ -223,5 +285,8 @@ mod tests {
         assert_eq!(raw_day_of_key("b", "refined/year=2022/month=02/day=04/f.parquet"), None);
         assert_eq!(raw_day_of_key("b", "xraw/year=2022/month=02/day=04/f"), None);
         assert_eq!(raw_day_of_key("b", "raw/COTAHIST.TXT"), None);
+        let portfolio = "lake/raw_ibov/year=2022/month=02/day=04/carteira_20220204.parquet";
+        assert_eq!(raw_day_of_key("b", portfolio), None);
+        assert_eq!(portfolio_day_of_key("b", portfolio), Some(("s3://b/lake".to_string(), d)));
     }
 }

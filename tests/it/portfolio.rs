@@ -9,6 +9,7 @@ use b3lake::catalog::{Catalog, GlueCatalog, INDEX_MEMBERS, LocalCatalog, PORTFOL
 use b3lake::ingest::portfolio::ingest_portfolio;
 use b3lake::lake::Lake;
 use b3lake::source::portfolio::{self, Language, Portfolio, PortfolioClient, PortfolioOptions};
+use b3lake::transform::trigger::{self, Target};
 use b3lake::transform::{TransformOptions, transform};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -544,4 +545,30 @@ async fn the_transform_joins_each_member_with_its_quotes() {
     assert_eq!(gone.days.len(), 1);
     assert!(!dir.path().join("index_members/year=2022/month=12/day=08").exists());
     assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_membros_indice").await, 0);
+}
+
+#[tokio::test]
+async fn a_portfolio_event_joins_its_day_once_the_day_has_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let lake = lake_at(dir.path()).await;
+    let ibov = portfolio::read_file(&data(ANSWER), "IBOV", Language::PtBr).unwrap();
+    ingest_portfolio(&lake, &ibov, None).await.unwrap();
+    let json =
+        crate::trigger::event("lake-bucket", &["raw_ibov/year%3D2022/month%3D12/day%3D08/carteira_20221208.parquet"]);
+    let location = dir.path().to_str().unwrap().to_string();
+    let target = Target::Local { lake: Some(location.clone()), options: TransformOptions::default() };
+
+    // No quotes of that day yet: nothing to join, and not an error.
+    let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
+    assert!(report.local.is_empty() && report.ignored.is_empty());
+    assert_eq!(report.waiting, [(location.clone(), ibov.date)]);
+    assert!(report.to_string().contains("a portfolio of 2022-12-08, a day without quotes yet"), "{report}");
+
+    // With the day's quotes in the lake, the same event transforms the day and joins it.
+    ingest_paths(&lake, &[quotes_of_the_portfolio_day(inputs.path())]).await.unwrap();
+    let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
+    assert_eq!(report.local[0].1.days, [ibov.date]);
+    assert!(report.waiting.is_empty());
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_membros_indice").await, 92);
 }

@@ -16,7 +16,7 @@ use crate::common::*;
 
 /// An S3 event notification as AWS delivers it to Lambda, one record per key (keys as S3
 /// sends them: URL-encoded, `+` for spaces).
-fn event(bucket: &str, keys: &[&str]) -> String {
+pub(crate) fn event(bucket: &str, keys: &[&str]) -> String {
     let records: Vec<String> = keys
         .iter()
         .enumerate()

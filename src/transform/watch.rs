@@ -1,7 +1,7 @@
 //! Polling instead of events: where S3 notifications are not set up (or on local disk), the
-//! job watches the raw table and transforms each day that appears or changes. Each poll is
-//! an incremental run, so the bookmarks decide what is new; a failed poll is logged and its
-//! days are retried on the next one.
+//! job watches the raw table and transforms each day that appears or changes (its quotes or
+//! its index portfolios). Each poll is an incremental run, so the bookmarks decide what is
+//! new; a failed poll is logged and its days are retried on the next one.
 
 use std::time::Duration;
 

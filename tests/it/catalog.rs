@@ -397,15 +397,15 @@ fn scripted_client(url: &str) -> aws_sdk_glue::Client {
 #[tokio::test]
 async fn glue_throttling_is_retried_with_backoff() {
     let throttled = r#"{"__type":"ThrottlingException","Message":"Rate exceeded"}"#;
-    let (url, seen) = scripted_glue(vec![(400, throttled), (400, throttled), (200, "{}")]);
-    let catalog = GlueCatalog::new(scripted_client(&url), "db", "s3://b/lake")
+    let glue = scripted_glue(vec![(400, throttled), (400, throttled), (200, "{}")]);
+    let catalog = GlueCatalog::new(scripted_client(&glue.base), "db", "s3://b/lake")
         .with_backoff(Backoff { attempts: 4, first: Duration::from_millis(50) });
     catalog.create_table(&ddl::builtin()[0]).await.unwrap();
-    let times = seen.lock().unwrap().clone();
+    let times = glue.times();
     assert_eq!(times.len(), 3);
     assert!(times[2] - times[1] >= Duration::from_millis(100));
-    let (url, _) = scripted_glue(vec![(400, throttled)]);
-    let catalog = GlueCatalog::new(scripted_client(&url), "db", "s3://b/lake")
+    let glue = scripted_glue(vec![(400, throttled)]);
+    let catalog = GlueCatalog::new(scripted_client(&glue.base), "db", "s3://b/lake")
         .with_backoff(Backoff { attempts: 2, first: Duration::from_millis(10) });
     let err = catalog.create_table(&ddl::builtin()[0]).await.unwrap_err().to_string();
     assert!(err.contains("ThrottlingException") && err.contains("attempt 2 of 2"), "{err}");

@@ -116,8 +116,12 @@ pub async fn demo_lake() -> PathBuf {
 /// What the test HTTP server answers to one request.
 #[derive(Clone)]
 pub enum Reply {
+    /// A status with an empty body.
     Status(u16),
+    /// 200 with a body of this content type.
     Body(&'static str, Vec<u8>),
+    /// Any status with a body of this content type.
+    StatusBody(u16, &'static str, Vec<u8>),
     /// Announces the whole length, sends part of it, then closes.
     CutOff(Vec<u8>),
 }
@@ -127,7 +131,8 @@ pub enum Reply {
 pub struct HttpServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Each request's path and arrival time.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
 }
 
 impl HttpServer {
@@ -135,22 +140,38 @@ impl HttpServer {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = paths.clone();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let requests = seen.clone();
         std::thread::spawn(move || {
             for (i, stream) in listener.incoming().enumerate() {
                 let Ok(mut stream) = stream else { return };
+                // The head, then as much body as it announces (AWS SDK calls are POSTs).
                 let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let mut buf = [0u8; 4096];
+                let body_start = loop {
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break request.len(),
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..body_start]).to_string();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while request.len() < body_start + length {
                     match stream.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => request.extend_from_slice(&buf[..n]),
                     }
                 }
-                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
-                let path = line.split(' ').nth(1).unwrap_or_default().to_string();
-                seen.lock().unwrap().push(path.clone());
+                let path = head.lines().next().unwrap_or_default().split(' ').nth(1).unwrap_or_default().to_string();
+                requests.lock().unwrap().push((path.clone(), std::time::Instant::now()));
                 let _ = match answer(i, &path) {
                     Reply::Status(code) => {
                         write!(stream, "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -158,6 +179,12 @@ impl HttpServer {
                     Reply::Body(content_type, body) => write!(
                         stream,
                         "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .and_then(|_| stream.write_all(&body)),
+                    Reply::StatusBody(code, content_type, body) => write!(
+                        stream,
+                        "HTTP/1.1 {code} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         body.len()
                     )
                     .and_then(|_| stream.write_all(&body)),
@@ -171,11 +198,16 @@ impl HttpServer {
                 let _ = stream.flush();
             }
         });
-        HttpServer { base, paths }
+        HttpServer { base, seen }
     }
 
     /// The paths requested so far, in order.
     pub fn requests(&self) -> Vec<String> {
-        self.paths.lock().unwrap().clone()
+        self.seen.lock().unwrap().iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// When each request arrived, in order.
+    pub fn times(&self) -> Vec<std::time::Instant> {
+        self.seen.lock().unwrap().iter().map(|(_, t)| *t).collect()
     }
 }

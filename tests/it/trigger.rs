@@ -1,10 +1,7 @@
 //! The S3-event trigger: real event JSON, run here against moto's S3, or starting runs of a
 //! Glue job on moto's Glue, through the real AWS SDK; throttling against a scripted server.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_glue::types::JobCommand;
 use b3lake::lake::Lake;
@@ -138,46 +135,11 @@ async fn an_s3_event_starts_one_glue_job_run_per_day_on_moto() {
 }
 
 /// A Glue endpoint on 127.0.0.1 that answers each request with the next scripted reply.
-pub(crate) fn scripted_glue(replies: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<Instant>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let times = seen.clone();
-    std::thread::spawn(move || {
-        for (i, stream) in listener.incoming().enumerate() {
-            let Ok(mut stream) = stream else { return };
-            let mut request = Vec::new();
-            let mut buf = [0u8; 4096];
-            let body_start = loop {
-                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break at + 4;
-                }
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            };
-            let head = String::from_utf8_lossy(&request[..body_start]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                .unwrap_or(0);
-            while request.len() < body_start + length {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            times.lock().unwrap().push(Instant::now());
-            let (status, body) = replies[i.min(replies.len() - 1)];
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (url, seen)
+pub(crate) fn scripted_glue(replies: Vec<(u16, &'static str)>) -> HttpServer {
+    HttpServer::start(move |i, _| {
+        let (status, body) = replies[i.min(replies.len() - 1)];
+        Reply::StatusBody(status, "application/x-amz-json-1.1", body.as_bytes().to_vec())
+    })
 }
 
 pub(crate) fn glue_at(url: &str) -> aws_sdk_glue::Client {
@@ -194,25 +156,31 @@ pub(crate) fn glue_at(url: &str) -> aws_sdk_glue::Client {
 async fn glue_throttling_is_retried_with_backoff() {
     let busy =
         r#"{"__type":"ConcurrentRunsExceededException","Message":"Concurrent runs exceeded for b3lake-transform"}"#;
-    let (url, seen) = scripted_glue(vec![(400, busy), (400, busy), (200, r#"{"JobRunId":"jr_0123"}"#)]);
+    let glue = scripted_glue(vec![(400, busy), (400, busy), (200, r#"{"JobRunId":"jr_0123"}"#)]);
     let day = NaiveDate::from_ymd_opt(2022, 2, 4).unwrap();
-    let id =
-        trigger::start_job_run(&glue_at(&url), "b3lake-transform", "s3://b/lake", day, 5, Duration::from_millis(100))
-            .await
-            .unwrap();
+    let id = trigger::start_job_run(
+        &glue_at(&glue.base),
+        "b3lake-transform",
+        "s3://b/lake",
+        day,
+        5,
+        Duration::from_millis(100),
+    )
+    .await
+    .unwrap();
     assert_eq!(id, "jr_0123");
-    let times = seen.lock().unwrap().clone();
+    let times = glue.times();
     assert_eq!(times.len(), 3);
     assert!(times[1] - times[0] >= Duration::from_millis(100) && times[2] - times[1] >= Duration::from_millis(200));
 
     // Out of attempts: the error says so.
-    let (url, seen) = scripted_glue(vec![(400, busy)]);
-    let err = trigger::start_job_run(&glue_at(&url), "j", "s3://b/lake", day, 2, Duration::from_millis(10))
+    let glue = scripted_glue(vec![(400, busy)]);
+    let err = trigger::start_job_run(&glue_at(&glue.base), "j", "s3://b/lake", day, 2, Duration::from_millis(10))
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("ConcurrentRunsExceededException") && err.contains("attempt 2 of 2"), "{err}");
-    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(glue.requests().len(), 2);
 }
 
 #[tokio::test]

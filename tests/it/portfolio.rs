@@ -572,3 +572,16 @@ async fn a_portfolio_event_joins_its_day_once_the_day_has_quotes() {
     assert!(report.waiting.is_empty());
     assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_membros_indice").await, 92);
 }
+
+#[tokio::test]
+async fn a_portfolio_goes_to_an_s3_lake_too() {
+    let url = bucket("portfolio-lake").await;
+    let lake = Lake::open(&url).await.unwrap();
+    let ibov = portfolio::read_file(&data(ANSWER), "IBOV", Language::PtBr).unwrap();
+    let report = ingest_portfolio(&lake, &ibov, None).await.unwrap();
+    assert!(lake.exists(&lake.path(&report.file)).await.unwrap(), "{}", report.file);
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM carteira_b3_raw WHERE day = 8").await, 92);
+    // A rerun replaces the object: still 92 rows.
+    ingest_portfolio(&lake, &ibov, None).await.unwrap();
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM carteira_b3_raw").await, 92);
+}

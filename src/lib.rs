@@ -1,12 +1,12 @@
 //! b3lake: B3's public market data as a queryable data lake, on a laptop or on AWS.
 //!
 //! Modules follow the data: [`source`] reads what B3 publishes (COTAHIST files, downloads,
-//! generated data), [`lake`] stores it as Hive-partitioned Parquet on local disk or S3,
-//! [`ingest`] joins the two all-or-nothing, [`transform`] refines the raw table with SQL into
-//! the refined table and a daily summary, [`quality`] checks both, [`catalog`] defines the
-//! tables (Athena DDL) and indexes their partitions, locally and in AWS Glue, and [`sql`]
-//! queries them with DataFusion, [`chart`] draws them and [`report`] puts charts, tables and
-//! checks into one HTML page.
+//! generated data, index portfolios), [`lake`] stores it as Hive-partitioned Parquet on local
+//! disk or S3, [`ingest`] joins the two all-or-nothing, [`transform`] refines the raw table with
+//! SQL into the refined table, a daily summary and the index members' quotes, [`quality`]
+//! checks them, [`catalog`] defines the tables (Athena DDL) and indexes their partitions,
+//! locally and in AWS Glue, and [`sql`] queries them with DataFusion, [`chart`] draws them and
+//! [`report`] puts charts, tables and checks into one HTML page.
 
 pub mod aws;
 pub mod catalog;

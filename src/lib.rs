@@ -4,7 +4,7 @@
 //! generated data, index portfolios), [`lake`] stores it as Hive-partitioned Parquet on local
 //! disk or S3, [`ingest`] joins the two all-or-nothing, [`transform`] refines the raw table with
 //! SQL into the refined table, a daily summary and the index members' quotes, [`quality`]
-//! checks them, [`catalog`] defines the tables (Athena DDL) and indexes their partitions,
+//! checks the raw and refined tables, [`catalog`] defines the tables (Athena DDL) and indexes their partitions,
 //! locally and in AWS Glue, and [`sql`] queries them with DataFusion, [`chart`] draws them and
 //! [`report`] puts charts, tables and checks into one HTML page.
 

@@ -62,10 +62,10 @@ impl PortfolioClient {
 
     /// The URL of one page: `.../GetPortfolioDay/` and the parameters' JSON in base64.
     pub fn url(&self, index: &str, language: Language, page: u32) -> String {
-        // In the order B3's own site sends them; `index` is letters and digits (see
-        // `check_index`), so it needs no escaping.
+        // In the order B3's own site sends them (a JSON object would sort the keys).
+        let index = serde_json::Value::from(index);
         let params = format!(
-            r#"{{"pageNumber":{page},"pageSize":{},"language":"{language}","index":"{index}","segment":{SEGMENT}}}"#,
+            r#"{{"pageNumber":{page},"pageSize":{},"language":"{language}","index":{index},"segment":{SEGMENT}}}"#,
             self.opts.page_size
         );
         let encoded = STANDARD.encode(params);

@@ -210,14 +210,19 @@ fn stored_as_parquet(create: &CreateTable) -> bool {
             Some(HiveRowFormat::SERDE { class }) if class.ends_with("ParquetHiveSerDe"))
 }
 
+/// The built-in definition of `name` (one of the constants above).
+pub fn builtin_table(name: &str) -> TableDef {
+    let (name, sql) = BUILTIN.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("{name} is not built in"));
+    parse_builtin(name, sql)
+}
+
 /// The built-in table definitions, in `catalog/` order.
 pub fn builtin() -> Vec<TableDef> {
-    BUILTIN
-        .iter()
-        .map(|(name, sql)| {
-            TableDef::parse(sql, &format!("catalog/{name}.sql")).unwrap_or_else(|e| panic!("built-in DDL: {e}"))
-        })
-        .collect()
+    BUILTIN.iter().map(|(name, sql)| parse_builtin(name, sql)).collect()
+}
+
+fn parse_builtin(name: &str, sql: &str) -> TableDef {
+    TableDef::parse(sql, &format!("catalog/{name}.sql")).unwrap_or_else(|e| panic!("built-in DDL: {e}"))
 }
 
 /// A table name as the catalog keys it: unquoted, lower case, without `default.`.

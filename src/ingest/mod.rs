@@ -23,7 +23,7 @@ use indicatif::ProgressBar;
 use tracing::info;
 
 use crate::catalog::partition::{day_values, list_files};
-use crate::catalog::{Catalog, LocalCatalog, Partition, RAW};
+use crate::catalog::{Catalog, LocalCatalog, Partition, RAW, TableDef};
 use crate::error::Error;
 use crate::lake::layout::raw_partition;
 use crate::lake::{DayFile, Lake, StagedDay, Staging};
@@ -88,11 +88,17 @@ pub struct IngestOptions {
     pub sync_glue: Option<String>,
 }
 
-/// Records the committed days in the raw table's partition index.
-async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
+/// Records days just written in `def`'s partition index: each day's partition is the folder
+/// `partition_of(day)`, with the files listed there.
+pub(crate) async fn index_days(
+    lake: &Lake,
+    def: &TableDef,
+    days: &[NaiveDate],
+    partition_of: fn(NaiveDate) -> String,
+) -> Result<(), Error> {
     let scopes = futures::stream::iter(days.iter().copied())
         .map(|date| async move {
-            let location = raw_partition(date);
+            let location = partition_of(date);
             let files = list_files(lake, &location).await?;
             let values = day_values(date);
             Ok::<_, crate::catalog::Error>((values.clone(), vec![Partition { values, location, files }]))
@@ -100,9 +106,13 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
         .buffer_unordered(32)
         .try_collect()
         .await?;
-    let catalog = LocalCatalog::new(lake);
-    match catalog.table(RAW).await? {
-        Some(def) => catalog.record(&def, scopes).await?,
+    Ok(LocalCatalog::new(lake).record(def, scopes).await?)
+}
+
+/// Records the committed days in the raw table's partition index.
+async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
+    match LocalCatalog::new(lake).table(RAW).await? {
+        Some(def) => index_days(lake, &def, days, raw_partition).await?,
         None => tracing::warn!(table = RAW, "the table is not in the catalog; its new partitions are not indexed"),
     }
     Ok(())

@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use tracing::info;
 
-use crate::catalog::partition::{day_values, list_files};
-use crate::catalog::{Catalog, LocalCatalog, PORTFOLIO, Partition, ddl};
+use crate::catalog::{Catalog, LocalCatalog, PORTFOLIO, ddl};
 use crate::error::Error;
+use crate::lake::Lake;
 use crate::lake::layout::{portfolio_file, portfolio_partition};
-use crate::lake::{self, Lake};
+use crate::lake::writer::{base_properties, encode_batch};
 use crate::source::portfolio::{Portfolio, PortfolioError};
 
 /// What a portfolio ingest wrote.
@@ -83,16 +81,13 @@ pub async fn ingest_portfolio(
     let def = match catalog.table(PORTFOLIO).await? {
         Some(def) => def,
         None => {
-            let def = ddl::builtin().into_iter().find(|t| t.name == PORTFOLIO).expect("built-in table");
+            let def = ddl::builtin_table(PORTFOLIO);
             catalog.put_table(&def).await?;
             def
         }
     };
     lake.write(&lake.path(&file), bytes).await?;
-    let location = portfolio_partition(portfolio.date);
-    let files = list_files(lake, &location).await?;
-    let values = day_values(portfolio.date);
-    catalog.record(&def, vec![(values.clone(), vec![Partition { values, location, files }])]).await?;
+    super::index_days(lake, &def, &[portfolio.date], portfolio_partition).await?;
     if let Some(database) = sync_glue {
         let plan = crate::catalog::sync::glue_days(lake, database, &[PORTFOLIO], &[portfolio.date]).await?;
         info!(database, changes = plan.changes.len(), "synced the portfolio partition with Glue");
@@ -111,13 +106,6 @@ pub async fn ingest_portfolio(
 }
 
 fn encode(portfolio: &Portfolio, what: &str) -> Result<Bytes, Error> {
-    let parquet = |source| lake::Error::Parquet { what: what.to_string(), source };
-    let batch = portfolio.to_batch();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string())
-        .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).map_err(parquet)?;
-    writer.write(&batch).map_err(parquet)?;
-    Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
+    let options = ArrowWriterOptions::new().with_properties(base_properties().build());
+    Ok(encode_batch(&portfolio.to_batch(), options, what)?)
 }

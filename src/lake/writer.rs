@@ -16,8 +16,9 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::basic::Compression;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
 use tracing::{debug, warn};
 
@@ -30,15 +31,28 @@ use crate::source::cotahist::{QUOTE_FIELDS, raw_schema};
 /// session) fits in one, which suits scans; larger inputs are split.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
+/// What every Parquet file b3lake writes starts from: Snappy, and b3lake named as the writer.
+pub fn base_properties() -> WriterPropertiesBuilder {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string())
+}
+
+/// One batch as a whole Parquet file in memory (a day's output, a portfolio).
+pub fn encode_batch(batch: &RecordBatch, options: ArrowWriterOptions, what: &str) -> Result<Bytes, Error> {
+    let parquet = |source| Error::Parquet { what: what.to_string(), source };
+    let mut writer = ArrowWriter::try_new_with_options(Vec::new(), batch.schema(), options).map_err(parquet)?;
+    writer.write(batch).map_err(parquet)?;
+    Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
+}
+
 /// Parquet settings of the raw table: Snappy, page statistics, and dictionaries where values
 /// repeat (text, dates, codes) but not for prices, volumes and counts, which rarely repeat
 /// within a day and cost more to dictionary-encode than they save.
 pub fn writer_properties() -> WriterProperties {
-    let mut builder = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+    let mut builder = base_properties()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string());
+        .set_statistics_enabled(EnabledStatistics::Page);
     for field in QUOTE_FIELDS {
         let rarely_repeats = matches!(field.kind, Kind::Decimal { .. })
             || matches!(field.column, "numero_negocios" | "quantidade_papeis_negociados");

@@ -267,8 +267,7 @@ struct Tables {
 /// changes nothing). Then each is indexed, once, before the days run in parallel.
 async fn define_tables(lake: &Lake, layout: Layout, schemas: &Schemas) -> Result<Tables, Error> {
     let catalog = LocalCatalog::new(lake);
-    let builtin = ddl::builtin();
-    let base = |name: &str| builtin.iter().find(|t| t.name == name).cloned().expect("built-in table");
+    let base = ddl::builtin_table;
     let mut refined_def = catalog.table(REFINED).await?.unwrap_or_else(|| base(REFINED));
     refined_def.partition_keys = base(REFINED).partition_keys;
     if layout == Layout::Compact {
@@ -330,24 +329,9 @@ async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Object
         }
         return Ok(out);
     }
-    let prefix = lake.path(RAW_TABLE);
-    let all: Vec<ObjectMeta> = store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|source| lake::Error::Store { path: prefix.to_string(), source })?;
     let mut out = BTreeMap::new();
-    for meta in all {
-        let relative = lake.relative(&meta.location);
-        let Some(date) = layout::date_of_path(relative) else { continue };
-        if relative != layout::raw_file(date) {
-            continue;
-        }
-        let wanted = match days {
-            Days::Range(from, to) => (*from..=*to).contains(&date),
-            _ => true,
-        };
-        if wanted {
+    for (date, meta) in list_days(lake, RAW_TABLE, days).await? {
+        if lake.relative(&meta.location) == layout::raw_file(date) {
             out.insert(date, meta);
         }
     }
@@ -363,28 +347,39 @@ async fn portfolio_files(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate,
     };
     let mut out: BTreeMap<NaiveDate, Vec<ObjectMeta>> = BTreeMap::new();
     for prefix in prefixes {
-        let prefix = lake.path(&prefix);
-        let listed: Vec<ObjectMeta> = lake
-            .store()
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| lake::Error::Store { path: prefix.to_string(), source })?;
-        for meta in listed {
+        for (date, meta) in list_days(lake, &prefix, days).await? {
             let relative = lake.relative(&meta.location);
-            let Some(date) = layout::date_of_path(relative) else { continue };
             let in_partition =
                 relative.strip_prefix(&layout::portfolio_partition(date)).and_then(|r| r.strip_prefix('/'));
-            let wanted = match days {
-                Days::Range(from, to) => (*from..=*to).contains(&date),
-                _ => true,
-            };
-            if wanted && in_partition.is_some_and(|name| !name.contains('/') && name.ends_with(".parquet")) {
+            if in_partition.is_some_and(|name| !name.contains('/') && name.ends_with(".parquet")) {
                 out.entry(date).or_default().push(meta);
             }
         }
     }
     Ok(out)
+}
+
+/// Every file under `prefix` whose path names a trading day (`.../year=/month=/day=/...`) that
+/// a listing for `days` keeps, with its day.
+async fn list_days(lake: &Lake, prefix: &str, days: &Days) -> Result<Vec<(NaiveDate, ObjectMeta)>, Error> {
+    let prefix = lake.path(prefix);
+    let listed: Vec<ObjectMeta> = lake
+        .store()
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|source| lake::Error::Store { path: prefix.to_string(), source })?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|meta| {
+            let date = layout::date_of_path(lake.relative(&meta.location))?;
+            let wanted = match days {
+                Days::Range(from, to) => (*from..=*to).contains(&date),
+                _ => true,
+            };
+            wanted.then_some((date, meta))
+        })
+        .collect())
 }
 
 /// One day to transform: its raw file and its index portfolio files.

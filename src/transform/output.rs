@@ -16,9 +16,7 @@ use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::basic::Compression;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -80,9 +78,7 @@ const COMPACT_ROW_GROUP_ROWS: usize = 256;
 const COMPACT_PAGE_ROWS: usize = 32;
 
 fn properties(layout: Layout, schema: &arrow::datatypes::Schema) -> WriterProperties {
-    let builder = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(concat!("b3lake ", env!("CARGO_PKG_VERSION")).to_string());
+    let builder = lake::writer::base_properties();
     match layout {
         // A file is one ticker's day, found by its folder: statistics would only add bytes.
         Layout::Symbol => builder.set_statistics_enabled(EnabledStatistics::None).build(),
@@ -104,13 +100,10 @@ fn properties(layout: Layout, schema: &arrow::datatypes::Schema) -> WriterProper
 }
 
 fn encode(batch: &RecordBatch, props: WriterProperties, what: &str) -> Result<Bytes, Error> {
-    let parquet = |source| lake::Error::Parquet { what: what.to_string(), source };
     // The embedded Arrow schema would be a third of a one-row file; Parquet's own logical
     // types (DECIMAL, DATE) already say everything readers need.
     let options = ArrowWriterOptions::new().with_properties(props).with_skip_arrow_metadata(true);
-    let mut writer = ArrowWriter::try_new_with_options(Vec::new(), batch.schema(), options).map_err(parquet)?;
-    writer.write(batch).map_err(parquet)?;
-    Ok(Bytes::from(writer.into_inner().map_err(parquet)?))
+    Ok(lake::writer::encode_batch(batch, options, what)?)
 }
 
 /// A day's files: paths relative to the lake root, and their bytes.

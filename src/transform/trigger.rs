@@ -136,16 +136,21 @@ pub fn days_by_lake(objects: &[EventObject]) -> (BTreeMap<String, EventDays>, Ve
 }
 
 /// The days to transform: the event's quote days, and its portfolio days that have quotes in
-/// `lake` (opened only if there are such days). The rest are returned apart.
+/// the lake at `location`. The rest are returned apart. The lake is opened (into `lake`, for
+/// the caller to reuse) only if there are portfolio days to look up.
 async fn days_to_transform(
     location: &str,
     days: EventDays,
+    lake: &mut Option<Lake>,
 ) -> Result<(BTreeSet<NaiveDate>, Vec<NaiveDate>), crate::Error> {
     let mut todo = days.quotes;
     let mut waiting = Vec::new();
     let portfolio_only: Vec<NaiveDate> = days.portfolios.into_iter().filter(|d| !todo.contains(d)).collect();
     if !portfolio_only.is_empty() {
-        let lake = Lake::open(location).await?;
+        if lake.is_none() {
+            *lake = Some(Lake::open(location).await?);
+        }
+        let lake = lake.as_ref().expect("opened above");
         for date in portfolio_only {
             if lake.exists(&lake.path(&raw_file(date))).await? {
                 todo.insert(date);
@@ -211,12 +216,16 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
         Target::Local { lake: override_lake, options } => {
             for (lake_url, days) in lakes {
                 let location = override_lake.clone().unwrap_or(lake_url);
-                let (days, waiting) = days_to_transform(&location, days).await?;
+                let mut lake = None;
+                let (days, waiting) = days_to_transform(&location, days, &mut lake).await?;
                 report.waiting.extend(waiting.into_iter().map(|d| (location.clone(), d)));
                 if days.is_empty() {
                     continue;
                 }
-                let lake = Lake::open(&location).await?;
+                let lake = match lake {
+                    Some(lake) => lake,
+                    None => Lake::open(&location).await?,
+                };
                 let options = TransformOptions { days: Days::Only(days.into_iter().collect()), ..options.clone() };
                 info!(lake = %location, "transforming the event's days");
                 report.local.push((location, transform(&lake, &options).await?));
@@ -225,7 +234,7 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
         Target::Glue { job, attempts, backoff } => {
             let glue = crate::aws::glue_client().await;
             for (lake, days) in lakes {
-                let (days, waiting) = days_to_transform(&lake, days).await?;
+                let (days, waiting) = days_to_transform(&lake, days, &mut None).await?;
                 report.waiting.extend(waiting.into_iter().map(|d| (lake.clone(), d)));
                 for date in days {
                     let id = start_job_run(&glue, job, &lake, date, *attempts, *backoff).await?;

@@ -52,7 +52,7 @@ pub(super) struct Row {
 pub(super) fn text_of(body: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(body) {
         Ok(text) => text.into(),
-        Err(_) => body.iter().map(|&b| b as char).collect::<String>().into(),
+        Err(_) => crate::source::cotahist::record::latin1(body).into(),
     }
 }
 

@@ -15,6 +15,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::sql::csv;
 
 const ANSWER: &str = "GetPortfolioDay_IBOV_pt-br_2022-12-08.json";
 const API: &str = "/indexProxy/indexCall";
@@ -421,33 +422,6 @@ fn quotes_of_the_portfolio_day(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// CSV rows (header first) of a query file of queries/ on `lake`.
-fn csv(lake: &Path, file: &str) -> Vec<Vec<String>> {
-    let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries").join(file);
-    let out = cli(&["sql", "--lake", lake.to_str().unwrap(), "-f", query.to_str().unwrap(), "--format", "csv"]);
-    assert!(out.status.success(), "{file}: {}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap().lines().map(split_csv).collect()
-}
-
-/// One CSV line's cells; quoted cells may hold commas (`"Petróleo, Gás ..."`).
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cell.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => cells.push(std::mem::take(&mut cell)),
-            _ => cell.push(c),
-        }
-    }
-    cells.push(cell);
-    cells
-}
-
 #[tokio::test]
 async fn the_transform_joins_each_member_with_its_quotes() {
     let dir = tempfile::tempdir().unwrap();
@@ -503,13 +477,13 @@ async fn the_transform_joins_each_member_with_its_quotes() {
     assert_eq!(shares, ["100.0|100.0|100.000"]);
 
     // The queries of queries/: members by traded value, and weight against traded value.
-    let by_value = csv(dir.path(), "membros_indice_por_valor.sql");
+    let by_value = csv(dir.path(), "membros_indice_por_valor.sql", &[]);
     assert_eq!(by_value.len(), 93);
     assert_eq!(by_value[1][..2], ["1".to_string(), "VALE3".to_string()]);
     assert_eq!(by_value[2][1], "PETR4");
     let vol = by_value[0].iter().position(|c| c == "vol_financeiro_total").unwrap();
     assert!(by_value[1..].windows(2).all(|w| w[0][vol].parse::<f64>().unwrap() >= w[1][vol].parse::<f64>().unwrap()));
-    let weight = csv(dir.path(), "peso_vs_volume.sql");
+    let weight = csv(dir.path(), "peso_vs_volume.sql", &[]);
     let col = |name: &str| weight[0].iter().position(|c| c == name).unwrap();
     let (w, v, g, r) =
         (col("participacao_pct"), col("participacao_volume_pct"), col("giro_relativo"), col("correlacao"));

@@ -20,8 +20,8 @@ fn b3lake(lake: &Path, args: &[&str]) -> Output {
         .expect("run b3lake")
 }
 
-/// The CSV rows (header first) a query file prints.
-fn csv(lake: &Path, file: &str, vars: &[&str]) -> Vec<Vec<String>> {
+/// The CSV rows (header first) a query file of queries/ prints on `lake`.
+pub(crate) fn csv(lake: &Path, file: &str, vars: &[&str]) -> Vec<Vec<String>> {
     let query = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries").join(file);
     let mut args = vec!["-f", query.to_str().unwrap(), "--format", "csv"];
     for v in vars {
@@ -29,7 +29,26 @@ fn csv(lake: &Path, file: &str, vars: &[&str]) -> Vec<Vec<String>> {
     }
     let out = b3lake(lake, &args);
     assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
+    String::from_utf8(out.stdout).unwrap().lines().map(split_csv).collect()
+}
+
+/// One CSV line's cells; quoted cells may hold commas (`"Petróleo, Gás ..."`).
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cell)),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
 }
 
 fn col(rows: &[Vec<String>], name: &str) -> usize {

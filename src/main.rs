@@ -468,11 +468,28 @@ fn parse_period(s: &str) -> Result<Period, String> {
     Period::parse(s)
 }
 
+/// Stack of every thread that plans or evaluates SQL. Statements may nest up to
+/// `b3lake::sql::depth::MAX_DEPTH` levels, and evaluating them recurses once per level; the
+/// memory is only reserved, and touched as deep statements need it.
+const STACK: usize = 64 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
-    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime");
-    match runtime.block_on(run(cli.command)) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK)
+        .build()
+        .expect("a Tokio runtime");
+    // The command itself runs on a thread of that size too, not on the main thread's.
+    let command = cli.command;
+    let outcome = std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(move || runtime.block_on(run(command)))
+        .expect("a thread for the command")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -21,6 +21,32 @@ use super::types::{arrow_type, hive_type};
 /// Stands for the lake's URL (no trailing slash) in table locations.
 pub const LAKE_VAR: &str = "${lake}";
 
+/// Where `location` lies in the lake at `lake_url`, as a path relative to the lake root (`""`
+/// for the root), or `None` when it lies outside: another bucket or scheme, a local path
+/// elsewhere, or a path that climbs out with `..`. `${lake}` stands for the lake and a local
+/// absolute path for its `file://` URL; `.` and `..` are resolved before comparing, so
+/// `file:///lake/raw/../../etc` is outside however it starts.
+pub fn in_lake(location: &str, lake_url: &str) -> Option<String> {
+    let lake_url = lake_url.trim_end_matches('/');
+    let full = location.replace(LAKE_VAR, lake_url);
+    let full = if full.starts_with('/') { format!("file://{full}") } else { full };
+    let rest = full.strip_prefix(lake_url)?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in rest.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// The raw table: COTAHIST records as published.
 pub const RAW: &str = "cotacoes_b3_raw";
 /// The refined table: one row per trading day and ticker.
@@ -122,13 +148,13 @@ impl TableDef {
         Ok(())
     }
 
-    /// The definition with `${lake}` standing for `lake_url` where the location starts with it.
+    /// The definition with `${lake}` standing for `lake_url` where the location lies in the
+    /// lake ([`in_lake`]); a location outside it is kept, and refused where tables are made.
     pub fn with_location_template(mut self, lake_url: &str) -> Self {
-        let lake_url = lake_url.trim_end_matches('/');
-        if let Some(rest) = self.location.strip_prefix(lake_url)
-            && (rest.is_empty() || rest.starts_with('/'))
-        {
-            self.location = format!("{LAKE_VAR}{rest}");
+        if let Some(rest) = in_lake(&self.location, lake_url) {
+            let slash = if self.location.ends_with('/') { "/" } else { "" };
+            self.location =
+                if rest.is_empty() { format!("{LAKE_VAR}{slash}") } else { format!("{LAKE_VAR}/{rest}{slash}") };
         }
         self
     }
@@ -282,6 +308,29 @@ fn with_slash(location: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locations_are_normalised_before_they_are_judged() {
+        let lake = "file:///data/lake/";
+        assert_eq!(in_lake("${lake}/raw/", lake).as_deref(), Some("raw"));
+        assert_eq!(in_lake("file:///data/lake/raw/./x/../y", lake).as_deref(), Some("raw/y"));
+        assert_eq!(in_lake("/data/lake/raw/", lake).as_deref(), Some("raw"));
+        assert_eq!(in_lake("${lake}", lake).as_deref(), Some(""));
+        for outside in [
+            "/etc",
+            "file:///etc/",
+            "s3://other/x/",
+            "../../../../etc",
+            "raw/x",
+            "file:///data/lake/raw/../../",
+            "${lake}/..",
+            "/data/lakehouse/x",
+        ] {
+            assert_eq!(in_lake(outside, lake), None, "{outside}");
+        }
+        assert_eq!(in_lake("s3://b/lake/raw/../x", "s3://b/lake").as_deref(), Some("x"));
+        assert_eq!(in_lake("s3://b/lakehouse/x", "s3://b/lake"), None);
+    }
 
     #[test]
     fn builtin_tables_parse_with_typed_partitions() {

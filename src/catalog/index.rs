@@ -85,13 +85,26 @@ impl<'a> PartitionIndex<'a> {
     /// Starts an empty index (a new table has no partitions until they are added or repaired).
     pub async fn create(&self) -> Result<(), Error> {
         self.delete().await?;
+        self.mark().await
+    }
+
+    /// Builds the index from `partitions` (a listing). The marker is written last: until it
+    /// is, readers list the folders, so a crash half-way never leaves a partial index that
+    /// readers would take as the table.
+    pub async fn build(&self, partitions: Vec<Partition>) -> Result<(), Error> {
+        self.replace(&[], partitions).await?;
+        self.mark().await
+    }
+
+    async fn mark(&self) -> Result<(), Error> {
         let marker = Marker { keys: self.keys.iter().map(|k| k.name.clone()).collect() };
         Ok(self.lake.write(&self.marker(), serde_json::to_vec(&marker).expect("marker serializes")).await?)
     }
 
-    /// Removes the index.
+    /// Removes the index, the marker first (so a crash half-way leaves no index, not a part).
     pub async fn delete(&self) -> Result<(), Error> {
-        for path in self.shard_files(&[]).await?.into_iter().chain([self.marker()]) {
+        self.lake.remove(&self.marker()).await?;
+        for path in self.shard_files(&[]).await? {
             self.lake.remove(&path).await?;
         }
         if let Some(root) = self.lake.local_root() {

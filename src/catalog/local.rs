@@ -163,10 +163,11 @@ impl LocalCatalog {
         }
         let present: std::collections::HashSet<&Vec<String>> = found.iter().map(|p| &p.values).collect();
         report.removed = old.keys().filter(|v| !present.contains(v)).count();
-        if !indexed {
-            index.create().await?;
+        if indexed {
+            index.replace(&[], found).await?
+        } else {
+            index.build(found).await?
         }
-        index.replace(&[], found).await?;
         info!(table = %def.name, ?report, "partition index repaired");
         Ok(report)
     }

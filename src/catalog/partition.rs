@@ -318,7 +318,7 @@ async fn discover_all(lake: &Lake, def: &TableDef, prefix: &str) -> Result<Vec<P
         let relative = lake.relative(&meta.location);
         let inside = relative.strip_prefix(prefix).unwrap_or(relative).trim_start_matches('/');
         let parts: Vec<&str> = inside.split('/').collect();
-        if meta.size == 0 || parts.len() != n + 1 || parts.iter().any(|p| p.starts_with('_') || p.starts_with('.')) {
+        if parts.len() != n + 1 || parts.iter().any(|p| p.starts_with('_') || p.starts_with('.')) {
             continue;
         }
         let values: Option<Vec<String>> = def
@@ -332,6 +332,9 @@ async fn discover_all(lake: &Lake, def: &TableDef, prefix: &str) -> Result<Vec<P
             })
             .collect();
         let Some(values) = values else { continue };
+        if meta.size == 0 {
+            return Err(crate::lake::Error::EmptyFile { path: meta.location.to_string() }.into());
+        }
         let (location, name) = relative.rsplit_once('/').unwrap_or(("", relative));
         let file =
             DataFile { name: name.to_string(), size: meta.size, modified: meta.last_modified.timestamp_millis() };
@@ -349,23 +352,23 @@ async fn discover_all(lake: &Lake, def: &TableDef, prefix: &str) -> Result<Vec<P
     Ok(partitions)
 }
 
-/// The data files directly in a folder (not `_` or `.` files, not empty ones).
+/// The data files directly in a folder (not `_` or `.` files). An empty data file is an
+/// error, not a partition without rows; an S3 "folder" object (the folder's own key) is not
+/// a file.
 pub async fn list_files(lake: &Lake, folder: &str) -> Result<Vec<DataFile>, Error> {
     let path = lake.path(folder);
     let listing = lake.store().list_with_delimiter(Some(&path)).await.map_err(|source| store_err(&path, source))?;
-    let mut files: Vec<DataFile> = listing
-        .objects
-        .into_iter()
-        .filter(|o| o.size > 0)
-        .filter_map(|o| {
-            let name = o.location.filename()?.to_string();
-            (!name.starts_with('_') && !name.starts_with('.')).then(|| DataFile {
-                name,
-                size: o.size,
-                modified: o.last_modified.timestamp_millis(),
-            })
-        })
-        .collect();
+    let mut files = Vec::new();
+    for o in listing.objects {
+        let Some(name) = o.location.filename().filter(|_| o.location != path) else { continue };
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if o.size == 0 {
+            return Err(crate::lake::Error::EmptyFile { path: o.location.to_string() }.into());
+        }
+        files.push(DataFile { name: name.to_string(), size: o.size, modified: o.last_modified.timestamp_millis() });
+    }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
 }

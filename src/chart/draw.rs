@@ -63,6 +63,12 @@ impl Ranged for Axis {
 
 /// The picture's bytes: PNG (8-bit RGB) or SVG text.
 pub fn render(figure: &Figure, format: Format, size: Size) -> Result<Vec<u8>, Error> {
+    if let Some(value) = figure.non_finite() {
+        return Err(Error::Usage(format!(
+            "{}: a value to draw is {value}; charts draw finite numbers only (filter it out or use NULL)",
+            figure.title
+        )));
+    }
     fonts();
     let (w, h) = (size.width, size.height);
     let failed = |e: Box<dyn std::error::Error>| Error::Draw(e.to_string());

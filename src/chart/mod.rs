@@ -56,6 +56,23 @@ pub enum Plot {
     Xy { points: Vec<(f64, f64)>, x: XAxis, x_name: String, y_name: String, line: bool },
 }
 
+impl Figure {
+    /// The first value that is infinite or not a number: a query's division by a zero
+    /// double, say. There is no honest place on an axis for it.
+    pub fn non_finite(&self) -> Option<f64> {
+        let values: Box<dyn Iterator<Item = f64> + '_> = match &self.plot {
+            Plot::HorizontalBars { series, .. } => Box::new(series.iter().flat_map(|s| s.values.iter().copied())),
+            Plot::Columns { values, .. } => Box::new(values.iter().copied()),
+            Plot::Candles { panels } => Box::new(
+                panels.iter().flat_map(|p| &p.days).flat_map(|c| [c.open, c.high, c.low, c.close, c.vwap, c.volume]),
+            ),
+            Plot::Heatmap { cells, .. } => Box::new(cells.iter().flatten().flatten().copied()),
+            Plot::Xy { points, .. } => Box::new(points.iter().flat_map(|&(x, y)| [x, y])),
+        };
+        values.into_iter().find(|v| !v.is_finite())
+    }
+}
+
 /// A named series of values, one per category.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

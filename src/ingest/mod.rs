@@ -95,7 +95,7 @@ pub(crate) async fn index_days(
     def: &TableDef,
     days: &[NaiveDate],
     partition_of: fn(NaiveDate) -> String,
-) -> Result<(), Error> {
+) -> Result<(), crate::catalog::Error> {
     let scopes = futures::stream::iter(days.iter().copied())
         .map(|date| async move {
             let location = partition_of(date);
@@ -106,11 +106,11 @@ pub(crate) async fn index_days(
         .buffer_unordered(32)
         .try_collect()
         .await?;
-    Ok(LocalCatalog::new(lake).record(def, scopes).await?)
+    LocalCatalog::new(lake).record(def, scopes).await
 }
 
 /// Records the committed days in the raw table's partition index.
-async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
+async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), crate::catalog::Error> {
     match LocalCatalog::new(lake).table(RAW).await? {
         Some(def) => index_days(lake, &def, days, raw_partition).await?,
         None => tracing::warn!(table = RAW, "the table is not in the catalog; its new partitions are not indexed"),
@@ -118,9 +118,44 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Finishes what a writer that died left half-done: a raw commit that had started goes in
+/// whole (and is indexed), any other staging files go. Returns the days it committed. Call
+/// it holding the lake's lock.
+pub async fn recover(lake: &Lake) -> Result<Vec<NaiveDate>, crate::catalog::Error> {
+    let mut days = Vec::new();
+    for committed in crate::lake::writer::recover(lake).await? {
+        index_raw_days(lake, &committed.days).await?;
+        committed.finish(lake).await?;
+        days.extend(committed.days);
+    }
+    Ok(days)
+}
+
+/// Runs `job` holding the lake's writer lock (see [`crate::lake::lock`]), after recovering
+/// what a writer that died left half-done.
+pub async fn locked<T, E: From<crate::lake::Error> + From<crate::catalog::Error>>(
+    lake: &Lake,
+    command: &str,
+    job: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let lock = lake.lock(command).await?;
+    let result = match recover(lake).await {
+        Ok(_) => job.await,
+        Err(e) => Err(e.into()),
+    };
+    let released = lock.release().await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
 /// Reads every input and replaces the raw table's partitions for the days they contain.
 /// On any error the lake is left as it was.
 pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
+    locked(lake, "ingest", ingest_unlocked(lake, inputs, opts)).await
+}
+
+async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
     let started = Instant::now();
     let total: u64 = inputs.iter().map(Input::size).sum();
     let bar = crate::telemetry::progress_bar(
@@ -148,6 +183,7 @@ pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Resu
     let committed = staging.commit().await?;
     bar.finish_and_clear();
     index_raw_days(lake, &committed.days).await?;
+    committed.finish(lake).await?;
     if let Some(database) = &opts.sync_glue {
         let plan = crate::catalog::sync::glue_days(lake, database, &[RAW], &committed.days).await?;
         info!(database = %database, changes = plan.changes.len(), "synced the raw partitions with Glue");

@@ -71,6 +71,14 @@ pub async fn ingest_portfolio(
     portfolio: &Portfolio,
     sync_glue: Option<&str>,
 ) -> Result<PortfolioReport, Error> {
+    super::locked(lake, "ingest-ibov", ingest_unlocked(lake, portfolio, sync_glue)).await
+}
+
+async fn ingest_unlocked(
+    lake: &Lake,
+    portfolio: &Portfolio,
+    sync_glue: Option<&str>,
+) -> Result<PortfolioReport, Error> {
     let started = Instant::now();
     let file = portfolio_file(portfolio.date, &portfolio.index);
     let bytes = encode(portfolio, &file)?;

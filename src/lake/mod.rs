@@ -2,9 +2,11 @@
 //! Hive-partitioned Parquet tables. The rest of b3lake sees one `ObjectStore`, never the backend.
 
 pub mod layout;
+pub mod lock;
 pub mod store;
 pub mod writer;
 
+pub use lock::LakeLock;
 pub use store::Lake;
 pub use writer::{DayFile, StagedDay, Staging};
 
@@ -28,4 +30,8 @@ pub enum Error {
     Parquet { what: String, source: parquet::errors::ParquetError },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// A data file of 0 bytes: never something b3lake wrote (a Parquet file has a footer),
+    /// so a cut-off copy or a stray `touch`. Read as "no rows" it would silently empty a day.
+    #[error("{path}: empty file (0 bytes), not a Parquet file; remove it or write the day again")]
+    EmptyFile { path: String },
 }

@@ -1,11 +1,14 @@
 //! Parquet files for the raw table, and the staging that makes a run all-or-nothing.
 //!
 //! A run writes every day it produces under `_staging/<run>/` first; only when every input
-//! has been read without error does it move the files into their partitions. A failed run
-//! deletes its staging and leaves the lake as it was; a crashed one leaves files only under
-//! `_staging/`, where no table looks. Each partition holds exactly one file, and moving it in
-//! replaces the previous one in a single step (a rename locally, a copy on S3), so re-running
-//! never duplicates rows and a reader sees the old day or the new one, never a mix.
+//! has been read without error does it commit: it records the days it is committing
+//! (`_staging/<run>/_commit.json`), then moves the files into their partitions. A failed run
+//! deletes its staging and leaves the lake as it was. A crashed one leaves files only under
+//! `_staging/`, where no table looks; the next writer ([`recover`]) deletes them, or, when
+//! the crash came after the commit was recorded, finishes the commit, so a run's days go in
+//! all together. Each partition holds exactly one file, and moving it in replaces the
+//! previous one in a single step (a rename locally, a copy on S3), so re-running never
+//! duplicates rows and a reader sees a day's old file or its new one, never a mix.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +23,7 @@ use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
+use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
 use super::layout::{STAGING, raw_file, raw_partition};
@@ -117,6 +121,25 @@ pub struct Committed {
     pub days: Vec<NaiveDate>,
     pub rows: u64,
     pub bytes: u64,
+    /// The run whose staging folder (and commit record) [`Committed::finish`] removes.
+    run: String,
+}
+
+/// The days a run is committing, written before the first of them moves: a run that dies
+/// while moving its days is finished by [`recover`], so a commit is whole once it starts.
+#[derive(Serialize, Deserialize)]
+struct CommitRecord {
+    days: Vec<NaiveDate>,
+}
+
+const COMMIT_RECORD: &str = "_commit.json";
+
+fn record_path(lake: &Lake, run: &str) -> Path {
+    lake.path(&format!("{STAGING}/{run}/{COMMIT_RECORD}"))
+}
+
+fn staged_path(lake: &Lake, run: &str, date: NaiveDate) -> Path {
+    lake.path(&format!("{STAGING}/{run}/{}", raw_file(date)))
 }
 
 impl Staging {
@@ -125,14 +148,10 @@ impl Staging {
         Self { lake: lake.clone(), run, days: BTreeMap::new() }
     }
 
-    fn staged_path(&self, date: NaiveDate) -> Path {
-        self.lake.path(&format!("{STAGING}/{}/{}", self.run, raw_file(date)))
-    }
-
     /// Stores a day under the run's staging folder. A day staged twice (the same session in
     /// two inputs) keeps the later one.
     pub async fn stage(&mut self, day: StagedDay) -> Result<(), Error> {
-        let path = self.staged_path(day.date);
+        let path = staged_path(&self.lake, &self.run, day.date);
         if self.days.contains_key(&day.date) {
             warn!(date = %day.date, "trading day appears in more than one input; the later one wins");
         }
@@ -147,59 +166,113 @@ impl Staging {
         Ok(())
     }
 
-    /// Moves every staged day into its partition, replacing what was there, then removes
-    /// the staging folder.
+    /// Records the commit, then moves every staged day into its partition, replacing what was
+    /// there. The caller indexes the days, then calls [`Committed::finish`].
     pub async fn commit(self) -> Result<Committed, Error> {
-        let store = self.lake.store();
-        let mut committed = Committed::default();
-        for (&date, staged) in &self.days {
-            let from = self.staged_path(date);
-            let to = self.lake.path(&raw_file(date));
-            store.rename(&from, &to).await.map_err(|source| Error::Store { path: to.to_string(), source })?;
-            // A partition holds one file: drop any other (from an older layout or a tool).
-            let partition = self.lake.path(&raw_partition(date));
-            let others: Vec<Path> = store
-                .list(Some(&partition))
-                .map_ok(|meta| meta.location)
-                .try_filter(|loc| futures::future::ready(*loc != to))
-                .try_collect()
-                .await
-                .map_err(|source| Error::Store { path: partition.to_string(), source })?;
-            for other in others {
-                warn!(file = %other, "removing a stray file from the partition");
-                store.delete(&other).await.map_err(|source| Error::Store { path: other.to_string(), source })?;
-            }
-            committed.days.push(date);
-            committed.rows += staged.rows as u64;
-            committed.bytes += staged.bytes as u64;
+        let days: Vec<NaiveDate> = self.days.keys().copied().collect();
+        let record = serde_json::to_vec(&CommitRecord { days: days.clone() }).expect("a record serializes");
+        self.lake.write(&record_path(&self.lake, &self.run), record).await?;
+        for &date in &days {
+            move_day(&self.lake, &self.run, date).await?;
         }
-        self.cleanup().await?;
-        Ok(committed)
+        Ok(Committed {
+            days,
+            rows: self.days.values().map(|s| s.rows as u64).sum(),
+            bytes: self.days.values().map(|s| s.bytes as u64).sum(),
+            run: self.run,
+        })
     }
 
     /// Deletes everything the run staged.
     pub async fn abort(self) -> Result<(), Error> {
-        self.cleanup().await
+        cleanup(&self.lake, &self.run).await
     }
+}
 
-    async fn cleanup(&self) -> Result<(), Error> {
-        let store = self.lake.store();
-        let prefix = self.lake.path(&format!("{STAGING}/{}", self.run));
-        let files: Vec<Path> = store
-            .list(Some(&prefix))
-            .map_ok(|meta| meta.location)
-            .try_collect()
-            .await
-            .map_err(|source| Error::Store { path: prefix.to_string(), source })?;
-        for file in files {
-            store.delete(&file).await.map_err(|source| Error::Store { path: file.to_string(), source })?;
-        }
-        // Local folders outlive their files; remove the run's tree, and `_staging` if empty.
-        if let Some(root) = self.lake.local_root() {
-            let staging = root.join(STAGING);
-            let _ = std::fs::remove_dir_all(staging.join(&self.run));
-            let _ = std::fs::remove_dir(&staging);
-        }
-        Ok(())
+impl Committed {
+    /// Ends a commit: removes the run's record and staging folder.
+    pub async fn finish(&self, lake: &Lake) -> Result<(), Error> {
+        cleanup(lake, &self.run).await
     }
+}
+
+/// Moves a staged day into its partition (unless a crashed commit already did) and drops any
+/// other file there: a partition holds one file.
+async fn move_day(lake: &Lake, run: &str, date: NaiveDate) -> Result<(), Error> {
+    let store = lake.store();
+    let (from, to) = (staged_path(lake, run, date), lake.path(&raw_file(date)));
+    match store.rename(&from, &to).await {
+        Ok(()) => {}
+        // Moved before a crash: its recovery finds the day already in place.
+        Err(object_store::Error::NotFound { .. }) if lake.exists(&to).await? => {}
+        Err(source) => return Err(Error::Store { path: to.to_string(), source }),
+    }
+    let partition = lake.path(&raw_partition(date));
+    let others: Vec<Path> = store
+        .list(Some(&partition))
+        .map_ok(|meta| meta.location)
+        .try_filter(|loc| futures::future::ready(*loc != to))
+        .try_collect()
+        .await
+        .map_err(|source| Error::Store { path: partition.to_string(), source })?;
+    for other in others {
+        warn!(file = %other, "removing a stray file from the partition");
+        lake.remove(&other).await?;
+    }
+    Ok(())
+}
+
+/// What writers that died left under `_staging/`: a run that had recorded its commit is
+/// finished (its remaining days moved in) and returned, for the caller to index and then
+/// [`Committed::finish`]; any other run's files (a failed or killed ingest or transform)
+/// are deleted. Call it holding the lake's lock, so that no run is still writing there.
+pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
+    let staging = lake.path(STAGING);
+    let listing = match lake.store().list_with_delimiter(Some(&staging)).await {
+        Ok(listing) => listing,
+        Err(object_store::Error::NotFound { .. }) => return Ok(vec![]),
+        Err(source) => return Err(Error::Store { path: staging.to_string(), source }),
+    };
+    let mut committed = Vec::new();
+    for folder in listing.common_prefixes {
+        let Some(run) = folder.filename().map(str::to_string) else { continue };
+        match lake.read(&record_path(lake, &run)).await? {
+            Some(bytes) => {
+                let record: CommitRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Location {
+                    url: record_path(lake, &run).to_string(),
+                    message: e.to_string(),
+                })?;
+                warn!(run = %run, days = record.days.len(), "finishing the commit of a run that stopped half-way");
+                for &date in &record.days {
+                    move_day(lake, &run, date).await?;
+                }
+                committed.push(Committed { days: record.days, rows: 0, bytes: 0, run });
+            }
+            None => {
+                warn!(run = %run, "removing the staging files of a run that did not finish");
+                cleanup(lake, &run).await?;
+            }
+        }
+    }
+    if let Some(root) = lake.local_root() {
+        let _ = std::fs::remove_dir(root.join(STAGING));
+    }
+    Ok(committed)
+}
+
+/// Deletes a run's staging folder, its commit record last.
+async fn cleanup(lake: &Lake, run: &str) -> Result<(), Error> {
+    let record = record_path(lake, run);
+    let files = lake.list_all(&lake.path(&format!("{STAGING}/{run}"))).await?;
+    for file in files.iter().filter(|f| **f != record) {
+        lake.remove(file).await?;
+    }
+    lake.remove(&record).await?;
+    // Local folders outlive their files; remove the run's tree, and `_staging` if empty.
+    if let Some(root) = lake.local_root() {
+        let staging = root.join(STAGING);
+        let _ = std::fs::remove_dir_all(staging.join(run));
+        let _ = std::fs::remove_dir(&staging);
+    }
+    Ok(())
 }

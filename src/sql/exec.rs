@@ -118,7 +118,7 @@ pub async fn execute_with(
             (schema, Scanned::default())
         }
         None => {
-            let df = session.sql(sql).await?;
+            let df = session.plan(sql).await?;
             let task = Arc::new(df.task_ctx());
             let plan = df.create_physical_plan().await?;
             let mut stream = execute_stream(plan.clone(), task)?;

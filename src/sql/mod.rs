@@ -2,6 +2,7 @@
 //! catalog statements, and the execution of statements on it.
 
 pub mod athena;
+pub mod depth;
 pub mod dialect;
 pub mod exec;
 pub mod print;
@@ -29,6 +30,8 @@ pub enum Error {
     Athena(String),
     #[error("query cancelled")]
     Cancelled,
+    #[error(transparent)]
+    TooDeep(#[from] depth::TooDeep),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }

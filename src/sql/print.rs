@@ -49,6 +49,10 @@ impl fmt::Display for Format {
     }
 }
 
+/// Rows of a table drawn at once when every row is asked for (a file or a pipe): a result of
+/// any size is written as tables of this many rows, never held whole.
+pub const TABLE_BLOCK: usize = 4096;
+
 /// How results are written.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
@@ -81,7 +85,7 @@ impl Printer {
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let numeric: Vec<bool> = schema.fields().iter().map(|f| f.data_type().is_numeric()).collect();
         let boolean: Vec<bool> = schema.fields().iter().map(|f| f.data_type() == &DataType::Boolean).collect();
-        let mut output = Output { printer: *self, out, names, numeric, boolean, kept: Vec::new(), total: 0 };
+        let mut output = Output { printer: *self, out, names, numeric, boolean, kept: Vec::new(), drawn: 0, total: 0 };
         if !output.names.is_empty() {
             match self.format {
                 Format::Csv | Format::Tsv => {
@@ -105,6 +109,8 @@ pub struct Output<'a> {
     boolean: Vec<bool>,
     /// The rows a table will show.
     kept: Vec<Vec<Option<String>>>,
+    /// Rows of a table already drawn.
+    drawn: usize,
     total: usize,
 }
 
@@ -122,8 +128,13 @@ impl Output<'_> {
             .map_err(io::Error::other)?;
         for i in 0..batch.num_rows() {
             self.total += 1;
-            if format == Format::Table && self.kept.len() >= self.printer.max_rows.unwrap_or(usize::MAX) {
-                continue;
+            if format == Format::Table {
+                match self.printer.max_rows {
+                    Some(max) if self.kept.len() >= max => continue,
+                    // Every row asked for: drawn a block at a time, so memory stays flat.
+                    None if self.kept.len() >= TABLE_BLOCK => self.draw()?,
+                    _ => {}
+                }
             }
             let row: Vec<Option<String>> = batch
                 .columns()
@@ -152,7 +163,19 @@ impl Output<'_> {
         }
     }
 
-    fn table(self) -> io::Result<()> {
+    fn table(mut self) -> io::Result<()> {
+        if self.drawn > 0 && self.kept.is_empty() {
+            return Ok(());
+        }
+        self.draw()?;
+        if self.drawn < self.total {
+            writeln!(self.out, "({} of {} rows shown; \\format csv or --format csv for all)", self.drawn, self.total)?;
+        }
+        Ok(())
+    }
+
+    /// Draws the kept rows as one table and forgets them.
+    fn draw(&mut self) -> io::Result<()> {
         let mut table = Table::new();
         table.load_preset(UTF8_FULL_CONDENSED);
         if let Some(width) = self.printer.width {
@@ -166,14 +189,8 @@ impl Output<'_> {
             }));
         }
         writeln!(self.out, "{table}")?;
-        if self.kept.len() < self.total {
-            writeln!(
-                self.out,
-                "({} of {} rows shown; \\format csv or --format csv for all)",
-                self.kept.len(),
-                self.total
-            )?;
-        }
+        self.drawn += self.kept.len();
+        self.kept.clear();
         Ok(())
     }
 
@@ -279,5 +296,24 @@ mod tests {
         assert!(table.contains("PETR4") && table.contains("32.63"), "{table}");
         assert!(!table.contains("-0.05"), "{table}");
         assert!(table.contains("(2 of 3 rows shown"), "{table}");
+    }
+
+    #[test]
+    fn a_whole_table_is_drawn_a_block_at_a_time() {
+        let (schema, batches) = sample();
+        let mut out = Vec::new();
+        let mut output = Printer::default().start(&mut out, &schema).unwrap();
+        let blocks = 3;
+        for _ in 0..blocks * TABLE_BLOCK / 3 {
+            output.push(&batches[0]).unwrap();
+        }
+        assert!(output.kept.len() <= TABLE_BLOCK, "rows are not held past a block");
+        assert_eq!(output.drawn, (blocks - 1) * TABLE_BLOCK, "drawn before the end");
+        output.push(&batches[0]).unwrap();
+        output.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("PETR4").count(), blocks * TABLE_BLOCK / 3 + 1);
+        assert_eq!(text.matches("│ symbol").count(), blocks + 1, "one header a block");
+        assert!(!text.contains("rows shown"), "every row is shown");
     }
 }

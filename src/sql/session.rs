@@ -4,7 +4,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use datafusion::catalog::SchemaProvider;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement;
 use tracing::warn;
 
 use super::table::{LakeTable, Partitions};
@@ -61,6 +62,32 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
 }
 
 impl Session {
+    /// Plans one statement as [`SessionContext::sql`] does, after checking that it is not
+    /// too deep to plan (see [`super::depth`]).
+    pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        // DataFusion's own file statements name any path: the lake's catalog statements
+        // (CREATE EXTERNAL TABLE, inside the lake) and `--output` take their place.
+        let outside = match &statement {
+            Statement::CreateExternalTable(_) => Some(
+                "this form of CREATE EXTERNAL TABLE (OR REPLACE, UNBOUNDED, WITH ORDER, ...) is not one Athena runs",
+            ),
+            Statement::CopyTo(_) => Some("COPY writes files outside the lake's tables; use b3lake sql --output FILE"),
+            _ => None,
+        };
+        if let Some(why) = outside {
+            return Err(crate::error::Error::Usage(why.to_string()));
+        }
+        if let Err(too_deep) = super::depth::check(&statement) {
+            super::depth::drop_deep(statement);
+            return Err(super::Error::from(too_deep).into());
+        }
+        let plan = state.statement_to_plan(statement).await?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
     pub fn catalog(&self) -> &LocalCatalog {
         &self.catalog
     }

@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::session::Session;
-use crate::catalog::ddl::{LAKE_VAR, table_name};
+use crate::catalog::ddl::{in_lake, table_name};
 use crate::catalog::partition::{canonical, default_location, list_files};
 use crate::catalog::types::hive_type;
 use crate::catalog::{Catalog, Error as CatalogError, LocalCatalog, Partition, Pruner, TableDef};
@@ -199,10 +199,14 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
                 }
                 let location = match location {
                     None => default_location(&prefix, &def.partition_keys, &values),
-                    Some(l) => relative_location(&l, &lake_url),
+                    Some(l) => in_lake(&l, &lake_url).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "partition location {l} lies outside the lake ({lake_url}); b3lake reads partitions \
+                             inside the lake only"
+                        ))
+                    })?,
                 };
-                let files =
-                    if location.contains("://") { vec![] } else { list_files(catalog.lake(), &location).await? };
+                let files = list_files(catalog.lake(), &location).await?;
                 new.push(Partition { values, location, files });
             }
             catalog.add_partitions(&def, &new).await?;
@@ -309,14 +313,6 @@ async fn matching(catalog: &LocalCatalog, def: &TableDef, spec: &Spec) -> Result
 }
 
 /// A LOCATION as the catalog keeps it: relative to the lake when inside it.
-fn relative_location(location: &str, lake_url: &str) -> String {
-    let location = location.replace(LAKE_VAR, lake_url);
-    match location.strip_prefix(lake_url) {
-        Some(rest) if rest.starts_with('/') => rest.trim_matches('/').to_string(),
-        _ => location.trim_end_matches('/').to_string(),
-    }
-}
-
 fn strings(values: Vec<String>) -> ArrayRef {
     Arc::new(StringArray::from(values))
 }

@@ -29,7 +29,7 @@ use super::queries::{INDEX_VIEW, PORTFOLIO_VIEW, Queries, REFINED_VIEW, SUMMARY_
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
 use crate::catalog::partition::day_values;
 use crate::catalog::{Catalog, INDEX_MEMBERS, LocalCatalog, REFINED, SUMMARY, TableDef, ddl};
-use crate::lake::layout::{self, PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, STAGING, SUMMARY_TABLE};
+use crate::lake::layout::{self, PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, STAGING};
 use crate::lake::{self, Lake};
 use crate::source::cotahist::raw_schema;
 use crate::source::portfolio::portfolio_schema;
@@ -42,6 +42,9 @@ pub enum Days {
     Incremental,
     /// These days (each must be in the raw table), done again even if up to date.
     Only(Vec<NaiveDate>),
+    /// Those of these days that are in the raw table and changed since they were last
+    /// transformed (what an S3 event names: delivered twice, it does nothing twice).
+    Changed(Vec<NaiveDate>),
     /// Every raw day from the first to the second date, both included.
     Range(NaiveDate, NaiveDate),
     /// Every raw day.
@@ -113,6 +116,10 @@ impl std::fmt::Display for TransformReport {
 /// Runs the transform on `lake`. Days that fail are reported together at the end; the days
 /// that succeeded stay done and bookmarked, so the next run retries only the failures.
 pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
+    crate::ingest::locked(lake, "transform", transform_unlocked(lake, opts)).await
+}
+
+async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
     let started = Instant::now();
     let (spec, tables) = reconcile_spec(lake, opts).await?;
     let fingerprint = fingerprint(&opts.queries, &spec);
@@ -124,6 +131,7 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
         _ => fingerprint.clone(),
     };
     let mut bookmarks = Bookmarks::load(lake).await?;
+    let local = lake.local_root().is_some();
 
     let raw = raw_days(lake, &opts.days).await?;
     let mut portfolios = match tables.index {
@@ -140,12 +148,12 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
             had_index: bookmarks.days.get(&date).is_some_and(|b| !b.portfolios.is_empty()),
         })
         .filter(|day| {
-            !matches!(opts.days, Days::Incremental)
+            !matches!(opts.days, Days::Incremental | Days::Changed(_))
                 || bookmarks.is_stale(
                     day.date,
-                    &RawVersion::from(&day.raw),
+                    &RawVersion::of(&day.raw, local),
                     &fingerprint_of(day),
-                    &day.portfolio_versions(),
+                    &day.portfolio_versions(local),
                 )
         })
         .collect();
@@ -186,8 +194,8 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
                 report.files += written.files;
                 report.bytes += written.bytes;
                 let bookmark = Bookmark {
-                    raw: RawVersion::from(&day.raw),
-                    portfolios: day.portfolio_versions(),
+                    raw: RawVersion::of(&day.raw, local),
+                    portfolios: day.portfolio_versions(local),
                     fingerprint: fingerprint_of(&day),
                     rows,
                     files: written.files,
@@ -232,9 +240,8 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(Refined
         RefinedSpec { layout: opts.layout.unwrap_or(base.layout), filter: opts.filter.clone().unwrap_or(base.filter) };
     // Before anything is saved: a bad filter must not become the lake's.
     let schemas = opts.queries.plan_empty_day(&spec.filter).await?;
-    if let Some(existing) = &existing
-        && existing.layout != spec.layout
-    {
+    let relayout = existing.as_ref().is_some_and(|e| e.layout != spec.layout);
+    if let Some(existing) = existing.as_ref().filter(|_| relayout) {
         if opts.days != Days::All {
             return Err(Error::Usage(format!(
                 "the refined table of {lake} is in the {} layout; transform --all --layout {} rewrites it",
@@ -242,14 +249,20 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(Refined
             )));
         }
         info!(from = %existing.layout, to = %spec.layout, "rewriting the refined table in a new layout");
-        output::remove_table(lake, REFINED_TABLE).await?;
-        output::remove_table(lake, SUMMARY_TABLE).await?;
-        Bookmarks::default().save(lake).await?;
     }
+    // A layout change, step by step, so that a crash anywhere leaves a lake that reads
+    // without error and that the next run, whatever its options, finishes: first the spec
+    // (every day's fingerprint now names the new layout, so every day is stale), then the
+    // catalog (the table's partition keys, indexed from the files of the new layout: none
+    // yet), and only then the old files, which no reader is pointed at any more.
     if existing.as_ref() != Some(&spec) {
         spec.save(lake).await?;
     }
     let tables = define_tables(lake, spec.layout, &schemas).await?;
+    if relayout {
+        output::remove_table(lake, REFINED_TABLE).await?;
+        Bookmarks::default().save(lake).await?;
+    }
     Ok((spec, tables))
 }
 
@@ -313,13 +326,16 @@ fn fingerprint(queries: &Queries, spec: &RefinedSpec) -> String {
 /// the rest lists the raw table once (a year is ~250 files).
 async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, ObjectMeta>, Error> {
     let store = lake.store();
-    if let Days::Only(dates) = days {
+    if let Days::Only(dates) | Days::Changed(dates) = days {
         let mut out = BTreeMap::new();
         for &date in dates {
             let path = lake.path(&layout::raw_file(date));
             match store.head(&path).await {
                 Ok(meta) => {
                     out.insert(date, meta);
+                }
+                Err(object_store::Error::NotFound { .. }) if matches!(days, Days::Changed(_)) => {
+                    warn!(%date, file = %path, "no raw file for the day (removed since?); nothing to do");
                 }
                 Err(object_store::Error::NotFound { .. }) => {
                     return Err(Error::Usage(format!("no raw data for {date} ({path}); ingest that day first")));
@@ -342,7 +358,7 @@ async fn raw_days(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Object
 /// days, else one listing of the (small: one file per index and day) portfolio table.
 async fn portfolio_files(lake: &Lake, days: &Days) -> Result<BTreeMap<NaiveDate, Vec<ObjectMeta>>, Error> {
     let prefixes: Vec<String> = match days {
-        Days::Only(dates) => dates.iter().map(|d| layout::portfolio_partition(*d)).collect(),
+        Days::Only(dates) | Days::Changed(dates) => dates.iter().map(|d| layout::portfolio_partition(*d)).collect(),
         _ => vec![PORTFOLIO_TABLE.to_string()],
     };
     let mut out: BTreeMap<NaiveDate, Vec<ObjectMeta>> = BTreeMap::new();
@@ -392,10 +408,10 @@ struct DayInput {
 }
 
 impl DayInput {
-    fn portfolio_versions(&self) -> BTreeMap<String, RawVersion> {
+    fn portfolio_versions(&self, local: bool) -> BTreeMap<String, RawVersion> {
         self.portfolios
             .iter()
-            .map(|m| (m.location.filename().unwrap_or_default().to_string(), RawVersion::from(m)))
+            .map(|m| (m.location.filename().unwrap_or_default().to_string(), RawVersion::of(m, local)))
             .collect()
     }
 }
@@ -477,6 +493,11 @@ impl DayJob {
         files: &[ObjectMeta],
         schema: SchemaRef,
     ) -> datafusion::error::Result<Arc<dyn datafusion::catalog::TableProvider>> {
+        // DataFusion reads an empty file as no rows: the day's output would silently go.
+        if let Some(empty) = files.iter().find(|m| m.size == 0) {
+            let error = lake::Error::EmptyFile { path: empty.location.to_string() };
+            return Err(datafusion::error::DataFusionError::External(Box::new(error)));
+        }
         let urls = files
             .iter()
             .map(|m| ListingTableUrl::parse(self.lake.file_url(self.lake.relative(&m.location))))

@@ -11,6 +11,7 @@ use std::path::Path as FsPath;
 use std::str::FromStr;
 
 use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
@@ -123,7 +124,15 @@ fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Resu
             Ok(vec![(path, bytes)])
         }
         Layout::Symbol => {
-            let symbols = refined.column(symbol_idx).as_string::<i32>().clone();
+            // The SQL may build the symbol any way (a CAST, a function, a view type): any text works.
+            let symbols = match schema.field(symbol_idx).data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    arrow::compute::cast(refined.column(symbol_idx), &DataType::Utf8)
+                        .map_err(|e| Error::Arrow(e.to_string()))?
+                }
+                other => return Err(Error::Queries(format!("refinado's {SYMBOL} column is {other}; it must be text"))),
+            };
+            let symbols = symbols.as_string::<i32>();
             let keep: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != symbol_idx).collect();
             let data = refined.project(&keep).map_err(|e| Error::Arrow(e.to_string()))?;
             let props = properties(layout, &data.schema());

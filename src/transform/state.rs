@@ -64,6 +64,26 @@ impl From<&ObjectMeta> for RawVersion {
     }
 }
 
+impl RawVersion {
+    /// A file's version as the lake sees it. A local file's "ETag" is its inode, modification
+    /// time and size: the inode changes when a lake is copied (`cp -a`, a backup restored)
+    /// while the file does not, so on local disk the time and size alone say it.
+    pub fn of(meta: &ObjectMeta, local: bool) -> Self {
+        let mut version = Self::from(meta);
+        if local {
+            version.e_tag = None;
+        }
+        version
+    }
+
+    /// Whether two versions name the same file content (ETags compared when both have one).
+    fn same(&self, other: &Self) -> bool {
+        self.size == other.size
+            && self.last_modified == other.last_modified
+            && (self.e_tag.is_none() || other.e_tag.is_none() || self.e_tag == other.e_tag)
+    }
+}
+
 /// One finished day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bookmark {
@@ -102,9 +122,11 @@ impl Bookmarks {
         fingerprint: &str,
         portfolios: &BTreeMap<String, RawVersion>,
     ) -> bool {
-        self.days
-            .get(&date)
-            .is_none_or(|b| b.raw != *raw || b.fingerprint != fingerprint || b.portfolios != *portfolios)
+        let same_portfolios = |b: &Bookmark| {
+            b.portfolios.len() == portfolios.len()
+                && b.portfolios.iter().zip(portfolios).all(|((n1, v1), (n2, v2))| n1 == n2 && v1.same(v2))
+        };
+        self.days.get(&date).is_none_or(|b| !b.raw.same(raw) || b.fingerprint != fingerprint || !same_portfolios(b))
     }
 }
 

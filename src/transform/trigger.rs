@@ -34,8 +34,11 @@ pub struct EventObject {
 
 #[derive(Deserialize)]
 struct S3Event {
-    #[serde(rename = "Records", default)]
-    records: Vec<Record>,
+    #[serde(rename = "Records")]
+    records: Option<Vec<Record>>,
+    /// `s3:TestEvent` in the event S3 sends when a notification is set up.
+    #[serde(rename = "Event")]
+    event: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -61,11 +64,22 @@ struct Key {
     key: String,
 }
 
-/// The objects of an S3 event notification. S3's test event has none.
+/// The objects of an S3 event notification. S3's test event has none; anything else
+/// without records (`{}`, `[]`, another service's event) is not an S3 event.
 pub fn parse_event(json: &[u8]) -> Result<Vec<EventObject>, Error> {
-    let event: S3Event = serde_json::from_slice(json).map_err(|e| Error::Event(format!("not an S3 event: {e}")))?;
-    event
-        .records
+    let value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| Error::Event(format!("not an S3 event: {e}")))?;
+    if !value.is_object() {
+        return Err(Error::Event("not an S3 event: expected a JSON object with Records".into()));
+    }
+    let event: S3Event = serde_json::from_value(value).map_err(|e| Error::Event(format!("not an S3 event: {e}")))?;
+    let records = match (event.records, event.event.as_deref()) {
+        (Some(records), _) if !records.is_empty() => records,
+        (None, Some("s3:TestEvent")) => return Ok(vec![]),
+        (Some(_), _) => return Err(Error::Event("an S3 event with no records".into())),
+        (None, _) => return Err(Error::Event("not an S3 event: no Records".into())),
+    };
+    records
         .into_iter()
         .map(|r| {
             let key = decode_key(&r.s3.object.key)
@@ -101,6 +115,11 @@ fn day_under(bucket: &str, key: &str, table: &str) -> Option<(String, NaiveDate)
         if starts_segment && key[found + marker.len()..].starts_with("year=") {
             let date = date_of_path(&key[found..])?;
             let prefix = key[..found].trim_end_matches('/');
+            // b3lake's own folders (`_staging/<run>/raw/...` while an ingest commits,
+            // `_b3lake/`) and hidden ones are not lakes.
+            if prefix.split('/').any(|part| part.starts_with('_') || part.starts_with('.')) {
+                return None;
+            }
             let lake = if prefix.is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
             return Some((lake, date));
         }
@@ -226,7 +245,9 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
                     Some(lake) => lake,
                     None => Lake::open(&location).await?,
                 };
-                let options = TransformOptions { days: Days::Only(days.into_iter().collect()), ..options.clone() };
+                // Only the days that changed: S3 may deliver an event twice, or a record per
+                // object of one day, and a day whose file is gone again is nothing to do.
+                let options = TransformOptions { days: Days::Changed(days.into_iter().collect()), ..options.clone() };
                 info!(lake = %location, "transforming the event's days");
                 report.local.push((location, transform(&lake, &options).await?));
             }
@@ -297,5 +318,17 @@ mod tests {
         let portfolio = "lake/raw_ibov/year=2022/month=02/day=04/carteira_20220204.parquet";
         assert_eq!(raw_day_of_key("b", portfolio), None);
         assert_eq!(portfolio_day_of_key("b", portfolio), Some(("s3://b/lake".to_string(), d)));
+        let staged = "lake/_staging/20240101T000000-abc/raw/year=2022/month=02/day=04/cotacoes_20220204.parquet";
+        assert_eq!(raw_day_of_key("b", staged), None);
+    }
+
+    #[test]
+    fn only_s3_events_are_events() {
+        for not_an_event in ["[]", "{}", "{\"Records\": []}", "{\"detail-type\": \"Scheduled Event\"}", "1"] {
+            assert!(parse_event(not_an_event.as_bytes()).is_err(), "{not_an_event}");
+        }
+        let test_event =
+            r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-01-01T00:00:00.000Z","Bucket":"b"}"#;
+        assert_eq!(parse_event(test_event.as_bytes()).unwrap(), vec![]);
     }
 }

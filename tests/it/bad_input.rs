@@ -182,3 +182,63 @@ fn records_out_of_date_order() {
     write_lines(&bad, &l);
     assert_rejected(&bad, &["unsorted.txt", "records of 2016-01-04 appear again after later dates"]);
 }
+
+#[test]
+fn a_record_without_a_trading_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = edited(dir.path(), "blankcode.txt", |l| l[7][12..24].copy_from_slice(b"            "));
+    assert_rejected(&bad, &["blankcode.txt", "line 8", "CODNEG", "codigo_negociacao", "positions 13-24", "blank"]);
+}
+
+#[test]
+fn a_record_with_no_trading_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = edited(dir.path(), "nodate.txt", |l| l[3][2..10].copy_from_slice(b"99991231"));
+    assert_rejected(&bad, &["nodate.txt", "line 4", "DATPRE", "data_pregao", "not a trading date"]);
+}
+
+/// Runs the CLI and returns its exit code, standard error and peak resident memory in KiB.
+/// A small Python process runs it and reads the peak from `getrusage`: a child forked from
+/// this (large, multi-threaded) test process would count the test's own pages as its peak.
+fn cli_peak_kib(args: &[&str]) -> (Option<i32>, String, i64) {
+    let script = "import resource, subprocess, sys\n\
+                  p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
+                  sys.stderr.buffer.write(p.stderr)\n\
+                  print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_b3lake")])
+        .args(args)
+        .output()
+        .expect("python3 runs the measurement");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut fields = text.split_whitespace().map(|f| f.parse::<i64>().unwrap());
+    let (code, peak) = (fields.next().unwrap(), fields.next().unwrap());
+    (Some(code as i32), String::from_utf8_lossy(&out.stderr).to_string(), peak)
+}
+
+#[test]
+fn a_huge_line_is_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // 256 MiB without a line break, after a valid header; then the same inside a ZIP (a small
+    // archive that inflates to it).
+    let header = &lines(DAY_2022)[0];
+    let mut huge = header.strip_suffix(b"\r").unwrap_or(header).to_vec();
+    huge.extend_from_slice(b"\r\n");
+    huge.resize(huge.len() + (256 << 20), b'7');
+    let txt = dir.path().join("oneline.txt");
+    std::fs::write(&txt, &huge).unwrap();
+    let zip_path = dir.path().join("COTAHIST_A2022.ZIP");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    zip.start_file("COTAHIST_A2022.TXT", zip::write::SimpleFileOptions::default()).unwrap();
+    std::io::Write::write_all(&mut zip, &huge).unwrap();
+    zip.finish().unwrap();
+    drop(huge);
+    for input in [&txt, &zip_path] {
+        let (code, err, peak) = cli_peak_kib(&["ingest", input.to_str().unwrap(), "--lake", lake.to_str().unwrap()]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("line 2") && err.contains("no line break in the first 4096 bytes"), "{err}");
+        assert!(peak < 150 * 1024, "{}: peak {peak} KiB for a 256 MiB line", input.display());
+    }
+    assert!(!lake.join("raw").exists());
+}

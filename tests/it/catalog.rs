@@ -454,3 +454,52 @@ fn cli_sync_dry_run_ingest_sync_glue_and_pull() {
     assert!(text.contains("LOCATION '${lake}/raw/'"), "{text}");
     assert_eq!(TableDef::parse(&text, "pulled").unwrap(), ddl::builtin()[0]);
 }
+
+#[tokio::test]
+async fn catalog_statements_never_reach_outside_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(&dir.path().join("lake")).await;
+    let s = session(&lake).await.unwrap();
+    run(
+        &s,
+        "CREATE EXTERNAL TABLE spot (codigo_negociacao string) PARTITIONED BY (year int, month int, day int) \
+         STORED AS PARQUET LOCATION '${lake}/raw/'",
+    )
+    .await;
+    let root = lake.local_root().unwrap().to_str().unwrap().to_string();
+    let before = snapshot(&dir.path().join("lake"));
+    for location in [
+        "/etc".to_string(),
+        "file:///etc/".into(),
+        "s3://other/x/".into(),
+        "../../../../etc".into(),
+        format!("file://{root}/raw/../../"),
+        format!("{root}/../outside"),
+    ] {
+        let sql = format!("ALTER TABLE spot ADD PARTITION (year=2022, month=2, day=4) LOCATION '{location}'");
+        let err = execute(&s, &sql).await.unwrap_err().to_string();
+        assert!(err.contains("lies outside the lake"), "{location}: {err}");
+        let sql = format!("CREATE EXTERNAL TABLE t2 (a int) STORED AS PARQUET LOCATION '{location}'");
+        let err = execute(&s, &sql).await.unwrap_err().to_string();
+        assert!(err.contains("outside the lake"), "{location}: {err}");
+    }
+    // DataFusion's own file statements are not run: they would read or write any path.
+    let copied = dir.path().join("copied.csv");
+    for (sql, expected) in [
+        (
+            "CREATE OR REPLACE EXTERNAL TABLE h (a varchar) STORED AS CSV LOCATION '/etc/hostname'".to_string(),
+            "not one Athena runs",
+        ),
+        (
+            "CREATE UNBOUNDED EXTERNAL TABLE h (a varchar) STORED AS CSV LOCATION '/etc/hostname'".into(),
+            "not one Athena runs",
+        ),
+        (format!("COPY (SELECT 1) TO '{}' STORED AS CSV", copied.display()), "use b3lake sql --output"),
+    ] {
+        let err = execute(&s, &sql).await.unwrap_err().to_string();
+        assert!(err.contains(expected), "{sql}: {err}");
+    }
+    assert!(!copied.exists());
+    assert!(snapshot(&dir.path().join("lake")) == before, "the lake is unchanged");
+    assert_eq!(run(&s, "SHOW PARTITIONS spot").await, Vec::<String>::new());
+}

@@ -467,3 +467,30 @@ async fn the_report_shows_every_chart_in_headless_chromium() {
     // Each at its own place, down the page.
     assert!(seen.windows(2).zip(&images).all(|(w, i)| w[1].1 >= w[0].1 + i.height), "{seen:?}");
 }
+
+#[test]
+fn an_infinite_value_is_refused_not_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let file = dir.path().join("inf.png");
+    let sql =
+        "SELECT x, CASE WHEN x = 2 THEN CAST(1e308 AS DOUBLE) * 10 ELSE x END AS y FROM (VALUES (1), (2), (3)) t(x)";
+    let o = b3lake(&[
+        "chart",
+        "sql",
+        "--sql",
+        sql,
+        "--x",
+        "x",
+        "--y",
+        "y",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("a value to draw is inf") && err.contains("finite numbers only"), "{err}");
+    assert!(!file.exists());
+}

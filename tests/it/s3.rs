@@ -99,3 +99,43 @@ fn credentials_and_region_from_a_profile() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("AWS credentials"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn one_writer_at_a_time_on_s3_and_a_dead_writers_lock_is_taken_over() {
+    let url = bucket("b3lake-lock").await;
+    let lake = Lake::open(&url).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    let transform = |url: String, wait: &'static str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_b3lake"))
+            .args(["transform", "--lake", &url])
+            .env("B3LAKE_LOCK_WAIT", wait)
+            .output()
+            .unwrap()
+    };
+    // Held (a conditional create of _b3lake/lock.json): the second writer fails, naming it.
+    let held = lake.lock("a test").await.unwrap();
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || transform(url, "1")
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("another writer holds the lake's lock: a test (pid"), "{}", stderr(&out));
+    held.release().await.unwrap();
+    assert!(!lake.exists(&lake.path("_b3lake/lock.json")).await.unwrap(), "released");
+
+    // A lock left by a process of this host that has ended is taken over at once.
+    let gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    let mut gone = gone;
+    gone.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let stale = serde_json::json!({"command": "ingest", "host": host, "pid": pid,
+        "since": "2026-01-01T00:00:00Z", "token": "x"});
+    lake.write(&lake.path("_b3lake/lock.json"), serde_json::to_vec(&stale).unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || transform(url, "5")).await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("taking over a stale lock"), "{}", stderr(&out));
+    assert!(!lake.exists(&lake.path("_b3lake/lock.json")).await.unwrap());
+}

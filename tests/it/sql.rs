@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::common::demo_lake;
+use crate::common::{cli, demo_lake, stderr};
 
 fn b3lake(lake: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_b3lake"))
@@ -421,4 +421,33 @@ async fn the_athena_engine_against_moto() {
     let stopped = last_query().await.unwrap();
     assert_eq!(stopped.query.as_deref(), Some("SELECT 'a long one'"));
     assert_eq!(stopped.status.and_then(|s| s.state), Some(aws_sdk_athena::types::QueryExecutionState::Cancelled));
+}
+
+#[test]
+fn deep_statements_plan_or_are_refused_clearly_never_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let depth = b3lake::sql::depth::MAX_DEPTH;
+    // Just under the bound: a column added to itself, ORed equalities, chained UNION ALLs.
+    let sum = format!("SELECT x{} FROM (VALUES (1)) t(x)", "+x".repeat(depth - 2));
+    let ors = format!("SELECT count(*) FROM (VALUES (1)) t(x) WHERE {}", vec!["x = 1"; depth - 2].join(" OR "));
+    let unions = format!("SELECT count(*) FROM ({})", vec!["SELECT 1"; depth - 2].join(" UNION ALL "));
+    for (query, expected) in [(&sum, (depth - 1).to_string()), (&ors, "1".into()), (&unions, (depth - 2).to_string())] {
+        let out = cli(&["sql", "--lake", lake, "--format", "csv", "-c", query]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().nth(1), Some(expected.as_str()));
+    }
+    // Far over it: a clear error with the statement's position, exit 1, no abort.
+    let deep = [
+        format!("SELECT 1{}", "+1".repeat(5000)),
+        format!("SELECT 1 WHERE {}", vec!["1 = 1"; 5000].join(" OR ")),
+        vec!["SELECT 1"; 3000].join(" UNION ALL "),
+    ];
+    for query in &deep {
+        let out = cli(&["sql", "--lake", lake, "-c", &format!("SELECT 1;\n{query}")]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("statement 2, line 2, column 1") && err.contains("too deep to plan"), "{err}");
+    }
 }

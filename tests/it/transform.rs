@@ -344,3 +344,70 @@ fn the_demo_runs_the_whole_job() {
     assert!(stdout.contains("23 trading days transformed (2022-02-04 .. 2024-01-31)"), "{stdout}");
     assert!(stdout.contains("| VALE3  | VALE "), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_symbol_built_any_way_as_text_is_a_partition() {
+    // Custom SQL whose symbol is a CAST, a view type, a large string or a function result.
+    for symbol in [
+        "CAST(codigo_negociacao AS VARCHAR)",
+        "arrow_cast(codigo_negociacao, 'Utf8View')",
+        "arrow_cast(codigo_negociacao, 'LargeUtf8')",
+        "upper(lower(codigo_negociacao))",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let queries = dir.path().join("queries");
+        std::fs::create_dir(&queries).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/transform");
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path();
+            let sql = std::fs::read_to_string(&path).unwrap();
+            let sql = sql.replace("codigo_negociacao AS symbol", &format!("{symbol} AS symbol"));
+            std::fs::write(queries.join(path.file_name().unwrap()), sql).unwrap();
+        }
+        let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).await.unwrap();
+        ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+        let opts =
+            TransformOptions { queries: b3lake::transform::Queries::from_dir(&queries).unwrap(), ..Default::default() };
+        let report = transform(&lake, &opts).await.unwrap_or_else(|e| panic!("{symbol}: {e}"));
+        assert_eq!(report.rows, 1196, "{symbol}");
+        assert!(dir.path().join("lake/refined/year=2022/month=02/day=04/symbol=PETR4/part-00000.parquet").is_file());
+        assert_eq!(refined_row(&lake, "PETR4", "codigo_negociacao").await, "PETR4", "{symbol}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_raw_file_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day(dir.path(), None, None).await;
+    let before = snapshot(&dir.path().join("refined"));
+    let file = dir.path().join("raw/year=2022/month=02/day=04/cotacoes_20220204.parquet");
+    std::fs::write(&file, b"").unwrap();
+    let err = run(&lake, Days::All, None, None).await.unwrap_err().to_string();
+    assert!(err.contains("cotacoes_20220204.parquet") && err.contains("empty file (0 bytes)"), "{err}");
+    assert!(snapshot(&dir.path().join("refined")) == before, "the day's refined rows are kept");
+    // MSCK REPAIR and queries that list the table refuse it too, instead of dropping the day.
+    let session = b3lake::sql::session(&lake).await.unwrap();
+    let err = b3lake::sql::execute(&session, "MSCK REPAIR TABLE cotacoes_b3_raw").await.unwrap_err().to_string();
+    assert!(err.contains("cotacoes_20220204.parquet") && err.contains("empty file"), "{err}");
+    let listed = b3lake::sql::session_with(&lake, b3lake::sql::Partitions::Listing).await.unwrap();
+    let err = b3lake::sql::execute(&listed, "SELECT count(*) FROM cotacoes_b3_raw").await.unwrap_err().to_string();
+    assert!(err.contains("empty file"), "{err}");
+}
+
+#[tokio::test]
+async fn a_copied_lake_stays_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    real_day(&dir.path().join("a"), None, None).await;
+    // `cp -a` keeps every file's content and time, not its inode.
+    let out = std::process::Command::new("cp").arg("-a").arg(dir.path().join("a")).arg(dir.path().join("b")).output();
+    assert!(out.unwrap().status.success());
+    let copy = Lake::open(dir.path().join("b").to_str().unwrap()).await.unwrap();
+    let report = run(&copy, Days::Incremental, None, None).await.unwrap();
+    assert_eq!((report.days.len(), report.up_to_date), (0, 1));
+    // A raw file that really changes is still seen.
+    let raw = dir.path().join("b/raw/year=2022/month=02/day=04/cotacoes_20220204.parquet");
+    let bytes = std::fs::read(&raw).unwrap();
+    std::fs::write(&raw, &bytes).unwrap();
+    let report = run(&copy, Days::Incremental, None, None).await.unwrap();
+    assert_eq!(report.days, [date("2022-02-04")]);
+}

@@ -60,13 +60,14 @@ async fn an_s3_event_transforms_its_days_in_the_lake_it_names() {
     assert_eq!(report.ignored.len(), 1, "the landing key is not a raw day");
     assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined WHERE year = 2022").await, 1196);
 
-    // The command does the same from a file: the day again, replaced and not duplicated.
+    // The command does the same from a file. Delivered again (S3 delivers at least once), the
+    // event finds the day up to date and does nothing; nothing is duplicated.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("event.json");
     std::fs::write(&file, &json).unwrap();
     let out = cli(&["trigger", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 trading days transformed (2022-02-04)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 trading days transformed, 1 up to date"));
     assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined").await, 1196);
 }
 
@@ -80,6 +81,38 @@ async fn an_event_that_is_not_json_or_names_no_day_is_reported() {
         br#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2022-02-04T21:30:00.000Z","Bucket":"b"}"#;
     let report = trigger::handle_event(test_event, &target).await.unwrap();
     assert!(report.local.is_empty() && report.ignored.is_empty());
+    for not_an_event in [&b"[]"[..], b"{}", br#"{"Records": []}"#] {
+        let err = trigger::handle_event(not_an_event, &target).await.unwrap_err().to_string();
+        assert!(err.contains("S3 event"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn an_event_does_each_changed_day_once_and_skips_what_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+    let synth = dir.path().join("in/COTAHIST_M.TXT");
+    let d = |day| NaiveDate::from_ymd_opt(2024, 3, day).unwrap();
+    b3lake::source::synth::write_file(&synth, d(4), d(5), 3).unwrap();
+    ingest_paths(&lake, &[synth]).await.unwrap();
+    let key = |day: u32| format!("raw/year%3D2024/month%3D03/day%3D{day:02}/cotacoes_202403{day:02}.parquet");
+    // 200 records of one day, one of another, one of a day with no raw file (removed since),
+    // and an ingest's own staging key, which is no lake.
+    let mut keys: Vec<String> = vec![key(4); 200];
+    keys.push(key(5));
+    keys.push(key(6));
+    keys.push(format!("_staging/20240306T000000-abc/{}", key(4)));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let json = event("b", &keys);
+    let target = Target::Local { lake: Some(dir.path().to_str().unwrap().to_string()), options: Default::default() };
+    let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
+    assert_eq!(report.local.len(), 1, "one lake");
+    assert_eq!(report.local[0].1.days, [d(4), d(5)]);
+    assert_eq!(report.ignored.len(), 1, "{:?}", report.ignored);
+    assert!(report.ignored[0].contains("_staging"));
+    // Again: nothing changed, nothing done.
+    let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
+    assert_eq!((report.local[0].1.days.len(), report.local[0].1.up_to_date), (0, 2));
 }
 
 pub(crate) async fn glue() -> aws_sdk_glue::Client {

@@ -57,6 +57,13 @@ impl Field {
         (self.range.start + 1, self.range.end)
     }
 
+    /// Whether the raw table allows NULL here. The trading date, code and market are a
+    /// record's key: a record without one cannot be placed in a partition or a ticker, so
+    /// the parser refuses it instead of inventing a value.
+    pub fn nullable(&self) -> bool {
+        !matches!(self.column, "data_pregao" | "codigo_negociacao" | "tipo_mercado")
+    }
+
     pub fn data_type(&self) -> DataType {
         match self.kind {
             Kind::Text => DataType::Utf8,
@@ -126,18 +133,12 @@ pub fn field(column: &str) -> Option<&'static Field> {
 
 /// Arrow schema of the raw table, in the order of [`QUOTE_FIELDS`].
 ///
-/// `data_pregao`, `codigo_negociacao` and `tipo_mercado` are never NULL; blank text and the
-/// `99991231` "no expiry" date are.
+/// The key columns ([`Field::nullable`]) are never NULL; other blank text and the `99991231`
+/// "no expiry" date are.
 pub fn raw_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Arc::new(Schema::new(
-            QUOTE_FIELDS
-                .iter()
-                .map(|f| {
-                    let nullable = !matches!(f.column, "data_pregao" | "codigo_negociacao" | "tipo_mercado");
-                    ArrowField::new(f.column, f.data_type(), nullable)
-                })
-                .collect::<Vec<_>>(),
+            QUOTE_FIELDS.iter().map(|f| ArrowField::new(f.column, f.data_type(), f.nullable())).collect::<Vec<_>>(),
         ))
     });
     SCHEMA.clone()

@@ -5,7 +5,7 @@
 //! checked because a cut-off download is otherwise indistinguishable from a short trading day.
 
 use std::fmt;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use arrow::array::RecordBatch;
 use tracing::warn;
@@ -15,6 +15,10 @@ use super::layout::{
     TRAILER_TOTAL,
 };
 use super::record::{FieldError, QuoteBatchBuilder, digits, latin1};
+
+/// The longest line read before giving up on finding its end: far more than a record and
+/// its padding, and small enough that memory never depends on the input.
+pub const MAX_LINE: usize = 4096;
 
 /// A problem with the content of a COTAHIST file, located to the line and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,16 +128,26 @@ impl<R: BufRead> CotahistReader<R> {
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, ParseError> {
         loop {
             self.line.clear();
-            let n = self.src.read_until(b'\n', &mut self.line).map_err(|e| ParseError {
-                file: self.file.clone(),
-                line: self.line_no + 1,
-                field: None,
-                message: format!("read failed (corrupt or cut-off file?): {e}"),
-            })?;
+            // At most MAX_LINE bytes: a file with no line breaks must not be buffered whole.
+            let n =
+                (&mut self.src).take(MAX_LINE as u64).read_until(b'\n', &mut self.line).map_err(|e| ParseError {
+                    file: self.file.clone(),
+                    line: self.line_no + 1,
+                    field: None,
+                    message: format!("read failed (corrupt or cut-off file?): {e}"),
+                })?;
             if n == 0 {
                 return self.end_of_input();
             }
             self.line_no += 1;
+            if n == MAX_LINE && self.line.last() != Some(&b'\n') {
+                return Err(self.error(
+                    None,
+                    format!(
+                        "no line break in the first {MAX_LINE} bytes of the line; a record is {RECORD_LEN} bytes (not a COTAHIST file?)"
+                    ),
+                ));
+            }
             let mut rec = self.line.as_slice();
             if let Some(r) = rec.strip_suffix(b"\n") {
                 rec = r;

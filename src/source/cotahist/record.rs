@@ -38,8 +38,8 @@ enum Column {
 /// remembering the last one avoids re-validating the same date millions of times.
 #[derive(Default)]
 struct DateCache {
-    raw: [u8; 8],
-    value: Option<i32>,
+    /// The last date field checked and its value; `None` before the first.
+    last: Option<([u8; 8], Option<i32>)>,
 }
 
 /// Accumulates quote records into one Arrow [`RecordBatch`] of the raw schema.
@@ -83,18 +83,26 @@ impl QuoteBatchBuilder {
         for ((field, column), slot) in QUOTE_FIELDS.iter().zip(&mut self.columns).zip(&mut parsed) {
             let raw = &record[field.range.clone()];
             *slot = match column {
+                Column::Text(_) if !field.nullable() && trim(raw).is_empty() => {
+                    return Err(FieldError::new(field, raw, "blank, but every quote record needs one"));
+                }
+                Column::Text(_) if raw.iter().any(|&b| b < b' ' || b == 0x7f) => {
+                    // A NUL or a line break would end up in a partition name or a CSV line.
+                    return Err(FieldError::new(field, raw, "control character"));
+                }
                 Column::Text(_) => Value::Text,
                 Column::Int(_) | Column::BigInt(_) | Column::Decimal(_) => Value::Number(digits(field, raw)?),
-                Column::Date(_, cache) => {
-                    if raw == cache.raw {
-                        Value::Date(cache.value)
-                    } else {
+                Column::Date(_, cache) => match cache.last {
+                    Some((last, value)) if raw == last => Value::Date(value),
+                    _ => {
                         let value = date(field, raw)?;
-                        cache.raw.copy_from_slice(raw);
-                        cache.value = value;
+                        if value.is_none() && !field.nullable() {
+                            return Err(FieldError::new(field, raw, "not a trading date"));
+                        }
+                        cache.last = Some((raw.try_into().expect("dates are 8 bytes"), value));
                         Value::Date(value)
                     }
-                }
+                },
             };
         }
         for ((field, column), value) in QUOTE_FIELDS.iter().zip(&mut self.columns).zip(parsed) {
@@ -266,6 +274,29 @@ mod tests {
         assert_eq!(date(f, b"99991231").unwrap(), None);
         assert!(date(f, b"20230229").unwrap_err().problem.contains("impossible date"));
         assert!(date(f, b"20231301").is_err());
+    }
+
+    #[test]
+    fn key_fields_are_never_blank() {
+        let line = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/COTAHIST_D04022022.TXT")).unwrap();
+        let record = &line.split(|&b| b == b'\n').nth(1).unwrap()[..RECORD_LEN];
+        let mut builder = QuoteBatchBuilder::with_capacity(4);
+        builder.push(record).unwrap();
+        let mut nul = record.to_vec();
+        nul[14] = 0;
+        assert!(builder.push(&nul).unwrap_err().problem.contains("control character"));
+        for (column, blank) in [
+            ("codigo_negociacao", &b"            "[..]),
+            ("data_pregao", b"99991231"),
+            ("data_pregao", b"\0\0\0\0\0\0\0\0"),
+        ] {
+            let f = field(column).unwrap();
+            let mut bad = record.to_vec();
+            bad[f.range.clone()].copy_from_slice(blank);
+            let e = builder.push(&bad).unwrap_err();
+            assert_eq!(e.field.column, column);
+        }
+        assert_eq!(builder.finish().num_rows(), 1, "refused records leave nothing behind");
     }
 
     #[test]

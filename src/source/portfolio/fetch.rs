@@ -143,7 +143,13 @@ impl PortfolioClient {
 pub fn read_file(path: &Path, index: &str, language: Language) -> Result<Portfolio, PortfolioError> {
     let origin = path.display().to_string();
     let body = std::fs::read(path).map_err(|source| PortfolioError::Io { path: origin.clone(), source })?;
-    let page = parse::page(&body, &origin)?;
+    read_answer(&body, &origin, index, language)
+}
+
+/// One whole answer's bytes (`origin` names it in errors).
+pub fn read_answer(body: &[u8], origin: &str, index: &str, language: Language) -> Result<Portfolio, PortfolioError> {
+    let origin = origin.to_string();
+    let page = parse::page(body, &origin)?;
     if let Some(pages) = page.page.total_pages
         && pages > 1
     {

@@ -19,7 +19,7 @@ use arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, R
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{Datelike, NaiveDate};
 
-pub use fetch::{DEFAULT_PORTFOLIO_URL, PortfolioClient, PortfolioOptions, read_file};
+pub use fetch::{DEFAULT_PORTFOLIO_URL, PortfolioClient, PortfolioOptions, read_answer, read_file};
 pub use parse::{parse_date, parse_decimal};
 
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;

@@ -12,6 +12,7 @@
 
 mod aggregate;
 mod datetime;
+mod overflow;
 mod pattern;
 mod scalar;
 
@@ -65,6 +66,8 @@ pub fn register(ctx: &SessionContext) {
     for udaf in aggregate::functions() {
         ctx.register_udaf(udaf);
     }
+    ctx.register_udaf(overflow::checked_sum());
+    ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     let state = ctx.state_ref();
     state.write().register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
 }

@@ -1,0 +1,258 @@
+//! One writer at a time: a lake-wide lock that the writing jobs (ingest, the portfolio
+//! ingest, the transform, catalog repairs) hold while they change the lake.
+//!
+//! Two writers that interleave can each leave the lake consistent by itself and inconsistent
+//! together (a layout change racing a day's rewrite). Readers never lock. A second writer waits
+//! for the first (up to `B3LAKE_LOCK_WAIT` seconds, 600 by default) and then fails, naming the
+//! holder.
+//!
+//! - On local disk the lock is `flock` on the lake's folder: the kernel releases it when its
+//!   process ends, however it ends, and taking it writes nothing into the lake.
+//! - On S3 it is the object `_b3lake/lock.json`, created only if absent (`If-None-Match: *`).
+//!   The holder rewrites it every few seconds; a lock whose object has not changed for a minute
+//!   is stale (its holder died) and is taken over with a conditional overwrite
+//!   (`If-Match` on the stale ETag), so two waiters cannot both take it. A lock left by a
+//!   process of this host that no longer runs is taken over at once.
+
+use std::time::{Duration, Instant};
+
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::layout::META;
+use super::{Error, Lake};
+
+const LOCK_OBJECT: &str = "lock.json";
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const STALE: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(200);
+
+/// Who holds a lock, for the waiters' messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Holder {
+    command: String,
+    host: String,
+    pid: u32,
+    since: chrono::DateTime<chrono::Utc>,
+    token: String,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (pid {} on {}, since {})",
+            self.command,
+            self.pid,
+            self.host,
+            self.since.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+/// A held lock. Release it with [`LakeLock::release`]; dropped, a local lock is released by
+/// closing its file, an S3 lock stops its heartbeat and goes stale.
+pub struct LakeLock {
+    held: Held,
+}
+
+enum Held {
+    Local { _file: std::fs::File, info: std::path::PathBuf },
+    Remote { lake: Lake, path: Path, heartbeat: tokio::task::JoinHandle<()> },
+}
+
+impl Drop for LakeLock {
+    fn drop(&mut self) {
+        match &self.held {
+            Held::Local { info, .. } => {
+                let _ = std::fs::remove_file(info);
+            }
+            Held::Remote { heartbeat, .. } => heartbeat.abort(),
+        }
+    }
+}
+
+/// Where a local lock's holder is described, outside the lake: the system's temporary folder,
+/// named after the lake's path.
+fn holder_file(root: &std::path::Path) -> std::path::PathBuf {
+    use sha2::Digest;
+    let hash = hex::encode(&sha2::Sha256::digest(root.as_os_str().as_encoded_bytes())[..8]);
+    std::env::temp_dir().join(format!("b3lake-lock-{hash}.json"))
+}
+
+fn wait_limit() -> Duration {
+    let secs = std::env::var("B3LAKE_LOCK_WAIT").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+fn holder(command: &str) -> Holder {
+    Holder {
+        command: command.to_string(),
+        host: hostname(),
+        pid: std::process::id(),
+        since: chrono::Utc::now(),
+        token: uuid::Uuid::new_v4().simple().to_string(),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown host".into())
+}
+
+/// Whether a process of this host with this pid still runs.
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 checks for existence and permission, sending nothing.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+impl Lake {
+    /// Takes the lake's writer lock for `command`, waiting for another writer to finish.
+    pub async fn lock(&self, command: &str) -> Result<LakeLock, Error> {
+        let me = holder(command);
+        match self.local_root() {
+            Some(root) => {
+                let root = root.to_path_buf();
+                tokio::task::spawn_blocking(move || lock_local(&root, me))
+                    .await
+                    .map_err(|e| Error::Location { url: self.to_string(), message: e.to_string() })?
+            }
+            None => self.lock_remote(me).await,
+        }
+    }
+
+    async fn lock_remote(&self, me: Holder) -> Result<LakeLock, Error> {
+        let path = self.path(&format!("{META}/{LOCK_OBJECT}"));
+        let body = serde_json::to_vec(&me).expect("a holder serializes");
+        let started = Instant::now();
+        let mut seen: Option<(Option<String>, Instant)> = None;
+        let mut told = false;
+        loop {
+            let created = self.store().put_opts(&path, body.clone().into(), PutOptions::from(PutMode::Create)).await;
+            match created {
+                Ok(put) => return Ok(self.held_remote(path, me, put.into())),
+                Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {}
+                Err(source) => return Err(Error::Store { path: path.to_string(), source }),
+            }
+            // Someone holds it: who, and is it stale?
+            let current = match self.store().get(&path).await {
+                Ok(got) => {
+                    let e_tag = got.meta.e_tag.clone();
+                    let bytes = got.bytes().await.map_err(|source| Error::Store { path: path.to_string(), source })?;
+                    Some((e_tag, serde_json::from_slice::<Holder>(&bytes).ok()))
+                }
+                Err(object_store::Error::NotFound { .. }) => None,
+                Err(source) => return Err(Error::Store { path: path.to_string(), source }),
+            };
+            let Some((e_tag, other)) = current else { continue };
+            let dead_here = other.as_ref().is_some_and(|o| o.host == me.host && o.pid != me.pid && !alive(o.pid));
+            let unchanged_for = match &seen {
+                Some((tag, since)) if *tag == e_tag => since.elapsed(),
+                _ => {
+                    seen = Some((e_tag.clone(), Instant::now()));
+                    Duration::ZERO
+                }
+            };
+            if dead_here || unchanged_for >= STALE {
+                let who = other.as_ref().map_or_else(|| "an unreadable lock".to_string(), |o| o.to_string());
+                warn!(lock = %path, holder = %who, "taking over a stale lock");
+                let update = PutMode::Update(UpdateVersion { e_tag, version: None });
+                match self.store().put_opts(&path, body.clone().into(), PutOptions::from(update)).await {
+                    Ok(put) => return Ok(self.held_remote(path, me, put.into())),
+                    Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => continue,
+                    Err(source) => return Err(Error::Store { path: path.to_string(), source }),
+                }
+            }
+            let who = other.map_or_else(|| "another writer".to_string(), |o| o.to_string());
+            if started.elapsed() >= wait_limit() {
+                return Err(locked(self.to_string(), &who));
+            }
+            if !told {
+                info!(holder = %who, "waiting for the lake's lock");
+                told = true;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn held_remote(&self, path: Path, me: Holder, mut version: UpdateVersion) -> LakeLock {
+        let lake = self.clone();
+        let beat_path = path.clone();
+        let heartbeat = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let body = serde_json::to_vec(&me).expect("a holder serializes");
+                let mode = PutMode::Update(version.clone());
+                match lake.store().put_opts(&beat_path, body.into(), PutOptions::from(mode)).await {
+                    Ok(put) => version = put.into(),
+                    Err(e) => {
+                        warn!(lock = %beat_path, error = %e, "the lake's lock was lost (taken over as stale?)");
+                        return;
+                    }
+                }
+            }
+        });
+        LakeLock { held: Held::Remote { lake: self.clone(), path, heartbeat } }
+    }
+}
+
+fn locked(url: String, who: &str) -> Error {
+    Error::Location {
+        url,
+        message: format!(
+            "another writer holds the lake's lock: {who}; waited {} s (B3LAKE_LOCK_WAIT)",
+            wait_limit().as_secs()
+        ),
+    }
+}
+
+fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
+    use std::os::fd::AsRawFd;
+    let io = |path: &std::path::Path, source| Error::Io { path: path.display().to_string(), source };
+    // The lake's folder itself is locked, so taking the lock writes nothing into the lake.
+    let path = root.to_path_buf();
+    let file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
+    let info = holder_file(root);
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        // SAFETY: a valid open descriptor; LOCK_NB never blocks.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            // Who holds it, for the others' messages (informative only: the flock is the lock).
+            let _ = super::replace_local_file(&info, &serde_json::to_vec(&me).expect("a holder serializes"));
+            return Ok(LakeLock { held: Held::Local { _file: file, info } });
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(io(&path, err));
+        }
+        let who = std::fs::read(&info)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
+            .map_or_else(|| "another writer".to_string(), |h| h.to_string());
+        if started.elapsed() >= wait_limit() {
+            return Err(locked(root.display().to_string(), &who));
+        }
+        if !told {
+            info!(holder = %who, "waiting for the lake's lock");
+            told = true;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+impl LakeLock {
+    /// Releases the lock.
+    pub async fn release(mut self) -> Result<(), Error> {
+        if let Held::Remote { lake, path, heartbeat } = &mut self.held {
+            heartbeat.abort();
+            lake.remove(path).await?;
+        }
+        Ok(())
+    }
+}

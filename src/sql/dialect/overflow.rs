@@ -1,0 +1,400 @@
+//! Exact arithmetic fails loudly, as in Trino: an integer or decimal `+`, `-`, `*` or `sum`
+//! whose result does not fit its type is an error, never a wrapped number.
+//!
+//! DataFusion's operators and `sum` wrap around on overflow (`9223372036854775807 + 1` is
+//! `-9223372036854775808`, the sum of two `DECIMAL(38,0)` maxima is negative). On a finance
+//! lake a wrong total is worse than no total, so every session rewrites those operators into
+//! checked functions after type coercion (the result types do not change, and the output
+//! columns keep their names), and replaces `sum` by one whose integer and decimal
+//! accumulators check every addition. Floating-point arithmetic is left as it is (IEEE
+//! overflow gives infinity in Trino too).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::compute::kernels::numeric::{add, mul, sub};
+use arrow::datatypes::{DataType, Decimal128Type, FieldRef, Int64Type, UInt64Type};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err};
+use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
+use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
+use datafusion::logical_expr::utils::AggregateOrderSensitivity;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, BinaryExpr, ColumnarValue, EmitTo, Expr, ExprSchemable,
+    GroupsAccumulator, LogicalPlan, Operator, ReversedUDAF, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    SetMonotonicity, Signature, StatisticsArgs, Volatility,
+};
+use datafusion::optimizer::AnalyzerRule;
+use datafusion::physical_expr_common::datum::apply;
+use datafusion_functions_aggregate_common::aggregate::groups_accumulator::prim_op::PrimitiveGroupsAccumulator;
+
+/// Whether an operation on these types is exact arithmetic that can overflow.
+fn exact(t: &DataType) -> bool {
+    t.is_integer() || matches!(t, DataType::Decimal128(..))
+}
+
+/// `a + b`, `a - b`, `a * b` that fail on overflow.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Checked {
+    op: Operator,
+    name: &'static str,
+    signature: Signature,
+}
+
+fn checked(op: Operator) -> Arc<ScalarUDF> {
+    let name = match op {
+        Operator::Plus => "checked_add",
+        Operator::Minus => "checked_subtract",
+        _ => "checked_multiply",
+    };
+    Arc::new(ScalarUDF::new_from_impl(Checked { op, name, signature: Signature::any(2, Volatility::Immutable) }))
+}
+
+impl ScalarUDFImpl for Checked {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        BinaryTypeCoercer::new(&args[0], &self.op, &args[1]).get_result_type()
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [lhs, rhs] =
+            <[ColumnarValue; 2]>::try_from(args.args).map_err(|_| exec_datafusion_err!("two arguments"))?;
+        let kernel = match self.op {
+            Operator::Plus => add,
+            Operator::Minus => sub,
+            _ => mul,
+        };
+        let result = apply(&lhs, &rhs, kernel).map_err(|e| overflow(self.op, e))?;
+        let want = args.return_field.data_type();
+        let result = match result {
+            ColumnarValue::Array(a) => ColumnarValue::Array(fit(a, want)?),
+            ColumnarValue::Scalar(s) => {
+                ColumnarValue::Scalar(ScalarValue::try_from_array(&fit(s.to_array()?, want)?, 0)?)
+            }
+        };
+        Ok(result)
+    }
+}
+
+fn overflow(op: Operator, e: datafusion::error::DataFusionError) -> datafusion::error::DataFusionError {
+    let what = match op {
+        Operator::Plus => "addition",
+        Operator::Minus => "subtraction",
+        _ => "multiplication",
+    };
+    exec_datafusion_err!("arithmetic overflow in {what}: {}", e.strip_backtrace())
+}
+
+/// The array as `want`: a decimal must also fit its precision (Arrow only checks the 128 bits).
+fn fit(array: ArrayRef, want: &DataType) -> Result<ArrayRef> {
+    let array = if array.data_type() == want {
+        array
+    } else {
+        let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
+        arrow::compute::cast_with_options(&array, want, &options)
+            .map_err(|e| exec_datafusion_err!("arithmetic overflow: {e}"))?
+    };
+    if let DataType::Decimal128(precision, _) = want {
+        array
+            .as_primitive::<Decimal128Type>()
+            .validate_decimal_precision(*precision)
+            .map_err(|e| exec_datafusion_err!("decimal overflow: {e}"))?;
+    }
+    Ok(array)
+}
+
+/// Rewrites exact `+ - *` into the checked functions, once types are coerced.
+#[derive(Debug, Default)]
+pub struct CheckedArithmetic;
+
+impl AnalyzerRule for CheckedArithmetic {
+    fn name(&self) -> &str {
+        "checked_arithmetic"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        let checked = [checked(Operator::Plus), checked(Operator::Minus), checked(Operator::Multiply)];
+        plan.transform_up_with_subqueries(|plan| {
+            // The inputs' schemas type the columns the expressions refer to (a scan: its own).
+            let mut schema = match plan.inputs().first() {
+                Some(first) => first.schema().as_ref().clone(),
+                None => plan.schema().as_ref().clone(),
+            };
+            for input in plan.inputs().iter().skip(1) {
+                schema.merge(input.schema());
+            }
+            let preserver = NamePreserver::new(&plan);
+            plan.map_expressions(|expr| {
+                let saved = preserver.save(&expr);
+                let (rewritten, _) = check(expr, &schema, &checked)?;
+                Ok(Transformed::yes(saved.restore(rewritten)))
+            })
+        })
+        .map(|t| t.data)
+    }
+}
+
+/// `expr` with its exact arithmetic checked, and its type when it is arithmetic. One pass:
+/// each operator's type comes from its operands' (asking every node for its type would
+/// retype its whole subtree, quadratic in a long chain of `+`).
+#[recursive::recursive]
+fn check(expr: Expr, schema: &DFSchema, checked: &[Arc<ScalarUDF>; 3]) -> Result<(Expr, Option<DataType>)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
+        let rewritten = expr.map_children(|child| check(child, schema, checked).map(|(e, _)| Transformed::yes(e)))?;
+        return Ok((rewritten.data, None));
+    };
+    let udf = match op {
+        Operator::Plus => &checked[0],
+        Operator::Minus => &checked[1],
+        Operator::Multiply => &checked[2],
+        _ => {
+            let (left, _) = check(*left, schema, checked)?;
+            let (right, _) = check(*right, schema, checked)?;
+            return Ok((Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))), None));
+        }
+    };
+    let (left, left_type) = check(*left, schema, checked)?;
+    let (right, right_type) = check(*right, schema, checked)?;
+    let types =
+        (left_type.map_or_else(|| left.get_type(schema), Ok), right_type.map_or_else(|| right.get_type(schema), Ok));
+    let (Ok(l), Ok(r)) = types else {
+        return Ok((Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))), None));
+    };
+    let result = BinaryTypeCoercer::new(&l, &op, &r).get_result_type().ok();
+    if exact(&l) && exact(&r) {
+        Ok((Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![left, right])), result))
+    } else {
+        Ok((Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))), result))
+    }
+}
+
+/// `sum` whose integer and decimal accumulators fail on overflow.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CheckedSum {
+    inner: AggregateUDF,
+}
+
+pub fn checked_sum() -> AggregateUDF {
+    AggregateUDF::new_from_impl(CheckedSum { inner: sum_udaf().as_ref().clone() })
+}
+
+impl AggregateUDFImpl for CheckedSum {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(args)
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(args)
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let want = args.return_field.data_type().clone();
+        if args.is_distinct || !exact(&want) {
+            return self.inner.accumulator(args);
+        }
+        Ok(Box::new(SumAccumulator { sum: None, data_type: want }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        self.inner.inner().state_fields(args)
+    }
+
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        self.inner.groups_accumulator_supported(args)
+    }
+
+    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        let data_type = args.return_field.data_type().clone();
+        let overflowed = Arc::new(AtomicBool::new(false));
+        macro_rules! checked_groups {
+            ($t:ty) => {{
+                let flag = overflowed.clone();
+                Box::new(PrimitiveGroupsAccumulator::<$t, _>::new(&data_type, move |x, y| match x.checked_add(y) {
+                    Some(v) => *x = v,
+                    None => flag.store(true, Ordering::Relaxed),
+                })) as Box<dyn GroupsAccumulator>
+            }};
+        }
+        let inner = match &data_type {
+            DataType::Int64 => checked_groups!(Int64Type),
+            DataType::UInt64 => checked_groups!(UInt64Type),
+            DataType::Decimal128(..) => checked_groups!(Decimal128Type),
+            _ => return self.inner.create_groups_accumulator(args),
+        };
+        Ok(Box::new(CheckedGroups { inner, overflowed, data_type }))
+    }
+
+    fn create_sliding_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        self.inner.create_sliding_accumulator(args)
+    }
+
+    fn reverse_expr(&self) -> ReversedUDAF {
+        ReversedUDAF::Identical
+    }
+
+    fn order_sensitivity(&self) -> AggregateOrderSensitivity {
+        AggregateOrderSensitivity::Insensitive
+    }
+
+    fn set_monotonicity(&self, data_type: &DataType) -> SetMonotonicity {
+        self.inner.inner().set_monotonicity(data_type)
+    }
+
+    fn value_from_stats(&self, args: &StatisticsArgs) -> Option<ScalarValue> {
+        self.inner.inner().value_from_stats(args)
+    }
+
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        self.inner.inner().simplify()
+    }
+}
+
+/// One group's sum, checked at every addition.
+#[derive(Debug)]
+struct SumAccumulator {
+    sum: Option<ScalarValue>,
+    data_type: DataType,
+}
+
+impl SumAccumulator {
+    /// Adds values of the input type or of the sum's: the same integers or the same decimal
+    /// scale, so their native values add as they are.
+    fn add(&mut self, values: &ArrayRef) -> Result<()> {
+        let Some(part) = checked_total(values, &self.data_type)? else { return Ok(()) };
+        self.sum = Some(match self.sum.take() {
+            None => part,
+            Some(sum) => checked_scalar_add(&sum, &part)?,
+        });
+        Ok(())
+    }
+}
+
+fn sum_overflow() -> datafusion::error::DataFusionError {
+    exec_datafusion_err!("arithmetic overflow in sum")
+}
+
+/// The checked total of an array's non-null values as `data_type`; `None` when it has none.
+fn checked_total(values: &ArrayRef, data_type: &DataType) -> Result<Option<ScalarValue>> {
+    if values.null_count() == values.len() {
+        return Ok(None);
+    }
+    macro_rules! total {
+        ($t:ty) => {{
+            let mut acc = <$t as arrow::datatypes::ArrowPrimitiveType>::Native::default();
+            for v in values.as_primitive::<$t>().iter().flatten() {
+                acc = acc.checked_add(v).ok_or_else(sum_overflow)?;
+            }
+            ScalarValue::new_primitive::<$t>(Some(acc), data_type)?
+        }};
+    }
+    Ok(Some(match values.data_type() {
+        DataType::Int64 => total!(Int64Type),
+        DataType::UInt64 => total!(UInt64Type),
+        DataType::Decimal128(..) => total!(Decimal128Type),
+        other => return Err(exec_datafusion_err!("checked sum of {other}")),
+    }))
+}
+
+fn checked_scalar_add(a: &ScalarValue, b: &ScalarValue) -> Result<ScalarValue> {
+    let total = fit(add(&a.to_scalar()?, &b.to_scalar()?).map_err(|_| sum_overflow())?, &a.data_type())
+        .map_err(|_| sum_overflow())?;
+    ScalarValue::try_from_array(&total, 0)
+}
+
+impl Accumulator for SumAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.add(&values[0])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        self.add(&states[0])
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        match &self.sum {
+            Some(sum) => {
+                fit(sum.to_array()?, &self.data_type).map_err(|_| sum_overflow())?;
+                Ok(sum.clone())
+            }
+            None => ScalarValue::try_from(&self.data_type),
+        }
+    }
+
+    fn size(&self) -> usize {
+        size_of_val(self)
+    }
+}
+
+/// DataFusion's grouped sum with a checked addition: the addition cannot return an error,
+/// so it raises a flag that every call checks.
+struct CheckedGroups {
+    inner: Box<dyn GroupsAccumulator>,
+    overflowed: Arc<AtomicBool>,
+    data_type: DataType,
+}
+
+impl CheckedGroups {
+    fn check(&self) -> Result<()> {
+        if self.overflowed.load(Ordering::Relaxed) { Err(sum_overflow()) } else { Ok(()) }
+    }
+}
+
+impl GroupsAccumulator for CheckedGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.inner.update_batch(values, group_indices, opt_filter, total_num_groups)?;
+        self.check()
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        self.check()?;
+        fit(self.inner.evaluate(emit_to)?, &self.data_type).map_err(|_| sum_overflow())
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        self.check()?;
+        self.inner.state(emit_to)
+    }
+
+    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        self.inner.merge_batch(values, group_indices, total_num_groups)?;
+        self.check()
+    }
+
+    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+        self.inner.convert_to_state(values, opt_filter)
+    }
+
+    fn size(&self) -> usize {
+        self.inner.size()
+    }
+}

@@ -1,0 +1,1 @@
+MSCK REPAIR TABLE cotacoes_b3_raw

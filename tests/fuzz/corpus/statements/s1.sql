@@ -1,0 +1,1 @@
+ALTER TABLE t ADD IF NOT EXISTS PARTITION (year=2022, month='02') LOCATION 's3://b/x/' PARTITION (year=2023, month=1)

@@ -1,0 +1,1 @@
+CREATE EXTERNAL TABLE x (a int, b decimal(13,2)) PARTITIONED BY (year int) STORED AS PARQUET LOCATION '${lake}/x/'

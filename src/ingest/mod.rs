@@ -109,13 +109,20 @@ pub(crate) async fn index_days(
     LocalCatalog::new(lake).record(def, scopes).await
 }
 
-/// Records the committed days in the raw table's partition index.
+/// Records the committed days in the raw table's partition index. A catalog without the
+/// table (dropped with DROP TABLE) gets the built-in definition back, indexed from the files.
 async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), crate::catalog::Error> {
-    match LocalCatalog::new(lake).table(RAW).await? {
-        Some(def) => index_days(lake, &def, days, raw_partition).await?,
-        None => tracing::warn!(table = RAW, "the table is not in the catalog; its new partitions are not indexed"),
-    }
-    Ok(())
+    let catalog = LocalCatalog::new(lake);
+    let def = match catalog.table(RAW).await? {
+        Some(def) => def,
+        None => {
+            let def = crate::catalog::ddl::builtin_table(RAW);
+            catalog.put_table(&def).await?;
+            tracing::info!(table = RAW, "the table was not in the catalog; defined again");
+            def
+        }
+    };
+    index_days(lake, &def, days, raw_partition).await
 }
 
 /// Finishes what a writer that died left half-done: a raw commit that had started goes in

@@ -44,11 +44,13 @@ impl Scanned {
             if let Some(exec) = node.downcast_ref::<DataSourceExec>()
                 && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
             {
-                let mut partitions = HashSet::new();
+                // A large file may be read as several byte ranges: it is still one file.
+                let (mut files, mut partitions) = (HashSet::new(), HashSet::new());
                 for file in config.file_groups.iter().flat_map(|g| g.files()) {
-                    scanned.files += 1;
+                    files.insert(&file.object_meta.location);
                     partitions.insert(&file.partition_values);
                 }
+                scanned.files += files.len();
                 scanned.partitions += partitions.len();
                 let bytes = node.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map(|v| v.as_usize());
                 scanned.bytes += bytes.unwrap_or(0) as u64;

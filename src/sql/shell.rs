@@ -93,13 +93,16 @@ const KEEP_ROWS: usize = 100_000;
 
 impl Shell {
     pub fn new(session: Session, out: Box<dyn Write + Send>) -> Shell {
+        // `${lake}` is the lake's URL, as in the catalog's DDL files, so they run as they are.
+        let mut vars = Vars::default();
+        vars.set("lake", &session.catalog().lake_url());
         Shell {
             session,
             engine: EngineKind::Local,
             athena_options: AthenaOptions::default(),
             athena: None,
             printer: Printer::default(),
-            vars: Vars::default(),
+            vars,
             timing: true,
             summary_to_stderr: true,
             out,

@@ -503,3 +503,24 @@ async fn catalog_statements_never_reach_outside_the_lake() {
     assert!(snapshot(&dir.path().join("lake")) == before, "the lake is unchanged");
     assert_eq!(run(&s, "SHOW PARTITIONS spot").await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_dropped_built_in_table_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    run(&s, "DROP TABLE cotacoes_b3_raw").await;
+    assert!(execute(&session(&lake).await.unwrap(), "SELECT count(*) FROM cotacoes_b3_raw").await.is_err());
+    // By hand: the table's DDL from catalog/ and MSCK REPAIR, as in Athena.
+    let ddl =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/cotacoes_b3_raw.sql"))
+            .unwrap();
+    let s = session(&lake).await.unwrap();
+    run(&s, &ddl).await;
+    run(&s, "MSCK REPAIR TABLE cotacoes_b3_raw").await;
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_raw").await, 7522);
+    // Or by the next ingest, which defines it again.
+    run(&s, "DROP TABLE cotacoes_b3_raw").await;
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_raw").await, 7522);
+}

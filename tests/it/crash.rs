@@ -279,3 +279,71 @@ async fn a_second_writer_waits_for_the_lock_or_fails_naming_the_first() {
     let out = waiting.wait_with_output().unwrap();
     assert!(out.status.success());
 }
+
+#[test]
+fn a_portfolio_ingest_killed_at_any_rename_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_lake(dir.path());
+    let answer = data("GetPortfolioDay_IBOV_pt-br_2022-12-08.json");
+    let args = ["ingest-ibov", "--file", answer.to_str().unwrap(), "--lake", "LAKE"];
+    let count = "SELECT count(*) FROM carteira_b3_raw";
+    at_every_rename(&base, &args, |lake| {
+        let n = sql(lake, count);
+        assert!(n == ["0"] || n == ["92"], "{}: {n:?}", lake.display());
+        run(&with_lake(&args, lake), None);
+        assert_eq!(sql(lake, count), ["92"]);
+        assert_eq!(per_day(lake, "cotacoes_b3_raw").len(), 3, "the quotes are untouched");
+    });
+}
+
+#[test]
+fn catalog_statements_killed_at_any_rename_leave_a_readable_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_lake(dir.path());
+    let clean = per_day(&base, "cotacoes_b3_raw");
+    let script = "CREATE EXTERNAL TABLE IF NOT EXISTS spot (codigo_negociacao string) \
+                  PARTITIONED BY (year int, month int, day int) STORED AS PARQUET LOCATION '${lake}/raw/'; \
+                  MSCK REPAIR TABLE spot; \
+                  ALTER TABLE spot DROP IF EXISTS PARTITION (year=2024, month=3, day=5); \
+                  ALTER TABLE spot ADD IF NOT EXISTS PARTITION (year=2024, month=3, day=5) \
+                  LOCATION '${lake}/raw/year=2024/month=03/day=05/'";
+    let spot = "SELECT count(*) FROM spot";
+    let after = tempfile::tempdir().unwrap();
+    copy_tree(&base, after.path());
+    run(&with_lake(&["sql", "--lake", "LAKE", "-c", script], after.path()), None);
+    let whole = sql(after.path(), spot);
+    at_every_rename(&base, &["sql", "--lake", "LAKE", "-c", script], |lake| {
+        assert_eq!(per_day(lake, "cotacoes_b3_raw"), clean, "{}", lake.display());
+        sql(lake, "SHOW TABLES");
+        run(&with_lake(&["sql", "--lake", "LAKE", "-c", script], lake), None);
+        assert_eq!(sql(lake, spot), whole);
+    });
+}
+
+#[tokio::test]
+async fn a_glue_sync_killed_at_any_rename_is_completed_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_lake(dir.path());
+    let glue = crate::trigger::glue().await;
+    let mut n = 0;
+    let args = ["catalog", "sync", "--lake", "LAKE", "--database", "DB"];
+    let probe = tempfile::tempdir().unwrap();
+    copy_tree(&base, probe.path());
+    let (_, total) =
+        run(&with_lake(&args, probe.path()).iter().map(|a| a.replace("DB", "crash_probe")).collect::<Vec<_>>(), None);
+    assert!(total > 0);
+    for at in 1..=total {
+        n += 1;
+        let database = format!("crash_sync_{n}");
+        let copy = tempfile::tempdir().unwrap();
+        copy_tree(&base, copy.path());
+        let args: Vec<String> = with_lake(&args, copy.path()).iter().map(|a| a.replace("DB", &database)).collect();
+        let (killed, _) = run(&args, Some(at));
+        assert!(killed || at == total);
+        run(&args, None);
+        let partitions = glue.get_partitions().database_name(&database).table_name("cotacoes_b3_raw").send().await;
+        assert_eq!(partitions.unwrap().partitions().len(), 3, "{database}");
+        let tables = glue.get_tables().database_name(&database).send().await.unwrap();
+        assert_eq!(tables.table_list().len(), 5, "{database}");
+    }
+}

@@ -451,3 +451,17 @@ fn deep_statements_plan_or_are_refused_clearly_never_crash() {
         assert!(err.contains("statement 2, line 2, column 1") && err.contains("too deep to plan"), "{err}");
     }
 }
+
+#[test]
+fn data_scanned_counts_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let day = crate::common::data(crate::common::DAY_2022);
+    assert!(cli(&["ingest", day.to_str().unwrap(), "--lake", lake]).status.success());
+    assert!(cli(&["transform", "--lake", lake]).status.success());
+    // 1,196 one-ticker files; DataFusion reads them in two groups, one file split between them.
+    let out = cli(&["sql", "--lake", lake, "--format", "csv", "-c", "SELECT count(*) FROM cotacoes_b3_refined"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(1196 files, 1196 partitions)"), "{}", stderr(&out));
+}

@@ -10,7 +10,7 @@ use b3lake::sql::script::{Vars, split};
 
 /// The COTAHIST reader over any bytes: batches or a located error.
 pub fn cotahist(data: &[u8]) {
-    let opts = ReaderOptions { batch_rows: 64, allow_count_mismatch: data.len() % 2 == 0 };
+    let opts = ReaderOptions { batch_rows: 64, allow_count_mismatch: data.len().is_multiple_of(2) };
     let mut reader = CotahistReader::new(data, "fuzz", opts);
     let mut rows = 0u64;
     loop {

@@ -7,9 +7,12 @@ use std::path::Path;
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
+/// A target's corpus folder and its code.
+type Target = (&'static str, fn(&[u8]));
+
 #[test]
 fn the_fuzz_corpora_replay_without_a_panic() {
-    let targets: [(&str, fn(&[u8])); 7] = [
+    let targets: [Target; 7] = [
         ("cotahist", targets::cotahist),
         ("zip", targets::zip),
         ("portfolio", targets::portfolio),

@@ -10,7 +10,7 @@ use tracing::info;
 
 use super::ddl::{self, TableDef};
 use super::index::PartitionIndex;
-use super::partition::{Partition, Pruner, discover, outside};
+use super::partition::{Partition, Pruner, discover, list_files, outside};
 use super::{Catalog, Error};
 use crate::lake::Lake;
 use crate::lake::layout::META;
@@ -130,9 +130,26 @@ impl LocalCatalog {
     }
 
     /// The partitions a pruner keeps: from the index, or by listing for a table never indexed.
+    /// The files of folders a writer is changing (or died changing) are listed, not taken from
+    /// the index, which may still give their old sizes.
     pub async fn find_partitions(&self, def: &TableDef, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
         let index = PartitionIndex::new(&self.lake, def);
-        if index.exists().await? { index.read(pruner).await } else { discover(&self.lake, def, pruner).await }
+        if !index.exists().await? {
+            return discover(&self.lake, def, pruner).await;
+        }
+        let mut partitions = index.read(pruner).await?;
+        let changing = crate::lake::writer::changing_folders(&self.lake).await?;
+        if !changing.is_empty() {
+            let changed = |location: &str| {
+                changing
+                    .iter()
+                    .any(|f| location == f || location.strip_prefix(f.as_str()).is_some_and(|r| r.starts_with('/')))
+            };
+            for p in partitions.iter_mut().filter(|p| changed(&p.location)) {
+                p.files = list_files(&self.lake, &p.location).await?;
+            }
+        }
+        Ok(partitions)
     }
 
     /// The partitions found by listing, whether or not the table is indexed.

@@ -132,7 +132,58 @@ struct CommitRecord {
     days: Vec<NaiveDate>,
 }
 
+/// The folders a writer is changing (or was, when it died), beside its staging files: until
+/// the record goes, the partition index may name those folders' files with their old sizes,
+/// so readers list them instead (see [`changing_folders`]).
+#[derive(Serialize, Deserialize)]
+struct ChangeRecord {
+    folders: Vec<String>,
+}
+
 const COMMIT_RECORD: &str = "_commit.json";
+const CHANGE_RECORDS: &str = "_changing";
+
+/// Marks `folders` (relative to the lake root) as being changed by `run`, under `name`;
+/// [`Change::done`] removes the mark. A run that dies leaves it, and the next writer's
+/// [`recover`] removes it with the run's staging.
+pub async fn changing(lake: &Lake, run: &str, name: &str, folders: Vec<String>) -> Result<Change, Error> {
+    let path = lake.path(&format!("{STAGING}/{run}/{CHANGE_RECORDS}/{name}.json"));
+    lake.write(&path, serde_json::to_vec(&ChangeRecord { folders }).expect("a record serializes")).await?;
+    Ok(Change { path })
+}
+
+/// A mark of folders being changed.
+pub struct Change {
+    path: Path,
+}
+
+impl Change {
+    pub async fn done(self, lake: &Lake) -> Result<(), Error> {
+        lake.remove(&self.path).await
+    }
+}
+
+/// Every folder a writer is changing or left half-changed: the days of recorded commits and
+/// the folders of change marks.
+pub async fn changing_folders(lake: &Lake) -> Result<std::collections::BTreeSet<String>, Error> {
+    let mut folders = std::collections::BTreeSet::new();
+    for path in lake.list_all(&lake.path(STAGING)).await? {
+        let is_commit = path.filename() == Some(COMMIT_RECORD);
+        let is_change = lake.relative(&path).split('/').rev().nth(1) == Some(CHANGE_RECORDS);
+        if !is_commit && !is_change {
+            continue;
+        }
+        let Some(bytes) = lake.read(&path).await? else { continue };
+        if is_commit {
+            if let Ok(record) = serde_json::from_slice::<CommitRecord>(&bytes) {
+                folders.extend(record.days.into_iter().map(raw_partition));
+            }
+        } else if let Ok(record) = serde_json::from_slice::<ChangeRecord>(&bytes) {
+            folders.extend(record.folders);
+        }
+    }
+    Ok(folders)
+}
 
 fn record_path(lake: &Lake, run: &str) -> Path {
     lake.path(&format!("{STAGING}/{run}/{COMMIT_RECORD}"))

@@ -430,6 +430,23 @@ impl DayJob {
         let date = day.date;
         let (refined, summary, index) = self.compute(day).await?;
         let rows = refined.num_rows() as u64;
+        // Until the index names the new files, readers list the day's folders instead.
+        let folders = vec![layout::refined_day(date), layout::summary_day(date), layout::index_members_day(date)];
+        let change = lake::writer::changing(&self.lake, &self.run, &date.to_string(), folders).await?;
+        let written = self.replace(day, refined, summary, index).await?;
+        change.done(&self.lake).await?;
+        Ok((rows, written))
+    }
+
+    /// Writes the day's output and records it in the partition index.
+    async fn replace(
+        &self,
+        day: &DayInput,
+        refined: RecordBatch,
+        summary: RecordBatch,
+        index: Option<RecordBatch>,
+    ) -> Result<Written, Error> {
+        let date = day.date;
         let mut written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
         let catalog = LocalCatalog::new(&self.lake);
         catalog.record(&self.tables.refined, vec![(day_values(date), std::mem::take(&mut written.refined))]).await?;
@@ -442,7 +459,7 @@ impl DayJob {
             written.bytes += partitions.iter().flat_map(|p| &p.files).map(|f| f.size).sum::<u64>();
             catalog.record(def, vec![(day_values(date), partitions)]).await?;
         }
-        Ok((rows, written))
+        Ok(written)
     }
 
     /// The day's refined rows (sorted by symbol), summary row, and index members' rows (when

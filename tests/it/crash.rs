@@ -1,8 +1,9 @@
 //! Crashes at every step: each writing command is killed (SIGKILL) just before its 1st, 2nd,
 //! ... rename (every file put on a local lake is a rename into place, every day swap one),
-//! by a small `LD_PRELOAD` library built here with the system's C compiler. After each kill,
-//! queries must succeed with the old or the new data, and a rerun must end in exactly the
-//! clean result.
+//! by a small `LD_PRELOAD` library built here with the system's C compiler; on S3, just
+//! before its 1st, 2nd, ... PUT, copy or DELETE, by a proxy between it and the test's S3
+//! server. After each kill, queries must succeed with the old or the new data, and a rerun
+//! must end in exactly the clean result.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -272,6 +273,7 @@ async fn a_second_writer_waits_for_the_lock_or_fails_naming_the_first() {
     let waiting = Command::new(env!("CARGO_BIN_EXE_b3lake"))
         .args(["transform", "--lake", base.to_str().unwrap(), "--all"])
         .env("B3LAKE_LOCK_WAIT", "60")
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -345,5 +347,196 @@ async fn a_glue_sync_killed_at_any_rename_is_completed_by_the_next() {
         assert_eq!(partitions.unwrap().partitions().len(), 3, "{database}");
         let tables = glue.get_tables().database_name(&database).send().await.unwrap();
         assert_eq!(tables.table_list().len(), 5, "{database}");
+    }
+}
+
+/// A loopback proxy in front of the S3 server that SIGKILLs its client just before the
+/// client's Nth changing request (0: never), and counts those requests.
+const PROXY: &str = r####""""A loopback HTTP proxy in front of the test S3 server that SIGKILLs the client just before
+its Nth changing request (PUT, POST, DELETE): a crash at each PUT, copy and delete in turn.
+
+usage: proxy.py UPSTREAM PORTFILE PIDFILE KILL_AT COUNTFILE
+"""
+import http.client, http.server, os, signal, socketserver, sys, threading, time, urllib.parse
+
+upstream, port_file, pid_file, kill_at, count_file = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+up = urllib.parse.urlparse(upstream)
+lock = threading.Lock()
+seen = 0
+
+def record():
+    with open(count_file + ".tmp", "w") as f:
+        f.write(str(seen))
+    os.replace(count_file + ".tmp", count_file)
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def forward(self):
+        global seen
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        if self.command in ("PUT", "POST", "DELETE"):
+            with lock:
+                seen += 1
+                n = seen
+                record()
+            if n == kill_at:
+                for _ in range(200):
+                    if os.path.exists(pid_file) and open(pid_file).read().strip():
+                        break
+                    time.sleep(0.01)
+                os.kill(int(open(pid_file).read()), signal.SIGKILL)
+                self.close_connection = True
+                return
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "transfer-encoding")}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status, resp.reason)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a killed client's connection breaks: expected
+
+server = Server(("127.0.0.1", 0), Handler)
+record()
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.replace(port_file + ".tmp", port_file)
+server.serve_forever()
+"####;
+
+struct Proxy {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Proxy {
+    fn start(kill_at: usize) -> Proxy {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("proxy.py");
+        std::fs::write(&script, PROXY).unwrap();
+        let upstream = std::env::var("AWS_ENDPOINT_URL").expect("the test command starts an S3 server");
+        let file = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+        let child = Command::new("python3")
+            .arg(&script)
+            .args([&upstream, &file("port"), &file("pid"), &kill_at.to_string(), &file("count")])
+            .spawn()
+            .expect("python3 runs the proxy");
+        let port = (0..500)
+            .find_map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::fs::read_to_string(dir.path().join("port")).ok()
+            })
+            .expect("the proxy starts");
+        Proxy { child, url: format!("http://127.0.0.1:{port}"), dir }
+    }
+
+    /// Runs the CLI through the proxy: whether it was killed, and its changing requests.
+    fn run(&self, args: &[String]) -> (bool, usize) {
+        use std::os::unix::process::ExitStatusExt;
+        let child = Command::new(env!("CARGO_BIN_EXE_b3lake"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("RUST_LOG", "off")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::fs::write(self.dir.path().join("pid"), child.id().to_string()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let killed = out.status.signal() == Some(9);
+        assert!(killed || out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let count = std::fs::read_to_string(self.dir.path().join("count")).unwrap();
+        (killed, count.trim().parse().unwrap())
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies every object under one S3 lake to another prefix of its bucket.
+async fn copy_s3_lake(from: &b3lake::lake::Lake, to: &str) -> b3lake::lake::Lake {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    let target = b3lake::lake::Lake::open(to).await.unwrap();
+    let objects: Vec<_> = from.store().list(Some(&from.path(""))).try_collect().await.unwrap();
+    for meta in objects {
+        let relative = from.relative(&meta.location).to_string();
+        from.store().copy(&meta.location, &target.path(&relative)).await.unwrap();
+    }
+    target
+}
+
+#[tokio::test]
+async fn an_s3_ingest_killed_at_any_put_goes_in_whole_at_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_input = small_days(&dir.path().join("COTAHIST_OLD.TXT"), 0, 12);
+    let new_input = small_days(&dir.path().join("COTAHIST_NEW.TXT"), 20, 9);
+    let base_url = bucket("b3lake-crash").await.replace("/lake", "/base");
+    let base = b3lake::lake::Lake::open(&base_url).await.unwrap();
+    ingest_paths(&base, std::slice::from_ref(&old_input)).await.unwrap();
+    b3lake::transform::transform(&base, &Default::default()).await.unwrap();
+    let raw = |lake: &str| {
+        let out = cli(&[
+            "sql",
+            "--lake",
+            lake,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT CAST(data_pregao AS VARCHAR), count(*) FROM cotacoes_b3_raw GROUP BY 1 ORDER BY 1",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let old = raw(&base_url);
+    let ingest = |lake: &str| -> Vec<String> {
+        ["ingest", new_input.to_str().unwrap(), "--lake", lake].iter().map(|a| a.to_string()).collect()
+    };
+    let probe = copy_s3_lake(&base, &base_url.replace("/base", "/probe")).await;
+    let (_, total) = Proxy::start(0).run(&ingest(&probe.to_string()));
+    let new = raw(&probe.to_string());
+    assert_ne!(old, new);
+    assert!(total >= 6, "{total} changing requests");
+    for at in 1..=total {
+        let url = base_url.replace("/base", &format!("/k{at}"));
+        copy_s3_lake(&base, &url).await;
+        let (killed, _) = Proxy::start(at).run(&ingest(&url));
+        assert!(killed || at == total, "not killed at request {at} of {total}");
+        // Queries run; the next writer finds the run's days all old or all new.
+        raw(&url);
+        let out = cli(&["transform", "--lake", &url]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let now = raw(&url);
+        assert!(now == old || now == new, "request {at}: {now}");
+        let lake = b3lake::lake::Lake::open(&url).await.unwrap();
+        assert!(lake.list_all(&lake.path("_staging")).await.unwrap().is_empty(), "request {at}: staging left");
+        // A rerun ends in the new lake.
+        let out = cli(&ingest(&url).iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(raw(&url), new, "request {at}");
     }
 }

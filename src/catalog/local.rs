@@ -138,7 +138,7 @@ impl LocalCatalog {
             return discover(&self.lake, def, pruner).await;
         }
         let mut partitions = index.read(pruner).await?;
-        let changing = crate::lake::writer::changing_folders(&self.lake).await?;
+        let changing = crate::lake::staging::changing_folders(&self.lake).await?;
         if !changing.is_empty() {
             let changed = |location: &str| {
                 changing

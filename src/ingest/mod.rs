@@ -3,7 +3,7 @@
 //! Each input runs as a pipeline so that every core works: a thread parses text into Arrow
 //! batches, a pool of threads encodes whole trading days as Parquet, and the async side
 //! stages finished days in the store. Nothing reaches the table until every input has been
-//! read without error (see [`crate::lake::writer`]). [`portfolio`] ingests B3's index
+//! read without error (see [`crate::lake::staging`]). [`portfolio`] ingests B3's index
 //! portfolios, the second dataset.
 
 pub mod portfolio;
@@ -130,7 +130,7 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), crate::ca
 /// it holding the lake's lock.
 pub async fn recover(lake: &Lake) -> Result<Vec<NaiveDate>, crate::catalog::Error> {
     let mut days = Vec::new();
-    for committed in crate::lake::writer::recover(lake).await? {
+    for committed in crate::lake::staging::recover(lake).await? {
         index_raw_days(lake, &committed.days).await?;
         committed.finish(lake).await?;
         days.extend(committed.days);

@@ -3,12 +3,14 @@
 
 pub mod layout;
 pub mod lock;
+pub mod staging;
 pub mod store;
 pub mod writer;
 
 pub use lock::LakeLock;
+pub use staging::Staging;
 pub use store::Lake;
-pub use writer::{DayFile, StagedDay, Staging};
+pub use writer::{DayFile, StagedDay};
 
 /// Replaces a local file whole: writes a temporary file beside it, then renames it over, so a
 /// reader or a crash never sees half a file.

@@ -432,7 +432,7 @@ impl DayJob {
         let rows = refined.num_rows() as u64;
         // Until the index names the new files, readers list the day's folders instead.
         let folders = vec![layout::refined_day(date), layout::summary_day(date), layout::index_members_day(date)];
-        let change = lake::writer::changing(&self.lake, &self.run, &date.to_string(), folders).await?;
+        let change = lake::staging::changing(&self.lake, &self.run, &date.to_string(), folders).await?;
         let written = self.replace(day, refined, summary, index).await?;
         change.done(&self.lake).await?;
         Ok((rows, written))

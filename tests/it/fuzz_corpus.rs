@@ -7,30 +7,38 @@ use std::path::Path;
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
-/// A target's corpus folder and its code.
-type Target = (&'static str, fn(&[u8]));
+/// A target, its code, and the project's folders it also takes as seeds.
+type Target = (&'static str, fn(&[u8]), &'static [&'static str]);
+
+/// The targets, as `tests/fuzz/fuzz_targets/` runs them.
+const TARGETS: [Target; 7] = [
+    ("cotahist", targets::cotahist, &[]),
+    ("zip", targets::zip, &[]),
+    ("portfolio", targets::portfolio, &[]),
+    ("ddl", targets::ddl, &["catalog"]),
+    ("statements", targets::statements, &[]),
+    ("s3_event", targets::s3_event, &[]),
+    ("script", targets::script, &["queries", "queries/transform"]),
+];
 
 #[test]
 fn the_fuzz_corpora_replay_without_a_panic() {
-    let targets: [Target; 7] = [
-        ("cotahist", targets::cotahist),
-        ("zip", targets::zip),
-        ("portfolio", targets::portfolio),
-        ("ddl", targets::ddl),
-        ("statements", targets::statements),
-        ("s3_event", targets::s3_event),
-        ("script", targets::script),
-    ];
-    let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus");
-    for (name, target) in targets {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, target, seeds) in TARGETS {
+        let corpus = format!("tests/fuzz/corpus/{name}");
         let mut inputs = 0;
-        for entry in std::fs::read_dir(corpora.join(name)).unwrap_or_else(|e| panic!("{name}: {e}")) {
-            let path = entry.unwrap().path();
-            let bytes = std::fs::read(&path).unwrap();
-            let replay = std::panic::catch_unwind(|| target(&bytes));
-            assert!(replay.is_ok(), "{name}: {} panics", path.display());
-            inputs += 1;
+        for folder in std::iter::once(corpus.as_str()).chain(seeds.iter().copied()) {
+            for entry in std::fs::read_dir(root.join(folder)).unwrap_or_else(|e| panic!("{folder}: {e}")) {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                let replay = std::panic::catch_unwind(|| target(&bytes));
+                assert!(replay.is_ok(), "{name}: {} panics", path.display());
+                inputs += 1;
+            }
         }
-        assert!(inputs > 0, "{name}: an empty corpus");
+        assert!(inputs > 1, "{name}: an empty corpus");
     }
 }

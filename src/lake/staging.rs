@@ -1,0 +1,252 @@
+//! The staging that makes a run all-or-nothing, and the records that let readers and the
+//! next writer see through a crash.
+//!
+//! A run writes every day it produces under `_staging/<run>/` first; only when every input
+//! has been read without error does it commit: it records the days it is committing
+//! (`_staging/<run>/_commit.json`), then moves the files into their partitions. A failed run
+//! deletes its staging and leaves the lake as it was. A crashed one leaves files only under
+//! `_staging/`, where no table looks; the next writer ([`recover`]) deletes them, or, when
+//! the crash came after the commit was recorded, finishes the commit, so a run's days go in
+//! all together. Each partition holds exactly one file, and moving it in replaces the
+//! previous one in a single step (a rename locally, a copy on S3), so re-running never
+//! duplicates rows and a reader sees a day's old file or its new one, never a mix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+use tracing::{debug, warn};
+
+use super::layout::{STAGING, raw_file, raw_partition};
+use super::writer::StagedDay;
+use super::{Error, Lake};
+
+/// What a staged day became.
+#[derive(Debug, Clone, Copy)]
+struct Staged {
+    rows: usize,
+    bytes: usize,
+}
+
+/// The files of one run, invisible to readers until [`Staging::commit`].
+pub struct Staging {
+    lake: Lake,
+    run: String,
+    days: BTreeMap<NaiveDate, Staged>,
+}
+
+/// What a commit put into the lake.
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    pub days: Vec<NaiveDate>,
+    pub rows: u64,
+    pub bytes: u64,
+    /// The run whose staging folder (and commit record) [`Committed::finish`] removes.
+    run: String,
+}
+
+/// The days a run is committing, written before the first of them moves: a run that dies
+/// while moving its days is finished by [`recover`], so a commit is whole once it starts.
+#[derive(Serialize, Deserialize)]
+struct CommitRecord {
+    days: Vec<NaiveDate>,
+}
+
+/// The folders a writer is changing (or was, when it died), beside its staging files: until
+/// the record goes, the partition index may name those folders' files with their old sizes,
+/// so readers list them instead (see [`changing_folders`]).
+#[derive(Serialize, Deserialize)]
+struct ChangeRecord {
+    folders: Vec<String>,
+}
+
+const COMMIT_RECORD: &str = "_commit.json";
+const CHANGE_RECORDS: &str = "_changing";
+
+/// Marks `folders` (relative to the lake root) as being changed by `run`, under `name`;
+/// [`Change::done`] removes the mark. A run that dies leaves it, and the next writer's
+/// [`recover`] removes it with the run's staging.
+pub async fn changing(lake: &Lake, run: &str, name: &str, folders: Vec<String>) -> Result<Change, Error> {
+    let path = lake.path(&format!("{STAGING}/{run}/{CHANGE_RECORDS}/{name}.json"));
+    lake.write(&path, serde_json::to_vec(&ChangeRecord { folders }).expect("a record serializes")).await?;
+    Ok(Change { path })
+}
+
+/// A mark of folders being changed.
+pub struct Change {
+    path: Path,
+}
+
+impl Change {
+    pub async fn done(self, lake: &Lake) -> Result<(), Error> {
+        lake.remove(&self.path).await
+    }
+}
+
+/// Every folder a writer is changing or left half-changed: the days of recorded commits and
+/// the folders of change marks.
+pub async fn changing_folders(lake: &Lake) -> Result<BTreeSet<String>, Error> {
+    let mut folders = BTreeSet::new();
+    for path in lake.list_all(&lake.path(STAGING)).await? {
+        let is_commit = path.filename() == Some(COMMIT_RECORD);
+        let is_change = lake.relative(&path).split('/').rev().nth(1) == Some(CHANGE_RECORDS);
+        if !is_commit && !is_change {
+            continue;
+        }
+        let Some(bytes) = lake.read(&path).await? else { continue };
+        if is_commit {
+            if let Ok(record) = serde_json::from_slice::<CommitRecord>(&bytes) {
+                folders.extend(record.days.into_iter().map(raw_partition));
+            }
+        } else if let Ok(record) = serde_json::from_slice::<ChangeRecord>(&bytes) {
+            folders.extend(record.folders);
+        }
+    }
+    Ok(folders)
+}
+
+fn record_path(lake: &Lake, run: &str) -> Path {
+    lake.path(&format!("{STAGING}/{run}/{COMMIT_RECORD}"))
+}
+
+fn staged_path(lake: &Lake, run: &str, date: NaiveDate) -> Path {
+    lake.path(&format!("{STAGING}/{run}/{}", raw_file(date)))
+}
+
+impl Staging {
+    pub fn new(lake: &Lake) -> Self {
+        let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
+        Self { lake: lake.clone(), run, days: BTreeMap::new() }
+    }
+
+    /// Stores a day under the run's staging folder. A day staged twice (the same session in
+    /// two inputs) keeps the later one.
+    pub async fn stage(&mut self, day: StagedDay) -> Result<(), Error> {
+        let path = staged_path(&self.lake, &self.run, day.date);
+        if self.days.contains_key(&day.date) {
+            warn!(date = %day.date, "trading day appears in more than one input; the later one wins");
+        }
+        let size = day.bytes.len();
+        self.lake
+            .store()
+            .put(&path, PutPayload::from_bytes(day.bytes))
+            .await
+            .map_err(|source| Error::Store { path: path.to_string(), source })?;
+        debug!(date = %day.date, rows = day.rows, bytes = size, "staged");
+        self.days.insert(day.date, Staged { rows: day.rows, bytes: size });
+        Ok(())
+    }
+
+    /// Records the commit, then moves every staged day into its partition, replacing what was
+    /// there. The caller indexes the days, then calls [`Committed::finish`].
+    pub async fn commit(self) -> Result<Committed, Error> {
+        let days: Vec<NaiveDate> = self.days.keys().copied().collect();
+        let record = serde_json::to_vec(&CommitRecord { days: days.clone() }).expect("a record serializes");
+        self.lake.write(&record_path(&self.lake, &self.run), record).await?;
+        for &date in &days {
+            move_day(&self.lake, &self.run, date).await?;
+        }
+        Ok(Committed {
+            days,
+            rows: self.days.values().map(|s| s.rows as u64).sum(),
+            bytes: self.days.values().map(|s| s.bytes as u64).sum(),
+            run: self.run,
+        })
+    }
+
+    /// Deletes everything the run staged.
+    pub async fn abort(self) -> Result<(), Error> {
+        cleanup(&self.lake, &self.run).await
+    }
+}
+
+impl Committed {
+    /// Ends a commit: removes the run's record and staging folder.
+    pub async fn finish(&self, lake: &Lake) -> Result<(), Error> {
+        cleanup(lake, &self.run).await
+    }
+}
+
+/// Moves a staged day into its partition (unless a crashed commit already did) and drops any
+/// other file there: a partition holds one file.
+async fn move_day(lake: &Lake, run: &str, date: NaiveDate) -> Result<(), Error> {
+    let store = lake.store();
+    let (from, to) = (staged_path(lake, run, date), lake.path(&raw_file(date)));
+    match store.rename(&from, &to).await {
+        Ok(()) => {}
+        // Moved before a crash: its recovery finds the day already in place.
+        Err(object_store::Error::NotFound { .. }) if lake.exists(&to).await? => {}
+        Err(source) => return Err(Error::Store { path: to.to_string(), source }),
+    }
+    let partition = lake.path(&raw_partition(date));
+    let others: Vec<Path> = store
+        .list(Some(&partition))
+        .map_ok(|meta| meta.location)
+        .try_filter(|loc| futures::future::ready(*loc != to))
+        .try_collect()
+        .await
+        .map_err(|source| Error::Store { path: partition.to_string(), source })?;
+    for other in others {
+        warn!(file = %other, "removing a stray file from the partition");
+        lake.remove(&other).await?;
+    }
+    Ok(())
+}
+
+/// What writers that died left under `_staging/`: a run that had recorded its commit is
+/// finished (its remaining days moved in) and returned, for the caller to index and then
+/// [`Committed::finish`]; any other run's files (a failed or killed ingest or transform)
+/// are deleted. Call it holding the lake's lock, so that no run is still writing there.
+pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
+    let staging = lake.path(STAGING);
+    let listing = match lake.store().list_with_delimiter(Some(&staging)).await {
+        Ok(listing) => listing,
+        Err(object_store::Error::NotFound { .. }) => return Ok(vec![]),
+        Err(source) => return Err(Error::Store { path: staging.to_string(), source }),
+    };
+    let mut committed = Vec::new();
+    for folder in listing.common_prefixes {
+        let Some(run) = folder.filename().map(str::to_string) else { continue };
+        match lake.read(&record_path(lake, &run)).await? {
+            Some(bytes) => {
+                let record: CommitRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Location {
+                    url: record_path(lake, &run).to_string(),
+                    message: e.to_string(),
+                })?;
+                warn!(run = %run, days = record.days.len(), "finishing the commit of a run that stopped half-way");
+                for &date in &record.days {
+                    move_day(lake, &run, date).await?;
+                }
+                committed.push(Committed { days: record.days, rows: 0, bytes: 0, run });
+            }
+            None => {
+                warn!(run = %run, "removing the staging files of a run that did not finish");
+                cleanup(lake, &run).await?;
+            }
+        }
+    }
+    if let Some(root) = lake.local_root() {
+        let _ = std::fs::remove_dir(root.join(STAGING));
+    }
+    Ok(committed)
+}
+
+/// Deletes a run's staging folder, its commit record last.
+async fn cleanup(lake: &Lake, run: &str) -> Result<(), Error> {
+    let record = record_path(lake, run);
+    let files = lake.list_all(&lake.path(&format!("{STAGING}/{run}"))).await?;
+    for file in files.iter().filter(|f| **f != record) {
+        lake.remove(file).await?;
+    }
+    lake.remove(&record).await?;
+    // Local folders outlive their files; remove the run's tree, and `_staging` if empty.
+    if let Some(root) = lake.local_root() {
+        let staging = root.join(STAGING);
+        let _ = std::fs::remove_dir_all(staging.join(run));
+        let _ = std::fs::remove_dir(&staging);
+    }
+    Ok(())
+}

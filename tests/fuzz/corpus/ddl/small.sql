@@ -1,0 +1,1 @@
+CREATE EXTERNAL TABLE t (`a` int COMMENT 'x', b decimal(13,2)) PARTITIONED BY (year int) STORED AS PARQUET LOCATION '${lake}/t/'

@@ -150,6 +150,20 @@ fn spec(p: &mut Parser) -> std::result::Result<Spec, ParserError> {
 
 /// Runs a catalog statement on the session's catalog; returns the rows to show.
 pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBatch>> {
+    use Statement::*;
+    match statement {
+        // Statements that change the catalog are writers: one at a time, as ingests are.
+        CreateTable { .. } | DropTable { .. } | Repair { .. } | AddPartitions { .. } | DropPartitions { .. } => {
+            let lake = session.catalog().lake().clone();
+            crate::ingest::locked(&lake, "a catalog statement", run_unlocked(session, statement)).await
+        }
+        ShowTables | ShowPartitions { .. } | Describe { .. } | ShowCreateTable { .. } => {
+            run_unlocked(session, statement).await
+        }
+    }
+}
+
+async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<RecordBatch>> {
     let catalog = session.catalog();
     let lake_url = catalog.lake_url();
     match statement {

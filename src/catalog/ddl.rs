@@ -121,12 +121,24 @@ impl TableDef {
             _ => return Err("unsupported table distribution".into()),
         };
         let location = create.location.clone().ok_or("LOCATION is required")?;
+        if location.chars().any(|c| c == '\\' || c.is_control()) {
+            return Err(format!("LOCATION {location:?} holds a backslash or a control character"));
+        }
         let mut properties = BTreeMap::new();
         if let CreateTableOptions::TableProperties(options) = &create.table_options {
             for option in options {
                 let SqlOption::KeyValue { key, value } = option else {
                     return Err(format!("unsupported table property {option}"));
                 };
+                // Keys are names (`classification`, `projection.year.range`): quoted as
+                // identifiers, where a backslash escapes nothing, so they could not be written
+                // back as they were read.
+                if key.value.chars().any(|c| c == '\\' || c == '\'' || c.is_control()) {
+                    return Err(format!(
+                        "table property {:?}: a key holds no backslash, quote or control character",
+                        key.value
+                    ));
+                }
                 properties.insert(key.value.clone(), literal(value)?);
             }
         }

@@ -82,6 +82,12 @@ pub fn parse_event(json: &[u8]) -> Result<Vec<EventObject>, Error> {
     records
         .into_iter()
         .map(|r| {
+            // S3's names (legacy ones included): letters, digits, `.`, `-`, `_`; never a `/`.
+            let bucket = &r.s3.bucket.name;
+            let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+            if bucket.is_empty() || bucket.len() > 255 || !bucket.chars().all(valid) {
+                return Err(Error::Event(format!("not an S3 bucket name: {bucket:?}")));
+            }
             let key = decode_key(&r.s3.object.key)
                 .ok_or_else(|| Error::Event(format!("key {:?} is not valid URL-encoded UTF-8", r.s3.object.key)))?;
             Ok(EventObject { event: r.event_name, bucket: r.s3.bucket.name, key })
@@ -326,6 +332,15 @@ mod tests {
     fn only_s3_events_are_events() {
         for not_an_event in ["[]", "{}", "{\"Records\": []}", "{\"detail-type\": \"Scheduled Event\"}", "1"] {
             assert!(parse_event(not_an_event.as_bytes()).is_err(), "{not_an_event}");
+        }
+        let record = |bucket: &str| {
+            format!(
+                r#"{{"Records":[{{"eventName":"ObjectCreated:Put","s3":{{"bucket":{{"name":"{bucket}"}},"object":{{"key":"raw/x"}}}}}}]}}"#
+            )
+        };
+        assert!(parse_event(record("b3-lake.data").as_bytes()).is_ok());
+        for bad in ["", "x/_staging/lake", "a b"] {
+            assert!(parse_event(record(bad).as_bytes()).is_err(), "{bad}");
         }
         let test_event =
             r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-01-01T00:00:00.000Z","Bucket":"b"}"#;

@@ -1,6 +1,6 @@
-//! The fuzz targets' corpora (`tests/fuzz/corpus/`: the seeds, what libFuzzer kept, and every
-//! input that once crashed a target), replayed on stable: each target's code must not panic
-//! on any of them.
+//! The fuzz targets' corpora (`tests/fuzz/corpus/`: the seeds and what libFuzzer kept) and
+//! every input that once crashed a target (`tests/fuzz/crashes/`), replayed on stable: each
+//! target's code must not panic on any of them.
 
 use std::path::Path;
 
@@ -25,10 +25,14 @@ const TARGETS: [Target; 7] = [
 fn the_fuzz_corpora_replay_without_a_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for (name, target, seeds) in TARGETS {
-        let corpus = format!("tests/fuzz/corpus/{name}");
+        let (corpus, crashes) = (format!("tests/fuzz/corpus/{name}"), format!("tests/fuzz/crashes/{name}"));
         let mut inputs = 0;
-        for folder in std::iter::once(corpus.as_str()).chain(seeds.iter().copied()) {
-            for entry in std::fs::read_dir(root.join(folder)).unwrap_or_else(|e| panic!("{folder}: {e}")) {
+        for folder in [corpus.as_str(), crashes.as_str()].into_iter().chain(seeds.iter().copied()) {
+            let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+                assert_eq!(folder, crashes, "{folder} is missing");
+                continue;
+            };
+            for entry in entries {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     continue;

@@ -228,7 +228,12 @@ impl<R: BufRead> CotahistReader<R> {
 
     fn end_of_input(&mut self) -> Result<Option<RecordBatch>, ParseError> {
         match self.state {
-            State::ExpectHeader => Err(self.error(None, "empty file: no header record 00")),
+            // Line 1 of an empty file is where its header should have been.
+            State::ExpectHeader => {
+                let mut e = self.error(None, "empty file: no header record 00");
+                e.line = e.line.max(1);
+                Err(e)
+            }
             State::Body => Err(self.error(None, "file ends without the trailer record 99 (cut-off file or download?)")),
             State::Done if !self.builder.is_empty() => Ok(Some(self.builder.finish())),
             State::Done => Ok(None),

@@ -1,1 +1,0 @@
-CREATE EXTERNAL TABLE t (`a` int COMMENT 'x', b decimal(13,2)) PARTITIONED BY (year int) STORED AS PARQUET LOCATION '${lake}/t/'

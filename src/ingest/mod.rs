@@ -126,16 +126,13 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), crate::ca
 }
 
 /// Finishes what a writer that died left half-done: a raw commit that had started goes in
-/// whole (and is indexed), any other staging files go. Returns the days it committed. Call
-/// it holding the lake's lock.
-pub async fn recover(lake: &Lake) -> Result<Vec<NaiveDate>, crate::catalog::Error> {
-    let mut days = Vec::new();
+/// whole (and is indexed), any other staging files go. Call it holding the lake's lock.
+pub async fn recover(lake: &Lake) -> Result<(), crate::catalog::Error> {
     for committed in crate::lake::staging::recover(lake).await? {
         index_raw_days(lake, &committed.days).await?;
         committed.finish(lake).await?;
-        days.extend(committed.days);
     }
-    Ok(days)
+    Ok(())
 }
 
 /// Runs `job` holding the lake's writer lock (see [`crate::lake::lock`]), after recovering
@@ -147,7 +144,7 @@ pub async fn locked<T, E: From<crate::lake::Error> + From<crate::catalog::Error>
 ) -> Result<T, E> {
     let lock = lake.lock(command).await?;
     let result = match recover(lake).await {
-        Ok(_) => job.await,
+        Ok(()) => job.await,
         Err(e) => Err(e.into()),
     };
     let released = lock.release().await;

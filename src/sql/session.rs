@@ -62,8 +62,9 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
 }
 
 impl Session {
-    /// Plans one statement as [`SessionContext::sql`] does, after checking that it is not
-    /// too deep to plan (see [`super::depth`]).
+    /// Plans one statement as [`SessionContext::sql`] does, after refusing DataFusion's file
+    /// statements (`COPY`, non-Athena `CREATE EXTERNAL TABLE`) and statements too deep to plan
+    /// (see [`super::depth`]).
     pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;

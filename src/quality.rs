@@ -130,9 +130,8 @@ pub async fn check(lake: &Lake, opts: &CheckOptions) -> Result<Vec<CheckResult>>
     let mut results = Vec::new();
     for check in CHECKS {
         let sql = check.sql.replace("{days}", &days).replace("{filter}", &filter);
-        let failed =
-            |e: datafusion::error::DataFusionError| Error::Usage(format!("check {}.{}: {e}", check.table, check.name));
-        let batches = ctx.sql(&sql).await.map_err(failed)?.collect().await.map_err(failed)?;
+        let failed = |e: Error| Error::Usage(format!("check {}.{}: {e}", check.table, check.name));
+        let batches = crate::sql::execute(&ctx, &sql).await.map_err(failed)?.batches;
         let batch = batches.first().ok_or_else(|| Error::Usage(format!("check {} returned nothing", check.name)))?;
         let violations = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;
         let example = arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8)

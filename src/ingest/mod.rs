@@ -187,13 +187,12 @@ async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) ->
     let committed = staging.commit().await?;
     bar.finish_and_clear();
     index_raw_days(lake, &committed.days).await?;
+    (report.days, report.bytes_written) = (committed.days.clone(), committed.bytes);
     committed.finish(lake).await?;
     if let Some(database) = &opts.sync_glue {
-        let plan = crate::catalog::sync::glue_days(lake, database, &[RAW], &committed.days).await?;
+        let plan = crate::catalog::sync::glue_days(lake, database, &[RAW], &report.days).await?;
         info!(database = %database, changes = plan.changes.len(), "synced the raw partitions with Glue");
     }
-    report.days = committed.days;
-    report.bytes_written = committed.bytes;
     report.bytes_read = read.load(Ordering::Relaxed);
     report.elapsed = started.elapsed();
     info!(records = report.records, days = report.days.len(), "ingested");

@@ -94,8 +94,10 @@ async fn ingest_unlocked(
             def
         }
     };
+    let publishing = lake.publishing().await?;
     lake.write(&lake.path(&file), bytes).await?;
     super::index_days(lake, &def, &[portfolio.date], portfolio_partition).await?;
+    drop(publishing);
     if let Some(database) = sync_glue {
         let plan = crate::catalog::sync::glue_days(lake, database, &[PORTFOLIO], &[portfolio.date]).await?;
         info!(database, changes = plan.changes.len(), "synced the portfolio partition with Glue");

@@ -2,9 +2,9 @@
 //! ingest, the transform, catalog repairs) hold while they change the lake.
 //!
 //! Two writers that interleave can each leave the lake consistent by itself and inconsistent
-//! together (a layout change racing a day's rewrite). Readers never lock. A second writer waits
-//! for the first (up to `B3LAKE_LOCK_WAIT` seconds, 600 by default) and then fails, naming the
-//! holder.
+//! together (a layout change racing a day's rewrite). Readers never take this lock (a local
+//! query holds the lake still with [`super::snapshot`]). A second writer waits for the first
+//! (up to `B3LAKE_LOCK_WAIT` seconds, 600 by default) and then fails, naming the holder.
 //!
 //! - On local disk the lock is `flock` on the lake's folder: the kernel releases it when its
 //!   process ends, however it ends, and taking it writes nothing into the lake.
@@ -82,7 +82,7 @@ fn holder_file(root: &std::path::Path) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("b3lake-lock-{hash}.json"))
 }
 
-fn wait_limit() -> Duration {
+pub(super) fn wait_limit() -> Duration {
     let secs = std::env::var("B3LAKE_LOCK_WAIT").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
     Duration::from_secs(secs)
 }

@@ -3,11 +3,13 @@
 
 pub mod layout;
 pub mod lock;
+pub mod snapshot;
 pub mod staging;
 pub mod store;
 pub mod writer;
 
 pub use lock::LakeLock;
+pub use snapshot::Snapshot;
 pub use staging::Staging;
 pub use store::Lake;
 pub use writer::{DayFile, StagedDay};

@@ -9,7 +9,9 @@
 //! the crash came after the commit was recorded, finishes the commit, so a run's days go in
 //! all together. Each partition holds exactly one file, and moving it in replaces the
 //! previous one in a single step (a rename locally, a copy on S3), so re-running never
-//! duplicates rows and a reader sees a day's old file or its new one, never a mix.
+//! duplicates rows and a reader sees a day's old file or its new one, never a mix. On local
+//! disk a commit runs from its record to [`Committed::finish`] publishing (see
+//! [`super::snapshot`]): a query sees all the run's days old or all new.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,6 +48,8 @@ pub struct Committed {
     pub bytes: u64,
     /// The run whose staging folder (and commit record) [`Committed::finish`] removes.
     run: String,
+    /// Queries wait until the caller has indexed the days and finished.
+    _publishing: super::Snapshot,
 }
 
 /// The days a run is committing, written before the first of them moves: a run that dies
@@ -143,6 +147,7 @@ impl Staging {
     /// Records the commit, then moves every staged day into its partition, replacing what was
     /// there. The caller indexes the days, then calls [`Committed::finish`].
     pub async fn commit(self) -> Result<Committed, Error> {
+        let publishing = self.lake.publishing().await?;
         let days: Vec<NaiveDate> = self.days.keys().copied().collect();
         let record = serde_json::to_vec(&CommitRecord { days: days.clone() }).expect("a record serializes");
         self.lake.write(&record_path(&self.lake, &self.run), record).await?;
@@ -154,6 +159,7 @@ impl Staging {
             rows: self.days.values().map(|s| s.rows as u64).sum(),
             bytes: self.days.values().map(|s| s.bytes as u64).sum(),
             run: self.run,
+            _publishing: publishing,
         })
     }
 
@@ -164,8 +170,8 @@ impl Staging {
 }
 
 impl Committed {
-    /// Ends a commit: removes the run's record and staging folder.
-    pub async fn finish(&self, lake: &Lake) -> Result<(), Error> {
+    /// Ends a commit: removes the run's record and staging folder, and lets queries see it.
+    pub async fn finish(self, lake: &Lake) -> Result<(), Error> {
         cleanup(lake, &self.run).await
     }
 }
@@ -208,6 +214,7 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
         Err(source) => return Err(Error::Store { path: staging.to_string(), source }),
     };
     let mut committed = Vec::new();
+    let mut publishing = None;
     for folder in listing.common_prefixes {
         let Some(run) = folder.filename().map(str::to_string) else { continue };
         match lake.read(&record_path(lake, &run)).await? {
@@ -217,10 +224,14 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                     message: e.to_string(),
                 })?;
                 warn!(run = %run, days = record.days.len(), "finishing the commit of a run that stopped half-way");
+                let publishing = match &publishing {
+                    Some(held) => Clone::clone(held),
+                    None => publishing.insert(lake.publishing().await?).clone(),
+                };
                 for &date in &record.days {
                     move_day(lake, &run, date).await?;
                 }
-                committed.push(Committed { days: record.days, rows: 0, bytes: 0, run });
+                committed.push(Committed { days: record.days, rows: 0, bytes: 0, run, _publishing: publishing });
             }
             None => {
                 warn!(run = %run, "removing the staging files of a run that did not finish");

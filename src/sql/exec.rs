@@ -101,7 +101,8 @@ pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
 }
 
 /// Runs one statement, handing its batches to `each` as they are computed instead of keeping
-/// them (the `Executed` has none): how a large result is written without holding it.
+/// them (the `Executed` has none): how a large result is written without holding it. Every
+/// query of the lake passes here, so that each sees one state of it.
 pub async fn execute_with(
     session: &Session,
     sql: &str,
@@ -120,6 +121,9 @@ pub async fn execute_with(
             (schema, Scanned::default())
         }
         None => {
+            // From planning to the last row: no writer publishes in between (see
+            // `lake::snapshot`), so the files read are the ones the index named.
+            let _snapshot = session.catalog().lake().reading().await?;
             let df = session.plan(sql).await?;
             let task = Arc::new(df.task_ctx());
             let plan = df.create_physical_plan().await?;

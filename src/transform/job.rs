@@ -447,7 +447,10 @@ impl DayJob {
         index: Option<RecordBatch>,
     ) -> Result<Written, Error> {
         let date = day.date;
-        let mut written = output::write_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
+        let output = output::prepare_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
+        // The files and the index change together for the lake's queries.
+        let _publishing = self.lake.publishing().await?;
+        let mut written = output.publish(&self.lake).await?;
         let catalog = LocalCatalog::new(&self.lake);
         catalog.record(&self.tables.refined, vec![(day_values(date), std::mem::take(&mut written.refined))]).await?;
         catalog.record(&self.tables.summary, vec![(day_values(date), std::mem::take(&mut written.summary))]).await?;

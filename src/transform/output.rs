@@ -1,8 +1,11 @@
 //! Writing a transformed day: the refined table in one of two layouts, and the daily summary.
 //!
-//! A day's output replaces the previous one as a unit. On local disk the new day is built in
-//! the run's staging folder and swapped in with one `renameat2(RENAME_EXCHANGE)`, so a reader
-//! sees the old day or the new one, never a mix. S3 has no rename: every file is one atomic
+//! A day's output replaces the previous one as a unit, in two steps: [`prepare_day`] does
+//! the slow part (encoding; on local disk in the symbol layout, building the new day in the
+//! run's staging folder), [`DayOutput::publish`] the quick one, which the caller runs holding
+//! the lake still for queries (`lake::snapshot`) together with the index update. Locally the
+//! staged day is swapped in with one `renameat2(RENAME_EXCHANGE)`, so even a reader that
+//! lists folders sees the old day or the new one. S3 has no rename: every file is one atomic
 //! PUT, a file's name is fixed by its partition, and files of symbols that left the day are
 //! deleted after the new ones are in place, so no reader ever sees a partial file or a row
 //! twice. The compact layout and the summary are one file a day: one atomic write anywhere.
@@ -164,17 +167,27 @@ pub struct Written {
     pub summary: Vec<Partition>,
 }
 
-/// Writes one day's refined rows (sorted by symbol) and summary, replacing what the lake held
-/// for that day. `run` names the run's staging folder.
-pub async fn write_day(
+/// A day's output with the slow part done: encoded, and on local disk in the symbol layout
+/// already written to the run's staging folder. [`DayOutput::publish`] puts it in place.
+pub struct DayOutput {
+    date: NaiveDate,
+    layout: Layout,
+    run: String,
+    refined: Files,
+    summary: Files,
+}
+
+/// Encodes one day's refined rows (sorted by symbol) and summary, and stages the files a
+/// folder swap publishes. `run` names the run's staging folder.
+pub async fn prepare_day(
     lake: &Lake,
     layout: Layout,
     run: &str,
     date: NaiveDate,
     refined: RecordBatch,
     summary: RecordBatch,
-) -> Result<Written, Error> {
-    let (refined_files, summary_files) = tokio::task::spawn_blocking(move || {
+) -> Result<DayOutput, Error> {
+    let (refined, summary) = tokio::task::spawn_blocking(move || {
         let files = refined_files(date, layout, &refined)?;
         let mut summary_files = Vec::new();
         if summary.num_rows() > 0 {
@@ -186,23 +199,40 @@ pub async fn write_day(
     })
     .await
     .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
-
-    let all = refined_files.iter().chain(&summary_files);
-    let values = day_values(date);
-    let partitions = |files: &Files| files.iter().map(|(p, b)| written_partition(p, &values, b.len() as u64)).collect();
-    let written = Written {
-        files: all.clone().count() as u64,
-        bytes: all.map(|(_, b)| b.len() as u64).sum(),
-        refined: partitions(&refined_files),
-        summary: partitions(&summary_files),
-    };
-    let day = layout::refined_day(date);
-    match (lake.local_root(), layout) {
-        (Some(root), Layout::Symbol) => swap_local_day(root, run, &day, refined_files).await?,
-        _ => replace_remote_day(lake, &day, &refined_files).await?,
+    let output = DayOutput { date, layout, run: run.to_string(), refined, summary };
+    if let Some(root) = output.swapped(lake) {
+        stage_local_day(root, run, &layout::refined_day(date), &output.refined).await?;
     }
-    replace_remote_day(lake, &layout::summary_day(date), &summary_files).await?;
-    Ok(written)
+    Ok(output)
+}
+
+impl DayOutput {
+    /// The lake's root when the day is published by swapping folders.
+    fn swapped<'a>(&self, lake: &'a Lake) -> Option<&'a FsPath> {
+        lake.local_root().filter(|_| self.layout == Layout::Symbol)
+    }
+
+    /// Replaces what the lake held for the day with this output: a few renames or PUTs and
+    /// deletions, quick enough to run while readers wait (see `lake::snapshot`).
+    pub async fn publish(self, lake: &Lake) -> Result<Written, Error> {
+        let all = self.refined.iter().chain(&self.summary);
+        let values = day_values(self.date);
+        let partitions =
+            |files: &Files| files.iter().map(|(p, b)| written_partition(p, &values, b.len() as u64)).collect();
+        let written = Written {
+            files: all.clone().count() as u64,
+            bytes: all.map(|(_, b)| b.len() as u64).sum(),
+            refined: partitions(&self.refined),
+            summary: partitions(&self.summary),
+        };
+        let day = layout::refined_day(self.date);
+        match self.swapped(lake) {
+            Some(root) => swap_local_day(root, &self.run, &day, self.refined.is_empty()).await?,
+            None => replace_remote_day(lake, &day, &self.refined).await?,
+        }
+        replace_remote_day(lake, &layout::summary_day(self.date), &self.summary).await?;
+        Ok(written)
+    }
 }
 
 /// Writes a day's index members' rows as one file (one atomic PUT), or, with `None` (the day
@@ -258,12 +288,10 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
     Ok(())
 }
 
-/// Builds the day in the run's staging folder and swaps it with the live one in one step.
-async fn swap_local_day(root: &FsPath, run: &str, day: &str, files: Files) -> Result<(), Error> {
+/// Writes a day's files into the run's staging folder, as the day's folder will hold them.
+async fn stage_local_day(root: &FsPath, run: &str, day: &str, files: &Files) -> Result<(), Error> {
     let staged = root.join(STAGING).join(run).join(day);
-    let live = root.join(day);
-    let day = day.to_string();
-    let what = live.display().to_string();
+    let (day, files) = (day.to_string(), files.clone());
     tokio::task::spawn_blocking(move || -> Result<(), Error> {
         let io = |path: &FsPath, source: std::io::Error| lake::Error::Io { path: path.display().to_string(), source };
         std::fs::create_dir_all(&staged).map_err(|e| io(&staged, e))?;
@@ -275,7 +303,21 @@ async fn swap_local_day(root: &FsPath, run: &str, day: &str, files: Files) -> Re
             }
             std::fs::write(&target, bytes).map_err(|e| io(&target, e))?;
         }
-        if files.is_empty() {
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Arrow(format!("staging {run}: {e}")))?
+}
+
+/// Swaps the day staged by [`stage_local_day`] with the live one in one step (or, when the
+/// day has no rows any more, removes the live one).
+async fn swap_local_day(root: &FsPath, run: &str, day: &str, empty: bool) -> Result<(), Error> {
+    let staged = root.join(STAGING).join(run).join(day);
+    let live = root.join(day);
+    let what = live.display().to_string();
+    tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        let io = |path: &FsPath, source: std::io::Error| lake::Error::Io { path: path.display().to_string(), source };
+        if empty {
             let _ = std::fs::remove_dir_all(&live);
             let _ = std::fs::remove_dir_all(&staged);
             return Ok(());

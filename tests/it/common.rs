@@ -31,6 +31,26 @@ pub fn write_lines(path: &Path, lines: &[Vec<u8>]) {
     std::fs::write(path, out).unwrap();
 }
 
+/// A small COTAHIST file: three days (2024-03-04 .. 06) of `n` spot-market records of the real
+/// 2022-02-04 session, starting at its `skip`th such record (so two files can differ).
+pub fn small_days(path: &Path, skip: usize, n: usize) -> PathBuf {
+    let lines = lines(DAY_2022);
+    let spot: Vec<&Vec<u8>> = lines.iter().filter(|l| l.starts_with(b"01") && &l[24..27] == b"010").collect();
+    let mut out = vec![lines[0].clone()];
+    for day in [b"20240304", b"20240305", b"20240306"] {
+        for record in spot.iter().skip(skip).take(n) {
+            let mut record = (*record).clone();
+            record[2..10].copy_from_slice(day);
+            out.push(record);
+        }
+    }
+    let mut trailer = lines.last().unwrap().clone();
+    trailer[31..42].copy_from_slice(format!("{:011}", out.len() + 1).as_bytes());
+    out.push(trailer);
+    write_lines(path, &out);
+    path.to_path_buf()
+}
+
 pub async fn ingest_paths(lake: &Lake, paths: &[PathBuf]) -> b3lake::Result<IngestReport> {
     let inputs = source::resolve(paths)?;
     ingest(lake, &inputs, &IngestOptions::default()).await

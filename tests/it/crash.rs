@@ -139,26 +139,6 @@ fn with_lake(args: &[&str], lake: &Path) -> Vec<String> {
     args.iter().map(|a| if *a == "LAKE" { lake.to_str().unwrap().to_string() } else { a.to_string() }).collect()
 }
 
-/// A small COTAHIST file: three days (2024-03-04 .. 06) of `n` spot-market records of the real
-/// 2022-02-04 session, starting at its `skip`th such record (so two files can differ).
-fn small_days(path: &Path, skip: usize, n: usize) -> PathBuf {
-    let lines = lines(DAY_2022);
-    let spot: Vec<&Vec<u8>> = lines.iter().filter(|l| l.starts_with(b"01") && &l[24..27] == b"010").collect();
-    let mut out = vec![lines[0].clone()];
-    for day in [b"20240304", b"20240305", b"20240306"] {
-        for record in spot.iter().skip(skip).take(n) {
-            let mut record = (*record).clone();
-            record[2..10].copy_from_slice(day);
-            out.push(record);
-        }
-    }
-    let mut trailer = lines.last().unwrap().clone();
-    trailer[31..42].copy_from_slice(format!("{:011}", out.len() + 1).as_bytes());
-    out.push(trailer);
-    write_lines(path, &out);
-    path.to_path_buf()
-}
-
 /// Three small days, ingested and transformed in the symbol layout.
 fn base_lake(dir: &Path) -> PathBuf {
     let input = small_days(&dir.join("COTAHIST_OLD.TXT"), 0, 12);

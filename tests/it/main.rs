@@ -11,6 +11,7 @@ mod fuzz_corpus;
 mod ingest;
 mod parse;
 mod portfolio;
+mod readers;
 mod s3;
 mod sql;
 mod synth;

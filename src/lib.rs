@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod catalog;
 pub mod chart;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod ingest;

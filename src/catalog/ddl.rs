@@ -97,7 +97,9 @@ impl TableDef {
     /// Parses one `CREATE EXTERNAL TABLE` statement; `origin` names the file in errors.
     pub fn parse(sql: &str, origin: &str) -> Result<Self, Error> {
         let err = |message: String| Error::Ddl { origin: origin.to_string(), message };
-        let statements = Parser::parse_sql(&HiveDialect {}, sql).map_err(|e| err(e.to_string()))?;
+        let text = sql.to_string();
+        let parsed = crate::deadline::parse_within(move || Parser::parse_sql(&HiveDialect {}, &text));
+        let statements = parsed.map_err(|e| err(e.to_string()))?.map_err(|e| err(e.to_string()))?;
         match statements.as_slice() {
             [Statement::CreateTable(create)] => Self::from_create(create).map_err(err),
             [_] => Err(err("not a CREATE EXTERNAL TABLE statement".into())),

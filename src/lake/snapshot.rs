@@ -126,7 +126,7 @@ mod tests {
 
         let query = lake.reading().await.unwrap();
         assert!(lake.reading().await.is_ok(), "queries read together");
-        let refused = lake.publishing_within(Duration::ZERO).await.err().expect("a query is running");
+        let refused = lake.publishing_within(Duration::ZERO).await.expect_err("a query is running");
         assert!(refused.to_string().contains("B3LAKE_LOCK_WAIT"), "{refused}");
         drop(query);
         let publication = lake.publishing().await.unwrap();

@@ -63,12 +63,15 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
 
 impl Session {
     /// Plans one statement as [`SessionContext::sql`] does, after refusing DataFusion's file
-    /// statements (`COPY`, non-Athena `CREATE EXTERNAL TABLE`) and statements too deep to plan
-    /// (see [`super::depth`]).
+    /// statements (`COPY`, non-Athena `CREATE EXTERNAL TABLE`), statements too deep to plan
+    /// (see [`super::depth`]) and statements the parser cannot finish in time
+    /// (see [`crate::deadline`]).
     pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
-        let statement = state.sql_to_statement(sql, &dialect)?;
+        let (parser, text) = (state.clone(), sql.to_string());
+        let parsed = crate::deadline::parse_within(move || parser.sql_to_statement(&text, &dialect));
+        let statement = parsed.map_err(|slow| crate::error::Error::Usage(slow.to_string()))??;
         // DataFusion's own file statements name any path: the lake's catalog statements
         // (CREATE EXTERNAL TABLE, inside the lake) and `--output` take their place.
         let outside = match &statement {

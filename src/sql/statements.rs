@@ -37,8 +37,15 @@ pub enum Statement {
     ShowCreateTable { table: String },
 }
 
-/// The catalog statement `sql` is, if it is one.
+/// The catalog statement `sql` is, if it is one (parsed in bounded time: see
+/// [`crate::deadline`]).
 pub fn parse(sql: &str) -> Option<Result<Statement>> {
+    let text = sql.to_string();
+    crate::deadline::parse_within(move || parse_unbounded(&text))
+        .unwrap_or_else(|slow| Some(Err(Error::Usage(slow.to_string()))))
+}
+
+fn parse_unbounded(sql: &str) -> Option<Result<Statement>> {
     let dialect = HiveDialect {};
     let mut p = Parser::new(&dialect).try_with_sql(sql).ok()?;
     let usage = |e: ParserError| Error::Usage(format!("{e}"));

@@ -453,6 +453,29 @@ fn deep_statements_plan_or_are_refused_clearly_never_crash() {
 }
 
 #[test]
+fn statements_the_parser_backtracks_on_are_refused_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    // A 30-part name before a broken subscript: the parser's backtracking doubles its time with
+    // each part (20 parts take seconds; 30 would take about an hour).
+    let chain = "a.".repeat(29);
+    for query in [format!("SELECT {chain}b[c d"), format!("SELECT 1 FROM t WHERE {chain}b[c"), format!("IF {chain}#")] {
+        let started = std::time::Instant::now();
+        let out = cli(&["sql", "--lake", lake, "-c", &format!("SELECT 1;\n{query}")]);
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("statement 2, line 2") && err.contains("gave up"), "{err}");
+        assert!(took < b3lake::deadline::PARSE_TIME + std::time::Duration::from_secs(5), "{query}: {took:?}");
+    }
+    // The same names, well formed, still run.
+    let out = cli(&["sql", "--lake", lake, "--format", "csv", "-c", "SELECT s.x[1] FROM (SELECT [7] AS x) s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().nth(1), Some("7"));
+}
+
+#[test]
 fn data_scanned_counts_each_file_once() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");

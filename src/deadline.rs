@@ -1,0 +1,62 @@
+//! Parsing with a time limit.
+//!
+//! The SQL parser DataFusion 55 pins backtracks on some malformed statements, in time that
+//! doubles with each part of a dotted name (`a.b.c...x[y z`: 20 parts take 2 s, 40 would take
+//! weeks). Newer parsers fix these cases one by one; until b3lake can take one, every statement
+//! b3lake parses is parsed on a thread of its own, and a statement that is not parsed within
+//! [`PARSE_TIME`] is refused with a clear error instead of hanging the prompt or the job. The
+//! parser's thread is left to finish on its own; a one-shot command exits at once.
+
+use std::time::Duration;
+
+/// How long a statement may take to parse: real statements, even of thousands of terms,
+/// parse in milliseconds.
+pub const PARSE_TIME: Duration = Duration::from_secs(3);
+
+/// A parser's thread gets the stack the command thread has (see `main`): deep statements
+/// recurse until the parser's own depth limit refuses them.
+const STACK: usize = 64 * 1024 * 1024;
+
+/// Why a statement was not parsed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TooSlow {
+    #[error(
+        "the SQL parser gave up on this statement after {} s: a long dotted name (a.b.c...) before \
+         a bracket or a syntax error makes it backtrack; check the statement's brackets and names",
+        PARSE_TIME.as_secs()
+    )]
+    Timeout,
+    #[error("no thread to parse the statement on: {0}")]
+    NoThread(String),
+}
+
+/// Runs `parse` on a thread of its own, waiting [`PARSE_TIME`] at most for its result.
+pub fn parse_within<T: Send + 'static>(parse: impl FnOnce() -> T + Send + 'static) -> Result<T, TooSlow> {
+    within(PARSE_TIME, parse)
+}
+
+fn within<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> Result<T, TooSlow> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("b3lake-parse".into())
+        .stack_size(STACK)
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| TooSlow::NoThread(e.to_string()))?;
+    rx.recv_timeout(limit).map_err(|_| TooSlow::Timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_in_time_is_returned_and_a_late_one_refused() {
+        assert_eq!(within(Duration::from_secs(5), || 42).unwrap(), 42);
+        let started = std::time::Instant::now();
+        let late = within(Duration::from_millis(100), || std::thread::sleep(Duration::from_secs(5)));
+        assert!(late.is_err());
+        assert!(started.elapsed() < Duration::from_secs(2), "the caller did not wait for the work");
+    }
+}

@@ -6,15 +6,19 @@
 //! lake a wrong total is worse than no total, so every session rewrites those operators into
 //! checked functions after type coercion (the result types do not change, and the output
 //! columns keep their names), and replaces `sum` by one whose integer and decimal
-//! accumulators check every addition. Floating-point arithmetic is left as it is (IEEE
-//! overflow gives infinity in Trino too).
+//! accumulators check every addition (a sliding window's, every row's result). `avg` of
+//! decimals already fails on overflow in DataFusion, and `avg` of integers is a `DOUBLE`, as
+//! in Trino. Floating-point arithmetic is left as it is (IEEE overflow gives infinity in
+//! Trino too).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::compute::kernels::numeric::{add, mul, sub};
-use arrow::datatypes::{DataType, Decimal128Type, FieldRef, Int64Type, UInt64Type};
+use arrow::datatypes::{
+    DataType, Decimal128Type, FieldRef, Int64Type, UInt64Type, i256, is_validate_decimal_precision,
+};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err};
@@ -245,7 +249,13 @@ impl AggregateUDFImpl for CheckedSum {
     }
 
     fn create_sliding_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        self.inner.create_sliding_accumulator(args)
+        let data_type = args.return_field.data_type().clone();
+        match data_type {
+            DataType::Int64 | DataType::UInt64 | DataType::Decimal128(..) if !args.is_distinct => {
+                Ok(Box::new(SlidingSum { total: i256::ZERO, count: 0, data_type }))
+            }
+            _ => self.inner.create_sliding_accumulator(args),
+        }
     }
 
     fn reverse_expr(&self) -> ReversedUDAF {
@@ -342,6 +352,84 @@ impl Accumulator for SumAccumulator {
             }
             None => ScalarValue::try_from(&self.data_type),
         }
+    }
+
+    fn size(&self) -> usize {
+        size_of_val(self)
+    }
+}
+
+/// A window's sum as its frame slides: rows enter and leave, so the running total is kept in
+/// 256 bits (where no frame of 64- or 128-bit values can overflow) and checked against the
+/// sum's type only when a row's result is taken. A frame whose sum fits gets it exactly,
+/// however large the values that passed through; one whose sum does not fit is an error.
+#[derive(Debug)]
+struct SlidingSum {
+    total: i256,
+    count: u64,
+    data_type: DataType,
+}
+
+impl SlidingSum {
+    /// Adds (`entering`) or removes the non-null values: of the input type, or of the sum's
+    /// (the same integers or decimal scale).
+    fn apply(&mut self, values: &ArrayRef, entering: bool) -> Result<()> {
+        let mut step = |v: i256| -> Result<()> {
+            let next = if entering { self.total.checked_add(v) } else { self.total.checked_sub(v) };
+            self.total = next.ok_or_else(sum_overflow)?;
+            self.count = if entering { self.count + 1 } else { self.count - 1 };
+            Ok(())
+        };
+        match values.data_type() {
+            DataType::Int64 => {
+                values.as_primitive::<Int64Type>().iter().flatten().try_for_each(|v| step(i256::from(v)))
+            }
+            DataType::UInt64 => {
+                values.as_primitive::<UInt64Type>().iter().flatten().try_for_each(|v| step(i256::from(v as i128)))
+            }
+            DataType::Decimal128(..) => {
+                values.as_primitive::<Decimal128Type>().iter().flatten().try_for_each(|v| step(i256::from_i128(v)))
+            }
+            other => Err(exec_datafusion_err!("checked sum of {other}")),
+        }
+    }
+}
+
+impl Accumulator for SlidingSum {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.apply(&values[0], true)
+    }
+
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.apply(&values[0], false)
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        true
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        self.apply(&states[0], true)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        if self.count == 0 {
+            return ScalarValue::try_from(&self.data_type);
+        }
+        let narrow = self.total.to_i128();
+        match self.data_type {
+            DataType::Int64 => narrow.and_then(|v| i64::try_from(v).ok()).map(|v| ScalarValue::Int64(Some(v))),
+            DataType::UInt64 => narrow.and_then(|v| u64::try_from(v).ok()).map(|v| ScalarValue::UInt64(Some(v))),
+            DataType::Decimal128(precision, scale) => narrow
+                .filter(|&v| is_validate_decimal_precision(v, precision))
+                .map(|v| ScalarValue::Decimal128(Some(v), precision, scale)),
+            _ => None,
+        }
+        .ok_or_else(sum_overflow)
     }
 
     fn size(&self) -> usize {

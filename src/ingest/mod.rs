@@ -129,8 +129,40 @@ async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), crate::ca
 /// whole (and is indexed), any other staging files go. Call it holding the lake's lock.
 pub async fn recover(lake: &Lake) -> Result<(), crate::catalog::Error> {
     for committed in crate::lake::staging::recover(lake).await? {
-        index_raw_days(lake, &committed.days).await?;
+        if !committed.days.is_empty() {
+            index_raw_days(lake, &committed.days).await?;
+        }
+        index_folders(lake, &committed.folders).await?;
         committed.finish(lake).await?;
+    }
+    Ok(())
+}
+
+/// Indexes again, from their files, the partitions under folders a recovery moved in: each
+/// folder (`refined/year=2024/month=03/day=04`) is the scope of the table it lies in.
+async fn index_folders(lake: &Lake, folders: &[String]) -> Result<(), crate::catalog::Error> {
+    if folders.is_empty() {
+        return Ok(());
+    }
+    let catalog = LocalCatalog::new(lake);
+    for def in catalog.definitions().await?.into_values() {
+        let Some(prefix) = def.lake_prefix() else { continue };
+        for folder in folders {
+            let Some(inside) = folder.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else { continue };
+            let values: Option<Vec<String>> = inside
+                .split('/')
+                .zip(&def.partition_keys)
+                .map(|(segment, key)| {
+                    let (_, raw) = segment.split_once('=')?;
+                    let raw = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                    crate::catalog::partition::canonical(key, &raw).ok()
+                })
+                .collect();
+            let Some(values) = values else { continue };
+            let pruner = crate::catalog::Pruner::prefix(&def.partition_keys, &values);
+            let found = crate::catalog::partition::discover(lake, &def, &pruner).await?;
+            catalog.record(&def, vec![(values, found)]).await?;
+        }
     }
     Ok(())
 }

@@ -37,6 +37,10 @@ struct Holder {
     pid: u32,
     since: chrono::DateTime<chrono::Utc>,
     token: String,
+    /// Counts the heartbeats: a rewrite must change the object (and its ETag), or waiters
+    /// would take a live lock for a stale one.
+    #[serde(default)]
+    beat: u64,
 }
 
 impl std::fmt::Display for Holder {
@@ -94,10 +98,11 @@ fn holder(command: &str) -> Holder {
         pid: std::process::id(),
         since: chrono::Utc::now(),
         token: uuid::Uuid::new_v4().simple().to_string(),
+        beat: 0,
     }
 }
 
-fn hostname() -> String {
+pub(super) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -105,7 +110,7 @@ fn hostname() -> String {
 }
 
 /// Whether a process of this host with this pid still runs.
-fn alive(pid: u32) -> bool {
+pub(super) fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 checks for existence and permission, sending nothing.
     let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
@@ -135,7 +140,7 @@ impl Lake {
         loop {
             let created = self.store().put_opts(&path, body.clone().into(), PutOptions::from(PutMode::Create)).await;
             match created {
-                Ok(put) => return Ok(self.held_remote(path, me, put.into())),
+                Ok(put) => return self.held_remote(path, me, put.into()).await,
                 Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {}
                 Err(source) => return Err(Error::Store { path: path.to_string(), source }),
             }
@@ -163,7 +168,7 @@ impl Lake {
                 warn!(lock = %path, holder = %who, "taking over a stale lock");
                 let update = PutMode::Update(UpdateVersion { e_tag, version: None });
                 match self.store().put_opts(&path, body.clone().into(), PutOptions::from(update)).await {
-                    Ok(put) => return Ok(self.held_remote(path, me, put.into())),
+                    Ok(put) => return self.held_remote(path, me, put.into()).await,
                     Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => continue,
                     Err(source) => return Err(Error::Store { path: path.to_string(), source }),
                 }
@@ -180,12 +185,21 @@ impl Lake {
         }
     }
 
-    fn held_remote(&self, path: Path, me: Holder, mut version: UpdateVersion) -> LakeLock {
+    async fn held_remote(&self, path: Path, me: Holder, version: UpdateVersion) -> Result<LakeLock, Error> {
+        let lock = self.heartbeat(path, me, version);
+        // No other writer runs: a publication still marked is a dead writer's.
+        self.clear_dead_publications().await?;
+        Ok(lock)
+    }
+
+    fn heartbeat(&self, path: Path, me: Holder, mut version: UpdateVersion) -> LakeLock {
         let lake = self.clone();
         let beat_path = path.clone();
         let heartbeat = tokio::spawn(async move {
+            let mut me = me;
             loop {
                 tokio::time::sleep(HEARTBEAT).await;
+                me.beat += 1;
                 let body = serde_json::to_vec(&me).expect("a holder serializes");
                 let mode = PutMode::Update(version.clone());
                 match lake.store().put_opts(&beat_path, body.into(), PutOptions::from(mode)).await {

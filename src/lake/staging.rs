@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,9 @@ pub struct Committed {
     pub days: Vec<NaiveDate>,
     pub rows: u64,
     pub bytes: u64,
+    /// Folders of a transform that died after staging them, now moved in, to be indexed
+    /// again from their files.
+    pub folders: Vec<String>,
     /// The run whose staging folder (and commit record) [`Committed::finish`] removes.
     run: String,
     /// Queries wait until the caller has indexed the days and finished.
@@ -65,6 +68,10 @@ struct CommitRecord {
 #[derive(Serialize, Deserialize)]
 struct ChangeRecord {
     folders: Vec<String>,
+    /// The folders' new content is complete under the run's staging folder (at the same
+    /// relative paths): a run that dies is finished by [`recover`], not undone.
+    #[serde(default)]
+    staged: bool,
 }
 
 const COMMIT_RECORD: &str = "_commit.json";
@@ -74,9 +81,72 @@ const CHANGE_RECORDS: &str = "_changing";
 /// [`Change::done`] removes the mark. A run that dies leaves it, and the next writer's
 /// [`recover`] removes it with the run's staging.
 pub async fn changing(lake: &Lake, run: &str, name: &str, folders: Vec<String>) -> Result<Change, Error> {
+    mark(lake, run, name, ChangeRecord { folders, staged: false }).await
+}
+
+/// Marks `folders` as replaced by their copies under `_staging/<run>/`, which are complete:
+/// from now on a run that dies is rolled forward by [`recover`] (the copies moved in, the
+/// caller re-indexes the folders), so a reader that is shown the staged copies keeps seeing
+/// that version. [`Change::done`] removes the mark.
+pub async fn staged(lake: &Lake, run: &str, name: &str, folders: Vec<String>) -> Result<Change, Error> {
+    mark(lake, run, &format!("{name}-staged"), ChangeRecord { folders, staged: true }).await
+}
+
+async fn mark(lake: &Lake, run: &str, name: &str, record: ChangeRecord) -> Result<Change, Error> {
     let path = lake.path(&format!("{STAGING}/{run}/{CHANGE_RECORDS}/{name}.json"));
-    lake.write(&path, serde_json::to_vec(&ChangeRecord { folders }).expect("a record serializes")).await?;
+    lake.write(&path, serde_json::to_vec(&record).expect("a record serializes")).await?;
     Ok(Change { path })
+}
+
+/// Replaces a folder's files by its staged copy under `_staging/<run>/`: each file copied in
+/// (one atomic PUT or rename each), then the files the copy does not have deleted. Running it
+/// again after a crash finishes it.
+pub async fn move_in(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> {
+    let staged_root = format!("{STAGING}/{run}");
+    let staged: Vec<Path> = lake.list_all(&lake.path(&format!("{staged_root}/{folder}"))).await?;
+    let relative =
+        |p: &Path| lake.relative(p).strip_prefix(staged_root.as_str()).map(|r| r.trim_start_matches('/').to_string());
+    let moves: Vec<(Path, Path)> = staged.iter().filter_map(|p| Some((p.clone(), lake.path(&relative(p)?)))).collect();
+    let wanted: BTreeSet<Path> = moves.iter().map(|(_, to)| to.clone()).collect();
+    let store = lake.store().clone();
+    futures::stream::iter(moves)
+        .map(|(from, to)| {
+            let store = store.clone();
+            async move { store.copy(&from, &to).await.map_err(|source| Error::Store { path: to.to_string(), source }) }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let live = lake.list_all(&lake.path(folder)).await?;
+    let gone: Vec<Path> = live.into_iter().filter(|p| !wanted.contains(p)).collect();
+    futures::stream::iter(gone)
+        .map(|path| {
+            let store = store.clone();
+            async move {
+                match store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(source) => Err(Error::Store { path: path.to_string(), source }),
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    if let Some(root) = lake.local_root() {
+        remove_empty_dirs(&root.join(folder));
+    }
+    Ok(())
+}
+
+fn remove_empty_dirs(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                remove_empty_dirs(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// A mark of folders being changed.
@@ -106,6 +176,20 @@ pub async fn changing_folders(lake: &Lake) -> Result<BTreeSet<String>, Error> {
                 folders.extend(record.days.into_iter().map(raw_partition));
             }
         } else if let Ok(record) = serde_json::from_slice::<ChangeRecord>(&bytes) {
+            folders.extend(record.folders);
+        }
+    }
+    Ok(folders)
+}
+
+/// The folders a run marked as staged whole ([`staged`]).
+async fn staged_folders(lake: &Lake, run: &str) -> Result<Vec<String>, Error> {
+    let mut folders = Vec::new();
+    for path in lake.list_all(&lake.path(&format!("{STAGING}/{run}/{CHANGE_RECORDS}"))).await? {
+        let Some(bytes) = lake.read(&path).await? else { continue };
+        if let Ok(record) = serde_json::from_slice::<ChangeRecord>(&bytes)
+            && record.staged
+        {
             folders.extend(record.folders);
         }
     }
@@ -158,6 +242,7 @@ impl Staging {
             days,
             rows: self.days.values().map(|s| s.rows as u64).sum(),
             bytes: self.days.values().map(|s| s.bytes as u64).sum(),
+            folders: vec![],
             run: self.run,
             _publishing: publishing,
         })
@@ -231,7 +316,26 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                 for &date in &record.days {
                     move_day(lake, &run, date).await?;
                 }
-                committed.push(Committed { days: record.days, rows: 0, bytes: 0, run, _publishing: publishing });
+                committed.push(Committed {
+                    days: record.days,
+                    rows: 0,
+                    bytes: 0,
+                    folders: vec![],
+                    run,
+                    _publishing: publishing,
+                });
+            }
+            None if !staged_folders(lake, &run).await?.is_empty() => {
+                let folders = staged_folders(lake, &run).await?;
+                warn!(run = %run, folders = folders.len(), "finishing what a run that stopped half-way had staged");
+                let publishing = match &publishing {
+                    Some(held) => Clone::clone(held),
+                    None => publishing.insert(lake.publishing().await?).clone(),
+                };
+                for folder in &folders {
+                    move_in(lake, &run, folder).await?;
+                }
+                committed.push(Committed { days: vec![], rows: 0, bytes: 0, folders, run, _publishing: publishing });
             }
             None => {
                 warn!(run = %run, "removing the staging files of a run that did not finish");
@@ -243,6 +347,44 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
         let _ = std::fs::remove_dir(root.join(STAGING));
     }
     Ok(committed)
+}
+
+/// Ends a run that wrote through [`staged`] marks: its staging goes, unless a mark is left (a
+/// folder the run failed to move in whole), which the next writer's [`recover`] finishes.
+pub async fn finish_run(lake: &Lake, run: &str) -> Result<(), Error> {
+    if staged_folders(lake, run).await?.is_empty() {
+        discard(lake, run, "").await
+    } else {
+        warn!(run = %run, "folders were left half moved in; the next writer finishes them");
+        Ok(())
+    }
+}
+
+/// Deletes what a run staged under `folder` (relative to the lake; all of it for `""`).
+pub async fn discard(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> {
+    let staged = format!("{STAGING}/{run}/{folder}");
+    let staged = staged.trim_end_matches('/');
+    let store = lake.store().clone();
+    let files = lake.list_all(&lake.path(staged)).await?;
+    futures::stream::iter(files)
+        .map(|path| {
+            let store = store.clone();
+            async move {
+                match store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(source) => Err(Error::Store { path: path.to_string(), source }),
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    if let Some(root) = lake.local_root() {
+        let _ = std::fs::remove_dir_all(root.join(staged));
+        let _ = std::fs::remove_dir(root.join(STAGING).join(run));
+        let _ = std::fs::remove_dir(root.join(STAGING));
+    }
+    Ok(())
 }
 
 /// Deletes a run's staging folder, its commit record last.

@@ -123,17 +123,24 @@ pub async fn execute_with(
         None => {
             // From planning to the last row: no writer publishes in between (see
             // `lake::snapshot`), so the files read are the ones the index named.
-            let _snapshot = session.catalog().lake().reading().await?;
-            let df = session.plan(sql).await?;
-            let task = Arc::new(df.task_ctx());
-            let plan = df.create_physical_plan().await?;
-            let mut stream = execute_stream(plan.clone(), task)?;
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                rows += batch.num_rows();
-                each(&batch)?;
+            let snapshot = session.catalog().lake().reading().await?;
+            let ran = async {
+                let df = session.plan(sql).await?;
+                let task = Arc::new(df.task_ctx());
+                let plan = df.create_physical_plan().await?;
+                let mut stream = execute_stream(plan.clone(), task)?;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    rows += batch.num_rows();
+                    each(&batch)?;
+                }
+                Ok::<_, crate::error::Error>((plan.schema(), Scanned::of(&plan)))
             }
-            (plan.schema(), Scanned::of(&plan))
+            .await;
+            let released = snapshot.release().await;
+            let ran = ran?;
+            released?;
+            ran
         }
     };
     Ok(Executed { schema, batches: Vec::new(), rows, elapsed: started.elapsed(), scanned })

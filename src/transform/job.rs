@@ -29,7 +29,7 @@ use super::queries::{INDEX_VIEW, PORTFOLIO_VIEW, Queries, REFINED_VIEW, SUMMARY_
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
 use crate::catalog::partition::day_values;
 use crate::catalog::{Catalog, INDEX_MEMBERS, LocalCatalog, REFINED, SUMMARY, TableDef, ddl};
-use crate::lake::layout::{self, PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, STAGING};
+use crate::lake::layout::{self, PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE};
 use crate::lake::{self, Lake};
 use crate::source::cotahist::raw_schema;
 use crate::source::portfolio::portfolio_schema;
@@ -211,10 +211,7 @@ async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<Tran
         }
     }
     bar.finish_and_clear();
-    if let Some(root) = lake.local_root() {
-        let _ = std::fs::remove_dir_all(root.join(STAGING).join(&run));
-        let _ = std::fs::remove_dir(root.join(STAGING));
-    }
+    lake::staging::finish_run(lake, &run).await?;
     report.days.sort();
     report.elapsed = started.elapsed();
     if !failed.is_empty() {
@@ -450,8 +447,19 @@ impl DayJob {
         let output = output::prepare_day(&self.lake, self.spec.layout, &self.run, date, refined, summary).await?;
         // The files and the index change together for the lake's queries.
         let _publishing = self.lake.publishing().await?;
-        let mut written = output.publish(&self.lake).await?;
         let catalog = LocalCatalog::new(&self.lake);
+        // On S3 the index names the staged day while it is copied in, and a crash from here on
+        // is finished by the next writer: readers see the old day or the whole new one.
+        let staged = match output.staged_remotely(&self.lake) {
+            Some(partitions) => {
+                let folders = vec![layout::refined_day(date)];
+                let mark = lake::staging::staged(&self.lake, &self.run, &date.to_string(), folders).await?;
+                catalog.record(&self.tables.refined, vec![(day_values(date), partitions)]).await?;
+                Some(mark)
+            }
+            None => None,
+        };
+        let mut written = output.publish(&self.lake).await?;
         catalog.record(&self.tables.refined, vec![(day_values(date), std::mem::take(&mut written.refined))]).await?;
         catalog.record(&self.tables.summary, vec![(day_values(date), std::mem::take(&mut written.summary))]).await?;
         if let Some(def) = &self.tables.index
@@ -461,6 +469,11 @@ impl DayJob {
             written.files += partitions.len() as u64;
             written.bytes += partitions.iter().flat_map(|p| &p.files).map(|f| f.size).sum::<u64>();
             catalog.record(def, vec![(day_values(date), partitions)]).await?;
+        }
+        if let Some(mark) = staged {
+            // The mark first: a staged copy without its mark is abandoned, never moved in.
+            mark.done(&self.lake).await?;
+            lake::staging::discard(&self.lake, &self.run, &layout::refined_day(date)).await?;
         }
         Ok(written)
     }

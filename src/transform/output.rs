@@ -5,10 +5,13 @@
 //! run's staging folder), [`DayOutput::publish`] the quick one, which the caller runs holding
 //! the lake still for queries (`lake::snapshot`) together with the index update. Locally the
 //! staged day is swapped in with one `renameat2(RENAME_EXCHANGE)`, so even a reader that
-//! lists folders sees the old day or the new one. S3 has no rename: every file is one atomic
-//! PUT, a file's name is fixed by its partition, and files of symbols that left the day are
-//! deleted after the new ones are in place, so no reader ever sees a partial file or a row
-//! twice. The compact layout and the summary are one file a day: one atomic write anywhere.
+//! lists folders sees the old day or the new one. S3 has no rename: the day is staged with
+//! one PUT a file, the index is pointed at the staged copy (marked so that a crash is rolled
+//! forward, see `lake::staging::staged`), the files are copied in (a file's name is fixed by
+//! its partition) and those of symbols that left the day deleted, then the index is pointed
+//! back at the day's folder: b3lake's readers see the old day or the whole new one, and no
+//! reader ever sees a partial file or a row twice. The compact layout and the summary are one
+//! file a day: one atomic write anywhere.
 
 use std::path::Path as FsPath;
 use std::str::FromStr;
@@ -200,8 +203,11 @@ pub async fn prepare_day(
     .await
     .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
     let output = DayOutput { date, layout, run: run.to_string(), refined, summary };
-    if let Some(root) = output.swapped(lake) {
-        stage_local_day(root, run, &layout::refined_day(date), &output.refined).await?;
+    if output.layout == Layout::Symbol {
+        match lake.local_root() {
+            Some(root) => stage_local_day(root, run, &layout::refined_day(date), &output.refined).await?,
+            None => stage_remote_day(lake, run, &output.refined).await?,
+        }
     }
     Ok(output)
 }
@@ -210,6 +216,22 @@ impl DayOutput {
     /// The lake's root when the day is published by swapping folders.
     fn swapped<'a>(&self, lake: &'a Lake) -> Option<&'a FsPath> {
         lake.local_root().filter(|_| self.layout == Layout::Symbol)
+    }
+
+    /// On S3, the day's refined partitions as staged: a day of many files cannot be put in
+    /// place at once there, so the caller points the index at the staged copy before
+    /// [`DayOutput::publish`] copies it in (see `lake::staging::staged`). `None` elsewhere.
+    pub fn staged_remotely(&self, lake: &Lake) -> Option<Vec<Partition>> {
+        if lake.local_root().is_some() || self.layout != Layout::Symbol || self.refined.is_empty() {
+            return None;
+        }
+        let values = day_values(self.date);
+        Some(
+            self.refined
+                .iter()
+                .map(|(p, b)| written_partition(&format!("{STAGING}/{}/{p}", self.run), &values, b.len() as u64))
+                .collect(),
+        )
     }
 
     /// Replaces what the lake held for the day with this output: a few renames or PUTs and
@@ -228,6 +250,7 @@ impl DayOutput {
         let day = layout::refined_day(self.date);
         match self.swapped(lake) {
             Some(root) => swap_local_day(root, &self.run, &day, self.refined.is_empty()).await?,
+            None if self.layout == Layout::Symbol => lake::staging::move_in(lake, &self.run, &day).await?,
             None => replace_remote_day(lake, &day, &self.refined).await?,
         }
         replace_remote_day(lake, &layout::summary_day(self.date), &self.summary).await?;
@@ -307,6 +330,21 @@ async fn stage_local_day(root: &FsPath, run: &str, day: &str, files: &Files) -> 
     })
     .await
     .map_err(|e| Error::Arrow(format!("staging {run}: {e}")))?
+}
+
+/// PUTs a day's files under the run's staging folder, at their paths in the lake.
+async fn stage_remote_day(lake: &Lake, run: &str, files: &Files) -> Result<(), Error> {
+    futures::stream::iter(files.iter().cloned())
+        .map(|(path, bytes)| {
+            let path = lake.path(&format!("{STAGING}/{run}/{path}"));
+            async move {
+                lake.store().put(&path, PutPayload::from_bytes(bytes)).await.map_err(|source| store_err(&path, source))
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
 }
 
 /// Swaps the day staged by [`stage_local_day`] with the live one in one step (or, when the

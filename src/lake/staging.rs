@@ -118,20 +118,7 @@ pub async fn move_in(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> 
         .try_collect::<Vec<()>>()
         .await?;
     let live = lake.list_all(&lake.path(folder)).await?;
-    let gone: Vec<Path> = live.into_iter().filter(|p| !wanted.contains(p)).collect();
-    futures::stream::iter(gone)
-        .map(|path| {
-            let store = store.clone();
-            async move {
-                match store.delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                    Err(source) => Err(Error::Store { path: path.to_string(), source }),
-                }
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<()>>()
-        .await?;
+    lake.remove_all(live.into_iter().filter(|p| !wanted.contains(p)).collect()).await?;
     if let Some(root) = lake.local_root() {
         remove_empty_dirs(&root.join(folder));
     }
@@ -364,21 +351,7 @@ pub async fn finish_run(lake: &Lake, run: &str) -> Result<(), Error> {
 pub async fn discard(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> {
     let staged = format!("{STAGING}/{run}/{folder}");
     let staged = staged.trim_end_matches('/');
-    let store = lake.store().clone();
-    let files = lake.list_all(&lake.path(staged)).await?;
-    futures::stream::iter(files)
-        .map(|path| {
-            let store = store.clone();
-            async move {
-                match store.delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                    Err(source) => Err(Error::Store { path: path.to_string(), source }),
-                }
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<()>>()
-        .await?;
+    lake.remove_all(lake.list_all(&lake.path(staged)).await?).await?;
     if let Some(root) = lake.local_root() {
         let _ = std::fs::remove_dir_all(root.join(staged));
         let _ = std::fs::remove_dir(root.join(STAGING).join(run));

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use bytes::Bytes;
 use datafusion::prelude::SessionContext;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::CredentialProvider;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::local::LocalFileSystem;
@@ -149,6 +149,22 @@ impl Lake {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(store_error(path, source)),
         }
+    }
+
+    /// Deletes objects, as few requests as the store allows (S3 deletes a thousand at once);
+    /// ones already gone are not an error.
+    pub async fn remove_all(&self, paths: Vec<Path>) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut deleted = self.store.delete_stream(futures::stream::iter(paths.into_iter().map(Ok)).boxed());
+        while let Some(result) = deleted.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(store_error(&Path::from(""), source)),
+            }
+        }
+        Ok(())
     }
 
     /// Every object under a folder (none for a missing folder).

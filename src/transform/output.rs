@@ -304,7 +304,7 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
         .try_collect()
         .await
         .map_err(|source| store_err(&prefix, source))?;
-    delete_all(lake, stale).await?;
+    lake.remove_all(stale).await?;
     if let Some(root) = lake.local_root() {
         remove_empty_dirs(&root.join(day));
     }
@@ -412,20 +412,6 @@ fn remove_empty_dirs(dir: &FsPath) {
     let _ = std::fs::remove_dir(dir);
 }
 
-/// Deletes objects, 32 requests at a time.
-async fn delete_all(lake: &Lake, paths: Vec<Path>) -> Result<(), Error> {
-    let store = lake.store().clone();
-    futures::stream::iter(paths)
-        .map(|path| {
-            let store = store.clone();
-            async move { store.delete(&path).await.map_err(|source| store_err(&path, source)) }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
-}
-
 fn store_err(path: &Path, source: object_store::Error) -> Error {
     lake::Error::Store { path: path.to_string(), source }.into()
 }
@@ -440,7 +426,7 @@ pub async fn remove_table(lake: &Lake, table: &str) -> Result<(), Error> {
         .try_collect()
         .await
         .map_err(|s| store_err(&prefix, s))?;
-    delete_all(lake, files).await?;
+    lake.remove_all(files).await?;
     if let Some(root) = lake.local_root() {
         let _ = std::fs::remove_dir_all(root.join(table));
     }

@@ -23,6 +23,19 @@ pub fn replace_local_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
     std::fs::rename(&tmp, path)
 }
 
+/// Removes the empty folders under `dir`, and `dir` if it ends up empty: a local store keeps
+/// the folders of the files it deletes.
+pub fn remove_empty_dirs(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                remove_empty_dirs(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -198,7 +198,10 @@ impl Lake {
                 Err(
                     e @ (object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }),
                 ) => {
-                    warn!(lake = %self, error = %e, "no lease for this query (read-only access): a day rewritten while it runs may read partly old, partly new");
+                    static TOLD: std::sync::Once = std::sync::Once::new();
+                    TOLD.call_once(|| {
+                        warn!(lake = %self, error = %e, "queries take no lease (read-only access): a day rewritten while one runs may read partly old, partly new");
+                    });
                     return Ok(Snapshot::default());
                 }
                 Err(source) => return Err(Error::Store { path: format!("{META}/{READERS}"), source }),
@@ -278,7 +281,8 @@ impl Lake {
             let body = self.read(&mark.location).await?;
             let owner = body.and_then(|b| serde_json::from_slice::<MarkBody>(&b).ok());
             if owner.is_some_and(|o| o.host == host && !super::lock::alive(o.pid)) {
-                self.remove(&mark.location).await?;
+                // Tidying only: a reader without write access leaves it to the next writer.
+                let _ = self.remove(&mark.location).await;
                 continue;
             }
             live.push(mark);

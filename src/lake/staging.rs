@@ -120,20 +120,9 @@ pub async fn move_in(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> 
     let live = lake.list_all(&lake.path(folder)).await?;
     lake.remove_all(live.into_iter().filter(|p| !wanted.contains(p)).collect()).await?;
     if let Some(root) = lake.local_root() {
-        remove_empty_dirs(&root.join(folder));
+        super::remove_empty_dirs(&root.join(folder));
     }
     Ok(())
-}
-
-fn remove_empty_dirs(dir: &std::path::Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                remove_empty_dirs(&e.path());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(dir);
 }
 
 /// A mark of folders being changed.
@@ -275,9 +264,10 @@ async fn move_day(lake: &Lake, run: &str, date: NaiveDate) -> Result<(), Error> 
 }
 
 /// What writers that died left under `_staging/`: a run that had recorded its commit is
-/// finished (its remaining days moved in) and returned, for the caller to index and then
-/// [`Committed::finish`]; any other run's files (a failed or killed ingest or transform)
-/// are deleted. Call it holding the lake's lock, so that no run is still writing there.
+/// finished (its remaining days moved in), and so is a run that had marked folders
+/// [`staged`] (the folders moved in); both are returned, for the caller to index and then
+/// [`Committed::finish`]. Any other run's files (a failed or killed ingest or transform) are
+/// deleted. Call it holding the lake's lock, so that no run is still writing there.
 pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
     let staging = lake.path(STAGING);
     let listing = match lake.store().list_with_delimiter(Some(&staging)).await {
@@ -312,8 +302,13 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                     _publishing: publishing,
                 });
             }
-            None if !staged_folders(lake, &run).await?.is_empty() => {
+            None => {
                 let folders = staged_folders(lake, &run).await?;
+                if folders.is_empty() {
+                    warn!(run = %run, "removing the staging files of a run that did not finish");
+                    cleanup(lake, &run).await?;
+                    continue;
+                }
                 warn!(run = %run, folders = folders.len(), "finishing what a run that stopped half-way had staged");
                 let publishing = match &publishing {
                     Some(held) => Clone::clone(held),
@@ -323,10 +318,6 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                     move_in(lake, &run, folder).await?;
                 }
                 committed.push(Committed { days: vec![], rows: 0, bytes: 0, folders, run, _publishing: publishing });
-            }
-            None => {
-                warn!(run = %run, "removing the staging files of a run that did not finish");
-                cleanup(lake, &run).await?;
             }
         }
     }

@@ -306,7 +306,7 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
         .map_err(|source| store_err(&prefix, source))?;
     lake.remove_all(stale).await?;
     if let Some(root) = lake.local_root() {
-        remove_empty_dirs(&root.join(day));
+        lake::remove_empty_dirs(&root.join(day));
     }
     Ok(())
 }
@@ -399,17 +399,6 @@ fn exchange_dirs(new: &FsPath, live: &FsPath) -> std::io::Result<()> {
     std::fs::rename(live, &old)?;
     std::fs::rename(new, live)?;
     std::fs::rename(&old, new)
-}
-
-fn remove_empty_dirs(dir: &FsPath) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                remove_empty_dirs(&e.path());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(dir);
 }
 
 fn store_err(path: &Path, source: object_store::Error) -> Error {

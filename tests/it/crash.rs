@@ -107,8 +107,9 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// One query through the CLI, as CSV rows without the header; it must succeed.
-fn sql(lake: &Path, query: &str) -> Vec<String> {
-    let out = cli(&["sql", "--lake", lake.to_str().unwrap(), "--format", "csv", "-c", query]);
+fn sql(lake: impl AsRef<std::ffi::OsStr>, query: &str) -> Vec<String> {
+    let lake = lake.as_ref().to_str().unwrap();
+    let out = cli(&["sql", "--lake", lake, "--format", "csv", "-c", query]);
     assert!(out.status.success(), "{query}: {}", stderr(&out));
     String::from_utf8_lossy(&out.stdout).lines().skip(1).map(str::to_string).collect()
 }
@@ -472,28 +473,30 @@ async fn copy_s3_lake(from: &b3lake::lake::Lake, to: &str) -> b3lake::lake::Lake
     target
 }
 
-#[tokio::test]
-async fn an_s3_ingest_killed_at_any_put_goes_in_whole_at_the_next_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let old_input = small_days(&dir.path().join("COTAHIST_OLD.TXT"), 0, 12);
-    let new_input = small_days(&dir.path().join("COTAHIST_NEW.TXT"), 20, 9);
-    let base_url = bucket("b3lake-crash").await.replace("/lake", "/base");
+const PER_DAY_RAW: &str = "SELECT CAST(data_pregao AS VARCHAR), count(*) FROM cotacoes_b3_raw GROUP BY 1 ORDER BY 1";
+
+/// An S3 lake at `s3://<bucket>/base` holding `old` tickers a day, ingested and transformed,
+/// and a new input of `(skip, n)` tickers for the same days.
+async fn s3_base(
+    bucket_name: &str,
+    dir: &Path,
+    old: usize,
+    (skip, n): (usize, usize),
+) -> (String, b3lake::lake::Lake, PathBuf) {
+    let old_input = small_days(&dir.join("COTAHIST_OLD.TXT"), 0, old);
+    let new_input = small_days(&dir.join("COTAHIST_NEW.TXT"), skip, n);
+    let base_url = bucket(bucket_name).await.replace("/lake", "/base");
     let base = b3lake::lake::Lake::open(&base_url).await.unwrap();
     ingest_paths(&base, std::slice::from_ref(&old_input)).await.unwrap();
     b3lake::transform::transform(&base, &Default::default()).await.unwrap();
-    let raw = |lake: &str| {
-        let out = cli(&[
-            "sql",
-            "--lake",
-            lake,
-            "--format",
-            "csv",
-            "-c",
-            "SELECT CAST(data_pregao AS VARCHAR), count(*) FROM cotacoes_b3_raw GROUP BY 1 ORDER BY 1",
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    (base_url, base, new_input)
+}
+
+#[tokio::test]
+async fn an_s3_ingest_killed_at_any_put_goes_in_whole_at_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base_url, base, new_input) = s3_base("b3lake-crash", dir.path(), 12, (20, 9)).await;
+    let raw = |lake: &str| sql(lake, PER_DAY_RAW);
     let old = raw(&base_url);
     let ingest = |lake: &str| -> Vec<String> {
         ["ingest", new_input.to_str().unwrap(), "--lake", lake].iter().map(|a| a.to_string()).collect()
@@ -514,7 +517,7 @@ async fn an_s3_ingest_killed_at_any_put_goes_in_whole_at_the_next_run() {
         let out = cli(&["transform", "--lake", &url]);
         assert!(out.status.success(), "{}", stderr(&out));
         let now = raw(&url);
-        assert!(now == old || now == new, "request {at}: {now}");
+        assert!(now == old || now == new, "request {at}: {now:?}");
         let lake = b3lake::lake::Lake::open(&url).await.unwrap();
         assert!(lake.list_all(&lake.path("_staging")).await.unwrap().is_empty(), "request {at}: staging left");
         // A rerun ends in the new lake.
@@ -527,26 +530,14 @@ async fn an_s3_ingest_killed_at_any_put_goes_in_whole_at_the_next_run() {
 #[tokio::test]
 async fn an_s3_transform_killed_at_any_put_leaves_each_day_old_or_new() {
     let dir = tempfile::tempdir().unwrap();
-    let old_input = small_days(&dir.path().join("COTAHIST_OLD.TXT"), 0, 3);
-    let new_input = small_days(&dir.path().join("COTAHIST_NEW.TXT"), 10, 2);
-    let base_url = bucket("b3lake-crash-transform").await.replace("/lake", "/base");
-    let base = b3lake::lake::Lake::open(&base_url).await.unwrap();
-    ingest_paths(&base, std::slice::from_ref(&old_input)).await.unwrap();
-    b3lake::transform::transform(&base, &Default::default()).await.unwrap();
+    let (base_url, base, new_input) = s3_base("b3lake-crash-transform", dir.path(), 3, (10, 2)).await;
     let refined = |lake: &str| -> BTreeMap<String, String> {
-        let out = cli(&[
-            "sql",
-            "--lake",
+        let rows = sql(
             lake,
-            "--format",
-            "csv",
-            "-c",
             "SELECT CAST(data_pregao AS VARCHAR), count(*), sum(vol_financeiro_total) FROM cotacoes_b3_refined \
              GROUP BY 1 ORDER BY 1",
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.lines().skip(1).map(|l| (l.split(',').next().unwrap().to_string(), l.to_string())).collect()
+        );
+        rows.into_iter().map(|l| (l.split(',').next().unwrap().to_string(), l)).collect()
     };
     let old = refined(&base_url);
     // The raw table changes whole; the transform then rewrites each day.

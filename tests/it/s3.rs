@@ -139,3 +139,18 @@ async fn one_writer_at_a_time_on_s3_and_a_dead_writers_lock_is_taken_over() {
     assert!(stderr(&out).contains("taking over a stale lock"), "{}", stderr(&out));
     assert!(!lake.exists(&lake.path("_b3lake/lock.json")).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_held_lock_on_s3_changes_at_each_heartbeat() {
+    use object_store::ObjectStoreExt;
+    // Waiters take a lock whose object has not changed for a minute as a dead writer's: a live
+    // writer's heartbeat must change it (an identical rewrite keeps its ETag).
+    let lake = Lake::open(&bucket("b3lake-heartbeat").await).await.unwrap();
+    let lock = lake.lock("test").await.unwrap();
+    let path = lake.path("_b3lake/lock.json");
+    let before = lake.store().head(&path).await.unwrap().e_tag;
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    let after = lake.store().head(&path).await.unwrap().e_tag;
+    assert!(before.is_some() && before != after, "{before:?} {after:?}");
+    lock.release().await.unwrap();
+}

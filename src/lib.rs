@@ -7,6 +7,18 @@
 //! checks the raw and refined tables, [`catalog`] defines the tables (Athena DDL) and indexes their partitions,
 //! locally and in AWS Glue, and [`sql`] queries them with DataFusion, [`chart`] draws them and
 //! [`report`] puts charts, tables and checks into one HTML page.
+//!
+//! The layers, lowest first; a module imports only from its own layer and those below
+//! (`tests/it/layers.rs` checks it, with the few older exceptions it lists):
+//! 1. [`source`] and small utilities ([`deadline`], [`aws`], [`telemetry`]);
+//! 2. [`lake`];
+//! 3. [`ingest`] and [`catalog`];
+//! 4. the SQL engine: [`sql`] (session, lake tables, dialect, statements, execution);
+//! 5. [`transform`];
+//! 6. [`chart`], [`quality`], [`report`] and the crate's [`Error`];
+//! 7. the front ends: the REPL, scripts, output formats and the Athena client in [`sql`], and
+//!    [`demo`];
+//! 8. the binary.
 
 pub mod aws;
 pub mod catalog;

@@ -9,6 +9,7 @@ mod crash;
 mod download;
 mod fuzz_corpus;
 mod ingest;
+mod layers;
 mod parse;
 mod portfolio;
 mod readers;

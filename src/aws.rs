@@ -66,8 +66,7 @@ where
             Err(e) => {
                 let code = e.code().unwrap_or_default().to_string();
                 if !RETRYABLE.contains(&code.as_str()) || attempt >= backoff.attempts {
-                    let message =
-                        e.message().map(str::to_string).unwrap_or_else(|| crate::lake::store::error_chain(&e));
+                    let message = e.message().map(str::to_string).unwrap_or_else(|| error_chain(&e));
                     return Err(CallError { code, message, attempts: attempt, of: backoff.attempts });
                 }
                 warn!(operation, %code, attempt, delay_ms = delay.as_millis() as u64, "AWS is throttling; retrying");
@@ -77,4 +76,20 @@ where
             }
         }
     }
+}
+
+/// An error and its sources, `: `-separated: the SDK's top-level messages alone rarely say
+/// which profile or file was wrong.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -52,7 +52,7 @@ pub struct Report {
 /// Builds the page and writes it to `path`, whole or not at all.
 pub async fn write(lake: &Lake, opts: &ReportOptions, path: &Path) -> Result<Report> {
     let report = build(lake, opts).await?;
-    crate::lake::replace_local_file(path, report.html.as_bytes())
+    crate::local_fs::replace_local_file(path, report.html.as_bytes())
         .map_err(|source| chart::Error::Io { path: path.display().to_string(), source })?;
     Ok(report)
 }

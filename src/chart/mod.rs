@@ -157,6 +157,6 @@ impl Size {
 pub fn write(figure: &Figure, path: &Path, size: Size) -> Result<()> {
     let format = Format::of(path)?;
     let bytes = draw::render(figure, format, size.check()?)?;
-    crate::lake::replace_local_file(path, &bytes)
+    crate::local_fs::replace_local_file(path, &bytes)
         .map_err(|source| Error::Io { path: path.display().to_string(), source })
 }

@@ -6,6 +6,7 @@
 //! read without error (see [`crate::lake::staging`]). [`portfolio`] ingests B3's index
 //! portfolios, the second dataset.
 
+pub mod day_file;
 pub mod portfolio;
 
 use std::collections::BTreeSet;
@@ -26,9 +27,10 @@ use crate::catalog::partition::{day_values, list_files};
 use crate::catalog::{Catalog, LocalCatalog, Partition, RAW, TableDef};
 use crate::error::Error;
 use crate::lake::layout::raw_partition;
-use crate::lake::{DayFile, Lake, StagedDay, Staging};
+use crate::lake::{Lake, StagedDay, Staging};
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::source::{self, Input, ReaderOptions};
+use day_file::DayFile;
 
 /// What an ingest did.
 #[derive(Debug, Clone, Default)]

@@ -238,7 +238,7 @@ fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
         // SAFETY: a valid open descriptor; LOCK_NB never blocks.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
             // Who holds it, for the others' messages (informative only: the flock is the lock).
-            let _ = super::replace_local_file(&info, &serde_json::to_vec(&me).expect("a holder serializes"));
+            let _ = crate::local_fs::replace_local_file(&info, &serde_json::to_vec(&me).expect("a holder serializes"));
             return Ok(LakeLock { held: Held::Local { _file: file, info } });
         }
         let err = std::io::Error::last_os_error();

@@ -241,7 +241,7 @@ impl object_store::CredentialProvider for SdkCredentials {
         }
         let creds = self.provider.provide_credentials().await.map_err(|e| object_store::Error::Generic {
             store: "S3",
-            source: format!("AWS credentials: {}", error_chain(&e)).into(),
+            source: format!("AWS credentials: {}", crate::aws::error_chain(&e)).into(),
         })?;
         let credential = Arc::new(AwsCredential {
             key_id: creds.access_key_id().to_string(),
@@ -251,22 +251,6 @@ impl object_store::CredentialProvider for SdkCredentials {
         *cached = Some((credential.clone(), creds.expiry()));
         Ok(credential)
     }
-}
-
-/// An error and its sources, `: `-separated: the SDK's top-level messages alone rarely say
-/// which profile or file was wrong.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

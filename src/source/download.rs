@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use super::http::{self, Attempt};
 use super::looks_like_html;
-use crate::lake::replace_local_file;
+use crate::local_fs::replace_local_file;
 
 /// B3's historical quotes folder.
 pub const DEFAULT_BASE_URL: &str = "https://bvmf.bmfbovespa.com.br/InstDados/SerHist";

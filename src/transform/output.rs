@@ -306,7 +306,7 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
         .map_err(|source| store_err(&prefix, source))?;
     lake.remove_all(stale).await?;
     if let Some(root) = lake.local_root() {
-        lake::remove_empty_dirs(&root.join(day));
+        crate::local_fs::remove_empty_dirs(&root.join(day));
     }
     Ok(())
 }

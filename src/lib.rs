@@ -16,8 +16,8 @@
 //! 4. the SQL engine: [`sql`] (session, lake tables, dialect, statements, execution);
 //! 5. [`transform`];
 //! 6. [`chart`], [`quality`], [`report`] and the crate's [`Error`];
-//! 7. the front ends: the REPL, scripts, output formats and the Athena client in [`sql`], and
-//!    [`demo`];
+//! 7. the front ends: the REPL, scripts, output formats and the Athena client in
+//!    [`frontend`], and [`demo`];
 //! 8. the binary.
 
 pub mod aws;
@@ -26,6 +26,7 @@ pub mod chart;
 pub mod deadline;
 pub mod demo;
 pub mod error;
+pub mod frontend;
 pub mod ingest;
 pub mod lake;
 pub mod local_fs;

@@ -190,16 +190,16 @@ struct SqlArgs {
     file: Vec<PathBuf>,
     /// Output format: table, csv, tsv, json or ndjson.
     #[arg(long, default_value = "table")]
-    format: b3lake::sql::print::Format,
+    format: b3lake::frontend::print::Format,
     /// Write results to this file instead of standard output.
     #[arg(long)]
     output: Option<PathBuf>,
     /// A value for ${NAME} in the SQL: NAME=VALUE; repeatable.
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = b3lake::sql::script::Vars::parse_assignment)]
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = b3lake::frontend::script::Vars::parse_assignment)]
     vars: Vec<(String, String)>,
     /// Where statements run: local (this machine, on the lake) or athena.
     #[arg(long, default_value = "local")]
-    engine: b3lake::sql::shell::EngineKind,
+    engine: b3lake::frontend::shell::EngineKind,
     /// Rows a table shows at most [default: 50 in the REPL, all otherwise].
     #[arg(long)]
     max_rows: Option<usize>,
@@ -712,7 +712,7 @@ async fn chart(kind: ChartKind) -> anyhow::Result<()> {
 async fn sql(args: SqlArgs) -> anyhow::Result<()> {
     use std::io::IsTerminal;
 
-    use b3lake::sql::shell::{Shell, catch_interrupts};
+    use b3lake::frontend::shell::{Shell, catch_interrupts};
 
     let lake = Lake::open(&args.lake.lake).await?;
     let session = b3lake::sql::session_in(&lake, args.partitions, &args.glue.database).await?;
@@ -737,8 +737,8 @@ async fn sql(args: SqlArgs) -> anyhow::Result<()> {
     if interactive {
         shell.summary_to_stderr = false;
         shell.printer.max_rows = args.max_rows.or(Some(50));
-        shell.printer.width = b3lake::sql::repl::terminal_width();
-        return Ok(b3lake::sql::repl::run(&mut shell).await?);
+        shell.printer.width = b3lake::frontend::repl::terminal_width();
+        return Ok(b3lake::frontend::repl::run(&mut shell).await?);
     }
     for path in &args.file {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -1,28 +1,40 @@
 //! One engine for every front door: the SQL session that sees the catalog's tables, the
-//! catalog statements, and the execution of statements on it.
+//! catalog statements, and the execution of statements on it. It knows nothing of
+//! terminals, printing or charts: the front ends ([`crate::frontend`]) sit above it.
 
-pub mod athena;
 pub mod depth;
 pub mod dialect;
 pub mod exec;
-pub mod print;
-pub mod repl;
-pub mod script;
 pub mod session;
-pub mod shell;
 pub mod statements;
 pub mod table;
+
+use std::fmt;
 
 pub use exec::{Executed, Scanned, execute, execute_with};
 pub use session::{Session, session, session_in, session_with};
 pub use table::{LakeTable, Partitions};
+
+/// Where a statement failed: its number and the position of the error (or of the statement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub statement: usize,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "statement {}, line {}, column {}", self.statement, self.line, self.column)
+    }
+}
 
 /// What can go wrong running SQL, besides the engine's own errors.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A statement of a script failed: where, and the engine's message.
     #[error("{script}: {position}: {message}")]
-    Statement { script: String, position: script::Position, message: String },
+    Statement { script: String, position: Position, message: String },
     /// A script that cannot be split into statements, or a variable that is not set.
     #[error("{script}: {message}")]
     Script { script: String, message: String },

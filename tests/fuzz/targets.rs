@@ -3,10 +3,10 @@
 //! whatever the bytes; where a parse succeeds, its result must hold what it promises.
 
 use b3lake::catalog::TableDef;
+use b3lake::frontend::script::{Vars, split};
 use b3lake::source::ReaderOptions;
 use b3lake::source::cotahist::CotahistReader;
 use b3lake::source::portfolio::{Language, read_answer};
-use b3lake::sql::script::{Vars, split};
 
 /// The COTAHIST reader over any bytes: batches or a located error.
 pub fn cotahist(data: &[u8]) {

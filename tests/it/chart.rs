@@ -336,7 +336,7 @@ async fn the_shell_draws_its_last_result() {
     let svg = out.path().join("top.svg");
     let lake = Lake::open(lake.to_str().unwrap()).await.unwrap();
     let session = b3lake::sql::session(&lake).await.unwrap();
-    let mut shell = b3lake::sql::shell::Shell::new(session, Box::new(std::io::sink()));
+    let mut shell = b3lake::frontend::shell::Shell::new(session, Box::new(std::io::sink()));
     let none = shell.chart(b3lake::chart::data::XyStyle::Bar, "symbol", "v", &svg).unwrap_err().to_string();
     assert!(none.contains("no result to draw"), "{none}");
     shell

@@ -1,27 +1,24 @@
 //! The crate's modules in layers, each importing only from the layers below it (see the
-//! crate docs): this test reads every `crate::` and sibling `super::` path in `src/` and fails
-//! on an import that runs up the layers. The imports that already did when the order was
-//! written down are listed below, to be removed; the test also fails when one of them is gone,
-//! so that the list only shrinks.
+//! crate docs): this test reads every `crate::` and sibling `super::` path in the code of
+//! `src/` (not in comments) and fails on an import that runs up the layers. The imports that
+//! already did when the order was written down are listed below, to be removed; the test also
+//! fails when one of them is gone, so that the list only shrinks.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// The layer of a module path (`["sql", "repl"]`), lowest first; `None` for the crate root.
+/// The layer of a module path (`["sql", "exec"]`), lowest first; `None` for the crate root.
 fn layer(module: &[&str]) -> Option<u8> {
-    let (top, sub) = (module.first().copied()?, module.get(1).copied().unwrap_or(""));
-    Some(match top {
+    Some(match module.first().copied()? {
         // Utilities every layer may use.
         "source" | "deadline" | "local_fs" | "aws" | "telemetry" => 1,
         "lake" => 2,
         "catalog" | "ingest" => 3,
-        // The SQL engine; its front ends sit with the others, near the top.
-        "sql" if matches!(sub, "repl" | "shell" | "print" | "script" | "athena") => 7,
         "sql" => 4,
         "transform" => 5,
         // The crate's error wraps every layer's, so only the layers above them use it.
         "chart" | "quality" | "report" | "error" => 6,
-        "demo" => 7,
+        "frontend" | "demo" => 7,
         _ => return None,
     })
 }
@@ -44,11 +41,21 @@ fn targets(module: &[&str], text: &str) -> BTreeSet<Vec<String>> {
         if s.starts_with("Error") || s.starts_with("Result") {
             return vec!["error".to_string()];
         }
-        s.split("::")
-            .map(|p| p.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>())
-            .take_while(|p| !p.is_empty() && p.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
-            .take(2)
-            .collect()
+        let mut path = Vec::new();
+        let mut rest = s;
+        while path.len() < 2 {
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                break;
+            }
+            rest = &rest[name.len()..];
+            path.push(name);
+            match rest.strip_prefix("::") {
+                Some(next) => rest = next,
+                None => break,
+            }
+        }
+        path
     };
     let mut found = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
@@ -102,7 +109,10 @@ fn no_module_imports_from_a_layer_above_its_own() {
         }
         let Some(own) = layer(&module) else { continue };
         checked += 1;
-        for target in targets(&module, &std::fs::read_to_string(file).unwrap()) {
+        // Code only: a doc link to a module above is no import.
+        let text = std::fs::read_to_string(file).unwrap();
+        let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        for target in targets(&module, &code) {
             let names: Vec<&str> = target.iter().map(String::as_str).collect();
             if layer(&names).is_some_and(|theirs| theirs > own) {
                 upward.insert((relative.clone(), names.join("::")));

@@ -11,16 +11,16 @@ use std::time::Duration;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
-use super::Error as SqlError;
 use super::athena::{Athena, AthenaOptions, cost_usd};
-use super::exec::{Executed, execute_with, human_bytes};
 use super::print::Printer;
 use super::script::{self, Vars};
-use super::session::Session;
 use crate::catalog::Catalog;
 use crate::chart::data::XyStyle;
 use crate::chart::{self, Error as ChartError, Figure, Size};
 use crate::error::{Error, Result};
+use crate::sql::Error as SqlError;
+use crate::sql::exec::{Executed, execute_with, human_bytes};
+use crate::sql::session::Session;
 
 /// Where statements run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

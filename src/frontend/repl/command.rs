@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::chart::data::XyStyle;
-use crate::sql::print::Format;
-use crate::sql::shell::EngineKind;
+use crate::frontend::print::Format;
+use crate::frontend::shell::EngineKind;
 
 /// A backslash command.
 #[derive(Debug, Clone, PartialEq, Eq)]

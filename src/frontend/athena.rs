@@ -19,9 +19,9 @@ use aws_sdk_athena::types::{
     ColumnInfo, QueryExecutionContext, QueryExecutionState, ResultConfiguration, StatementType,
 };
 
-use super::Error;
-use super::exec::{Executed, Scanned};
 use crate::aws::{Backoff, retry};
+use crate::sql::Error;
+use crate::sql::exec::{Executed, Scanned};
 
 /// Athena bills $5 per TB scanned, at least 10 MB a query.
 const USD_PER_TB: f64 = 5.0;

@@ -12,9 +12,9 @@ use rustyline::{Config, Editor};
 
 use self::command::{Command, HELP};
 use self::helper::{ReplHelper, Words};
-use super::Error as SqlError;
 use super::shell::{EngineKind, Shell};
 use crate::error::{Error, Result};
+use crate::sql::Error as SqlError;
 
 /// Where the history is kept: `$B3LAKE_HISTORY`, else `~/.b3lake_history`.
 pub fn history_file() -> Option<PathBuf> {

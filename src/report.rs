@@ -12,10 +12,10 @@ use chrono::NaiveDate;
 
 use crate::chart::brl::{self, Unit};
 use crate::chart::data::{dates_of, days_filter, floats_of, no_days, strings};
-use crate::chart::{self, Format, Kind, Size};
+use crate::chart::{self, Figure, Format, Kind, Size};
 use crate::error::Result;
 use crate::lake::Lake;
-use crate::quality::{self, CheckOptions};
+use crate::quality::{self, CheckOptions, CheckResult};
 use crate::sql::{Session, execute};
 
 #[derive(Debug, Clone)]
@@ -57,8 +57,27 @@ pub async fn write(lake: &Lake, opts: &ReportOptions, path: &Path) -> Result<Rep
     Ok(report)
 }
 
-/// Builds the page.
+/// Builds the page: reads what it shows, then renders it.
 pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
+    let gathered = gather(lake, opts).await?;
+    render(lake, opts, gathered)
+}
+
+/// What the page shows, read from the lake.
+struct Gathered {
+    /// The daily summary's rows, one a trading day.
+    summary: Vec<RecordBatch>,
+    days: Vec<NaiveDate>,
+    last: NaiveDate,
+    charts: Vec<(&'static str, Figure)>,
+    /// The charts left out, and why.
+    skipped: Vec<String>,
+    checks: Vec<CheckResult>,
+    top: Vec<RecordBatch>,
+    movers: Vec<(&'static str, Vec<RecordBatch>)>,
+}
+
+async fn gather(lake: &Lake, opts: &ReportOptions) -> Result<Gathered> {
     let (from, to) = (opts.from, opts.to);
     // The steps: five charts, the checks, the top tables.
     let bar =
@@ -90,10 +109,10 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
 
     let mut charts = vec![("market-volume", market)];
     let mut skipped = Vec::new();
-    let top = top_symbols(&session, last, 3).await?;
+    let leaders = top_symbols(&session, last, 3).await?;
     let kinds = [
         ("top-volume", Kind::TopVolume { day: last, n: opts.top }),
-        ("price", Kind::Price { symbols: top, from, to }),
+        ("price", Kind::Price { symbols: leaders, from, to }),
         ("returns-heatmap", Kind::ReturnsHeatmap { from, to, n: opts.top.max(10) * 2 }),
         ("expiry-calendar", Kind::ExpiryCalendar { from, to, n: 20 }),
     ];
@@ -110,6 +129,16 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
 
     let checks = quality::check(lake, &CheckOptions { days: days.clone(), ..Default::default() }).await?;
     step("data-quality checks");
+    let top = top_rows(&session, last, opts.top).await?;
+    let movers = movers(&session, last, 5).await?;
+    step("top tables");
+    bar.finish_and_clear();
+    Ok(Gathered { summary, days, last, charts, skipped, checks, top, movers })
+}
+
+fn render(lake: &Lake, opts: &ReportOptions, gathered: Gathered) -> Result<Report> {
+    let Gathered { summary, days, last, charts, skipped, checks, top, movers } = gathered;
+    let (from, to) = (opts.from, opts.to);
     let mut html = String::with_capacity(1 << 20);
     let title = if from == to {
         format!("Mercado B3 em {}", brl::date(from))
@@ -152,10 +181,8 @@ pub async fn build(lake: &Lake, opts: &ReportOptions) -> Result<Report> {
     }
 
     let _ = writeln!(html, "<h2>Destaques de {}</h2>", brl::date(last));
-    html.push_str(&top_table(&session, last, opts.top).await?);
-    html.push_str(&movers_table(&session, last, 5).await?);
-    step("top tables");
-    bar.finish_and_clear();
+    html.push_str(&top_table(&top, opts.top));
+    html.push_str(&movers_table(&movers));
 
     html.push_str("<h2>Resumo diário</h2>\n");
     html.push_str(&summary_table(&summary));
@@ -298,8 +325,9 @@ async fn top_symbols(session: &Session, day: NaiveDate, n: usize) -> Result<Vec<
     Ok(text_rows(&b).into_iter().map(|mut r| r.swap_remove(0)).collect())
 }
 
-async fn top_table(session: &Session, day: NaiveDate, n: usize) -> Result<String> {
-    let batches = query(
+/// The day's `n` largest traded values.
+async fn top_rows(session: &Session, day: NaiveDate, n: usize) -> Result<Vec<RecordBatch>> {
+    query(
         session,
         &format!(
             "SELECT symbol, nome_empresa, preco_abertura, preco_fechamento, variacao_percentual_dia, \
@@ -308,8 +336,11 @@ async fn top_table(session: &Session, day: NaiveDate, n: usize) -> Result<String
             days_filter(day, day)
         ),
     )
-    .await?;
-    let rows: Vec<Vec<Cell>> = text_rows(&batches)
+    .await
+}
+
+fn top_table(batches: &[RecordBatch], n: usize) -> String {
+    let rows: Vec<Vec<Cell>> = text_rows(batches)
         .iter()
         .map(|v| {
             vec![
@@ -328,12 +359,13 @@ async fn top_table(session: &Session, day: NaiveDate, n: usize) -> Result<String
         &["ticker", "empresa", "abertura", "fechamento", "variação", "volume financeiro", "negócios"],
         &rows,
     ));
-    Ok(out)
+    out
 }
 
-/// The day's largest rises and falls (close over open) among tickers with at least 100 trades.
-async fn movers_table(session: &Session, day: NaiveDate, n: usize) -> Result<String> {
-    let mut out = String::new();
+/// The day's largest rises and falls (close over open) among tickers with at least 100
+/// trades, each with its title.
+async fn movers(session: &Session, day: NaiveDate, n: usize) -> Result<Vec<(&'static str, Vec<RecordBatch>)>> {
+    let mut out = Vec::new();
     for (title, order) in [("Maiores altas", "DESC"), ("Maiores baixas", "ASC")] {
         let batches = query(
             session,
@@ -345,7 +377,15 @@ async fn movers_table(session: &Session, day: NaiveDate, n: usize) -> Result<Str
             ),
         )
         .await?;
-        let rows: Vec<Vec<Cell>> = text_rows(&batches)
+        out.push((title, batches));
+    }
+    Ok(out)
+}
+
+fn movers_table(movers: &[(&str, Vec<RecordBatch>)]) -> String {
+    let mut out = String::new();
+    for (title, batches) in movers {
+        let rows: Vec<Vec<Cell>> = text_rows(batches)
             .iter()
             .map(|v| {
                 vec![
@@ -360,7 +400,7 @@ async fn movers_table(session: &Session, day: NaiveDate, n: usize) -> Result<Str
         let _ = writeln!(out, "<h3>{title} (fechamento sobre abertura, ao menos 100 negócios)</h3>");
         out.push_str(&table(&["ticker", "abertura", "fechamento", "variação", "negócios"], &rows));
     }
-    Ok(out)
+    out
 }
 
 fn summary_table(summary: &[RecordBatch]) -> String {

@@ -203,53 +203,10 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
             ])
         }
         Statement::AddPartitions { table, if_not_exists, partitions } => {
-            let def = catalog.require(&table).await?;
-            let prefix = def.lake_prefix().unwrap_or_default().to_string();
-            let mut new = Vec::new();
-            for (spec, location) in partitions {
-                let values = full_values(&def, &spec)?;
-                if !catalog.partitions(&def, &values).await?.is_empty() {
-                    if if_not_exists {
-                        continue;
-                    }
-                    return Err(Error::Usage(format!(
-                        "partition ({}) of {} already exists",
-                        Partition::spec(&def.partition_keys, &values),
-                        def.name
-                    )));
-                }
-                let location = match location {
-                    None => default_location(&prefix, &def.partition_keys, &values),
-                    Some(l) => in_lake(&l, &lake_url).ok_or_else(|| {
-                        Error::Usage(format!(
-                            "partition location {l} lies outside the lake ({lake_url}); b3lake reads partitions \
-                             inside the lake only"
-                        ))
-                    })?,
-                };
-                let files = list_files(catalog.lake(), &location).await?;
-                new.push(Partition { values, location, files });
-            }
-            catalog.add_partitions(&def, &new).await?;
-            Ok(vec![])
+            add_partitions(session, table, if_not_exists, partitions).await
         }
         Statement::DropPartitions { table, if_exists, partitions } => {
-            let def = catalog.require(&table).await?;
-            let mut gone = Vec::new();
-            for spec in partitions {
-                let matching = matching(catalog, &def, &spec).await?;
-                if matching.is_empty() && !if_exists {
-                    let text: Vec<String> = spec.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    return Err(Error::Usage(format!("no partition ({}) in {}", text.join(", "), def.name)));
-                }
-                gone.extend(matching);
-            }
-            gone.sort_by(|a, b| crate::catalog::partition::order(a, b));
-            gone.dedup();
-            if !gone.is_empty() {
-                catalog.drop_partitions(&def, &gone).await?;
-            }
-            Ok(vec![])
+            drop_partitions(session, table, if_exists, partitions).await
         }
         Statement::ShowTables => {
             let names = catalog.tables().await?;
@@ -263,22 +220,7 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
                 strings(all.iter().map(|p| Partition::spec(&def.partition_keys, &p.values)).collect()),
             )])
         }
-        Statement::Describe { table } => {
-            // Not a catalog table (a view, information_schema): DataFusion describes it.
-            let Some(def) = catalog.table(&table).await? else {
-                return Ok(session.sql(&format!("DESCRIBE {table}")).await?.collect().await?);
-            };
-            let all: Vec<_> =
-                def.columns.iter().map(|c| (c, false)).chain(def.partition_keys.iter().map(|c| (c, true))).collect();
-            let types =
-                all.iter().map(|(c, _)| hive_type(&c.data_type).map_err(Error::Usage)).collect::<Result<Vec<_>>>()?;
-            batch(&[
-                ("col_name", strings(all.iter().map(|(c, _)| c.name.clone()).collect())),
-                ("data_type", strings(types)),
-                ("comment", Arc::new(all.iter().map(|(c, _)| c.comment.clone()).collect::<StringArray>())),
-                ("partition_key", Arc::new(all.iter().map(|(_, k)| Some(*k)).collect::<BooleanArray>())),
-            ])
-        }
+        Statement::Describe { table } => describe(session, table).await,
         Statement::ShowCreateTable { table } => {
             let def = catalog.require(&table).await?;
             let mut def = def;
@@ -287,6 +229,91 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
             batch(&[("createtab_stmt", strings(vec![ddl]))])
         }
     }
+}
+
+/// ALTER TABLE ... ADD PARTITION: each partition's files listed from its folder (inside the
+/// lake only).
+async fn add_partitions(
+    session: &Session,
+    table: String,
+    if_not_exists: bool,
+    partitions: Vec<(Spec, Option<String>)>,
+) -> Result<Vec<RecordBatch>> {
+    let catalog = session.catalog();
+    let lake_url = catalog.lake_url();
+    let def = catalog.require(&table).await?;
+    let prefix = def.lake_prefix().unwrap_or_default().to_string();
+    let mut new = Vec::new();
+    for (spec, location) in partitions {
+        let values = full_values(&def, &spec)?;
+        if !catalog.partitions(&def, &values).await?.is_empty() {
+            if if_not_exists {
+                continue;
+            }
+            return Err(Error::Usage(format!(
+                "partition ({}) of {} already exists",
+                Partition::spec(&def.partition_keys, &values),
+                def.name
+            )));
+        }
+        let location = match location {
+            None => default_location(&prefix, &def.partition_keys, &values),
+            Some(l) => in_lake(&l, &lake_url).ok_or_else(|| {
+                Error::Usage(format!(
+                    "partition location {l} lies outside the lake ({lake_url}); b3lake reads partitions \
+                     inside the lake only"
+                ))
+            })?,
+        };
+        let files = list_files(catalog.lake(), &location).await?;
+        new.push(Partition { values, location, files });
+    }
+    catalog.add_partitions(&def, &new).await?;
+    Ok(vec![])
+}
+
+/// ALTER TABLE ... DROP PARTITION: a spec may name some keys only, and drops what it matches.
+async fn drop_partitions(
+    session: &Session,
+    table: String,
+    if_exists: bool,
+    partitions: Vec<Spec>,
+) -> Result<Vec<RecordBatch>> {
+    let catalog = session.catalog();
+    let def = catalog.require(&table).await?;
+    let mut gone = Vec::new();
+    for spec in partitions {
+        let matching = matching(catalog, &def, &spec).await?;
+        if matching.is_empty() && !if_exists {
+            let text: Vec<String> = spec.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return Err(Error::Usage(format!("no partition ({}) in {}", text.join(", "), def.name)));
+        }
+        gone.extend(matching);
+    }
+    gone.sort_by(|a, b| crate::catalog::partition::order(a, b));
+    gone.dedup();
+    if !gone.is_empty() {
+        catalog.drop_partitions(&def, &gone).await?;
+    }
+    Ok(vec![])
+}
+
+/// DESCRIBE: a catalog table's columns and partition keys with their Hive types.
+async fn describe(session: &Session, table: String) -> Result<Vec<RecordBatch>> {
+    let catalog = session.catalog();
+    // Not a catalog table (a view, information_schema): DataFusion describes it.
+    let Some(def) = catalog.table(&table).await? else {
+        return Ok(session.sql(&format!("DESCRIBE {table}")).await?.collect().await?);
+    };
+    let all: Vec<_> =
+        def.columns.iter().map(|c| (c, false)).chain(def.partition_keys.iter().map(|c| (c, true))).collect();
+    let types = all.iter().map(|(c, _)| hive_type(&c.data_type).map_err(Error::Usage)).collect::<Result<Vec<_>>>()?;
+    batch(&[
+        ("col_name", strings(all.iter().map(|(c, _)| c.name.clone()).collect())),
+        ("data_type", strings(types)),
+        ("comment", Arc::new(all.iter().map(|(c, _)| c.comment.clone()).collect::<StringArray>())),
+        ("partition_key", Arc::new(all.iter().map(|(_, k)| Some(*k)).collect::<BooleanArray>())),
+    ])
 }
 
 /// The values of a full partition spec, in key order and canonical.

@@ -122,41 +122,10 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
 async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
     let started = Instant::now();
     let (spec, tables) = reconcile_spec(lake, opts).await?;
-    let fingerprint = fingerprint(&opts.queries, &spec);
-    // Days with portfolios are also built by the index steps; the others keep the fingerprint
-    // they had before there were index steps.
-    let index_fingerprint = opts.queries.index_fingerprint().map(|index| format!("{fingerprint}+{index}"));
-    let fingerprint_of = |day: &DayInput| match &index_fingerprint {
-        Some(with_index) if !day.portfolios.is_empty() => with_index.clone(),
-        _ => fingerprint.clone(),
-    };
+    let fingerprints = Fingerprints::new(&opts.queries, &spec);
     let mut bookmarks = Bookmarks::load(lake).await?;
     let local = lake.local_root().is_some();
-
-    let raw = raw_days(lake, &opts.days).await?;
-    let mut portfolios = match tables.index {
-        Some(_) => portfolio_files(lake, &opts.days).await?,
-        None => BTreeMap::new(),
-    };
-    let total = raw.len();
-    let todo: Vec<DayInput> = raw
-        .into_iter()
-        .map(|(date, raw)| DayInput {
-            date,
-            raw,
-            portfolios: portfolios.remove(&date).unwrap_or_default(),
-            had_index: bookmarks.days.get(&date).is_some_and(|b| !b.portfolios.is_empty()),
-        })
-        .filter(|day| {
-            !matches!(opts.days, Days::Incremental | Days::Changed(_))
-                || bookmarks.is_stale(
-                    day.date,
-                    &RawVersion::of(&day.raw, local),
-                    &fingerprint_of(day),
-                    &day.portfolio_versions(local),
-                )
-        })
-        .collect();
+    let (todo, total) = days_to_do(lake, opts, tables.index.is_some(), &bookmarks, &fingerprints).await?;
     let mut report = TransformReport { up_to_date: total - todo.len(), layout: spec.layout, ..Default::default() };
     info!(days = todo.len(), up_to_date = report.up_to_date, layout = %spec.layout, "transforming");
 
@@ -196,7 +165,7 @@ async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<Tran
                 let bookmark = Bookmark {
                     raw: RawVersion::of(&day.raw, local),
                     portfolios: day.portfolio_versions(local),
-                    fingerprint: fingerprint_of(&day),
+                    fingerprint: fingerprints.of(&day),
                     rows,
                     files: written.files,
                     finished: chrono::Utc::now(),
@@ -226,6 +195,62 @@ async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<Tran
         info!(database = %database, changes = plan.changes.len(), "synced the refined partitions with Glue");
     }
     Ok(report)
+}
+
+/// What built a day: the SQL, filter and layout, and for days with portfolios the index
+/// steps too (the other days keep the fingerprint they had before there were index steps).
+struct Fingerprints {
+    plain: String,
+    with_index: Option<String>,
+}
+
+impl Fingerprints {
+    fn new(queries: &Queries, spec: &RefinedSpec) -> Self {
+        let plain = fingerprint(queries, spec);
+        let with_index = queries.index_fingerprint().map(|index| format!("{plain}+{index}"));
+        Self { plain, with_index }
+    }
+
+    fn of(&self, day: &DayInput) -> String {
+        match &self.with_index {
+            Some(with_index) if !day.portfolios.is_empty() => with_index.clone(),
+            _ => self.plain.clone(),
+        }
+    }
+}
+
+/// The days this run transforms (all the options name, or those whose inputs or build
+/// changed since their bookmark), and how many days the options name.
+async fn days_to_do(
+    lake: &Lake,
+    opts: &TransformOptions,
+    with_index: bool,
+    bookmarks: &Bookmarks,
+    fingerprints: &Fingerprints,
+) -> Result<(Vec<DayInput>, usize), Error> {
+    let local = lake.local_root().is_some();
+    let raw = raw_days(lake, &opts.days).await?;
+    let mut portfolios = if with_index { portfolio_files(lake, &opts.days).await? } else { BTreeMap::new() };
+    let total = raw.len();
+    let todo = raw
+        .into_iter()
+        .map(|(date, raw)| DayInput {
+            date,
+            raw,
+            portfolios: portfolios.remove(&date).unwrap_or_default(),
+            had_index: bookmarks.days.get(&date).is_some_and(|b| !b.portfolios.is_empty()),
+        })
+        .filter(|day| {
+            !matches!(opts.days, Days::Incremental | Days::Changed(_))
+                || bookmarks.is_stale(
+                    day.date,
+                    &RawVersion::of(&day.raw, local),
+                    &fingerprints.of(day),
+                    &day.portfolio_versions(local),
+                )
+        })
+        .collect();
+    Ok((todo, total))
 }
 
 /// The lake's refined spec after this run's options, checked and saved if it changed. A

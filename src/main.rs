@@ -755,3 +755,27 @@ async fn sql(args: SqlArgs) -> anyhow::Result<()> {
     shell.out().flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn tricky_flags_parse_as_documented() {
+        // A layout and a period of days, and an unknown layout refused with the choices.
+        let cli = Cli::try_parse_from(["b3lake", "transform", "--lake", "l", "--all", "--layout", "compact"]).unwrap();
+        assert!(matches!(cli.command, Command::Transform(_)));
+        let refused = Cli::try_parse_from(["b3lake", "transform", "--layout", "wide"]).err().unwrap().to_string();
+        assert!(refused.contains("symbol or compact"), "{refused}");
+        // A script variable is NAME=VALUE; a bare name is refused before anything runs.
+        assert!(Cli::try_parse_from(["b3lake", "sql", "--var", "day=2022-02-04", "-c", "SELECT 1"]).is_ok());
+        assert!(Cli::try_parse_from(["b3lake", "sql", "--var", "day", "-c", "SELECT 1"]).is_err());
+    }
+}

@@ -10,9 +10,9 @@ use arrow::datatypes::Int64Type;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use crate::catalog::refined::RefinedSpec;
 use crate::error::{Error, Result};
 use crate::lake::Lake;
-use crate::transform::RefinedSpec;
 
 /// One rule. Its SQL yields one row: the number of violations and one example.
 pub struct Check {

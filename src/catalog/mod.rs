@@ -8,6 +8,7 @@ pub mod glue;
 pub mod index;
 pub mod local;
 pub mod partition;
+pub mod refined;
 pub mod sync;
 pub mod types;
 

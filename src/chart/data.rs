@@ -10,9 +10,9 @@ use chrono::{Datelike, NaiveDate};
 
 use super::brl::{self, Unit};
 use super::{Candle, CandlePanel, Error, Figure, Plot, Series, XAxis};
+use crate::catalog::refined::RefinedSpec;
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::sql::{Session, execute};
-use crate::transform::RefinedSpec;
 
 /// A chart of the lake and what it needs.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,6 @@
 //! file a day: one atomic write anywhere.
 
 use std::path::Path as FsPath;
-use std::str::FromStr;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
@@ -27,57 +26,16 @@ use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use serde::{Deserialize, Serialize};
 
 use super::Error;
 use crate::catalog::Partition;
 use crate::catalog::partition::{day_values, written as written_partition};
+pub use crate::catalog::refined::Layout;
 use crate::lake::layout::{self, PART_FILE, STAGING};
 use crate::lake::{self, Lake};
 
 /// The column that partitions the refined table by ticker.
 pub const SYMBOL: &str = "symbol";
-
-/// How the refined table is cut into files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layout {
-    /// `year=/month=/day=/symbol=/part-00000.parquet`: one small file per ticker and day, the
-    /// design's layout. Engines that list partitions find one ticker's files without opening
-    /// any other; every engine pays a per-file cost on wide scans.
-    #[default]
-    Symbol,
-    /// `year=/month=/day=/part-00000.parquet`: one file per day sorted by symbol, with small
-    /// row groups, page statistics and a Bloom filter on `symbol`, so a symbol filter skips
-    /// the rest of the file.
-    Compact,
-}
-
-impl Layout {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layout::Symbol => "symbol",
-            Layout::Compact => "compact",
-        }
-    }
-}
-
-impl std::fmt::Display for Layout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Layout {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "symbol" => Ok(Layout::Symbol),
-            "compact" => Ok(Layout::Compact),
-            other => Err(format!("unknown layout {other:?} (symbol or compact)")),
-        }
-    }
-}
 
 /// Rows per row group and per page of the compact layout: a symbol filter reads about one
 /// page of a day's ~1,200 tickers.

@@ -1,8 +1,7 @@
 //! The transform's state, kept in the lake under `_b3lake/` so that whichever machine runs
 //! the job next (a laptop, a Glue worker) carries on where the last run stopped.
 //!
-//! `refined.json` says how the refined table is laid out and which raw records it selects;
-//! `bookmarks/transform.json` records, for each trading day, the raw file it was built from
+//! `bookmarks/transform.json` (beside the refined table's spec, [`RefinedSpec`]) records, for each trading day, the raw file it was built from
 //! and the SQL that built it. A day is out of date when its raw file or its index portfolios
 //! changed (re-ingested), the SQL or the filter changed, or it was never done. Each finished day is recorded at
 //! once, so a run that fails or is killed resumes with the days it had not finished.
@@ -14,40 +13,11 @@ use object_store::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use super::output::Layout;
+pub use crate::catalog::refined::{DEFAULT_FILTER, RefinedSpec};
 use crate::lake::Lake;
 use crate::lake::layout::META;
 
-/// The raw records the refined table holds by default: the spot market.
-pub const DEFAULT_FILTER: &str = "tipo_mercado = 10";
-
-const SPEC_FILE: &str = "refined.json";
 const BOOKMARKS_FILE: &str = "bookmarks/transform.json";
-
-/// How the lake's refined table is built.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefinedSpec {
-    pub layout: Layout,
-    /// SQL predicate on raw columns choosing the instruments.
-    pub filter: String,
-}
-
-impl Default for RefinedSpec {
-    fn default() -> Self {
-        Self { layout: Layout::default(), filter: DEFAULT_FILTER.to_string() }
-    }
-}
-
-impl RefinedSpec {
-    /// The lake's spec, or `None` before the first transform.
-    pub async fn load(lake: &Lake) -> Result<Option<Self>, Error> {
-        read_json(lake, SPEC_FILE).await
-    }
-
-    pub async fn save(&self, lake: &Lake) -> Result<(), Error> {
-        write_json(lake, SPEC_FILE, self).await
-    }
-}
 
 /// The raw file a day was built from, as the store describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -263,6 +263,30 @@ struct Quote<'a> {
     isin: &'a str,
 }
 
+impl<'a> Quote<'a> {
+    /// A share's round-lot quote of the day at its price, for the other spot markets to
+    /// change what differs.
+    fn of(s: &'a Spot, date: NaiveDate) -> Self {
+        Quote {
+            date,
+            codbdi: s.codbdi,
+            ticker: &s.ticker,
+            tpmerc: 10,
+            name: &s.name,
+            especi: &s.especi,
+            prazot: b"",
+            close: s.price,
+            trades: 0,
+            quantity: 0,
+            strike: 0,
+            expiry: None,
+            fatcot: s.fatcot,
+            points: 0,
+            isin: &s.isin,
+        }
+    }
+}
+
 fn quote_record(rng: &mut Rng, q: &Quote<'_>) -> Record {
     let mut r = Record::new(b"01");
     let close = q.close.max(1.0);
@@ -381,23 +405,7 @@ fn round_lots<W: Write>(
         }
         let trades = (s.activity * (0.5 + rng.unit())) as u64 + 1;
         let lot = if s.fatcot == 1000 { 1000 } else { 100 };
-        let q = Quote {
-            date,
-            codbdi: s.codbdi,
-            ticker: &s.ticker,
-            tpmerc: 10,
-            name: &s.name,
-            especi: &s.especi,
-            prazot: b"",
-            close: s.price,
-            trades,
-            quantity: trades * lot * (1 + rng.below(20)),
-            strike: 0,
-            expiry: None,
-            fatcot: s.fatcot,
-            points: 0,
-            isin: &s.isin,
-        };
+        let q = Quote { trades, quantity: trades * lot * (1 + rng.below(20)), ..Quote::of(s, date) };
         emit(out, &quote_record(rng, &q))?;
         n += 1;
     }
@@ -420,21 +428,13 @@ fn odd_lots<W: Write>(
         let ticker = format!("{}F", s.ticker);
         let trades = 1 + rng.below(200);
         let q = Quote {
-            date,
             codbdi: "96",
             ticker: &ticker,
             tpmerc: 20,
-            name: &s.name,
-            especi: &s.especi,
-            prazot: b"",
             close: s.price * (0.99 + rng.unit() * 0.02),
             trades,
             quantity: trades * (1 + rng.below(99)),
-            strike: 0,
-            expiry: None,
-            fatcot: s.fatcot,
-            points: 0,
-            isin: &s.isin,
+            ..Quote::of(s, date)
         };
         emit(out, &quote_record(rng, &q))?;
         n += 1;
@@ -459,21 +459,14 @@ fn forwards<W: Write>(
         let term = format!("{:03}", [16, 31, 45, 60, 90, 120, 180][rng.below(7) as usize]);
         let trades = 1 + rng.below(10);
         let q = Quote {
-            date,
             codbdi: "62",
             ticker: &ticker,
             tpmerc: 30,
-            name: &s.name,
-            especi: &s.especi,
             prazot: term.as_bytes(),
             close: s.price * 1.01,
             trades,
             quantity: trades * 100 * (1 + rng.below(50)),
-            strike: 0,
-            expiry: None,
-            fatcot: s.fatcot,
-            points: 0,
-            isin: &s.isin,
+            ..Quote::of(s, date)
         };
         emit(out, &quote_record(rng, &q))?;
         n += 1;

@@ -20,6 +20,8 @@
 //!    [`frontend`], and [`demo`];
 //! 8. the binary.
 
+#![deny(rustdoc::broken_intra_doc_links)]
+
 pub mod aws;
 pub mod catalog;
 pub mod chart;

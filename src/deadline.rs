@@ -2,10 +2,12 @@
 //!
 //! The SQL parser DataFusion 55 pins backtracks on some malformed statements, in time that
 //! doubles with each part of a dotted name (`a.b.c...x[y z`: 20 parts take 2 s, 40 would take
-//! weeks). Newer parsers fix these cases one by one; until b3lake can take one, every statement
-//! b3lake parses is parsed on a thread of its own, and a statement that is not parsed within
-//! [`PARSE_TIME`] is refused with a clear error instead of hanging the prompt or the job. The
-//! parser's thread is left to finish on its own; a one-shot command exits at once.
+//! weeks). Newer parsers fix these cases one by one; until b3lake can take one, every full
+//! parse of a statement (a query's, a table's DDL) runs on a thread of its own, and a
+//! statement that is not parsed within [`PARSE_TIME`] is refused with a clear error instead
+//! of hanging the prompt or the job. (Catalog statements are recognised by their keywords,
+//! names and literals alone, in one pass.) The parser's thread is left to finish on its own;
+//! a one-shot command exits at once.
 
 use std::time::Duration;
 

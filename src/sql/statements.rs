@@ -37,15 +37,10 @@ pub enum Statement {
     ShowCreateTable { table: String },
 }
 
-/// The catalog statement `sql` is, if it is one (parsed in bounded time: see
-/// [`crate::deadline`]).
+/// The catalog statement `sql` is, if it is one. It reads keywords, names and literal
+/// values only, in one pass (no expression, where the parser backtracks); a `CREATE` goes to
+/// [`TableDef::parse`], which bounds its own time.
 pub fn parse(sql: &str) -> Option<Result<Statement>> {
-    let text = sql.to_string();
-    crate::deadline::parse_within(move || parse_unbounded(&text))
-        .unwrap_or_else(|slow| Some(Err(Error::Usage(slow.to_string()))))
-}
-
-fn parse_unbounded(sql: &str) -> Option<Result<Statement>> {
     let dialect = HiveDialect {};
     let mut p = Parser::new(&dialect).try_with_sql(sql).ok()?;
     let usage = |e: ParserError| Error::Usage(format!("{e}"));

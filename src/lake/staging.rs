@@ -286,10 +286,7 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                     message: e.to_string(),
                 })?;
                 warn!(run = %run, days = record.days.len(), "finishing the commit of a run that stopped half-way");
-                let publishing = match &publishing {
-                    Some(held) => Clone::clone(held),
-                    None => publishing.insert(lake.publishing().await?).clone(),
-                };
+                let publishing = hold(lake, &mut publishing).await?;
                 for &date in &record.days {
                     move_day(lake, &run, date).await?;
                 }
@@ -310,10 +307,7 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                     continue;
                 }
                 warn!(run = %run, folders = folders.len(), "finishing what a run that stopped half-way had staged");
-                let publishing = match &publishing {
-                    Some(held) => Clone::clone(held),
-                    None => publishing.insert(lake.publishing().await?).clone(),
-                };
+                let publishing = hold(lake, &mut publishing).await?;
                 for folder in &folders {
                     move_in(lake, &run, folder).await?;
                 }
@@ -327,26 +321,32 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
     Ok(committed)
 }
 
+/// The publication a recovery holds from its first roll-forward on, shared by every run it
+/// finishes.
+async fn hold(lake: &Lake, held: &mut Option<super::Snapshot>) -> Result<super::Snapshot, Error> {
+    if held.is_none() {
+        *held = Some(lake.publishing().await?);
+    }
+    Ok(held.clone().expect("just taken"))
+}
+
 /// Ends a run that wrote through [`staged`] marks: its staging goes, unless a mark is left (a
 /// folder the run failed to move in whole), which the next writer's [`recover`] finishes.
 pub async fn finish_run(lake: &Lake, run: &str) -> Result<(), Error> {
     if staged_folders(lake, run).await?.is_empty() {
-        discard(lake, run, "").await
+        cleanup(lake, run).await
     } else {
         warn!(run = %run, "folders were left half moved in; the next writer finishes them");
         Ok(())
     }
 }
 
-/// Deletes what a run staged under `folder` (relative to the lake; all of it for `""`).
+/// Deletes what a run staged under `folder` (relative to the lake).
 pub async fn discard(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> {
     let staged = format!("{STAGING}/{run}/{folder}");
-    let staged = staged.trim_end_matches('/');
-    lake.remove_all(lake.list_all(&lake.path(staged)).await?).await?;
+    lake.remove_all(lake.list_all(&lake.path(&staged)).await?).await?;
     if let Some(root) = lake.local_root() {
         let _ = std::fs::remove_dir_all(root.join(staged));
-        let _ = std::fs::remove_dir(root.join(STAGING).join(run));
-        let _ = std::fs::remove_dir(root.join(STAGING));
     }
     Ok(())
 }
@@ -355,9 +355,7 @@ pub async fn discard(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> 
 async fn cleanup(lake: &Lake, run: &str) -> Result<(), Error> {
     let record = record_path(lake, run);
     let files = lake.list_all(&lake.path(&format!("{STAGING}/{run}"))).await?;
-    for file in files.iter().filter(|f| **f != record) {
-        lake.remove(file).await?;
-    }
+    lake.remove_all(files.into_iter().filter(|f| *f != record).collect()).await?;
     lake.remove(&record).await?;
     // Local folders outlive their files; remove the run's tree, and `_staging` if empty.
     if let Some(root) = lake.local_root() {

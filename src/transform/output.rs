@@ -183,27 +183,18 @@ impl DayOutput {
         if lake.local_root().is_some() || self.layout != Layout::Symbol || self.refined.is_empty() {
             return None;
         }
-        let values = day_values(self.date);
-        Some(
-            self.refined
-                .iter()
-                .map(|(p, b)| written_partition(&format!("{STAGING}/{}/{p}", self.run), &values, b.len() as u64))
-                .collect(),
-        )
+        Some(partitions(self.date, &self.refined, &format!("{STAGING}/{}/", self.run)))
     }
 
     /// Replaces what the lake held for the day with this output: a few renames or PUTs and
     /// deletions, quick enough to run while readers wait (see `lake::snapshot`).
     pub async fn publish(self, lake: &Lake) -> Result<Written, Error> {
         let all = self.refined.iter().chain(&self.summary);
-        let values = day_values(self.date);
-        let partitions =
-            |files: &Files| files.iter().map(|(p, b)| written_partition(p, &values, b.len() as u64)).collect();
         let written = Written {
             files: all.clone().count() as u64,
             bytes: all.map(|(_, b)| b.len() as u64).sum(),
-            refined: partitions(&self.refined),
-            summary: partitions(&self.summary),
+            refined: partitions(self.date, &self.refined, ""),
+            summary: partitions(self.date, &self.summary, ""),
         };
         let day = layout::refined_day(self.date);
         match self.swapped(lake) {
@@ -236,8 +227,14 @@ pub async fn write_index_day(
         files.push((path, bytes));
     }
     replace_remote_day(lake, &day, &files).await?;
+    Ok(partitions(date, &files, ""))
+}
+
+/// The partitions of a day's files, for the catalog, the files' paths taken under `under`
+/// (`""`: where they are; `_staging/<run>/`: their staged copies).
+fn partitions(date: NaiveDate, files: &Files, under: &str) -> Vec<Partition> {
     let values = day_values(date);
-    Ok(files.iter().map(|(p, b)| written_partition(p, &values, b.len() as u64)).collect())
+    files.iter().map(|(p, b)| written_partition(&format!("{under}{p}"), &values, b.len() as u64)).collect()
 }
 
 /// Writes every file with one PUT each, then deletes what else the day's folder held.

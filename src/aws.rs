@@ -1,12 +1,12 @@
 //! What every AWS call of b3lake shares: clients from the standard configuration (environment,
-//! profiles, SSO, `AWS_ENDPOINT_URL`), and retries with exponential backoff for the errors
-//! that mean "later", on top of the SDK's own few attempts.
+//! profiles, SSO, `AWS_ENDPOINT_URL`), and retries under b3lake's [`RetryConfig`] for the
+//! errors that mean "later", on top of the SDK's own few attempts.
 
 use std::future::Future;
-use std::time::Duration;
 
 use aws_sdk_glue::error::ProvideErrorMetadata;
-use tracing::warn;
+
+use crate::retry::{Attempt, RetryConfig};
 
 /// Error codes that ask the caller to slow down and try again.
 const RETRYABLE: [&str; 5] = [
@@ -16,19 +16,6 @@ const RETRYABLE: [&str; 5] = [
     "ConcurrentModificationException",
     "RequestLimitExceeded",
 ];
-
-/// How many times to try, and the first wait (doubled after each failure).
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub attempts: u32,
-    pub first: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self { attempts: 6, first: Duration::from_millis(500) }
-    }
-}
 
 /// A failed call: the operation, the AWS error code and message.
 #[derive(Debug, Clone)]
@@ -50,32 +37,29 @@ pub async fn glue_client() -> aws_sdk_glue::Client {
     aws_sdk_glue::Client::new(&aws_config::load_from_env().await)
 }
 
-/// Runs `call` until it succeeds, fails with an error that retrying cannot fix, or runs out
-/// of attempts.
-pub async fn retry<T, E, F, Fut>(operation: &str, backoff: Backoff, mut call: F) -> Result<T, CallError>
+/// Runs `call` under `policy` until it succeeds, fails with an error that retrying cannot fix,
+/// or runs out of attempts.
+pub async fn retry<T, E, F, Fut>(operation: &str, policy: &RetryConfig, mut call: F) -> Result<T, CallError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let mut delay = backoff.first;
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Ok(out) => return Ok(out),
-            Err(e) => {
-                let code = e.code().unwrap_or_default().to_string();
-                if !RETRYABLE.contains(&code.as_str()) || attempt >= backoff.attempts {
+    let of = policy.attempts();
+    policy
+        .run(operation, |attempt| {
+            let call = call();
+            async move {
+                call.await.map_err(|e| {
+                    let code = e.code().unwrap_or_default().to_string();
                     let message = e.message().map(str::to_string).unwrap_or_else(|| error_chain(&e));
-                    return Err(CallError { code, message, attempts: attempt, of: backoff.attempts });
-                }
-                warn!(operation, %code, attempt, delay_ms = delay.as_millis() as u64, "AWS is throttling; retrying");
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2);
-                attempt += 1;
+                    let retryable = RETRYABLE.contains(&code.as_str());
+                    let error = CallError { code, message, attempts: attempt, of };
+                    if retryable { Attempt::Retry { detail: error.to_string(), error } } else { Attempt::Final(error) }
+                })
             }
-        }
-    }
+        })
+        .await
 }
 
 /// An error and its sources, `: `-separated: the SDK's top-level messages alone rarely say

@@ -10,7 +10,7 @@
 //!
 //! The layers, lowest first; a module imports only from its own layer and those below
 //! (`tests/it/layers.rs` checks it, with the few older exceptions it lists):
-//! 1. [`source`] and small utilities ([`deadline`], [`local_fs`], [`aws`], [`telemetry`]);
+//! 1. [`source`] and small utilities ([`deadline`], [`local_fs`], [`retry`], [`aws`], [`telemetry`]);
 //! 2. [`lake`];
 //! 3. [`ingest`] and [`catalog`];
 //! 4. the SQL engine: [`sql`] (session, lake tables, dialect, statements, execution);
@@ -34,6 +34,7 @@ pub mod lake;
 pub mod local_fs;
 pub mod quality;
 pub mod report;
+pub mod retry;
 pub mod source;
 pub mod sql;
 pub mod telemetry;

@@ -1,26 +1,13 @@
 //! Logs through `tracing`: readable lines for people, JSON lines for log pipelines.
 
-use std::str::FromStr;
-
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
     #[default]
     Text,
     Json,
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => Err(format!("unknown log format {other:?} (text or json)")),
-        }
-    }
 }
 
 /// Installs the global subscriber, writing to stderr. `RUST_LOG` overrides `default_level`.

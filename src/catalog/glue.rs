@@ -20,7 +20,8 @@ use super::ddl::{Column, TableDef};
 use super::partition::Partition;
 use super::types::{hive_type, parse_hive_type};
 use super::{Catalog, Error};
-use crate::aws::{Backoff, CallError, retry};
+use crate::aws::{CallError, retry};
+use crate::retry::RetryConfig;
 
 const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
 const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
@@ -42,7 +43,7 @@ pub struct GlueCatalog {
     client: aws_sdk_glue::Client,
     database: String,
     lake_url: String,
-    backoff: Backoff,
+    retry: RetryConfig,
     calls: Arc<AtomicU64>,
 }
 
@@ -53,7 +54,7 @@ impl GlueCatalog {
             client,
             database: database.to_string(),
             lake_url: lake_url.trim_end_matches('/').to_string(),
-            backoff: Backoff::default(),
+            retry: RetryConfig::default(),
             calls: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -63,8 +64,8 @@ impl GlueCatalog {
         Self::new(crate::aws::glue_client().await, database, &local.lake_url())
     }
 
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -98,7 +99,7 @@ impl GlueCatalog {
             .description("B3 market data (b3lake)")
             .build()
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        retry("CreateDatabase", self.backoff, || {
+        retry("CreateDatabase", &self.retry, || {
             self.count();
             self.client.create_database().database_input(input.clone()).send()
         })
@@ -269,7 +270,7 @@ impl Catalog for GlueCatalog {
 
     async fn create_table(&self, def: &TableDef) -> Result<(), Error> {
         let input = self.table_input(def)?;
-        retry("CreateTable", self.backoff, || {
+        retry("CreateTable", &self.retry, || {
             self.count();
             self.client.create_table().database_name(&self.database).table_input(input.clone()).send()
         })
@@ -283,7 +284,7 @@ impl Catalog for GlueCatalog {
 
     async fn update_table(&self, def: &TableDef) -> Result<(), Error> {
         let input = self.table_input(def)?;
-        retry("UpdateTable", self.backoff, || {
+        retry("UpdateTable", &self.retry, || {
             self.count();
             self.client.update_table().database_name(&self.database).table_input(input.clone()).send()
         })
@@ -296,7 +297,7 @@ impl Catalog for GlueCatalog {
     }
 
     async fn drop_table(&self, name: &str) -> Result<(), Error> {
-        retry("DeleteTable", self.backoff, || {
+        retry("DeleteTable", &self.retry, || {
             self.count();
             self.client.delete_table().database_name(&self.database).name(name).send()
         })
@@ -348,7 +349,7 @@ impl Catalog for GlueCatalog {
     async fn add_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
         let inputs = partitions.iter().map(|p| self.partition_input(def, p)).collect::<Result<Vec<_>, _>>()?;
         self.batches(inputs, CREATE_BATCH, |chunk| async move {
-            let out = retry("BatchCreatePartition", self.backoff, || {
+            let out = retry("BatchCreatePartition", &self.retry, || {
                 self.count();
                 self.client
                     .batch_create_partition()
@@ -376,7 +377,7 @@ impl Catalog for GlueCatalog {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.batches(entries, UPDATE_BATCH, |chunk| async move {
-            let out = retry("BatchUpdatePartition", self.backoff, || {
+            let out = retry("BatchUpdatePartition", &self.retry, || {
                 self.count();
                 self.client
                     .batch_update_partition()
@@ -413,7 +414,7 @@ impl Catalog for GlueCatalog {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.batches(lists, DELETE_BATCH, |chunk| async move {
-            let out = retry("BatchDeletePartition", self.backoff, || {
+            let out = retry("BatchDeletePartition", &self.retry, || {
                 self.count();
                 self.client
                     .batch_delete_partition()

@@ -2,8 +2,6 @@
 //! layout and the filter that chooses its raw records. The transform writes it; the charts and
 //! checks read it, so it lives with the catalog rather than with the job.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::Error;
@@ -11,7 +9,7 @@ use crate::lake::Lake;
 use crate::lake::layout::META;
 
 /// How the refined table is cut into files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// `year=/month=/day=/symbol=/part-00000.parquet`: one small file per ticker and day, the
@@ -37,17 +35,6 @@ impl Layout {
 impl std::fmt::Display for Layout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Layout {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "symbol" => Ok(Layout::Symbol),
-            "compact" => Ok(Layout::Compact),
-            other => Err(format!("unknown layout {other:?} (symbol or compact)")),
-        }
     }
 }
 

@@ -32,23 +32,11 @@ pub enum Kind {
 }
 
 /// How a query result is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum XyStyle {
     Bar,
     Line,
     Scatter,
-}
-
-impl std::str::FromStr for XyStyle {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "bar" => Ok(XyStyle::Bar),
-            "line" => Ok(XyStyle::Line),
-            "scatter" => Ok(XyStyle::Scatter),
-            other => Err(format!("a chart is bar, line or scatter, not {other:?}")),
-        }
-    }
 }
 
 fn usage(message: impl Into<String>) -> crate::Error {

@@ -19,7 +19,8 @@ use aws_sdk_athena::types::{
     ColumnInfo, QueryExecutionContext, QueryExecutionState, ResultConfiguration, StatementType,
 };
 
-use crate::aws::{Backoff, retry};
+use crate::aws::retry;
+use crate::retry::RetryConfig;
 use crate::sql::Error;
 use crate::sql::exec::{Executed, Scanned};
 
@@ -37,6 +38,8 @@ pub struct AthenaOptions {
     /// The first wait between polls; it grows by half after each poll, to at most `max_poll`.
     pub first_poll: Duration,
     pub max_poll: Duration,
+    /// For Athena's throttling answers.
+    pub retry: RetryConfig,
 }
 
 impl Default for AthenaOptions {
@@ -47,6 +50,7 @@ impl Default for AthenaOptions {
             output_location: None,
             first_poll: Duration::from_millis(100),
             max_poll: Duration::from_secs(2),
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -97,7 +101,7 @@ impl Athena {
 
     async fn start(&self, sql: &str) -> Result<String, Error> {
         let o = &self.options;
-        let response = retry("StartQueryExecution", Backoff::default(), || {
+        let response = retry("StartQueryExecution", &self.options.retry, || {
             let mut call = self
                 .client
                 .start_query_execution()
@@ -128,7 +132,7 @@ impl Athena {
     async fn wait(&self, id: &str) -> Result<Finished, Error> {
         let mut pause = self.options.first_poll;
         loop {
-            let response = retry("GetQueryExecution", Backoff::default(), || {
+            let response = retry("GetQueryExecution", &self.options.retry, || {
                 self.client.get_query_execution().query_execution_id(id).send()
             })
             .await
@@ -165,7 +169,7 @@ impl Athena {
         let mut token: Option<String> = None;
         let mut first = true;
         loop {
-            let response = retry("GetQueryResults", Backoff::default(), || {
+            let response = retry("GetQueryResults", &self.options.retry, || {
                 self.client.get_query_results().query_execution_id(id).set_next_token(token.clone()).send()
             })
             .await

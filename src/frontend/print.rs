@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::str::FromStr;
 
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Schema};
@@ -13,7 +12,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 /// An output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     #[default]
     Table,
@@ -21,20 +20,6 @@ pub enum Format {
     Tsv,
     Json,
     Ndjson,
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "table" => Format::Table,
-            "csv" => Format::Csv,
-            "tsv" => Format::Tsv,
-            "json" => Format::Json,
-            "ndjson" => Format::Ndjson,
-            other => return Err(format!("unknown format {other:?}: table, csv, tsv, json or ndjson")),
-        })
-    }
 }
 
 impl fmt::Display for Format {

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -23,22 +22,11 @@ use crate::sql::exec::{Executed, execute_with, human_bytes};
 use crate::sql::session::Session;
 
 /// Where statements run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EngineKind {
     #[default]
     Local,
     Athena,
-}
-
-impl FromStr for EngineKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "local" => Ok(EngineKind::Local),
-            "athena" => Ok(EngineKind::Athena),
-            other => Err(format!("unknown engine {other:?}: local or athena")),
-        }
-    }
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -19,6 +19,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
 
 use super::Error;
+use crate::retry::RetryConfig;
 
 /// A lake: an object store and the root of the lake inside it.
 #[derive(Clone)]
@@ -195,11 +196,13 @@ fn with_slash(s: &str) -> String {
     if s.is_empty() { String::new() } else { format!("{s}/") }
 }
 
-/// S3 with object_store's own settings from the environment (`AWS_ENDPOINT_URL`,
+/// S3 with object_store's settings from the environment (`AWS_ENDPOINT_URL`,
 /// `AWS_ALLOW_HTTP`, ...) and region and credentials resolved by the AWS SDK's chain.
 async fn s3_store(bucket: &str) -> Result<object_store::aws::AmazonS3, object_store::Error> {
     let config = aws_config::load_from_env().await;
-    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    // b3lake's one retry policy, as for every other remote call.
+    let mut builder =
+        AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(RetryConfig::default().for_object_store());
     if let Some(region) = config.region() {
         builder = builder.with_region(region.as_ref());
     }

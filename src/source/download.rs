@@ -14,9 +14,12 @@ use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
-use super::http::{self, Attempt};
+use reqwest::StatusCode;
+
+use super::http::{self, GetError};
 use super::looks_like_html;
 use crate::local_fs::replace_local_file;
+use crate::retry::{Attempt, RetryConfig};
 
 /// B3's historical quotes folder.
 pub const DEFAULT_BASE_URL: &str = "https://bvmf.bmfbovespa.com.br/InstDados/SerHist";
@@ -99,10 +102,8 @@ pub enum DownloadError {
 pub struct DownloadOptions {
     pub base_url: String,
     pub cache_dir: PathBuf,
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// Delay before the first retry; doubled at each retry, plus random jitter up to as much.
-    pub backoff: Duration,
+    /// For 5xx, 429, network errors and cut-off bodies.
+    pub retry: RetryConfig,
     pub connect_timeout: Duration,
     /// For the whole request, body included: a yearly ZIP is ~90 MB.
     pub timeout: Duration,
@@ -113,8 +114,7 @@ impl Default for DownloadOptions {
         Self {
             base_url: DEFAULT_BASE_URL.to_string(),
             cache_dir: default_cache_dir(),
-            attempts: 5,
-            backoff: Duration::from_millis(500),
+            retry: RetryConfig::default(),
             connect_timeout: Duration::from_secs(15),
             timeout: Duration::from_secs(600),
         }
@@ -165,8 +165,7 @@ impl Downloader {
             return Ok(path);
         }
         let url = self.url(&period);
-        let body =
-            http::retrying(&url, self.opts.attempts, self.opts.backoff, |n| self.try_get(&url, period, n)).await?;
+        let body = self.opts.retry.run(&url, |n| self.try_get(&url, period, n)).await?;
         store(&path, &body)?;
         info!(%url, bytes = body.len(), "downloaded");
         Ok(path)
@@ -175,30 +174,24 @@ impl Downloader {
     /// Attempt number `attempts` at the period's ZIP.
     async fn try_get(&self, url: &str, period: Period, attempts: u32) -> Result<Vec<u8>, Attempt<DownloadError>> {
         let url = url.to_string();
-        let network = |source: reqwest::Error| Attempt::Retry {
-            detail: source.to_string(),
-            error: DownloadError::Network { url: url.clone(), source: source.without_url(), attempts },
-        };
-        let response = self.client.get(&url).send().await.map_err(network)?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(Attempt::Final(DownloadError::NotFound { url, period }));
-        }
-        if !status.is_success() {
-            let error = DownloadError::Status { url: url.clone(), status: status.as_u16(), attempts };
-            return Err(http::status_failure(status, error));
-        }
-        let expected = response.content_length();
-        let body = response.bytes().await.map_err(network)?;
+        let body = http::get(&self.client, &url).await.map_err(|e| {
+            e.attempt(|e| match e {
+                GetError::Status(StatusCode::NOT_FOUND) => DownloadError::NotFound { url: url.clone(), period },
+                GetError::Status(status) => {
+                    DownloadError::Status { url: url.clone(), status: status.as_u16(), attempts }
+                }
+                GetError::Network(source) | GetError::Body(source) => {
+                    DownloadError::Network { url: url.clone(), source, attempts }
+                }
+                e @ GetError::Length { .. } => {
+                    DownloadError::Truncated { url: url.clone(), detail: e.to_string(), attempts }
+                }
+            })
+        })?;
         let cut = |detail: String| Attempt::Retry {
             error: DownloadError::Truncated { url: url.clone(), detail: detail.clone(), attempts },
             detail,
         };
-        if let Some(expected) = expected
-            && body.len() as u64 != expected
-        {
-            return Err(cut(format!("received {} of {expected} bytes", body.len())));
-        }
         if looks_like_html(&body) {
             return Err(Attempt::Final(DownloadError::Html { url, period }));
         }

@@ -2,12 +2,15 @@
 //!
 //! B3's servers are slow and fail now and then, so every request has timeouts, and the
 //! failures that a second try can fix (5xx, 429, a dropped connection, a cut-off body) are
-//! retried with exponential backoff and jitter; the rest (404, an HTML page) fail at once.
+//! retried under the caller's [`RetryConfig`](crate::retry::RetryConfig); the rest (404, an
+//! HTML page) fail at once.
 
-use std::future::Future;
 use std::time::Duration;
 
-use tracing::warn;
+use bytes::Bytes;
+use reqwest::StatusCode;
+
+use crate::retry::Attempt;
 
 /// A client with b3lake's user agent and the given timeouts (`timeout` covers the body).
 pub(crate) fn client(connect_timeout: Duration, timeout: Duration) -> reqwest::Result<reqwest::Client> {
@@ -18,82 +21,59 @@ pub(crate) fn client(connect_timeout: Duration, timeout: Duration) -> reqwest::R
         .build()
 }
 
-/// How one attempt failed.
-pub(crate) enum Attempt<E> {
-    /// Trying again would not help.
-    Final(E),
-    /// Worth another try; `error` is returned if it was the last.
-    Retry { error: E, detail: String },
+/// Why a GET brought no whole body.
+#[derive(Debug)]
+pub(crate) enum GetError {
+    /// No answer: the connection failed or timed out.
+    Network(reqwest::Error),
+    /// An answer other than 2xx.
+    Status(StatusCode),
+    /// The body broke off while it was read.
+    Body(reqwest::Error),
+    /// The body is shorter (or longer) than its Content-Length.
+    Length { received: usize, expected: u64 },
 }
 
-/// A failed status as an attempt: worth another try for 5xx and 429, final otherwise.
-pub(crate) fn status_failure<E>(status: reqwest::StatusCode, error: E) -> Attempt<E> {
-    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        Attempt::Retry { error, detail: format!("HTTP {status}") }
-    } else {
-        Attempt::Final(error)
-    }
-}
-
-/// Runs `attempt(n)` for n = 1, 2, ... until it succeeds, fails for good, or `attempts` tries
-/// have failed, sleeping [`backoff`] between tries.
-pub(crate) async fn retrying<T, E, F, Fut>(url: &str, attempts: u32, base: Duration, mut attempt: F) -> Result<T, E>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, Attempt<E>>>,
-{
-    let mut n = 0;
-    loop {
-        n += 1;
-        match attempt(n).await {
-            Ok(value) => return Ok(value),
-            Err(Attempt::Final(e)) => return Err(e),
-            Err(Attempt::Retry { error, detail }) => {
-                if n >= attempts.max(1) {
-                    return Err(error);
-                }
-                let delay = backoff(base, n);
-                warn!(%url, attempt = n, error = %detail, retry_in_ms = delay.as_millis() as u64, "request failed, retrying");
-                tokio::time::sleep(delay).await;
-            }
+impl GetError {
+    /// Whether a later try may succeed: everything but a 4xx other than 429.
+    pub(crate) fn retryable(&self) -> bool {
+        match self {
+            GetError::Status(status) => status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS,
+            _ => true,
         }
     }
 }
 
-/// Exponential backoff with jitter: `base * 2^(attempt-1)` plus up to as much again.
-pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << (attempt.max(1) - 1).min(16));
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let jitter = exp.mul_f64(f64::from(nanos % 1000) / 1000.0);
-    exp + jitter
+impl std::fmt::Display for GetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GetError::Network(e) | GetError::Body(e) => write!(f, "{e}"),
+            GetError::Status(status) => write!(f, "HTTP {status}"),
+            GetError::Length { received, expected } => write!(f, "received {received} of {expected} bytes"),
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows() {
-        let base = Duration::from_millis(100);
-        let b1 = backoff(base, 1);
-        let b3 = backoff(base, 3);
-        assert!(b1 >= base && b1 < base * 2);
-        assert!(b3 >= base * 4 && b3 < base * 8);
+/// GETs `url` whole: a success status and, when the server sent a length, exactly that many
+/// bytes. Errors carry no URL; the callers name it once in their own.
+pub(crate) async fn get(client: &reqwest::Client, url: &str) -> Result<Bytes, GetError> {
+    let response = client.get(url).send().await.map_err(|e| GetError::Network(e.without_url()))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(GetError::Status(status));
     }
+    let expected = response.content_length();
+    let body = response.bytes().await.map_err(|e| GetError::Body(e.without_url()))?;
+    match expected {
+        Some(expected) if body.len() as u64 != expected => Err(GetError::Length { received: body.len(), expected }),
+        _ => Ok(body),
+    }
+}
 
-    #[tokio::test]
-    async fn retries_until_the_last_attempt_then_returns_its_error() {
-        let mut seen = Vec::new();
-        let out: Result<(), u32> = retrying("u", 3, Duration::from_millis(1), |n| {
-            seen.push(n);
-            async move { Err(Attempt::Retry { error: n, detail: String::new() }) }
-        })
-        .await;
-        assert_eq!(out, Err(3));
-        assert_eq!(seen, [1, 2, 3]);
-        let out: Result<(), u32> =
-            retrying("u", 3, Duration::from_millis(1), |n| async move { Err(Attempt::Final(n)) }).await;
-        assert_eq!(out, Err(1));
+impl GetError {
+    /// As one attempt of a retried call: `error` makes the caller's error of it.
+    pub(crate) fn attempt<E>(self, error: impl FnOnce(GetError) -> E) -> Attempt<E> {
+        let detail = self.to_string();
+        if self.retryable() { Attempt::Retry { detail, error: error(self) } } else { Attempt::Final(error(self)) }
     }
 }

@@ -27,24 +27,13 @@ use crate::catalog::partition::typed_value;
 use crate::catalog::{LocalCatalog, Partition, Pruner, TableDef};
 
 /// Where a table's partitions come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Partitions {
     /// The catalog's partition index (listing only tables never indexed).
     #[default]
     Index,
     /// Listing the folders, as if there were no index.
     Listing,
-}
-
-impl std::str::FromStr for Partitions {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "index" => Ok(Self::Index),
-            "listing" => Ok(Self::Listing),
-            other => Err(format!("{other:?}: expected index or listing")),
-        }
-    }
 }
 
 /// A table of the lake's catalog.

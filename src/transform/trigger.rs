@@ -10,7 +10,6 @@
 //! transform that follows the day's ingest.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -18,9 +17,10 @@ use tracing::{info, warn};
 
 use super::Error;
 use super::job::{Days, TransformOptions, TransformReport, transform};
-use crate::aws::{Backoff, retry};
+use crate::aws::retry;
 use crate::lake::Lake;
 use crate::lake::layout::{PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, date_of_path, raw_file};
+use crate::retry::RetryConfig;
 
 /// One object of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +193,7 @@ pub enum Target {
     /// In this process. `lake` replaces the lake named by the event (for a copy of it).
     Local { lake: Option<String>, options: TransformOptions },
     /// As runs of a Glue job, one per trading day.
-    Glue { job: String, attempts: u32, backoff: Duration },
+    Glue { job: String, retry: RetryConfig },
 }
 
 /// What handling an event did.
@@ -258,13 +258,13 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
                 report.local.push((location, transform(&lake, &options).await?));
             }
         }
-        Target::Glue { job, attempts, backoff } => {
+        Target::Glue { job, retry } => {
             let glue = crate::aws::glue_client().await;
             for (lake, days) in lakes {
                 let (days, waiting) = days_to_transform(&lake, days, &mut None).await?;
                 report.waiting.extend(waiting.into_iter().map(|d| (lake.clone(), d)));
                 for date in days {
-                    let id = start_job_run(&glue, job, &lake, date, *attempts, *backoff).await?;
+                    let id = start_job_run(&glue, job, &lake, date, retry).await?;
                     info!(job = %job, run = %id, %date, "Glue job run started");
                     report.glue.push((lake.clone(), date, id));
                 }
@@ -293,10 +293,8 @@ pub async fn start_job_run(
     job: &str,
     lake: &str,
     date: NaiveDate,
-    attempts: u32,
-    backoff: Duration,
+    policy: &RetryConfig,
 ) -> Result<String, Error> {
-    let policy = Backoff { attempts, first: backoff };
     let out = retry("StartJobRun", policy, || {
         glue.start_job_run().job_name(job).set_arguments(Some(job_arguments(lake, date).into_iter().collect())).send()
     })

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::DataType;
-use b3lake::aws::Backoff;
 use b3lake::catalog::sync::{self, Change, Scope, SyncOptions};
 use b3lake::catalog::{Catalog, Column, Error, GlueCatalog, LocalCatalog, Partition, REFINED, TableDef, ddl};
 use b3lake::lake::Lake;
+use b3lake::retry::RetryConfig;
 use b3lake::sql::{Partitions, execute, session, session_with};
 use b3lake::transform::{TransformOptions, transform};
 use datafusion::physical_plan::ExecutionPlan;
@@ -399,14 +399,14 @@ async fn glue_throttling_is_retried_with_backoff() {
     let throttled = r#"{"__type":"ThrottlingException","Message":"Rate exceeded"}"#;
     let glue = scripted_glue(vec![(400, throttled), (400, throttled), (200, "{}")]);
     let catalog = GlueCatalog::new(scripted_client(&glue.base), "db", "s3://b/lake")
-        .with_backoff(Backoff { attempts: 4, first: Duration::from_millis(50) });
+        .with_retry(RetryConfig::new(4, Duration::from_millis(50)));
     catalog.create_table(&ddl::builtin()[0]).await.unwrap();
     let times = glue.times();
     assert_eq!(times.len(), 3);
     assert!(times[2] - times[1] >= Duration::from_millis(100));
     let glue = scripted_glue(vec![(400, throttled)]);
     let catalog = GlueCatalog::new(scripted_client(&glue.base), "db", "s3://b/lake")
-        .with_backoff(Backoff { attempts: 2, first: Duration::from_millis(10) });
+        .with_retry(RetryConfig::new(2, Duration::from_millis(10)));
     let err = catalog.create_table(&ddl::builtin()[0]).await.unwrap_err().to_string();
     assert!(err.contains("ThrottlingException") && err.contains("attempt 2 of 2"), "{err}");
 }

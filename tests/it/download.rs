@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use b3lake::retry::RetryConfig;
 use b3lake::source::download::{DownloadError, DownloadOptions, Downloader, Period};
 
 use crate::common::*;
@@ -35,8 +36,7 @@ fn downloader(server: &Server, cache: &std::path::Path) -> Downloader {
     Downloader::new(DownloadOptions {
         base_url: server.base.clone(),
         cache_dir: cache.to_path_buf(),
-        attempts: 3,
-        backoff: Duration::from_millis(20),
+        retry: RetryConfig::new(3, Duration::from_millis(20)),
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(20),
     })

@@ -11,7 +11,7 @@ use std::path::Path;
 fn layer(module: &[&str]) -> Option<u8> {
     Some(match module.first().copied()? {
         // Utilities every layer may use.
-        "source" | "deadline" | "local_fs" | "aws" | "telemetry" => 1,
+        "source" | "deadline" | "local_fs" | "retry" | "aws" | "telemetry" => 1,
         "lake" => 2,
         "catalog" | "ingest" => 3,
         "sql" => 4,

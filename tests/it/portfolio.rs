@@ -8,6 +8,7 @@ use std::time::Duration;
 use b3lake::catalog::{Catalog, GlueCatalog, INDEX_MEMBERS, LocalCatalog, PORTFOLIO};
 use b3lake::ingest::portfolio::ingest_portfolio;
 use b3lake::lake::Lake;
+use b3lake::retry::RetryConfig;
 use b3lake::source::portfolio::{self, Language, Portfolio, PortfolioClient, PortfolioOptions};
 use b3lake::transform::trigger::{self, Target};
 use b3lake::transform::{TransformOptions, transform};
@@ -102,8 +103,7 @@ fn with_member(code: &str, key: &str, value: Value) -> Value {
 fn client(server: &HttpServer, page_size: u32) -> PortfolioClient {
     PortfolioClient::new(PortfolioOptions {
         base_url: format!("{}{API}", server.base),
-        attempts: 3,
-        backoff: Duration::from_millis(10),
+        retry: RetryConfig::new(3, Duration::from_millis(10)),
         page_size,
         ..Default::default()
     })

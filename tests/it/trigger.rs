@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_glue::types::JobCommand;
 use b3lake::lake::Lake;
+use b3lake::retry::RetryConfig;
 use b3lake::transform::trigger::{self, Target};
 use b3lake::transform::{Days, TransformOptions};
 use chrono::NaiveDate;
@@ -196,8 +197,7 @@ async fn glue_throttling_is_retried_with_backoff() {
         "b3lake-transform",
         "s3://b/lake",
         day,
-        5,
-        Duration::from_millis(100),
+        &RetryConfig::new(5, Duration::from_millis(100)),
     )
     .await
     .unwrap();
@@ -208,10 +208,16 @@ async fn glue_throttling_is_retried_with_backoff() {
 
     // Out of attempts: the error says so.
     let glue = scripted_glue(vec![(400, busy)]);
-    let err = trigger::start_job_run(&glue_at(&glue.base), "j", "s3://b/lake", day, 2, Duration::from_millis(10))
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = trigger::start_job_run(
+        &glue_at(&glue.base),
+        "j",
+        "s3://b/lake",
+        day,
+        &RetryConfig::new(2, Duration::from_millis(10)),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("ConcurrentRunsExceededException") && err.contains("attempt 2 of 2"), "{err}");
     assert_eq!(glue.requests().len(), 2);
 }

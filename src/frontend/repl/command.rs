@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use clap::ValueEnum;
+
 use crate::chart::data::XyStyle;
 use crate::frontend::print::Format;
 use crate::frontend::shell::EngineKind;
@@ -68,9 +70,9 @@ impl FromStr for Command {
                 Some("off") => Some(false),
                 Some(other) => return Err(format!("\\timing takes on or off, not {other:?}")),
             }),
-            "\\format" => Command::Format(needs("table, csv, tsv, json or ndjson")?.parse()?),
+            "\\format" => Command::Format(choice(name, &needs("table, csv, tsv, json or ndjson")?)?),
             "\\i" => Command::Include(PathBuf::from(needs("a file")?)),
-            "\\engine" => Command::Engine(needs("local or athena")?.parse()?),
+            "\\engine" => Command::Engine(choice(name, &needs("local or athena")?)?),
             "\\set" => Command::Set(match arg {
                 None => None,
                 Some(a) => {
@@ -84,11 +86,21 @@ impl FromStr for Command {
                 let [style, x, y, file] = parts[..] else {
                     return Err("\\chart needs bar|line|scatter X Y FILE".into());
                 };
-                Command::Chart { style: style.parse()?, x: x.into(), y: y.into(), file: PathBuf::from(file) }
+                Command::Chart { style: choice(name, style)?, x: x.into(), y: y.into(), file: PathBuf::from(file) }
             }
             other => return Err(format!("unknown command {other}; \\? lists them")),
         })
     }
+}
+
+/// One of a closed set of values, spelt as on the command line, in any case (`\\format CSV`).
+fn choice<T: ValueEnum>(command: &str, value: &str) -> Result<T, String> {
+    T::from_str(value, true).map_err(|_| {
+        let mut names: Vec<String> =
+            T::value_variants().iter().filter_map(T::to_possible_value).map(|v| v.get_name().to_string()).collect();
+        let last = names.pop().unwrap_or_default();
+        format!("{command} takes {} or {last}, not {value:?}", names.join(", "))
+    })
 }
 
 #[cfg(test)]
@@ -104,7 +116,8 @@ mod tests {
         assert_eq!("\\engine athena".parse(), Ok(Command::Engine(EngineKind::Athena)));
         assert_eq!("\\set day 2022-02-04".parse(), Ok(Command::Set(Some(("day".into(), "2022-02-04".into())))));
         assert!("\\d".parse::<Command>().unwrap_err().contains("needs a table name"));
-        assert!("\\format xml".parse::<Command>().is_err());
+        let xml = "\\format xml".parse::<Command>().unwrap_err();
+        assert_eq!(xml, "\\format takes table, csv, tsv, json or ndjson, not \"xml\"");
         assert_eq!(
             "\\chart line dia v out.svg".parse(),
             Ok(Command::Chart { style: XyStyle::Line, x: "dia".into(), y: "v".into(), file: "out.svg".into() })

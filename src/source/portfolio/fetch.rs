@@ -10,7 +10,8 @@ use tracing::info;
 
 use super::parse::{self, Page};
 use super::{Language, Portfolio, PortfolioError};
-use crate::source::http::{self, Attempt};
+use crate::retry::{Attempt, RetryConfig};
+use crate::source::http::{self, GetError};
 
 /// B3's index API; `GetPortfolioDay/<base64 parameters>` is appended.
 pub const DEFAULT_PORTFOLIO_URL: &str = "https://sistemaswebb3-listados.b3.com.br/indexProxy/indexCall";
@@ -22,10 +23,8 @@ const SEGMENT: u32 = 2;
 #[derive(Debug, Clone)]
 pub struct PortfolioOptions {
     pub base_url: String,
-    /// Attempts per page, the first included.
-    pub attempts: u32,
-    /// Delay before the first retry; doubled each retry, plus jitter.
-    pub backoff: Duration,
+    /// For each page: 5xx, 429, network errors and cut-off answers.
+    pub retry: RetryConfig,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     /// Members per page; B3's site asks for 9999 (everything in one page).
@@ -36,8 +35,7 @@ impl Default for PortfolioOptions {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_PORTFOLIO_URL.to_string(),
-            attempts: 5,
-            backoff: Duration::from_millis(500),
+            retry: RetryConfig::default(),
             connect_timeout: Duration::from_secs(15),
             timeout: Duration::from_secs(60),
             page_size: 9999,
@@ -95,39 +93,23 @@ impl PortfolioClient {
     }
 
     async fn page(&self, url: &str) -> Result<Page, PortfolioError> {
-        http::retrying(url, self.opts.attempts, self.opts.backoff, |n| self.try_page(url, n)).await
+        self.opts.retry.run(url, |n| self.try_page(url, n)).await
     }
 
     async fn try_page(&self, url: &str, attempts: u32) -> Result<Page, Attempt<PortfolioError>> {
         let url = url.to_string();
-        let network = |source: reqwest::Error| Attempt::Retry {
-            detail: source.to_string(),
-            error: PortfolioError::Network { url: url.clone(), source: source.without_url(), attempts },
-        };
-        let response = self.client.get(&url).send().await.map_err(network)?;
-        let status = response.status();
-        if !status.is_success() {
-            let error = PortfolioError::Status { url: url.clone(), status: status.as_u16(), attempts };
-            return Err(http::status_failure(status, error));
-        }
-        let expected = response.content_length();
-        // A body that breaks off (the connection closes early) is cut short, not a network error.
-        let body = response.bytes().await.map_err(|source| {
-            let detail = source.without_url().to_string();
-            Attempt::Retry {
-                error: PortfolioError::Truncated { url: url.clone(), detail: detail.clone(), attempts },
-                detail,
-            }
+        let body = http::get(&self.client, &url).await.map_err(|e| {
+            e.attempt(|e| match e {
+                GetError::Network(source) => PortfolioError::Network { url: url.clone(), source, attempts },
+                GetError::Status(status) => {
+                    PortfolioError::Status { url: url.clone(), status: status.as_u16(), attempts }
+                }
+                // A body that breaks off (the connection closes early) is cut short, not a network error.
+                e @ (GetError::Body(_) | GetError::Length { .. }) => {
+                    PortfolioError::Truncated { url: url.clone(), detail: e.to_string(), attempts }
+                }
+            })
         })?;
-        if let Some(expected) = expected
-            && body.len() as u64 != expected
-        {
-            let detail = format!("received {} of {expected} bytes", body.len());
-            return Err(Attempt::Retry {
-                error: PortfolioError::Truncated { url: url.clone(), detail: detail.clone(), attempts },
-                detail,
-            });
-        }
         parse::page(&body, &url).map_err(|e| match e {
             // JSON that ends early is a body cut short without a length: try again.
             PortfolioError::Malformed { detail, .. } if detail.contains("EOF") => Attempt::Retry {

@@ -12,7 +12,6 @@ mod fetch;
 mod parse;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, RecordBatch, StringBuilder};
@@ -25,7 +24,7 @@ pub use parse::{parse_date, parse_decimal};
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 
 /// The language B3 answers in, which decides number and date formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Language {
     /// `18.553.794,87`, `08/12/22` (day first).
     #[default]
@@ -54,17 +53,6 @@ impl Language {
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Language {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "pt-br" => Ok(Language::PtBr),
-            "en-us" => Ok(Language::EnUs),
-            other => Err(format!("unknown language {other:?} (pt-br or en-us)")),
-        }
     }
 }
 

@@ -1,0 +1,75 @@
+//! `catalog sync` and `catalog pull`: the lake's catalog and AWS Glue's, one way or the other.
+
+use std::path::PathBuf;
+
+use b3lake::catalog::sync::{self, Scope, SyncOptions};
+use b3lake::catalog::{GlueCatalog, LocalCatalog};
+use clap::Subcommand;
+
+use super::{GlueArgs, LakeArg};
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogAction {
+    /// Make the Glue Data Catalog match the lake's catalog: tables and partitions.
+    Sync {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        glue: GlueArgs,
+        /// Print the changes without making them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Compare every partition with Glue, not only the days changed since the last sync.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Read the table definitions of a Glue database into the lake's catalog (or --out).
+    Pull {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        glue: GlueArgs,
+        /// Write one DDL file per table into this folder instead (e.g. catalog/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+impl CatalogAction {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            CatalogAction::Sync { lake, glue, dry_run, full } => {
+                let lake = lake.open().await?;
+                let started = std::time::Instant::now();
+                let local = LocalCatalog::new(&lake);
+                let remote = GlueCatalog::for_lake(&local, &glue.database).await;
+                let plan = sync::sync_glue(&local, &remote, &Scope::All, SyncOptions { dry_run, full }).await?;
+                print!("{plan}");
+                let (added, updated, dropped) = plan.partition_counts();
+                if dry_run {
+                    println!("dry run: nothing changed");
+                } else {
+                    println!(
+                        "synced in {:.1} s: {added} partitions added, {updated} updated, {dropped} dropped; {} Glue API calls",
+                        started.elapsed().as_secs_f64(),
+                        remote.calls()
+                    );
+                }
+            }
+            CatalogAction::Pull { lake, glue, out } => {
+                let lake = lake.open().await?;
+                let local = LocalCatalog::new(&lake);
+                let remote = GlueCatalog::for_lake(&local, &glue.database).await;
+                let tables = sync::pull(&remote, &local, out.as_deref()).await?;
+                let to = out.map_or_else(|| format!("the catalog of {lake}"), |d| d.display().to_string());
+                println!(
+                    "pulled {} tables from the Glue database {} into {to}: {}",
+                    tables.len(),
+                    glue.database,
+                    tables.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+}

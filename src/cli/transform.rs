@@ -1,0 +1,156 @@
+//! `transform`, `trigger` and `watch`: the refining job, by hand, on an S3 event, or polling.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use b3lake::transform::trigger::{self, Target};
+use b3lake::transform::watch::{WatchOptions, watch};
+use b3lake::transform::{Days, Layout, Queries, TransformOptions, transform};
+use chrono::NaiveDate;
+use clap::Args;
+
+use super::{LakeArg, RetryArgs, SyncGlueArg};
+
+/// What every run of the job takes, whatever starts it.
+#[derive(Args, Debug, Clone)]
+pub struct JobArgs {
+    /// Refined layout: symbol (year/month/day/symbol folders) or compact (one file a day).
+    /// Changing a lake's layout needs --all.
+    #[arg(long)]
+    layout: Option<Layout>,
+    /// SQL predicate on raw columns choosing the instruments [default: the lake's, or tipo_mercado = 10].
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run the transform SQL files of this folder instead of the built-in ones.
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// Trading days transformed at once [default: one per core].
+    #[arg(long)]
+    parallelism: Option<usize>,
+    #[command(flatten)]
+    sync: SyncGlueArg,
+}
+
+impl JobArgs {
+    fn options(self, days: Days, progress: bool) -> anyhow::Result<TransformOptions> {
+        let mut opts = TransformOptions {
+            days,
+            layout: self.layout,
+            filter: self.filter,
+            progress,
+            sync_glue: self.sync.sync_glue,
+            ..Default::default()
+        };
+        if let Some(dir) = &self.queries {
+            opts.queries = Queries::from_dir(dir)?;
+        }
+        if let Some(n) = self.parallelism {
+            opts.parallelism = n.max(1);
+        }
+        Ok(opts)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TransformArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Transform this trading day (YYYY-MM-DD), even if up to date; repeatable.
+    #[arg(long, conflicts_with_all = ["from", "all"])]
+    day: Vec<NaiveDate>,
+    /// First day of a range (with --to).
+    #[arg(long, requires = "to", conflicts_with = "all")]
+    from: Option<NaiveDate>,
+    /// Last day of a range (with --from).
+    #[arg(long, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Transform every raw day again.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+impl TransformArgs {
+    pub async fn run(self, progress: bool) -> anyhow::Result<()> {
+        let days = if self.all {
+            Days::All
+        } else if let (Some(from), Some(to)) = (self.from, self.to) {
+            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            Days::Range(from, to)
+        } else if !self.day.is_empty() {
+            Days::Only(self.day)
+        } else {
+            Days::Incremental
+        };
+        let lake = self.lake.open().await?;
+        let report = transform(&lake, &self.job.options(days, progress)?).await?;
+        println!("{lake}: {report}");
+        Ok(())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    /// The S3 event notification JSON ("-" for standard input).
+    event: PathBuf,
+    /// Start this Glue job (one run per trading day) instead of transforming here.
+    #[arg(long)]
+    glue_job: Option<String>,
+    /// Transform this lake instead of the one the event names (local runs only).
+    #[arg(long, conflicts_with = "glue_job")]
+    lake: Option<String>,
+    // For StartJobRun, when Glue throttles or has too many runs.
+    #[command(flatten)]
+    retry: RetryArgs,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+impl TriggerArgs {
+    pub async fn run(self, progress: bool) -> anyhow::Result<()> {
+        let json = if self.event.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+            buf
+        } else {
+            std::fs::read(&self.event).with_context(|| format!("reading {}", self.event.display()))?
+        };
+        let target = match self.glue_job {
+            Some(job) => Target::Glue { job, retry: self.retry.config() },
+            None => Target::Local { lake: self.lake, options: self.job.options(Days::Incremental, progress)? },
+        };
+        let report =
+            trigger::handle_event(&json, &target).await.with_context(|| format!("event {}", self.event.display()))?;
+        print!("{report}");
+        Ok(())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    lake: LakeArg,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 60)]
+    interval: u64,
+    /// Stop after this many polls [default: never].
+    #[arg(long)]
+    polls: Option<u64>,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+impl WatchArgs {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let lake = self.lake.open().await?;
+        let opts = WatchOptions {
+            interval: Duration::from_secs(self.interval),
+            polls: self.polls,
+            transform: self.job.options(Days::Incremental, false)?,
+        };
+        watch(&lake, &opts, |report| println!("{lake}: {report}")).await;
+        Ok(())
+    }
+}

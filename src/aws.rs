@@ -6,6 +6,7 @@ use std::future::Future;
 
 use aws_sdk_glue::error::ProvideErrorMetadata;
 
+use crate::chain::chain;
 use crate::retry::{Attempt, RetryConfig};
 
 /// Error codes that ask the caller to slow down and try again.
@@ -52,7 +53,7 @@ where
             async move {
                 call.await.map_err(|e| {
                     let code = e.code().unwrap_or_default().to_string();
-                    let message = e.message().map(str::to_string).unwrap_or_else(|| error_chain(&e));
+                    let message = e.message().map(str::to_string).unwrap_or_else(|| chain(&e));
                     let retryable = RETRYABLE.contains(&code.as_str());
                     let error = CallError { code, message, attempts: attempt, of };
                     if retryable { Attempt::Retry { detail: error.to_string(), error } } else { Attempt::Final(error) }
@@ -60,20 +61,4 @@ where
             }
         })
         .await
-}
-
-/// An error and its sources, `: `-separated: the SDK's top-level messages alone rarely say
-/// which profile or file was wrong.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
 }

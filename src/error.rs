@@ -8,6 +8,8 @@ pub enum Error {
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
     #[error(transparent)]
+    Ingest(#[from] crate::ingest::Error),
+    #[error(transparent)]
     Transform(#[from] crate::transform::Error),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
@@ -15,8 +17,11 @@ pub enum Error {
     Sql(#[from] crate::sql::Error),
     #[error(transparent)]
     Chart(#[from] crate::chart::Error),
-    #[error("query: {0}")]
+    #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A data quality check whose query failed.
+    #[error("check {check}")]
+    Check { check: String, source: Box<crate::sql::Error> },
     #[error("{0}")]
     Usage(String),
 }

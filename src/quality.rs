@@ -130,7 +130,7 @@ pub async fn check(lake: &Lake, opts: &CheckOptions) -> Result<Vec<CheckResult>>
     let mut results = Vec::new();
     for check in CHECKS {
         let sql = check.sql.replace("{days}", &days).replace("{filter}", &filter);
-        let failed = |e: Error| Error::Usage(format!("check {}.{}: {e}", check.table, check.name));
+        let failed = |e| Error::Check { check: format!("{}.{}", check.table, check.name), source: Box::new(e) };
         let batches = crate::sql::execute(&ctx, &sql).await.map_err(failed)?.batches;
         let batch = batches.first().ok_or_else(|| Error::Usage(format!("check {} returned nothing", check.name)))?;
         let violations = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;

@@ -102,7 +102,7 @@ async fn gather(lake: &Lake, opts: &ReportOptions) -> Result<Gathered> {
     .await?;
     let days: Vec<NaiveDate> = dates_of(&summary, 0);
     let Some(&last) = days.last() else {
-        return Err(no_days(&session, from, to, "trading days").await);
+        return Err(no_days(&session, from, to, "trading days").await.into());
     };
     let market = chart::data::market_volume_figure(from, to, &days, floats_of(&summary, 2));
     step("market-volume");
@@ -122,8 +122,8 @@ async fn gather(lake: &Lake, opts: &ReportOptions) -> Result<Gathered> {
         match figure {
             Ok(figure) => charts.push((name, figure)),
             // A kind with nothing in the range (no options traded) is left out and said so.
-            Err(crate::Error::Chart(chart::Error::Usage(why))) => skipped.push(format!("{name}: {why}")),
-            Err(e) => return Err(e),
+            Err(chart::Error::Usage(why)) => skipped.push(format!("{name}: {why}")),
+            Err(e) => return Err(e.into()),
         }
     }
 

@@ -462,7 +462,7 @@ fn local_column(c: &GlueColumn) -> Result<Column, String> {
 fn call_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: &E) -> CallError {
     CallError {
         code: e.code().unwrap_or_default().to_string(),
-        message: e.message().map(str::to_string).unwrap_or_else(|| crate::aws::error_chain(e)),
+        message: e.message().map(str::to_string).unwrap_or_else(|| crate::chain::chain(e)),
         attempts: 1,
         of: 1,
     }

@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Date32Type, Float64Type, Schema};
 use chrono::{Datelike, NaiveDate};
 
 use super::brl::{self, Unit};
-use super::{Candle, CandlePanel, Error, Figure, Plot, Series, XAxis};
+use super::{Candle, CandlePanel, Error, Figure, Plot, Result, Series, XAxis};
 use crate::catalog::refined::RefinedSpec;
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::sql::{Session, execute};
@@ -39,12 +39,12 @@ pub enum XyStyle {
     Scatter,
 }
 
-fn usage(message: impl Into<String>) -> crate::Error {
-    Error::Usage(message.into()).into()
+fn usage(message: impl Into<String>) -> Error {
+    Error::Usage(message.into())
 }
 
 /// Asks the lake for what `kind` shows.
-pub async fn figure(session: &Session, kind: &Kind) -> crate::Result<Figure> {
+pub async fn figure(session: &Session, kind: &Kind) -> Result<Figure> {
     if let Kind::Price { from, to, .. }
     | Kind::MarketVolume { from, to }
     | Kind::ReturnsHeatmap { from, to, .. }
@@ -85,12 +85,12 @@ fn string_list(values: &[String]) -> String {
     values.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect::<Vec<_>>().join(", ")
 }
 
-async fn query(session: &Session, sql: &str) -> crate::Result<Vec<RecordBatch>> {
+async fn query(session: &Session, sql: &str) -> Result<Vec<RecordBatch>> {
     Ok(execute(session, sql).await?.batches)
 }
 
 /// The error for a range without trading days, with the days the lake has.
-pub(crate) async fn no_days(session: &Session, from: NaiveDate, to: NaiveDate, what: &str) -> crate::Error {
+pub(crate) async fn no_days(session: &Session, from: NaiveDate, to: NaiveDate, what: &str) -> Error {
     let range = if from == to {
         format!("on {}", brl::date(from))
     } else {
@@ -109,7 +109,7 @@ pub(crate) async fn no_days(session: &Session, from: NaiveDate, to: NaiveDate, w
     usage(format!("no {what} {range}{span}"))
 }
 
-async fn top_volume(session: &Session, day: NaiveDate, n: usize) -> crate::Result<Figure> {
+async fn top_volume(session: &Session, day: NaiveDate, n: usize) -> Result<Figure> {
     if n == 0 {
         return Err(usage("--n must be at least 1"));
     }
@@ -139,7 +139,7 @@ async fn top_volume(session: &Session, day: NaiveDate, n: usize) -> crate::Resul
     })
 }
 
-async fn price(session: &Session, symbols: &[String], from: NaiveDate, to: NaiveDate) -> crate::Result<Figure> {
+async fn price(session: &Session, symbols: &[String], from: NaiveDate, to: NaiveDate) -> Result<Figure> {
     if symbols.is_empty() {
         return Err(usage("name at least one --symbol"));
     }
@@ -197,13 +197,13 @@ async fn price(session: &Session, symbols: &[String], from: NaiveDate, to: Naive
     })
 }
 
-async fn has_days(session: &Session, from: NaiveDate, to: NaiveDate) -> crate::Result<bool> {
+async fn has_days(session: &Session, from: NaiveDate, to: NaiveDate) -> Result<bool> {
     let b = query(session, &format!("SELECT count(*) FROM cotacoes_b3_resumo_diario WHERE {}", days_filter(from, to)))
         .await?;
     Ok(b.first().is_some_and(|b| b.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0) > 0))
 }
 
-async fn market_volume(session: &Session, from: NaiveDate, to: NaiveDate) -> crate::Result<Figure> {
+async fn market_volume(session: &Session, from: NaiveDate, to: NaiveDate) -> Result<Figure> {
     let batches = query(
         session,
         &format!(
@@ -241,7 +241,7 @@ pub(crate) fn market_volume_figure(from: NaiveDate, to: NaiveDate, days: &[Naive
     }
 }
 
-async fn returns_heatmap(session: &Session, from: NaiveDate, to: NaiveDate, n: usize) -> crate::Result<Figure> {
+async fn returns_heatmap(session: &Session, from: NaiveDate, to: NaiveDate, n: usize) -> Result<Figure> {
     if n == 0 {
         return Err(usage("--n must be at least 1"));
     }
@@ -299,7 +299,7 @@ async fn returns_heatmap(session: &Session, from: NaiveDate, to: NaiveDate, n: u
     })
 }
 
-async fn expiry_calendar(session: &Session, from: NaiveDate, to: NaiveDate, n: usize) -> crate::Result<Figure> {
+async fn expiry_calendar(session: &Session, from: NaiveDate, to: NaiveDate, n: usize) -> Result<Figure> {
     if n == 0 {
         return Err(usage("--n must be at least 1"));
     }

@@ -26,8 +26,14 @@ pub enum Error {
     Usage(String),
     #[error("drawing the chart: {0}")]
     Draw(String),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: String, source: std::io::Error },
+    /// The query behind the chart.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::Error),
+    /// The lake's description of the refined table.
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -83,13 +83,31 @@ pub fn position(statement: &Statement, message: &str) -> Position {
         let (line, rest) = rest.split_once(':')?;
         Some((digits(line)?, digits(rest)?))
     };
-    let within = datafusion().or_else(athena);
+    // DataFusion names an unknown table but not where it is: point at its name in the text.
+    let table = || {
+        let rest = &message[message.find("table '")? + 7..];
+        let name = rest[..rest.find("' not found")?].rsplit('.').next()?;
+        let at = word_at(&statement.sql, name)?;
+        let before = &statement.sql[..at];
+        let line = before.matches('\n').count() as u64 + 1;
+        Some((line, before.rsplit('\n').next().unwrap_or_default().chars().count() as u64 + 1))
+    };
+    let within = datafusion().or_else(athena).or_else(table);
     let (line, column) = match within {
         Some((1, c)) => (statement.line, statement.column + c - 1),
         Some((l, c)) => (statement.line + l - 1, c),
         None => (statement.line, statement.column),
     };
     Position { statement: statement.number, line, column }
+}
+
+/// Where `word` first stands alone in `text` (any case): not inside a longer name.
+fn word_at(text: &str, word: &str) -> Option<usize> {
+    let (text, word) = (text.to_ascii_lowercase(), word.to_ascii_lowercase());
+    let name_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(&word)
+        .map(|(at, _)| at)
+        .find(|&at| !name_char(text[..at].chars().next_back()) && !name_char(text[at + word.len()..].chars().next()))
 }
 
 /// Variables for `${name}` in SQL text.
@@ -179,6 +197,10 @@ mod tests {
         let p = position(&s, "table 'x' not found");
         assert_eq!((p.line, p.column), (10, 3));
         assert_eq!(p.to_string(), "statement 2, line 10, column 3");
+        // An unknown table is found in the text, as a whole name, in any case.
+        let s = Statement { number: 1, line: 4, column: 1, sql: "SELECT nada_x\nFROM t JOIN Nada ON 1 = 1".into() };
+        let p = position(&s, "Error during planning: table 'awsdatacatalog.default.nada' not found");
+        assert_eq!((p.line, p.column), (5, 13));
     }
 
     #[test]

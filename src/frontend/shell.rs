@@ -186,7 +186,7 @@ impl Shell {
                 if matches!(e, Error::Sql(SqlError::Cancelled)) {
                     return Err(e);
                 }
-                let message = e.to_string();
+                let message = crate::chain::chain(&e);
                 let position = script::position(statement, &message);
                 return Err(Error::Sql(SqlError::Statement { script: name.to_string(), position, message }));
             }

@@ -25,12 +25,29 @@ use tracing::info;
 
 use crate::catalog::partition::{day_values, list_files};
 use crate::catalog::{Catalog, LocalCatalog, Partition, RAW, TableDef};
-use crate::error::Error;
 use crate::lake::layout::raw_partition;
 use crate::lake::{Lake, StagedDay, Staging};
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::source::{self, Input, ReaderOptions};
 use day_file::DayFile;
+
+/// What can stop an ingest: an input, the lake, or the catalog's index of the days written.
+/// Each keeps its own context (file, line and field; object path); this layer adds none.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] source::Error),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::Error),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::Error),
+}
+
+impl From<crate::source::portfolio::PortfolioError> for Error {
+    fn from(e: crate::source::portfolio::PortfolioError) -> Self {
+        Error::Source(e.into())
+    }
+}
 
 /// What an ingest did.
 #[derive(Debug, Clone, Default)]
@@ -212,7 +229,7 @@ async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) ->
             Err(e) => {
                 bar.abandon();
                 if let Err(cleanup) = staging.abort().await {
-                    tracing::error!(error = %cleanup, "could not remove the staging files of the failed run");
+                    tracing::error!(error = %crate::chain::Chain(&cleanup), "could not remove the staging files of the failed run");
                 }
                 return Err(e);
             }

@@ -13,8 +13,8 @@ use chrono::NaiveDate;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use tracing::info;
 
+use super::Error;
 use crate::catalog::{Catalog, LocalCatalog, PORTFOLIO, ddl};
-use crate::error::Error;
 use crate::lake::Lake;
 use crate::lake::layout::{portfolio_file, portfolio_partition};
 use crate::lake::writer::{base_properties, encode_batch};

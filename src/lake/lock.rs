@@ -205,7 +205,7 @@ impl Lake {
                 match lake.store().put_opts(&beat_path, body.into(), PutOptions::from(mode)).await {
                     Ok(put) => version = put.into(),
                     Err(e) => {
-                        warn!(lock = %beat_path, error = %e, "the lake's lock was lost (taken over as stale?)");
+                        warn!(lock = %beat_path, error = %crate::chain::Chain(&e), "the lake's lock was lost (taken over as stale?)");
                         return;
                     }
                 }

@@ -19,11 +19,11 @@ pub use writer::StagedDay;
 pub enum Error {
     #[error("lake {url}: {message}")]
     Location { url: String, message: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Store { path: String, source: object_store::Error },
-    #[error("writing Parquet for {what}: {source}")]
+    #[error("writing Parquet for {what}")]
     Parquet { what: String, source: parquet::errors::ParquetError },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: String, source: std::io::Error },
     /// A data file of 0 bytes: never something b3lake wrote (a Parquet file has a footer),
     /// so a cut-off copy or a stray `touch`. Read as "no rows" it would silently empty a day.

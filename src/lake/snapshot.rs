@@ -105,7 +105,7 @@ impl Mark {
             for beat in 1.. {
                 tokio::time::sleep(HEARTBEAT).await;
                 if let Err(e) = store.put(&beat_path, body(beat).into()).await {
-                    warn!(mark = %beat_path, error = %e, "could not renew a mark in the lake");
+                    warn!(mark = %beat_path, error = %crate::chain::Chain(&e), "could not renew a mark in the lake");
                 }
             }
         });
@@ -200,7 +200,7 @@ impl Lake {
                 ) => {
                     static TOLD: std::sync::Once = std::sync::Once::new();
                     TOLD.call_once(|| {
-                        warn!(lake = %self, error = %e, "queries take no lease (read-only access): a day rewritten while one runs may read partly old, partly new");
+                        warn!(lake = %self, error = %crate::chain::Chain(&e), "queries take no lease (read-only access): a day rewritten while one runs may read partly old, partly new");
                     });
                     return Ok(Snapshot::default());
                 }

@@ -244,7 +244,7 @@ impl object_store::CredentialProvider for SdkCredentials {
         }
         let creds = self.provider.provide_credentials().await.map_err(|e| object_store::Error::Generic {
             store: "S3",
-            source: format!("AWS credentials: {}", crate::aws::error_chain(&e)).into(),
+            source: format!("AWS credentials: {}", crate::chain::chain(&e)).into(),
         })?;
         let credential = Arc::new(AwsCredential {
             key_id: creds.access_key_id().to_string(),

@@ -91,9 +91,9 @@ pub enum DownloadError {
     Status { url: String, status: u16, attempts: u32 },
     #[error("{url}: download cut off or corrupt after {attempts} attempts: {detail}")]
     Truncated { url: String, detail: String, attempts: u32 },
-    #[error("{url}: {source} (after {attempts} attempts)")]
+    #[error("{url}: no answer after {attempts} attempts")]
     Network { url: String, source: reqwest::Error, attempts: u32 },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: String, source: std::io::Error },
 }
 

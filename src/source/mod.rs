@@ -24,7 +24,7 @@ pub use cotahist::{CotahistReader, ParseError, ReaderOptions};
 /// Errors of the source layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: String, source: io::Error },
     #[error(transparent)]
     Parse(#[from] Box<ParseError>),
@@ -32,7 +32,7 @@ pub enum Error {
         "{path}: this is an HTML page, not a ZIP or COTAHIST file (B3 answers with a page when it has no file for a date)"
     )]
     Html { path: String },
-    #[error("{path}: not a valid ZIP archive (truncated or corrupt download?): {source}")]
+    #[error("{path}: not a valid ZIP archive (truncated or corrupt download?)")]
     Zip { path: String, source: zip::result::ZipError },
     #[error("{path}: the ZIP holds no COTAHIST member (members: {members:?})")]
     NoCotahistMember { path: String, members: Vec<String> },

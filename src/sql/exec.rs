@@ -15,7 +15,7 @@ use futures::StreamExt;
 
 use super::session::Session;
 use super::statements;
-use crate::error::Result;
+use super::{Error, Result};
 
 /// A finished statement.
 #[derive(Debug)]
@@ -91,7 +91,7 @@ pub fn human_bytes(bytes: u64) -> String {
 /// anything else on DataFusion.
 pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
     let mut batches = Vec::new();
-    let mut done = execute_with(session, sql, |b| {
+    let mut done = execute_with::<Error>(session, sql, |b| {
         batches.push(b.clone());
         Ok(())
     })
@@ -102,12 +102,13 @@ pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
 
 /// Runs one statement, handing its batches to `each` as they are computed instead of keeping
 /// them (the `Executed` has none): how a large result is written without holding it. Every
-/// query of the lake passes here, so that each sees one state of it.
-pub async fn execute_with(
+/// query of the lake passes here, so that each sees one state of it. `each` fails with the
+/// caller's error type (a front end's write to its output), which the engine's convert into.
+pub async fn execute_with<E: From<Error>>(
     session: &Session,
     sql: &str,
-    mut each: impl FnMut(&RecordBatch) -> Result<()>,
-) -> Result<Executed> {
+    mut each: impl FnMut(&RecordBatch) -> Result<(), E>,
+) -> Result<Executed, E> {
     let started = Instant::now();
     let mut rows = 0;
     let (schema, scanned) = match statements::parse(sql) {
@@ -123,23 +124,23 @@ pub async fn execute_with(
         None => {
             // From planning to the last row: no writer publishes in between (see
             // `lake::snapshot`), so the files read are the ones the index named.
-            let snapshot = session.catalog().lake().reading().await?;
+            let snapshot = session.catalog().lake().reading().await.map_err(Error::from)?;
             let ran = async {
                 let df = session.plan(sql).await?;
                 let task = Arc::new(df.task_ctx());
-                let plan = df.create_physical_plan().await?;
-                let mut stream = execute_stream(plan.clone(), task)?;
+                let plan = df.create_physical_plan().await.map_err(Error::from)?;
+                let mut stream = execute_stream(plan.clone(), task).map_err(Error::from)?;
                 while let Some(batch) = stream.next().await {
-                    let batch = batch?;
+                    let batch = batch.map_err(Error::from)?;
                     rows += batch.num_rows();
                     each(&batch)?;
                 }
-                Ok::<_, crate::error::Error>((plan.schema(), Scanned::of(&plan)))
+                Ok::<_, E>((plan.schema(), Scanned::of(&plan)))
             }
             .await;
             let released = snapshot.release().await;
             let ran = ran?;
-            released?;
+            released.map_err(Error::from)?;
             ran
         }
     };

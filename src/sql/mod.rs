@@ -15,6 +15,9 @@ pub use exec::{Executed, Scanned, execute, execute_with};
 pub use session::{Session, session, session_in, session_with};
 pub use table::{LakeTable, Partitions};
 
+/// The engine's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// Where a statement failed: its number and the position of the error (or of the statement).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
@@ -29,9 +32,20 @@ impl fmt::Display for Position {
     }
 }
 
-/// What can go wrong running SQL, besides the engine's own errors.
+/// What can go wrong running SQL: the engine's own errors, the catalog's and the lake's
+/// (kept whole, so callers can match them), and the statements b3lake refuses.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// DataFusion's: a syntax error, an unknown table or column, a failed execution.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::Error),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::Error),
+    /// A statement b3lake does not run, or cannot run as written.
+    #[error("{0}")]
+    Usage(String),
     /// A statement of a script failed: where, and the engine's message.
     #[error("{script}: {position}: {message}")]
     Statement { script: String, position: Position, message: String },
@@ -44,6 +58,6 @@ pub enum Error {
     Cancelled,
     #[error(transparent)]
     TooDeep(#[from] depth::TooDeep),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: String, source: std::io::Error },
 }

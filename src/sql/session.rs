@@ -9,8 +9,8 @@ use datafusion::sql::parser::Statement;
 use tracing::warn;
 
 use super::table::{LakeTable, Partitions};
+use super::{Error, Result};
 use crate::catalog::{LocalCatalog, TableDef};
-use crate::error::Result;
 use crate::lake::Lake;
 
 /// The catalog the tables are in, named as Athena names it, so that a query that qualifies
@@ -71,7 +71,7 @@ impl Session {
         let dialect = state.config().options().sql_parser.dialect;
         let (parser, text) = (state.clone(), sql.to_string());
         let parsed = crate::deadline::parse_within(move || parser.sql_to_statement(&text, &dialect));
-        let statement = parsed.map_err(|slow| crate::error::Error::Usage(slow.to_string()))??;
+        let statement = parsed.map_err(|slow| Error::Usage(slow.to_string()))??;
         // DataFusion's own file statements name any path: the lake's catalog statements
         // (CREATE EXTERNAL TABLE, inside the lake) and `--output` take their place.
         let outside = match &statement {
@@ -82,11 +82,11 @@ impl Session {
             _ => None,
         };
         if let Some(why) = outside {
-            return Err(crate::error::Error::Usage(why.to_string()));
+            return Err(Error::Usage(why.to_string()));
         }
         if let Err(too_deep) = super::depth::check(&statement) {
             super::depth::drop_deep(statement);
-            return Err(super::Error::from(too_deep).into());
+            return Err(too_deep.into());
         }
         let plan = state.statement_to_plan(statement).await?;
         Ok(self.ctx.execute_logical_plan(plan).await?)

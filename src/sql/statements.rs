@@ -14,11 +14,11 @@ use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::session::Session;
+use super::{Error, Result};
 use crate::catalog::ddl::{in_lake, table_name};
 use crate::catalog::partition::{canonical, default_location, list_files};
 use crate::catalog::types::hive_type;
 use crate::catalog::{Catalog, Error as CatalogError, LocalCatalog, Partition, Pruner, TableDef};
-use crate::error::{Error, Result};
 
 /// `key = value` pairs of a PARTITION clause, as written.
 type Spec = Vec<(String, String)>;

@@ -174,8 +174,8 @@ async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<Tran
                 bookmarks.save(lake).await?;
             }
             Err(e) => {
-                warn!(%date, error = %e, "day failed");
-                failed.push((date, e.to_string()));
+                warn!(%date, error = %crate::chain::Chain(&e), "day failed");
+                failed.push((date, crate::chain::chain(&e)));
             }
         }
     }

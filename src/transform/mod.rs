@@ -23,7 +23,7 @@ pub enum Error {
     Lake(#[from] crate::lake::Error),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
-    #[error("{0}: {1}")]
+    #[error("{0}")]
     Sql(String, #[source] datafusion::error::DataFusionError),
     #[error("transform queries: {0}")]
     Queries(String),

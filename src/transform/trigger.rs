@@ -167,7 +167,7 @@ async fn days_to_transform(
     location: &str,
     days: EventDays,
     lake: &mut Option<Lake>,
-) -> Result<(BTreeSet<NaiveDate>, Vec<NaiveDate>), crate::Error> {
+) -> Result<(BTreeSet<NaiveDate>, Vec<NaiveDate>), Error> {
     let mut todo = days.quotes;
     let mut waiting = Vec::new();
     let portfolio_only: Vec<NaiveDate> = days.portfolios.into_iter().filter(|d| !todo.contains(d)).collect();
@@ -230,7 +230,7 @@ impl std::fmt::Display for TriggerReport {
 }
 
 /// Handles an S3 event notification: transforms the trading days it names.
-pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport, crate::Error> {
+pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport, Error> {
     let objects = parse_event(json)?;
     let (lakes, ignored) = days_by_lake(&objects);
     for key in &ignored {

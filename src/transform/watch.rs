@@ -29,7 +29,7 @@ pub async fn watch(lake: &Lake, opts: &WatchOptions, mut on_run: impl FnMut(&Tra
         match transform(lake, &options).await {
             Ok(report) if !report.days.is_empty() => on_run(&report),
             Ok(_) => info!(poll, "no new raw days"),
-            Err(e) => error!(poll, error = %e, "transform failed; retrying on the next poll"),
+            Err(e) => error!(poll, error = %crate::chain::Chain(&e), "transform failed; retrying on the next poll"),
         }
         if opts.polls.is_some_and(|n| poll >= n) {
             return;

@@ -242,3 +242,32 @@ fn a_huge_line_is_refused_in_bounded_memory() {
     }
     assert!(!lake.join("raw").exists());
 }
+
+/// What the binary prints for three everyday mistakes, whole: what failed (with the file, line
+/// and field, or the statement's position), then why, each said once.
+#[test]
+fn printed_errors_say_what_failed_then_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+
+    let out = cli(&["ingest-ibov", "--file", "/nonexistent/x", "--lake", lake]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "error: /nonexistent/x: No such file or directory (os error 2)\n");
+
+    let bad = edited(dir.path(), "nondigit.txt", |l| l[4][60] = b'X');
+    let mut field = lines(DAY_2022)[4][56..69].to_vec();
+    field[4] = b'X';
+    let out = cli(&["ingest", bad.to_str().unwrap(), "--lake", lake]);
+    assert_eq!(out.status.code(), Some(1));
+    let why = format!("non-digit 'X' in {:?}", String::from_utf8(field).unwrap());
+    let expected = format!("error: {}: line 5: field PREABE (preco_abertura, positions 57-69): {why}\n", bad.display());
+    assert_eq!(stderr(&out), expected);
+
+    let out = cli(&["sql", "--lake", lake, "-c", "SELECT * FROM cotacoes_b3_nada"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: -c #1: statement 1, line 1, column 15: Error during planning: table 'awsdatacatalog.default.cotacoes_b3_nada' not found\n"
+    );
+}

@@ -53,7 +53,7 @@ pub fn small_days(path: &Path, skip: usize, n: usize) -> PathBuf {
 
 pub async fn ingest_paths(lake: &Lake, paths: &[PathBuf]) -> b3lake::Result<IngestReport> {
     let inputs = source::resolve(paths)?;
-    ingest(lake, &inputs, &IngestOptions::default()).await
+    Ok(ingest(lake, &inputs, &IngestOptions::default()).await?)
 }
 
 pub async fn query(lake: &Lake, sql: &str) -> Vec<RecordBatch> {

@@ -79,7 +79,7 @@ pub async fn run(shell: &mut Shell) -> Result<()> {
         match outcome {
             Ok(()) => {}
             Err(Error::Sql(SqlError::Cancelled)) => println!("^C query cancelled\n"),
-            Err(e) => println!("error: {e}\n"),
+            Err(e) => println!("error: {}\n", crate::chain::Chain(&e)),
         }
         refresh_words(shell, &words).await;
     }

@@ -62,7 +62,7 @@ impl fmt::Display for Language {
 pub enum PortfolioError {
     #[error("{url}: HTTP {status} after {attempts} attempts")]
     Status { url: String, status: u16, attempts: u32 },
-    #[error("{url}: {source} (after {attempts} attempts)")]
+    #[error("{url}: no answer after {attempts} attempts")]
     Network { url: String, source: reqwest::Error, attempts: u32 },
     #[error("{url}: answer cut off after {attempts} attempts: {detail}")]
     Truncated { url: String, detail: String, attempts: u32 },
@@ -82,7 +82,7 @@ pub enum PortfolioError {
         "{origin}: B3 answered the {index} portfolio of {got}, not of {expected} (GetPortfolioDay serves the current day's portfolio only)"
     )]
     OtherDate { origin: String, index: String, expected: NaiveDate, got: NaiveDate },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: String, source: std::io::Error },
 }
 

@@ -21,9 +21,13 @@ const RETRYABLE: [&str; 5] = [
 /// A failed call: the operation, the AWS error code and message.
 #[derive(Debug, Clone)]
 pub struct CallError {
+    /// The AWS error code (`ThrottlingException`), empty when the SDK gave none.
     pub code: String,
+    /// AWS's message, or the SDK error's chain when AWS sent none.
     pub message: String,
+    /// The attempt that failed, counting from 1.
     pub attempts: u32,
+    /// Attempts allowed in all.
     pub of: u32,
 }
 

@@ -8,6 +8,17 @@ use std::fmt;
 /// Displays an error and each of its sources, `: `-separated. A source whose message the line
 /// already holds, whole or after its leading label (`sql parser error: ...`), is skipped: the
 /// AWS SDK, reqwest and DataFusion repeat their causes in their own messages.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use b3lake::chain::Chain;
+/// use b3lake::source::portfolio::{Language, read_file};
+///
+/// let e = read_file(Path::new("/nonexistent/x"), "IBOV", Language::PtBr).unwrap_err();
+/// assert_eq!(e.to_string(), "/nonexistent/x");
+/// assert_eq!(Chain(&e).to_string(), "/nonexistent/x: No such file or directory (os error 2)");
+/// ```
 pub struct Chain<'a>(pub &'a (dyn Error + 'static));
 
 impl fmt::Display for Chain<'_> {

@@ -22,12 +22,14 @@ const STACK: usize = 64 * 1024 * 1024;
 /// Why a statement was not parsed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TooSlow {
+    /// The parser did not finish in time.
     #[error(
         "the SQL parser gave up on this statement after {} s: a long dotted name (a.b.c...) before \
          a bracket or a syntax error makes it backtrack; check the statement's brackets and names",
         PARSE_TIME.as_secs()
     )]
     Timeout,
+    /// The system gave no thread to parse on.
     #[error("no thread to parse the statement on: {0}")]
     NoThread(String),
 }

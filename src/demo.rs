@@ -37,8 +37,11 @@ pub const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the demo did and found.
 pub struct DemoReport {
+    /// The ingest of the generated month and the real day.
     pub ingest: IngestReport,
+    /// The transform of every day ingested.
     pub transform: TransformReport,
     /// Each query's title and its result as a table.
     pub results: Vec<(String, String)>,

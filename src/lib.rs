@@ -8,6 +8,37 @@
 //! locally and in AWS Glue, and [`sql`] queries them with DataFusion, [`chart`] draws them and
 //! [`report`] puts charts, tables and checks into one HTML page.
 //!
+//! A generated trading day, ingested into a lake, refined by the transform job and queried,
+//! as `b3lake demo` does on a month:
+//!
+//! ```
+//! use b3lake::ingest::{IngestOptions, ingest};
+//! use b3lake::lake::Lake;
+//! use b3lake::transform::{Layout, TransformOptions, transform};
+//! use chrono::NaiveDate;
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> b3lake::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let day = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+//! let file = dir.path().join("COTAHIST_D02012024.TXT");
+//! b3lake::source::synth::write_file(&file, day, day, 1).unwrap();
+//!
+//! let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).await?;
+//! ingest(&lake, &b3lake::source::resolve(&[file])?, &IngestOptions::default()).await?;
+//! // One file a day (the default writes one folder per day and ticker, as the design's Glue job).
+//! let options = TransformOptions { layout: Some(Layout::Compact), ..Default::default() };
+//! let refined = transform(&lake, &options).await?;
+//! assert_eq!(refined.days, [day]);
+//!
+//! let session = b3lake::sql::session(&lake).await?;
+//! let sql = "SELECT count(DISTINCT symbol) > 100 FROM cotacoes_b3_refined WHERE day = 2";
+//! let answer = b3lake::sql::execute(&session, sql).await?;
+//! assert_eq!(answer.rows, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The layers, lowest first; a module imports only from its own layer and those below
 //! (`tests/it/layers.rs` checks it):
 //! 1. [`source`] and small utilities ([`chain`], [`deadline`], [`local_fs`], [`retry`], [`aws`], [`telemetry`]);
@@ -20,6 +51,7 @@
 //!    [`frontend`], and [`demo`];
 //! 8. the binary.
 
+#![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod aws;

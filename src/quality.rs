@@ -16,13 +16,17 @@ use crate::lake::Lake;
 
 /// One rule. Its SQL yields one row: the number of violations and one example.
 pub struct Check {
+    /// Its name, as `--threshold` takes it.
     pub name: &'static str,
+    /// The table it looks at: raw, refined or summary.
     pub table: &'static str,
+    /// What a violation is, in words.
     pub description: &'static str,
     /// `{days}` becomes the day filter and `{filter}` the refined table's raw filter.
     sql: &'static str,
 }
 
+/// Every check, in the order they run and are reported.
 pub const CHECKS: &[Check] = &[
     Check {
         name: "blank_code",
@@ -103,22 +107,30 @@ pub const CHECKS: &[Check] = &[
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
+    /// The check's name.
     pub check: String,
+    /// The table it looked at.
     pub table: String,
+    /// What a violation is.
     pub description: String,
+    /// Rows (or days) that break the rule.
     pub violations: u64,
+    /// Violations allowed.
     pub threshold: u64,
     /// One offending key (a code or a day), to start looking.
     pub example: Option<String>,
+    /// Violations are within the threshold.
     pub passed: bool,
 }
 
+/// What to check and how much to forgive.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// Days to check; empty means every day.
     pub days: Vec<NaiveDate>,
     /// Violations allowed per check (`table.check` or `check`); others allow `default_threshold`.
     pub thresholds: BTreeMap<String, u64>,
+    /// Violations allowed for checks without a threshold of their own.
     pub default_threshold: u64,
 }
 

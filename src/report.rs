@@ -18,9 +18,12 @@ use crate::lake::Lake;
 use crate::quality::{self, CheckOptions, CheckResult};
 use crate::sql::{Session, execute};
 
+/// What the page covers and how it looks.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
+    /// The first day.
     pub from: NaiveDate,
+    /// The last day.
     pub to: NaiveDate,
     /// Each chart's size; the page shows it at exactly this size.
     pub chart_size: Size,
@@ -31,6 +34,7 @@ pub struct ReportOptions {
 }
 
 impl ReportOptions {
+    /// The days from `from` to `to`, with charts of 1000x520 pixels and top-10 tables.
     pub fn new(from: NaiveDate, to: NaiveDate) -> ReportOptions {
         ReportOptions { from, to, chart_size: Size { width: 1000, height: 520 }, top: 10, progress: false }
     }
@@ -39,13 +43,17 @@ impl ReportOptions {
 /// A finished page.
 #[derive(Debug)]
 pub struct Report {
+    /// The page, with its charts inlined.
     pub html: String,
     /// Chart titles, in page order.
     pub charts: Vec<String>,
     /// Charts that had nothing to show and why (options on days without options, say).
     pub skipped: Vec<String>,
+    /// Trading days in the range.
     pub days: usize,
+    /// The last trading day in the range, the one the top tables are of.
     pub last_day: NaiveDate,
+    /// Data quality checks over their threshold.
     pub checks_failed: usize,
 }
 

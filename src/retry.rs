@@ -66,6 +66,30 @@ impl RetryConfig {
     /// Runs `attempt(n)` for n = 1, 2, ... until it succeeds, fails for good, or every attempt
     /// has failed, waiting [`delay`](Self::delay) between tries. `call` names the call in the
     /// log line of each retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use b3lake::retry::{Attempt, RetryConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = RetryConfig::new(3, Duration::from_millis(1));
+    /// // Busy twice (worth another try), then an answer.
+    /// let answer: Result<u32, &str> = policy
+    ///     .run("GET /portfolio", |attempt| async move {
+    ///         match attempt {
+    ///             1 | 2 => Err(Attempt::Retry { error: "busy", detail: "HTTP 503".into() }),
+    ///             _ => Ok(attempt),
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert_eq!(answer, Ok(3));
+    /// // A final failure is not tried again.
+    /// let refused: Result<u32, &str> = policy.run("GET /x", |_| async { Err(Attempt::Final("HTTP 404")) }).await;
+    /// assert_eq!(refused, Err("HTTP 404"));
+    /// # }
+    /// ```
     pub async fn run<T, E, F, Fut>(&self, call: &str, mut attempt: F) -> Result<T, E>
     where
         F: FnMut(u32) -> Fut,

@@ -3,10 +3,13 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+/// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
+    /// Readable lines.
     #[default]
     Text,
+    /// One JSON object per line, for log pipelines (CloudWatch, Loki...).
     Json,
 }
 

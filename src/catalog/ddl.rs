@@ -71,12 +71,16 @@ const BUILTIN: [(&str, &str); 5] = [
 /// A column or partition key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The name, lower case, as Athena and Glue keep it.
     pub name: String,
+    /// The Arrow type of the column's Hive type.
     pub data_type: DataType,
+    /// The DDL's `COMMENT`.
     pub comment: Option<String>,
 }
 
 impl Column {
+    /// A column without a comment.
     pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
         Self { name: name.into(), data_type, comment: None }
     }
@@ -85,11 +89,15 @@ impl Column {
 /// An external Parquet table, Hive-partitioned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableDef {
+    /// The name, lower case, as Athena and Glue keep it.
     pub name: String,
+    /// The data columns, in the files' order.
     pub columns: Vec<Column>,
+    /// The Hive partition keys, outermost folder first.
     pub partition_keys: Vec<Column>,
     /// `${lake}/refined/` for a table inside the lake, or an absolute URL.
     pub location: String,
+    /// `TBLPROPERTIES`, b3lake's and the user's.
     pub properties: BTreeMap<String, String>,
 }
 

@@ -64,6 +64,7 @@ impl GlueCatalog {
         Self::new(crate::aws::glue_client().await, database, &local.lake_url())
     }
 
+    /// The same catalog, retrying throttled calls under `retry`.
     pub fn with_retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
@@ -74,6 +75,7 @@ impl GlueCatalog {
         self.calls.load(Ordering::Relaxed)
     }
 
+    /// The Glue database.
     pub fn database(&self) -> &str {
         &self.database
     }

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
@@ -50,6 +49,7 @@ fn index_folder(table: &str) -> String {
 }
 
 impl<'a> PartitionIndex<'a> {
+    /// The index of table `def` in `lake`.
     pub fn new(lake: &'a Lake, def: &TableDef) -> Self {
         Self { lake, table: def.name.clone(), keys: def.partition_keys.clone() }
     }
@@ -270,13 +270,6 @@ impl<'a> PartitionIndex<'a> {
         if parts.len() != self.depth() {
             return None;
         }
-        parts
-            .iter()
-            .zip(&self.keys)
-            .map(|(part, key)| {
-                let (k, v) = part.split_once('=')?;
-                (k == key.name).then(|| percent_decode_str(v).decode_utf8_lossy().into_owned())
-            })
-            .collect()
+        parts.iter().zip(&self.keys).map(|(part, key)| super::partition::folder_value(part, &key.name)).collect()
     }
 }

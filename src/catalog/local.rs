@@ -27,17 +27,23 @@ pub struct LocalCatalog {
 /// What MSCK REPAIR changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Repaired {
+    /// Partitions new to the index.
     pub added: usize,
+    /// Partitions the index had and the scope no longer has.
     pub removed: usize,
+    /// Partitions whose files changed.
     pub changed: usize,
+    /// Partitions in the scope after the change.
     pub total: usize,
 }
 
 impl LocalCatalog {
+    /// The catalog kept in the lake's `_b3lake/` folder.
     pub fn new(lake: &Lake) -> Self {
         Self { lake: lake.clone() }
     }
 
+    /// The lake the catalog describes.
     pub fn lake(&self) -> &Lake {
         &self.lake
     }
@@ -103,6 +109,7 @@ impl LocalCatalog {
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
+    /// Writes `state` as the JSON file `name` of the catalog, replacing it whole.
     pub async fn save_state<T: serde::Serialize>(&self, name: &str, state: &T) -> Result<(), Error> {
         let body = serde_json::to_vec(state).expect("state serializes");
         Ok(self.lake.write(&self.lake.path(&Self::state_file(name)), body).await?)

@@ -22,16 +22,32 @@ pub use partition::{DataFile, Partition, Pruner};
 /// Errors of the catalog layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A table definition that does not parse, or is not one b3lake can read.
     #[error("{origin}: {message}")]
-    Ddl { origin: String, message: String },
+    Ddl {
+        /// The file or statement the DDL came from.
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No table of that name.
     #[error("table {0} does not exist")]
     TableNotFound(String),
+    /// A table of that name already exists.
     #[error("table {0} already exists")]
     TableExists(String),
+    /// A Glue call that failed.
     #[error("Glue {operation}: {message}")]
-    Glue { operation: String, message: String },
+    Glue {
+        /// The API call and the database.
+        operation: String,
+        /// Glue's answer.
+        message: String,
+    },
+    /// Catalog content that is not what b3lake wrote (a damaged index, a definition Glue cannot take).
     #[error("{0}")]
     Invalid(String),
+    /// The lake under the catalog's files.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
 }
@@ -55,9 +71,13 @@ pub trait Catalog: Send + Sync {
     async fn managed_tables(&self) -> Result<Vec<String>, Error> {
         self.tables().await
     }
+    /// The definition of table `name`, if there is one.
     async fn table(&self, name: &str) -> Result<Option<TableDef>, Error>;
+    /// Adds a table; fails with [`Error::TableExists`] if there is one of that name.
     async fn create_table(&self, def: &TableDef) -> Result<(), Error>;
+    /// Replaces the definition of an existing table.
     async fn update_table(&self, def: &TableDef) -> Result<(), Error>;
+    /// Removes a table's definition (and its partitions); its files stay.
     async fn drop_table(&self, name: &str) -> Result<(), Error>;
     /// Partitions whose leading values are `prefix` (all of them for an empty prefix), sorted.
     async fn partitions(&self, def: &TableDef, prefix: &[String]) -> Result<Vec<Partition>, Error>;

@@ -32,6 +32,7 @@ const LIST_CONCURRENCY: usize = 64;
 pub struct DataFile {
     /// File name inside the partition's folder.
     pub name: String,
+    /// Bytes.
     pub size: u64,
     /// Last modification, milliseconds since the epoch.
     pub modified: i64,
@@ -45,6 +46,7 @@ pub struct Partition {
     /// The folder: relative to the lake root (`refined/year=2022/month=02/day=04/symbol=PETR4`),
     /// or an absolute URL outside the lake.
     pub location: String,
+    /// The partition's data files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<DataFile>,
 }
@@ -113,6 +115,13 @@ pub fn written(path: &str, leading: &[String], size: u64) -> Partition {
     values.extend(extra.into_iter().rev());
     let file = DataFile { name: name.to_string(), size, modified: chrono::Utc::now().timestamp_millis() };
     Partition { values, location: location.to_string(), files: vec![file] }
+}
+
+/// The value a Hive partition folder `key=value` holds for `key` (matched in any case, as Hive
+/// does), percent-decoded; `None` for a folder of another key or no partition folder at all.
+pub fn folder_value(folder: &str, key: &str) -> Option<String> {
+    let (k, raw) = folder.split_once('=')?;
+    k.eq_ignore_ascii_case(key).then(|| percent_decode_str(raw).decode_utf8_lossy().into_owned())
 }
 
 /// The folder Hive gives a partition that names no LOCATION: `<table>/k1=v1/k2=v2`.
@@ -270,11 +279,7 @@ pub async fn discover(lake: &Lake, def: &TableDef, pruner: &Pruner) -> Result<Ve
                     let mut children = Vec::new();
                     for dir in listing.common_prefixes {
                         let Some(name) = dir.filename() else { continue };
-                        let Some((k, raw)) = name.split_once('=') else { continue };
-                        if !k.eq_ignore_ascii_case(&key.name) {
-                            continue;
-                        }
-                        let raw = percent_decode_str(raw).decode_utf8_lossy();
+                        let Some(raw) = folder_value(name, &key.name) else { continue };
                         match canonical(key, &raw) {
                             Ok(v) => {
                                 let mut values = values.clone();
@@ -325,11 +330,7 @@ async fn discover_all(lake: &Lake, def: &TableDef, prefix: &str) -> Result<Vec<P
             .partition_keys
             .iter()
             .zip(&parts)
-            .map(|(key, part)| {
-                let (k, raw) = part.split_once('=')?;
-                k.eq_ignore_ascii_case(&key.name).then_some(())?;
-                canonical(key, &percent_decode_str(raw).decode_utf8_lossy()).ok()
-            })
+            .map(|(key, part)| canonical(key, &folder_value(part, &key.name)?).ok())
             .collect();
         let Some(values) = values else { continue };
         if meta.size == 0 {

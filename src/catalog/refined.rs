@@ -24,6 +24,7 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The name used on the command line and in `refined.json`.
     pub fn as_str(self) -> &'static str {
         match self {
             Layout::Symbol => "symbol",
@@ -46,6 +47,7 @@ const SPEC_FILE: &str = "refined.json";
 /// How the lake's refined table is built.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefinedSpec {
+    /// How the table is cut into files.
     pub layout: Layout,
     /// SQL predicate on raw columns choosing the instruments.
     pub filter: String,

@@ -26,24 +26,37 @@ pub enum Scope {
     /// Every table and partition.
     All,
     /// These tables, and of their partitions only those under these leading values (days).
-    Partitions { tables: Vec<String>, prefixes: Vec<Vec<String>> },
+    Partitions {
+        /// The tables whose partitions are compared.
+        tables: Vec<String>,
+        /// Leading partition values (`["2022", "2", "4"]` for a day); a partition under any of them is in scope.
+        prefixes: Vec<Vec<String>>,
+    },
 }
 
 /// One change to the target catalog.
 #[derive(Debug, Clone)]
 pub enum Change {
+    /// A table Glue does not have.
     CreateTable(TableDef),
+    /// A table whose definition differs in Glue.
     UpdateTable(TableDef),
+    /// A table Glue has and the lake's catalog does not.
     DropTable(String),
+    /// Partitions Glue does not have.
     AddPartitions(TableDef, Vec<Partition>),
+    /// Partitions whose location differs in Glue.
     UpdatePartitions(TableDef, Vec<Partition>),
+    /// Partitions Glue has and the index does not (their values).
     DropPartitions(TableDef, Vec<Vec<String>>),
 }
 
 /// The changes that make the target match the source.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The catalog changed: the Glue database.
     pub target: String,
+    /// The changes, in the order they are made.
     pub changes: Vec<Change>,
     /// What the target holds once the plan is applied, for the parts of it that were compared.
     pub compared: Vec<Compared>,
@@ -52,8 +65,11 @@ pub struct Plan {
 /// One table's partitions under one prefix, compared: their digests by group (a day).
 #[derive(Debug, Clone)]
 pub struct Compared {
+    /// The table.
     pub table: String,
+    /// The partition values the group's files lie under.
     pub prefix: Vec<String>,
+    /// Each group (a day) and the digest of its partitions.
     pub groups: BTreeMap<String, String>,
 }
 
@@ -64,6 +80,7 @@ pub struct Compared {
 /// behind b3lake's back).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Baseline {
+    /// Per table, the digest of each group as the last sync left it.
     pub tables: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -107,6 +124,7 @@ impl Baseline {
 }
 
 impl Plan {
+    /// Whether Glue already matches.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

@@ -18,24 +18,67 @@ use crate::sql::{Session, execute};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     /// The `n` tickers with the largest traded value on `day`.
-    TopVolume { day: NaiveDate, n: usize },
+    TopVolume {
+        /// The trading day.
+        day: NaiveDate,
+        /// How many tickers.
+        n: usize,
+    },
     /// Candles, VWAP and traded value of each ticker, day by day.
-    Price { symbols: Vec<String>, from: NaiveDate, to: NaiveDate },
+    Price {
+        /// The tickers, one panel each.
+        symbols: Vec<String>,
+        /// The first day.
+        from: NaiveDate,
+        /// The last day.
+        to: NaiveDate,
+    },
     /// The spot market's traded value per day.
-    MarketVolume { from: NaiveDate, to: NaiveDate },
+    MarketVolume {
+        /// The first day.
+        from: NaiveDate,
+        /// The last day.
+        to: NaiveDate,
+    },
     /// The daily % change (close over open) of the `n` most traded tickers of the range.
-    ReturnsHeatmap { from: NaiveDate, to: NaiveDate, n: usize },
+    ReturnsHeatmap {
+        /// The first day.
+        from: NaiveDate,
+        /// The last day.
+        to: NaiveDate,
+        /// How many tickers (rows).
+        n: usize,
+    },
     /// Option traded value (calls and puts) by expiry, the `n` nearest expiries.
-    ExpiryCalendar { from: NaiveDate, to: NaiveDate, n: usize },
+    ExpiryCalendar {
+        /// The first day.
+        from: NaiveDate,
+        /// The last day.
+        to: NaiveDate,
+        /// How many expiries.
+        n: usize,
+    },
     /// Any query's result: `x` against `y`.
-    Sql { sql: String, x: String, y: String, style: XyStyle },
+    Sql {
+        /// The query.
+        sql: String,
+        /// The column on the x axis.
+        x: String,
+        /// The column on the y axis (numeric).
+        y: String,
+        /// How the points are drawn.
+        style: XyStyle,
+    },
 }
 
 /// How a query result is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum XyStyle {
+    /// One bar per x value.
     Bar,
+    /// Points joined in x order.
     Line,
+    /// Points alone.
     Scatter,
 }
 

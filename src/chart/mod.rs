@@ -24,10 +24,17 @@ pub enum Error {
     /// column the result does not have.
     #[error("{0}")]
     Usage(String),
+    /// The drawing library failed.
     #[error("drawing the chart: {0}")]
     Draw(String),
+    /// Writing the picture failed.
     #[error("{path}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The query behind the chart.
     #[error(transparent)]
     Sql(#[from] crate::sql::Error),
@@ -36,13 +43,17 @@ pub enum Error {
     Catalog(#[from] crate::catalog::Error),
 }
 
+/// The charts' result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A chart ready to draw: titles and what to plot, in display units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figure {
+    /// The title, above the plot.
     pub title: String,
+    /// A line under the title: the source and the unit.
     pub subtitle: Option<String>,
+    /// What is drawn.
     pub plot: Plot,
 }
 
@@ -51,15 +62,54 @@ pub struct Figure {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plot {
     /// One bar per category, top to bottom, each the stack of its series' values.
-    HorizontalBars { categories: Vec<String>, series: Vec<Series>, unit: Unit, axis: String },
+    HorizontalBars {
+        /// The bars, top first.
+        categories: Vec<String>,
+        /// The stacked parts of each bar.
+        series: Vec<Series>,
+        /// How values are written.
+        unit: Unit,
+        /// The value axis title.
+        axis: String,
+    },
     /// One column per label, left to right (days or categories).
-    Columns { labels: Vec<String>, values: Vec<f64>, unit: Unit, axis: String },
+    Columns {
+        /// The columns, left first.
+        labels: Vec<String>,
+        /// One per label.
+        values: Vec<f64>,
+        /// How values are written.
+        unit: Unit,
+        /// The value axis title.
+        axis: String,
+    },
     /// Daily candles with a VWAP line and traded-value columns, one panel per ticker.
-    Candles { panels: Vec<CandlePanel> },
+    Candles {
+        /// The panels, top first.
+        panels: Vec<CandlePanel>,
+    },
     /// One row per ticker, one cell per day: the day's % change.
-    Heatmap { rows: Vec<String>, days: Vec<NaiveDate>, cells: Vec<Vec<Option<f64>>> },
+    Heatmap {
+        /// The row labels (tickers).
+        rows: Vec<String>,
+        /// The columns.
+        days: Vec<NaiveDate>,
+        /// By row, then day; `None` where the ticker did not trade.
+        cells: Vec<Vec<Option<f64>>>,
+    },
     /// Points of a query result, joined by a line or not.
-    Xy { points: Vec<(f64, f64)>, x: XAxis, x_name: String, y_name: String, line: bool },
+    Xy {
+        /// The points, in x order.
+        points: Vec<(f64, f64)>,
+        /// What x values mean.
+        x: XAxis,
+        /// The x axis title.
+        x_name: String,
+        /// The y axis title.
+        y_name: String,
+        /// Join the points.
+        line: bool,
+    },
 }
 
 impl Figure {
@@ -82,23 +132,33 @@ impl Figure {
 /// A named series of values, one per category.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// The name, in the legend.
     pub name: String,
+    /// One value per category.
     pub values: Vec<f64>,
 }
 
 /// One ticker's days.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CandlePanel {
+    /// The ticker.
     pub symbol: String,
+    /// Its trading days, in order.
     pub days: Vec<Candle>,
 }
 
+/// One ticker's trading day.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candle {
+    /// The trading day.
     pub day: NaiveDate,
+    /// Opening price.
     pub open: f64,
+    /// Highest price.
     pub high: f64,
+    /// Lowest price.
     pub low: f64,
+    /// Closing price (last trade).
     pub close: f64,
     /// Volume-weighted average price, in the units of the prices (per quotation factor, as
     /// B3 quotes them), where the refined table has it per share.
@@ -110,6 +170,7 @@ pub struct Candle {
 /// What an x value means.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XAxis {
+    /// Plain numbers.
     Number,
     /// Days since 0001-01-01 (chrono's `num_days_from_ce`).
     Date,
@@ -120,11 +181,14 @@ pub enum XAxis {
 /// The picture formats, chosen by the output file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// A bitmap, for pages and chats.
     Png,
+    /// Vectors, for print.
     Svg,
 }
 
 impl Format {
+    /// The format of a file name's extension (`.png`, `.svg`, any case).
     pub fn of(path: &Path) -> Result<Format> {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("png") => Ok(Format::Png),
@@ -137,7 +201,9 @@ impl Format {
 /// A picture's size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size {
+    /// Pixels across.
     pub width: u32,
+    /// Pixels down.
     pub height: u32,
 }
 
@@ -148,6 +214,7 @@ impl Default for Size {
 }
 
 impl Size {
+    /// The size, if a chart can be drawn at it (200 to 8,000 by 150 to 8,000 pixels).
     pub fn check(self) -> Result<Size> {
         if !(200..=8000).contains(&self.width) || !(150..=8000).contains(&self.height) {
             return Err(Error::Usage(format!(

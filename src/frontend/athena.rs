@@ -31,12 +31,15 @@ const MIN_BILLED_BYTES: u64 = 10_000_000;
 /// Where Athena runs: the workgroup, the database and where it writes results.
 #[derive(Debug, Clone)]
 pub struct AthenaOptions {
+    /// The workgroup queries run in (its settings and limits apply).
     pub workgroup: String,
+    /// The Glue database unqualified table names are looked up in.
     pub database: String,
     /// `s3://...` for result files; the workgroup's if unset.
     pub output_location: Option<String>,
     /// The first wait between polls; it grows by half after each poll, to at most `max_poll`.
     pub first_poll: Duration,
+    /// The longest wait between polls.
     pub max_poll: Duration,
     /// For Athena's throttling answers.
     pub retry: RetryConfig,

@@ -14,11 +14,16 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
+    /// A boxed table, for people.
     #[default]
     Table,
+    /// Comma-separated values with a header row.
     Csv,
+    /// Tab-separated values with a header row.
     Tsv,
+    /// One JSON array of row objects.
     Json,
+    /// One JSON object per line.
     Ndjson,
 }
 
@@ -41,6 +46,7 @@ pub const TABLE_BLOCK: usize = 4096;
 /// How results are written.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
+    /// The output format.
     pub format: Format,
     /// Rows a table shows at most (the rest are counted); the other formats write every row.
     pub max_rows: Option<usize>,

@@ -12,9 +12,13 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 /// One statement of a script, with where it starts (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// Its number in the script, from 1.
     pub number: usize,
+    /// The line it starts on.
     pub line: u64,
+    /// The column it starts at.
     pub column: u64,
+    /// Its text, without the `;`.
     pub sql: String,
 }
 
@@ -115,10 +119,12 @@ fn word_at(text: &str, word: &str) -> Option<usize> {
 pub struct Vars(BTreeMap<String, String>);
 
 impl Vars {
+    /// Sets `${name}`, replacing its value.
     pub fn set(&mut self, name: &str, value: &str) {
         self.0.insert(name.to_string(), value.to_string());
     }
 
+    /// The variables and their values, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter()
     }

@@ -24,8 +24,10 @@ use crate::sql::session::Session;
 /// Where statements run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EngineKind {
+    /// On this machine, on the lake.
     #[default]
     Local,
+    /// In Athena, on the Glue database.
     Athena,
 }
 
@@ -61,11 +63,16 @@ fn io(e: std::io::Error) -> Error {
 
 /// A session at a prompt or running scripts.
 pub struct Shell {
+    /// The local engine.
     pub session: Session,
+    /// Where statements run.
     pub engine: EngineKind,
+    /// Where Athena runs, once asked to.
     pub athena_options: AthenaOptions,
     athena: Option<Athena>,
+    /// How results are written.
     pub printer: Printer,
+    /// The `${name}` variables.
     pub vars: Vars,
     /// Show elapsed time and data scanned after each result.
     pub timing: bool,
@@ -80,6 +87,7 @@ pub struct Shell {
 const KEEP_ROWS: usize = 100_000;
 
 impl Shell {
+    /// A shell on `session` writing results to `out`, with `${lake}` set to the lake.
     pub fn new(session: Session, out: Box<dyn Write + Send>) -> Shell {
         // `${lake}` is the lake's URL, as in the catalog's DDL files, so they run as they are.
         let mut vars = Vars::default();

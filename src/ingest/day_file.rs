@@ -36,23 +36,27 @@ pub fn writer_properties() -> WriterProperties {
 
 /// One trading day's Parquet file, built in memory (a day is a few hundred KB compressed).
 pub struct DayFile {
+    /// The trading day.
     pub date: NaiveDate,
     writer: ArrowWriter<Vec<u8>>,
     rows: usize,
 }
 
 impl DayFile {
+    /// An empty file for `date`.
     pub fn new(date: NaiveDate) -> Result<Self, Error> {
         let writer = ArrowWriter::try_new(Vec::with_capacity(1 << 20), raw_schema(), Some(writer_properties()))
             .map_err(|source| Error::Parquet { what: date.to_string(), source })?;
         Ok(Self { date, writer, rows: 0 })
     }
 
+    /// Adds records of the day.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         self.rows += batch.num_rows();
         self.writer.write(batch).map_err(|source| Error::Parquet { what: self.date.to_string(), source })
     }
 
+    /// The finished file's bytes.
     pub fn finish(self) -> Result<StagedDay, Error> {
         let date = self.date;
         let bytes = self.writer.into_inner().map_err(|source| Error::Parquet { what: date.to_string(), source })?;

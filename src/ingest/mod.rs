@@ -35,10 +35,13 @@ use day_file::DayFile;
 /// Each keeps its own context (file, line and field; object path); this layer adds none.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// An input: a file, a record, a download.
     #[error(transparent)]
     Source(#[from] source::Error),
+    /// Writing the lake.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
+    /// Indexing the days written, or syncing them with Glue.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
 }
@@ -62,6 +65,7 @@ pub struct IngestReport {
     pub bytes_read: u64,
     /// Bytes of Parquet written.
     pub bytes_written: u64,
+    /// Wall time.
     pub elapsed: Duration,
 }
 
@@ -98,8 +102,10 @@ pub(crate) fn day_span(days: &[NaiveDate]) -> String {
     }
 }
 
+/// How an ingest runs.
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
+    /// How inputs are read.
     pub reader: ReaderOptions,
     /// Draw a progress bar (only shown on a terminal).
     pub progress: bool,
@@ -172,8 +178,7 @@ async fn index_folders(lake: &Lake, folders: &[String]) -> Result<(), crate::cat
                 .split('/')
                 .zip(&def.partition_keys)
                 .map(|(segment, key)| {
-                    let (_, raw) = segment.split_once('=')?;
-                    let raw = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                    let raw = crate::catalog::partition::folder_value(segment, &key.name)?;
                     crate::catalog::partition::canonical(key, &raw).ok()
                 })
                 .collect();

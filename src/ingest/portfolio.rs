@@ -23,14 +23,19 @@ use crate::source::portfolio::{Portfolio, PortfolioError};
 /// What a portfolio ingest wrote.
 #[derive(Debug, Clone)]
 pub struct PortfolioReport {
+    /// The index: IBOV, SMLL...
     pub index: String,
+    /// The day the portfolio is for.
     pub date: NaiveDate,
+    /// Members written.
     pub members: usize,
     /// Members whose text holds U+FFFD.
     pub replaced_text: usize,
     /// Lake-relative path of the file written.
     pub file: String,
+    /// Bytes written.
     pub bytes: u64,
+    /// Wall time.
     pub elapsed: Duration,
 }
 

@@ -17,16 +17,43 @@ pub use writer::StagedDay;
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A lake location that cannot be used.
     #[error("lake {url}: {message}")]
-    Location { url: String, message: String },
+    Location {
+        /// The location.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// An object store call failed.
     #[error("{path}")]
-    Store { path: String, source: object_store::Error },
+    Store {
+        /// The object or folder.
+        path: String,
+        /// The store's error.
+        source: object_store::Error,
+    },
+    /// Encoding Parquet failed.
     #[error("writing Parquet for {what}")]
-    Parquet { what: String, source: parquet::errors::ParquetError },
+    Parquet {
+        /// What was being written (a day, a file).
+        what: String,
+        /// The encoder's error.
+        source: parquet::errors::ParquetError,
+    },
+    /// A local file operation failed.
     #[error("{path}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file or folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A data file of 0 bytes: never something b3lake wrote (a Parquet file has a footer),
     /// so a cut-off copy or a stray `touch`. Read as "no rows" it would silently empty a day.
     #[error("{path}: empty file (0 bytes), not a Parquet file; remove it or write the day again")]
-    EmptyFile { path: String },
+    EmptyFile {
+        /// The file.
+        path: String,
+    },
 }

@@ -43,8 +43,11 @@ pub struct Staging {
 /// What a commit put into the lake.
 #[derive(Debug, Clone, Default)]
 pub struct Committed {
+    /// The days published, in order.
     pub days: Vec<NaiveDate>,
+    /// Rows written.
     pub rows: u64,
+    /// Bytes written.
     pub bytes: u64,
     /// Folders of a transform that died after staging them, now moved in, to be indexed
     /// again from their files.
@@ -131,6 +134,7 @@ pub struct Change {
 }
 
 impl Change {
+    /// Removes the mark: the folders are whole again.
     pub async fn done(self, lake: &Lake) -> Result<(), Error> {
         lake.remove(&self.path).await
     }
@@ -181,6 +185,7 @@ fn staged_path(lake: &Lake, run: &str, date: NaiveDate) -> Path {
 }
 
 impl Staging {
+    /// An empty staging area for one run on `lake`.
     pub fn new(lake: &Lake) -> Self {
         let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
         Self { lake: lake.clone(), run, days: BTreeMap::new() }

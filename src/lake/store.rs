@@ -71,6 +71,7 @@ impl Lake {
         Ok(Lake { url, store: Arc::new(LocalFileSystem::new()), root, local_root: Some(dir) })
     }
 
+    /// The object store the lake lives in.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }

@@ -29,7 +29,10 @@ pub fn encode_batch(batch: &RecordBatch, options: ArrowWriterOptions, what: &str
 /// A finished day file, ready to be staged.
 #[derive(Debug, Clone)]
 pub struct StagedDay {
+    /// The trading day.
     pub date: NaiveDate,
+    /// Rows in the file.
     pub rows: usize,
+    /// The Parquet file.
     pub bytes: Bytes,
 }

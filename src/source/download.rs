@@ -27,8 +27,16 @@ pub const DEFAULT_BASE_URL: &str = "https://bvmf.bmfbovespa.com.br/InstDados/Ser
 /// A period B3 publishes one file for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Period {
+    /// A trading day: `COTAHIST_DDDMMYYYY.ZIP`.
     Day(NaiveDate),
-    Month { year: i32, month: u32 },
+    /// A month: `COTAHIST_MMMYYYY.ZIP`.
+    Month {
+        /// The year.
+        year: i32,
+        /// The month, 1 to 12.
+        month: u32,
+    },
+    /// A year: `COTAHIST_AYYYY.ZIP`.
     Year(i32),
 }
 
@@ -79,31 +87,77 @@ impl fmt::Display for Period {
     }
 }
 
+/// Why a download failed; each names the URL.
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
+    /// B3 has no file for the period.
     #[error("{url}: B3 has no file for {period} (HTTP 404)")]
-    NotFound { url: String, period: Period },
+    NotFound {
+        /// The URL asked.
+        url: String,
+        /// The period.
+        period: Period,
+    },
+    /// B3's page for a date without a file.
     #[error(
         "{url}: B3 answered an HTML page instead of a ZIP; it has no file for {period} (a weekend, a holiday, or a date not yet published?)"
     )]
-    Html { url: String, period: Period },
+    Html {
+        /// The URL asked.
+        url: String,
+        /// The period.
+        period: Period,
+    },
+    /// Another HTTP error, after the retries it deserved.
     #[error("{url}: HTTP {status} after {attempts} attempts")]
-    Status { url: String, status: u16, attempts: u32 },
+    Status {
+        /// The URL asked.
+        url: String,
+        /// The last HTTP status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A body cut short or not a whole ZIP, every attempt.
     #[error("{url}: download cut off or corrupt after {attempts} attempts: {detail}")]
-    Truncated { url: String, detail: String, attempts: u32 },
+    Truncated {
+        /// The URL asked.
+        url: String,
+        /// What was wrong with the last body.
+        detail: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// No answer (connection, timeout), every attempt.
     #[error("{url}: no answer after {attempts} attempts")]
-    Network { url: String, source: reqwest::Error, attempts: u32 },
+    Network {
+        /// The URL asked.
+        url: String,
+        /// The last attempt's error.
+        source: reqwest::Error,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Writing the cache failed.
     #[error("{path}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The cached file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// How downloads behave.
 #[derive(Debug, Clone)]
 pub struct DownloadOptions {
+    /// The folder the files are in: B3's, or a mirror's.
     pub base_url: String,
+    /// Where downloads are kept, with their SHA-256.
     pub cache_dir: PathBuf,
     /// For 5xx, 429, network errors and cut-off bodies.
     pub retry: RetryConfig,
+    /// For the connection alone.
     pub connect_timeout: Duration,
     /// For the whole request, body included: a yearly ZIP is ~90 MB.
     pub timeout: Duration,
@@ -139,6 +193,7 @@ pub struct Downloader {
 }
 
 impl Downloader {
+    /// A downloader with its HTTP client.
     pub fn new(opts: DownloadOptions) -> Result<Self, DownloadError> {
         let client = http::client(opts.connect_timeout, opts.timeout).map_err(|source| DownloadError::Network {
             url: opts.base_url.clone(),

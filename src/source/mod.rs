@@ -24,28 +24,64 @@ pub use cotahist::{CotahistReader, ParseError, ReaderOptions};
 /// Errors of the source layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Reading an input failed.
     #[error("{path}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The input.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// A record that is not valid COTAHIST, located to the line and field.
     #[error(transparent)]
     Parse(#[from] Box<ParseError>),
+    /// A web page where a COTAHIST file was expected.
     #[error(
         "{path}: this is an HTML page, not a ZIP or COTAHIST file (B3 answers with a page when it has no file for a date)"
     )]
-    Html { path: String },
+    Html {
+        /// The file.
+        path: String,
+    },
+    /// A ZIP that cannot be read.
     #[error("{path}: not a valid ZIP archive (truncated or corrupt download?)")]
-    Zip { path: String, source: zip::result::ZipError },
+    Zip {
+        /// The archive.
+        path: String,
+        /// The ZIP reader's error.
+        source: zip::result::ZipError,
+    },
+    /// A ZIP without a COTAHIST file in it.
     #[error("{path}: the ZIP holds no COTAHIST member (members: {members:?})")]
-    NoCotahistMember { path: String, members: Vec<String> },
+    NoCotahistMember {
+        /// The archive.
+        path: String,
+        /// What it holds.
+        members: Vec<String>,
+    },
+    /// An input that is not there.
     #[error("{0}: no such file or folder")]
     NotFound(String),
+    /// A folder without COTAHIST files.
     #[error("{path}: no COTAHIST files (.TXT, .ZIP or COTAHIST*) in this folder")]
-    EmptyFolder { path: String },
+    EmptyFolder {
+        /// The folder.
+        path: String,
+    },
+    /// A download from B3.
     #[error(transparent)]
     Download(#[from] download::DownloadError),
+    /// An index portfolio from B3's API or a file.
     #[error(transparent)]
     Portfolio(#[from] portfolio::PortfolioError),
+    /// A day that comes back after later days: not one COTAHIST file, or a damaged one.
     #[error("{input}: records of {date} appear again after later dates; COTAHIST files are sorted by trading date")]
-    Unsorted { input: String, date: chrono::NaiveDate },
+    Unsorted {
+        /// The input.
+        input: String,
+        /// The day that came back.
+        date: chrono::NaiveDate,
+    },
 }
 
 impl Error {
@@ -58,9 +94,21 @@ impl Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A plain text file.
-    Text { path: PathBuf, size: u64 },
+    Text {
+        /// The file.
+        path: PathBuf,
+        /// Bytes.
+        size: u64,
+    },
     /// One member of a ZIP archive; `size` is the compressed size, the bytes read from disk.
-    ZipMember { zip: PathBuf, member: String, size: u64 },
+    ZipMember {
+        /// The archive.
+        zip: PathBuf,
+        /// The member's name.
+        member: String,
+        /// Compressed bytes.
+        size: u64,
+    },
 }
 
 impl fmt::Display for Input {

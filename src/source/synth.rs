@@ -17,9 +17,11 @@ use super::cotahist::layout::{CONTROL_FILE_NAME, CONTROL_GENERATED, Field, RECOR
 /// What was generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SynthSummary {
+    /// Trading days written.
     pub days: u32,
     /// Quote records (type 01).
     pub records: u64,
+    /// Bytes written.
     pub bytes: u64,
 }
 

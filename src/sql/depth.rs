@@ -19,7 +19,9 @@ pub const MAX_DEPTH: usize = 1000;
 /// What is too deep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TooDeep {
+    /// Expressions nested too deep.
     Expression,
+    /// Too many `UNION`s (or `INTERSECT`s, `EXCEPT`s) in a row.
     SetOperations,
 }
 

@@ -20,18 +20,26 @@ use super::{Error, Result};
 /// A finished statement.
 #[derive(Debug)]
 pub struct Executed {
+    /// The result's columns.
     pub schema: SchemaRef,
+    /// The rows, unless they were handed out as computed.
     pub batches: Vec<RecordBatch>,
+    /// Rows in the result.
     pub rows: usize,
+    /// From planning to the last row.
     pub elapsed: Duration,
+    /// What its scans read.
     pub scanned: Scanned,
 }
 
 /// What a query read: the files and partitions its scans opened and the bytes they read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Scanned {
+    /// Files opened.
     pub files: usize,
+    /// Partitions they lie in.
     pub partitions: usize,
+    /// Bytes read from them.
     pub bytes: u64,
 }
 

@@ -21,8 +21,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Where a statement failed: its number and the position of the error (or of the statement).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
+    /// The statement, counting from 1 in its script.
     pub statement: usize,
+    /// The line in the script, from 1.
     pub line: u64,
+    /// The column in the line, from 1.
     pub column: u64,
 }
 
@@ -39,8 +42,10 @@ pub enum Error {
     /// DataFusion's: a syntax error, an unknown table or column, a failed execution.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// The lake's catalog: a table's definition or partitions.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
+    /// The lake's files, or the hold a query takes on them.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
     /// A statement b3lake does not run, or cannot run as written.
@@ -48,16 +53,37 @@ pub enum Error {
     Usage(String),
     /// A statement of a script failed: where, and the engine's message.
     #[error("{script}: {position}: {message}")]
-    Statement { script: String, position: Position, message: String },
+    Statement {
+        /// The script: a file, `-c #1`, `stdin`.
+        script: String,
+        /// Where in it.
+        position: Position,
+        /// The engine's message and its causes.
+        message: String,
+    },
     /// A script that cannot be split into statements, or a variable that is not set.
     #[error("{script}: {message}")]
-    Script { script: String, message: String },
+    Script {
+        /// The script.
+        script: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Athena failed the statement, or could not be asked.
     #[error("Athena: {0}")]
     Athena(String),
+    /// Ctrl-C stopped the statement.
     #[error("query cancelled")]
     Cancelled,
+    /// A statement nested too deep to plan safely.
     #[error(transparent)]
     TooDeep(#[from] depth::TooDeep),
+    /// Writing results failed.
     #[error("{path}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// Where they went.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }

@@ -92,6 +92,7 @@ impl Session {
         Ok(self.ctx.execute_logical_plan(plan).await?)
     }
 
+    /// The lake's catalog the tables come from.
     pub fn catalog(&self) -> &LocalCatalog {
         &self.catalog
     }

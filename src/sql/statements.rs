@@ -26,15 +26,60 @@ type Spec = Vec<(String, String)>;
 /// A catalog statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
-    CreateTable { def: TableDef, if_not_exists: bool },
-    DropTable { name: String, if_exists: bool },
-    Repair { table: String },
-    AddPartitions { table: String, if_not_exists: bool, partitions: Vec<(Spec, Option<String>)> },
-    DropPartitions { table: String, if_exists: bool, partitions: Vec<Spec> },
+    /// `CREATE EXTERNAL TABLE`.
+    CreateTable {
+        /// The definition.
+        def: TableDef,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `DROP TABLE`.
+    DropTable {
+        /// The table.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `MSCK REPAIR TABLE`.
+    Repair {
+        /// The table.
+        table: String,
+    },
+    /// `ALTER TABLE ... ADD PARTITION`.
+    AddPartitions {
+        /// The table.
+        table: String,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+        /// Each partition and its `LOCATION`.
+        partitions: Vec<(Spec, Option<String>)>,
+    },
+    /// `ALTER TABLE ... DROP PARTITION`.
+    DropPartitions {
+        /// The table.
+        table: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+        /// The partitions, each maybe partial (every partition under it).
+        partitions: Vec<Spec>,
+    },
+    /// `SHOW TABLES`.
     ShowTables,
-    ShowPartitions { table: String },
-    Describe { table: String },
-    ShowCreateTable { table: String },
+    /// `SHOW PARTITIONS`.
+    ShowPartitions {
+        /// The table.
+        table: String,
+    },
+    /// `DESCRIBE`.
+    Describe {
+        /// The table.
+        table: String,
+    },
+    /// `SHOW CREATE TABLE`.
+    ShowCreateTable {
+        /// The table.
+        table: String,
+    },
 }
 
 /// The catalog statement `sql` is, if it is one. It reads keywords, names and literal

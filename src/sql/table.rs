@@ -46,12 +46,14 @@ pub struct LakeTable {
 }
 
 impl LakeTable {
+    /// The table `def`, its partitions from `catalog`'s index or from listings.
     pub fn new(def: TableDef, catalog: LocalCatalog, partitions: Partitions) -> Self {
         let fields: Vec<Arc<Field>> =
             def.file_schema().fields().iter().cloned().chain(def.partition_fields()).collect();
         Self { schema: Arc::new(Schema::new(fields)), def, catalog, partitions }
     }
 
+    /// Its definition.
     pub fn definition(&self) -> &TableDef {
         &self.def
     }

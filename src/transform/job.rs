@@ -51,16 +51,20 @@ pub enum Days {
     All,
 }
 
+/// How a transform runs.
 #[derive(Debug, Clone)]
 pub struct TransformOptions {
+    /// The days to transform.
     pub days: Days,
     /// The refined layout; `None` keeps the lake's (or the default for a new lake).
     pub layout: Option<Layout>,
     /// SQL predicate choosing raw records; `None` keeps the lake's (default `tipo_mercado = 10`).
     pub filter: Option<String>,
+    /// The SQL of the steps: the built-in files, or a folder of them.
     pub queries: Queries,
     /// Days transformed at once.
     pub parallelism: usize,
+    /// Show a progress bar (on a terminal).
     pub progress: bool,
     /// Sync the days written to this Glue database.
     pub sync_glue: Option<String>,
@@ -87,12 +91,15 @@ pub struct TransformReport {
     pub days: Vec<NaiveDate>,
     /// Raw days left alone because their output is up to date.
     pub up_to_date: usize,
+    /// The refined layout written.
     pub layout: Layout,
     /// Refined rows written.
     pub rows: u64,
     /// Files written (refined and summary).
     pub files: u64,
+    /// Bytes written.
     pub bytes: u64,
+    /// Wall time.
     pub elapsed: Duration,
 }
 

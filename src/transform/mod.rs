@@ -19,25 +19,40 @@ pub use state::{Bookmarks, RefinedSpec};
 /// Errors of the transform layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The lake's files, locks or staging.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
+    /// The catalog: definitions, the partition index, Glue.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),
+    /// A step of the job failed in DataFusion: which, and why.
     #[error("{0}")]
     Sql(String, #[source] datafusion::error::DataFusionError),
+    /// The transform SQL files are missing or wrong.
     #[error("transform queries: {0}")]
     Queries(String),
+    /// Arrow data of an unexpected shape.
     #[error("{0}")]
     Arrow(String),
+    /// The job's bookmarks cannot be read or written.
     #[error("transform state: {0}")]
     State(String),
+    /// Options that cannot run together (a layout change without `--all`).
     #[error("{0}")]
     Usage(String),
+    /// Some days failed; the others are done.
     #[error("{} of {} days failed (the others are done and bookmarked; a rerun retries the failures): {}",
         failed.len(), failed.len() + done, failed.iter().map(|(d, e)| format!("{d}: {e}")).collect::<Vec<_>>().join("; "))]
-    DaysFailed { failed: Vec<(NaiveDate, String)>, done: usize },
+    DaysFailed {
+        /// Each failed day and why.
+        failed: Vec<(NaiveDate, String)>,
+        /// Days that finished.
+        done: usize,
+    },
+    /// Not an S3 event notification b3lake can read.
     #[error("S3 event: {0}")]
     Event(String),
+    /// Starting a Glue job run failed.
     #[error("Glue: {0}")]
     Glue(String),
 }

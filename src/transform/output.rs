@@ -121,10 +121,13 @@ fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Resu
 /// What writing a day put into the lake.
 #[derive(Debug, Clone, Default)]
 pub struct Written {
+    /// Files written.
     pub files: u64,
+    /// Bytes written.
     pub bytes: u64,
     /// The day's partitions of the refined table and of the summary, for the catalog.
     pub refined: Vec<Partition>,
+    /// The summary table's partitions written.
     pub summary: Vec<Partition>,
 }
 

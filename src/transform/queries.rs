@@ -44,8 +44,11 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// One step: a view name and its SQL.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The view the step defines, named after its file.
     pub view: String,
+    /// The step's file name.
     pub file: String,
+    /// Its SQL.
     pub sql: String,
 }
 
@@ -60,8 +63,11 @@ pub struct Queries {
 /// The schemas of the tables a transform writes; `index` when the SQL has the index steps.
 #[derive(Debug, Clone)]
 pub struct Schemas {
+    /// The refined table's columns.
     pub refined: SchemaRef,
+    /// The daily summary's columns.
     pub summary: SchemaRef,
+    /// The index members' columns, when the SQL has that step.
     pub index: Option<SchemaRef>,
 }
 

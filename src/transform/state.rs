@@ -22,8 +22,11 @@ const BOOKMARKS_FILE: &str = "bookmarks/transform.json";
 /// The raw file a day was built from, as the store describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawVersion {
+    /// Bytes.
     pub size: u64,
+    /// When the store last wrote it.
     pub last_modified: chrono::DateTime<chrono::Utc>,
+    /// The store's entity tag, when it gives one (S3 does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
 }
@@ -57,28 +60,35 @@ impl RawVersion {
 /// One finished day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bookmark {
+    /// The day's raw file the day was built from.
     pub raw: RawVersion,
     /// The day's index portfolio files (by name) the day was built with.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub portfolios: BTreeMap<String, RawVersion>,
     /// Hash of the SQL, the filter and the layout that built the day.
     pub fingerprint: String,
+    /// Refined rows written.
     pub rows: u64,
+    /// Files written.
     pub files: u64,
+    /// When the day was done.
     pub finished: chrono::DateTime<chrono::Utc>,
 }
 
 /// Every finished day of the transform.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Bookmarks {
+    /// Each finished day.
     pub days: BTreeMap<NaiveDate, Bookmark>,
 }
 
 impl Bookmarks {
+    /// The lake's bookmarks; none for a lake never transformed.
     pub async fn load(lake: &Lake) -> Result<Self, Error> {
         Ok(read_json(lake, BOOKMARKS_FILE).await?.unwrap_or_default())
     }
 
+    /// Writes the bookmarks, replacing them whole.
     pub async fn save(&self, lake: &Lake) -> Result<(), Error> {
         write_json(lake, BOOKMARKS_FILE, self).await
     }

@@ -27,6 +27,7 @@ use crate::retry::RetryConfig;
 pub struct EventObject {
     /// `ObjectCreated:Put`, `ObjectRemoved:Delete`, ...
     pub event: String,
+    /// The bucket.
     pub bucket: String,
     /// The key, decoded.
     pub key: String,
@@ -191,17 +192,29 @@ async fn days_to_transform(
 #[derive(Debug, Clone)]
 pub enum Target {
     /// In this process. `lake` replaces the lake named by the event (for a copy of it).
-    Local { lake: Option<String>, options: TransformOptions },
+    Local {
+        /// Another lake to transform instead of the event's.
+        lake: Option<String>,
+        /// How the job runs.
+        options: TransformOptions,
+    },
     /// As runs of a Glue job, one per trading day.
-    Glue { job: String, retry: RetryConfig },
+    Glue {
+        /// The Glue job.
+        job: String,
+        /// For StartJobRun, when Glue throttles or has too many runs.
+        retry: RetryConfig,
+    },
 }
 
 /// What handling an event did.
 #[derive(Debug, Default)]
 pub struct TriggerReport {
+    /// Lakes transformed here, and what each transform did.
     pub local: Vec<(String, TransformReport)>,
     /// Glue job runs started: lake, day, run id.
     pub glue: Vec<(String, NaiveDate, String)>,
+    /// Objects of the event outside the raw and portfolio tables.
     pub ignored: Vec<String>,
     /// Portfolio days without quotes yet: lake, day.
     pub waiting: Vec<(String, NaiveDate)>,

@@ -10,11 +10,14 @@ use tracing::{error, info};
 use super::job::{Days, TransformOptions, TransformReport, transform};
 use crate::lake::Lake;
 
+/// How the watcher polls.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
+    /// Between the end of a poll and the next.
     pub interval: Duration,
     /// Stop after this many polls (`None`: run until killed).
     pub polls: Option<u64>,
+    /// How each poll transforms.
     pub transform: TransformOptions,
 }
 

@@ -12,23 +12,35 @@ use crate::frontend::shell::EngineKind;
 /// A backslash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `\\?`: the commands.
     Help,
+    /// `\\q`: leave.
     Quit,
+    /// `\\dt`: the tables.
     Tables,
+    /// `\\d TABLE`: its columns, partition keys and location.
     Describe(String),
+    /// `\\dp TABLE`: its partitions.
     Partitions(String),
     /// Toggle, or set, the elapsed time and data scanned after each result.
     Timing(Option<bool>),
+    /// `\\format FORMAT`: the output format from now on.
     Format(Format),
+    /// `\\i FILE`: run a file's statements.
     Include(PathBuf),
+    /// `\\engine local|athena`: where statements run from now on.
     Engine(EngineKind),
     /// `\set NAME VALUE`, or `\set` alone to list the variables.
     Set(Option<(String, String)>),
     /// `\chart bar|line|scatter X Y FILE`: draw the last result.
     Chart {
+        /// How the points are drawn.
         style: XyStyle,
+        /// The column on the x axis.
         x: String,
+        /// The column on the y axis.
         y: String,
+        /// The picture: FILE.png or FILE.svg.
         file: PathBuf,
     },
 }

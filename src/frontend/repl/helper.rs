@@ -15,7 +15,9 @@ use super::command::HELP;
 /// Names completion offers besides the keywords; refreshed after each statement.
 pub type Words = Arc<RwLock<Vec<String>>>;
 
+/// The REPL's line editor helper: completion of keywords and the lake's names, highlighting, and a statement that continues until its `;`.
 pub struct ReplHelper {
+    /// Table and column names to complete.
     pub words: Words,
 }
 

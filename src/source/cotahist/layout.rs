@@ -12,9 +12,11 @@ use arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef};
 /// Bytes in every COTAHIST record, excluding the line terminator.
 pub const RECORD_LEN: usize = 245;
 
-/// Record type of the header, quotes and trailer records (the TIPREG field).
+/// Record type of the header (the TIPREG field).
 pub const TIPREG_HEADER: &[u8; 2] = b"00";
+/// Record type of a quote.
 pub const TIPREG_QUOTE: &[u8; 2] = b"01";
+/// Record type of the trailer.
 pub const TIPREG_TRAILER: &[u8; 2] = b"99";
 
 /// Value of DATVEN meaning "no expiry"; stored as NULL.
@@ -32,7 +34,10 @@ pub enum Kind {
     /// `AAAAMMDD`.
     Date,
     /// Zero-padded digits with an implied decimal point: `Decimal(digits, scale)`.
-    Decimal { scale: i8 },
+    Decimal {
+        /// Digits after the implied point.
+        scale: i8,
+    },
 }
 
 /// One field of the quote record (record type 01).
@@ -42,7 +47,9 @@ pub struct Field {
     pub b3_name: &'static str,
     /// Column name in the raw table.
     pub column: &'static str,
+    /// Its bytes in the record (0-based, end excluded).
     pub range: Range<usize>,
+    /// How its bytes are read.
     pub kind: Kind,
 }
 
@@ -64,6 +71,7 @@ impl Field {
         !matches!(self.column, "data_pregao" | "codigo_negociacao" | "tipo_mercado")
     }
 
+    /// The column's Arrow type in the raw table.
     pub fn data_type(&self) -> DataType {
         match self.kind {
             Kind::Text => DataType::Utf8,

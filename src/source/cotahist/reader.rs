@@ -23,10 +23,13 @@ pub const MAX_LINE: usize = 4096;
 /// A problem with the content of a COTAHIST file, located to the line and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    /// The input: a path, or a ZIP and its member.
     pub file: String,
     /// 1-based physical line; for problems found at the end of the file, the last line read.
     pub line: u64,
+    /// The field, when the problem is in one.
     pub field: Option<&'static Field>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -43,6 +46,7 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// How a COTAHIST file is read.
 #[derive(Debug, Clone)]
 pub struct ReaderOptions {
     /// Rows per Arrow batch.
@@ -106,6 +110,7 @@ impl<R: BufRead> CotahistReader<R> {
         }
     }
 
+    /// The file's header record, once read.
     pub fn header(&self) -> Option<&Header> {
         self.header.as_ref()
     }

@@ -16,7 +16,9 @@ use super::layout::{Field, Kind, NO_EXPIRY, QUOTE_FIELDS, RECORD_LEN, raw_schema
 /// What is wrong with one field of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
+    /// The field.
     pub field: &'static Field,
+    /// What is wrong, with the bytes found.
     pub problem: String,
 }
 
@@ -49,6 +51,7 @@ pub struct QuoteBatchBuilder {
 }
 
 impl QuoteBatchBuilder {
+    /// A builder with room for `rows` records.
     pub fn with_capacity(rows: usize) -> Self {
         let columns = QUOTE_FIELDS
             .iter()
@@ -67,10 +70,12 @@ impl QuoteBatchBuilder {
         Self { columns, rows: 0 }
     }
 
+    /// Records added since the last batch.
     pub fn len(&self) -> usize {
         self.rows
     }
 
+    /// No record added since the last batch.
     pub fn is_empty(&self) -> bool {
         self.rows == 0
     }

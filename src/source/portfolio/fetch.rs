@@ -20,12 +20,16 @@ pub const DEFAULT_PORTFOLIO_URL: &str = "https://sistemaswebb3-listados.b3.com.b
 /// segment's accumulated weight.
 const SEGMENT: u32 = 2;
 
+/// How B3's index API is called.
 #[derive(Debug, Clone)]
 pub struct PortfolioOptions {
+    /// B3's index API, or a mirror of it.
     pub base_url: String,
     /// For each page: 5xx, 429, network errors and cut-off answers.
     pub retry: RetryConfig,
+    /// For the connection alone.
     pub connect_timeout: Duration,
+    /// For a whole request, body included.
     pub timeout: Duration,
     /// Members per page; B3's site asks for 9999 (everything in one page).
     pub page_size: u32,
@@ -43,12 +47,14 @@ impl Default for PortfolioOptions {
     }
 }
 
+/// A client of B3's `GetPortfolioDay`.
 pub struct PortfolioClient {
     client: reqwest::Client,
     opts: PortfolioOptions,
 }
 
 impl PortfolioClient {
+    /// A client with its HTTP connection pool.
     pub fn new(opts: PortfolioOptions) -> Result<Self, PortfolioError> {
         let client = http::client(opts.connect_timeout, opts.timeout).map_err(|source| PortfolioError::Network {
             url: opts.base_url.clone(),

@@ -34,6 +34,7 @@ pub enum Language {
 }
 
 impl Language {
+    /// The code B3's API takes: `pt-br`, `en-us`.
     pub fn as_str(self) -> &'static str {
         match self {
             Language::PtBr => "pt-br",
@@ -60,43 +61,131 @@ impl fmt::Display for Language {
 /// result row, ticker and field.
 #[derive(Debug, thiserror::Error)]
 pub enum PortfolioError {
+    /// An HTTP error, after the retries it deserved.
     #[error("{url}: HTTP {status} after {attempts} attempts")]
-    Status { url: String, status: u16, attempts: u32 },
+    Status {
+        /// The URL asked.
+        url: String,
+        /// The last HTTP status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// No answer (connection, timeout), every attempt.
     #[error("{url}: no answer after {attempts} attempts")]
-    Network { url: String, source: reqwest::Error, attempts: u32 },
+    Network {
+        /// The URL asked.
+        url: String,
+        /// The last attempt's error.
+        source: reqwest::Error,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// An answer cut short, every attempt.
     #[error("{url}: answer cut off after {attempts} attempts: {detail}")]
-    Truncated { url: String, detail: String, attempts: u32 },
+    Truncated {
+        /// The URL asked.
+        url: String,
+        /// What was wrong with the last one.
+        detail: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A web page where JSON was expected.
     #[error("{origin}: B3 answered an HTML page instead of the portfolio JSON")]
-    Html { origin: String },
+    Html {
+        /// The URL or file.
+        origin: String,
+    },
+    /// JSON that is not a `GetPortfolioDay` answer.
     #[error("{origin}: not a GetPortfolioDay answer: {detail}")]
-    Malformed { origin: String, detail: String },
+    Malformed {
+        /// The URL or file.
+        origin: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An answer without members.
     #[error("{origin}: B3 answered no members for index {index} (unknown index, or no portfolio published)")]
-    Empty { origin: String, index: String },
+    Empty {
+        /// The URL or file.
+        origin: String,
+        /// The index asked for.
+        index: String,
+    },
+    /// A bad value in the answer's header.
     #[error("{origin}: header, field {field}: {detail}")]
-    Header { origin: String, field: &'static str, detail: String },
+    Header {
+        /// The URL or file.
+        origin: String,
+        /// The header's field.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A bad value in a member's row.
     #[error("{origin}: result {row}{ticker}, field {field}: {detail}")]
-    Field { origin: String, row: usize, ticker: String, field: &'static str, detail: String },
+    Field {
+        /// The URL or file.
+        origin: String,
+        /// The row, from 1.
+        row: usize,
+        /// The row's ticker, when it has one (` (PETR4)`).
+        ticker: String,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An answer whose parts disagree (pages, weights or quantities that do not add up).
     #[error("{origin}: {detail}")]
-    Inconsistent { origin: String, detail: String },
+    Inconsistent {
+        /// The URL or file.
+        origin: String,
+        /// What disagrees.
+        detail: String,
+    },
+    /// The portfolio of another day than the one asked for.
     #[error(
         "{origin}: B3 answered the {index} portfolio of {got}, not of {expected} (GetPortfolioDay serves the current day's portfolio only)"
     )]
-    OtherDate { origin: String, index: String, expected: NaiveDate, got: NaiveDate },
+    OtherDate {
+        /// The URL or file.
+        origin: String,
+        /// The index.
+        index: String,
+        /// The day asked for.
+        expected: NaiveDate,
+        /// The day B3 answered.
+        got: NaiveDate,
+    },
+    /// Reading a saved answer failed.
     #[error("{path}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Decimal types of the portfolio table: what B3 publishes, exactly.
 pub const QUANTITY: (u8, i8) = (20, 0);
+/// Of weights in percent (`2,728`).
 pub const WEIGHT: (u8, i8) = (9, 3);
+/// Of the index's reducer.
 pub const REDUCER: (u8, i8) = (28, 8);
 
 /// One member of an index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The economic segment B3 groups it under.
     pub segment: Option<String>,
+    /// The ticker (PETR4).
     pub code: String,
+    /// The company's short name, as B3 writes it.
     pub asset: Option<String>,
+    /// The kind of share (ON, PN NM...).
     pub kind: Option<String>,
     /// Theoretical quantity, in shares (scale 0).
     pub quantity: i128,
@@ -111,7 +200,9 @@ pub struct Member {
 /// A whole portfolio: every page of one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Portfolio {
+    /// The index: IBOV, SMLL...
     pub index: String,
+    /// The language B3 answered in.
     pub language: Language,
     /// The header's date: the day the portfolio is for.
     pub date: NaiveDate,
@@ -119,6 +210,7 @@ pub struct Portfolio {
     pub total_quantity: i128,
     /// The index reducer (scale 8).
     pub reducer: i128,
+    /// The members, in B3's order.
     pub members: Vec<Member>,
 }
 
@@ -128,6 +220,7 @@ impl Portfolio {
         self.members.iter().filter(|m| m.replaced_text).count()
     }
 
+    /// The portfolio as the table's rows (see [`portfolio_schema`]).
     pub fn to_batch(&self) -> RecordBatch {
         let n = self.members.len();
         let decimal = |(p, s): (u8, i8)| Decimal128Builder::with_capacity(n).with_precision_and_scale(p, s).unwrap();

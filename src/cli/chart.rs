@@ -25,6 +25,18 @@ pub struct ChartOut {
     height: u32,
 }
 
+/// `--from/--to`, `--n` and where the picture goes: the charts of the first `n` of a range.
+#[derive(Args, Debug)]
+pub struct RangeChart {
+    #[command(flatten)]
+    range: DayRange,
+    /// How many to show: tickers (the most traded) or expiries (the nearest).
+    #[arg(long, default_value_t = 20)]
+    n: usize,
+    #[command(flatten)]
+    out: ChartOut,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ChartKind {
     /// The tickers with the largest traded value on a day, as bars.
@@ -55,25 +67,9 @@ pub enum ChartKind {
         out: ChartOut,
     },
     /// Daily % change (close over open) of the most traded tickers, as a heatmap.
-    ReturnsHeatmap {
-        #[command(flatten)]
-        range: DayRange,
-        /// How many tickers.
-        #[arg(long, default_value_t = 20)]
-        n: usize,
-        #[command(flatten)]
-        out: ChartOut,
-    },
+    ReturnsHeatmap(RangeChart),
     /// Options' traded value (calls and puts) by expiry date.
-    ExpiryCalendar {
-        #[command(flatten)]
-        range: DayRange,
-        /// How many expiries, nearest first.
-        #[arg(long, default_value_t = 20)]
-        n: usize,
-        #[command(flatten)]
-        out: ChartOut,
-    },
+    ExpiryCalendar(RangeChart),
     /// Any query's result: one column against another.
     Sql {
         /// The query.
@@ -99,10 +95,10 @@ impl ChartKind {
             ChartKind::TopVolume { day, n, out } => (Kind::TopVolume { day, n }, out),
             ChartKind::Price { symbols, range, out } => (Kind::Price { symbols, from: range.from, to: range.to }, out),
             ChartKind::MarketVolume { range, out } => (Kind::MarketVolume { from: range.from, to: range.to }, out),
-            ChartKind::ReturnsHeatmap { range, n, out } => {
+            ChartKind::ReturnsHeatmap(RangeChart { range, n, out }) => {
                 (Kind::ReturnsHeatmap { from: range.from, to: range.to, n }, out)
             }
-            ChartKind::ExpiryCalendar { range, n, out } => {
+            ChartKind::ExpiryCalendar(RangeChart { range, n, out }) => {
                 (Kind::ExpiryCalendar { from: range.from, to: range.to, n }, out)
             }
             ChartKind::Sql { sql, x, y, kind, out } => (Kind::Sql { sql, x, y, style: kind }, out),

@@ -5,6 +5,7 @@ mod cli;
 
 use std::process::ExitCode;
 
+use b3lake::chain::Chain;
 use b3lake::telemetry::{self, LogFormat};
 use clap::{Parser, Subcommand};
 
@@ -88,7 +89,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The same one-line chain as every error the library prints or logs.
+            eprintln!("error: {}", Chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -45,7 +45,7 @@ pub struct RetryArgs {
 
 impl RetryArgs {
     pub fn config(&self) -> RetryConfig {
-        RetryConfig::new(self.attempts.max(1), Duration::from_millis(self.backoff_ms))
+        RetryConfig::new(self.attempts, Duration::from_millis(self.backoff_ms))
     }
 }
 

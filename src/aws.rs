@@ -42,6 +42,11 @@ pub async fn glue_client() -> aws_sdk_glue::Client {
     aws_sdk_glue::Client::new(&aws_config::load_from_env().await)
 }
 
+/// A Lambda client from the standard AWS configuration.
+pub async fn lambda_client() -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(&aws_config::load_from_env().await)
+}
+
 /// Runs `call` under `policy` until it succeeds, fails with an error that retrying cannot fix,
 /// or runs out of attempts.
 pub async fn retry<T, E, F, Fut>(operation: &str, policy: &RetryConfig, mut call: F) -> Result<T, CallError>

@@ -23,6 +23,7 @@ pub enum Error {
     #[error(transparent)]
     Sql(#[from] crate::sql::Error),
     /// A chart.
+    #[cfg(feature = "cli")]
     #[error(transparent)]
     Chart(#[from] crate::chart::Error),
     /// DataFusion, called directly (the checks, the report).

@@ -47,8 +47,8 @@
 //! 4. the SQL engine: [`sql`] (session, lake tables, dialect, statements, execution);
 //! 5. [`transform`];
 //! 6. [`chart`], [`quality`], [`report`] and the crate's [`Error`];
-//! 7. the front ends: the REPL, scripts, output formats and the Athena client in
-//!    [`frontend`], and [`demo`];
+//! 7. the front ends: the REPL, scripts, output formats, the Athena client and the Lambda
+//!    function's handler in [`frontend`], and [`demo`];
 //! 8. the binary.
 
 #![warn(missing_docs)]
@@ -57,6 +57,7 @@
 pub mod aws;
 pub mod catalog;
 pub mod chain;
+#[cfg(feature = "cli")]
 pub mod chart;
 pub mod deadline;
 pub mod demo;
@@ -66,6 +67,7 @@ pub mod ingest;
 pub mod lake;
 pub mod local_fs;
 pub mod quality;
+#[cfg(feature = "cli")]
 pub mod report;
 pub mod retry;
 pub mod source;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. S3 tests need an S3 server: this installs moto from PyPI, starts it on
-# 127.0.0.1, points the AWS SDK and object_store at it, runs `cargo test`, and stops it.
+# 127.0.0.1, points the AWS SDK and object_store at it, runs `cargo test` (with the Lambda
+# function's feature), and stops it. The AWS template's tests need cfn-lint and checkov,
+# installed into target/tools.
 # The report test renders the HTML report in headless Chromium: Debian's package, installed
 # here when missing.
 set -euo pipefail
@@ -15,9 +17,16 @@ if ! command -v chromium > /dev/null; then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
+# The template's linters (and boto3 for its deployment to moto), apart from moto's packages.
+if [ ! -x target/tools/bin/checkov ]; then
+    python3 -m venv target/tools
+    target/tools/bin/pip install --quiet --disable-pip-version-check 'checkov==3.3.30' 'cfn-lint==1.58.0'
+fi
+export B3LAKE_TOOLS="$PWD/target/tools/bin"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
-python3 -m moto.server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+# The least-privilege test records the requests the function's handlers make.
+MOTO_RECORDER_FILEPATH="$PWD/target/moto_recording" python3 -m moto.server -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 python3 - "$port" <<'PY'
@@ -35,4 +44,4 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
-cargo test --locked "$@"
+cargo test --locked --features lambda "$@"

@@ -3,6 +3,7 @@
 //! indexed so a query never lists the lake. Two backends, one trait: the lake's own
 //! [`LocalCatalog`] and the AWS Glue Data Catalog ([`GlueCatalog`]), kept equal by [`sync`].
 
+pub mod cloudformation;
 pub mod ddl;
 pub mod glue;
 pub mod index;

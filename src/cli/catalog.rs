@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+use b3lake::catalog::cloudformation;
 use b3lake::catalog::sync::{self, Scope, SyncOptions};
 use b3lake::catalog::{GlueCatalog, LocalCatalog};
 use clap::Subcommand;
@@ -32,6 +34,13 @@ pub enum CatalogAction {
         /// Write one DDL file per table into this folder instead (e.g. catalog/).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Print the built-in tables (catalog/) as the Glue table resources of a CloudFormation
+    /// template, or replace that block of a template (examples/aws/template.yaml).
+    Cloudformation {
+        /// The template whose generated block to replace.
+        #[arg(long)]
+        update: Option<PathBuf>,
     },
 }
 
@@ -68,6 +77,22 @@ impl CatalogAction {
                     glue.database,
                     tables.join(", ")
                 );
+            }
+            CatalogAction::Cloudformation { update } => {
+                let block = cloudformation::glue_tables(&b3lake::catalog::ddl::builtin())?;
+                let Some(path) = update else {
+                    print!("{block}");
+                    return Ok(());
+                };
+                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                let (Some(begin), Some(end)) = (text.find(cloudformation::BEGIN), text.find(cloudformation::END))
+                else {
+                    anyhow::bail!("{}: no generated block (its BEGIN and END lines) to replace", path.display());
+                };
+                let end = end + cloudformation::END.len() + 1;
+                let updated = format!("{}{block}{}", &text[..begin], &text[end.min(text.len())..]);
+                std::fs::write(&path, updated).with_context(|| format!("writing {}", path.display()))?;
+                println!("{}: Glue tables regenerated from catalog/", path.display());
             }
         }
         Ok(())

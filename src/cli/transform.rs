@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use b3lake::transform::backfill::{BackfillOptions, invoke_days};
 use b3lake::transform::trigger::{self, Target};
 use b3lake::transform::watch::{WatchOptions, watch};
 use b3lake::transform::{Days, Layout, Queries, TransformOptions, transform};
@@ -94,14 +95,32 @@ impl TransformArgs {
 #[derive(Args, Debug)]
 pub struct TriggerArgs {
     /// The S3 event notification JSON ("-" for standard input).
-    event: PathBuf,
+    #[arg(required_unless_present = "lambda_function")]
+    event: Option<PathBuf>,
     /// Start this Glue job (one run per trading day) instead of transforming here.
     #[arg(long)]
     glue_job: Option<String>,
-    /// Transform this lake instead of the one the event names (local runs only).
+    /// Backfill on AWS: invoke this deployed function (name or ARN) once per raw day of --lake
+    /// from --from to --to, asynchronously and throttled, instead of reading an event.
+    #[arg(long, conflicts_with_all = ["event", "glue_job"], requires_all = ["lake", "from", "to"])]
+    lambda_function: Option<String>,
+    /// Transform this lake instead of the one the event names (local runs only); with
+    /// --lambda-function, the lake whose raw days are sent.
     #[arg(long, conflicts_with = "glue_job")]
     lake: Option<String>,
-    // For StartJobRun, when Glue throttles or has too many runs.
+    /// First day of the backfill (YYYY-MM-DD).
+    #[arg(long, requires = "lambda_function")]
+    from: Option<NaiveDate>,
+    /// Last day of the backfill (YYYY-MM-DD).
+    #[arg(long, requires = "lambda_function")]
+    to: Option<NaiveDate>,
+    /// Backfill invocations in flight at once.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: u32,
+    /// Backfill invocations started per second at most.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    per_second: u32,
+    // For StartJobRun and Invoke, when AWS throttles or Glue has too many runs.
     #[command(flatten)]
     retry: RetryArgs,
     #[command(flatten)]
@@ -110,19 +129,38 @@ pub struct TriggerArgs {
 
 impl TriggerArgs {
     pub async fn run(self, progress: bool) -> anyhow::Result<()> {
-        let json = if self.event.as_os_str() == "-" {
+        if let Some(function) = self.lambda_function {
+            let (Some(lake), Some(from), Some(to)) = (self.lake, self.from, self.to) else {
+                unreachable!("clap requires --lake, --from and --to with --lambda-function")
+            };
+            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            let lake = b3lake::lake::Lake::open(&lake).await?;
+            let days = b3lake::transform::raw_dates(&lake, &Days::Range(from, to)).await?;
+            let options = BackfillOptions {
+                function,
+                concurrency: self.concurrency as usize,
+                per_second: self.per_second,
+                retry: self.retry.config(),
+            };
+            let client = b3lake::aws::lambda_client().await;
+            let queued = invoke_days(&client, &days, &options).await?;
+            println!("{lake}: {} trading days sent to {} (asynchronous invocations)", queued.len(), options.function);
+            return Ok(());
+        }
+        let event = self.event.expect("clap requires an event without --lambda-function");
+        let json = if event.as_os_str() == "-" {
             let mut buf = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
             buf
         } else {
-            std::fs::read(&self.event).with_context(|| format!("reading {}", self.event.display()))?
+            std::fs::read(&event).with_context(|| format!("reading {}", event.display()))?
         };
         let target = match self.glue_job {
             Some(job) => Target::Glue { job, retry: self.retry.config() },
             None => Target::Local { lake: self.lake, options: self.job.options(Days::Incremental, progress)? },
         };
         let report =
-            trigger::handle_event(&json, &target).await.with_context(|| format!("event {}", self.event.display()))?;
+            trigger::handle_event(&json, &target).await.with_context(|| format!("event {}", event.display()))?;
         print!("{report}");
         Ok(())
     }

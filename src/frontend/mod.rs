@@ -1,9 +1,16 @@
 //! The SQL front ends, above the engine ([`crate::sql`]): the REPL, batch scripts with their
 //! `${var}`s, the output formats, the shell both share (with `\chart`), and the Athena client
-//! that runs the same SQL remotely.
+//! that runs the same SQL remotely; and the AWS Lambda function's handler, which starts the
+//! same jobs from S3 events, schedules and backfill requests.
 
+#[cfg(feature = "cli")]
 pub mod athena;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "cli")]
 pub mod print;
+#[cfg(feature = "cli")]
 pub mod repl;
 pub mod script;
+#[cfg(feature = "cli")]
 pub mod shell;

@@ -212,7 +212,16 @@ pub async fn locked<T, E: From<crate::lake::Error> + From<crate::catalog::Error>
 /// Reads every input and replaces the raw table's partitions for the days they contain.
 /// On any error the lake is left as it was.
 pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
-    locked(lake, "ingest", ingest_unlocked(lake, inputs, opts)).await
+    let run = locked(lake, "ingest", ingest_unlocked(lake, inputs, opts));
+    crate::telemetry::measured("ingest", run, |r: &IngestReport| {
+        use crate::telemetry::Unit::{Bytes, Count};
+        vec![
+            ("RecordsIngested", Count, r.records as f64),
+            ("DaysIngested", Count, r.days.len() as f64),
+            ("BytesWritten", Bytes, r.bytes_written as f64),
+        ]
+    })
+    .await
 }
 
 async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {

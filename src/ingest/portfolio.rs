@@ -76,7 +76,12 @@ pub async fn ingest_portfolio(
     portfolio: &Portfolio,
     sync_glue: Option<&str>,
 ) -> Result<PortfolioReport, Error> {
-    super::locked(lake, "ingest-ibov", ingest_unlocked(lake, portfolio, sync_glue)).await
+    let run = super::locked(lake, "ingest-ibov", ingest_unlocked(lake, portfolio, sync_glue));
+    crate::telemetry::measured("ingest-ibov", run, |r: &PortfolioReport| {
+        use crate::telemetry::Unit::{Bytes, Count};
+        vec![("RecordsIngested", Count, r.members as f64), ("BytesWritten", Bytes, r.bytes as f64)]
+    })
+    .await
 }
 
 async fn ingest_unlocked(

@@ -226,6 +226,13 @@ impl Downloader {
         Ok(path)
     }
 
+    /// Removes the period's file and its hash from the cache (a function's small `/tmp`).
+    pub fn evict(&self, period: Period) {
+        let path = self.opts.cache_dir.join(period.file_name());
+        let _ = std::fs::remove_file(sidecar(&path));
+        let _ = std::fs::remove_file(path);
+    }
+
     /// Attempt number `attempts` at the period's ZIP.
     async fn try_get(&self, url: &str, period: Period, attempts: u32) -> Result<Vec<u8>, Attempt<DownloadError>> {
         let url = url.to_string();

@@ -123,7 +123,16 @@ impl std::fmt::Display for TransformReport {
 /// Runs the transform on `lake`. Days that fail are reported together at the end; the days
 /// that succeeded stay done and bookmarked, so the next run retries only the failures.
 pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
-    crate::ingest::locked(lake, "transform", transform_unlocked(lake, opts)).await
+    let run = crate::ingest::locked(lake, "transform", transform_unlocked(lake, opts));
+    crate::telemetry::measured("transform", run, |r: &TransformReport| {
+        use crate::telemetry::Unit::{Bytes, Count};
+        vec![
+            ("DaysTransformed", Count, r.days.len() as f64),
+            ("RowsWritten", Count, r.rows as f64),
+            ("BytesWritten", Bytes, r.bytes as f64),
+        ]
+    })
+    .await
 }
 
 async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
@@ -349,6 +358,11 @@ fn fingerprint(queries: &Queries, spec: &RefinedSpec) -> String {
     hash.update([0]);
     hash.update(spec.layout.as_str());
     hex::encode(&hash.finalize()[..8])
+}
+
+/// The trading days of the raw table that `days` names (a backfill's work list).
+pub async fn raw_dates(lake: &Lake, days: &Days) -> Result<Vec<NaiveDate>, Error> {
+    Ok(raw_days(lake, days).await?.into_keys().collect())
 }
 
 /// Raw files of the days asked for, by trading day. Named days are looked up directly;

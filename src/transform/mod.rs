@@ -2,6 +2,7 @@
 //! its daily summary, with SQL kept as data, job bookmarks kept in the lake, and the
 //! triggers that start it (an S3 event, a poll of the raw prefix).
 
+pub mod backfill;
 pub mod job;
 pub mod output;
 pub mod queries;
@@ -11,7 +12,7 @@ pub mod watch;
 
 use chrono::NaiveDate;
 
-pub use job::{Days, TransformOptions, TransformReport, transform};
+pub use job::{Days, TransformOptions, TransformReport, raw_dates, transform};
 pub use output::Layout;
 pub use queries::Queries;
 pub use state::{Bookmarks, RefinedSpec};
@@ -55,4 +56,7 @@ pub enum Error {
     /// Starting a Glue job run failed.
     #[error("Glue: {0}")]
     Glue(String),
+    /// Invoking the Lambda function failed.
+    #[error("Lambda: {0}")]
+    Lambda(String),
 }

@@ -107,6 +107,15 @@ pub fn strings(batches: &[RecordBatch]) -> Vec<String> {
     out
 }
 
+/// A ZIP of one member holding the file at `path`, as B3 packs a COTAHIST file.
+pub fn zip_file(member: &str, path: &Path) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(member, zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(&std::fs::read(path).unwrap()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
 /// Creates a fresh bucket on the S3 endpoint the test command started.
 pub async fn bucket(name: &str) -> String {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
@@ -133,6 +142,17 @@ pub async fn demo_lake() -> PathBuf {
     dir.path().to_path_buf()
 }
 
+/// One request the test HTTP server received (its head and body are read by the Lambda tests).
+#[derive(Clone)]
+#[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+pub struct Seen {
+    pub path: String,
+    pub at: std::time::Instant,
+    /// The request line and headers.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
 /// What the test HTTP server answers to one request.
 #[derive(Clone)]
 pub enum Reply {
@@ -144,6 +164,9 @@ pub enum Reply {
     StatusBody(u16, &'static str, Vec<u8>),
     /// Announces the whole length, sends part of it, then closes.
     CutOff(Vec<u8>),
+    /// Any status with these extra headers and a JSON body.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+    Headers(u16, Vec<(&'static str, &'static str)>, Vec<u8>),
 }
 
 /// A one-thread HTTP/1.1 server on 127.0.0.1: request number `i` (from 0) for `path` gets
@@ -151,8 +174,8 @@ pub enum Reply {
 pub struct HttpServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    /// Each request's path and arrival time.
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
+    /// Each request's path, arrival time, head and body.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
 }
 
 impl HttpServer {
@@ -191,7 +214,9 @@ impl HttpServer {
                     }
                 }
                 let path = head.lines().next().unwrap_or_default().split(' ').nth(1).unwrap_or_default().to_string();
-                requests.lock().unwrap().push((path.clone(), std::time::Instant::now()));
+                let body = request[body_start.min(request.len())..].to_vec();
+                let seen = Seen { path: path.clone(), at: std::time::Instant::now(), head: head.clone(), body };
+                requests.lock().unwrap().push(seen);
                 let _ = match answer(i, &path) {
                     Reply::Status(code) => {
                         write!(stream, "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -208,6 +233,15 @@ impl HttpServer {
                         body.len()
                     )
                     .and_then(|_| stream.write_all(&body)),
+                    Reply::Headers(code, headers, body) => {
+                        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+                        write!(
+                            stream,
+                            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .and_then(|_| stream.write_all(&body))
+                    }
                     Reply::CutOff(body) => write!(
                         stream,
                         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -223,11 +257,17 @@ impl HttpServer {
 
     /// The paths requested so far, in order.
     pub fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().iter().map(|(p, _)| p.clone()).collect()
+        self.seen.lock().unwrap().iter().map(|s| s.path.clone()).collect()
+    }
+
+    /// The requests so far, whole, in order.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
     }
 
     /// When each request arrived, in order.
     pub fn times(&self) -> Vec<std::time::Instant> {
-        self.seen.lock().unwrap().iter().map(|(_, t)| *t).collect()
+        self.seen.lock().unwrap().iter().map(|s| s.at).collect()
     }
 }

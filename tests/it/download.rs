@@ -1,6 +1,5 @@
 //! Downloads against a real HTTP server on 127.0.0.1 that plays back scripted answers.
 
-use std::io::Write;
 use std::time::Duration;
 
 use b3lake::retry::RetryConfig;
@@ -26,10 +25,7 @@ impl Server {
 }
 
 fn zip_of(member: &str, source: &str) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file(member, zip::write::SimpleFileOptions::default()).unwrap();
-    zip.write_all(&std::fs::read(data(source)).unwrap()).unwrap();
-    zip.finish().unwrap().into_inner()
+    zip_file(member, &data(source))
 }
 
 fn downloader(server: &Server, cache: &std::path::Path) -> Downloader {

@@ -6,9 +6,15 @@ mod bad_input;
 mod catalog;
 mod chart;
 mod crash;
+#[cfg(feature = "lambda")]
+mod deploy;
 mod download;
 mod fuzz_corpus;
+#[cfg(feature = "lambda")]
+mod iam;
 mod ingest;
+#[cfg(feature = "lambda")]
+mod lambda;
 mod layers;
 mod parse;
 mod portfolio;
@@ -18,3 +24,10 @@ mod sql;
 mod synth;
 mod transform;
 mod trigger;
+
+/// The Lambda function's tests need its feature; the test command (`tests/run.sh`) enables it.
+#[cfg(not(feature = "lambda"))]
+#[test]
+fn the_lambda_tests_need_the_lambda_feature() {
+    panic!("the Lambda handler's tests did not run: run the tests with tests/run.sh (cargo test --features lambda)");
+}

@@ -19,9 +19,9 @@ use crate::common::*;
 use crate::sql::csv;
 
 const ANSWER: &str = "GetPortfolioDay_IBOV_pt-br_2022-12-08.json";
-const API: &str = "/indexProxy/indexCall";
+pub(crate) const API: &str = "/indexProxy/indexCall";
 
-fn real_answer() -> Value {
+pub(crate) fn real_answer() -> Value {
     serde_json::from_slice(&std::fs::read(data(ANSWER)).unwrap()).unwrap()
 }
 
@@ -34,20 +34,23 @@ fn params(path: &str) -> Value {
 
 /// A B3 look-alike: the members of `answer`, cut into the pages each request asks for.
 fn b3(answer: Value) -> HttpServer {
-    HttpServer::start(move |_, path| {
-        assert!(path.starts_with(&format!("{API}/GetPortfolioDay/")), "{path}");
-        let p = params(path);
-        let (number, size) = (p["pageNumber"].as_u64().unwrap() as usize, p["pageSize"].as_u64().unwrap() as usize);
-        let results = answer["results"].as_array().unwrap();
-        let slice: Vec<Value> = results.iter().skip((number - 1) * size).take(size).cloned().collect();
-        let body = json!({
-            "page": {"pageNumber": number, "pageSize": size, "totalRecords": results.len(),
-                     "totalPages": results.len().div_ceil(size)},
-            "header": answer["header"],
-            "results": slice,
-        });
-        Reply::Body("application/json", body.to_string().into_bytes())
-    })
+    HttpServer::start(move |_, path| portfolio_page(&answer, path))
+}
+
+/// The page of `answer` that the GetPortfolioDay request for `path` asks for.
+pub(crate) fn portfolio_page(answer: &Value, path: &str) -> Reply {
+    assert!(path.starts_with(&format!("{API}/GetPortfolioDay/")), "{path}");
+    let p = params(path);
+    let (number, size) = (p["pageNumber"].as_u64().unwrap() as usize, p["pageSize"].as_u64().unwrap() as usize);
+    let results = answer["results"].as_array().unwrap();
+    let slice: Vec<Value> = results.iter().skip((number - 1) * size).take(size).cloned().collect();
+    let body = json!({
+        "page": {"pageNumber": number, "pageSize": size, "totalRecords": results.len(),
+                 "totalPages": results.len().div_ceil(size)},
+        "header": answer["header"],
+        "results": slice,
+    });
+    Reply::Body("application/json", body.to_string().into_bytes())
 }
 
 /// A server that gives every request the same reply.
@@ -407,7 +410,7 @@ async fn each_bad_answer_is_an_error_that_leaves_the_lake_as_it_was() {
 
 /// The real 2022-02-04 session with its dates set to 2022-12-08, the portfolio's day: real
 /// quotes for every IBOV member (all 92 traded that February day too).
-fn quotes_of_the_portfolio_day(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn quotes_of_the_portfolio_day(dir: &Path) -> std::path::PathBuf {
     let lines: Vec<Vec<u8>> = lines(DAY_2022)
         .into_iter()
         .map(|mut l| {

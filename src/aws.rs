@@ -43,6 +43,7 @@ pub async fn glue_client() -> aws_sdk_glue::Client {
 }
 
 /// A Lambda client from the standard AWS configuration.
+#[cfg(feature = "cli")]
 pub async fn lambda_client() -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(&aws_config::load_from_env().await)
 }

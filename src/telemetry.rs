@@ -110,7 +110,8 @@ pub async fn measured<T, E>(
     measure: impl FnOnce(&T) -> Vec<(&'static str, Unit, f64)>,
 ) -> Result<T, E> {
     let started = std::time::Instant::now();
-    let result = run.await;
+    // Boxed: a job's future is large, and this wrapper must not add it to the caller's stack.
+    let result = Box::pin(run).await;
     let duration = ("Duration", Unit::Milliseconds, started.elapsed().as_secs_f64() * 1e3);
     match &result {
         Ok(report) => {

@@ -13,6 +13,7 @@
 use serde_json::{Value, json};
 
 use super::ddl::{Column, TableDef};
+use super::glue::{INPUT_FORMAT, MANAGED, OUTPUT_FORMAT, SERDE};
 use super::types::hive_type;
 use super::{Error, REFINED};
 
@@ -21,9 +22,6 @@ pub const BEGIN: &str = "  # BEGIN Glue tables generated from catalog/ by `b3lak
 /// The line after it.
 pub const END: &str = "  # END Glue tables generated from catalog/";
 
-const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
-const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
-const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
 /// The refined table's partition key that the compact layout keeps in its files.
 const SYMBOL: &str = "symbol";
 
@@ -81,7 +79,7 @@ fn table_input(def: &TableDef) -> Result<Value, Error> {
     let mut parameters: serde_json::Map<String, Value> =
         def.properties.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     parameters.insert("EXTERNAL".into(), json!("TRUE"));
-    parameters.insert(super::glue::MANAGED.into(), json!("true"));
+    parameters.insert(MANAGED.into(), json!("true"));
     let storage = |columns: Value| {
         json!({
             "Columns": columns,

@@ -23,9 +23,9 @@ use super::{Catalog, Error};
 use crate::aws::{CallError, retry};
 use crate::retry::RetryConfig;
 
-const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
-const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
-const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
+pub(crate) const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
+pub(crate) const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
+pub(crate) const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
 /// Marks the tables b3lake created, the only ones a sync may delete.
 pub const MANAGED: &str = "b3lake.managed";
 /// Glue's own table parameter for external tables; not part of the definition.

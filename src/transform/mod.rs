@@ -2,6 +2,7 @@
 //! its daily summary, with SQL kept as data, job bookmarks kept in the lake, and the
 //! triggers that start it (an S3 event, a poll of the raw prefix).
 
+#[cfg(feature = "cli")]
 pub mod backfill;
 pub mod job;
 pub mod output;

@@ -242,3 +242,66 @@ async fn the_cli_backfills_the_raw_days_of_a_range() {
     let out = cli(&["trigger", "--lambda-function", "fn", "--from", "2016-01-01", "--to", "2016-12-31"]);
     assert!(!out.status.success() && stderr(&out).contains("--lake"), "{}", stderr(&out));
 }
+
+/// The function's binary itself, started as Lambda starts it, against a Lambda Runtime API on
+/// 127.0.0.1: an S3 event is answered with the day transformed, a bad request with an error
+/// (so Lambda would retry it); its stderr is JSON lines, one of them the job's metrics.
+#[tokio::test]
+async fn the_function_binary_serves_the_lambda_runtime_api() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let lake = bucket_lake("b3lake-fn-runtime").await;
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    let event = event("b3lake-fn-runtime", &[&raw_key("2022-02-04")]).into_bytes();
+    let nexts = AtomicUsize::new(0);
+    let api = HttpServer::start(move |_, path| {
+        if !path.ends_with("/invocation/next") {
+            return Reply::Status(202);
+        }
+        let (id, payload) = match nexts.fetch_add(1, Ordering::SeqCst) {
+            0 => ("req-1", event.clone()),
+            1 => ("req-2", br#"{"b3lake": "drop"}"#.to_vec()),
+            _ => {
+                std::thread::sleep(Duration::from_secs(600));
+                return Reply::Status(500);
+            }
+        };
+        let headers = vec![
+            ("Lambda-Runtime-Aws-Request-Id", id),
+            ("Lambda-Runtime-Deadline-Ms", "4102444800000"),
+            ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:b3lake-test"),
+        ];
+        Reply::Headers(200, headers, payload)
+    });
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_b3lake-lambda"))
+        .env("AWS_LAMBDA_RUNTIME_API", api.base.trim_start_matches("http://"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "b3lake-test")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("B3LAKE_LAKE", "s3://b3lake-fn-runtime")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answered = |seen: &[Seen]| seen.iter().any(|s| s.path.ends_with("req-2/error"));
+    while !answered(&api.seen()) && started.elapsed() < Duration::from_secs(300) {
+        assert!(child.try_wait().unwrap().is_none(), "the function exited");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr).to_string();
+    let seen = api.seen();
+    let reply = |suffix: &str| -> Value {
+        let s = seen.iter().find(|s| s.path.ends_with(suffix)).unwrap_or_else(|| panic!("no {suffix}:\n{logs}"));
+        serde_json::from_slice(&s.body).unwrap()
+    };
+    assert_eq!(reply("req-1/response")["transformed"][0]["days"], json!(["2022-02-04"]), "{logs}");
+    let error = reply("req-2/error");
+    assert!(error["errorMessage"].as_str().unwrap().contains("not a request b3lake's function serves"), "{error}");
+
+    let lines: Vec<Value> =
+        logs.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect();
+    let metrics = lines.iter().find(|l| l["Job"] == "transform").unwrap_or_else(|| panic!("no metrics line:\n{logs}"));
+    assert_eq!((metrics["Function"].as_str(), metrics["DaysTransformed"].as_f64()), (Some("b3lake-test"), Some(1.0)));
+    assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_refined").await, 1196);
+}

@@ -411,3 +411,39 @@ async fn a_copied_lake_stays_up_to_date() {
     let report = run(&copy, Days::Incremental, None, None).await.unwrap();
     assert_eq!(report.days, [date("2022-02-04")]);
 }
+
+/// With `--log-format json` a job writes its metrics as one line of CloudWatch's Embedded
+/// Metric Format, whose directive names only members the line has.
+#[test]
+fn json_logs_carry_the_jobs_metrics_in_embedded_metric_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let ingest = cli(&["--log-format", "json", "ingest", data(DAY_2022).to_str().unwrap(), "--lake", lake]);
+    let transform = cli(&["--log-format", "json", "transform", "--lake", lake]);
+    let text = cli(&["transform", "--lake", lake, "--all"]);
+    // Every quote record of the file (all but its header and trailer); its one day.
+    let records = (lines(DAY_2022).len() - 2) as f64;
+    for (out, job, metric, value) in
+        [(&ingest, "ingest", "RecordsIngested", records), (&transform, "transform", "DaysTransformed", 1.0)]
+    {
+        assert!(out.status.success(), "{}", stderr(out));
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("_aws").is_some())
+            .collect();
+        assert_eq!(lines.len(), 1, "one metrics line: {}", stderr(out));
+        let line = &lines[0];
+        assert_eq!((line["Job"].as_str(), line["Function"].as_str()), (Some(job), Some("cli")));
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "b3lake");
+        for name in directive["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()) {
+            assert!(line[name].is_number(), "{name} in {line}");
+        }
+        assert_eq!(line["Failures"], 0.0);
+        assert!(line["Duration"].as_f64().unwrap() > 0.0);
+        assert_eq!(line[metric].as_f64().unwrap(), value);
+    }
+    assert!(!String::from_utf8_lossy(&text.stderr).contains("_aws"), "no metrics lines in text logs");
+}

@@ -24,13 +24,13 @@ binary=$(mktemp -d)/bootstrap
 python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("bootstrap"))' "$zip" "$binary"
 glibc=$(objdump -T "$binary" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 size=$(stat -c %s "$zip")
-echo "$zip: $((size / 1024 / 1024)) MB ($size bytes) zipped, $(( $(stat -c %s "$binary") / 1024 / 1024 )) MB unzipped; needs $glibc"
+echo "$zip: $size bytes zipped, $(stat -c %s "$binary") bytes unzipped; needs $glibc"
 # provided.al2023 has glibc 2.34.
 if [ "$(printf '%s\n' "$glibc" GLIBC_2.34 | sort -V | tail -1)" != GLIBC_2.34 ]; then
     echo "the binary needs $glibc, newer than provided.al2023's GLIBC_2.34" >&2
     exit 1
 fi
-if [ "$size" -ge $((50 * 1024 * 1024)) ]; then
+if [ "$size" -ge 50000000 ]; then
     echo "the package is over Lambda's 50 MB direct upload limit" >&2
     exit 1
 fi

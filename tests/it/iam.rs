@@ -191,13 +191,6 @@ fn evaluate(value: &serde_yaml::Value) -> serde_yaml::Value {
         ] {
             out = out.replace(&format!("${{{name}}}"), &value);
         }
-        for group in ["Transform", "Ingest"] {
-            let arn = format!(
-                "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/b3lake-dev-{}",
-                group.to_lowercase()
-            );
-            out = out.replace(&format!("${{{group}LogGroup.Arn}}"), &arn);
-        }
         assert!(!out.contains("${"), "a !Sub this test cannot evaluate: {text}");
         Y::String(out)
     };

@@ -114,6 +114,10 @@ pub struct TriggerArgs {
     /// Last day of the backfill (YYYY-MM-DD).
     #[arg(long, requires = "lambda_function")]
     to: Option<NaiveDate>,
+    /// Consecutive days per backfill invocation, transformed together under one lock (the
+    /// lake has one writer at a time, so this is what runs days in parallel).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    days_per_invocation: u32,
     /// Backfill invocations in flight at once.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     concurrency: u32,
@@ -138,13 +142,19 @@ impl TriggerArgs {
             let days = b3lake::transform::raw_dates(&lake, &Days::Range(from, to)).await?;
             let options = BackfillOptions {
                 function,
+                days_per_invocation: self.days_per_invocation as usize,
                 concurrency: self.concurrency as usize,
                 per_second: self.per_second,
                 retry: self.retry.config(),
             };
             let client = b3lake::aws::lambda_client().await;
             let queued = invoke_days(&client, &days, &options).await?;
-            println!("{lake}: {} trading days sent to {} (asynchronous invocations)", queued.len(), options.function);
+            let invocations = queued.len().div_ceil(options.days_per_invocation);
+            println!(
+                "{lake}: {} trading days sent to {} in {invocations} asynchronous invocations",
+                queued.len(),
+                options.function
+            );
             return Ok(());
         }
         let event = self.event.expect("clap requires an event without --lambda-function");

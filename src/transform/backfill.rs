@@ -1,6 +1,11 @@
 //! Backfill on AWS: the transform of many days fanned out to the deployed Lambda function, one
-//! asynchronous invocation per day, so a decade of history is refined by as many functions at
-//! once as the account allows rather than on one machine.
+//! asynchronous invocation per day (or per batch of days), so a decade of history is refined on
+//! Lambda rather than on one machine.
+//!
+//! A lake has one writer at a time, so invocations for different days wait for each other's
+//! lock; the days of one invocation are transformed together (`B3LAKE_PARALLELISM` at once)
+//! under one lock. A batch of days per invocation is therefore what makes a backfill run days in
+//! parallel.
 //!
 //! Invocations are asynchronous (`Event`): Lambda queues them, retries failures twice, and
 //! hands what still fails to the function's dead-letter queue, where the alarms see it. The
@@ -25,6 +30,8 @@ use crate::retry::RetryConfig;
 pub struct BackfillOptions {
     /// The function: its name or ARN.
     pub function: String,
+    /// Consecutive days sent in one invocation.
+    pub days_per_invocation: usize,
     /// Invocations in flight at once.
     pub concurrency: usize,
     /// At most this many invocations started per second.
@@ -33,12 +40,13 @@ pub struct BackfillOptions {
     pub retry: RetryConfig,
 }
 
-/// The payload that asks the function to transform one day (see `frontend::lambda`).
-pub fn payload(day: NaiveDate) -> String {
-    serde_json::json!({"b3lake": "transform", "days": [day]}).to_string()
+/// The payload that asks the function to transform `days` (see `frontend::lambda`).
+pub fn payload(days: &[NaiveDate]) -> String {
+    serde_json::json!({"b3lake": "transform", "days": days}).to_string()
 }
 
-/// Invokes the function once per day, asynchronously; returns each day's request id.
+/// Invokes the function once per batch of days, asynchronously; returns each day with its
+/// invocation's request id.
 pub async fn invoke_days(
     client: &aws_sdk_lambda::Client,
     days: &[NaiveDate],
@@ -46,8 +54,9 @@ pub async fn invoke_days(
 ) -> Result<Vec<(NaiveDate, String)>, Error> {
     let pause = Duration::from_secs_f64(1.0 / f64::from(options.per_second.max(1)));
     let start = tokio::time::Instant::now();
-    let mut sent = futures::stream::iter(days.iter().copied().enumerate())
-        .map(|(i, day)| async move {
+    let mut sent = futures::stream::iter(days.chunks(options.days_per_invocation.max(1)).enumerate())
+        .map(|(i, batch)| async move {
+            let day = batch[0];
             // The i-th invocation starts no sooner than i pauses after the first.
             tokio::time::sleep_until(start + pause * i as u32).await;
             let out = retry("Invoke", &options.retry, || {
@@ -55,7 +64,7 @@ pub async fn invoke_days(
                     .invoke()
                     .function_name(&options.function)
                     .invocation_type(InvocationType::Event)
-                    .payload(Blob::new(payload(day)))
+                    .payload(Blob::new(payload(batch)))
                     .send()
             })
             .await
@@ -68,13 +77,13 @@ pub async fn invoke_days(
                 )));
             }
             let id = out.request_id().unwrap_or_default().to_string();
-            info!(function = %options.function, %day, request = %id, "invocation queued");
-            Ok::<_, Error>((day, id))
+            info!(function = %options.function, %day, days = batch.len(), request = %id, "invocation queued");
+            Ok::<_, Error>(batch.iter().map(|d| (*d, id.clone())).collect::<Vec<_>>())
         })
         .buffer_unordered(options.concurrency.max(1));
     let mut queued = Vec::with_capacity(days.len());
     while let Some(result) = sent.next().await {
-        queued.push(result?);
+        queued.extend(result?);
     }
     queued.sort();
     Ok(queued)

@@ -68,7 +68,7 @@ async fn an_s3_event_transforms_its_day_in_the_function_once() {
     assert!(e.contains("s3://someone-else") && e.contains("serves s3://b3lake-fn-event"), "{e}");
 
     // A backfill request transforms the day again, replacing it.
-    let backfill = parse(&payload(NaiveDate::from_ymd_opt(2022, 2, 4).unwrap()));
+    let backfill = parse(&payload(&[NaiveDate::from_ymd_opt(2022, 2, 4).unwrap()]));
     let answer = handle(&backfill, &config).await.unwrap();
     assert_eq!(answer["days"], json!(["2022-02-04"]), "{answer}");
     assert_eq!(strings(&query(&lake, refined).await), expected);
@@ -84,7 +84,7 @@ async fn with_a_glue_job_events_and_backfills_start_its_runs() {
 
     let delivery = parse(&event("b3lake-fn-glue", &[&raw_key("2022-02-04")]));
     let answer = handle(&delivery, &config).await.unwrap();
-    let backfill = handle(&parse(&payload(NaiveDate::from_ymd_opt(2023, 1, 31).unwrap())), &config).await.unwrap();
+    let backfill = handle(&parse(&payload(&[NaiveDate::from_ymd_opt(2023, 1, 31).unwrap()])), &config).await.unwrap();
     for (answer, (y, m, d)) in [(answer, ("2022", "02", "04")), (backfill, ("2023", "01", "31"))] {
         let run = answer["glue_runs"][0]["run"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string();
         let run = glue.get_job_run().job_name(job).run_id(&run).send().await.unwrap().job_run.unwrap();
@@ -194,6 +194,7 @@ async fn a_backfill_invokes_the_function_once_per_day_asynchronously_and_throttl
     let days: Vec<NaiveDate> = (2..=5).map(|d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap()).collect();
     let options = BackfillOptions {
         function: "b3lake-dev-transform".into(),
+        days_per_invocation: 1,
         concurrency: 2,
         per_second: 10,
         retry: RetryConfig::new(3, Duration::from_millis(50)),
@@ -225,19 +226,31 @@ async fn the_cli_backfills_the_raw_days_of_a_range() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
     ingest_paths(&lake, &[small_days(&dir.path().join("in.txt"), 0, 5)]).await.unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_b3lake"))
-        .args(["trigger", "--lambda-function", "fn", "--lake", dir.path().to_str().unwrap()])
-        .args(["--from", "2024-03-01", "--to", "2024-03-31", "--per-second", "100"])
-        .env("AWS_ENDPOINT_URL", &server.base)
-        .output()
-        .unwrap();
+    let backfill = |per_invocation: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_b3lake"))
+            .args(["trigger", "--lambda-function", "fn", "--lake", dir.path().to_str().unwrap()])
+            .args(["--from", "2024-03-01", "--to", "2024-03-31", "--per-second", "100"])
+            .args(["--days-per-invocation", per_invocation])
+            .env("AWS_ENDPOINT_URL", &server.base)
+            .output()
+            .unwrap()
+    };
+    let out = backfill("1");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("3 trading days sent to fn"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("3 trading days sent to fn in 3 asynchronous invocations"), "{stdout}");
     assert_eq!(server.seen().len(), 3);
+
+    // Two days an invocation: the third goes alone.
+    let out = backfill("2");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("3 trading days sent to fn in 2 asynchronous invocations"), "{stdout}{}", stderr(&out));
+    let mut batches: Vec<String> = server.seen()[3..]
+        .iter()
+        .map(|s| serde_json::from_slice::<Value>(&s.body).unwrap()["days"].to_string())
+        .collect();
+    batches.sort();
+    assert_eq!(batches, [r#"["2024-03-04","2024-03-05"]"#, r#"["2024-03-06"]"#]);
 
     let out = cli(&["trigger", "--lambda-function", "fn", "--from", "2016-01-01", "--to", "2016-12-31"]);
     assert!(!out.status.success() && stderr(&out).contains("--lake"), "{}", stderr(&out));

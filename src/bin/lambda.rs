@@ -15,8 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env().map_err(|e| chain(&e))?;
     let config = &config;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        // Boxed: the jobs' futures are deep, and the runtime's own wrappers add to them.
-        Box::pin(handle(&event.payload, config)).await.map_err(|e| {
+        handle(&event.payload, config).await.map_err(|e| {
             let error = chain(&e);
             tracing::error!(request = %event.context.request_id, %error, "invocation failed");
             error

@@ -70,9 +70,9 @@ fn columns(columns: &[Column]) -> Result<Value, Error> {
         .map(Value::Array)
 }
 
-/// `${lake}` of the catalog's locations is the bucket's root; `${...}` is escaped for `!Sub`.
-fn location(def_location: &str) -> Value {
-    json!({"Fn::Sub": def_location.replace("${lake}", "s3://${LakeBucket}")})
+/// A catalog location in the template's bucket, for `!Sub`: `${lake}` is the bucket's root.
+fn in_bucket(def_location: &str) -> String {
+    def_location.replace("${lake}", "s3://${LakeBucket}")
 }
 
 fn table_input(def: &TableDef) -> Result<Value, Error> {
@@ -83,7 +83,7 @@ fn table_input(def: &TableDef) -> Result<Value, Error> {
     let storage = |columns: Value| {
         json!({
             "Columns": columns,
-            "Location": location(&def.location),
+            "Location": {"Fn::Sub": in_bucket(&def.location)},
             "InputFormat": INPUT_FORMAT,
             "OutputFormat": OUTPUT_FORMAT,
             "SerdeInfo": {"SerializationLibrary": SERDE, "Parameters": {"serialization.format": "1"}},
@@ -106,8 +106,7 @@ fn table_input(def: &TableDef) -> Result<Value, Error> {
     compact_columns.extend(symbol);
     let mut projected = parameters.clone();
     let folders: Vec<String> = day_keys.iter().map(|k| format!("{0}=${{!{0}}}", k.name)).collect();
-    let template = def.location.replace("${lake}", "s3://${LakeBucket}");
-    let template = format!("{}/{}/", template.trim_end_matches('/'), folders.join("/"));
+    let template = format!("{}/{}/", in_bucket(&def.location).trim_end_matches('/'), folders.join("/"));
     for (key, value) in [
         ("projection.enabled", json!("true")),
         ("projection.year.type", json!("integer")),

@@ -17,7 +17,6 @@
 //! and a day ingested twice is replaced, not duplicated.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -112,12 +111,6 @@ impl Config {
             retry,
             parallelism: number("B3LAKE_PARALLELISM")?.map(|n| n.max(1) as usize),
         })
-    }
-
-    /// The same configuration, syncing the partitions it writes with this Glue database.
-    pub fn with_glue_database(mut self, database: &str) -> Self {
-        self.glue_database = Some(database.to_string());
-        self
     }
 
     fn transform_options(&self, days: Days) -> TransformOptions {
@@ -244,12 +237,8 @@ async fn transform_days(days: Vec<NaiveDate>, config: &Config) -> Result<Value> 
     match &config.glue_job {
         Some(job) => {
             let glue = crate::aws::glue_client().await;
-            let mut runs = Vec::new();
-            for day in days {
-                let run = trigger::start_job_run(&glue, job, &config.lake, day, &config.retry).await?;
-                info!(job = %job, run = %run, %day, "Glue job run started");
-                runs.push(json!({"day": day, "run": run}));
-            }
+            let runs = trigger::start_job_runs(&glue, job, &config.lake, days, &config.retry).await?;
+            let runs: Vec<Value> = runs.iter().map(|(day, run)| json!({"day": day, "run": run})).collect();
             Ok(json!({"action": "transform", "glue_runs": runs}))
         }
         None => {
@@ -293,7 +282,6 @@ async fn ingest_day(day: NaiveDate, config: &Config) -> Result<Value> {
         let client = PortfolioClient::new(PortfolioOptions {
             base_url: config.portfolio_url.clone(),
             retry: config.retry,
-            timeout: Duration::from_secs(60),
             ..Default::default()
         })
         .map_err(crate::source::Error::from)?;

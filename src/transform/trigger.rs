@@ -276,9 +276,7 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
             for (lake, days) in lakes {
                 let (days, waiting) = days_to_transform(&lake, days, &mut None).await?;
                 report.waiting.extend(waiting.into_iter().map(|d| (lake.clone(), d)));
-                for date in days {
-                    let id = start_job_run(&glue, job, &lake, date, retry).await?;
-                    info!(job = %job, run = %id, %date, "Glue job run started");
+                for (date, id) in start_job_runs(&glue, job, &lake, days, retry).await? {
                     report.glue.push((lake.clone(), date, id));
                 }
             }
@@ -297,6 +295,23 @@ pub fn job_arguments(lake: &str, date: NaiveDate) -> BTreeMap<String, String> {
         ("--month".to_string(), date.format("%m").to_string()),
         ("--day".to_string(), date.format("%d").to_string()),
     ])
+}
+
+/// Starts one job run per day, in order; returns each day's run id.
+pub async fn start_job_runs(
+    glue: &aws_sdk_glue::Client,
+    job: &str,
+    lake: &str,
+    days: impl IntoIterator<Item = NaiveDate>,
+    policy: &RetryConfig,
+) -> Result<Vec<(NaiveDate, String)>, Error> {
+    let mut runs = Vec::new();
+    for date in days {
+        let id = start_job_run(glue, job, lake, date, policy).await?;
+        info!(job = %job, run = %id, %date, "Glue job run started");
+        runs.push((date, id));
+    }
+    Ok(runs)
 }
 
 /// Starts one job run, retrying throttling and "too many concurrent runs" with exponential

@@ -329,7 +329,7 @@ async fn the_roles_allow_exactly_what_the_handlers_call() {
 
     let mirror = b3_mirror();
     let cache = tempfile::tempdir().unwrap();
-    let ingest_config = mirror_config(bucket, &mirror, cache.path()).with_glue_database(database);
+    let ingest_config = mirror_config(bucket, &mirror, cache.path(), &[("B3LAKE_GLUE_DATABASE", database)]);
     let transform_config = config(bucket, &[("B3LAKE_GLUE_DATABASE", database)]);
     let glue_config = config(bucket, &[("B3LAKE_GLUE_DATABASE", database), ("B3LAKE_GLUE_JOB", JOB)]);
     let tick = json!({"b3lake": "ingest", "time": "2022-12-09T00:00:00Z"});

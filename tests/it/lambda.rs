@@ -112,18 +112,22 @@ pub(crate) fn b3_mirror() -> HttpServer {
     })
 }
 
-pub(crate) fn mirror_config(bucket: &str, mirror: &HttpServer, cache: &std::path::Path) -> Config {
+pub(crate) fn mirror_config(
+    bucket: &str,
+    mirror: &HttpServer,
+    cache: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Config {
     let base = format!("{}/InstDados/SerHist", mirror.base);
     let portfolios = format!("{}{API}", mirror.base);
-    config(
-        bucket,
-        &[
-            ("B3LAKE_BASE_URL", &base),
-            ("B3LAKE_PORTFOLIO_URL", &portfolios),
-            ("B3LAKE_CACHE_DIR", cache.to_str().unwrap()),
-            ("B3LAKE_ATTEMPTS", "2"),
-        ],
-    )
+    let mut vars = vec![
+        ("B3LAKE_BASE_URL", base.as_str()),
+        ("B3LAKE_PORTFOLIO_URL", portfolios.as_str()),
+        ("B3LAKE_CACHE_DIR", cache.to_str().unwrap()),
+        ("B3LAKE_ATTEMPTS", "2"),
+    ];
+    vars.extend_from_slice(extra);
+    config(bucket, &vars)
 }
 
 #[tokio::test]
@@ -131,7 +135,7 @@ async fn the_schedule_ingests_the_day_and_its_portfolio_and_a_holiday_is_a_no_op
     let mirror = b3_mirror();
     let cache = tempfile::tempdir().unwrap();
     let lake = bucket_lake("b3lake-fn-schedule").await;
-    let config = mirror_config("b3lake-fn-schedule", &mirror, cache.path());
+    let config = mirror_config("b3lake-fn-schedule", &mirror, cache.path(), &[]);
     let members = real_answer()["results"].as_array().unwrap().len() as i64;
 
     // The template's schedule: 21:00 in São Paulo, already the next day in UTC.

@@ -78,3 +78,13 @@ fn the_template_deploys_to_moto() {
     }
     assert!(!report.contains("FAIL"), "{report}");
 }
+
+/// With the function's binary beside the command line, the README's `cargo run --release -- demo`
+/// still needs to know which one to run.
+#[test]
+fn cargo_run_runs_the_command_line() {
+    let out = Command::new(env!("CARGO")).args(["metadata", "--no-deps", "--format-version", "1"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(metadata["packages"][0]["default_run"], "b3lake");
+}

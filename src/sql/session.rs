@@ -68,9 +68,9 @@ impl Session {
     /// (see [`crate::deadline`]).
     pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
         let state = self.ctx.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let (parser, text) = (state.clone(), sql.to_string());
-        let parsed = crate::deadline::parse_within(move || parser.sql_to_statement(&text, &dialect));
+        let limit = state.config().options().sql_parser.recursion_limit.get();
+        let text = sql.to_string();
+        let parsed = crate::deadline::parse_within(move || super::dialect::parse(&text, limit));
         let statement = parsed.map_err(|slow| Error::Usage(slow.to_string()))??;
         // DataFusion's own file statements name any path: the lake's catalog statements
         // (CREATE EXTERNAL TABLE, inside the lake) and `--output` take their place.

@@ -40,7 +40,10 @@ impl sqllogictest::AsyncDB for Db {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DataFusionError> {
-        let df = self.ctx.sql(sql).await?;
+        // Parsed as the session parses Athena's SQL (lambdas included).
+        let statement = b3lake::sql::dialect::parse(sql, 50)?;
+        let plan = self.ctx.state().statement_to_plan(statement).await?;
+        let df = self.ctx.execute_logical_plan(plan).await?;
         let is_statement =
             matches!(df.logical_plan(), LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_));
         let columns = df.schema().fields().len();

@@ -12,9 +12,13 @@
 
 mod aggregate;
 mod datetime;
+mod lambda;
 mod overflow;
 mod pattern;
 mod scalar;
+mod syntax;
+
+pub use syntax::{Athena, parse};
 
 use std::sync::Arc;
 
@@ -62,6 +66,11 @@ pub const FUNCTIONS: &[&str] = &[
 pub fn register(ctx: &SessionContext) {
     for udf in scalar::functions() {
         ctx.register_udf(udf);
+    }
+    for hof in lambda::functions() {
+        // Trino's array_sort takes a comparator: DataFusion's scalar one would shadow it.
+        ctx.deregister_udf(hof.name());
+        ctx.register_higher_order_function(hof);
     }
     for udaf in aggregate::functions() {
         ctx.register_udaf(udaf);

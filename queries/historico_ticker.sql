@@ -11,7 +11,8 @@ SELECT data_pregao,
        preco_minimo,
        preco_fechamento,
        round(preco_medio_ponderado, 4) AS vwap_dia,
-       round(sum(vol_financeiro_total) OVER (ORDER BY data_pregao)
+       -- Athena divides decimals at the larger scale of the two (here 2): widen the dividend.
+       round(CAST(sum(vol_financeiro_total) OVER (ORDER BY data_pregao) AS DECIMAL(38, 8))
              / sum(qtd_acoes_negociadas) OVER (ORDER BY data_pregao), 4) AS vwap_periodo,
        qtd_acoes_negociadas,
        vol_financeiro_total

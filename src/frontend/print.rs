@@ -1,15 +1,17 @@
 //! Output formats of a result: a table for a person, CSV/TSV for a spreadsheet, JSON and
-//! NDJSON for a program. Every format writes decimals exactly as stored (`32.63`, never
-//! `32.629999`), JSON included, where they are written as numbers.
+//! NDJSON for a program. Every format writes values as Athena shows them
+//! ([`text`]), and decimals exactly as stored (`32.63`, never `32.629999`), JSON included,
+//! where they are written as numbers.
 
 use std::fmt;
 use std::io::{self, Write};
 
-use arrow::array::{Array, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Schema};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+use crate::sql::dialect::text::{self, Double};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -109,14 +111,6 @@ impl Output<'_> {
     /// Writes (or, for a table, keeps) a batch's rows.
     pub fn push(&mut self, batch: &RecordBatch) -> io::Result<()> {
         let format = self.printer.format;
-        let null = if format == Format::Table { "NULL" } else { "" };
-        let options = FormatOptions::default().with_null(null);
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(io::Error::other)?;
         for i in 0..batch.num_rows() {
             self.total += 1;
             if format == Format::Table {
@@ -127,12 +121,8 @@ impl Output<'_> {
                     _ => {}
                 }
             }
-            let row: Vec<Option<String>> = batch
-                .columns()
-                .iter()
-                .zip(&formatters)
-                .map(|(c, f)| if c.is_null(i) { None } else { Some(f.value(i).to_string()) })
-                .collect();
+            let row: Vec<Option<String>> =
+                batch.columns().iter().map(|c| text::value(c.as_ref(), i, Double::Shown)).collect();
             match format {
                 Format::Table => self.kept.push(row),
                 Format::Csv | Format::Tsv => self.delimited(&row)?,

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use b3lake::source::cotahist::raw_schema;
 use b3lake::source::portfolio::portfolio_schema;
+use b3lake::sql::dialect::text::{self, Double};
 use b3lake::transform::Queries;
 use b3lake::transform::queries::{INPUT_VIEW, PORTFOLIO_VIEW};
 use datafusion::datasource::MemTable;
@@ -51,16 +51,22 @@ impl sqllogictest::AsyncDB for Db {
         if is_statement {
             return Ok(DBOutput::StatementComplete(0));
         }
-        let options = FormatOptions::default().with_null("NULL");
+        // Values as Athena shows them.
         let mut rows = Vec::new();
         for batch in &batches {
-            let formatters: Vec<_> = batch
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-                .collect::<Result<_, _>>()?;
             for i in 0..batch.num_rows() {
-                rows.push(formatters.iter().map(|f| f.value(i).to_string()).collect());
+                rows.push(
+                    batch
+                        .columns()
+                        .iter()
+                        .map(|c| match text::value(c.as_ref(), i, Double::Shown) {
+                            None => "NULL".into(),
+                            // An empty string, as DataFusion's .slt files write it.
+                            Some(v) if v.is_empty() => "(empty)".into(),
+                            Some(v) => v,
+                        })
+                        .collect(),
+                );
             }
         }
         Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; columns], rows })

@@ -243,19 +243,18 @@ fn midnight(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0).expect("midnight exists")
 }
 
-/// `to_iso8601(x)`: `2022-02-04`, or `2022-02-04T10:15:00.000` for a timestamp.
+/// `to_iso8601(x)`: `2022-02-04`, or `2022-02-04T10:15:00.000` for a timestamp, with the
+/// fraction digits of its precision.
 pub fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let date = args[0].data_type() == &DataType::Date32;
+    let pattern = match args[0].data_type() {
+        DataType::Date32 => "%Y-%m-%d",
+        DataType::Timestamp(TimeUnit::Second, _) => "%Y-%m-%dT%H:%M:%S",
+        DataType::Timestamp(TimeUnit::Microsecond, _) => "%Y-%m-%dT%H:%M:%S%.6f",
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => "%Y-%m-%dT%H:%M:%S%.9f",
+        _ => "%Y-%m-%dT%H:%M:%S%.3f",
+    };
     let values = datetimes(&args[0])?;
-    let text: StringArray =
-        values
-            .into_iter()
-            .map(|v| {
-                v.map(|d| {
-                    if date { d.format("%Y-%m-%d").to_string() } else { d.format("%Y-%m-%dT%H:%M:%S%.3f").to_string() }
-                })
-            })
-            .collect();
+    let text: StringArray = values.into_iter().map(|v| v.map(|d| d.format(pattern).to_string())).collect();
     Ok(Arc::new(text))
 }
 

@@ -12,11 +12,17 @@
 
 mod aggregate;
 mod datetime;
+mod decimal;
+mod json;
 mod lambda;
+mod numeric;
 mod overflow;
 mod pattern;
+mod regexp;
 mod scalar;
+mod string;
 mod syntax;
+pub mod text;
 
 pub use syntax::{Athena, parse};
 
@@ -64,7 +70,8 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// Registers the Athena functions on a session, replacing DataFusion's where they differ.
 pub fn register(ctx: &SessionContext) {
-    for udf in scalar::functions() {
+    let udfs = [scalar::functions(), numeric::functions(), regexp::functions(), json::functions(), string::functions()];
+    for udf in udfs.into_iter().flatten() {
         ctx.register_udf(udf);
     }
     for hof in lambda::functions() {
@@ -77,6 +84,8 @@ pub fn register(ctx: &SessionContext) {
     }
     ctx.register_udaf(overflow::checked_sum());
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
+    ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
+    ctx.add_analyzer_rule(Arc::new(text::SpelledCasts));
     let state = ctx.state_ref();
     state.write().register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
 }

@@ -69,7 +69,13 @@ impl ScalarUDFImpl for Checked {
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        BinaryTypeCoercer::new(&args[0], &self.op, &args[1]).get_result_type()
+        match (&args[0], self.op, &args[1]) {
+            // Trino's product of decimals: precision p1 + p2 (DataFusion's is one more).
+            (DataType::Decimal128(p1, s1), Operator::Multiply, DataType::Decimal128(p2, s2)) => {
+                Ok(DataType::Decimal128((p1 + p2).min(38), s1 + s2))
+            }
+            _ => BinaryTypeCoercer::new(&args[0], &self.op, &args[1]).get_result_type(),
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

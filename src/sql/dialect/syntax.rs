@@ -1,14 +1,27 @@
 //! Athena's syntax: DataFusion's generic SQL dialect plus Trino's lambda expressions
 //! (`x -> x + 1`, `(k, v) -> v > 0`), which the generic dialect reads as a JSON operator.
 //!
+//! Once parsed, a statement is rewritten where Trino reads the same text otherwise
+//! ([`rewrite`]): a number with a point is an exact `DECIMAL` of its own digits, a
+//! `DECIMAL '...'` or `TIMESTAMP '...'` literal keeps the precision its digits give it,
+//! compound interval literals (`'42-07' YEAR TO MONTH`) are spelled out, `JSON '...'` is
+//! parsed JSON text, and a result column
+//! that is not a column or aliased is named `_col<position>`, as Athena names it.
+//!
 //! The parser asks a dialect what it is by type (`dialect_of!`) as well as through its
 //! methods, so [`Athena`] answers as the generic dialect and forwards every method the
 //! generic dialect overrides: the only difference left is the lambdas.
 
 use std::any::TypeId;
+use std::ops::ControlFlow;
 
 use datafusion::common::Result;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::ast::{
+    CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName, Select, SelectItem, TimezoneInfo, Value,
+    ValueWithSpan, VisitMut, VisitorMut,
+};
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
 /// The parser's dialect for Athena's SQL.
@@ -124,10 +137,191 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
         .build()?
         .parse_statements()?;
     match (statements.pop_front(), statements.is_empty()) {
-        (Some(statement), true) => Ok(statement),
+        (Some(mut statement), true) => {
+            rewrite(&mut statement);
+            Ok(statement)
+        }
         (None, _) => datafusion::common::plan_err!("no SQL statement"),
         (Some(_), false) => datafusion::common::not_impl_err!("one statement at a time"),
     }
+}
+
+/// Rewrites a parsed statement where Trino reads the text otherwise than DataFusion.
+pub fn rewrite(statement: &mut Statement) {
+    match statement {
+        Statement::Statement(s) => {
+            let _ = s.visit(&mut Trino);
+        }
+        Statement::Explain(e) => rewrite(&mut e.statement),
+        _ => {}
+    }
+}
+
+struct Trino;
+
+impl VisitorMut for Trino {
+    type Break = ();
+
+    fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        for (i, item) in select.projection.iter_mut().enumerate() {
+            if let SelectItem::UnnamedExpr(expr) = item
+                && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+            {
+                let expr = std::mem::replace(expr, Expr::value(Value::Null));
+                *item = SelectItem::ExprWithAlias { expr, alias: Ident::new(format!("_col{i}")) };
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let typed = match expr {
+            Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) => {
+                decimal_type(n).map(|t| (n.clone(), t))
+            }
+            Expr::TypedString(t) => {
+                let text = t.value.value.clone().into_string();
+                match (&t.data_type, text) {
+                    (DataType::Decimal(ExactNumberInfo::None), Some(text)) => {
+                        let text = text.trim();
+                        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+                        let point = if digits.contains('.') { digits.to_string() } else { format!("{digits}.") };
+                        decimal_type(&point).map(|d| (text.to_string(), d))
+                    }
+                    (DataType::Timestamp(None, TimezoneInfo::None), Some(text)) => timestamp(&text),
+                    // JSON is text here: `JSON '[1, 2]'` is `json_parse('[1, 2]')`.
+                    (DataType::JSON, Some(text)) => {
+                        *expr = call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))]);
+                        return ControlFlow::Continue(());
+                    }
+                    _ => None,
+                }
+            }
+            // SUBSTRING(s FROM a FOR b) and substr(s, a, b) are Trino's `substr`, not DataFusion's.
+            Expr::Substring { expr: text, substring_from, substring_for, .. } => {
+                let mut args = vec![std::mem::replace(text.as_mut(), Expr::value(Value::Null))];
+                args.extend(substring_from.take().map(|e| *e));
+                args.extend(substring_for.take().map(|e| *e));
+                *expr = call("substr", args);
+                return ControlFlow::Continue(());
+            }
+            Expr::Interval(i) => {
+                if let Some(spelled) = compound_interval(i) {
+                    *i = spelled;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some((text, data_type)) = typed {
+            *expr = Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(Expr::value(Value::SingleQuotedString(text))),
+                data_type,
+                array: false,
+                format: None,
+            };
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// A call of the function `name`.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+/// The `DECIMAL(p, s)` Trino gives a number written with a point (none with an exponent).
+fn decimal_type(number: &str) -> Option<DataType> {
+    let (int, frac) = number.split_once('.')?;
+    if !(int.chars().all(|c| c.is_ascii_digit()) && frac.chars().all(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let (precision, scale) = ((int.len() + frac.len()).max(1) as u64, frac.len() as i64);
+    (precision <= 38).then_some(DataType::Decimal(ExactNumberInfo::PrecisionAndScale(precision, scale)))
+}
+
+/// A timestamp literal padded as Arrow reads it (`2001-1-2 3:04:05` is Trino's too), typed
+/// with the precision of its fraction: seconds, milli-, micro- or nanoseconds.
+fn timestamp(text: &str) -> Option<(String, DataType)> {
+    let text = text.trim();
+    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
+    let mut d = date.splitn(3, '-');
+    let (y, m, dd) = (d.next()?, d.next()?, d.next()?);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut t = hms.splitn(3, ':');
+    let (h, mi, sec) = (t.next()?, t.next()?, t.next().unwrap_or("0"));
+    let all = [y, m, dd, h, mi, sec, fraction];
+    if all.iter().any(|p| !p.chars().all(|c| c.is_ascii_digit())) || fraction.len() > 9 {
+        return None;
+    }
+    let precision = match fraction.len() {
+        0 => 0,
+        1..=3 => 3,
+        4..=6 => 6,
+        _ => 9,
+    };
+    let mut padded = format!("{y:0>4}-{m:0>2}-{dd:0>2} {h:0>2}:{mi:0>2}:{sec:0>2}");
+    if !fraction.is_empty() {
+        padded.push('.');
+        padded.push_str(fraction);
+    }
+    Some((padded, DataType::Timestamp(Some(precision), TimezoneInfo::None)))
+}
+
+/// `INTERVAL '42-07' YEAR TO MONTH`, `'2 10:30:00.5' DAY TO SECOND` and their shorter ranges,
+/// spelled as DataFusion reads them (`'42 years 7 months'`).
+fn compound_interval(interval: &Interval) -> Option<Interval> {
+    const YEAR_MONTH: [(&str, &DateTimeField); 2] =
+        [("years", &DateTimeField::Year), ("months", &DateTimeField::Month)];
+    const DAY_SECOND: [(&str, &DateTimeField); 4] = [
+        ("days", &DateTimeField::Day),
+        ("hours", &DateTimeField::Hour),
+        ("minutes", &DateTimeField::Minute),
+        ("seconds", &DateTimeField::Second),
+    ];
+    let (lead, last) = (interval.leading_field.as_ref()?, interval.last_field.as_ref()?);
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = interval.value.as_ref() else {
+        return None;
+    };
+    let units = [&YEAR_MONTH[..], &DAY_SECOND[..]].into_iter().find_map(|units| {
+        let from = units.iter().position(|(_, f)| *f == lead)?;
+        let to = units.iter().position(|(_, f)| *f == last)?;
+        (from < to).then(|| &units[from..=to])
+    })?;
+    let text = text.trim();
+    let (sign, text) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let parts: Vec<&str> = text.split(['-', ' ', ':']).collect();
+    if parts.len() != units.len()
+        || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        return None;
+    }
+    let spelled: Vec<String> = parts.iter().zip(units).map(|(p, (unit, _))| format!("{sign}{p} {unit}")).collect();
+    Some(Interval {
+        value: Box::new(Expr::value(Value::SingleQuotedString(spelled.join(" ")))),
+        leading_field: None,
+        leading_precision: None,
+        last_field: None,
+        fractional_seconds_precision: None,
+    })
 }
 
 #[cfg(test)]
@@ -145,5 +339,23 @@ mod tests {
         assert!(parse("SELECT 1; SELECT 2", 50).is_err());
         // A generic-only form still parses.
         parse("SELECT * EXCLUDE (a) FROM t", 50).unwrap();
+    }
+
+    #[test]
+    fn literals_are_typed_as_trino_types_them() {
+        let sql = |s: &str| parse(s, 50).unwrap().to_string();
+        assert_eq!(
+            sql("SELECT 1.5, 0.0123, DECIMAL ' 0.1234567890123456', 1e3, 7, a"),
+            "SELECT CAST('1.5' AS DECIMAL(2,1)) AS _col0, CAST('0.0123' AS DECIMAL(4,4)) AS _col1, \
+             CAST('0.1234567890123456' AS DECIMAL(16,16)) AS _col2, 1e3 AS _col3, 7 AS _col4, a"
+        );
+        assert_eq!(
+            sql("SELECT TIMESTAMP '2001-1-22 3:04:05.321' AS t, TIMESTAMP '2001-08-22'"),
+            "SELECT CAST('2001-01-22 03:04:05.321' AS TIMESTAMP(3)) AS t, CAST('2001-08-22 00:00:00' AS TIMESTAMP(0)) AS _col1"
+        );
+        assert_eq!(
+            sql("SELECT INTERVAL '42-07' YEAR TO MONTH AS a, INTERVAL '-2 10:30:00.5' DAY TO SECOND AS b"),
+            "SELECT INTERVAL '42 years 07 months' AS a, INTERVAL '-2 days -10 hours -30 minutes -00.5 seconds' AS b"
+        );
     }
 }

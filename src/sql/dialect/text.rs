@@ -1,0 +1,374 @@
+//! Values spelled as Trino spells them: what a result shows and what `CAST(x AS VARCHAR)`
+//! gives, so that an answer reads the same locally and in Athena.
+//!
+//! Arrow's own display differs where Trino's users notice: a timestamp has a space, not a
+//! `T`, and as many fraction digits as its precision; a double is `1.0E10`, not
+//! `10000000000`; a map is `{a=1}`; an interval is `1 02:03:04.000` or `1-2`.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, IntervalDayTimeType, IntervalMonthDayNanoType,
+    IntervalUnit, IntervalYearMonthType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{
+    Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TryCast, Volatility,
+};
+use datafusion::optimizer::AnalyzerRule;
+
+/// How a double is spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Double {
+    /// As a result shows it (Java's `Double.toString`): `17.1`, `1.0E10`, `1.0E-4`.
+    Shown,
+    /// As `CAST(x AS VARCHAR)` spells it: always scientific, `1.71E1`, `0.0E0`.
+    Cast,
+}
+
+/// Row `row` of `array` as Trino spells it; `None` for NULL.
+pub fn value(array: &dyn Array, row: usize, double: Double) -> Option<String> {
+    if array.is_null(row) {
+        return None;
+    }
+    let mut out = String::new();
+    write_value(&mut out, array, row, double);
+    Some(out)
+}
+
+fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) {
+    if array.is_null(row) {
+        out.push_str("NULL");
+        return;
+    }
+    match array.data_type() {
+        DataType::Float64 => out.push_str(&float(array.as_primitive::<Float64Type>().value(row), double)),
+        DataType::Float32 => {
+            let v = array.as_primitive::<Float32Type>().value(row);
+            out.push_str(&spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &format!("{v:e}"), double))
+        }
+        DataType::Timestamp(unit, None) => {
+            let (value, digits) = match unit {
+                TimeUnit::Second => (array.as_primitive::<TimestampSecondType>().value(row) as i128 * 1_000_000_000, 0),
+                TimeUnit::Millisecond => {
+                    (array.as_primitive::<TimestampMillisecondType>().value(row) as i128 * 1_000_000, 3)
+                }
+                TimeUnit::Microsecond => {
+                    (array.as_primitive::<TimestampMicrosecondType>().value(row) as i128 * 1_000, 6)
+                }
+                TimeUnit::Nanosecond => (array.as_primitive::<TimestampNanosecondType>().value(row) as i128, 9),
+            };
+            out.push_str(&timestamp(value, digits));
+        }
+        DataType::Date32 => {
+            let days = array.as_primitive::<Date32Type>().value(row);
+            out.push_str(&date(days as i64));
+        }
+        DataType::Decimal128(_, scale) => {
+            let v = array.as_primitive::<Decimal128Type>().value(row);
+            out.push_str(&decimal(v, *scale));
+        }
+        DataType::Interval(IntervalUnit::YearMonth) => {
+            out.push_str(&year_month(array.as_primitive::<IntervalYearMonthType>().value(row) as i64))
+        }
+        DataType::Interval(IntervalUnit::DayTime) => {
+            let v = array.as_primitive::<IntervalDayTimeType>().value(row);
+            out.push_str(&day_time(v.days as i128 * 86_400_000 + v.milliseconds as i128))
+        }
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let v = array.as_primitive::<IntervalMonthDayNanoType>().value(row);
+            if v.days == 0 && v.nanoseconds == 0 {
+                out.push_str(&year_month(v.months as i64))
+            } else {
+                // A month is 30 days when one interval has both (Trino never makes one).
+                let ms = (v.months as i128 * 30 + v.days as i128) * 86_400_000 + v.nanoseconds as i128 / 1_000_000;
+                out.push_str(&day_time(ms))
+            }
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            let bytes: &[u8] = match array.data_type() {
+                DataType::Binary => array.as_binary::<i32>().value(row),
+                DataType::LargeBinary => array.as_binary::<i64>().value(row),
+                DataType::BinaryView => array.as_binary_view().value(row),
+                _ => array.as_fixed_size_binary().value(row),
+            };
+            let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            out.push_str(&hex.join(" "));
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let items = match array.data_type() {
+                DataType::List(_) => array.as_list::<i32>().value(row),
+                DataType::LargeList(_) => array.as_list::<i64>().value(row),
+                _ => array.as_fixed_size_list().value(row),
+            };
+            out.push('[');
+            for i in 0..items.len() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, items.as_ref(), i, double);
+            }
+            out.push(']');
+        }
+        DataType::Map(..) => {
+            let entries = array.as_map().value(row);
+            out.push('{');
+            for i in 0..entries.len() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, entries.column(0).as_ref(), i, double);
+                out.push('=');
+                write_value(out, entries.column(1).as_ref(), i, double);
+            }
+            out.push('}');
+        }
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            out.push('{');
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                // An anonymous ROW's fields are field0, field1, ... in Trino.
+                let name = field.name();
+                match name.strip_prefix('c').filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) {
+                    Some(n) => write!(out, "field{n}=").unwrap(),
+                    None => write!(out, "{name}=").unwrap(),
+                }
+                write_value(out, s.column(i).as_ref(), row, double);
+            }
+            out.push('}');
+        }
+        _ => {
+            let options = FormatOptions::default();
+            match ArrayFormatter::try_new(array, &options) {
+                Ok(f) => write!(out, "{}", f.value(row)).unwrap(),
+                Err(e) => write!(out, "<{e}>").unwrap(),
+            }
+        }
+    }
+}
+
+fn float(v: f64, double: Double) -> String {
+    spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &format!("{v:e}"), double)
+}
+
+/// A floating-point value from Rust's shortest round-trip digits (`{:e}`: `-1.71e1`).
+fn spell(nan: bool, infinite: bool, negative: bool, zero: bool, shortest: &str, double: Double) -> String {
+    if nan {
+        return "NaN".into();
+    }
+    if infinite {
+        return if negative { "-Infinity" } else { "Infinity" }.into();
+    }
+    let (mantissa, exponent) = shortest.split_once('e').unwrap_or((shortest, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let sign = if mantissa.starts_with('-') { "-" } else { "" };
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let (first, rest) = digits.split_at(1);
+    let rest = if rest.is_empty() { "0" } else { rest };
+    let scientific = format!("{sign}{first}.{rest}E{exponent}");
+    if double == Double::Cast || zero {
+        return if zero && double == Double::Shown { format!("{sign}0.0") } else { scientific };
+    }
+    // Java writes 10^-3 <= |v| < 10^7 without an exponent.
+    if !(-3..7).contains(&exponent) {
+        return scientific;
+    }
+    if exponent < 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize))
+    } else {
+        let int_len = exponent as usize + 1;
+        let padded = format!("{digits:0<int_len$}");
+        let (int, frac) = padded.split_at(int_len);
+        format!("{sign}{int}.{}", if frac.is_empty() { "0" } else { frac })
+    }
+}
+
+fn date(days: i64) -> String {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    match epoch.checked_add_signed(chrono::Duration::days(days)) {
+        Some(d) => d.format("%Y-%m-%d").to_string(),
+        None => format!("<date {days}>"),
+    }
+}
+
+fn timestamp(nanos: i128, digits: usize) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000) as i64;
+    let fraction = nanos.rem_euclid(1_000_000_000) as u32;
+    let Some(t) = chrono::DateTime::from_timestamp(seconds, fraction) else {
+        return format!("<timestamp {nanos}>");
+    };
+    let mut out = t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    if digits > 0 {
+        let f = format!("{fraction:09}");
+        out.push('.');
+        out.push_str(&f[..digits]);
+    }
+    out
+}
+
+fn decimal(v: i128, scale: i8) -> String {
+    if scale <= 0 {
+        return (v * 10i128.pow((-scale) as u32)).to_string();
+    }
+    let digits = v.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{}{int}.{frac}", if v < 0 { "-" } else { "" })
+}
+
+fn year_month(months: i64) -> String {
+    let sign = if months < 0 { "-" } else { "" };
+    format!("{sign}{}-{}", months.abs() / 12, months.abs() % 12)
+}
+
+fn day_time(ms: i128) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.abs();
+    let (days, rest) = (ms / 86_400_000, ms % 86_400_000);
+    let (h, m, s, f) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000);
+    format!("{sign}{days} {h:02}:{m:02}:{s:02}.{f:03}")
+}
+
+/// Whether Arrow's cast to text spells a type otherwise than Trino.
+fn respelled(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Float64
+            | DataType::Float32
+            | DataType::Timestamp(_, None)
+            | DataType::Interval(_)
+            | DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::Map(..)
+            | DataType::Struct(_)
+    )
+}
+
+/// `CAST(x AS VARCHAR)` with Trino's spelling.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToVarchar {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for ToVarchar {
+    fn name(&self) -> &str {
+        "athena_to_varchar"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let array = args.args[0].to_array(args.number_rows)?;
+        let text: StringArray = (0..array.len()).map(|i| value(array.as_ref(), i, Double::Cast)).collect();
+        let text: ArrayRef = Arc::new(text);
+        Ok(match &args.args[0] {
+            ColumnarValue::Scalar(_) => {
+                ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&text, 0)?)
+            }
+            ColumnarValue::Array(_) => ColumnarValue::Array(text),
+        })
+    }
+}
+
+/// Rewrites casts to text of the types Trino spells otherwise, once types are coerced.
+#[derive(Debug, Default)]
+pub struct SpelledCasts;
+
+impl AnalyzerRule for SpelledCasts {
+    fn name(&self) -> &str {
+        "athena_spelled_casts"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        let udf = Arc::new(ScalarUDF::new_from_impl(ToVarchar { signature: Signature::any(1, Volatility::Immutable) }));
+        plan.transform_up_with_subqueries(|plan| {
+            let mut schema: DFSchema = match plan.inputs().first() {
+                Some(first) => first.schema().as_ref().clone(),
+                None => plan.schema().as_ref().clone(),
+            };
+            for input in plan.inputs().iter().skip(1) {
+                schema.merge(input.schema());
+            }
+            let preserver = NamePreserver::new(&plan);
+            plan.map_expressions(|expr| {
+                let saved = preserver.save(&expr);
+                let rewritten = expr.transform_up(|e| {
+                    let (inner, target) = match &e {
+                        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
+                            (expr, field.data_type())
+                        }
+                        _ => return Ok(Transformed::no(e)),
+                    };
+                    let text = matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+                    if !text || !inner.get_type(&schema).is_ok_and(|t| respelled(&t)) {
+                        return Ok(Transformed::no(e));
+                    }
+                    let call = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![inner.as_ref().clone()]));
+                    Ok(Transformed::yes(if target == &DataType::Utf8 { call } else { call.cast_to(target, &schema)? }))
+                })?;
+                Ok(Transformed::yes(saved.restore(rewritten.data)))
+            })
+        })
+        .map(|t| t.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_read_as_java_writes_them() {
+        let shown = |v: f64| float(v, Double::Shown);
+        let cast = |v: f64| float(v, Double::Cast);
+        assert_eq!(shown(17.1), "17.1");
+        assert_eq!(shown(2.0), "2.0");
+        assert_eq!(shown(1e10), "1.0E10");
+        assert_eq!(shown(1e7), "1.0E7");
+        assert_eq!(shown(9999999.0), "9999999.0");
+        assert_eq!(shown(0.001), "0.001");
+        assert_eq!(shown(0.0001), "1.0E-4");
+        assert_eq!(shown(-123.456), "-123.456");
+        assert_eq!(shown(0.0), "0.0");
+        assert_eq!(shown(f64::NAN), "NaN");
+        assert_eq!(shown(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(cast(17.1), "1.71E1");
+        assert_eq!(cast(1.0), "1.0E0");
+        assert_eq!(cast(0.0), "0.0E0");
+        assert_eq!(cast(-0.5), "-5.0E-1");
+        assert_eq!(cast(f64::INFINITY), "Infinity");
+    }
+
+    #[test]
+    fn timestamps_decimals_and_intervals() {
+        assert_eq!(timestamp(980_132_645_321_000_000, 3), "2001-01-22 03:04:05.321");
+        assert_eq!(timestamp(980_132_645_000_000_000, 0), "2001-01-22 03:04:05");
+        assert_eq!(timestamp(-1_000_000_000, 0), "1969-12-31 23:59:59");
+        assert_eq!(decimal(-5, 2), "-0.05");
+        assert_eq!(decimal(3263, 2), "32.63");
+        assert_eq!(decimal(7, 0), "7");
+        assert_eq!(year_month(42 * 12 + 7), "42-7");
+        assert_eq!(year_month(-3), "-0-3");
+        assert_eq!(day_time(2 * 86_400_000 + 3_723_004), "2 01:02:03.004");
+    }
+}

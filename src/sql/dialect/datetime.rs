@@ -66,6 +66,8 @@ pub enum Field {
     Hour,
     Minute,
     Second,
+    Millisecond,
+    YearOfWeek,
 }
 
 /// The date or timestamp values of an array, as naive date-times (dates at midnight).
@@ -212,7 +214,12 @@ pub fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
 
 /// `year(x)`, `month(x)`, `day_of_week(x)`, ...: a field of a date or a timestamp.
 pub fn field(field: Field, args: &[ArrayRef]) -> Result<ArrayRef> {
-    if args[0].data_type() == &DataType::Date32 && matches!(field, Field::Hour | Field::Minute | Field::Second) {
+    if let DataType::Interval(_) = args[0].data_type() {
+        return interval_field(field, &args[0]);
+    }
+    if args[0].data_type() == &DataType::Date32
+        && matches!(field, Field::Hour | Field::Minute | Field::Second | Field::Millisecond)
+    {
         return exec_err!("{field:?} is not a field of a DATE");
     }
     let values = datetimes(&args[0])?;
@@ -228,9 +235,48 @@ pub fn field(field: Field, args: &[ArrayRef]) -> Result<ArrayRef> {
             Field::Hour => d.hour() as i32,
             Field::Minute => d.minute() as i32,
             Field::Second => d.second() as i32,
+            Field::Millisecond => (d.nanosecond() / 1_000_000) as i32,
+            Field::YearOfWeek => d.iso_week().year(),
         })
     };
     Ok(Arc::new(values.into_iter().map(|v| v.map(read)).collect::<Int64Array>()))
+}
+
+/// `year(i)`, `month(i)` of an interval year to month; `day(i)` .. `millisecond(i)` of an
+/// interval day to second.
+fn interval_field(field: Field, array: &ArrayRef) -> Result<ArrayRef> {
+    let intervals = cast(array, &DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano))?;
+    let intervals = intervals.as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>();
+    let mut out = Vec::with_capacity(intervals.len());
+    for v in intervals.iter() {
+        let Some(v) = v else {
+            out.push(None);
+            continue;
+        };
+        let ms = v.nanoseconds / 1_000_000;
+        out.push(Some(match field {
+            Field::Year => v.months as i64 / 12,
+            Field::Month => v.months as i64 % 12,
+            Field::Day => v.days as i64 + ms / 86_400_000,
+            Field::Hour => ms / 3_600_000 % 24,
+            Field::Minute => ms / 60_000 % 60,
+            Field::Second => ms / 1000 % 60,
+            Field::Millisecond => ms % 1000,
+            other => return exec_err!("{other:?} is not a field of an interval"),
+        }));
+    }
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+/// `to_unixtime(x)`: seconds since 1970 as a double.
+pub fn to_unixtime(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let values = datetimes(&args[0])?;
+    Ok(Arc::new(
+        values
+            .into_iter()
+            .map(|v| v.map(|d| d.and_utc().timestamp_micros() as f64 / 1e6))
+            .collect::<arrow::array::Float64Array>(),
+    ))
 }
 
 /// `last_day_of_month(x)`: a date.

@@ -10,11 +10,15 @@
 //! `max_by`, ...), it is rewritten into them while the plan is simplified, so that it runs
 //! as fast as the native form.
 
+mod accumulate;
 mod aggregate;
+mod array;
 mod datetime;
 mod decimal;
+mod interval;
 mod json;
 mod lambda;
+mod map;
 mod numeric;
 mod overflow;
 mod pattern;
@@ -70,7 +74,16 @@ pub const FUNCTIONS: &[&str] = &[
 
 /// Registers the Athena functions on a session, replacing DataFusion's where they differ.
 pub fn register(ctx: &SessionContext) {
-    let udfs = [scalar::functions(), numeric::functions(), regexp::functions(), json::functions(), string::functions()];
+    let udfs = [
+        scalar::functions(),
+        numeric::functions(),
+        regexp::functions(),
+        json::functions(),
+        string::functions(),
+        array::functions(),
+        map::functions(),
+        interval::functions(),
+    ];
     for udf in udfs.into_iter().flatten() {
         ctx.register_udf(udf);
     }
@@ -79,13 +92,28 @@ pub fn register(ctx: &SessionContext) {
         ctx.deregister_udf(hof.name());
         ctx.register_higher_order_function(hof);
     }
-    for udaf in aggregate::functions() {
+    for udaf in aggregate::functions().into_iter().chain(map::aggregates()).chain(accumulate::functions()) {
         ctx.register_udaf(udaf);
+    }
+    // DataFusion's aggregates under Trino's names as well.
+    use datafusion::functions_aggregate as agg;
+    let aliases = [
+        (agg::bool_and_or::bool_and_udaf(), &["every"][..]),
+        (agg::variance::var_samp_udaf(), &["variance"]),
+        (agg::bit_and_or_xor::bit_and_udaf(), &["bitwise_and_agg"]),
+        (agg::bit_and_or_xor::bit_or_udaf(), &["bitwise_or_agg"]),
+        (agg::bit_and_or_xor::bit_xor_udaf(), &["bitwise_xor_agg"]),
+        (agg::string_agg::string_agg_udaf(), &["listagg"]),
+    ];
+    for (udaf, names) in aliases {
+        ctx.register_udaf(udaf.as_ref().clone().with_aliases(names.iter().copied()));
     }
     ctx.register_udaf(overflow::checked_sum());
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(text::SpelledCasts));
     let state = ctx.state_ref();
-    state.write().register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
+    let mut state = state.write();
+    state.register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
+    state.register_function_rewrite(Arc::new(interval::IntervalArithmetic)).expect("a session takes function rewrites");
 }

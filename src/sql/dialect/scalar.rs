@@ -43,6 +43,7 @@ enum Fun {
         lenient: bool,
     },
     ToIso8601,
+    ToUnixtime,
     If,
     Try,
     TypeOf,
@@ -82,6 +83,9 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Fun::Field(Field::Hour), "hour", &[]),
         udf(Fun::Field(Field::Minute), "minute", &[]),
         udf(Fun::Field(Field::Second), "second", &[]),
+        udf(Fun::Field(Field::Millisecond), "millisecond", &[]),
+        udf(Fun::Field(Field::YearOfWeek), "year_of_week", &["yow"]),
+        udf(Fun::ToUnixtime, "to_unixtime", &[]),
         udf(Fun::DateTrunc, "date_trunc", &[]),
         udf(Fun::LastDayOfMonth, "last_day_of_month", &[]),
         udf(Fun::DateFormat, "date_format", &[]),
@@ -157,7 +161,11 @@ impl ScalarUDFImpl for Udf {
                 arity(n, t, 2..=2)?;
                 Ok(vec![varchar(n, &t[0])?, temporal(n, &t[1])?])
             }
-            Fun::Field(_) | Fun::LastDayOfMonth | Fun::ToIso8601 => {
+            Fun::Field(_) if matches!(t.first(), Some(DataType::Interval(_))) => {
+                arity(n, t, 1..=1)?;
+                Ok(t.to_vec())
+            }
+            Fun::Field(_) | Fun::LastDayOfMonth | Fun::ToIso8601 | Fun::ToUnixtime => {
                 arity(n, t, 1..=1)?;
                 Ok(vec![temporal(n, &t[0])?])
             }
@@ -210,6 +218,7 @@ impl ScalarUDFImpl for Udf {
             Fun::DateTrunc => t[1].clone(),
             Fun::LastDayOfMonth | Fun::FromIso8601Date { .. } => DataType::Date32,
             Fun::DateFormat | Fun::FormatDatetime | Fun::ToIso8601 | Fun::TypeOf | Fun::SplitPart => DataType::Utf8,
+            Fun::ToUnixtime => DataType::Float64,
             Fun::DateParse { .. } => DataType::Timestamp(TimeUnit::Millisecond, None),
             Fun::If => t[1].clone(),
             Fun::Try => t[0].clone(),
@@ -267,6 +276,7 @@ impl ScalarUDFImpl for Udf {
             Fun::DateParse { lenient } => datetime::date_parse(&arrays, lenient)?,
             Fun::FromIso8601Date { lenient } => datetime::from_iso8601_date(&arrays, lenient)?,
             Fun::ToIso8601 => datetime::to_iso8601(&arrays)?,
+            Fun::ToUnixtime => datetime::to_unixtime(&arrays)?,
             Fun::SplitPart => split_part(&arrays)?,
             // Rewritten while simplifying; evaluated here only if a plan skipped that.
             Fun::If => {

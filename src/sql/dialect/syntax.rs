@@ -18,9 +18,9 @@ use std::ops::ControlFlow;
 use datafusion::common::Result;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::{
-    CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName, Select, SelectItem, TimezoneInfo, Value,
-    ValueWithSpan, VisitMut, VisitorMut,
+    ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function, FunctionArg,
+    FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName,
+    Select, SelectItem, StructBracketKind, StructField, TimezoneInfo, Value, ValueWithSpan, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
@@ -131,7 +131,8 @@ impl Dialect for Athena {
 /// does with the session's dialect.
 pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
-    let mut statements = DFParserBuilder::new(sql)
+    let sql = angle_array_types(sql);
+    let mut statements = DFParserBuilder::new(sql.as_ref())
         .with_dialect(&dialect)
         .with_recursion_limit(recursion_limit)
         .build()?
@@ -143,6 +144,82 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
         }
         (None, _) => datafusion::common::plan_err!("no SQL statement"),
         (Some(_), false) => datafusion::common::not_impl_err!("one statement at a time"),
+    }
+}
+
+/// Trino's `ARRAY(T)` type as the parser reads it, `ARRAY<T>`: the same characters at the
+/// same places, so errors still point at the text as written. `ARRAY(` is a type wherever
+/// it is not a subquery (`ARRAY(SELECT ...)`, which Trino does not have either).
+fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    if !sql.to_ascii_uppercase().contains("ARRAY") {
+        return sql.into();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
+    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let mut swaps = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let is_array = matches!(&t.token, Token::Word(w) if w.keyword == Keyword::ARRAY);
+        let opens = tokens.get(i + 1).is_some_and(|t| t.token == Token::LParen);
+        let subquery =
+            matches!(tokens.get(i + 2).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == Keyword::SELECT);
+        if !(is_array && opens) || subquery {
+            continue;
+        }
+        let mut depth = 0;
+        for close in &tokens[i + 1..] {
+            match close.token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                swaps.push((tokens[i + 1].span.start, '<'));
+                swaps.push((close.span.start, '>'));
+                break;
+            }
+        }
+    }
+    if swaps.is_empty() {
+        return sql.into();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let (mut line, mut column) = (1, 1);
+    for c in sql.chars() {
+        let swap = swaps.iter().find(|(at, _)| at.line == line && at.column == column);
+        out.push(swap.map_or(c, |(_, with)| *with));
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    out.into()
+}
+
+/// Trino's `ROW(name type, ...)`, which the parser keeps as a custom type with its words, as
+/// the `STRUCT` DataFusion plans (fields of one-word types).
+fn row_type(t: &mut DataType) {
+    match t {
+        DataType::Custom(name, words) if name.to_string().eq_ignore_ascii_case("row") && words.len() % 2 == 0 => {
+            let dialect = GenericDialect {};
+            let fields: Option<Vec<StructField>> = words
+                .chunks(2)
+                .map(|pair| {
+                    let mut parser =
+                        datafusion::sql::sqlparser::parser::Parser::new(&dialect).try_with_sql(&pair[1]).ok()?;
+                    let field_type = parser.parse_data_type().ok()?;
+                    Some(StructField { field_name: Some(Ident::new(&pair[0])), field_type, options: None })
+                })
+                .collect();
+            if let Some(fields) = fields {
+                *t = DataType::Struct(fields, StructBracketKind::Parentheses);
+            }
+        }
+        DataType::Array(ArrayElemTypeDef::AngleBracket(inner)) => row_type(inner),
+        _ => {}
     }
 }
 
@@ -205,6 +282,102 @@ impl VisitorMut for Trino {
                 *expr = call("substr", args);
                 return ControlFlow::Continue(());
             }
+            Expr::Cast { data_type, .. } => {
+                row_type(data_type);
+                // Trino's TIMESTAMP is TIMESTAMP(3).
+                if let DataType::Timestamp(precision @ None, TimezoneInfo::None) = data_type {
+                    *precision = Some(3);
+                }
+                None
+            }
+            // An interval literal times or over a number (DataFusion's planner has no such operator).
+            Expr::BinaryOp { left, op: op @ (BinaryOperator::Multiply | BinaryOperator::Divide), right }
+                if is_interval(left) || (is_interval(right) && *op == BinaryOperator::Multiply) =>
+            {
+                let divide = *op == BinaryOperator::Divide;
+                let (l, r) = (
+                    std::mem::replace(left.as_mut(), Expr::value(Value::Null)),
+                    std::mem::replace(right.as_mut(), Expr::value(Value::Null)),
+                );
+                let (interval, factor) = if is_interval(&l) { (l, r) } else { (r, l) };
+                let factor = if divide {
+                    Expr::BinaryOp {
+                        left: Box::new(Expr::value(Value::Number("1e0".into(), false))),
+                        op: BinaryOperator::Divide,
+                        right: Box::new(factor),
+                    }
+                } else {
+                    factor
+                };
+                *expr = call("athena_interval_scale", vec![interval, factor]);
+                return ControlFlow::Continue(());
+            }
+            // EXTRACT(field FROM x) is the function of that field, with Trino's numbering.
+            Expr::Extract { field, expr: from, .. } => {
+                let name = match field.to_string().to_ascii_uppercase().as_str() {
+                    "YEAR" => "year",
+                    "QUARTER" => "quarter",
+                    "MONTH" => "month",
+                    "WEEK" => "week",
+                    "DAY" | "DAY_OF_MONTH" => "day",
+                    "DOW" | "DAY_OF_WEEK" => "day_of_week",
+                    "DOY" | "DAY_OF_YEAR" => "day_of_year",
+                    "YOW" | "YEAR_OF_WEEK" => "year_of_week",
+                    "HOUR" => "hour",
+                    "MINUTE" => "minute",
+                    "SECOND" => "second",
+                    _ => return ControlFlow::Continue(()),
+                };
+                let from = std::mem::replace(from.as_mut(), Expr::value(Value::Null));
+                *expr = call(name, vec![from]);
+                return ControlFlow::Continue(());
+            }
+            // date(x) is CAST(x AS DATE).
+            Expr::Function(f)
+                if f.name.to_string().eq_ignore_ascii_case("date")
+                    && matches!(&f.args, FunctionArguments::List(l) if l.args.len() == 1) =>
+            {
+                let FunctionArguments::List(l) = &mut f.args else { return ControlFlow::Continue(()) };
+                let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = l.args.remove(0) else {
+                    return ControlFlow::Continue(());
+                };
+                *expr = Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(x),
+                    data_type: DataType::Date,
+                    array: false,
+                    format: None,
+                };
+                return ControlFlow::Continue(());
+            }
+            // `max(x, n)`, `min(x, n)`, `max_by(x, y, n)`, `min_by(x, y, n)`: the n best, by name.
+            Expr::Function(f)
+                if matches!(&f.args, FunctionArguments::List(l)
+                    if matches!((f.name.to_string().to_ascii_lowercase().as_str(), l.args.len()),
+                        ("max" | "min", 2) | ("max_by" | "min_by", 3))) =>
+            {
+                let name = format!("{}_n", f.name.to_string().to_ascii_lowercase());
+                f.name = ObjectName::from(vec![Ident::new(name)]);
+                None
+            }
+            // listagg(x, sep) WITHIN GROUP (ORDER BY ...) is string_agg(x, sep ORDER BY ...).
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("listagg") && !f.within_group.is_empty() => {
+                let order = std::mem::take(&mut f.within_group);
+                if let FunctionArguments::List(l) = &mut f.args {
+                    l.clauses.push(FunctionArgumentClause::OrderBy(order));
+                }
+                f.name = ObjectName::from(vec![Ident::new("string_agg")]);
+                None
+            }
+            // Trino's empty map, `map()`.
+            Expr::Function(f)
+                if f.name.to_string().eq_ignore_ascii_case("map")
+                    && matches!(&f.args, FunctionArguments::List(l) if l.args.is_empty()) =>
+            {
+                let empty = || Expr::Array(datafusion::sql::sqlparser::ast::Array { elem: vec![], named: true });
+                *expr = call("map", vec![empty(), empty()]);
+                return ControlFlow::Continue(());
+            }
             Expr::Interval(i) => {
                 if let Some(spelled) = compound_interval(i) {
                     *i = spelled;
@@ -223,6 +396,16 @@ impl VisitorMut for Trino {
             };
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// Whether an expression is an interval literal (negated or in parentheses).
+fn is_interval(e: &Expr) -> bool {
+    match e {
+        Expr::Interval(_) => true,
+        Expr::Nested(e) | Expr::UnaryOp { expr: e, .. } => is_interval(e),
+        Expr::Function(f) => f.name.to_string() == "athena_interval_scale",
+        _ => false,
     }
 }
 

@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, IntervalDayTimeType, IntervalMonthDayNanoType,
-    IntervalUnit, IntervalYearMonthType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
+    DataType, Date32Type, Decimal128Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
+    DurationSecondType, Float32Type, Float64Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit,
+    IntervalYearMonthType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::config::ConfigOptions;
@@ -37,7 +38,7 @@ pub enum Double {
 
 /// Row `row` of `array` as Trino spells it; `None` for NULL.
 pub fn value(array: &dyn Array, row: usize, double: Double) -> Option<String> {
-    if array.is_null(row) {
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         return None;
     }
     let mut out = String::new();
@@ -46,7 +47,7 @@ pub fn value(array: &dyn Array, row: usize, double: Double) -> Option<String> {
 }
 
 fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) {
-    if array.is_null(row) {
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         out.push_str("NULL");
         return;
     }
@@ -93,6 +94,15 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
                 let ms = (v.months as i128 * 30 + v.days as i128) * 86_400_000 + v.nanoseconds as i128 / 1_000_000;
                 out.push_str(&day_time(ms))
             }
+        }
+        DataType::Duration(unit) => {
+            let ms = match unit {
+                TimeUnit::Second => array.as_primitive::<DurationSecondType>().value(row) as i128 * 1000,
+                TimeUnit::Millisecond => array.as_primitive::<DurationMillisecondType>().value(row) as i128,
+                TimeUnit::Microsecond => array.as_primitive::<DurationMicrosecondType>().value(row) as i128 / 1000,
+                TimeUnit::Nanosecond => array.as_primitive::<DurationNanosecondType>().value(row) as i128 / 1_000_000,
+            };
+            out.push_str(&day_time(ms))
         }
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
             let bytes: &[u8] = match array.data_type() {

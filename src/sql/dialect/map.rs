@@ -24,6 +24,11 @@ pub fn map_type(key: DataType, value: DataType) -> DataType {
     DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
 }
 
+/// The entry of a map of unknown types (Trino's `map(unknown, unknown)`).
+fn unknown_entry() -> DataType {
+    DataType::Struct(Fields::from(vec![Field::new("c0", DataType::Null, true), Field::new("c1", DataType::Null, true)]))
+}
+
 fn key_value(t: &DataType) -> Option<(DataType, DataType)> {
     match t {
         DataType::Map(f, _) => match f.data_type() {
@@ -102,7 +107,8 @@ impl ScalarUDFImpl for MapFn {
         let name = self.name;
         match self.m {
             M::Concat => {
-                let kvs: Option<Vec<(DataType, DataType)>> = t.iter().map(key_value).collect();
+                // An untyped NULL takes the other maps' type.
+                let kvs: Option<Vec<(DataType, DataType)>> = t.iter().filter(|t| !t.is_null()).map(key_value).collect();
                 let Some(kvs) = kvs.filter(|k| !k.is_empty()) else {
                     return plan_err!("{name} expects maps, got {t:?}");
                 };
@@ -115,6 +121,9 @@ impl ScalarUDFImpl for MapFn {
             }
             M::FromEntries | M::MultimapFromEntries => match t {
                 [DataType::List(f)] if matches!(f.data_type(), DataType::Struct(kv) if kv.len() == 2) => Ok(t.to_vec()),
+                // NULL, or an empty ARRAY[]: entries of unknown types.
+                [DataType::Null] => Ok(vec![DataType::new_list(unknown_entry(), true)]),
+                [DataType::List(f)] if f.data_type().is_null() => Ok(vec![DataType::new_list(unknown_entry(), true)]),
                 _ => plan_err!("{name} expects an array of (key, value) rows, got {t:?}"),
             },
         }
@@ -152,7 +161,7 @@ impl ScalarUDFImpl for MapFn {
         for i in 0..n {
             rows.push(match self.m {
                 M::Concat => {
-                    if a.iter().any(|m| m.is_null(i)) {
+                    if a.iter().any(|m| m.is_null(i) || m.data_type().is_null()) {
                         None
                     } else {
                         let mut entries = Vec::new();

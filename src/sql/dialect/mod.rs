@@ -19,6 +19,7 @@ mod interval;
 mod json;
 mod lambda;
 mod map;
+mod nan;
 mod numeric;
 mod overflow;
 mod pattern;
@@ -27,6 +28,7 @@ mod scalar;
 mod string;
 mod syntax;
 pub mod text;
+mod url;
 
 pub use syntax::{Athena, parse};
 
@@ -83,6 +85,7 @@ pub fn register(ctx: &SessionContext) {
         array::functions(),
         map::functions(),
         interval::functions(),
+        url::functions(),
     ];
     for udf in udfs.into_iter().flatten() {
         ctx.register_udf(udf);
@@ -111,6 +114,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(overflow::checked_sum());
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
+    ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));
     ctx.add_analyzer_rule(Arc::new(text::SpelledCasts));
     let state = ctx.state_ref();
     let mut state = state.write();

@@ -488,3 +488,58 @@ fn data_scanned_counts_each_file_once() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("(1196 files, 1196 partitions)"), "{}", stderr(&out));
 }
+
+/// The README's table of Athena's functions says which run locally: every function it calls
+/// supported resolves in a session (a scalar, aggregate, window or lambda function), and every
+/// function the dialect registers is in the table.
+#[test]
+fn the_readme_lists_athenas_functions_as_they_are() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("#### Athena's SQL, locally").expect("the README's Athena section");
+    let section = &readme[start..];
+    let section = &section[..section.find("\n### ").unwrap_or(section.len())];
+    let ctx = datafusion::prelude::SessionContext::new();
+    b3lake::sql::dialect::register(&ctx);
+    let state = ctx.state();
+    let resolves = |name: &str| {
+        state.scalar_functions().contains_key(name)
+            || state.aggregate_functions().contains_key(name)
+            || state.window_functions().contains_key(name)
+            || state.higher_order_functions().contains_key(name)
+    };
+    // Names the parser turns into other forms (tested in tests/slt/athena/).
+    let syntax = ["date", "position", "substring", "max_n", "min_n", "max_by_n", "min_by_n"];
+    let name = |t: &str| {
+        t.starts_with(|c: char| c.is_ascii_lowercase())
+            && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let mut listed = std::collections::BTreeSet::new();
+    let mut missing = Vec::new();
+    for row in section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Family") && !l.starts_with("|---")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert!(cells.len() >= 4, "a row of four cells: {row}");
+        let names: Vec<&str> = cells[1]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|t| t.split('(').next().unwrap_or(t))
+            .filter(|t| name(t))
+            .collect();
+        listed.extend(names.iter().map(|n| n.to_string()));
+        match cells[2].trim() {
+            "yes" => missing.extend(names.into_iter().filter(|n| !resolves(n) && !syntax.contains(n))),
+            "no" => {}
+            other => panic!("status is yes or no, not {other:?}: {row}"),
+        }
+    }
+    assert!(missing.is_empty(), "the README says these run locally, but no session has them: {missing:?}");
+    let registered = b3lake::sql::dialect::names(&ctx);
+    let unlisted: Vec<&String> = registered
+        .iter()
+        .filter(|n| !listed.contains(n.as_str()) && !n.starts_with("athena_") && !syntax.contains(&n.as_str()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "the dialect registers these, but the README's table does not list them: {unlisted:?}"
+    );
+}

@@ -17,6 +17,8 @@ enum K {
     MaxByN,
     MinByN,
     GeometricMean,
+    Skewness,
+    Kurtosis,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -35,6 +37,8 @@ pub fn functions() -> Vec<AggregateUDF> {
         (K::MaxByN, "max_by_n", 3),
         (K::MinByN, "min_by_n", 3),
         (K::GeometricMean, "geometric_mean", 1),
+        (K::Skewness, "skewness", 1),
+        (K::Kurtosis, "kurtosis", 1),
     ]
     .into_iter()
     .map(|(k, name, n)| {
@@ -54,8 +58,10 @@ impl AggregateUDFImpl for Agg {
 
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         match self.k {
-            K::GeometricMean if t[0].is_numeric() || t[0].is_null() => Ok(DataType::Float64),
-            K::GeometricMean => plan_err!("geometric_mean expects a number, got {}", t[0]),
+            K::GeometricMean | K::Skewness | K::Kurtosis if t[0].is_numeric() || t[0].is_null() => {
+                Ok(DataType::Float64)
+            }
+            K::GeometricMean | K::Skewness | K::Kurtosis => plan_err!("{} expects a number, got {}", self.name, t[0]),
             _ if !t.last().is_some_and(|n| n.is_integer()) => plan_err!("{}: n must be an integer", self.name),
             _ => Ok(DataType::new_list(t[0].clone(), true)),
         }
@@ -67,6 +73,10 @@ impl AggregateUDFImpl for Agg {
                 Arc::new(Field::new(format!("{}[ln]", args.name), DataType::Float64, true)),
                 Arc::new(Field::new(format!("{}[count]", args.name), DataType::Int64, true)),
             ],
+            K::Skewness | K::Kurtosis => ["n", "s1", "s2", "s3", "s4"]
+                .iter()
+                .map(|m| Arc::new(Field::new(format!("{}[{m}]", args.name), DataType::Float64, true)))
+                .collect(),
             _ => {
                 let value = args.input_fields[0].data_type().clone();
                 let key = args.input_fields[args.input_fields.len() - 2].data_type().clone();
@@ -82,6 +92,7 @@ impl AggregateUDFImpl for Agg {
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(match self.k {
             K::GeometricMean => Box::new(Geometric { ln: 0.0, count: 0 }),
+            K::Skewness | K::Kurtosis => Box::new(Moments { kurtosis: self.k == K::Kurtosis, sums: [0.0; 5] }),
             _ => Box::new(Best {
                 largest: matches!(self.k, K::MaxN | K::MaxByN),
                 by: matches!(self.k, K::MaxByN | K::MinByN),
@@ -226,6 +237,63 @@ impl Accumulator for Geometric {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         Ok(ScalarValue::Float64((self.count > 0).then(|| (self.ln / self.count as f64).exp())))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
+}
+
+/// `skewness` and `kurtosis` from the power sums of a group: Trino's formulas, the skewness
+/// `sqrt(n) m3 / m2^1.5` and the excess kurtosis, unbiased
+/// (`n(n+1)/((n-1)(n-2)(n-3)) m4 / s^4 - 3(n-1)^2/((n-2)(n-3))`, `s` the sample deviation).
+#[derive(Debug)]
+struct Moments {
+    kurtosis: bool,
+    /// n and the sums of x, x^2, x^3, x^4.
+    sums: [f64; 5],
+}
+
+impl Accumulator for Moments {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let x = arrow::compute::cast(&values[0], &DataType::Float64)?;
+        for v in x.as_primitive::<Float64Type>().iter().flatten() {
+            self.sums[0] += 1.0;
+            self.sums[1] += v;
+            self.sums[2] += v * v;
+            self.sums[3] += v * v * v;
+            self.sums[4] += v * v * v * v;
+        }
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        for (k, state) in states.iter().enumerate() {
+            self.sums[k] += state.as_primitive::<Float64Type>().iter().flatten().sum::<f64>();
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(self.sums.iter().map(|s| ScalarValue::Float64(Some(*s))).collect())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let [n, s1, s2, s3, s4] = self.sums;
+        let mean = s1 / n;
+        // Central moments from the power sums.
+        let m2 = s2 - 2.0 * mean * s1 + n * mean * mean;
+        let m3 = s3 - 3.0 * mean * s2 + 3.0 * mean * mean * s1 - n * mean.powi(3);
+        let m4 = s4 - 4.0 * mean * s3 + 6.0 * mean * mean * s2 - 4.0 * mean.powi(3) * s1 + n * mean.powi(4);
+        Ok(ScalarValue::Float64(if self.kurtosis {
+            (n >= 4.0).then(|| {
+                let variance = m2 / (n - 1.0);
+                n * (n + 1.0) / ((n - 1.0) * (n - 2.0) * (n - 3.0)) * m4 / (variance * variance)
+                    - 3.0 * (n - 1.0).powi(2) / ((n - 2.0) * (n - 3.0))
+            })
+        } else {
+            (n >= 3.0).then(|| n.sqrt() * m3 / m2.powf(1.5))
+        }))
     }
 
     fn size(&self) -> usize {

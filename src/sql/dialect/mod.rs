@@ -37,42 +37,34 @@ use std::sync::Arc;
 use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 
-/// Every Athena function this module registers, for the docs and the tests.
-pub const FUNCTIONS: &[&str] = &[
-    "date_diff",
-    "date_add",
-    "day_of_week",
-    "dow",
-    "day_of_year",
-    "doy",
-    "week",
-    "week_of_year",
-    "quarter",
-    "year",
-    "month",
-    "day",
-    "day_of_month",
-    "hour",
-    "minute",
-    "second",
-    "date_format",
-    "date_parse",
-    "format_datetime",
-    "from_iso8601_date",
-    "to_iso8601",
-    "last_day_of_month",
-    "date_trunc",
-    "if",
-    "try",
-    "typeof",
-    "split_part",
-    "element_at",
-    "count_if",
-    "arbitrary",
-    "max_by",
-    "min_by",
-    "approx_percentile",
-];
+/// The names (and aliases) of every function [`register`] puts on a session, for the docs
+/// and the tests: what b3lake adds to DataFusion or replaces in it.
+pub fn names(ctx: &SessionContext) -> Vec<String> {
+    let fresh = SessionContext::new();
+    let (base, state) = (fresh.state(), ctx.state());
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str, ours: bool| {
+        if ours {
+            names.push(name.to_string());
+        }
+    };
+    for (name, f) in state.scalar_functions() {
+        add(name, base.scalar_functions().get(name).is_none_or(|b| b != f));
+    }
+    for (name, f) in state.aggregate_functions() {
+        // DataFusion's own aggregate under more names (Trino's) is still DataFusion's.
+        let same = |b: &Arc<datafusion::logical_expr::AggregateUDF>| {
+            b == f || (b.name() == f.name() && b.signature() == f.signature())
+        };
+        add(name, base.aggregate_functions().get(name).is_none_or(|b| !same(b)));
+    }
+    for (name, f) in state.higher_order_functions() {
+        add(name, base.higher_order_functions().get(name).is_none_or(|b| b != f));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
 
 /// Registers the Athena functions on a session, replacing DataFusion's where they differ.
 pub fn register(ctx: &SessionContext) {

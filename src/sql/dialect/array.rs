@@ -189,15 +189,10 @@ impl ScalarUDFImpl for ArrayFn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let a: Vec<ArrayRef> = args.args.iter().map(|x| x.to_array(n)).collect::<Result<_>>()?;
-        let ret = args.return_field.data_type().clone();
-        let out = self.run(&a, n, &ret)?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+        super::shared::invoke(&args, |a, n| {
+            let ret = args.return_field.data_type().clone();
+            let out = self.run(a, n, &ret)?;
+            Ok(out)
         })
     }
 }

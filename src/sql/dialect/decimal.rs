@@ -13,10 +13,9 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, Decimal128Array};
 use arrow::datatypes::{DataType, Decimal128Type, i256};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{DFSchema, Result, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature, TryCast, Volatility,
@@ -67,50 +66,44 @@ impl ScalarUDFImpl for Quotient {
         let DataType::Decimal128(precision, scale) = args.return_field.data_type().clone() else {
             return exec_err!("decimal division returns a decimal");
         };
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = args.number_rows;
-        let as_decimal = |a: &ColumnarValue| -> Result<(ArrayRef, i8)> {
-            let array = a.to_array(n)?;
-            let (p, s) = decimal_parts(array.data_type()).unwrap_or((38, 0));
-            Ok((arrow::compute::cast(&array, &DataType::Decimal128(p.max(1), s))?, s))
-        };
-        let ((a, s1), (b, s2)) = (as_decimal(&args.args[0])?, as_decimal(&args.args[1])?);
-        let (a, b) = (a.as_primitive::<Decimal128Type>(), b.as_primitive::<Decimal128Type>());
-        // a / 10^s1 ÷ b / 10^s2, at `scale`: a · 10^(scale + s2 - s1) ÷ b, rounded half up.
-        let shift = i256::from_i128(10).pow_wrapping((scale as i32 + s2 as i32 - s1 as i32) as u32);
-        let limit = i256::from_i128(10).pow_wrapping(precision as u32);
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            if a.is_null(i) || b.is_null(i) {
-                out.push(None);
-                continue;
-            }
-            let (x, y) = (i256::from_i128(a.value(i)), i256::from_i128(b.value(i)));
-            if y == i256::ZERO {
-                return exec_err!("Division by zero");
-            }
-            let num = x.wrapping_mul(shift);
-            let (q, r) = (num.wrapping_div(y), num.wrapping_rem(y));
-            let twice = r.wrapping_abs().wrapping_mul(i256::from_i128(2));
-            let q = if twice >= y.wrapping_abs() {
-                if (num < i256::ZERO) != (y < i256::ZERO) {
-                    q.wrapping_sub(i256::ONE)
-                } else {
-                    q.wrapping_add(i256::ONE)
-                }
-            } else {
-                q
+        super::shared::invoke(&args, |arrays, n| {
+            let as_decimal = |array: &ArrayRef| -> Result<(ArrayRef, i8)> {
+                let (p, s) = decimal_parts(array.data_type()).unwrap_or((38, 0));
+                Ok((arrow::compute::cast(array, &DataType::Decimal128(p.max(1), s))?, s))
             };
-            if q.wrapping_abs() >= limit {
-                return exec_err!("Decimal overflow: the quotient does not fit DECIMAL({precision}, {scale})");
+            let ((a, s1), (b, s2)) = (as_decimal(&arrays[0])?, as_decimal(&arrays[1])?);
+            let (a, b) = (a.as_primitive::<Decimal128Type>(), b.as_primitive::<Decimal128Type>());
+            // a / 10^s1 ÷ b / 10^s2, at `scale`: a · 10^(scale + s2 - s1) ÷ b, rounded half up.
+            let shift = i256::from_i128(10).pow_wrapping((scale as i32 + s2 as i32 - s1 as i32) as u32);
+            let limit = i256::from_i128(10).pow_wrapping(precision as u32);
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                if a.is_null(i) || b.is_null(i) {
+                    out.push(None);
+                    continue;
+                }
+                let (x, y) = (i256::from_i128(a.value(i)), i256::from_i128(b.value(i)));
+                if y == i256::ZERO {
+                    return exec_err!("Division by zero");
+                }
+                let num = x.wrapping_mul(shift);
+                let (q, r) = (num.wrapping_div(y), num.wrapping_rem(y));
+                let twice = r.wrapping_abs().wrapping_mul(i256::from_i128(2));
+                let q = if twice >= y.wrapping_abs() {
+                    if (num < i256::ZERO) != (y < i256::ZERO) {
+                        q.wrapping_sub(i256::ONE)
+                    } else {
+                        q.wrapping_add(i256::ONE)
+                    }
+                } else {
+                    q
+                };
+                if q.wrapping_abs() >= limit {
+                    return exec_err!("Decimal overflow: the quotient does not fit DECIMAL({precision}, {scale})");
+                }
+                out.push(q.to_i128());
             }
-            out.push(q.to_i128());
-        }
-        let array: ArrayRef = Arc::new(Decimal128Array::from(out).with_precision_and_scale(precision, scale)?);
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
-        } else {
-            ColumnarValue::Array(array)
+            Ok(Arc::new(Decimal128Array::from(out).with_precision_and_scale(precision, scale)?) as ArrayRef)
         })
     }
 }
@@ -127,22 +120,7 @@ impl AnalyzerRule for DecimalRules {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let divide =
             Arc::new(ScalarUDF::new_from_impl(Quotient { signature: Signature::any(2, Volatility::Immutable) }));
-        plan.transform_up_with_subqueries(|plan| {
-            let mut schema: DFSchema = match plan.inputs().first() {
-                Some(first) => first.schema().as_ref().clone(),
-                None => plan.schema().as_ref().clone(),
-            };
-            for input in plan.inputs().iter().skip(1) {
-                schema.merge(input.schema());
-            }
-            let preserver = NamePreserver::new(&plan);
-            plan.map_expressions(|expr| {
-                let saved = preserver.save(&expr);
-                let rewritten = expr.transform_up(|e| rule(e, &schema, &divide))?;
-                Ok(Transformed::yes(saved.restore(rewritten.data)))
-            })
-        })
-        .map(|t| t.data)
+        super::shared::rewrite_expressions(plan, |e, schema| rule(e, schema, &divide))
     }
 }
 

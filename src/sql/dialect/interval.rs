@@ -10,7 +10,7 @@ use arrow::datatypes::{
 };
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::common::{DFSchema, Result, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{
@@ -61,53 +61,48 @@ impl ScalarUDFImpl for IntervalFn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let a: Vec<ArrayRef> = args.args.iter().map(|x| x.to_array(n)).collect::<Result<_>>()?;
-        let out: IntervalMonthDayNanoArray = match self.i {
-            I::Scale => {
-                let intervals = arrow::compute::cast(&a[0], &MONTH_DAY_NANO)?;
-                let intervals = intervals.as_primitive::<IntervalMonthDayNanoType>();
-                let factors = arrow::compute::cast(&a[1], &DataType::Float64)?;
-                let factors = factors.as_primitive::<Float64Type>();
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    if intervals.is_null(i) || factors.is_null(i) {
-                        out.push(None);
-                        continue;
-                    }
-                    let (v, f) = (intervals.value(i), factors.value(i));
-                    if v.months != 0 && (v.days != 0 || v.nanoseconds != 0) {
-                        return exec_err!("an interval is either year to month or day to second");
-                    }
-                    if v.months != 0 {
-                        out.push(Some(IntervalMonthDayNano::new((v.months as f64 * f).round() as i32, 0, 0)));
-                    } else {
-                        // Day to second: milliseconds, as Trino keeps them.
-                        let ms = (v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6) * f;
-                        if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 1e6 {
-                            return exec_err!("interval overflow");
+        super::shared::invoke(&args, |a, n| {
+            let out: IntervalMonthDayNanoArray = match self.i {
+                I::Scale => {
+                    let intervals = arrow::compute::cast(&a[0], &MONTH_DAY_NANO)?;
+                    let intervals = intervals.as_primitive::<IntervalMonthDayNanoType>();
+                    let factors = arrow::compute::cast(&a[1], &DataType::Float64)?;
+                    let factors = factors.as_primitive::<Float64Type>();
+                    let mut out = Vec::with_capacity(n);
+                    for i in 0..n {
+                        if intervals.is_null(i) || factors.is_null(i) {
+                            out.push(None);
+                            continue;
                         }
-                        out.push(Some(IntervalMonthDayNano::new(0, 0, ms.round() as i64 * 1_000_000)));
+                        let (v, f) = (intervals.value(i), factors.value(i));
+                        if v.months != 0 && (v.days != 0 || v.nanoseconds != 0) {
+                            return exec_err!("an interval is either year to month or day to second");
+                        }
+                        if v.months != 0 {
+                            out.push(Some(IntervalMonthDayNano::new((v.months as f64 * f).round() as i32, 0, 0)));
+                        } else {
+                            // Day to second: milliseconds, as Trino keeps them.
+                            let ms = (v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6) * f;
+                            if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 1e6 {
+                                return exec_err!("interval overflow");
+                            }
+                            out.push(Some(IntervalMonthDayNano::new(0, 0, ms.round() as i64 * 1_000_000)));
+                        }
                     }
+                    out.into_iter().collect()
                 }
-                out.into_iter().collect()
-            }
-            I::Days => {
-                let (x, y) = (a[0].as_primitive::<Date32Type>(), a[1].as_primitive::<Date32Type>());
-                (0..n)
-                    .map(|i| {
-                        (x.is_valid(i) && y.is_valid(i))
-                            .then(|| IntervalMonthDayNano::new(0, x.value(i) - y.value(i), 0))
-                    })
-                    .collect()
-            }
-        };
-        let out: ArrayRef = Arc::new(out);
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+                I::Days => {
+                    let (x, y) = (a[0].as_primitive::<Date32Type>(), a[1].as_primitive::<Date32Type>());
+                    (0..n)
+                        .map(|i| {
+                            (x.is_valid(i) && y.is_valid(i))
+                                .then(|| IntervalMonthDayNano::new(0, x.value(i) - y.value(i), 0))
+                        })
+                        .collect()
+                }
+            };
+            let out: ArrayRef = Arc::new(out);
+            Ok(out)
         })
     }
 }

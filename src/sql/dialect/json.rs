@@ -151,99 +151,98 @@ impl ScalarUDFImpl for Json {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
-        let docs = arrays[0].as_string::<i32>();
-        let second = arrays.get(1);
-        // A constant path is parsed once.
-        let constant_path = match (self.j, second) {
-            (J::Extract | J::ExtractScalar | J::Size, Some(p)) if matches!(args.args[1], ColumnarValue::Scalar(_)) => {
-                let p = p.as_string::<i32>();
-                if p.is_valid(0) { Some(path(p.value(0))?) } else { None }
-            }
-            _ => None,
-        };
-        let mut texts: Vec<Option<String>> = Vec::new();
-        let mut ints: Vec<Option<i64>> = Vec::new();
-        let mut bools: Vec<Option<bool>> = Vec::new();
-        for i in 0..n {
-            let doc = docs.is_valid(i).then(|| docs.value(i));
-            let parsed = match doc {
-                None => None,
-                Some(d) => match serde_json::from_str::<Value>(d) {
-                    Ok(v) => Some(v),
-                    Err(e) if self.j == J::Parse => return exec_err!("Cannot convert value to JSON: '{d}': {e}"),
-                    Err(_) => None,
-                },
-            };
-            let steps = match (&constant_path, second) {
-                (Some(p), _) => Some(p),
+        super::shared::invoke(&args, |arrays, n| {
+            let docs = arrays[0].as_string::<i32>();
+            let second = arrays.get(1);
+            // A constant path is parsed once.
+            let constant_path = match (self.j, second) {
+                (J::Extract | J::ExtractScalar | J::Size, Some(p))
+                    if matches!(args.args[1], ColumnarValue::Scalar(_)) =>
+                {
+                    let p = p.as_string::<i32>();
+                    if p.is_valid(0) { Some(path(p.value(0))?) } else { None }
+                }
                 _ => None,
             };
-            let own;
-            let steps = match (steps, self.j, second) {
-                (Some(s), _, _) => Some(s),
-                (None, J::Extract | J::ExtractScalar | J::Size, Some(p)) => {
-                    let p = p.as_string::<i32>();
-                    if p.is_null(i) {
-                        None
-                    } else {
-                        own = path(p.value(i))?;
-                        Some(&own)
+            let mut texts: Vec<Option<String>> = Vec::new();
+            let mut ints: Vec<Option<i64>> = Vec::new();
+            let mut bools: Vec<Option<bool>> = Vec::new();
+            for i in 0..n {
+                let doc = docs.is_valid(i).then(|| docs.value(i));
+                let parsed = match doc {
+                    None => None,
+                    Some(d) => match serde_json::from_str::<Value>(d) {
+                        Ok(v) => Some(v),
+                        Err(e) if self.j == J::Parse => return exec_err!("Cannot convert value to JSON: '{d}': {e}"),
+                        Err(_) => None,
+                    },
+                };
+                let steps = match (&constant_path, second) {
+                    (Some(p), _) => Some(p),
+                    _ => None,
+                };
+                let own;
+                let steps = match (steps, self.j, second) {
+                    (Some(s), _, _) => Some(s),
+                    (None, J::Extract | J::ExtractScalar | J::Size, Some(p)) => {
+                        let p = p.as_string::<i32>();
+                        if p.is_null(i) {
+                            None
+                        } else {
+                            own = path(p.value(i))?;
+                            Some(&own)
+                        }
+                    }
+                    _ => None,
+                };
+                match self.j {
+                    J::Parse | J::Format => texts.push(parsed.map(|v| v.to_string())),
+                    J::Extract => {
+                        texts.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).map(Value::to_string))
+                    }
+                    J::ExtractScalar => {
+                        texts.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).and_then(scalar_text))
+                    }
+                    J::Size => ints.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).map(|v| match v {
+                        Value::Array(a) => a.len() as i64,
+                        Value::Object(o) => o.len() as i64,
+                        _ => 0,
+                    })),
+                    J::ArrayLength => ints.push(parsed.as_ref().and_then(|v| v.as_array()).map(|a| a.len() as i64)),
+                    J::IsScalar => bools.push(parsed.as_ref().map(|v| !v.is_array() && !v.is_object())),
+                    J::ArrayGet => {
+                        let index = second.map(|a| a.as_primitive::<arrow::datatypes::Int64Type>());
+                        let got =
+                            parsed.as_ref().and_then(|v| v.as_array()).zip(index.filter(|x| x.is_valid(i))).and_then(
+                                |(a, x)| {
+                                    let k = x.value(i);
+                                    let at = if k < 0 { a.len() as i64 + k } else { k };
+                                    usize::try_from(at).ok().and_then(|at| a.get(at))
+                                },
+                            );
+                        texts.push(got.map(Value::to_string));
+                    }
+                    J::ArrayContains => {
+                        let value =
+                            second.and_then(|a| ScalarValue::try_from_array(a, i).ok()).filter(|v| !v.is_null());
+                        bools.push(match (parsed.as_ref().and_then(|v| v.as_array()), value) {
+                            (Some(a), Some(v)) => Some(a.iter().any(|e| match (&v, e) {
+                                (ScalarValue::Utf8(Some(s)), Value::String(t)) => s == t,
+                                (ScalarValue::Float64(Some(f)), Value::Number(m)) => m.as_f64() == Some(*f),
+                                (ScalarValue::Boolean(Some(b)), Value::Bool(c)) => b == c,
+                                _ => false,
+                            })),
+                            _ => None,
+                        });
                     }
                 }
-                _ => None,
-            };
-            match self.j {
-                J::Parse | J::Format => texts.push(parsed.map(|v| v.to_string())),
-                J::Extract => {
-                    texts.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).map(Value::to_string))
-                }
-                J::ExtractScalar => {
-                    texts.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).and_then(scalar_text))
-                }
-                J::Size => ints.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).map(|v| match v {
-                    Value::Array(a) => a.len() as i64,
-                    Value::Object(o) => o.len() as i64,
-                    _ => 0,
-                })),
-                J::ArrayLength => ints.push(parsed.as_ref().and_then(|v| v.as_array()).map(|a| a.len() as i64)),
-                J::IsScalar => bools.push(parsed.as_ref().map(|v| !v.is_array() && !v.is_object())),
-                J::ArrayGet => {
-                    let index = second.map(|a| a.as_primitive::<arrow::datatypes::Int64Type>());
-                    let got = parsed.as_ref().and_then(|v| v.as_array()).zip(index.filter(|x| x.is_valid(i))).and_then(
-                        |(a, x)| {
-                            let k = x.value(i);
-                            let at = if k < 0 { a.len() as i64 + k } else { k };
-                            usize::try_from(at).ok().and_then(|at| a.get(at))
-                        },
-                    );
-                    texts.push(got.map(Value::to_string));
-                }
-                J::ArrayContains => {
-                    let value = second.and_then(|a| ScalarValue::try_from_array(a, i).ok()).filter(|v| !v.is_null());
-                    bools.push(match (parsed.as_ref().and_then(|v| v.as_array()), value) {
-                        (Some(a), Some(v)) => Some(a.iter().any(|e| match (&v, e) {
-                            (ScalarValue::Utf8(Some(s)), Value::String(t)) => s == t,
-                            (ScalarValue::Float64(Some(f)), Value::Number(m)) => m.as_f64() == Some(*f),
-                            (ScalarValue::Boolean(Some(b)), Value::Bool(c)) => b == c,
-                            _ => false,
-                        })),
-                        _ => None,
-                    });
-                }
             }
-        }
-        let out: ArrayRef = match self.j {
-            J::ArrayContains | J::IsScalar => Arc::new(BooleanArray::from(bools)),
-            J::ArrayLength | J::Size => Arc::new(Int64Array::from(ints)),
-            _ => Arc::new(StringArray::from(texts)),
-        };
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+            let out: ArrayRef = match self.j {
+                J::ArrayContains | J::IsScalar => Arc::new(BooleanArray::from(bools)),
+                J::ArrayLength | J::Size => Arc::new(Int64Array::from(ints)),
+                _ => Arc::new(StringArray::from(texts)),
+            };
+            Ok(out)
         })
     }
 }

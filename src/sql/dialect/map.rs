@@ -153,72 +153,67 @@ impl ScalarUDFImpl for MapFn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let a: Vec<ArrayRef> = args.args.iter().map(|x| x.to_array(n)).collect::<Result<_>>()?;
-        let ret = args.return_field.data_type();
-        let mut rows = Vec::with_capacity(n);
-        for i in 0..n {
-            rows.push(match self.m {
-                M::Concat => {
-                    if a.iter().any(|m| m.is_null(i) || m.data_type().is_null()) {
-                        None
-                    } else {
-                        let mut entries = Vec::new();
-                        for m in &a {
-                            for (k, v) in entries_of(m.as_map(), i)? {
-                                put(&mut entries, k, v);
+        super::shared::invoke(&args, |a, n| {
+            let ret = args.return_field.data_type();
+            let mut rows = Vec::with_capacity(n);
+            for i in 0..n {
+                rows.push(match self.m {
+                    M::Concat => {
+                        if a.iter().any(|m| m.is_null(i) || m.data_type().is_null()) {
+                            None
+                        } else {
+                            let mut entries = Vec::new();
+                            for m in a {
+                                for (k, v) in entries_of(m.as_map(), i)? {
+                                    put(&mut entries, k, v);
+                                }
                             }
+                            Some(entries)
                         }
-                        Some(entries)
                     }
-                }
-                M::FromEntries | M::MultimapFromEntries => {
-                    let list: &ListArray = a[0].as_list();
-                    if list.is_null(i) {
-                        None
-                    } else {
-                        let items = list.value(i);
-                        let items = items.as_struct();
-                        let mut entries: Vec<(ScalarValue, ScalarValue)> = Vec::new();
-                        for j in 0..items.len() {
-                            if items.is_null(j) {
-                                return exec_err!("map entry cannot be null");
-                            }
-                            let k = ScalarValue::try_from_array(items.column(0), j)?;
-                            let v = ScalarValue::try_from_array(items.column(1), j)?;
-                            if k.is_null() {
-                                return exec_err!("map key cannot be null");
-                            }
-                            match (self.m, entries.iter_mut().find(|(x, _)| *x == k)) {
-                                (M::FromEntries, Some(_)) => {
-                                    return exec_err!("Duplicate map keys ({k}) are not allowed");
+                    M::FromEntries | M::MultimapFromEntries => {
+                        let list: &ListArray = a[0].as_list();
+                        if list.is_null(i) {
+                            None
+                        } else {
+                            let items = list.value(i);
+                            let items = items.as_struct();
+                            let mut entries: Vec<(ScalarValue, ScalarValue)> = Vec::new();
+                            for j in 0..items.len() {
+                                if items.is_null(j) {
+                                    return exec_err!("map entry cannot be null");
                                 }
-                                (M::FromEntries, None) => entries.push((k, v)),
-                                (_, Some((_, ScalarValue::List(l)))) => {
-                                    let mut values: Vec<ScalarValue> = (0..l.value(0).len())
-                                        .map(|x| ScalarValue::try_from_array(&l.value(0), x))
-                                        .collect::<Result<_>>()?;
-                                    values.push(v);
-                                    *l = ScalarValue::new_list_nullable(&values, &l.value_type());
+                                let k = ScalarValue::try_from_array(items.column(0), j)?;
+                                let v = ScalarValue::try_from_array(items.column(1), j)?;
+                                if k.is_null() {
+                                    return exec_err!("map key cannot be null");
                                 }
-                                (_, Some(_)) => return exec_err!("multimap values are arrays"),
-                                (_, None) => {
-                                    let t = v.data_type();
-                                    entries.push((k, ScalarValue::List(ScalarValue::new_list_nullable(&[v], &t))));
+                                match (self.m, entries.iter_mut().find(|(x, _)| *x == k)) {
+                                    (M::FromEntries, Some(_)) => {
+                                        return exec_err!("Duplicate map keys ({k}) are not allowed");
+                                    }
+                                    (M::FromEntries, None) => entries.push((k, v)),
+                                    (_, Some((_, ScalarValue::List(l)))) => {
+                                        let mut values: Vec<ScalarValue> = (0..l.value(0).len())
+                                            .map(|x| ScalarValue::try_from_array(&l.value(0), x))
+                                            .collect::<Result<_>>()?;
+                                        values.push(v);
+                                        *l = ScalarValue::new_list_nullable(&values, &l.value_type());
+                                    }
+                                    (_, Some(_)) => return exec_err!("multimap values are arrays"),
+                                    (_, None) => {
+                                        let t = v.data_type();
+                                        entries.push((k, ScalarValue::List(ScalarValue::new_list_nullable(&[v], &t))));
+                                    }
                                 }
                             }
+                            Some(entries)
                         }
-                        Some(entries)
                     }
-                }
-            });
-        }
-        let out = maps(rows, ret)?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+                });
+            }
+            let out = maps(rows, ret)?;
+            Ok(out)
         })
     }
 }

@@ -1,14 +1,21 @@
-//! Athena's SQL (Trino's functions) on DataFusion, so that a query written for Athena runs
-//! unchanged on a laptop.
+//! Athena's SQL (Trino's functions and rules) on DataFusion, so that a query written for
+//! Athena runs unchanged on a laptop and gives Athena's answer.
 //!
 //! DataFusion already has many of Trino's functions under the same name and meaning
-//! (`strpos`, `regexp_like`, `cardinality`, `approx_distinct`, `try_cast`, `DATE` and
-//! `INTERVAL` literals, double-quoted identifiers); this module adds the ones it lacks and
-//! replaces the ones whose meaning differs (`date_trunc` keeps a date a date, `split_part`
-//! returns NULL past the last field, `date_format` takes MySQL patterns, not strftime).
-//! Where a Trino function can be written in DataFusion's own terms (`if`, `try`, `count_if`,
-//! `max_by`, ...), it is rewritten into them while the plan is simplified, so that it runs
-//! as fast as the native form.
+//! (`strpos`, `regexp_like`, `cardinality`, `approx_distinct`, `try_cast`, window functions);
+//! this module adds the ones it lacks and replaces the ones whose meaning differs, all in
+//! [`register`]. The pieces, in the order a statement meets them:
+//!
+//! - [`syntax`]: the parser's dialect (lambdas) and the rewrites of the parsed text where
+//!   Trino reads it otherwise (decimal literals, timestamp precision, `_col0` names, ...);
+//! - function rewrites before types are coerced (`try`, interval arithmetic);
+//! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
+//!   `numeric`, `string`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`;
+//!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
+//!   so they run as fast as the native form), `map` and `accumulate`;
+//! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
+//!   (`overflow`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
+//!   Trino's spelling of `CAST(x AS VARCHAR)` ([`text`], which also spells results).
 
 mod accumulate;
 mod aggregate;
@@ -25,8 +32,9 @@ mod overflow;
 mod pattern;
 mod regexp;
 mod scalar;
+mod shared;
 mod string;
-mod syntax;
+pub mod syntax;
 pub mod text;
 mod url;
 

@@ -3,9 +3,8 @@
 //! false). Arrow orders doubles totally, with NaN above infinity and equal to itself.
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -19,22 +18,7 @@ impl AnalyzerRule for NanComparisons {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|plan| {
-            let mut schema: DFSchema = match plan.inputs().first() {
-                Some(first) => first.schema().as_ref().clone(),
-                None => plan.schema().as_ref().clone(),
-            };
-            for input in plan.inputs().iter().skip(1) {
-                schema.merge(input.schema());
-            }
-            let preserver = NamePreserver::new(&plan);
-            plan.map_expressions(|expr| {
-                let saved = preserver.save(&expr);
-                let rewritten = expr.transform_up(|e| rule(e, &schema))?;
-                Ok(Transformed::yes(saved.restore(rewritten.data)))
-            })
-        })
-        .map(|t| t.data)
+        super::shared::rewrite_expressions(plan, rule)
     }
 }
 

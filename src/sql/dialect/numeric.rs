@@ -262,142 +262,142 @@ impl ScalarUDFImpl for Numeric {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let n = args.number_rows;
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let ret = args.return_field.data_type().clone();
-        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n.max(1))).collect::<Result<_>>()?;
-        let len = if scalar { 1 } else { n };
-        let out: ArrayRef = match self.n {
-            N::Nan => Arc::new(Float64Array::from(vec![f64::NAN; len])),
-            N::Infinity => Arc::new(Float64Array::from(vec![f64::INFINITY; len])),
-            N::E => Arc::new(Float64Array::from(vec![std::f64::consts::E; len])),
-            N::IsNan | N::IsFinite | N::IsInfinite => {
-                let x = arrays[0].as_primitive::<Float64Type>();
-                let f = match self.n {
-                    N::IsNan => f64::is_nan,
-                    N::IsFinite => f64::is_finite,
-                    _ => f64::is_infinite,
-                };
-                Arc::new(x.iter().map(|v| v.map(f)).collect::<BooleanArray>())
-            }
-            N::Ceiling | N::Floor | N::Truncate | N::Sign => rounding(self.n, &arrays, &ret)?,
-            // IEEE, as Java: the square root of a negative number is NaN, not an error.
-            N::Sqrt => Arc::new(arrays[0].as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::sqrt)),
-            N::Power => Arc::new(arrow::compute::binary::<_, _, _, Float64Type>(
-                arrays[0].as_primitive::<Float64Type>(),
-                arrays[1].as_primitive::<Float64Type>(),
-                f64::powf,
-            )?),
-            N::Mod => rem(&arrays[0], &arrays[1]).map_err(|e| match e {
-                arrow::error::ArrowError::DivideByZero => datafusion::common::exec_datafusion_err!("Division by zero"),
-                e => e.into(),
-            })?,
-            N::BitwiseNot => Arc::new(arrays[0].as_primitive::<Int64Type>().unary::<_, Int64Type>(|v| !v)),
-            N::BitwiseAnd | N::BitwiseOr | N::BitwiseXor | N::LeftShift | N::RightShift | N::RightShiftArithmetic => {
-                let (a, b) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
-                let f: fn(i64, i64) -> i64 = match self.n {
-                    N::BitwiseAnd => |a, b| a & b,
-                    N::BitwiseOr => |a, b| a | b,
-                    N::BitwiseXor => |a, b| a ^ b,
-                    // Trino shifts by the low six bits; 64 or more shifts everything out.
-                    N::LeftShift => |a, b| if (0..64).contains(&b) { a << b } else { 0 },
-                    N::RightShift => |a, b| if (0..64).contains(&b) { ((a as u64) >> b) as i64 } else { 0 },
-                    _ => |a, b| {
-                        if (0..64).contains(&b) {
-                            a >> b
-                        } else if a < 0 {
-                            -1
-                        } else {
-                            0
-                        }
-                    },
-                };
-                Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(a, b, f)?)
-            }
-            N::BitCount => {
-                let (a, b) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
-                let mut out = Vec::with_capacity(a.len());
-                for i in 0..a.len() {
-                    if a.is_null(i) || b.is_null(i) {
-                        out.push(None);
-                        continue;
-                    }
-                    let (x, bits) = (a.value(i), b.value(i));
-                    if !(2..=64).contains(&bits) {
-                        return exec_err!("Bits specified in bit_count must be between 2 and 64, got {bits}");
-                    }
-                    let (low, high) = if bits == 64 {
-                        (i64::MIN, i64::MAX)
-                    } else {
-                        (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+        super::shared::invoke(&args, |arrays, len| {
+            let out: ArrayRef = match self.n {
+                N::Nan => Arc::new(Float64Array::from(vec![f64::NAN; len])),
+                N::Infinity => Arc::new(Float64Array::from(vec![f64::INFINITY; len])),
+                N::E => Arc::new(Float64Array::from(vec![std::f64::consts::E; len])),
+                N::IsNan | N::IsFinite | N::IsInfinite => {
+                    let x = arrays[0].as_primitive::<Float64Type>();
+                    let f = match self.n {
+                        N::IsNan => f64::is_nan,
+                        N::IsFinite => f64::is_finite,
+                        _ => f64::is_infinite,
                     };
-                    if x < low || x > high {
-                        return exec_err!(
-                            "Number must be representable with the bits specified. {x} cannot be represented with {bits} bits"
-                        );
-                    }
-                    let masked = if bits == 64 { x as u64 } else { (x as u64) & ((1u64 << bits) - 1) };
-                    out.push(Some(masked.count_ones() as i64));
+                    Arc::new(x.iter().map(|v| v.map(f)).collect::<BooleanArray>())
                 }
-                Arc::new(Int64Array::from(out))
-            }
-            N::FormatNumber => {
-                let x = arrays[0].as_primitive::<Float64Type>();
-                Arc::new(x.iter().map(|v| v.map(format_number)).collect::<StringArray>())
-            }
-            N::FromBase => {
-                let (s, radix) = (arrays[0].as_string::<i32>(), arrays[1].as_primitive::<Int64Type>());
-                let mut out = Vec::with_capacity(s.len());
-                for i in 0..s.len() {
-                    if s.is_null(i) || radix.is_null(i) {
-                        out.push(None);
-                        continue;
+                N::Ceiling | N::Floor | N::Truncate | N::Sign => rounding(self.n, arrays, &ret)?,
+                // IEEE, as Java: the square root of a negative number is NaN, not an error.
+                N::Sqrt => Arc::new(arrays[0].as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::sqrt)),
+                N::Power => Arc::new(arrow::compute::binary::<_, _, _, Float64Type>(
+                    arrays[0].as_primitive::<Float64Type>(),
+                    arrays[1].as_primitive::<Float64Type>(),
+                    f64::powf,
+                )?),
+                N::Mod => rem(&arrays[0], &arrays[1]).map_err(|e| match e {
+                    arrow::error::ArrowError::DivideByZero => {
+                        datafusion::common::exec_datafusion_err!("Division by zero")
                     }
-                    let r = radix.value(i);
-                    if !(2..=36).contains(&r) {
-                        return exec_err!("Radix must be between 2 and 36");
-                    }
-                    match i64::from_str_radix(s.value(i), r as u32) {
-                        Ok(v) => out.push(Some(v)),
-                        Err(_) => return exec_err!("Not a valid base-{r} number: {}", s.value(i)),
-                    }
+                    e => e.into(),
+                })?,
+                N::BitwiseNot => Arc::new(arrays[0].as_primitive::<Int64Type>().unary::<_, Int64Type>(|v| !v)),
+                N::BitwiseAnd
+                | N::BitwiseOr
+                | N::BitwiseXor
+                | N::LeftShift
+                | N::RightShift
+                | N::RightShiftArithmetic => {
+                    let (a, b) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
+                    let f: fn(i64, i64) -> i64 = match self.n {
+                        N::BitwiseAnd => |a, b| a & b,
+                        N::BitwiseOr => |a, b| a | b,
+                        N::BitwiseXor => |a, b| a ^ b,
+                        // Trino shifts by the low six bits; 64 or more shifts everything out.
+                        N::LeftShift => |a, b| if (0..64).contains(&b) { a << b } else { 0 },
+                        N::RightShift => |a, b| if (0..64).contains(&b) { ((a as u64) >> b) as i64 } else { 0 },
+                        _ => |a, b| {
+                            if (0..64).contains(&b) {
+                                a >> b
+                            } else if a < 0 {
+                                -1
+                            } else {
+                                0
+                            }
+                        },
+                    };
+                    Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(a, b, f)?)
                 }
-                Arc::new(Int64Array::from(out))
-            }
-            N::ToBase => {
-                let (x, radix) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
-                let mut out = Vec::with_capacity(x.len());
-                for i in 0..x.len() {
-                    if x.is_null(i) || radix.is_null(i) {
-                        out.push(None);
-                        continue;
+                N::BitCount => {
+                    let (a, b) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
+                    let mut out = Vec::with_capacity(a.len());
+                    for i in 0..a.len() {
+                        if a.is_null(i) || b.is_null(i) {
+                            out.push(None);
+                            continue;
+                        }
+                        let (x, bits) = (a.value(i), b.value(i));
+                        if !(2..=64).contains(&bits) {
+                            return exec_err!("Bits specified in bit_count must be between 2 and 64, got {bits}");
+                        }
+                        let (low, high) = if bits == 64 {
+                            (i64::MIN, i64::MAX)
+                        } else {
+                            (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+                        };
+                        if x < low || x > high {
+                            return exec_err!(
+                                "Number must be representable with the bits specified. {x} cannot be represented with {bits} bits"
+                            );
+                        }
+                        let masked = if bits == 64 { x as u64 } else { (x as u64) & ((1u64 << bits) - 1) };
+                        out.push(Some(masked.count_ones() as i64));
                     }
-                    let r = radix.value(i);
-                    if !(2..=36).contains(&r) {
-                        return exec_err!("Radix must be between 2 and 36");
+                    Arc::new(Int64Array::from(out))
+                }
+                N::FormatNumber => {
+                    let x = arrays[0].as_primitive::<Float64Type>();
+                    Arc::new(x.iter().map(|v| v.map(format_number)).collect::<StringArray>())
+                }
+                N::FromBase => {
+                    let (s, radix) = (arrays[0].as_string::<i32>(), arrays[1].as_primitive::<Int64Type>());
+                    let mut out = Vec::with_capacity(s.len());
+                    for i in 0..s.len() {
+                        if s.is_null(i) || radix.is_null(i) {
+                            out.push(None);
+                            continue;
+                        }
+                        let r = radix.value(i);
+                        if !(2..=36).contains(&r) {
+                            return exec_err!("Radix must be between 2 and 36");
+                        }
+                        match i64::from_str_radix(s.value(i), r as u32) {
+                            Ok(v) => out.push(Some(v)),
+                            Err(_) => return exec_err!("Not a valid base-{r} number: {}", s.value(i)),
+                        }
                     }
-                    out.push(Some(to_base(x.value(i), r as u32)));
+                    Arc::new(Int64Array::from(out))
                 }
-                Arc::new(StringArray::from(out))
-            }
-            N::CosineSimilarity | N::EuclideanDistance => vectors(self.n, &arrays[0], &arrays[1])?,
-            N::Greatest | N::Least => {
-                let mut best = arrays[0].clone();
-                let mut nulls = is_null(&arrays[0])?;
-                for next in &arrays[1..] {
-                    let better = if self.n == N::Greatest { gt(next, &best)? } else { lt(next, &best)? };
-                    best = zip(&better, next, &best)?;
-                    nulls = or(&nulls, &is_null(next)?)?;
+                N::ToBase => {
+                    let (x, radix) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
+                    let mut out = Vec::with_capacity(x.len());
+                    for i in 0..x.len() {
+                        if x.is_null(i) || radix.is_null(i) {
+                            out.push(None);
+                            continue;
+                        }
+                        let r = radix.value(i);
+                        if !(2..=36).contains(&r) {
+                            return exec_err!("Radix must be between 2 and 36");
+                        }
+                        out.push(Some(to_base(x.value(i), r as u32)));
+                    }
+                    Arc::new(StringArray::from(out))
                 }
-                // Any NULL argument makes the answer NULL.
-                arrow::compute::nullif(&best, &nulls)?
-            }
-        };
-        let out = if out.data_type() == &ret { out } else { cast(&out, &ret)? };
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+                N::CosineSimilarity | N::EuclideanDistance => vectors(self.n, &arrays[0], &arrays[1])?,
+                N::Greatest | N::Least => {
+                    let mut best = arrays[0].clone();
+                    let mut nulls = is_null(&arrays[0])?;
+                    for next in &arrays[1..] {
+                        let better = if self.n == N::Greatest { gt(next, &best)? } else { lt(next, &best)? };
+                        best = zip(&better, next, &best)?;
+                        nulls = or(&nulls, &is_null(next)?)?;
+                    }
+                    // Any NULL argument makes the answer NULL.
+                    arrow::compute::nullif(&best, &nulls)?
+                }
+            };
+            Ok(if out.data_type() == &ret { out } else { cast(&out, &ret)? })
         })
     }
 }

@@ -24,7 +24,6 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err};
 use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
@@ -136,23 +135,7 @@ impl AnalyzerRule for CheckedArithmetic {
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let checked = [checked(Operator::Plus), checked(Operator::Minus), checked(Operator::Multiply)];
-        plan.transform_up_with_subqueries(|plan| {
-            // The inputs' schemas type the columns the expressions refer to (a scan: its own).
-            let mut schema = match plan.inputs().first() {
-                Some(first) => first.schema().as_ref().clone(),
-                None => plan.schema().as_ref().clone(),
-            };
-            for input in plan.inputs().iter().skip(1) {
-                schema.merge(input.schema());
-            }
-            let preserver = NamePreserver::new(&plan);
-            plan.map_expressions(|expr| {
-                let saved = preserver.save(&expr);
-                let (rewritten, _) = check(expr, &schema, &checked)?;
-                Ok(Transformed::yes(saved.restore(rewritten)))
-            })
-        })
-        .map(|t| t.data)
+        super::shared::rewrite_whole_expressions(plan, |expr, schema| Ok(check(expr, schema, &checked)?.0))
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use regex::Regex;
 
@@ -153,132 +153,127 @@ impl ScalarUDFImpl for Regexp {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
         let pattern_scalar = matches!(args.args[1], ColumnarValue::Scalar(_));
-        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
-        let strings = arrays[0].as_string::<i32>();
-        let patterns = Patterns::new(arrays[1].as_string::<i32>(), pattern_scalar)?;
-        let int = |k: usize, i: usize| -> Option<Option<i64>> {
-            arrays.get(k).map(|a| {
-                let a = a.as_primitive::<Int64Type>();
-                a.is_valid(i).then(|| a.value(i))
-            })
-        };
-        let out: ArrayRef = match self.r {
-            R::Extract | R::Replace => {
-                let mut out = StringBuilder::new();
-                for i in 0..n {
-                    let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
-                        out.append_null();
-                        continue;
-                    };
-                    let s = strings.value(i);
-                    if self.r == R::Replace {
-                        let with = match arrays.get(2).map(|a| a.as_string::<i32>()) {
-                            None => Some(String::new()),
-                            Some(w) if w.is_valid(i) => Some(replacement(w.value(i))),
-                            Some(_) => None,
+        super::shared::invoke(&args, |arrays, n| {
+            let strings = arrays[0].as_string::<i32>();
+            let patterns = Patterns::new(arrays[1].as_string::<i32>(), pattern_scalar)?;
+            let int = |k: usize, i: usize| -> Option<Option<i64>> {
+                arrays.get(k).map(|a| {
+                    let a = a.as_primitive::<Int64Type>();
+                    a.is_valid(i).then(|| a.value(i))
+                })
+            };
+            let out: ArrayRef = match self.r {
+                R::Extract | R::Replace => {
+                    let mut out = StringBuilder::new();
+                    for i in 0..n {
+                        let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
+                            out.append_null();
+                            continue;
                         };
-                        match with {
-                            Some(w) => out.append_value(re.replace_all(s, w.as_str())),
+                        let s = strings.value(i);
+                        if self.r == R::Replace {
+                            let with = match arrays.get(2).map(|a| a.as_string::<i32>()) {
+                                None => Some(String::new()),
+                                Some(w) if w.is_valid(i) => Some(replacement(w.value(i))),
+                                Some(_) => None,
+                            };
+                            match with {
+                                Some(w) => out.append_value(re.replace_all(s, w.as_str())),
+                                None => out.append_null(),
+                            }
+                            continue;
+                        }
+                        let group = match int(2, i) {
+                            None => 0,
+                            Some(None) => {
+                                out.append_null();
+                                continue;
+                            }
+                            Some(Some(g)) => g,
+                        };
+                        check_group(&re, group)?;
+                        match re.captures(s).and_then(|c| c.get(group as usize)) {
+                            Some(m) => out.append_value(m.as_str()),
                             None => out.append_null(),
                         }
-                        continue;
                     }
-                    let group = match int(2, i) {
-                        None => 0,
-                        Some(None) => {
+                    Arc::new(out.finish())
+                }
+                R::ExtractAll | R::Split => {
+                    let mut out = ListBuilder::new(StringBuilder::new());
+                    for i in 0..n {
+                        let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
                             out.append_null();
                             continue;
+                        };
+                        let s = strings.value(i);
+                        if self.r == R::Split {
+                            for part in re.split(s) {
+                                out.values().append_value(part);
+                            }
+                            out.append(true);
+                            continue;
                         }
-                        Some(Some(g)) => g,
-                    };
-                    check_group(&re, group)?;
-                    match re.captures(s).and_then(|c| c.get(group as usize)) {
-                        Some(m) => out.append_value(m.as_str()),
-                        None => out.append_null(),
-                    }
-                }
-                Arc::new(out.finish())
-            }
-            R::ExtractAll | R::Split => {
-                let mut out = ListBuilder::new(StringBuilder::new());
-                for i in 0..n {
-                    let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
-                        out.append_null();
-                        continue;
-                    };
-                    let s = strings.value(i);
-                    if self.r == R::Split {
-                        for part in re.split(s) {
-                            out.values().append_value(part);
+                        let group = match int(2, i) {
+                            None => 0,
+                            Some(None) => {
+                                out.append_null();
+                                continue;
+                            }
+                            Some(Some(g)) => g,
+                        };
+                        check_group(&re, group)?;
+                        for c in re.captures_iter(s) {
+                            match c.get(group as usize) {
+                                Some(m) => out.values().append_value(m.as_str()),
+                                None => out.values().append_null(),
+                            }
                         }
                         out.append(true);
-                        continue;
                     }
-                    let group = match int(2, i) {
-                        None => 0,
-                        Some(None) => {
-                            out.append_null();
+                    Arc::new(out.finish())
+                }
+                R::Count => {
+                    let mut out = Vec::with_capacity(n);
+                    for i in 0..n {
+                        out.push(match (patterns.get(i)?, strings.is_valid(i)) {
+                            (Some(re), true) => Some(re.find_iter(strings.value(i)).count() as i64),
+                            _ => None,
+                        });
+                    }
+                    Arc::new(Int64Array::from(out))
+                }
+                R::Position => {
+                    let mut out = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
+                            out.push(None);
                             continue;
+                        };
+                        let (start, occurrence) = (int(2, i), int(3, i));
+                        let (Some(start), Some(occurrence)) = (start.unwrap_or(Some(1)), occurrence.unwrap_or(Some(1)))
+                        else {
+                            out.push(None);
+                            continue;
+                        };
+                        if start < 1 {
+                            return exec_err!("start position cannot be smaller than 1");
                         }
-                        Some(Some(g)) => g,
-                    };
-                    check_group(&re, group)?;
-                    for c in re.captures_iter(s) {
-                        match c.get(group as usize) {
-                            Some(m) => out.values().append_value(m.as_str()),
-                            None => out.values().append_null(),
+                        if occurrence < 1 {
+                            return exec_err!("occurrence cannot be smaller than 1");
                         }
+                        let s = strings.value(i);
+                        let from = s.char_indices().nth((start - 1) as usize).map(|(b, _)| b);
+                        let found = from.and_then(|from| {
+                            re.find_iter(&s[from..]).nth((occurrence - 1) as usize).map(|m| from + m.start())
+                        });
+                        out.push(Some(found.map_or(-1, |b| char_position(s, b))));
                     }
-                    out.append(true);
+                    Arc::new(Int64Array::from(out))
                 }
-                Arc::new(out.finish())
-            }
-            R::Count => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    out.push(match (patterns.get(i)?, strings.is_valid(i)) {
-                        (Some(re), true) => Some(re.find_iter(strings.value(i)).count() as i64),
-                        _ => None,
-                    });
-                }
-                Arc::new(Int64Array::from(out))
-            }
-            R::Position => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
-                        out.push(None);
-                        continue;
-                    };
-                    let (start, occurrence) = (int(2, i), int(3, i));
-                    let (Some(start), Some(occurrence)) = (start.unwrap_or(Some(1)), occurrence.unwrap_or(Some(1)))
-                    else {
-                        out.push(None);
-                        continue;
-                    };
-                    if start < 1 {
-                        return exec_err!("start position cannot be smaller than 1");
-                    }
-                    if occurrence < 1 {
-                        return exec_err!("occurrence cannot be smaller than 1");
-                    }
-                    let s = strings.value(i);
-                    let from = s.char_indices().nth((start - 1) as usize).map(|(b, _)| b);
-                    let found = from.and_then(|from| {
-                        re.find_iter(&s[from..]).nth((occurrence - 1) as usize).map(|m| from + m.start())
-                    });
-                    out.push(Some(found.map_or(-1, |b| char_position(s, b))));
-                }
-                Arc::new(Int64Array::from(out))
-            }
-        };
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+            };
+            Ok(out)
         })
     }
 }

@@ -236,14 +236,9 @@ impl ScalarUDFImpl for Text {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
-        let out = self.run(&arrays, n, args.return_field.data_type())?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+        super::shared::invoke(&args, |arrays, n| {
+            let out = self.run(arrays, n, args.return_field.data_type())?;
+            Ok(out)
         })
     }
 }

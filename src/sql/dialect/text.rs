@@ -16,11 +16,10 @@ use arrow::datatypes::{
     TimestampSecondType,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::tree_node::Transformed;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     TryCast, Volatility,
@@ -288,14 +287,9 @@ impl ScalarUDFImpl for ToVarchar {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let array = args.args[0].to_array(args.number_rows)?;
-        let text: StringArray = (0..array.len()).map(|i| value(array.as_ref(), i, Double::Cast)).collect();
-        let text: ArrayRef = Arc::new(text);
-        Ok(match &args.args[0] {
-            ColumnarValue::Scalar(_) => {
-                ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&text, 0)?)
-            }
-            ColumnarValue::Array(_) => ColumnarValue::Array(text),
+        super::shared::invoke(&args, |arrays, n| {
+            let text: StringArray = (0..n).map(|i| value(arrays[0].as_ref(), i, Double::Cast)).collect();
+            Ok(Arc::new(text) as ArrayRef)
         })
     }
 }
@@ -311,35 +305,18 @@ impl AnalyzerRule for SpelledCasts {
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let udf = Arc::new(ScalarUDF::new_from_impl(ToVarchar { signature: Signature::any(1, Volatility::Immutable) }));
-        plan.transform_up_with_subqueries(|plan| {
-            let mut schema: DFSchema = match plan.inputs().first() {
-                Some(first) => first.schema().as_ref().clone(),
-                None => plan.schema().as_ref().clone(),
+        super::shared::rewrite_expressions(plan, |e, schema| {
+            let (inner, target) = match &e {
+                Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type()),
+                _ => return Ok(Transformed::no(e)),
             };
-            for input in plan.inputs().iter().skip(1) {
-                schema.merge(input.schema());
+            let text = matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+            if !text || !inner.get_type(schema).is_ok_and(|t| respelled(&t)) {
+                return Ok(Transformed::no(e));
             }
-            let preserver = NamePreserver::new(&plan);
-            plan.map_expressions(|expr| {
-                let saved = preserver.save(&expr);
-                let rewritten = expr.transform_up(|e| {
-                    let (inner, target) = match &e {
-                        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
-                            (expr, field.data_type())
-                        }
-                        _ => return Ok(Transformed::no(e)),
-                    };
-                    let text = matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
-                    if !text || !inner.get_type(&schema).is_ok_and(|t| respelled(&t)) {
-                        return Ok(Transformed::no(e));
-                    }
-                    let call = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![inner.as_ref().clone()]));
-                    Ok(Transformed::yes(if target == &DataType::Utf8 { call } else { call.cast_to(target, &schema)? }))
-                })?;
-                Ok(Transformed::yes(saved.restore(rewritten.data)))
-            })
+            let call = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![inner.as_ref().clone()]));
+            Ok(Transformed::yes(if target == &DataType::Utf8 { call } else { call.cast_to(target, schema)? }))
         })
-        .map(|t| t.data)
     }
 }
 

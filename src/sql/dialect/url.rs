@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray};
 use arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,57 +157,52 @@ impl ScalarUDFImpl for UrlFn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let a: Vec<ArrayRef> = args.args.iter().map(|x| x.to_array(n)).collect::<Result<_>>()?;
-        let text = a[0].as_string::<i32>();
-        let out: ArrayRef = if self.u == U::Port {
-            let mut ports = Vec::with_capacity(n);
-            for i in 0..n {
-                let port = text.is_valid(i).then(|| parts(text.value(i))).flatten().and_then(|p| p.port);
-                ports.push(match port.map(str::parse::<i64>) {
-                    Some(Ok(p)) => Some(p),
-                    Some(Err(_)) => return exec_err!("url_extract_port: not a port in '{}'", text.value(i)),
-                    None => None,
-                });
-            }
-            Arc::new(Int64Array::from(ports))
-        } else {
-            let out: StringArray = (0..n)
-                .map(|i| {
-                    if text.is_null(i) {
-                        return None;
-                    }
-                    let s = text.value(i);
-                    match self.u {
-                        U::Encode => Some(encode(s)),
-                        U::Decode => decode(s),
-                        U::Parameter => {
-                            let names = a[1].as_string::<i32>();
-                            if names.is_null(i) {
-                                return None;
-                            }
-                            let name = names.value(i);
-                            parts(s)?.query?.split('&').find_map(|pair| {
-                                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                                (decode(k).as_deref() == Some(name)).then(|| decode(v)).flatten()
-                            })
+        super::shared::invoke(&args, |a, n| {
+            let text = a[0].as_string::<i32>();
+            let out: ArrayRef = if self.u == U::Port {
+                let mut ports = Vec::with_capacity(n);
+                for i in 0..n {
+                    let port = text.is_valid(i).then(|| parts(text.value(i))).flatten().and_then(|p| p.port);
+                    ports.push(match port.map(str::parse::<i64>) {
+                        Some(Ok(p)) => Some(p),
+                        Some(Err(_)) => return exec_err!("url_extract_port: not a port in '{}'", text.value(i)),
+                        None => None,
+                    });
+                }
+                Arc::new(Int64Array::from(ports))
+            } else {
+                let out: StringArray = (0..n)
+                    .map(|i| {
+                        if text.is_null(i) {
+                            return None;
                         }
-                        U::Fragment => parts(s)?.fragment.map(str::to_string),
-                        U::Host => parts(s)?.host.map(str::to_string),
-                        U::Path => Some(parts(s)?.path.to_string()),
-                        U::Protocol => parts(s)?.scheme.map(str::to_string),
-                        U::Query => parts(s)?.query.map(str::to_string),
-                        U::Port => None,
-                    }
-                })
-                .collect();
-            Arc::new(out)
-        };
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+                        let s = text.value(i);
+                        match self.u {
+                            U::Encode => Some(encode(s)),
+                            U::Decode => decode(s),
+                            U::Parameter => {
+                                let names = a[1].as_string::<i32>();
+                                if names.is_null(i) {
+                                    return None;
+                                }
+                                let name = names.value(i);
+                                parts(s)?.query?.split('&').find_map(|pair| {
+                                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                                    (decode(k).as_deref() == Some(name)).then(|| decode(v)).flatten()
+                                })
+                            }
+                            U::Fragment => parts(s)?.fragment.map(str::to_string),
+                            U::Host => parts(s)?.host.map(str::to_string),
+                            U::Path => Some(parts(s)?.path.to_string()),
+                            U::Protocol => parts(s)?.scheme.map(str::to_string),
+                            U::Query => parts(s)?.query.map(str::to_string),
+                            U::Port => None,
+                        }
+                    })
+                    .collect();
+                Arc::new(out)
+            };
+            Ok(out)
         })
     }
 }

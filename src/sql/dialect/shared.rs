@@ -1,0 +1,56 @@
+//! What the dialect's functions and rules share: running a function on arrays whether its
+//! arguments are columns or constants, and rewriting every expression of a plan once its
+//! types are known.
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs};
+
+use arrow::array::ArrayRef;
+
+/// Runs `f` on the arguments as arrays (one row when every argument is a constant, and then
+/// the answer is a constant too); `f` gets the arrays and their length.
+pub fn invoke(
+    args: &ScalarFunctionArgs,
+    f: impl FnOnce(&[ArrayRef], usize) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
+    let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let n = if scalar { 1 } else { args.number_rows };
+    let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
+    let out = f(&arrays, n)?;
+    Ok(if scalar { ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?) } else { ColumnarValue::Array(out) })
+}
+
+/// Rewrites every expression of `plan` and its subqueries bottom up with `rule`, which sees the
+/// schema the expression's columns come from; results keep their names.
+pub fn rewrite_expressions(
+    plan: LogicalPlan,
+    rule: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+) -> Result<LogicalPlan> {
+    rewrite_whole_expressions(plan, |expr, schema| Ok(expr.transform_up(|e| rule(e, schema))?.data))
+}
+
+/// Rewrites each expression of `plan` and its subqueries as a whole with `rewrite`, which
+/// sees the schema the expression's columns come from; results keep their names.
+pub fn rewrite_whole_expressions(
+    plan: LogicalPlan,
+    rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>,
+) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|plan| {
+        // The inputs' schemas type the columns the expressions refer to (a scan: its own).
+        let mut schema = match plan.inputs().first() {
+            Some(first) => first.schema().as_ref().clone(),
+            None => plan.schema().as_ref().clone(),
+        };
+        for input in plan.inputs().iter().skip(1) {
+            schema.merge(input.schema());
+        }
+        let preserver = NamePreserver::new(&plan);
+        plan.map_expressions(|expr| {
+            let saved = preserver.save(&expr);
+            Ok(Transformed::yes(saved.restore(rewrite(expr, &schema)?)))
+        })
+    })
+    .map(|t| t.data)
+}

@@ -20,7 +20,8 @@ use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::{
     ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName,
-    Select, SelectItem, StructBracketKind, StructField, TimezoneInfo, Value, ValueWithSpan, VisitMut, VisitorMut,
+    OrderByKind, Query, Select, SelectItem, SetExpr, StructBracketKind, StructField, TimezoneInfo, Value,
+    ValueWithSpan, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
@@ -246,6 +247,27 @@ impl VisitorMut for Trino {
             {
                 let expr = std::mem::replace(expr, Expr::value(Value::Null));
                 *item = SelectItem::ExprWithAlias { expr, alias: Ident::new(format!("_col{i}")) };
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// An ORDER BY item written as an unnamed result column is that column by its new name
+    /// (`SELECT DISTINCT x + 1 … ORDER BY x + 1` still finds it).
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let (Some(order), SetExpr::Select(select)) = (query.order_by.as_mut(), query.body.as_ref()) else {
+            return ControlFlow::Continue(());
+        };
+        let OrderByKind::Expressions(items) = &mut order.kind else { return ControlFlow::Continue(()) };
+        for item in items {
+            let named = select.projection.iter().find_map(|p| match p {
+                SelectItem::ExprWithAlias { expr, alias } if alias.value.starts_with("_col") && *expr == item.expr => {
+                    Some(alias.clone())
+                }
+                _ => None,
+            });
+            if let Some(alias) = named {
+                item.expr = Expr::Identifier(alias);
             }
         }
         ControlFlow::Continue(())
@@ -535,6 +557,10 @@ mod tests {
         assert_eq!(
             sql("SELECT TIMESTAMP '2001-1-22 3:04:05.321' AS t, TIMESTAMP '2001-08-22'"),
             "SELECT CAST('2001-01-22 03:04:05.321' AS TIMESTAMP(3)) AS t, CAST('2001-08-22 00:00:00' AS TIMESTAMP(0)) AS _col1"
+        );
+        assert_eq!(
+            sql("SELECT DISTINCT x + 1 FROM t ORDER BY x + 1 DESC"),
+            "SELECT DISTINCT x + 1 AS _col0 FROM t ORDER BY _col0 DESC"
         );
         assert_eq!(
             sql("SELECT INTERVAL '42-07' YEAR TO MONTH AS a, INTERVAL '-2 10:30:00.5' DAY TO SECOND AS b"),

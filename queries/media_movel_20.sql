@@ -7,7 +7,8 @@
 -- @set to = 2024-01-31
 WITH fechamentos AS (
     SELECT data_pregao, preco_fechamento,
-           avg(preco_fechamento) OVER w AS media_20,
+           -- Athena's avg of a decimal keeps its scale (cents): widen it for a 4-decimal mean.
+           avg(CAST(preco_fechamento AS DECIMAL(18, 6))) OVER w AS media_20,
            count(*) OVER w AS sessoes
     FROM cotacoes_b3_refined
     WHERE symbol = '${symbol}'

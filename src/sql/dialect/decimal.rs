@@ -7,15 +7,19 @@
 //! - A decimal or a double cast to an integer rounds half away from zero (`CAST(2.5 AS
 //!   INTEGER)` is `3`); DataFusion truncates.
 //! - `round(x, d)` of a decimal keeps the scale of `x` (`round(2.45, 1)` is `2.50`).
+//! - `avg` of a decimal is a decimal of the same type, rounded half up.
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, Decimal128Array};
-use arrow::datatypes::{DataType, Decimal128Type, i256};
+use arrow::datatypes::{DataType, Decimal128Type, FieldRef, i256};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, exec_err};
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::functions_aggregate::average::avg_udaf;
 use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, ReversedUDAF};
 use datafusion::logical_expr::{
     BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF,
     ScalarUDFImpl, Signature, TryCast, Volatility,
@@ -187,5 +191,182 @@ mod tests {
         assert_eq!(quotient_type(2, 1, 0), DataType::Decimal128(2, 1));
         assert_eq!(quotient_type(5, 2, 3), DataType::Decimal128(9, 3));
         assert_eq!(quotient_type(38, 10, 10), DataType::Decimal128(38, 10));
+    }
+}
+
+/// `avg` of a decimal in the input's type, rounded half up (`avg` of 1.25 and 2.50 is 1.88);
+/// DataFusion's keeps four more digits. Everything else is DataFusion's `avg`, whose
+/// accumulators do the work: only the answer is rescaled.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DecimalAvg {
+    inner: AggregateUDF,
+}
+
+/// The `avg` of the dialect.
+pub fn avg() -> AggregateUDF {
+    AggregateUDF::new_from_impl(DecimalAvg { inner: avg_udaf().as_ref().clone() })
+}
+
+/// The answer's type: the input's when it is a decimal.
+fn avg_type(input: &DataType) -> Option<DataType> {
+    matches!(input, DataType::Decimal128(..)).then(|| input.clone())
+}
+
+impl DecimalAvg {
+    /// `args` as DataFusion's `avg` expects them (its own, wider, return type).
+    fn inner_args<'a>(&self, args: &AccumulatorArgs<'a>) -> Result<AccumulatorArgs<'a>> {
+        let types: Vec<DataType> = args.expr_fields.iter().map(|f| f.data_type().clone()).collect();
+        let wide = self.inner.return_type(&types)?;
+        let mut inner = args.clone();
+        inner.return_field = Arc::new(args.return_field.as_ref().clone().with_data_type(wide));
+        Ok(inner)
+    }
+}
+
+impl AggregateUDFImpl for DecimalAvg {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(args)
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match args.first().and_then(avg_type) {
+            Some(t) => Ok(t),
+            None => self.inner.return_type(args),
+        }
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let types: Vec<DataType> = args.input_fields.iter().map(|f| f.data_type().clone()).collect();
+        let wide = Arc::new(args.return_field.as_ref().clone().with_data_type(self.inner.return_type(&types)?));
+        self.inner.inner().state_fields(StateFieldsArgs { return_field: wide, ..args })
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let want = args.return_field.data_type().clone();
+        let inner = self.inner.accumulator(self.inner_args(&args)?)?;
+        Ok(if avg_type(&want).is_some() { Box::new(Rescaled { inner, want }) } else { inner })
+    }
+
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        self.inner_args(&args).is_ok_and(|a| self.inner.groups_accumulator_supported(a))
+    }
+
+    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        let want = args.return_field.data_type().clone();
+        let inner = self.inner.create_groups_accumulator(self.inner_args(&args)?)?;
+        Ok(if avg_type(&want).is_some() { Box::new(RescaledGroups { inner, want }) } else { inner })
+    }
+
+    fn create_sliding_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let want = args.return_field.data_type().clone();
+        let inner = self.inner.create_sliding_accumulator(self.inner_args(&args)?)?;
+        Ok(if avg_type(&want).is_some() { Box::new(Rescaled { inner, want }) } else { inner })
+    }
+
+    fn reverse_expr(&self) -> ReversedUDAF {
+        ReversedUDAF::Identical
+    }
+}
+
+/// Casting to a smaller decimal scale rounds half away from zero (Trino's half up).
+fn rescale(value: ScalarValue, want: &DataType) -> Result<ScalarValue> {
+    if value.is_null() {
+        return ScalarValue::try_from(want);
+    }
+    value.cast_to(want)
+}
+
+#[derive(Debug)]
+struct Rescaled {
+    inner: Box<dyn Accumulator>,
+    want: DataType,
+}
+
+impl Accumulator for Rescaled {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.inner.update_batch(values)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        self.inner.merge_batch(states)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        self.inner.state()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        rescale(self.inner.evaluate()?, &self.want)
+    }
+
+    fn size(&self) -> usize {
+        self.inner.size()
+    }
+
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.inner.retract_batch(values)
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        self.inner.supports_retract_batch()
+    }
+}
+
+struct RescaledGroups {
+    inner: Box<dyn GroupsAccumulator>,
+    want: DataType,
+}
+
+impl std::fmt::Debug for RescaledGroups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RescaledGroups").field("want", &self.want).finish()
+    }
+}
+
+impl GroupsAccumulator for RescaledGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&arrow::array::BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.inner.update_batch(values, group_indices, opt_filter, total_num_groups)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        Ok(arrow::compute::cast(&self.inner.evaluate(emit_to)?, &self.want)?)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        self.inner.state(emit_to)
+    }
+
+    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        self.inner.merge_batch(values, group_indices, total_num_groups)
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&arrow::array::BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        self.inner.convert_to_state(values, opt_filter)
+    }
+
+    fn size(&self) -> usize {
+        self.inner.size()
     }
 }

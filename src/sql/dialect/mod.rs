@@ -112,6 +112,7 @@ pub fn register(ctx: &SessionContext) {
         ctx.register_udaf(udaf.as_ref().clone().with_aliases(names.iter().copied()));
     }
     ctx.register_udaf(overflow::checked_sum());
+    ctx.register_udaf(decimal::avg());
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));

@@ -99,13 +99,7 @@ impl ScalarUDFImpl for ArrayFn {
                 None => plan_err!("{name} expects an array, got {t}"),
             }
         };
-        let int = |t: &DataType| -> Result<DataType> {
-            if t.is_integer() || t.is_null() {
-                Ok(DataType::Int64)
-            } else {
-                plan_err!("{name} expects an integer, got {t}")
-            }
-        };
+        let int = |t: &DataType| super::shared::bigint(name, t);
         let count = |range: std::ops::RangeInclusive<usize>| -> Result<()> {
             if range.contains(&t.len()) { Ok(()) } else { plan_err!("{name} cannot take {} arguments", t.len()) }
         };

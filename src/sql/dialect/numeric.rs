@@ -20,6 +20,8 @@ use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
+use super::shared::{arity, bigint, varchar};
+
 /// Which Trino function a `Numeric` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum N {
@@ -105,10 +107,6 @@ pub fn functions() -> Vec<ScalarUDF> {
     .collect()
 }
 
-fn arity(name: &str, types: &[DataType], n: std::ops::RangeInclusive<usize>) -> Result<()> {
-    if n.contains(&types.len()) { Ok(()) } else { plan_err!("{name} takes {n:?} arguments, got {}", types.len()) }
-}
-
 fn number(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         t if t.is_integer() => Ok(DataType::Int64),
@@ -120,17 +118,6 @@ fn number(name: &str, t: &DataType) -> Result<DataType> {
 
 fn double(name: &str, t: &DataType) -> Result<DataType> {
     number(name, t).map(|_| DataType::Float64)
-}
-
-fn bigint(name: &str, t: &DataType) -> Result<DataType> {
-    if t.is_integer() || t.is_null() { Ok(DataType::Int64) } else { plan_err!("{name} expects an integer, got {t}") }
-}
-
-fn varchar(name: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
-        other => plan_err!("{name} expects a varchar, got {other}"),
-    }
 }
 
 impl ScalarUDFImpl for Numeric {

@@ -15,6 +15,8 @@ use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use regex::Regex;
 
+use super::shared::{bigint, varchar};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum R {
     Extract,
@@ -47,17 +49,6 @@ pub fn functions() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(Regexp { r, name, signature: Signature::user_defined(Volatility::Immutable) })
     })
     .collect()
-}
-
-fn text(name: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
-        other => plan_err!("{name} expects a varchar, got {other}"),
-    }
-}
-
-fn bigint(name: &str, t: &DataType) -> Result<DataType> {
-    if t.is_integer() || t.is_null() { Ok(DataType::Int64) } else { plan_err!("{name} expects an integer, got {t}") }
 }
 
 /// A pattern, compiled once when it is the same for every row.
@@ -138,7 +129,7 @@ impl ScalarUDFImpl for Regexp {
         t.iter()
             .enumerate()
             .map(|(i, t)| match (self.r, i) {
-                (_, 0 | 1) | (R::Replace, 2) => text(name, t),
+                (_, 0 | 1) | (R::Replace, 2) => varchar(name, t),
                 _ => bigint(name, t),
             })
             .collect()
@@ -184,16 +175,11 @@ impl ScalarUDFImpl for Regexp {
                             }
                             continue;
                         }
-                        let group = match int(2, i) {
-                            None => 0,
-                            Some(None) => {
-                                out.append_null();
-                                continue;
-                            }
-                            Some(Some(g)) => g,
+                        let Some(group) = group(&re, int(2, i))? else {
+                            out.append_null();
+                            continue;
                         };
-                        check_group(&re, group)?;
-                        match re.captures(s).and_then(|c| c.get(group as usize)) {
+                        match re.captures(s).and_then(|c| c.get(group)) {
                             Some(m) => out.append_value(m.as_str()),
                             None => out.append_null(),
                         }
@@ -215,17 +201,12 @@ impl ScalarUDFImpl for Regexp {
                             out.append(true);
                             continue;
                         }
-                        let group = match int(2, i) {
-                            None => 0,
-                            Some(None) => {
-                                out.append_null();
-                                continue;
-                            }
-                            Some(Some(g)) => g,
+                        let Some(group) = group(&re, int(2, i))? else {
+                            out.append_null();
+                            continue;
                         };
-                        check_group(&re, group)?;
                         for c in re.captures_iter(s) {
-                            match c.get(group as usize) {
+                            match c.get(group) {
                                 Some(m) => out.values().append_value(m.as_str()),
                                 None => out.values().append_null(),
                             }
@@ -278,11 +259,18 @@ impl ScalarUDFImpl for Regexp {
     }
 }
 
-fn check_group(re: &Regex, group: i64) -> Result<()> {
+/// The capture group an argument names (0, the whole match, when there is none), checked
+/// against the pattern; `None` when the argument is NULL.
+fn group(re: &Regex, argument: Option<Option<i64>>) -> Result<Option<usize>> {
+    let group = match argument {
+        None => 0,
+        Some(None) => return Ok(None),
+        Some(Some(g)) => g,
+    };
     if group < 0 || group as usize >= re.captures_len() {
         return exec_err!("Pattern has {} groups. Cannot access group {group}", re.captures_len() - 1);
     }
-    Ok(())
+    Ok(Some(group as usize))
 }
 
 #[cfg(test)]

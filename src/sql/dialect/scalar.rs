@@ -24,6 +24,7 @@ use datafusion::logical_expr::{
 };
 
 use super::datetime::{self, Field};
+use super::shared::{arity, bigint, varchar};
 
 /// Which Trino function a `Udf` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,32 +102,11 @@ pub fn functions() -> Vec<ScalarUDF> {
     ]
 }
 
-fn varchar(name: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
-        other => plan_err!("{name} expects a varchar, got {other}"),
-    }
-}
-
-fn bigint(name: &str, t: &DataType) -> Result<DataType> {
-    if t.is_integer() || t.is_null() { Ok(DataType::Int64) } else { plan_err!("{name} expects an integer, got {t}") }
-}
-
 fn temporal(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Date32 | DataType::Timestamp(_, _) => Ok(t.clone()),
         DataType::Date64 | DataType::Null => Ok(DataType::Date32),
         other => plan_err!("{name} expects a date or a timestamp, got {other}"),
-    }
-}
-
-fn arity(name: &str, types: &[DataType], range: std::ops::RangeInclusive<usize>) -> Result<()> {
-    if range.contains(&types.len()) {
-        Ok(())
-    } else if range.start() == range.end() {
-        plan_err!("{name} takes {} arguments, got {}", range.start(), types.len())
-    } else {
-        plan_err!("{name} takes {} to {} arguments, got {}", range.start(), range.end(), types.len())
     }
 }
 

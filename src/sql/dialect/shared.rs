@@ -3,11 +3,12 @@
 //! types are known.
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs};
 
 use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
 
 /// Runs `f` on the arguments as arrays (one row when every argument is a constant, and then
 /// the answer is a constant too); `f` gets the arrays and their length.
@@ -53,4 +54,28 @@ pub fn rewrite_whole_expressions(
         })
     })
     .map(|t| t.data)
+}
+
+/// An argument of `name` that must be text: any string type (or NULL) as `Utf8`.
+pub fn varchar(name: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
+        other => plan_err!("{name} expects a varchar, got {other}"),
+    }
+}
+
+/// An argument of `name` that must be an integer: any integer type (or NULL) as `Int64`.
+pub fn bigint(name: &str, t: &DataType) -> Result<DataType> {
+    if t.is_integer() || t.is_null() { Ok(DataType::Int64) } else { plan_err!("{name} expects an integer, got {t}") }
+}
+
+/// `name` called with a number of arguments in `range`.
+pub fn arity(name: &str, types: &[DataType], range: std::ops::RangeInclusive<usize>) -> Result<()> {
+    if range.contains(&types.len()) {
+        Ok(())
+    } else if range.start() == range.end() {
+        plan_err!("{name} takes {} arguments, got {}", range.start(), types.len())
+    } else {
+        plan_err!("{name} takes {} to {} arguments, got {}", range.start(), range.end(), types.len())
+    }
 }

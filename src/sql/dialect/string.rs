@@ -21,6 +21,8 @@ use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use sha2::Digest;
 
+use super::shared::{bigint, varchar};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum S {
     Concat,
@@ -103,10 +105,6 @@ pub fn functions() -> Vec<ScalarUDF> {
     .collect()
 }
 
-fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null)
-}
-
 fn is_binary(t: &DataType) -> bool {
     matches!(t, DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null)
 }
@@ -145,19 +143,11 @@ impl ScalarUDFImpl for Text {
         if t.len() < min || t.len() > max {
             return plan_err!("{name} cannot take {} arguments", t.len());
         }
-        let text = |t: &DataType| -> Result<DataType> {
-            if is_text(t) { Ok(DataType::Utf8) } else { plan_err!("{name} expects a varchar, got {t}") }
-        };
+        let text = |t: &DataType| varchar(name, t);
         let binary = |t: &DataType| -> Result<DataType> {
             if is_binary(t) { Ok(DataType::Binary) } else { plan_err!("{name} expects a varbinary, got {t}") }
         };
-        let int = |t: &DataType| -> Result<DataType> {
-            if t.is_integer() || t.is_null() {
-                Ok(DataType::Int64)
-            } else {
-                plan_err!("{name} expects an integer, got {t}")
-            }
-        };
+        let int = |t: &DataType| bigint(name, t);
         match self.s {
             S::Concat => {
                 if t.iter()

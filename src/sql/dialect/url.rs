@@ -144,12 +144,7 @@ impl ScalarUDFImpl for UrlFn {
         if t.len() != n {
             return plan_err!("{} takes {n} arguments, got {}", self.name, t.len());
         }
-        t.iter()
-            .map(|t| match t {
-                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null => Ok(DataType::Utf8),
-                other => plan_err!("{} expects a varchar, got {other}", self.name),
-            })
-            .collect()
+        t.iter().map(|t| super::shared::varchar(self.name, t)).collect()
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {

@@ -11,6 +11,7 @@ use tracing::info;
 use super::ddl::{self, TableDef};
 use super::index::PartitionIndex;
 use super::partition::{Partition, Pruner, discover, list_files, outside};
+use super::view::{ViewDef, builtin_views};
 use super::{Catalog, Error};
 use crate::lake::Lake;
 use crate::lake::layout::META;
@@ -56,6 +57,10 @@ impl LocalCatalog {
         format!("{}/tables/{name}.sql", Self::folder())
     }
 
+    fn view_file(name: &str) -> String {
+        format!("{}/views/{name}.json", Self::folder())
+    }
+
     fn state_file(name: &str) -> String {
         format!("{}/sync/{name}.json", Self::folder())
     }
@@ -93,6 +98,9 @@ impl LocalCatalog {
         for def in ddl::builtin() {
             self.write_def(&def).await?;
         }
+        for view in builtin_views() {
+            self.write_view(&view).await?;
+        }
         let body = serde_json::json!({"database": "default"}).to_string();
         Ok(self.lake.write(&self.marker(), body).await?)
     }
@@ -100,6 +108,54 @@ impl LocalCatalog {
     async fn write_def(&self, def: &TableDef) -> Result<(), Error> {
         let text = def.to_ddl().map_err(|message| Error::Ddl { origin: def.name.clone(), message })?;
         Ok(self.lake.write(&self.lake.path(&Self::table_file(&def.name)), text).await?)
+    }
+
+    /// Every view, by name.
+    pub async fn views(&self) -> Result<BTreeMap<String, ViewDef>, Error> {
+        if !self.materialized().await? {
+            return Ok(builtin_views().into_iter().map(|v| (v.name.clone(), v)).collect());
+        }
+        let files = self.lake.list_all(&self.lake.path(&format!("{}/views", Self::folder()))).await?;
+        let mut views = BTreeMap::new();
+        for path in files.into_iter().filter(|p| p.extension() == Some("json")) {
+            let Some(bytes) = self.lake.read(&path).await? else { continue };
+            let name = path.filename().unwrap_or_default().trim_end_matches(".json").to_string();
+            let view = ViewDef::from_json(&name, &bytes, &self.lake.file_url(self.lake.relative(&path)))?;
+            views.insert(view.name.clone(), view);
+        }
+        Ok(views)
+    }
+
+    /// The view `name`, if there is one.
+    pub async fn view(&self, name: &str) -> Result<Option<ViewDef>, Error> {
+        Ok(self.views().await?.remove(&ddl::table_name(name)))
+    }
+
+    /// Creates or replaces a view. A table of that name is an error, and so is an existing
+    /// view unless `or_replace`.
+    pub async fn put_view(&self, view: &ViewDef, or_replace: bool) -> Result<(), Error> {
+        if self.definitions().await?.contains_key(&view.name) {
+            return Err(Error::TableExists(view.name.clone()));
+        }
+        if !or_replace && self.views().await?.contains_key(&view.name) {
+            return Err(Error::ViewExists(view.name.clone()));
+        }
+        self.materialize().await?;
+        self.write_view(view).await
+    }
+
+    /// Removes a view.
+    pub async fn drop_view(&self, name: &str) -> Result<(), Error> {
+        let name = ddl::table_name(name);
+        if !self.views().await?.contains_key(&name) {
+            return Err(Error::ViewNotFound(name));
+        }
+        self.materialize().await?;
+        Ok(self.lake.remove(&self.lake.path(&Self::view_file(&name))).await?)
+    }
+
+    async fn write_view(&self, view: &ViewDef) -> Result<(), Error> {
+        Ok(self.lake.write(&self.lake.path(&Self::view_file(&view.name)), view.to_json()).await?)
     }
 
     /// State b3lake keeps about `name` (a sync target), if any.
@@ -241,7 +297,7 @@ impl Catalog for LocalCatalog {
 
     async fn create_table(&self, def: &TableDef) -> Result<(), Error> {
         def.lake_prefix().ok_or_else(|| outside(def))?;
-        if self.definitions().await?.contains_key(&def.name) {
+        if self.definitions().await?.contains_key(&def.name) || self.views().await?.contains_key(&def.name) {
             return Err(Error::TableExists(def.name.clone()));
         }
         self.materialize().await?;

@@ -12,6 +12,7 @@ pub mod partition;
 pub mod refined;
 pub mod sync;
 pub mod types;
+pub mod view;
 
 use async_trait::async_trait;
 
@@ -19,6 +20,10 @@ pub use ddl::{Column, INDEX_MEMBERS, PORTFOLIO, RAW, REFINED, SUMMARY, TableDef}
 pub use glue::GlueCatalog;
 pub use local::LocalCatalog;
 pub use partition::{DataFile, Partition, Pruner};
+pub use view::ViewDef;
+
+/// The catalog Athena resolves unqualified names in: Glue's.
+pub const ATHENA_CATALOG: &str = "awsdatacatalog";
 
 /// Errors of the catalog layer.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,12 @@ pub enum Error {
     /// A table of that name already exists.
     #[error("table {0} already exists")]
     TableExists(String),
+    /// No view of that name (Athena's wording).
+    #[error("View '{0}' not found")]
+    ViewNotFound(String),
+    /// A view of that name already exists (Athena's wording).
+    #[error("View '{0}' already exists")]
+    ViewExists(String),
     /// A Glue call that failed.
     #[error("Glue {operation}: {message}")]
     Glue {

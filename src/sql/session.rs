@@ -1,21 +1,24 @@
 //! The one SQL session every front door uses: the lake's store and the catalog's tables.
 
+use std::collections::BTreeMap;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::catalog::SchemaProvider;
+use datafusion::catalog::view::ViewTable;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement;
 use tracing::warn;
 
 use super::table::{LakeTable, Partitions};
 use super::{Error, Result};
-use crate::catalog::{LocalCatalog, TableDef};
+use crate::catalog::view::{ViewColumn, trino_type};
+use crate::catalog::{LocalCatalog, TableDef, ViewDef};
 use crate::lake::Lake;
 
 /// The catalog the tables are in, named as Athena names it, so that a query that qualifies
 /// its tables as Athena does (`awsdatacatalog.default.t`, `"default"."t"`) runs unchanged.
-pub const CATALOG: &str = "awsdatacatalog";
+pub const CATALOG: &str = crate::catalog::ATHENA_CATALOG;
 /// The schema (Glue database) the tables are in unless told otherwise.
 pub const DEFAULT_DATABASE: &str = "default";
 
@@ -25,6 +28,8 @@ pub struct Session {
     catalog: LocalCatalog,
     partitions: Partitions,
     database: String,
+    /// Views that no longer plan (a table they read was dropped), and why.
+    stale: Mutex<BTreeMap<String, String>>,
 }
 
 impl Deref for Session {
@@ -56,7 +61,13 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
     let ctx = SessionContext::new_with_config(config);
     super::dialect::register(&ctx);
     lake.register(&ctx);
-    let session = Session { ctx, catalog: LocalCatalog::new(lake), partitions, database: database.to_string() };
+    let session = Session {
+        ctx,
+        catalog: LocalCatalog::new(lake),
+        partitions,
+        database: database.to_string(),
+        stale: Mutex::default(),
+    };
     session.refresh().await?;
     Ok(session)
 }
@@ -88,8 +99,30 @@ impl Session {
             super::depth::drop_deep(statement);
             return Err(too_deep.into());
         }
-        let plan = state.statement_to_plan(statement).await?;
+        let plan = match state.statement_to_plan(statement).await {
+            Ok(plan) => plan,
+            Err(e) => return Err(self.explain_stale(sql, e.into())),
+        };
         Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// An error planning `sql` that names a stale view says so, as Athena does.
+    fn explain_stale(&self, sql: &str, error: Error) -> Error {
+        let stale = self.stale.lock().expect("not poisoned");
+        let lower = sql.to_lowercase();
+        let named = stale.iter().find(|(name, _)| {
+            lower.match_indices(name.as_str()).any(|(i, _)| {
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                !word(lower[..i].chars().next_back()) && !word(lower[i + name.len()..].chars().next())
+            })
+        });
+        match named {
+            Some((name, why)) => Error::Usage(format!(
+                "View '{CATALOG}.{}.{name}' is stale or in invalid state: {why}; create it again (CREATE OR REPLACE VIEW)",
+                self.database
+            )),
+            None => error,
+        }
     }
 
     /// The lake's catalog the tables come from.
@@ -117,7 +150,69 @@ impl Session {
         for def in defs.into_values() {
             self.register(def)?;
         }
+        self.register_views().await
+    }
+
+    /// Registers (again) every view of the catalog, after the tables, in an order where each
+    /// view's views come first; a view that no longer plans is remembered as stale.
+    pub async fn register_views(&self) -> Result<()> {
+        let mut pending = self.catalog.views().await?;
+        if let Some(schema) = self.schema() {
+            for name in schema.table_names() {
+                let is_view =
+                    schema.table(&name).await.ok().flatten().is_some_and(|t| t.downcast_ref::<ViewTable>().is_some());
+                if is_view {
+                    self.ctx.deregister_table(name.as_str())?;
+                }
+            }
+        }
+        let mut failed = BTreeMap::new();
+        loop {
+            failed.clear();
+            let before = pending.len();
+            for (name, view) in std::mem::take(&mut pending) {
+                match self.view_plan(&view).await {
+                    Ok(table) => {
+                        self.ctx.register_table(name.as_str(), Arc::new(table))?;
+                    }
+                    Err(e) => {
+                        failed.insert(name.clone(), e.to_string());
+                        pending.insert(name, view);
+                    }
+                }
+            }
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        for (name, why) in &failed {
+            warn!(view = %name, "the view no longer plans: {why}");
+        }
+        *self.stale.lock().expect("not poisoned") = failed;
         Ok(())
+    }
+
+    async fn view_plan(&self, view: &ViewDef) -> Result<ViewTable> {
+        let df = self.plan(&view.original_sql).await?;
+        Ok(ViewTable::new(df.logical_plan().clone(), Some(view.original_sql.clone())))
+    }
+
+    /// The view `sql` makes, with its columns as the session plans them: planning is also
+    /// the check that every table and column it names exists.
+    pub async fn resolve_view(&self, name: &str, sql: &str) -> Result<ViewDef> {
+        let mut view = ViewDef::new(name, sql, &self.database);
+        let df = self.plan(&view.original_sql).await?;
+        view.columns = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let data_type =
+                    trino_type(f.data_type()).map_err(|e| Error::Usage(format!("column {}: {e}", f.name())))?;
+                Ok(ViewColumn { name: f.name().to_lowercase(), data_type })
+            })
+            .collect::<Result<_>>()?;
+        Ok(view)
     }
 
     /// Registers one table definition, replacing a table of that name.

@@ -1,7 +1,8 @@
 //! The statements of a Hive/Athena catalog, run against the lake's catalog instead of
 //! DataFusion's in-memory one, so that they persist: `CREATE EXTERNAL TABLE`, `DROP TABLE`,
 //! `MSCK REPAIR TABLE`, `ALTER TABLE ... ADD | DROP PARTITION`, `SHOW TABLES`,
-//! `SHOW PARTITIONS`, `DESCRIBE` and `SHOW CREATE TABLE`. Anything else goes to DataFusion.
+//! `SHOW PARTITIONS`, `DESCRIBE`, `SHOW CREATE TABLE`, and the views' `CREATE [OR REPLACE]
+//! VIEW`, `DROP VIEW`, `SHOW VIEWS` and `SHOW CREATE VIEW`. Anything else goes to DataFusion.
 
 use std::sync::Arc;
 
@@ -80,12 +81,34 @@ pub enum Statement {
         /// The table.
         table: String,
     },
+    /// `CREATE [OR REPLACE] VIEW`.
+    CreateView(crate::catalog::view::CreateView),
+    /// `DROP VIEW`.
+    DropView {
+        /// The view.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
+    /// `SHOW VIEWS [IN database] [LIKE 'pattern']`.
+    ShowViews {
+        /// Athena's pattern: `*` for any characters, `|` between alternatives.
+        like: Option<String>,
+    },
+    /// `SHOW CREATE VIEW`.
+    ShowCreateView {
+        /// The view.
+        name: String,
+    },
 }
 
 /// The catalog statement `sql` is, if it is one. It reads keywords, names and literal
 /// values only, in one pass (no expression, where the parser backtracks); a `CREATE` goes to
 /// [`TableDef::parse`], which bounds its own time.
 pub fn parse(sql: &str) -> Option<Result<Statement>> {
+    if let Some(view) = crate::catalog::view::parse_create_view(sql) {
+        return Some(view.map(Statement::CreateView).map_err(Error::Usage));
+    }
     let dialect = HiveDialect {};
     let mut p = Parser::new(&dialect).try_with_sql(sql).ok()?;
     let usage = |e: ParserError| Error::Usage(format!("{e}"));
@@ -133,6 +156,22 @@ pub fn parse(sql: &str) -> Option<Result<Statement>> {
             } else {
                 return None;
             }
+        } else if p.parse_keywords(&[Keyword::DROP, Keyword::VIEW]) {
+            (|| {
+                let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+                let name = name(&mut p)?;
+                Ok(Statement::DropView { name, if_exists })
+            })()
+        } else if p.parse_keywords(&[Keyword::SHOW, Keyword::VIEWS]) {
+            (|| {
+                if p.parse_one_of_keywords(&[Keyword::IN, Keyword::FROM]).is_some() {
+                    p.parse_identifier()?;
+                }
+                let like = if p.parse_keyword(Keyword::LIKE) { Some(p.parse_literal_string()?) } else { None };
+                Ok(Statement::ShowViews { like })
+            })()
+        } else if p.parse_keywords(&[Keyword::SHOW, Keyword::CREATE, Keyword::VIEW]) {
+            name(&mut p).map(|name| Statement::ShowCreateView { name })
         } else if p.parse_keywords(&[Keyword::SHOW, Keyword::TABLES]) {
             Ok(Statement::ShowTables)
         } else if p.parse_keywords(&[Keyword::SHOW, Keyword::PARTITIONS]) {
@@ -200,13 +239,26 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
     use Statement::*;
     match statement {
         // Statements that change the catalog are writers: one at a time, as ingests are.
-        CreateTable { .. } | DropTable { .. } | Repair { .. } | AddPartitions { .. } | DropPartitions { .. } => {
+        CreateTable { .. }
+        | DropTable { .. }
+        | Repair { .. }
+        | AddPartitions { .. }
+        | DropPartitions { .. }
+        | CreateView(_)
+        | DropView { .. } => {
             let lake = session.catalog().lake().clone();
-            crate::ingest::locked(&lake, "a catalog statement", run_unlocked(session, statement)).await
+            let changed = crate::ingest::locked(&lake, "a catalog statement", run_unlocked(session, statement)).await?;
+            // Views plan against the tables: one the statement changed may make a view
+            // valid or stale.
+            session.register_views().await?;
+            Ok(changed)
         }
-        ShowTables | ShowPartitions { .. } | Describe { .. } | ShowCreateTable { .. } => {
-            run_unlocked(session, statement).await
-        }
+        ShowTables
+        | ShowPartitions { .. }
+        | Describe { .. }
+        | ShowCreateTable { .. }
+        | ShowViews { .. }
+        | ShowCreateView { .. } => run_unlocked(session, statement).await,
     }
 }
 
@@ -214,7 +266,8 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
     let catalog = session.catalog();
     let lake_url = catalog.lake_url();
     match statement {
-        Statement::CreateTable { def, if_not_exists } => {
+        Statement::CreateTable { mut def, if_not_exists } => {
+            def.location = local_path(&def.location, session)?;
             let def = def.with_location_template(&lake_url);
             match catalog.create_table(&def).await {
                 Err(CatalogError::TableExists(_)) if if_not_exists => {}
@@ -249,8 +302,32 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
             drop_partitions(session, table, if_exists, partitions).await
         }
         Statement::ShowTables => {
-            let names = catalog.tables().await?;
+            // Athena lists views among the tables.
+            let mut names = catalog.tables().await?;
+            names.extend(catalog.views().await?.into_keys());
+            names.sort();
             batch(&[("tab_name", strings(names))])
+        }
+        Statement::CreateView(create) => {
+            let view = session.resolve_view(&create.name, &create.query).await?;
+            catalog.put_view(&view, create.or_replace).await?;
+            Ok(vec![])
+        }
+        Statement::DropView { name, if_exists } => {
+            match catalog.drop_view(&name).await {
+                Err(CatalogError::ViewNotFound(_)) if if_exists => {}
+                other => other?,
+            }
+            Ok(vec![])
+        }
+        Statement::ShowViews { like } => {
+            let pattern = like.map(|l| athena_pattern(&l)).transpose()?;
+            let names = catalog.views().await?.into_keys().filter(|n| pattern.as_ref().is_none_or(|p| p.is_match(n)));
+            batch(&[("views", strings(names.collect()))])
+        }
+        Statement::ShowCreateView { name } => {
+            let view = catalog.view(&name).await?.ok_or(CatalogError::ViewNotFound(name))?;
+            batch(&[("createview_stmt", strings(vec![view.to_ddl()]))])
         }
         Statement::ShowPartitions { table } => {
             let def = catalog.require(&table).await?;
@@ -298,7 +375,7 @@ async fn add_partitions(
         }
         let location = match location {
             None => default_location(&prefix, &def.partition_keys, &values),
-            Some(l) => in_lake(&l, &lake_url).ok_or_else(|| {
+            Some(l) => in_lake(&local_path(&l, session)?, &lake_url).ok_or_else(|| {
                 Error::Usage(format!(
                     "partition location {l} lies outside the lake ({lake_url}); b3lake reads partitions \
                      inside the lake only"
@@ -338,10 +415,45 @@ async fn drop_partitions(
     Ok(vec![])
 }
 
-/// DESCRIBE: a catalog table's columns and partition keys with their Hive types.
+/// A LOCATION on a local lake written as a path relative to the working directory, made
+/// absolute (as a shell user means it); anything else as written.
+fn local_path(location: &str, session: &Session) -> Result<String> {
+    let plain = !location.contains("://") && !location.starts_with('/') && !location.starts_with("${");
+    if !plain || session.catalog().lake().local_root().is_none() {
+        return Ok(location.to_string());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::Usage(format!("LOCATION {location}: {e}")))?;
+    let slash = if location.ends_with('/') { "/" } else { "" };
+    Ok(format!("{}{slash}", cwd.join(location).display()))
+}
+
+/// `SHOW VIEWS ... LIKE`'s pattern: `*` any characters, `|` between alternatives, whole
+/// names, any case.
+fn athena_pattern(like: &str) -> Result<regex::Regex> {
+    let alternatives: Vec<String> =
+        like.split('|').map(|a| a.trim().split('*').map(regex::escape).collect::<Vec<_>>().join(".*")).collect();
+    regex::RegexBuilder::new(&format!("^(?:{})$", alternatives.join("|")))
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| Error::Usage(format!("LIKE '{like}': {e}")))
+}
+
+/// DESCRIBE: a catalog table's columns and partition keys with their Hive types, or a view's
+/// columns with Trino's.
 async fn describe(session: &Session, table: String) -> Result<Vec<RecordBatch>> {
     let catalog = session.catalog();
-    // Not a catalog table (a view, information_schema): DataFusion describes it.
+    if let Some(view) = catalog.view(&table).await? {
+        // Its columns as they plan now (the stored ones are those it had when made).
+        let view = session.resolve_view(&view.name, &view.original_sql).await?;
+        let n = view.columns.len();
+        return batch(&[
+            ("col_name", strings(view.columns.iter().map(|c| c.name.clone()).collect())),
+            ("data_type", strings(view.columns.iter().map(|c| c.data_type.clone()).collect())),
+            ("comment", Arc::new(StringArray::from(vec![None::<String>; n]))),
+            ("partition_key", Arc::new(BooleanArray::from(vec![false; n]))),
+        ]);
+    }
+    // Not a catalog table (information_schema): DataFusion describes it.
     let Some(def) = catalog.table(&table).await? else {
         return Ok(session.sql(&format!("DESCRIBE {table}")).await?.collect().await?);
     };

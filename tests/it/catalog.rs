@@ -19,7 +19,7 @@ use crate::common::*;
 use crate::trigger::{glue, glue_at, scripted_glue};
 
 /// A lake with the real 2022-02-04 file ingested and transformed.
-async fn real_day_lake(dir: &std::path::Path) -> Lake {
+pub(crate) async fn real_day_lake(dir: &std::path::Path) -> Lake {
     let lake = Lake::open(dir.to_str().unwrap()).await.unwrap();
     ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
     transform(&lake, &TransformOptions::default()).await.unwrap();
@@ -49,7 +49,7 @@ async fn rows_and_files(lake: &Lake, sql: &str, partitions: Partitions) -> (Vec<
     (batches, files)
 }
 
-async fn run(lake_session: &b3lake::sql::Session, sql: &str) -> Vec<String> {
+pub(crate) async fn run(lake_session: &b3lake::sql::Session, sql: &str) -> Vec<String> {
     strings(&execute(lake_session, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).batches)
 }
 
@@ -123,9 +123,11 @@ async fn hive_statements_persist_in_the_catalog() {
         [
             "carteira_b3_raw",
             "cotacoes_b3_membros_indice",
+            "cotacoes_b3_mercado_vista",
             "cotacoes_b3_raw",
             "cotacoes_b3_refined",
-            "cotacoes_b3_resumo_diario"
+            "cotacoes_b3_resumo_diario",
+            "cotacoes_b3_ultima_sessao"
         ]
     );
     let described = run(&s, "DESCRIBE cotacoes_b3_refined").await;

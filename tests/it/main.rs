@@ -21,6 +21,7 @@ mod portfolio;
 mod readers;
 mod s3;
 mod sql;
+mod statements;
 mod synth;
 mod transform;
 mod trigger;

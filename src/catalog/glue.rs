@@ -19,6 +19,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::ddl::{Column, TableDef};
 use super::partition::Partition;
 use super::types::{hive_type, parse_hive_type};
+use super::view::ViewDef;
 use super::{Catalog, Error};
 use crate::aws::{CallError, retry};
 use crate::retry::RetryConfig;
@@ -230,6 +231,79 @@ impl GlueCatalog {
     }
 }
 
+/// Glue's table type of a view.
+const VIRTUAL_VIEW: &str = "VIRTUAL_VIEW";
+
+fn is_view(t: &Table) -> bool {
+    t.table_type.as_deref() == Some(VIRTUAL_VIEW)
+}
+
+fn managed(t: &Table) -> bool {
+    t.parameters.as_ref().and_then(|p| p.get(MANAGED)).map(String::as_str) == Some("true")
+}
+
+/// Views, stored as Athena stores them: a `VIRTUAL_VIEW` table whose original text is the
+/// encoded definition, its columns in the storage descriptor with Hive's type names.
+impl GlueCatalog {
+    /// Every Athena view of the database (other `VIRTUAL_VIEW`s, such as Data Catalog
+    /// views, are skipped with a warning), and whether b3lake made it.
+    pub async fn views(&self) -> Result<Vec<(ViewDef, bool)>, Error> {
+        let mut views = Vec::new();
+        for t in self.get_tables().await?.into_iter().filter(is_view) {
+            match ViewDef::from_glue_original_text(&t.name, t.view_original_text.as_deref().unwrap_or_default()) {
+                Ok(v) => views.push((v, managed(&t))),
+                Err(e) => tracing::warn!(view = %t.name, "skipped: {e}"),
+            }
+        }
+        views.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(views)
+    }
+
+    fn view_input(&self, view: &ViewDef) -> Result<TableInput, Error> {
+        let columns = view
+            .hive_columns()
+            .into_iter()
+            .map(|(name, hive)| GlueColumn::builder().name(name).r#type(hive).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let parameters = HashMap::from([
+            ("presto_view".to_string(), "true".to_string()),
+            ("comment".to_string(), "Presto View".to_string()),
+            (MANAGED.to_string(), "true".to_string()),
+        ]);
+        TableInput::builder()
+            .name(&view.name)
+            .table_type(VIRTUAL_VIEW)
+            .view_original_text(view.glue_original_text())
+            .view_expanded_text(super::view::EXPANDED_TEXT)
+            .storage_descriptor(StorageDescriptor::builder().set_columns(Some(columns)).build())
+            .set_parameters(Some(parameters))
+            .build()
+            .map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// Creates the view, or replaces it.
+    pub async fn put_view(&self, view: &ViewDef, exists: bool) -> Result<(), Error> {
+        let input = self.view_input(view)?;
+        if exists {
+            retry("UpdateTable", &self.retry, || {
+                self.count();
+                self.client.update_table().database_name(&self.database).table_input(input.clone()).send()
+            })
+            .await
+            .map_err(|e| self.err("UpdateTable", e))?;
+        } else {
+            retry("CreateTable", &self.retry, || {
+                self.count();
+                self.client.create_table().database_name(&self.database).table_input(input.clone()).send()
+            })
+            .await
+            .map_err(|e| self.err("CreateTable", e))?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Catalog for GlueCatalog {
     fn describe(&self) -> String {
@@ -245,18 +319,15 @@ impl Catalog for GlueCatalog {
     }
 
     async fn tables(&self) -> Result<Vec<String>, Error> {
-        let mut names: Vec<String> = self.get_tables().await?.into_iter().map(|t| t.name).collect();
+        let mut names: Vec<String> =
+            self.get_tables().await?.into_iter().filter(|t| !is_view(t)).map(|t| t.name).collect();
         names.sort();
         Ok(names)
     }
 
     async fn managed_tables(&self) -> Result<Vec<String>, Error> {
         let tables = self.get_tables().await?;
-        let mut names: Vec<String> = tables
-            .into_iter()
-            .filter(|t| t.parameters.as_ref().and_then(|p| p.get(MANAGED)).map(String::as_str) == Some("true"))
-            .map(|t| t.name)
-            .collect();
+        let mut names: Vec<String> = tables.into_iter().filter(|t| !is_view(t) && managed(t)).map(|t| t.name).collect();
         names.sort();
         Ok(names)
     }

@@ -13,6 +13,7 @@ use super::glue::GlueCatalog;
 use super::local::LocalCatalog;
 use super::partition::Partition;
 use super::partition::day_values;
+use super::view::ViewDef;
 use super::{Catalog, Error};
 use crate::lake::Lake;
 
@@ -363,6 +364,94 @@ pub async fn glue_days(lake: &Lake, database: &str, tables: &[&str], days: &[Nai
         prefixes: days.iter().map(|d| day_values(*d)).collect(),
     };
     sync_glue(&local, &glue, &scope, SyncOptions::default()).await
+}
+
+/// What a sync of views changed (or would change) in Glue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViewChanges {
+    /// Views Glue did not have.
+    pub created: Vec<String>,
+    /// Views whose text or columns differed.
+    pub updated: Vec<String>,
+    /// Views b3lake had made in Glue that the lake no longer has.
+    pub dropped: Vec<String>,
+}
+
+impl fmt::Display for ViewChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (what, names) in
+            [("create view", &self.created), ("update view", &self.updated), ("drop view", &self.dropped)]
+        {
+            for name in names {
+                writeln!(f, "{what} {name}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Makes Glue's Athena views match `views` (the lake's, with their columns resolved): views
+/// are created and replaced as Athena writes them; views b3lake made that the lake no
+/// longer has are dropped; views made in Athena are left alone.
+pub async fn sync_views(views: &[ViewDef], glue: &GlueCatalog, dry_run: bool) -> Result<ViewChanges, Error> {
+    let existing: BTreeMap<String, (ViewDef, bool)> =
+        glue.views().await?.into_iter().map(|(v, managed)| (v.name.clone(), (v, managed))).collect();
+    let mut changes = ViewChanges::default();
+    for view in views {
+        match existing.get(&view.name) {
+            None => changes.created.push(view.name.clone()),
+            Some((v, _)) if v.original_sql != view.original_sql || v.columns != view.columns => {
+                changes.updated.push(view.name.clone())
+            }
+            Some(_) => {}
+        }
+    }
+    let wanted: std::collections::BTreeSet<&str> = views.iter().map(|v| v.name.as_str()).collect();
+    changes.dropped = existing
+        .iter()
+        .filter(|(n, (_, managed))| *managed && !wanted.contains(n.as_str()))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if dry_run {
+        return Ok(changes);
+    }
+    if !(changes.created.is_empty() && changes.updated.is_empty()) {
+        glue.ensure_database().await?;
+    }
+    for view in views {
+        if changes.created.contains(&view.name) || changes.updated.contains(&view.name) {
+            glue.put_view(view, existing.contains_key(&view.name)).await?;
+        }
+    }
+    for name in &changes.dropped {
+        glue.drop_table(name).await?;
+    }
+    Ok(changes)
+}
+
+/// Reads Glue's Athena views into the lake's catalog, or, with `out`, into `views/<name>.sql`
+/// files there (`CREATE OR REPLACE VIEW`, as `catalog/views/` holds them). Returns their names.
+pub async fn pull_views(
+    glue: &GlueCatalog,
+    local: &LocalCatalog,
+    out: Option<&std::path::Path>,
+) -> Result<Vec<String>, Error> {
+    let mut pulled = Vec::new();
+    for (view, _) in glue.views().await? {
+        match out {
+            Some(dir) => {
+                let dir = dir.join("views");
+                let path = dir.join(format!("{}.sql", view.name));
+                let text = format!("{};\n", view.to_ddl().replacen("CREATE VIEW", "CREATE OR REPLACE VIEW", 1));
+                std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map_err(|source| {
+                    Error::Lake(crate::lake::Error::Io { path: path.display().to_string(), source })
+                })?;
+            }
+            None => local.put_view(&view, true).await?,
+        }
+        pulled.push(view.name);
+    }
+    Ok(pulled)
 }
 
 /// Reads the table definitions of `remote` into the lake's catalog, or, with `out`, into DDL

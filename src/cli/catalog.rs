@@ -54,6 +54,15 @@ impl CatalogAction {
                 let remote = GlueCatalog::for_lake(&local, &glue.database).await;
                 let plan = sync::sync_glue(&local, &remote, &Scope::All, SyncOptions { dry_run, full }).await?;
                 print!("{plan}");
+                // Views go with their columns as a session plans them (the built-in ones have
+                // none stored), after the tables they read.
+                let session = b3lake::sql::session_in(&lake, Default::default(), &glue.database).await?;
+                let mut views = Vec::new();
+                for view in local.views().await?.into_values() {
+                    views.push(session.resolve_view(&view.name, &view.original_sql).await?);
+                }
+                let view_changes = sync::sync_views(&views, &remote, dry_run).await?;
+                print!("{view_changes}");
                 let (added, updated, dropped) = plan.partition_counts();
                 if dry_run {
                     println!("dry run: nothing changed");
@@ -70,12 +79,14 @@ impl CatalogAction {
                 let local = LocalCatalog::new(&lake);
                 let remote = GlueCatalog::for_lake(&local, &glue.database).await;
                 let tables = sync::pull(&remote, &local, out.as_deref()).await?;
+                let views = sync::pull_views(&remote, &local, out.as_deref()).await?;
                 let to = out.map_or_else(|| format!("the catalog of {lake}"), |d| d.display().to_string());
                 println!(
-                    "pulled {} tables from the Glue database {} into {to}: {}",
+                    "pulled {} tables and {} views from the Glue database {} into {to}: {}",
                     tables.len(),
+                    views.len(),
                     glue.database,
-                    tables.join(", ")
+                    tables.iter().chain(&views).cloned().collect::<Vec<_>>().join(", ")
                 );
             }
             CatalogAction::Cloudformation { update } => {

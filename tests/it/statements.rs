@@ -1,6 +1,7 @@
 //! Athena's statements beyond SELECT and the Hive catalog's: views, CTAS, INSERT INTO,
 //! UNLOAD, partition projection and EXPLAIN, locally and through Glue (moto).
 
+use b3lake::lake::Lake;
 use b3lake::sql::{execute, session};
 
 use crate::catalog::{real_day_lake, run};
@@ -66,4 +67,90 @@ async fn views_persist_prune_and_go_stale_with_their_tables() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn views_reach_glue_as_athena_writes_them_and_come_back() {
+    use base64::Engine;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = lake_dir.to_str().unwrap();
+    let db = format!("views_{}", uuid::Uuid::new_v4().simple());
+    let db = db.as_str();
+    let local = rt.block_on(Lake::open(lake)).unwrap();
+    rt.block_on(ingest_paths(&local, &[data(DEMO_2003)])).unwrap();
+    let s = rt.block_on(session(&local)).unwrap();
+    rt.block_on(run(&s, "CREATE VIEW negocios AS SELECT codigo_negociacao, numero_negocios FROM cotacoes_b3_raw"));
+    let out = cli(&["catalog", "sync", "--lake", lake, "--database", db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("create view negocios") && text.contains("create view cotacoes_b3_ultima_sessao"), "{text}");
+
+    // In Glue, as Athena stores a view: VIRTUAL_VIEW, the encoded definition, Hive column types.
+    let client = rt.block_on(crate::trigger::glue());
+    let t = rt.block_on(client.get_table().database_name(db).name("negocios").send()).unwrap().table.unwrap();
+    assert_eq!(t.table_type.as_deref(), Some("VIRTUAL_VIEW"));
+    assert_eq!(t.view_expanded_text.as_deref(), Some("/* Presto View */"));
+    assert_eq!(t.parameters.as_ref().unwrap().get("presto_view").map(String::as_str), Some("true"));
+    let original = t.view_original_text.unwrap();
+    let encoded = original.strip_prefix("/* Presto View: ").and_then(|t| t.strip_suffix(" */")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap();
+    assert_eq!(json["originalSql"], "SELECT codigo_negociacao, numero_negocios FROM cotacoes_b3_raw");
+    assert_eq!((json["catalog"].as_str(), json["schema"].as_str()), (Some("awsdatacatalog"), Some(db)));
+    assert_eq!(
+        json["columns"],
+        serde_json::json!([{"name": "codigo_negociacao", "type": "varchar"}, {"name": "numero_negocios", "type": "integer"}])
+    );
+    let columns: Vec<(String, String)> = t
+        .storage_descriptor
+        .unwrap()
+        .columns
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.name, c.r#type.unwrap_or_default()))
+        .collect();
+    assert_eq!(columns, [("codigo_negociacao".into(), "string".into()), ("numero_negocios".into(), "int".into())]);
+    // A second sync changes nothing.
+    let out = cli(&["catalog", "sync", "--lake", lake, "--database", db]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("create view") && !text.contains("update view"), "{text}");
+
+    // A view made in Athena (its own JSON, with an owner) is pulled into a new lake and runs there.
+    let athena = serde_json::json!({
+        "originalSql": "SELECT count(*) AS n FROM cotacoes_b3_raw WHERE tipo_mercado = 10",
+        "catalog": "awsdatacatalog", "schema": db,
+        "columns": [{"name": "n", "type": "bigint"}],
+        "owner": "arn:aws:iam::123456789012:user/analyst", "runAsInvoker": false, "properties": {}
+    });
+    let text = format!("/* Presto View: {} */", base64::engine::general_purpose::STANDARD.encode(athena.to_string()));
+    let input = aws_sdk_glue::types::TableInput::builder()
+        .name("feito_no_athena")
+        .table_type("VIRTUAL_VIEW")
+        .view_original_text(text)
+        .view_expanded_text("/* Presto View */")
+        .parameters("presto_view", "true")
+        .build()
+        .unwrap();
+    rt.block_on(client.create_table().database_name(db).table_input(input).send()).unwrap();
+    // Forgotten locally, the lake's own view comes back from Glue with the one Athena made.
+    let before = rt.block_on(run(&s, "SHOW CREATE VIEW negocios"));
+    rt.block_on(run(&s, "DROP VIEW negocios"));
+    let out = cli(&["catalog", "pull", "--lake", lake, "--database", db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pulled = rt.block_on(session(&local)).unwrap();
+    let views = rt.block_on(run(&pulled, "SHOW VIEWS"));
+    assert!(views.contains(&"feito_no_athena".into()) && views.contains(&"negocios".into()), "{views:?}");
+    let n = rt.block_on(run(&pulled, "SELECT n FROM feito_no_athena"));
+    assert_eq!(n, rt.block_on(run(&pulled, "SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado = 10")));
+    assert_eq!(rt.block_on(run(&pulled, "SHOW CREATE VIEW negocios")), before);
+
+    // Dropped locally, dropped in Glue; the view Athena made stays.
+    rt.block_on(run(&s, "DROP VIEW negocios"));
+    let out = cli(&["catalog", "sync", "--lake", lake, "--database", db]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("drop view negocios"), "{text}{}", stderr(&out));
+    assert!(rt.block_on(client.get_table().database_name(db).name("negocios").send()).is_err());
+    assert!(rt.block_on(client.get_table().database_name(db).name("feito_no_athena").send()).is_ok());
 }

@@ -211,6 +211,24 @@ impl LocalCatalog {
             for p in partitions.iter_mut().filter(|p| changed(&p.location)) {
                 p.files = list_files(&self.lake, &p.location).await?;
             }
+            // A partition a statement added whose files are all in place but not yet indexed
+            // (it died while indexing): listed, so that the statement's rows show whole.
+            let depth = def.partition_keys.len();
+            for folder in &changing {
+                let Some(values) =
+                    super::partition::folder_values(def, folder).filter(|v| v.len() == depth && depth > 0)
+                else {
+                    continue;
+                };
+                if partitions.iter().any(|p| p.values == values) || !pruner.keep(depth, &[values.as_slice()])?[0] {
+                    continue;
+                }
+                let files = list_files(&self.lake, folder).await?;
+                if !files.is_empty() {
+                    partitions.push(Partition { values, location: folder.clone(), files });
+                }
+            }
+            super::partition::sort(&mut partitions);
         }
         Ok(partitions)
     }

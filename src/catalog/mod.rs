@@ -9,6 +9,7 @@ pub mod glue;
 pub mod index;
 pub mod local;
 pub mod partition;
+pub mod projection;
 pub mod refined;
 pub mod sync;
 pub mod types;

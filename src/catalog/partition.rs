@@ -257,6 +257,26 @@ fn equality(expr: &Expr, key: &str) -> Option<ScalarValue> {
     }
 }
 
+/// The values a folder of `def` (relative to the lake, such as `refined/year=2024/month=03`)
+/// stands for: one per `key=value` segment below the table's folder, as many as it has, or
+/// `None` when the folder is not the table's or a segment is not its key's.
+pub fn folder_values(def: &TableDef, folder: &str) -> Option<Vec<String>> {
+    let prefix = def.lake_prefix()?;
+    let inside = if prefix.is_empty() { folder } else { folder.strip_prefix(prefix)? };
+    if !(inside.is_empty() || inside.starts_with('/') || prefix.is_empty()) {
+        return None;
+    }
+    let segments: Vec<&str> = inside.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.len() > def.partition_keys.len() {
+        return None;
+    }
+    segments
+        .iter()
+        .zip(&def.partition_keys)
+        .map(|(segment, key)| canonical(key, &folder_value(segment, &key.name)?).ok())
+        .collect()
+}
+
 /// Finds a table's partitions by walking its `key=value` folders one level at a time,
 /// listing only the folders that the filters on the keys seen so far keep, then the files
 /// of each partition. Folders that do not follow the keys (`_staging`, `.hidden`, a stray

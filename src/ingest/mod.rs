@@ -171,18 +171,12 @@ async fn index_folders(lake: &Lake, folders: &[String]) -> Result<(), crate::cat
     }
     let catalog = LocalCatalog::new(lake);
     for def in catalog.definitions().await?.into_values() {
-        let Some(prefix) = def.lake_prefix() else { continue };
         for folder in folders {
-            let Some(inside) = folder.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else { continue };
-            let values: Option<Vec<String>> = inside
-                .split('/')
-                .zip(&def.partition_keys)
-                .map(|(segment, key)| {
-                    let raw = crate::catalog::partition::folder_value(segment, &key.name)?;
-                    crate::catalog::partition::canonical(key, &raw).ok()
-                })
-                .collect();
-            let Some(values) = values else { continue };
+            // A folder below the table's (a partition or a day), or an unpartitioned table's own.
+            let values = crate::catalog::partition::folder_values(&def, folder);
+            let Some(values) = values.filter(|v| !v.is_empty() || def.partition_keys.is_empty()) else {
+                continue;
+            };
             let pruner = crate::catalog::Pruner::prefix(&def.partition_keys, &values);
             let found = crate::catalog::partition::discover(lake, &def, &pruner).await?;
             catalog.record(&def, vec![(values, found)]).await?;

@@ -78,7 +78,110 @@ struct ChangeRecord {
 }
 
 const COMMIT_RECORD: &str = "_commit.json";
+/// The files a statement adds (INSERT INTO, CTAS, UNLOAD), written before the first is
+/// copied in: a run that dies after it is finished by [`recover`].
+const ADDITIONS_RECORD: &str = "_additions.json";
 const CHANGE_RECORDS: &str = "_changing";
+
+/// New files a statement adds to folders of the lake, each under a name no other file has:
+/// staged under `_staging/<run>/` (where no table looks), then [committed](Additions::commit)
+/// by recording them and copying each in (one atomic PUT or rename each). Nothing that was
+/// there is replaced, so readers that take files from the partition index see none of them
+/// until the caller indexes them; a run that dies after its record is rolled forward by
+/// [`recover`], which returns the folders for the caller to index.
+pub struct Additions {
+    lake: Lake,
+    run: String,
+    files: Vec<String>,
+    bytes: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AdditionsRecord {
+    files: Vec<String>,
+}
+
+impl Additions {
+    /// An empty set of additions for one statement.
+    pub fn new(lake: &Lake) -> Self {
+        let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
+        Self { lake: lake.clone(), run, files: Vec::new(), bytes: 0 }
+    }
+
+    /// Stages `bytes` as the file `relative` (its final path in the lake, a name no file has).
+    pub async fn stage(&mut self, relative: String, bytes: bytes::Bytes) -> Result<(), Error> {
+        let path = self.lake.path(&format!("{STAGING}/{}/{relative}", self.run));
+        self.bytes += bytes.len() as u64;
+        self.lake.write(&path, bytes).await?;
+        self.files.push(relative);
+        Ok(())
+    }
+
+    /// The files staged so far, by final path.
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+
+    /// Bytes staged so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Records the files, then copies each into place. The caller indexes the folders (a
+    /// table's partitions), then calls [`Committed::finish`]; queries wait until then.
+    pub async fn commit(self) -> Result<Committed, Error> {
+        let publishing = self.lake.publishing().await?;
+        let record = serde_json::to_vec(&AdditionsRecord { files: self.files.clone() }).expect("a record serializes");
+        self.lake.write(&self.lake.path(&format!("{STAGING}/{}/{ADDITIONS_RECORD}", self.run)), record).await?;
+        copy_in(&self.lake, &self.run, &self.files).await?;
+        // Every file is in place: until the caller has indexed them, readers list these
+        // folders, so a crash while indexing shows all the rows, not some.
+        let folders = folders_of(&self.files);
+        mark(&self.lake, &self.run, "additions", ChangeRecord { folders, staged: false }).await?;
+        Ok(Committed {
+            days: vec![],
+            rows: 0,
+            bytes: self.bytes,
+            folders: folders_of(&self.files),
+            run: self.run,
+            _publishing: publishing,
+        })
+    }
+
+    /// Deletes everything staged.
+    pub async fn abort(self) -> Result<(), Error> {
+        cleanup(&self.lake, &self.run).await
+    }
+}
+
+/// Copies staged files in (again, after a crash: a copy replaces a whole file by the same one).
+async fn copy_in(lake: &Lake, run: &str, files: &[String]) -> Result<(), Error> {
+    let store = lake.store().clone();
+    futures::stream::iter(files.iter().cloned())
+        .map(|relative| {
+            let store = store.clone();
+            let from = lake.path(&format!("{STAGING}/{run}/{relative}"));
+            let to = lake.path(&relative);
+            async move {
+                match store.copy(&from, &to).await {
+                    Ok(()) => Ok(()),
+                    // Copied before a crash, and its staged copy since removed.
+                    Err(object_store::Error::NotFound { .. }) if lake.exists(&to).await? => Ok(()),
+                    Err(source) => Err(Error::Store { path: to.to_string(), source }),
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+fn folders_of(files: &[String]) -> Vec<String> {
+    let folders: BTreeSet<String> =
+        files.iter().map(|f| f.rsplit_once('/').map_or(String::new(), |(folder, _)| folder.to_string())).collect();
+    folders.into_iter().collect()
+}
 
 /// Marks `folders` (relative to the lake root) as being changed by `run`, under `name`;
 /// [`Change::done`] removes the mark. A run that dies leaves it, and the next writer's
@@ -284,6 +387,18 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
     let mut publishing = None;
     for folder in listing.common_prefixes {
         let Some(run) = folder.filename().map(str::to_string) else { continue };
+        let additions = lake.path(&format!("{STAGING}/{run}/{ADDITIONS_RECORD}"));
+        if let Some(bytes) = lake.read(&additions).await? {
+            let record: AdditionsRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Location { url: additions.to_string(), message: e.to_string() })?;
+            warn!(run = %run, files = record.files.len(), "finishing the additions of a statement that stopped half-way");
+            let publishing = hold(lake, &mut publishing).await?;
+            copy_in(lake, &run, &record.files).await?;
+            let folders = folders_of(&record.files);
+            mark(lake, &run, "additions", ChangeRecord { folders: folders.clone(), staged: false }).await?;
+            committed.push(Committed { days: vec![], rows: 0, bytes: 0, folders, run, _publishing: publishing });
+            continue;
+        }
         match lake.read(&record_path(lake, &run)).await? {
             Some(bytes) => {
                 let record: CommitRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Location {

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod session;
 pub mod statements;
 pub mod table;
+pub mod write;
 
 use std::fmt;
 

@@ -83,6 +83,8 @@ pub enum Statement {
     },
     /// `CREATE [OR REPLACE] VIEW`.
     CreateView(crate::catalog::view::CreateView),
+    /// A statement that writes rows: CTAS, INSERT INTO, UNLOAD.
+    Write(super::write::Write),
     /// `DROP VIEW`.
     DropView {
         /// The view.
@@ -106,6 +108,9 @@ pub enum Statement {
 /// values only, in one pass (no expression, where the parser backtracks); a `CREATE` goes to
 /// [`TableDef::parse`], which bounds its own time.
 pub fn parse(sql: &str) -> Option<Result<Statement>> {
+    if let Some(write) = super::write::parse(sql) {
+        return Some(write.map(Statement::Write));
+    }
     if let Some(view) = crate::catalog::view::parse_create_view(sql) {
         return Some(view.map(Statement::CreateView).map_err(Error::Usage));
     }
@@ -253,6 +258,8 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
             session.register_views().await?;
             Ok(changed)
         }
+        // It takes the writer's lock itself, after planning its query.
+        Write(write) => super::write::run(session, write).await,
         ShowTables
         | ShowPartitions { .. }
         | Describe { .. }
@@ -325,6 +332,7 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
             let names = catalog.views().await?.into_keys().filter(|n| pattern.as_ref().is_none_or(|p| p.is_match(n)));
             batch(&[("views", strings(names.collect()))])
         }
+        Statement::Write(_) => unreachable!("run takes writes"),
         Statement::ShowCreateView { name } => {
             let view = catalog.view(&name).await?.ok_or(CatalogError::ViewNotFound(name))?;
             batch(&[("createview_stmt", strings(vec![view.to_ddl()]))])
@@ -417,7 +425,7 @@ async fn drop_partitions(
 
 /// A LOCATION on a local lake written as a path relative to the working directory, made
 /// absolute (as a shell user means it); anything else as written.
-fn local_path(location: &str, session: &Session) -> Result<String> {
+pub(crate) fn local_path(location: &str, session: &Session) -> Result<String> {
     let plain = !location.contains("://") && !location.starts_with('/') && !location.starts_with("${");
     if !plain || session.catalog().lake().local_root().is_none() {
         return Ok(location.to_string());

@@ -154,3 +154,200 @@ fn views_reach_glue_as_athena_writes_them_and_come_back() {
     assert!(rt.block_on(client.get_table().database_name(db).name("negocios").send()).is_err());
     assert!(rt.block_on(client.get_table().database_name(db).name("feito_no_athena").send()).is_ok());
 }
+
+/// Every Parquet file under a folder of the lake.
+fn files_under(dir: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(extension) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn ctas_and_insert_write_partitioned_parquet_and_register_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    let ctas = "CREATE TABLE vista WITH (format = 'PARQUET', write_compression = 'ZSTD', \
+                external_location = '${lake}/vista/', partitioned_by = ARRAY['year', 'month']) AS \
+                SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado, year, month \
+                FROM cotacoes_b3_raw WHERE tipo_mercado = 10";
+    assert_eq!(run(&s, ctas).await, ["1196"]);
+    // Hive folders of the partition keys, Parquet with the codec asked for, registered.
+    let files = files_under(&dir.path().join("vista/year=2022/month=2"), ".parquet");
+    assert_eq!(files.len(), 1);
+    let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(&reader);
+    assert!(matches!(meta.row_group(0).column(0).compression(), parquet::basic::Compression::ZSTD(_)));
+    assert_eq!(run(&s, "SHOW PARTITIONS vista").await, ["year=2022/month=2"]);
+    let petr4 = "SELECT CAST(preco_ultimo_negocio AS VARCHAR) FROM vista WHERE codigo_negociacao = 'PETR4'";
+    assert_eq!(run(&s, petr4).await, ["32.63"]);
+    let ddl = run(&s, "SHOW CREATE TABLE vista").await.join("\n");
+    assert!(ddl.contains("PARTITIONED BY") && ddl.contains("'parquet.compression'='ZSTD'"), "{ddl}");
+    // To the cent: the same sums as the source.
+    let total = "SELECT CAST(sum(volume_total_negociado) AS VARCHAR), count(*) FROM";
+    assert_eq!(
+        run(&s, &format!("{total} vista")).await,
+        run(&s, &format!("{total} cotacoes_b3_raw WHERE tipo_mercado = 10")).await
+    );
+
+    // INSERT INTO: a new partition and an existing one that grows; named columns, the rest NULL.
+    let n = run(
+        &s,
+        "INSERT INTO vista (codigo_negociacao, year, month, preco_ultimo_negocio) \
+         VALUES ('NOVO3', 2023, 1, 10.5), ('NOVO4', 2022, 2, 0.01)",
+    )
+    .await;
+    assert_eq!(n, ["2"]);
+    assert_eq!(run(&s, "SHOW PARTITIONS vista").await, ["year=2022/month=2", "year=2023/month=1"]);
+    assert_eq!(
+        run(&s, "SELECT codigo_negociacao, CAST(preco_ultimo_negocio AS VARCHAR), volume_total_negociado, year, month FROM vista WHERE codigo_negociacao LIKE 'NOVO%' ORDER BY 1").await,
+        ["NOVO3|10.50||2023|1", "NOVO4|0.01||2022|2"]
+    );
+    assert_eq!(
+        files_under(&dir.path().join("vista/year=2022/month=2"), ".parquet").len(),
+        2,
+        "a new file, the old kept"
+    );
+    // A new process sees it all (the index names the new files).
+    let again = session(&lake).await.unwrap();
+    assert_eq!(run(&again, "SELECT count(*) FROM vista").await, ["1198"]);
+
+    // WITH NO DATA: the table, its columns, no rows; the default location is under the lake.
+    assert_eq!(
+        run(&s, "CREATE TABLE vazia AS SELECT codigo_negociacao, preco_ultimo_negocio FROM vista WITH NO DATA").await,
+        ["0"]
+    );
+    assert_eq!(
+        run(&s, "DESCRIBE vazia").await,
+        ["codigo_negociacao|string||false", "preco_ultimo_negocio|decimal(13,2)||false"]
+    );
+    assert_eq!(run(&s, "SELECT count(*) FROM vazia").await, ["0"]);
+    run(&s, "INSERT INTO vazia SELECT codigo_negociacao, preco_ultimo_negocio FROM vista WHERE year = 2023").await;
+    assert_eq!(run(&s, "SELECT * FROM vazia").await, ["NOVO3|10.50"]);
+    assert!(dir.path().join("tables/vazia").is_dir());
+}
+
+#[tokio::test]
+async fn bad_writes_fail_with_athenas_words_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    run(
+        &s,
+        "CREATE TABLE t WITH (partitioned_by = ARRAY['k']) AS SELECT CAST(1.00 AS DECIMAL(5,2)) AS v, 'a' AS name, 1 AS k",
+    )
+    .await;
+    let before = snapshot(dir.path());
+    let fails = |sql: &'static str, expected: &'static str| {
+        let s = &s;
+        async move {
+            let err = execute(s, sql).await.unwrap_err().to_string();
+            assert!(err.contains(expected), "{sql}: {err}");
+        }
+    };
+    // 101 partitions in one statement.
+    fails(
+        "INSERT INTO t SELECT 1, 'x', CAST(n AS INTEGER) FROM unnest(sequence(1, 101)) AS u(n)",
+        "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions/buckets",
+    )
+    .await;
+    // A CTAS over a location that holds files.
+    fails(
+        "CREATE TABLE u WITH (external_location = '${lake}/raw/') AS SELECT 1 AS x",
+        "HIVE_PATH_ALREADY_EXISTS: Target directory for table 'default.u' already exists",
+    )
+    .await;
+    fails("CREATE TABLE t AS SELECT 1 AS x", "Table 'awsdatacatalog.default.t' already exists").await;
+    fails("CREATE TABLE u WITH (partitioned_by = ARRAY['a']) AS SELECT 1 AS a, 2 AS b", "HIVE_COLUMN_ORDER_MISMATCH")
+        .await;
+    fails("CREATE TABLE u WITH (format = 'ORC') AS SELECT 1 AS a", "format 'ORC'").await;
+    fails("CREATE TABLE u WITH (colour = 'red') AS SELECT 1 AS a", "table property 'colour' does not exist").await;
+    fails("CREATE TABLE u WITH (external_location = '/etc/') AS SELECT 1 AS a", "outside the lake").await;
+    // INSERTs the table cannot take.
+    fails("INSERT INTO t VALUES (1, 'x')", "Insert query has mismatched column size").await;
+    fails(
+        "INSERT INTO t VALUES ('x', 'y', 1)",
+        "Insert query has mismatched column types: Table: [decimal(5,2), varchar, bigint]",
+    )
+    .await;
+    fails("INSERT INTO t (nada) VALUES (1)", "Insert column name does not exist in target table: nada").await;
+    fails("INSERT INTO nao_existe VALUES (1)", "Table 'awsdatacatalog.default.nao_existe' does not exist").await;
+    fails(
+        "INSERT INTO cotacoes_b3_ultima_sessao SELECT * FROM cotacoes_b3_ultima_sessao",
+        "Inserting into views is not supported",
+    )
+    .await;
+    // A value that does not fit, after rows that did: nothing of it stays.
+    fails("INSERT INTO t VALUES (1, 'a', 2), (12345.67, 'b', 3)", "12345.67 is too large").await;
+    fails("UNLOAD (SELECT 1 AS a) TO '${lake}/raw/' WITH (format = 'JSON')", "HIVE_PATH_ALREADY_EXISTS").await;
+    fails("UNLOAD (SELECT 1 AS a) TO '${lake}/x/' WITH (format = 'AVRO')", "format 'AVRO'").await;
+    assert_eq!(snapshot(dir.path()), before);
+    assert_eq!(run(&s, "SELECT CAST(v AS VARCHAR), name, k FROM t").await, ["1.00|a|1"]);
+}
+
+#[tokio::test]
+async fn unload_writes_parquet_text_and_json_as_athena_does() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    let query = "SELECT codigo_negociacao, preco_ultimo_negocio, numero_negocios, CAST(NULL AS VARCHAR) AS nada \
+                 FROM cotacoes_b3_raw WHERE codigo_negociacao IN ('PETR4', 'VALE3') AND tipo_mercado = 10 \
+                 ORDER BY codigo_negociacao";
+    // TEXTFILE: the delimiter given, NULL as \N, gzip by default.
+    assert_eq!(
+        run(
+            &s,
+            &format!("UNLOAD ({query}) TO '${{lake}}/export/texto/' WITH (format = 'TEXTFILE', field_delimiter = '|')")
+        )
+        .await,
+        ["2"]
+    );
+    let files = files_under(&dir.path().join("export/texto"), ".gz");
+    assert_eq!(files.len(), 1);
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&files[0]).unwrap()).read_to_string(&mut text).unwrap();
+    let petr4 =
+        run(&s, "SELECT numero_negocios FROM cotacoes_b3_raw WHERE codigo_negociacao = 'PETR4' AND tipo_mercado = 10")
+            .await;
+    assert_eq!(text.lines().next().unwrap(), format!("PETR4|32.63|{}|\\N", petr4[0]));
+    // JSON: one object a line, numbers as numbers (decimals exact).
+    run(&s, &format!("UNLOAD ({query}) TO '${{lake}}/export/json/' WITH (format = 'JSON', compression = 'NONE')"))
+        .await;
+    let files = files_under(&dir.path().join("export/json"), ".json");
+    let first: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&files[0]).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(first["codigo_negociacao"], "PETR4");
+    assert_eq!(first["preco_ultimo_negocio"].to_string(), "32.63");
+    assert!(first["nada"].is_null());
+    // PARQUET (Athena's default), partitioned: the keys are folders, not columns.
+    run(
+        &s,
+        "UNLOAD (SELECT codigo_negociacao, preco_ultimo_negocio, tipo_mercado FROM cotacoes_b3_raw \
+         WHERE tipo_mercado IN (10, 20)) TO '${lake}/export/pq/' WITH (partitioned_by = ARRAY['tipo_mercado'])",
+    )
+    .await;
+    let files = files_under(&dir.path().join("export/pq"), ".parquet");
+    let folders: Vec<String> =
+        files.iter().map(|f| f.parent().unwrap().file_name().unwrap().to_string_lossy().to_string()).collect();
+    assert_eq!(folders, ["tipo_mercado=10", "tipo_mercado=20"]);
+    let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(&reader);
+    assert_eq!(meta.file_metadata().schema_descr().num_columns(), 2);
+    assert!(matches!(meta.row_group(0).column(0).compression(), parquet::basic::Compression::GZIP(_)));
+    // Partitioned UNLOADs may add to a location; the files are new, never replaced.
+    run(&s, "UNLOAD (SELECT 'X' AS c, 30 AS tipo_mercado) TO '${lake}/export/pq/' WITH (partitioned_by = ARRAY['tipo_mercado'])").await;
+    assert_eq!(files_under(&dir.path().join("export/pq"), ".parquet").len(), 3);
+    assert!(!dir.path().join("_staging").exists());
+}

@@ -20,6 +20,8 @@ use super::types::{arrow_type, hive_type};
 
 /// Stands for the lake's URL (no trailing slash) in table locations.
 pub const LAKE_VAR: &str = "${lake}";
+/// Partition projection's folder template (a table property that holds a location).
+const PROJECTION_TEMPLATE: &str = "storage.location.template";
 
 /// Where `location` lies in the lake at `lake_url`, as a path relative to the lake root (`""`
 /// for the root), or `None` when it lies outside: another bucket or scheme, a local path
@@ -189,10 +191,27 @@ impl TableDef {
     /// The definition with `${lake}` standing for `lake_url` where the location lies in the
     /// lake ([`in_lake`]); a location outside it is kept, and refused where tables are made.
     pub fn with_location_template(mut self, lake_url: &str) -> Self {
-        if let Some(rest) = in_lake(&self.location, lake_url) {
-            let slash = if self.location.ends_with('/') { "/" } else { "" };
-            self.location =
-                if rest.is_empty() { format!("{LAKE_VAR}{slash}") } else { format!("{LAKE_VAR}/{rest}{slash}") };
+        let template = |location: &str| {
+            let rest = in_lake(location, lake_url)?;
+            let slash = if location.ends_with('/') { "/" } else { "" };
+            Some(if rest.is_empty() { format!("{LAKE_VAR}{slash}") } else { format!("{LAKE_VAR}/{rest}{slash}") })
+        };
+        if let Some(location) = template(&self.location) {
+            self.location = location;
+        }
+        // Partition projection's folder template, `${column}`s and all.
+        if let Some(t) = self.properties.get(PROJECTION_TEMPLATE).and_then(|t| template(t)) {
+            self.properties.insert(PROJECTION_TEMPLATE.into(), t);
+        }
+        self
+    }
+
+    /// The definition with `${lake}` replaced by `lake_url` in its location and projection
+    /// template: what Athena is given.
+    pub fn resolved(mut self, lake_url: &str) -> Self {
+        self.location = self.resolved_location(lake_url);
+        if let Some(t) = self.properties.get_mut(PROJECTION_TEMPLATE) {
+            *t = t.replace(LAKE_VAR, lake_url.trim_end_matches('/'));
         }
         self
     }

@@ -140,6 +140,7 @@ impl GlueCatalog {
     }
 
     fn table_input(&self, def: &TableDef) -> Result<TableInput, Error> {
+        let def = &def.clone().resolved(&self.lake_url);
         let keys = def.partition_keys.iter().map(glue_column).collect::<Result<Vec<_>, _>>()?;
         let mut parameters: HashMap<String, String> = def.properties.clone().into_iter().collect();
         parameters.insert(EXTERNAL.into(), "TRUE".into());
@@ -147,7 +148,7 @@ impl GlueCatalog {
         TableInput::builder()
             .name(&def.name)
             .table_type("EXTERNAL_TABLE")
-            .storage_descriptor(self.storage(def, def.resolved_location(&self.lake_url))?)
+            .storage_descriptor(self.storage(def, def.location.clone())?)
             .set_partition_keys(Some(keys))
             .set_parameters(Some(parameters))
             .build()

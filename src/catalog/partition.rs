@@ -192,6 +192,12 @@ impl Pruner {
         prefix
     }
 
+    /// The values `key = literal` or `key IN (literals)` filters allow `key`, if one does
+    /// (the first such filter; the others still prune what it allows).
+    pub fn equal_values(&self, key: &str) -> Option<Vec<ScalarValue>> {
+        self.filters.iter().flat_map(split_conjunction).find_map(|e| equal_values(e, key))
+    }
+
     /// Which of `candidates` (values of the first `depth` keys) the filters on those keys keep.
     pub fn keep(&self, depth: usize, candidates: &[&[String]]) -> Result<Vec<bool>, Error> {
         let names: Vec<&str> = self.keys[..depth].iter().map(|k| k.name.as_str()).collect();
@@ -228,6 +234,31 @@ impl Pruner {
         let values: Vec<&[String]> = partitions.iter().map(|p| p.values.as_slice()).collect();
         let keep = self.keep(self.keys.len(), &values)?;
         Ok(partitions.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect())
+    }
+}
+
+/// The values `expr` allows `key`: `key = literal`, `key IN (literals)`, or an OR of them.
+fn equal_values(expr: &Expr, key: &str) -> Option<Vec<ScalarValue>> {
+    let is_key = |e: &Expr| match e.clone().unalias() {
+        Expr::Column(c) => c.name == key,
+        Expr::Cast(c) => matches!(*c.expr, Expr::Column(ref col) if col.name == key),
+        _ => false,
+    };
+    match expr {
+        Expr::InList(list) if !list.negated && is_key(&list.expr) => list
+            .list
+            .iter()
+            .map(|e| match e {
+                Expr::Literal(v, _) => Some(v.clone()),
+                _ => None,
+            })
+            .collect(),
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            let mut values = equal_values(left, key)?;
+            values.extend(equal_values(right, key)?);
+            Some(values)
+        }
+        _ => equality(expr, key).map(|v| vec![v]),
     }
 }
 

@@ -322,6 +322,76 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Compare every partition with Glue, not only the days changed since the last sync.
     pub full: bool,
+    /// Give Glue the day-partitioned tables with partition projection instead of partitions.
+    pub projection: bool,
+}
+
+/// The lake's catalog as `catalog sync --projection` shows it to Glue: every table
+/// partitioned by `year`, `month` and `day` (the raw table, the compact refined layout, the
+/// daily summary) carries Athena's projection properties and no partitions, so Athena
+/// computes its days and no partition sync is needed again. Tables partitioned otherwise
+/// (the day/ticker refined layout: projecting `symbol` would need an equality filter on it or
+/// a list of tickers that goes stale) keep their partitions.
+pub struct WithProjection<'a> {
+    local: &'a LocalCatalog,
+}
+
+impl<'a> WithProjection<'a> {
+    /// The local catalog, projected.
+    pub fn new(local: &'a LocalCatalog) -> Self {
+        Self { local }
+    }
+
+    fn project(def: TableDef) -> TableDef {
+        match super::projection::day_properties(&def) {
+            Some(properties) if !super::projection::enabled(&def) => {
+                let mut def = def;
+                def.properties.extend(properties);
+                def
+            }
+            _ => def,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Catalog for WithProjection<'_> {
+    fn describe(&self) -> String {
+        self.local.describe()
+    }
+    fn lake_url(&self) -> String {
+        self.local.lake_url()
+    }
+    async fn tables(&self) -> Result<Vec<String>, Error> {
+        self.local.tables().await
+    }
+    async fn table(&self, name: &str) -> Result<Option<TableDef>, Error> {
+        Ok(self.local.table(name).await?.map(Self::project))
+    }
+    async fn create_table(&self, def: &TableDef) -> Result<(), Error> {
+        self.local.create_table(def).await
+    }
+    async fn update_table(&self, def: &TableDef) -> Result<(), Error> {
+        self.local.update_table(def).await
+    }
+    async fn drop_table(&self, name: &str) -> Result<(), Error> {
+        self.local.drop_table(name).await
+    }
+    async fn partitions(&self, def: &TableDef, prefix: &[String]) -> Result<Vec<Partition>, Error> {
+        if super::projection::enabled(def) {
+            return Ok(vec![]);
+        }
+        self.local.partitions(def, prefix).await
+    }
+    async fn add_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
+        self.local.add_partitions(def, partitions).await
+    }
+    async fn update_partitions(&self, def: &TableDef, partitions: &[Partition]) -> Result<(), Error> {
+        self.local.update_partitions(def, partitions).await
+    }
+    async fn drop_partitions(&self, def: &TableDef, values: &[Vec<String>]) -> Result<(), Error> {
+        self.local.drop_partitions(def, values).await
+    }
 }
 
 /// Syncs a lake's catalog with a Glue database, keeping what it synced in the lake
@@ -342,7 +412,9 @@ pub async fn sync_glue(
     let name = format!("glue-{}", glue.database());
     let mut baseline: Baseline = local.load_state(&name).await?.unwrap_or_default();
     let known = (!opts.full && !baseline.tables.is_empty()).then_some(&baseline);
-    let plan = plan(local, glue, scope, known).await?;
+    let projected = WithProjection::new(local);
+    let source: &dyn Catalog = if opts.projection { &projected } else { local };
+    let plan = plan(source, glue, scope, known).await?;
     if !opts.dry_run {
         apply(glue, &plan).await?;
         baseline.merge(&plan);

@@ -24,6 +24,10 @@ pub enum CatalogAction {
         /// Compare every partition with Glue, not only the days changed since the last sync.
         #[arg(long)]
         full: bool,
+        /// Give Glue the tables partitioned by day (raw, compact refined, summary) with
+        /// partition projection, so Athena needs no partition sync for them again.
+        #[arg(long)]
+        projection: bool,
     },
     /// Read the table definitions of a Glue database into the lake's catalog (or --out).
     Pull {
@@ -47,12 +51,13 @@ pub enum CatalogAction {
 impl CatalogAction {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
-            CatalogAction::Sync { lake, glue, dry_run, full } => {
+            CatalogAction::Sync { lake, glue, dry_run, full, projection } => {
                 let lake = lake.open().await?;
                 let started = std::time::Instant::now();
                 let local = LocalCatalog::new(&lake);
                 let remote = GlueCatalog::for_lake(&local, &glue.database).await;
-                let plan = sync::sync_glue(&local, &remote, &Scope::All, SyncOptions { dry_run, full }).await?;
+                let plan =
+                    sync::sync_glue(&local, &remote, &Scope::All, SyncOptions { dry_run, full, projection }).await?;
                 print!("{plan}");
                 // Views go with their columns as a session plans them (the built-in ones have
                 // none stored), after the tables they read.

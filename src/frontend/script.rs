@@ -153,24 +153,48 @@ impl Vars {
         vars
     }
 
-    /// `text` with every `${name}` replaced; an unknown name is an error that names it.
+    /// `text` with every `${name}` replaced; an unknown name is an error that names it,
+    /// except in a `'storage.location.template'` value, where Athena's partition projection
+    /// gives `${column}` its own meaning.
     pub fn substitute(&self, text: &str) -> Result<String, String> {
+        let templates = template_values(text);
         let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(at) = rest.find("${") {
-            out.push_str(&rest[..at]);
-            let after = &rest[at + 2..];
-            let end = after.find('}').ok_or_else(|| format!("unclosed ${{ in {:?}", &rest[at..]))?;
+        let mut done = 0;
+        while let Some(found) = text[done..].find("${") {
+            let at = done + found;
+            out.push_str(&text[done..at]);
+            let after = &text[at + 2..];
+            let end = after.find('}').ok_or_else(|| format!("unclosed ${{ in {:?}", &text[at..]))?;
             let name = &after[..end];
-            let value = self.0.get(name).ok_or_else(|| {
-                format!("the SQL uses ${{{name}}}: set it with --var {name}=VALUE (or \\set {name} VALUE)")
-            })?;
-            out.push_str(value);
-            rest = &after[end + 1..];
+            match self.0.get(name) {
+                Some(value) => out.push_str(value),
+                None if templates.iter().any(|r| r.contains(&at)) => out.push_str(&text[at..at + end + 3]),
+                None => {
+                    return Err(format!(
+                        "the SQL uses ${{{name}}}: set it with --var {name}=VALUE (or \\set {name} VALUE)"
+                    ));
+                }
+            }
+            done = at + end + 3;
         }
-        out.push_str(rest);
+        out.push_str(&text[done..]);
         Ok(out)
     }
+}
+
+/// Where the values of `'storage.location.template' = '...'` lie in `text`.
+fn template_values(text: &str) -> Vec<std::ops::Range<usize>> {
+    let lower = text.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for (at, key) in lower.match_indices("storage.location.template") {
+        let rest = &text[at + key.len()..];
+        let Some(open) = rest.find('=').and_then(|eq| rest[eq..].find(['\'', '"']).map(|q| eq + q)) else { continue };
+        let quote = rest[open..].chars().next().expect("found");
+        let start = at + key.len() + open + 1;
+        let end = text[start..].find(quote).map_or(text.len(), |e| start + e);
+        out.push(start..end);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -219,5 +243,14 @@ mod tests {
         let err = Vars::default().substitute("SELECT ${x}").unwrap_err();
         assert!(err.contains("--var x=VALUE"), "{err}");
         assert!(Vars::parse_assignment("a b=1").is_err());
+        // Partition projection's `${column}`s are Athena's, not variables.
+        let mut lake = Vars::default();
+        lake.set("lake", "s3://b/l");
+        let ddl = "TBLPROPERTIES ('storage.location.template'='${lake}/raw/year=${year}/day=${day}/')";
+        assert_eq!(
+            lake.substitute(ddl).unwrap(),
+            "TBLPROPERTIES ('storage.location.template'='s3://b/l/raw/year=${year}/day=${day}/')"
+        );
+        assert!(lake.substitute("SELECT '${year}'").is_err());
     }
 }

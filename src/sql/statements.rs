@@ -348,8 +348,7 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
         Statement::Describe { table } => describe(session, table).await,
         Statement::ShowCreateTable { table } => {
             let def = catalog.require(&table).await?;
-            let mut def = def;
-            def.location = def.resolved_location(&lake_url);
+            let def = def.resolved(&lake_url);
             let ddl = def.to_ddl().map_err(Error::Usage)?;
             batch(&[("createtab_stmt", strings(vec![ddl]))])
         }

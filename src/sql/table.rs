@@ -24,6 +24,7 @@ use datafusion::physical_plan::empty::EmptyExec;
 use object_store::ObjectMeta;
 
 use crate::catalog::partition::typed_value;
+use crate::catalog::projection::Projection;
 use crate::catalog::{LocalCatalog, Partition, Pruner, TableDef};
 
 /// Where a table's partitions come from.
@@ -131,9 +132,13 @@ impl TableProvider for LakeTable {
         limit: Option<usize>,
     ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         let pruner = Pruner::new(&self.def.partition_keys, filters);
-        let partitions = match self.partitions {
-            Partitions::Index => self.catalog.find_partitions(&self.def, &pruner).await,
-            Partitions::Listing => self.catalog.list_partitions(&self.def, &pruner).await,
+        let projected = Projection::of(&self.def, &crate::catalog::Catalog::lake_url(&self.catalog))
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let partitions = match (&projected, self.partitions) {
+            // Computed from the table's properties; the index and the folders are not asked.
+            (Some(projected), _) => projected.partitions(self.catalog.lake(), &pruner).await,
+            (None, Partitions::Index) => self.catalog.find_partitions(&self.def, &pruner).await,
+            (None, Partitions::Listing) => self.catalog.list_partitions(&self.def, &pruner).await,
         }
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let files: Vec<PartitionedFile> = partitions

@@ -351,3 +351,136 @@ async fn unload_writes_parquet_text_and_json_as_athena_does() {
     assert_eq!(files_under(&dir.path().join("export/pq"), ".parquet").len(), 3);
     assert!(!dir.path().join("_staging").exists());
 }
+
+const PROJECTED_RAW: &str = "CREATE EXTERNAL TABLE raw_proj (codigo_negociacao string, preco_ultimo_negocio decimal(13,2), \
+    tipo_mercado int) PARTITIONED BY (year int, month int, day int) STORED AS PARQUET LOCATION '${lake}/raw/' \
+    TBLPROPERTIES ('projection.enabled'='true', \
+    'projection.year.type'='integer', 'projection.year.range'='2020,2030', \
+    'projection.month.type'='integer', 'projection.month.range'='1,12', 'projection.month.digits'='2', \
+    'projection.day.type'='integer', 'projection.day.range'='1,31', 'projection.day.digits'='2', \
+    'storage.location.template'='${lake}/raw/year=${year}/month=${month}/day=${day}/')";
+
+#[tokio::test]
+async fn projected_tables_compute_their_partitions_from_their_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    run(&s, PROJECTED_RAW).await;
+    // No MSCK REPAIR, no ADD PARTITION: the day is found from the properties, one folder read.
+    let petr4 = "SELECT CAST(preco_ultimo_negocio AS VARCHAR) FROM raw_proj \
+                 WHERE year = 2022 AND month = 2 AND day = 4 AND codigo_negociacao = 'PETR4' AND tipo_mercado = 10";
+    let done = execute(&s, petr4).await.unwrap();
+    assert_eq!((crate::common::strings(&done.batches), done.scanned.files), (vec!["32.63".to_string()], 1));
+    assert_eq!(run(&s, "SELECT count(*) FROM raw_proj").await, run(&s, "SELECT count(*) FROM cotacoes_b3_raw").await);
+    // Outside the range: nothing, and nothing read.
+    let outside = execute(&s, "SELECT count(*) FROM raw_proj WHERE year = 2019").await.unwrap();
+    assert_eq!((crate::common::strings(&outside.batches), outside.scanned.files), (vec!["0".to_string()], 0));
+    // Partitions registered in the catalog are ignored, as Athena ignores Glue's.
+    run(&s, "ALTER TABLE raw_proj ADD PARTITION (year=2022, month=2, day=5) LOCATION '${lake}/raw/year=2022/month=02/day=04/'")
+        .await;
+    assert_eq!(run(&s, "SELECT count(*) FROM raw_proj WHERE day = 5").await, ["0"]);
+
+    // date, enum and injected columns over folders UNLOAD writes.
+    run(
+        &s,
+        "UNLOAD (SELECT codigo_negociacao, preco_ultimo_negocio, CAST(data_pregao AS VARCHAR) AS dt FROM cotacoes_b3_raw \
+         WHERE tipo_mercado = 10) TO '${lake}/por_data/' WITH (partitioned_by = ARRAY['dt'])",
+    )
+    .await;
+    run(
+        &s,
+        "CREATE EXTERNAL TABLE por_data (codigo_negociacao string, preco_ultimo_negocio decimal(13,2)) \
+         PARTITIONED BY (dt string) STORED AS PARQUET LOCATION '${lake}/por_data/' TBLPROPERTIES ('projection.enabled'='true', \
+         'projection.dt.type'='date', 'projection.dt.format'='yyyy-MM-dd', 'projection.dt.range'='2022-01-01,NOW')",
+    )
+    .await;
+    assert_eq!(run(&s, "SELECT count(*) FROM por_data WHERE dt = '2022-02-04'").await, ["1196"]);
+    assert_eq!(run(&s, "SELECT count(*) FROM por_data").await, ["1196"]);
+    assert_eq!(run(&s, "SELECT count(*) FROM por_data WHERE dt = '2021-12-31'").await, ["0"], "before the range");
+    run(
+        &s,
+        "UNLOAD (SELECT preco_ultimo_negocio, codigo_negociacao FROM cotacoes_b3_raw WHERE tipo_mercado = 10 \
+         AND codigo_negociacao IN ('PETR4', 'VALE3', 'ITUB4')) TO '${lake}/por_ticker/' \
+         WITH (partitioned_by = ARRAY['codigo_negociacao'])",
+    )
+    .await;
+    run(
+        &s,
+        "CREATE EXTERNAL TABLE por_ticker_enum (preco_ultimo_negocio decimal(13,2)) PARTITIONED BY (codigo_negociacao string) \
+         STORED AS PARQUET LOCATION '${lake}/por_ticker/' TBLPROPERTIES ('projection.enabled'='true', \
+         'projection.codigo_negociacao.type'='enum', 'projection.codigo_negociacao.values'='PETR4,VALE3')",
+    )
+    .await;
+    assert_eq!(run(&s, "SELECT codigo_negociacao FROM por_ticker_enum ORDER BY 1").await, ["PETR4", "VALE3"]);
+    run(
+        &s,
+        "CREATE EXTERNAL TABLE por_ticker (preco_ultimo_negocio decimal(13,2)) PARTITIONED BY (codigo_negociacao string) \
+         STORED AS PARQUET LOCATION '${lake}/por_ticker/' TBLPROPERTIES ('projection.enabled'='true', \
+         'projection.codigo_negociacao.type'='injected', \
+         'storage.location.template'='${lake}/por_ticker/codigo_negociacao=${codigo_negociacao}')",
+    )
+    .await;
+    assert_eq!(
+        run(&s, "SELECT CAST(preco_ultimo_negocio AS VARCHAR) FROM por_ticker WHERE codigo_negociacao IN ('ITUB4', 'NADA3')").await,
+        run(&s, "SELECT CAST(preco_ultimo_negocio AS VARCHAR) FROM cotacoes_b3_raw WHERE codigo_negociacao = 'ITUB4' AND tipo_mercado = 10").await
+    );
+    for sql in ["SELECT count(*) FROM por_ticker", "SELECT count(*) FROM por_ticker WHERE codigo_negociacao LIKE 'P%'"]
+    {
+        let err = execute(&s, sql).await.unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "CONSTRAINT_VIOLATION: For the injected projected partition column codigo_negociacao, the WHERE clause \
+                 must contain only static equality conditions, and at least one such condition must be present."
+            ),
+            "{sql}: {err}"
+        );
+    }
+    // A column without its projection settings is Athena's error.
+    run(
+        &s,
+        "CREATE EXTERNAL TABLE incompleta (a int) PARTITIONED BY (x int) STORED AS PARQUET LOCATION '${lake}/inc/' \
+         TBLPROPERTIES ('projection.enabled'='true')",
+    )
+    .await;
+    let err = execute(&s, "SELECT * FROM incompleta").await.unwrap_err().to_string();
+    assert!(err.contains("missing projection configuration: [x]"), "{err}");
+}
+
+#[test]
+fn a_projected_sync_gives_glue_the_days_as_properties_and_comes_back() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = rt.block_on(real_day_lake(dir.path()));
+    let path = dir.path().to_str().unwrap();
+    let db = format!("proj_{}", uuid::Uuid::new_v4().simple());
+    let out = cli(&["catalog", "sync", "--lake", path, "--database", &db, "--projection"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let client = rt.block_on(crate::trigger::glue());
+    let raw = rt.block_on(client.get_table().database_name(&db).name("cotacoes_b3_raw").send()).unwrap().table.unwrap();
+    let params = raw.parameters.unwrap();
+    assert_eq!(params.get("projection.enabled").map(String::as_str), Some("true"));
+    assert_eq!(params.get("projection.month.digits").map(String::as_str), Some("2"));
+    assert_eq!(
+        params.get("storage.location.template").cloned(),
+        Some(format!("{}raw/year=${{year}}/month=${{month}}/day=${{day}}/", lake.url()))
+    );
+    let partitions = rt.block_on(client.get_partitions().database_name(&db).table_name("cotacoes_b3_raw").send());
+    assert!(partitions.unwrap().partitions().is_empty(), "no partitions to sync");
+    // The day/ticker refined layout keeps its partitions: symbol cannot be projected.
+    let refined = rt.block_on(client.get_table().database_name(&db).name("cotacoes_b3_refined").send()).unwrap();
+    assert!(!refined.table.unwrap().parameters.unwrap().contains_key("projection.enabled"));
+    let partitions = rt.block_on(client.get_partitions().database_name(&db).table_name("cotacoes_b3_refined").send());
+    assert_eq!(partitions.unwrap().partitions().len(), 1196);
+
+    // Pulled back: the raw table is projected locally too, and answers the same.
+    let before =
+        rt.block_on(run(&rt.block_on(session(&lake)).unwrap(), "SELECT count(*) FROM cotacoes_b3_raw WHERE day = 4"));
+    let out = cli(&["catalog", "pull", "--lake", path, "--database", &db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = rt.block_on(session(&lake)).unwrap();
+    let ddl = rt.block_on(run(&s, "SHOW CREATE TABLE cotacoes_b3_raw")).join("\n");
+    assert!(ddl.contains("'projection.enabled'='true'"), "{ddl}");
+    assert_eq!(rt.block_on(run(&s, "SELECT count(*) FROM cotacoes_b3_raw WHERE day = 4")), before);
+    std::fs::remove_dir_all(dir.path().join("_b3lake/catalog/partitions/cotacoes_b3_raw")).unwrap();
+    assert_eq!(rt.block_on(run(&s, "SELECT count(*) FROM cotacoes_b3_raw WHERE day = 4")), before, "no index needed");
+}

@@ -134,6 +134,14 @@ pub async fn execute_with<E: From<Error>>(
             // `lake::snapshot`), so the files read are the ones the index named.
             let snapshot = session.catalog().lake().reading().await.map_err(Error::from)?;
             let ran = async {
+                if let Some((analyze, query)) = super::explain::parse(sql) {
+                    let batches = super::explain::run(session, analyze, query).await?;
+                    for batch in &batches {
+                        rows += batch.num_rows();
+                        each(batch)?;
+                    }
+                    return Ok::<_, E>((batches[0].schema(), Scanned::default()));
+                }
                 let df = session.plan(sql).await?;
                 let task = Arc::new(df.task_ctx());
                 let plan = df.create_physical_plan().await.map_err(Error::from)?;

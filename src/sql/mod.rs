@@ -5,6 +5,7 @@
 pub mod depth;
 pub mod dialect;
 pub mod exec;
+pub mod explain;
 pub mod session;
 pub mod statements;
 pub mod table;

@@ -484,3 +484,49 @@ fn a_projected_sync_gives_glue_the_days_as_properties_and_comes_back() {
     std::fs::remove_dir_all(dir.path().join("_b3lake/catalog/partitions/cotacoes_b3_raw")).unwrap();
     assert_eq!(rt.block_on(run(&s, "SELECT count(*) FROM cotacoes_b3_raw WHERE day = 4")), before, "no index needed");
 }
+
+#[tokio::test]
+async fn explain_shows_the_partitions_kept_and_pruned_and_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    let query = "SELECT symbol, preco_fechamento FROM cotacoes_b3_refined \
+                 WHERE year = 2022 AND month = 2 AND day = 4 AND symbol IN ('PETR4', 'VALE3')";
+    let lines = |rows: Vec<String>| {
+        rows.into_iter().filter(|r| r.starts_with("partitions|") || r.starts_with("data scanned|")).collect::<Vec<_>>()
+    };
+    let plan = run(&s, &format!("EXPLAIN {query}")).await;
+    assert!(plan.iter().any(|r| r.starts_with("physical_plan|")), "{plan:?}");
+    let files: u64 = ["PETR4", "VALE3"]
+        .iter()
+        .map(|t| {
+            std::fs::metadata(
+                dir.path().join(format!("refined/year=2022/month=02/day=04/symbol={t}/part-00000.parquet")),
+            )
+            .unwrap()
+            .len()
+        })
+        .sum();
+    assert_eq!(
+        lines(plan),
+        [format!(
+            "partitions|cotacoes_b3_refined: 2 kept, 1194 pruned of 1196; 2 files, {} in the files",
+            b3lake::sql::exec::human_bytes(files)
+        )]
+    );
+    // ANALYZE runs it: the bytes its scans read, as the query itself reports them.
+    let ran = execute(&s, query).await.unwrap();
+    let analyzed = run(&s, &format!("explain analyze {query};")).await;
+    assert!(
+        analyzed.iter().any(|r| r.starts_with("Plan with Metrics|") && r.contains("bytes_scanned")),
+        "{analyzed:?}"
+    );
+    let read = b3lake::sql::exec::human_bytes(ran.scanned.bytes);
+    let lines = lines(analyzed);
+    assert_eq!(lines[0], format!("partitions|cotacoes_b3_refined: 2 kept, 1194 pruned of 1196; 2 files, {read} read"));
+    assert!(lines[1].starts_with(&format!("data scanned|{read} in ")), "{lines:?}");
+    // A projected table says so; an unpartitioned one too.
+    run(&s, PROJECTED_RAW).await;
+    let plan = run(&s, "EXPLAIN SELECT count(*) FROM raw_proj WHERE year = 2022 AND month = 2 AND day = 4").await;
+    assert!(plan.iter().any(|r| r.starts_with("partitions|raw_proj: 1 kept, projected; 1 file")), "{plan:?}");
+}

@@ -101,17 +101,41 @@ pub struct TableDef {
     pub location: String,
     /// `TBLPROPERTIES`, b3lake's and the user's.
     pub properties: BTreeMap<String, String>,
+    /// `CLUSTERED BY (...) INTO n BUCKETS`: the rows of each partition spread over `n` files
+    /// by a hash of these columns (Hive's, bucketing version 1).
+    pub buckets: Option<Buckets>,
+}
+
+/// A bucketed table's bucketing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buckets {
+    /// The columns hashed, lower case.
+    pub columns: Vec<String>,
+    /// The number of buckets.
+    pub count: u32,
 }
 
 impl TableDef {
     /// Parses one `CREATE EXTERNAL TABLE` statement; `origin` names the file in errors.
     pub fn parse(sql: &str, origin: &str) -> Result<Self, Error> {
+        Self::parse_statement(sql, origin).map(|(def, _)| def)
+    }
+
+    /// Parses one `CREATE EXTERNAL TABLE` statement, and whether it says `IF NOT EXISTS`.
+    pub fn parse_statement(sql: &str, origin: &str) -> Result<(Self, bool), Error> {
         let err = |message: String| Error::Ddl { origin: origin.to_string(), message };
-        let text = sql.to_string();
+        // sqlparser reads Hive's CLUSTERED BY in CREATE TABLE but not in CREATE EXTERNAL
+        // TABLE: the clause is taken out here and read apart.
+        let (text, buckets) = clustered_by(sql).map_err(err)?;
         let parsed = crate::deadline::parse_within(move || Parser::parse_sql(&HiveDialect {}, &text));
         let statements = parsed.map_err(|e| err(e.to_string()))?.map_err(|e| err(e.to_string()))?;
         match statements.as_slice() {
-            [Statement::CreateTable(create)] => Self::from_create(create).map_err(err),
+            [Statement::CreateTable(create)] => {
+                let mut def = Self::from_create(create).map_err(err)?;
+                def.buckets = buckets;
+                def.validate().map_err(err)?;
+                Ok((def, create.if_not_exists))
+            }
             [_] => Err(err("not a CREATE EXTERNAL TABLE statement".into())),
             other => Err(err(format!("expected one statement, found {}", other.len()))),
         }
@@ -169,7 +193,8 @@ impl TableDef {
                 properties.insert(key.value.clone(), literal(value)?);
             }
         }
-        let def = TableDef { name, columns, partition_keys, location: with_slash(&location), properties };
+        let def =
+            TableDef { name, columns, partition_keys, location: with_slash(&location), properties, buckets: None };
         def.printable()?;
         def.validate()?;
         Ok(def)
@@ -184,6 +209,11 @@ impl TableDef {
         }
         if self.columns.is_empty() {
             return Err("a table needs at least one column".into());
+        }
+        for b in self.buckets.iter().flat_map(|b| &b.columns) {
+            if !self.columns.iter().any(|c| &c.name == b) {
+                return Err(format!("bucket column {b} is not a data column"));
+            }
         }
         Ok(())
     }
@@ -267,6 +297,10 @@ impl TableDef {
             write_columns(&mut out, &self.partition_keys)?;
             out.push(')');
         }
+        if let Some(b) = &self.buckets {
+            let columns: Vec<String> = b.columns.iter().map(|c| format!("`{c}`")).collect();
+            let _ = write!(out, "\nCLUSTERED BY ({}) INTO {} BUCKETS", columns.join(", "), b.count);
+        }
         let _ = write!(out, "\nSTORED AS PARQUET\nLOCATION '{}'", quote(&self.location));
         if !self.properties.is_empty() {
             out.push_str("\nTBLPROPERTIES (\n");
@@ -278,6 +312,22 @@ impl TableDef {
         out.push_str(";\n");
         Ok(out)
     }
+}
+
+/// `sql` without its `CLUSTERED BY (cols) [SORTED BY (...)] INTO n BUCKETS`, and the buckets.
+fn clustered_by(sql: &str) -> Result<(String, Option<Buckets>), String> {
+    static CLAUSE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let clause = CLAUSE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?is)\bCLUSTERED\s+BY\s*\(([^)]*)\)\s*(?:SORTED\s+BY\s*\([^)]*\)\s*)?INTO\s+(\d+)\s+BUCKETS\b",
+        )
+        .expect("a valid pattern")
+    });
+    let Some(found) = clause.captures(sql) else { return Ok((sql.to_string(), None)) };
+    let columns = found[1].split(',').map(|c| c.trim().trim_matches(|q| q == '`' || q == '"').to_lowercase()).collect();
+    let count = found[2].parse::<u32>().ok().filter(|n| *n > 0).ok_or("INTO n BUCKETS: n from 1")?;
+    let whole = found.get(0).expect("a match");
+    Ok((format!("{} {}", &sql[..whole.start()], &sql[whole.end()..]), Some(Buckets { columns, count })))
 }
 
 /// `STORED AS PARQUET`, or the long form Athena's own `SHOW CREATE TABLE` prints (`ROW FORMAT
@@ -380,6 +430,19 @@ mod tests {
         // A backslash means one thing to Hive and Athena and another to the parser: refused.
         let sql = "CREATE EXTERNAL TABLE t (a int COMMENT 'x\\d') STORED AS PARQUET LOCATION 'l'";
         assert!(TableDef::parse(sql, "t").unwrap_err().to_string().contains("backslash"));
+    }
+
+    #[test]
+    fn buckets_print_back_as_read() {
+        let sql = "CREATE EXTERNAL TABLE t (a string, b int) PARTITIONED BY (y int) \
+                   CLUSTERED BY (`A`, b) SORTED BY (a) INTO 8 BUCKETS STORED AS PARQUET LOCATION 'l'";
+        let def = TableDef::parse(sql, "t").unwrap();
+        assert_eq!(def.buckets, Some(Buckets { columns: vec!["a".into(), "b".into()], count: 8 }));
+        let printed = def.to_ddl().unwrap();
+        assert!(printed.contains("CLUSTERED BY (`a`, `b`) INTO 8 BUCKETS"), "{printed}");
+        assert_eq!(TableDef::parse(&printed, "t").unwrap(), def);
+        let bad = "CREATE EXTERNAL TABLE t (a int) CLUSTERED BY (z) INTO 2 BUCKETS STORED AS PARQUET LOCATION 'l'";
+        assert!(TableDef::parse(bad, "t").unwrap_err().to_string().contains("bucket column z"));
     }
 
     #[test]

@@ -128,8 +128,14 @@ impl GlueCatalog {
 
     fn storage(&self, def: &TableDef, location: String) -> Result<StorageDescriptor, Error> {
         let columns = def.columns.iter().map(glue_column).collect::<Result<Vec<_>, _>>()?;
+        let (bucket_columns, buckets) = match &def.buckets {
+            Some(b) => (Some(b.columns.clone()), b.count as i32),
+            None => (None, 0),
+        };
         Ok(StorageDescriptor::builder()
             .set_columns(Some(columns))
+            .set_bucket_columns(bucket_columns)
+            .number_of_buckets(buckets)
             .location(location)
             .input_format(INPUT_FORMAT)
             .output_format(OUTPUT_FORMAT)
@@ -187,6 +193,13 @@ impl GlueCatalog {
             partition_keys,
             location: format!("{}/", location.trim_end_matches('/')),
             properties,
+            buckets: match (sd.bucket_columns(), sd.number_of_buckets) {
+                (columns, n) if !columns.is_empty() && n > 0 => Some(super::ddl::Buckets {
+                    columns: columns.iter().map(|c| c.to_lowercase()).collect(),
+                    count: n as u32,
+                }),
+                _ => None,
+            },
         }
         .with_location_template(&self.lake_url))
     }

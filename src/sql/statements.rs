@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{Field, Schema};
-use datafusion::sql::sqlparser::ast::{Statement as SqlStatement, Value};
+use datafusion::sql::sqlparser::ast::Value;
 use datafusion::sql::sqlparser::dialect::HiveDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
@@ -200,14 +200,11 @@ pub fn parse(sql: &str) -> Option<Result<Statement>> {
 }
 
 fn create(sql: &str) -> Result<Statement> {
-    let statements = Parser::parse_sql(&HiveDialect {}, sql).map_err(|e| Error::Usage(e.to_string()))?;
-    match statements.as_slice() {
-        [SqlStatement::CreateTable(c)] => {
-            let def = TableDef::from_create(c).map_err(Error::Usage)?;
-            Ok(Statement::CreateTable { def, if_not_exists: c.if_not_exists })
-        }
-        _ => Err(Error::Usage("expected one CREATE EXTERNAL TABLE statement".into())),
-    }
+    let (def, if_not_exists) = TableDef::parse_statement(sql, "CREATE EXTERNAL TABLE").map_err(|e| match e {
+        CatalogError::Ddl { message, .. } => Error::Usage(message),
+        other => other.into(),
+    })?;
+    Ok(Statement::CreateTable { def, if_not_exists })
 }
 
 fn name(p: &mut Parser) -> std::result::Result<String, ParserError> {

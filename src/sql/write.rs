@@ -416,11 +416,16 @@ async fn create_table_as(
         None => format!("tables/{name}/{query_id}"),
     };
     let keys = list(&mut options, "partitioned_by")?;
-    if !list(&mut options, "bucketed_by")?.is_empty() || text(&mut options, "bucket_count")?.is_some() {
-        return Err(Error::Usage(
-            "bucketed_by: b3lake does not write bucketed tables; partition instead (partitioned_by)".into(),
-        ));
-    }
+    let bucketed_by = list(&mut options, "bucketed_by")?;
+    let buckets = match (bucketed_by.is_empty(), text(&mut options, "bucket_count")?) {
+        (true, None) => None,
+        (false, Some(n)) => {
+            let count = n.parse::<u32>().ok().filter(|n| (1..=MAX_PARTITIONS as u32).contains(n));
+            let count = count.ok_or_else(|| Error::Usage(format!("bucket_count {n}: a number from 1 to 100")))?;
+            Some(crate::catalog::ddl::Buckets { columns: bucketed_by, count })
+        }
+        _ => return Err(Error::Usage("bucketed_by and bucket_count go together".into())),
+    };
     no_more(options)?;
     let df = planned(session, query).await?;
     let schema = df.schema().as_arrow().clone();
@@ -447,9 +452,14 @@ async fn create_table_as(
         location: format!("{}/{location}/", crate::catalog::ddl::LAKE_VAR),
         properties: [("classification", "parquet".to_string()), ("parquet.compression", codec_name)]
             .into_iter()
+            .chain(buckets.is_some().then(|| ("bucketing_version", "1".to_string())))
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
+        buckets,
     };
+    if let Some(b) = def.buckets.iter().flat_map(|b| &b.columns).find(|b| !def.columns.iter().any(|c| &c.name == *b)) {
+        return Err(Error::Usage(format!("bucketed_by {b}: not a column of the query (or a partition key)")));
+    }
     let url = def.resolved_location(&catalog.lake_url());
     if !is_empty(session, &location).await? {
         return Err(Error::Usage(format!(
@@ -481,6 +491,9 @@ async fn insert_into(session: &Session, table: &str, columns: Option<Vec<String>
         }
         return Err(Error::Usage(format!("Table '{CATALOG}.default.{table}' does not exist")));
     };
+    if def.buckets.is_some() {
+        return Err(Error::Usage("INSERT INTO is not supported on bucketed tables".into()));
+    }
     let folder =
         def.lake_prefix().ok_or_else(|| Error::Usage(format!("table {table} lies outside the lake")))?.to_string();
     let all: Vec<&Column> = def.columns.iter().chain(&def.partition_keys).collect();
@@ -671,6 +684,7 @@ fn unload_def(schema: &Schema, keys: Vec<Column>) -> TableDef {
         partition_keys: keys,
         location: String::new(),
         properties: BTreeMap::new(),
+        buckets: None,
     }
 }
 
@@ -707,10 +721,11 @@ struct Written {
     partitions: BTreeMap<Vec<String>, (String, Vec<DataFile>)>,
 }
 
-/// One partition's open file.
+/// One partition's (or bucket's) open file.
 struct Open {
     folder: String,
     writer: FileWriter,
+    bucket: Option<u32>,
 }
 
 /// Runs the query, staging its rows partition by partition; on any error nothing is left.
@@ -741,7 +756,8 @@ async fn stage_rows(
     let task = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
     let mut stream = execute_stream(plan, task)?;
-    let mut open: HashMap<Vec<String>, Open> = HashMap::new();
+    let mut open: HashMap<(Vec<String>, Option<u32>), Open> = HashMap::new();
+    let mut writers: std::collections::HashSet<(Vec<String>, Option<u32>)> = std::collections::HashSet::new();
     let mut staged: BTreeMap<Vec<String>, (String, Vec<DataFile>)> = BTreeMap::new();
     let mut rows = 0u64;
     let mut seq = 0usize;
@@ -771,51 +787,64 @@ async fn stage_rows(
             })
             .collect::<Result<_>>()?;
         let data = RecordBatch::try_new(data_schema.clone(), data).map_err(|e| Error::Usage(e.to_string()))?;
+        let buckets = match &def.buckets {
+            Some(b) => Some(bucket_numbers(&data, b)?),
+            None => None,
+        };
         for (values, indices) in group(&batch.columns()[n..], keys, batch.num_rows())? {
-            if !open.contains_key(&values)
-                && !staged.contains_key(&values)
-                && open.len() + staged.len() >= MAX_PARTITIONS
-            {
-                return Err(Error::Usage(format!(
-                    "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers for partitions/buckets"
-                )));
+            // Within a partition, a file per bucket (Hive's bucket of each row).
+            let mut by_bucket: BTreeMap<Option<u32>, Vec<u32>> = BTreeMap::new();
+            for i in indices {
+                by_bucket.entry(buckets.as_ref().map(|b| b[i as usize])).or_default().push(i);
             }
-            let part = if indices.len() == data.num_rows() {
-                data.clone()
-            } else {
-                let indices = UInt32Array::from(indices);
-                let columns = data.columns().iter().map(|c| take(c, &indices, None)).collect::<Result<Vec<_>, _>>();
-                RecordBatch::try_new(data_schema.clone(), columns.map_err(|e| Error::Usage(e.to_string()))?)
-                    .map_err(|e| Error::Usage(e.to_string()))?
-            };
-            if !open.contains_key(&values) {
-                let folder = match target.existing.get(&values) {
-                    Some(p) => p.location.clone(),
-                    None => {
-                        let inside = default_location("", keys, &values);
-                        [target.folder.as_str(), inside.as_str()]
-                            .iter()
-                            .filter(|s| !s.is_empty())
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join("/")
+            for (bucket, indices) in by_bucket {
+                let key = (values.clone(), bucket);
+                if !writers.contains(&key) {
+                    if writers.len() >= MAX_PARTITIONS {
+                        return Err(Error::Usage(format!(
+                            "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers for \
+                             partitions/buckets"
+                        )));
                     }
+                    writers.insert(key.clone());
+                }
+                let part = if indices.len() == data.num_rows() {
+                    data.clone()
+                } else {
+                    let indices = UInt32Array::from(indices);
+                    let columns = data.columns().iter().map(|c| take(c, &indices, None)).collect::<Result<Vec<_>, _>>();
+                    RecordBatch::try_new(data_schema.clone(), columns.map_err(|e| Error::Usage(e.to_string()))?)
+                        .map_err(|e| Error::Usage(e.to_string()))?
                 };
-                let writer = FileWriter::new(&target.format, data_schema.clone())?;
-                open.insert(values.clone(), Open { folder, writer });
-            }
-            let file = open.get_mut(&values).expect("opened");
-            file.writer.write(&part)?;
-            if file.writer.size() >= FILE_BYTES {
-                let file = open.remove(&values).expect("open");
-                seq += 1;
-                let done = finish(file, id, seq, &target.format, additions).await?;
-                let entry = staged.entry(values).or_insert_with(|| (done.0.clone(), vec![]));
-                entry.1.push(done.1);
+                if !open.contains_key(&key) {
+                    let folder = match target.existing.get(&values) {
+                        Some(p) => p.location.clone(),
+                        None => {
+                            let inside = default_location("", keys, &values);
+                            [target.folder.as_str(), inside.as_str()]
+                                .iter()
+                                .filter(|s| !s.is_empty())
+                                .copied()
+                                .collect::<Vec<_>>()
+                                .join("/")
+                        }
+                    };
+                    let writer = FileWriter::new(&target.format, data_schema.clone())?;
+                    open.insert(key.clone(), Open { folder, writer, bucket });
+                }
+                let file = open.get_mut(&key).expect("opened");
+                file.writer.write(&part)?;
+                // A bucket is one file (Hive's readers find a bucket by its file's name).
+                if bucket.is_none() && file.writer.size() >= FILE_BYTES {
+                    let file = open.remove(&key).expect("open");
+                    seq += 1;
+                    let done = finish(file, id, seq, &target.format, additions).await?;
+                    staged.entry(values.clone()).or_insert_with(|| (done.0.clone(), vec![])).1.push(done.1);
+                }
             }
         }
     }
-    for (values, file) in open {
+    for ((values, _), file) in open {
         seq += 1;
         let done = finish(file, id, seq, &target.format, additions).await?;
         staged.entry(values).or_insert_with(|| (done.0.clone(), vec![])).1.push(done.1);
@@ -836,12 +865,62 @@ async fn finish(
         Format::Text { .. } => ".txt",
         Format::Json { .. } => ".json",
     };
-    let name = format!("{id}_{seq:05}_{}{extension}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    // A bucket's file is named as Trino names them, so Athena finds its bucket.
+    let name = match file.bucket {
+        Some(b) => format!("{id}_bucket-{b:05}{extension}"),
+        None => format!("{id}_{seq:05}_{}{extension}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    };
     let bytes = file.writer.finish()?;
     let size = bytes.len() as u64;
     let relative = if file.folder.is_empty() { name.clone() } else { format!("{}/{name}", file.folder) };
     additions.stage(relative, bytes).await?;
     Ok((file.folder, DataFile { name, size, modified: chrono::Utc::now().timestamp_millis() }))
+}
+
+/// Each row's bucket: Hive's hash (bucketing version 1) of the bucket columns, modulo the
+/// count, as Athena computes it to find a bucket.
+fn bucket_numbers(batch: &RecordBatch, buckets: &crate::catalog::ddl::Buckets) -> Result<Vec<u32>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Date32Type, Int8Type, Int16Type, Int32Type, Int64Type};
+    let mut hashes = vec![0i32; batch.num_rows()];
+    for name in &buckets.columns {
+        let column = batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::Usage(format!("bucket column {name} is not a column of the table")))?;
+        let hash = |row: usize| -> Result<i32> {
+            if column.is_null(row) {
+                return Ok(0);
+            }
+            Ok(match column.data_type() {
+                DataType::Boolean => column.as_boolean().value(row) as i32,
+                DataType::Int8 => column.as_primitive::<Int8Type>().value(row) as i32,
+                DataType::Int16 => column.as_primitive::<Int16Type>().value(row) as i32,
+                DataType::Int32 => column.as_primitive::<Int32Type>().value(row),
+                DataType::Date32 => column.as_primitive::<Date32Type>().value(row),
+                DataType::Int64 => {
+                    let v = column.as_primitive::<Int64Type>().value(row);
+                    (v ^ ((v as u64) >> 32) as i64) as i32
+                }
+                DataType::Utf8 => hive_string_hash(column.as_string::<i32>().value(row)),
+                DataType::Utf8View => hive_string_hash(column.as_string_view().value(row)),
+                other => {
+                    return Err(Error::Usage(format!(
+                        "bucketed_by {name}: b3lake buckets by integer, date, boolean and varchar columns, not {}",
+                        type_name(other)
+                    )));
+                }
+            })
+        };
+        for (row, h) in hashes.iter_mut().enumerate() {
+            *h = h.wrapping_mul(31).wrapping_add(hash(row)?);
+        }
+    }
+    Ok(hashes.into_iter().map(|h| ((h & i32::MAX) as u32) % buckets.count).collect())
+}
+
+/// Hive's hash of a string: Java's `31 * h + b` over its UTF-8 bytes, as signed bytes.
+fn hive_string_hash(s: &str) -> i32 {
+    s.bytes().fold(0i32, |h, b| h.wrapping_mul(31).wrapping_add(b as i8 as i32))
 }
 
 /// Rows grouped by the canonical values of their partition keys.

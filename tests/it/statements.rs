@@ -530,3 +530,48 @@ async fn explain_shows_the_partitions_kept_and_pruned_and_what_was_read() {
     let plan = run(&s, "EXPLAIN SELECT count(*) FROM raw_proj WHERE year = 2022 AND month = 2 AND day = 4").await;
     assert!(plan.iter().any(|r| r.starts_with("partitions|raw_proj: 1 kept, projected; 1 file")), "{plan:?}");
 }
+
+#[tokio::test]
+async fn ctas_buckets_rows_by_hives_hash_and_names_files_as_trino_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let s = session(&lake).await.unwrap();
+    run(
+        &s,
+        "CREATE TABLE baldes WITH (external_location = '${lake}/baldes/', bucketed_by = ARRAY['codigo_negociacao'], \
+         bucket_count = 4) AS SELECT codigo_negociacao, preco_ultimo_negocio FROM cotacoes_b3_raw WHERE tipo_mercado = 10",
+    )
+    .await;
+    let files = files_under(&dir.path().join("baldes"), ".parquet");
+    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().to_string()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    // Hive's bucket of a string (bucketing version 1): 31 * h + byte over its UTF-8 bytes,
+    // then (h & Integer.MAX_VALUE) % 4. Worked out by hand: PETR4 76020577 -> 1, VALE3
+    // 81434447 -> 3, ITUB4 70003260 -> 0.
+    for (ticker, bucket) in [("PETR4", 1), ("VALE3", 3), ("ITUB4", 0)] {
+        let file =
+            files.iter().find(|f| f.to_string_lossy().ends_with(&format!("_bucket-{bucket:05}.parquet"))).unwrap();
+        let batches =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+        assert!(
+            crate::common::strings(&batches).iter().any(|r| r.starts_with(&format!("{ticker}|"))),
+            "{ticker} in {file:?}"
+        );
+    }
+    let ddl = run(&s, "SHOW CREATE TABLE baldes").await.join("\n");
+    assert!(
+        ddl.contains("CLUSTERED BY (`codigo_negociacao`) INTO 4 BUCKETS") && ddl.contains("'bucketing_version'='1'"),
+        "{ddl}"
+    );
+    assert_eq!(
+        run(&s, "SELECT count(*) FROM baldes").await,
+        run(&s, "SELECT count(*) FROM cotacoes_b3_raw WHERE tipo_mercado = 10").await
+    );
+    let err = execute(&s, "INSERT INTO baldes VALUES ('X', 1)").await.unwrap_err().to_string();
+    assert!(err.contains("INSERT INTO is not supported on bucketed tables"), "{err}");
+}

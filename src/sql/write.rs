@@ -41,6 +41,10 @@ pub const MAX_PARTITIONS: usize = 100;
 /// A file is closed and a new one started past this many encoded bytes, so a statement's
 /// memory is bounded by its open partitions, not by its rows.
 const FILE_BYTES: usize = 64 << 20;
+/// Files encoded at once when a statement closes them.
+const ENCODERS: usize = 8;
+/// Rows a partition holds before they are encoded (so at most 100 times this is held).
+const PENDING_BYTES: usize = 2 << 20;
 
 /// A statement that writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -721,11 +725,47 @@ struct Written {
     partitions: BTreeMap<Vec<String>, (String, Vec<DataFile>)>,
 }
 
-/// One partition's (or bucket's) open file.
+/// A file being written: its partition's values and its bucket.
+type WriterKey = (Vec<String>, Option<u32>);
+
+/// One partition's (or bucket's) open file, and the rows it has not encoded yet: a query's
+/// batches fall into many partitions, and one encoder call per batch and partition would cost
+/// more than the rows.
 struct Open {
     folder: String,
     writer: FileWriter,
     bucket: Option<u32>,
+    pending: Vec<RecordBatch>,
+    pending_bytes: usize,
+}
+
+impl Open {
+    fn new(folder: String, writer: FileWriter, bucket: Option<u32>) -> Self {
+        Self { folder, writer, bucket, pending: Vec::new(), pending_bytes: 0 }
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        self.pending_bytes += batch.get_array_memory_size();
+        self.pending.push(batch);
+        if self.pending_bytes >= PENDING_BYTES { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if let Some(first) = self.pending.first() {
+            let batch = arrow::compute::concat_batches(&first.schema(), &self.pending)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            self.writer.write(&batch)?;
+        }
+        self.pending.clear();
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    /// The file's bytes.
+    fn encode(mut self) -> Result<Bytes> {
+        self.flush()?;
+        self.writer.finish()
+    }
 }
 
 /// Runs the query, staging its rows partition by partition; on any error nothing is left.
@@ -756,8 +796,8 @@ async fn stage_rows(
     let task = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
     let mut stream = execute_stream(plan, task)?;
-    let mut open: HashMap<(Vec<String>, Option<u32>), Open> = HashMap::new();
-    let mut writers: std::collections::HashSet<(Vec<String>, Option<u32>)> = std::collections::HashSet::new();
+    let mut open: HashMap<WriterKey, Open> = HashMap::new();
+    let mut writers: std::collections::HashSet<WriterKey> = std::collections::HashSet::new();
     let mut staged: BTreeMap<Vec<String>, (String, Vec<DataFile>)> = BTreeMap::new();
     let mut rows = 0u64;
     let mut seq = 0usize;
@@ -791,6 +831,10 @@ async fn stage_rows(
             Some(b) => Some(bucket_numbers(&data, b)?),
             None => None,
         };
+        // Each (partition, bucket)'s rows, gathered with one take per column: the batch
+        // reordered so that each group is a slice of it.
+        let mut groups: Vec<(WriterKey, usize)> = Vec::new();
+        let mut order: Vec<u32> = Vec::with_capacity(data.num_rows());
         for (values, indices) in group(&batch.columns()[n..], keys, batch.num_rows())? {
             // Within a partition, a file per bucket (Hive's bucket of each row).
             let mut by_bucket: BTreeMap<Option<u32>, Vec<u32>> = BTreeMap::new();
@@ -798,55 +842,75 @@ async fn stage_rows(
                 by_bucket.entry(buckets.as_ref().map(|b| b[i as usize])).or_default().push(i);
             }
             for (bucket, indices) in by_bucket {
-                let key = (values.clone(), bucket);
-                if !writers.contains(&key) {
-                    if writers.len() >= MAX_PARTITIONS {
-                        return Err(Error::Usage(format!(
-                            "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers for \
-                             partitions/buckets"
-                        )));
+                groups.push(((values.clone(), bucket), indices.len()));
+                order.extend(indices);
+            }
+        }
+        let reordered = if groups.len() == 1 {
+            data.clone()
+        } else {
+            let order = UInt32Array::from(order);
+            let columns = data.columns().iter().map(|c| take(c, &order, None)).collect::<Result<Vec<_>, _>>();
+            RecordBatch::try_new(data_schema.clone(), columns.map_err(|e| Error::Usage(e.to_string()))?)
+                .map_err(|e| Error::Usage(e.to_string()))?
+        };
+        let mut offset = 0;
+        for (key, len) in groups {
+            let part = reordered.slice(offset, len);
+            offset += len;
+            let (values, bucket) = (key.0.clone(), key.1);
+            if !writers.contains(&key) {
+                if writers.len() >= MAX_PARTITIONS {
+                    return Err(Error::Usage(format!(
+                        "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers for \
+                         partitions/buckets"
+                    )));
+                }
+                writers.insert(key.clone());
+            }
+            if !open.contains_key(&key) {
+                let folder = match target.existing.get(&values) {
+                    Some(p) => p.location.clone(),
+                    None => {
+                        let inside = default_location("", keys, &values);
+                        [target.folder.as_str(), inside.as_str()]
+                            .iter()
+                            .filter(|s| !s.is_empty())
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join("/")
                     }
-                    writers.insert(key.clone());
-                }
-                let part = if indices.len() == data.num_rows() {
-                    data.clone()
-                } else {
-                    let indices = UInt32Array::from(indices);
-                    let columns = data.columns().iter().map(|c| take(c, &indices, None)).collect::<Result<Vec<_>, _>>();
-                    RecordBatch::try_new(data_schema.clone(), columns.map_err(|e| Error::Usage(e.to_string()))?)
-                        .map_err(|e| Error::Usage(e.to_string()))?
                 };
-                if !open.contains_key(&key) {
-                    let folder = match target.existing.get(&values) {
-                        Some(p) => p.location.clone(),
-                        None => {
-                            let inside = default_location("", keys, &values);
-                            [target.folder.as_str(), inside.as_str()]
-                                .iter()
-                                .filter(|s| !s.is_empty())
-                                .copied()
-                                .collect::<Vec<_>>()
-                                .join("/")
-                        }
-                    };
-                    let writer = FileWriter::new(&target.format, data_schema.clone())?;
-                    open.insert(key.clone(), Open { folder, writer, bucket });
-                }
-                let file = open.get_mut(&key).expect("opened");
-                file.writer.write(&part)?;
-                // A bucket is one file (Hive's readers find a bucket by its file's name).
-                if bucket.is_none() && file.writer.size() >= FILE_BYTES {
-                    let file = open.remove(&key).expect("open");
-                    seq += 1;
-                    let done = finish(file, id, seq, &target.format, additions).await?;
-                    staged.entry(values.clone()).or_insert_with(|| (done.0.clone(), vec![])).1.push(done.1);
-                }
+                let writer = FileWriter::new(&target.format, data_schema.clone())?;
+                open.insert(key.clone(), Open::new(folder, writer, bucket));
+            }
+            let file = open.get_mut(&key).expect("opened");
+            file.push(part)?;
+            // A bucket is one file (Hive's readers find a bucket by its file's name).
+            if bucket.is_none() && file.writer.size() >= FILE_BYTES {
+                let file = open.remove(&key).expect("open");
+                seq += 1;
+                let done = finish(file, id, seq, &target.format, additions).await?;
+                staged.entry(values.clone()).or_insert_with(|| (done.0.clone(), vec![])).1.push(done.1);
             }
         }
     }
-    for ((values, _), file) in open {
+    tracing::debug!(rows, files = open.len(), "query done");
+    // The last files are encoded in parallel (each one's footer and last pages), then staged.
+    let encoded: Vec<_> = futures::stream::iter(open)
+        .map(|((values, _), file)| async move {
+            let (folder, bucket) = (file.folder.clone(), file.bucket);
+            let bytes = tokio::task::spawn_blocking(move || file.encode())
+                .await
+                .unwrap_or_else(|e| Err(Error::Usage(format!("encoding a file: {e}"))));
+            (values, folder, bucket, bytes)
+        })
+        .buffer_unordered(ENCODERS)
+        .collect()
+        .await;
+    for (values, folder, bucket, bytes) in encoded {
         seq += 1;
-        let done = finish(file, id, seq, &target.format, additions).await?;
+        let done = stage_file(folder, bucket, bytes?, id, seq, &target.format, additions).await?;
         staged.entry(values).or_insert_with(|| (done.0.clone(), vec![])).1.push(done.1);
     }
     Ok((rows, staged))
@@ -859,6 +923,20 @@ async fn finish(
     format: &Format,
     additions: &mut Additions,
 ) -> Result<(String, DataFile)> {
+    let (folder, bucket) = (file.folder.clone(), file.bucket);
+    stage_file(folder, bucket, file.encode()?, id, seq, format, additions).await
+}
+
+/// Stages one encoded file under a name no file has.
+async fn stage_file(
+    folder: String,
+    bucket: Option<u32>,
+    bytes: Bytes,
+    id: &str,
+    seq: usize,
+    format: &Format,
+    additions: &mut Additions,
+) -> Result<(String, DataFile)> {
     let extension = match format {
         Format::Parquet(_) => ".parquet",
         Format::Text { gzip: true, .. } | Format::Json { gzip: true } => ".gz",
@@ -866,15 +944,14 @@ async fn finish(
         Format::Json { .. } => ".json",
     };
     // A bucket's file is named as Trino names them, so Athena finds its bucket.
-    let name = match file.bucket {
+    let name = match bucket {
         Some(b) => format!("{id}_bucket-{b:05}{extension}"),
         None => format!("{id}_{seq:05}_{}{extension}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
     };
-    let bytes = file.writer.finish()?;
     let size = bytes.len() as u64;
-    let relative = if file.folder.is_empty() { name.clone() } else { format!("{}/{name}", file.folder) };
+    let relative = if folder.is_empty() { name.clone() } else { format!("{folder}/{name}") };
     additions.stage(relative, bytes).await?;
-    Ok((file.folder, DataFile { name, size, modified: chrono::Utc::now().timestamp_millis() }))
+    Ok((folder, DataFile { name, size, modified: chrono::Utc::now().timestamp_millis() }))
 }
 
 /// Each row's bucket: Hive's hash (bucketing version 1) of the bucket columns, modulo the
@@ -923,32 +1000,51 @@ fn hive_string_hash(s: &str) -> i32 {
     s.bytes().fold(0i32, |h, b| h.wrapping_mul(31).wrapping_add(b as i8 as i32))
 }
 
-/// Rows grouped by the canonical values of their partition keys.
+/// Rows grouped by the canonical values of their partition keys: each distinct key is found
+/// by its bytes (Arrow's row format) and spelled once.
 fn group(keys: &[ArrayRef], columns: &[Column], rows: usize) -> Result<Vec<(Vec<String>, Vec<u32>)>> {
+    use arrow::row::{RowConverter, SortField};
     if keys.is_empty() {
         return Ok(vec![(vec![], (0..rows as u32).collect())]);
     }
-    let mut groups: HashMap<Vec<String>, Vec<u32>> = HashMap::new();
+    let arrow_err = |e: arrow::error::ArrowError| Error::Usage(e.to_string());
+    let converter =
+        RowConverter::new(keys.iter().map(|k| SortField::new(k.data_type().clone())).collect()).map_err(arrow_err)?;
+    let converted = converter.convert_columns(keys).map_err(arrow_err)?;
+    let mut index: HashMap<&[u8], usize> = HashMap::new();
+    let mut groups: Vec<(usize, Vec<u32>)> = Vec::new();
+    for row in 0..rows {
+        let key = converted.row(row).data();
+        match index.get(key) {
+            Some(&g) => groups[g].1.push(row as u32),
+            None => {
+                index.insert(key, groups.len());
+                groups.push((row, vec![row as u32]));
+            }
+        }
+    }
     let formats: Vec<_> = keys
         .iter()
         .map(|k| arrow::util::display::ArrayFormatter::try_new(k.as_ref(), &FormatOptions::default()))
         .collect::<Result<_, _>>()
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    for row in 0..rows {
-        let values = keys
-            .iter()
-            .zip(&formats)
-            .zip(columns)
-            .map(|((k, f), c)| {
-                if k.is_null(row) {
-                    return Ok(HIVE_DEFAULT_PARTITION.to_string());
-                }
-                canonical(c, &f.value(row).to_string()).map_err(Error::Usage)
-            })
-            .collect::<Result<Vec<String>>>()?;
-        groups.entry(values).or_default().push(row as u32);
-    }
-    let mut out: Vec<_> = groups.into_iter().collect();
+        .map_err(arrow_err)?;
+    let mut out = groups
+        .into_iter()
+        .map(|(first, rows)| {
+            let values = keys
+                .iter()
+                .zip(&formats)
+                .zip(columns)
+                .map(|((k, f), c)| {
+                    if k.is_null(first) {
+                        return Ok(HIVE_DEFAULT_PARTITION.to_string());
+                    }
+                    canonical(c, &f.value(first).to_string()).map_err(Error::Usage)
+                })
+                .collect::<Result<Vec<String>>>()?;
+            Ok((values, rows))
+        })
+        .collect::<Result<Vec<_>>>()?;
     out.sort();
     Ok(out)
 }
@@ -963,7 +1059,9 @@ async fn publish(
 ) -> Result<()> {
     let catalog = session.catalog();
     let lake = catalog.lake();
+    tracing::debug!(files = additions.files().len(), bytes = additions.bytes(), "staged");
     let committed = additions.commit().await?;
+    tracing::debug!("copied in");
     let (mut new, mut grown) = (Vec::new(), Vec::new());
     for (values, (location, files)) in written {
         match existing.get(values) {
@@ -984,7 +1082,9 @@ async fn publish(
             catalog.update_partitions(def, &grown).await?;
         }
     }
+    tracing::debug!("indexed");
     committed.finish(lake).await?;
+    tracing::debug!("finished");
     Ok(())
 }
 

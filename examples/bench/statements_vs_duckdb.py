@@ -26,7 +26,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from transform_vs_duckdb import run  # noqa: E402  (a command's wall time and peak RSS)
 
 SELECT = """
 SELECT data_pregao, codigo_negociacao, max(nome_empresa) AS nome_empresa, max(fator_cotacao) AS fator_cotacao,
@@ -69,17 +71,6 @@ TBLPROPERTIES ('projection.enabled'='true',
   'projection.month.type'='integer', 'projection.month.range'='1,12', 'projection.month.digits'='2',
   'projection.day.type'='integer', 'projection.day.range'='1,31', 'projection.day.digits'='2',
   'storage.location.template'='${lake}/raw/year=${year}/month=${month}/day=${day}/')"""
-
-
-def run(cmd):
-    """Runs cmd; returns (seconds, peak RSS in MiB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"failed: {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
 def main():
@@ -158,7 +149,12 @@ def main():
     # A one-day query, indexed against projected, on the same folders.
     lake = os.path.join(args.work, "lake-insert")
     subprocess.run([b, "sql", "--lake", lake, "-c", PROJECTED], check=True, stdout=subprocess.DEVNULL)
-    tickers = "('PETR4', 'VALE3', 'ITUB4')"
+    # The day's three most traded spot tickers (the synthetic tickers are not the real ones).
+    day = os.path.join(raw, f"year={y}", "month=06", "day=15")
+    top = duckdb.connect().execute(
+        f"SELECT codigo_negociacao FROM read_parquet('{day}/*.parquet') WHERE tipo_mercado = 10 "
+        "ORDER BY volume_total_negociado DESC LIMIT 3").fetchall()
+    tickers = "(" + ", ".join(f"'{t[0]}'" for t in top) + ")"
     query = ("SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado FROM {t} "
              f"WHERE year = {y} AND month = 6 AND day = 15 AND tipo_mercado = 10 AND codigo_negociacao IN {tickers}")
     times = {"indexed": [], "projected": []}
@@ -166,7 +162,8 @@ def main():
         for kind, table in (("indexed", "cotacoes_b3_raw"), ("projected", "raw_projetada")):
             times[kind].append(run([b, "sql", "--lake", lake, "-c", query.format(t=table)])[0])
     ti, tp = statistics.median(times["indexed"]), statistics.median(times["projected"])
-    print(f"\none day's query on the raw table, {args.point_runs} cold processes each, interleaved, median: "
+    print(f"\none day's query on the raw table (three tickers: {tickers}), {args.point_runs} cold processes each, "
+          "interleaved, median: "
           f"indexed {ti * 1000:.1f} ms, projected {tp * 1000:.1f} ms (projected / indexed = {tp / ti:.2f})")
 
 

@@ -370,11 +370,18 @@ async fn planned(session: &Session, query: &str) -> Result<datafusion::prelude::
 fn lake_folder(session: &Session, location: &str) -> Result<String> {
     let lake_url = session.catalog().lake_url();
     let location = super::statements::local_path(location, session)?;
-    in_lake(&location, &lake_url).ok_or_else(|| {
+    let folder = in_lake(&location, &lake_url).ok_or_else(|| {
         Error::Usage(format!(
             "location {location} lies outside the lake ({lake_url}); b3lake writes inside the lake only"
         ))
-    })
+    })?;
+    // b3lake's own folders (`_b3lake/`, `_staging/`) hold no table.
+    if folder.split('/').any(|segment| segment.starts_with('_') || segment.starts_with('.')) {
+        return Err(Error::Usage(format!(
+            "location {location}: a folder whose name starts with _ or . holds no table"
+        )));
+    }
+    Ok(folder)
 }
 
 async fn is_empty(session: &Session, folder: &str) -> Result<bool> {

@@ -274,6 +274,7 @@ async fn bad_writes_fail_with_athenas_words_and_change_nothing() {
     fails("CREATE TABLE u WITH (format = 'ORC') AS SELECT 1 AS a", "format 'ORC'").await;
     fails("CREATE TABLE u WITH (colour = 'red') AS SELECT 1 AS a", "table property 'colour' does not exist").await;
     fails("CREATE TABLE u WITH (external_location = '/etc/') AS SELECT 1 AS a", "outside the lake").await;
+    fails("UNLOAD (SELECT 1 AS a) TO '${lake}/_b3lake/x/'", "holds no table").await;
     // INSERTs the table cannot take.
     fails("INSERT INTO t VALUES (1, 'x')", "Insert query has mismatched column size").await;
     fails(

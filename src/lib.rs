@@ -74,5 +74,6 @@ pub mod source;
 pub mod sql;
 pub mod telemetry;
 pub mod transform;
+pub mod words;
 
 pub use error::{Error, Result};

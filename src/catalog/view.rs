@@ -142,41 +142,33 @@ pub struct CreateView {
 /// Splits `sql` if it is a `CREATE [OR REPLACE] VIEW`: `None` for any other statement. Only
 /// the keywords and the name are read; the query is the engine's to parse.
 pub fn parse_create_view(sql: &str) -> Option<Result<CreateView, String>> {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::keywords::Keyword;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location().ok()?;
-    let mut words = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_)));
-    let keyword = |t: Option<&datafusion::sql::sqlparser::tokenizer::TokenWithSpan>, k: Keyword| matches!(t.map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k && w.quote_style.is_none());
-    if !keyword(words.next(), Keyword::CREATE) {
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    let words = crate::words::Words::new(sql)?;
+    if !words.is(0, Keyword::CREATE) {
         return None;
     }
-    let mut next = words.next();
-    let or_replace = keyword(next, Keyword::OR);
-    if or_replace {
-        if !keyword(words.next(), Keyword::REPLACE) {
-            return None;
-        }
-        next = words.next();
+    let or_replace = words.is(1, Keyword::OR);
+    if or_replace && !words.is(2, Keyword::REPLACE) {
+        return None;
     }
-    if !keyword(next, Keyword::VIEW) {
+    let mut i = if or_replace { 3 } else { 1 };
+    if !words.is(i, Keyword::VIEW) {
         return None;
     }
     // The name: identifiers joined by dots, up to AS.
     let mut name = Vec::new();
-    let query_start = loop {
-        match words.next() {
+    loop {
+        i += 1;
+        match words.get(i).map(|t| &t.token) {
             None => return Some(Err("expected AS <query> after the view's name".into())),
-            Some(t) if keyword(Some(t), Keyword::AS) && !name.is_empty() => break t.span.end,
-            Some(t) => match &t.token {
-                Token::Word(w) => name.push(w.value.clone()),
-                Token::Period => {}
-                other => return Some(Err(format!("unexpected {other} in the view's name"))),
-            },
+            Some(_) if words.is(i, Keyword::AS) && !name.is_empty() => break,
+            Some(Token::Word(w)) => name.push(w.value.clone()),
+            Some(Token::Period) => {}
+            Some(other) => return Some(Err(format!("unexpected {other} in the view's name"))),
         }
-    };
-    let offset = byte_offset(sql, query_start.line, query_start.column);
-    let query = sql[offset..].trim().trim_end_matches(';').trim_end().to_string();
+    }
+    let query = words.after(i).to_string();
     if query.is_empty() {
         return Some(Err("expected a query after AS".into()));
     }
@@ -192,18 +184,6 @@ pub fn parse_create_view(sql: &str) -> Option<Result<CreateView, String>> {
         _ => return Some(Err(format!("views are made in the default schema, not {}", name.join(".")))),
     };
     Some(Ok(CreateView { name: name.to_lowercase(), or_replace, query }))
-}
-
-/// The byte offset of a 1-based line and column (in characters) of `text`.
-fn byte_offset(text: &str, line: u64, column: u64) -> usize {
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i as u64 + 1 == line {
-            return offset + l.char_indices().nth(column.saturating_sub(1) as usize).map_or(l.len(), |(b, _)| b);
-        }
-        offset += l.len();
-    }
-    text.len()
 }
 
 /// Trino's name of an Arrow type, as Athena writes view columns and `DESCRIBE` shows them.

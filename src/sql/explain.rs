@@ -11,9 +11,7 @@ use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlan, collect};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::exec::human_bytes;
 use super::session::Session;
@@ -22,32 +20,17 @@ use crate::catalog::Catalog;
 
 /// `EXPLAIN [ANALYZE] [VERBOSE] <query>`: whether it analyzes, and the query's text.
 pub fn parse(sql: &str) -> Option<(bool, &str)> {
-    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location().ok()?;
-    let mut words = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).peekable();
-    let keyword = |t: Option<&&datafusion::sql::sqlparser::tokenizer::TokenWithSpan>, k: Keyword| matches!(t.map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k && w.quote_style.is_none());
-    if !keyword(words.peek(), Keyword::EXPLAIN) {
+    let words = crate::words::Words::new(sql)?;
+    if !words.is(0, Keyword::EXPLAIN) {
         return None;
     }
-    words.next();
-    let analyze = keyword(words.peek(), Keyword::ANALYZE);
-    if analyze {
-        words.next();
-    }
-    if keyword(words.peek(), Keyword::VERBOSE) {
-        // DataFusion's verbose plans: its own output, without b3lake's lines.
+    let analyze = words.is(1, Keyword::ANALYZE);
+    let next = if analyze { 2 } else { 1 };
+    // DataFusion's verbose plans are its own output, without b3lake's lines.
+    if words.is(next, Keyword::VERBOSE) || words.get(next).is_none() {
         return None;
     }
-    let first = words.next()?;
-    let start = first.span.start;
-    let mut offset = 0;
-    for (i, line) in sql.split_inclusive('\n').enumerate() {
-        if i as u64 + 1 == start.line {
-            offset += line.char_indices().nth(start.column.saturating_sub(1) as usize).map_or(line.len(), |(b, _)| b);
-            break;
-        }
-        offset += line.len();
-    }
-    Some((analyze, sql[offset..].trim().trim_end_matches(';')))
+    Some((analyze, words.from(next)))
 }
 
 /// The scans of a plan, by table: partitions, files and bytes.

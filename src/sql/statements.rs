@@ -255,7 +255,7 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
             session.register_views().await?;
             Ok(changed)
         }
-        // It takes the writer's lock itself, after planning its query.
+        // It takes the writer's lock itself and refreshes the session's tables after.
         Write(write) => super::write::run(session, write).await,
         ShowTables
         | ShowPartitions { .. }

@@ -22,13 +22,12 @@ Needs `pip install duckdb`.
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from transform_vs_duckdb import run  # noqa: E402  (a command's wall time and peak RSS)
+from transform_vs_duckdb import fresh_lake, run, year_raw  # noqa: E402
 
 SELECT = """
 SELECT data_pregao, codigo_negociacao, max(nome_empresa) AS nome_empresa, max(fator_cotacao) AS fator_cotacao,
@@ -84,21 +83,10 @@ def main():
     import duckdb
 
     b, y = args.bin, args.year
-    os.makedirs(args.work, exist_ok=True)
-    src = os.path.join(args.work, f"COTAHIST_A{y}.TXT")
-    if not os.path.exists(src):
-        subprocess.run([b, "synth", "--out", src, "--from", f"{y}-01-01", "--to", f"{y}-12-31", "--seed", "1"], check=True)
-    raw_lake = os.path.join(args.work, "raw-lake")
-    if not os.path.isdir(os.path.join(raw_lake, "raw")):
-        subprocess.run([b, "ingest", src, "--lake", raw_lake], check=True, stdout=subprocess.DEVNULL)
-    raw = os.path.join(raw_lake, "raw")
+    _, raw = year_raw(b, args.work, y)
 
     def fresh(name):
-        lake = os.path.join(args.work, name)
-        shutil.rmtree(lake, ignore_errors=True)
-        os.makedirs(lake)
-        shutil.copytree(raw, os.path.join(lake, "raw"))
-        return lake
+        return fresh_lake(args.work, raw, name)
 
     def quarter(i):
         return SELECT.format(raw="cotacoes_b3_raw", where=f"year = {y} AND {QUARTERS[i]}")

@@ -116,6 +116,28 @@ def run(cmd, env=None):
     return elapsed, usage.ru_maxrss / 1024
 
 
+def year_raw(b, work, year):
+    """A synthetic year's COTAHIST file and the raw folder of its ingested lake, made once
+    under `work` and reused by later runs."""
+    os.makedirs(work, exist_ok=True)
+    src = os.path.join(work, f"COTAHIST_A{year}.TXT")
+    if not os.path.exists(src):
+        subprocess.run([b, "synth", "--out", src, "--from", f"{year}-01-01", "--to", f"{year}-12-31", "--seed", "1"], check=True)
+    raw_lake = os.path.join(work, "raw-lake")
+    if not os.path.isdir(os.path.join(raw_lake, "raw")):
+        subprocess.run([b, "ingest", src, "--lake", raw_lake], check=True, stdout=subprocess.DEVNULL)
+    return src, os.path.join(raw_lake, "raw")
+
+
+def fresh_lake(work, raw, name):
+    """A new lake `work/name` holding a copy of the raw folder."""
+    lake = os.path.join(work, name)
+    shutil.rmtree(lake, ignore_errors=True)
+    os.makedirs(lake)
+    shutil.copytree(raw, os.path.join(lake, "raw"))
+    return lake
+
+
 def files_under(path):
     return sum(len(f) for _, _, f in os.walk(path))
 
@@ -131,21 +153,10 @@ def main():
     import duckdb  # noqa: F401  (fail early if missing)
 
     b = args.bin
-    os.makedirs(args.work, exist_ok=True)
-    src = os.path.join(args.work, f"COTAHIST_A{args.year}.TXT")
-    if not os.path.exists(src):
-        subprocess.run([b, "synth", "--out", src, "--from", f"{args.year}-01-01", "--to", f"{args.year}-12-31", "--seed", "1"], check=True)
-    raw_lake = os.path.join(args.work, "raw-lake")
-    if not os.path.isdir(os.path.join(raw_lake, "raw")):
-        subprocess.run([b, "ingest", src, "--lake", raw_lake], check=True, stdout=subprocess.DEVNULL)
-    raw = os.path.join(raw_lake, "raw")
+    src, raw = year_raw(b, args.work, args.year)
 
     def fresh(name):
-        lake = os.path.join(args.work, name)
-        shutil.rmtree(lake, ignore_errors=True)
-        os.makedirs(lake)
-        shutil.copytree(raw, os.path.join(lake, "raw"))
-        return lake
+        return fresh_lake(args.work, raw, name)
 
     print(f"input: {raw}, the raw lake of a synthetic year ({src})")
     jobs = {

@@ -235,6 +235,14 @@ async fn ctas_and_insert_write_partitioned_parquet_and_register_it() {
     assert_eq!(run(&s, "SELECT count(*) FROM vazia").await, ["0"]);
     run(&s, "INSERT INTO vazia SELECT codigo_negociacao, preco_ultimo_negocio FROM vista WHERE year = 2023").await;
     assert_eq!(run(&s, "SELECT * FROM vazia").await, ["NOVO3|10.50"]);
+    // Again, into the files it has now, and from itself.
+    run(&s, "INSERT INTO vazia WITH n AS (SELECT 'NOVO5' AS c, 1 AS p) SELECT c, p FROM n").await;
+    run(&s, "INSERT INTO vazia SELECT codigo_negociacao || 'X', preco_ultimo_negocio FROM vazia").await;
+    assert_eq!(
+        run(&s, "SELECT * FROM vazia ORDER BY 1").await,
+        ["NOVO3|10.50", "NOVO3X|10.50", "NOVO5|1.00", "NOVO5X|1.00"]
+    );
+    assert_eq!(run(&session(&lake).await.unwrap(), "SELECT count(*) FROM vazia").await, ["4"]);
     assert!(dir.path().join("tables/vazia").is_dir());
 }
 

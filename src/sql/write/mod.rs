@@ -497,11 +497,10 @@ async fn insert_into(session: &Session, table: &str, columns: Option<Vec<String>
     }
     // The query's columns in the table's order, the missing ones NULL.
     let order: Vec<Option<usize>> = all.iter().map(|c| named.iter().position(|n| *n == c.name)).collect();
-    let existing: HashMap<Vec<String>, Partition> = if def.partition_keys.is_empty() {
-        HashMap::new()
-    } else {
-        catalog.partitions(&def, &[]).await?.into_iter().map(|p| (p.values.clone(), p)).collect()
-    };
+    // The partitions there are (an unpartitioned table's one, if it has files), whose files
+    // the new ones join.
+    let existing: HashMap<Vec<String>, Partition> =
+        catalog.partitions(&def, &[]).await?.into_iter().map(|p| (p.values.clone(), p)).collect();
     let query_id = query_id();
     let target =
         Target { def: def.clone(), folder, existing: existing.clone(), format: Format::Parquet(codec_of(&def)?) };

@@ -72,6 +72,15 @@ impl<'a> Words<'a> {
     }
 }
 
+/// Where `word` first stands alone in `text` (any case): not inside a longer name.
+pub fn word_at(text: &str, word: &str) -> Option<usize> {
+    let (text, word) = (text.to_ascii_lowercase(), word.to_ascii_lowercase());
+    let name_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(&word)
+        .map(|(at, _)| at)
+        .find(|&at| !name_char(text[..at].chars().next_back()) && !name_char(text[at + word.len()..].chars().next()))
+}
+
 fn trimmed(text: &str) -> &str {
     let mut text = text.trim();
     while let Some(rest) = text.strip_suffix(';') {

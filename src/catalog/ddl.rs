@@ -200,7 +200,8 @@ impl TableDef {
         Ok(def)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Every column named once, at least one data column, bucket columns among them.
+    pub fn validate(&self) -> Result<(), String> {
         let mut seen = std::collections::HashSet::new();
         for c in self.columns.iter().chain(&self.partition_keys) {
             if !seen.insert(c.name.to_lowercase()) {

@@ -299,21 +299,34 @@ impl GlueCatalog {
     /// Creates the view, or replaces it.
     pub async fn put_view(&self, view: &ViewDef, exists: bool) -> Result<(), Error> {
         let input = self.view_input(view)?;
-        if exists {
-            retry("UpdateTable", &self.retry, || {
-                self.count();
-                self.client.update_table().database_name(&self.database).table_input(input.clone()).send()
-            })
-            .await
-            .map_err(|e| self.err("UpdateTable", e))?;
-        } else {
-            retry("CreateTable", &self.retry, || {
-                self.count();
-                self.client.create_table().database_name(&self.database).table_input(input.clone()).send()
-            })
-            .await
-            .map_err(|e| self.err("CreateTable", e))?;
-        }
+        if exists { self.update_input(input).await } else { self.create_input(input).await }
+    }
+
+    /// CreateTable, retried; a table of that name is [`Error::TableExists`].
+    async fn create_input(&self, input: TableInput) -> Result<(), Error> {
+        retry("CreateTable", &self.retry, || {
+            self.count();
+            self.client.create_table().database_name(&self.database).table_input(input.clone()).send()
+        })
+        .await
+        .map_err(|e| match e.code.as_str() {
+            "AlreadyExistsException" => Error::TableExists(input.name.clone()),
+            _ => self.err("CreateTable", e),
+        })?;
+        Ok(())
+    }
+
+    /// UpdateTable, retried; no table of that name is [`Error::TableNotFound`].
+    async fn update_input(&self, input: TableInput) -> Result<(), Error> {
+        retry("UpdateTable", &self.retry, || {
+            self.count();
+            self.client.update_table().database_name(&self.database).table_input(input.clone()).send()
+        })
+        .await
+        .map_err(|e| match e.code.as_str() {
+            "EntityNotFoundException" => Error::TableNotFound(input.name.clone()),
+            _ => self.err("UpdateTable", e),
+        })?;
         Ok(())
     }
 }
@@ -356,31 +369,11 @@ impl Catalog for GlueCatalog {
     }
 
     async fn create_table(&self, def: &TableDef) -> Result<(), Error> {
-        let input = self.table_input(def)?;
-        retry("CreateTable", &self.retry, || {
-            self.count();
-            self.client.create_table().database_name(&self.database).table_input(input.clone()).send()
-        })
-        .await
-        .map_err(|e| match e.code.as_str() {
-            "AlreadyExistsException" => Error::TableExists(def.name.clone()),
-            _ => self.err("CreateTable", e),
-        })?;
-        Ok(())
+        self.create_input(self.table_input(def)?).await
     }
 
     async fn update_table(&self, def: &TableDef) -> Result<(), Error> {
-        let input = self.table_input(def)?;
-        retry("UpdateTable", &self.retry, || {
-            self.count();
-            self.client.update_table().database_name(&self.database).table_input(input.clone()).send()
-        })
-        .await
-        .map_err(|e| match e.code.as_str() {
-            "EntityNotFoundException" => Error::TableNotFound(def.name.clone()),
-            _ => self.err("UpdateTable", e),
-        })?;
-        Ok(())
+        self.update_input(self.table_input(def)?).await
     }
 
     async fn drop_table(&self, name: &str) -> Result<(), Error> {

@@ -239,20 +239,8 @@ impl Pruner {
 
 /// The values `expr` allows `key`: `key = literal`, `key IN (literals)`, or an OR of them.
 fn equal_values(expr: &Expr, key: &str) -> Option<Vec<ScalarValue>> {
-    let is_key = |e: &Expr| match e.clone().unalias() {
-        Expr::Column(c) => c.name == key,
-        Expr::Cast(c) => matches!(*c.expr, Expr::Column(ref col) if col.name == key),
-        _ => false,
-    };
     match expr {
-        Expr::InList(list) if !list.negated && is_key(&list.expr) => list
-            .list
-            .iter()
-            .map(|e| match e {
-                Expr::Literal(v, _) => Some(v.clone()),
-                _ => None,
-            })
-            .collect(),
+        Expr::InList(list) if !list.negated && is_key(&list.expr, key) => list.list.iter().map(literal).collect(),
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
             let mut values = equal_values(left, key)?;
             values.extend(equal_values(right, key)?);
@@ -264,26 +252,35 @@ fn equal_values(expr: &Expr, key: &str) -> Option<Vec<ScalarValue>> {
 
 /// `key = literal`, `literal = key` or `key IN (literal)`, through casts of the key.
 fn equality(expr: &Expr, key: &str) -> Option<ScalarValue> {
-    let is_key = |e: &Expr| match e.clone().unalias() {
-        Expr::Column(c) => c.name == key,
-        Expr::Cast(c) => matches!(*c.expr, Expr::Column(ref col) if col.name == key),
-        _ => false,
-    };
-    let literal = |e: &Expr| match e {
-        Expr::Literal(v, _) => Some(v.clone()),
-        _ => None,
-    };
     match expr {
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => {
-            if is_key(left) {
+            if is_key(left, key) {
                 literal(right)
-            } else if is_key(right) {
+            } else if is_key(right, key) {
                 literal(left)
             } else {
                 None
             }
         }
-        Expr::InList(list) if !list.negated && list.list.len() == 1 && is_key(&list.expr) => literal(&list.list[0]),
+        Expr::InList(list) if !list.negated && list.list.len() == 1 && is_key(&list.expr, key) => {
+            literal(&list.list[0])
+        }
+        _ => None,
+    }
+}
+
+/// Whether `e` is the column `key`, or a cast of it.
+fn is_key(e: &Expr, key: &str) -> bool {
+    match e.clone().unalias() {
+        Expr::Column(c) => c.name == key,
+        Expr::Cast(c) => matches!(*c.expr, Expr::Column(ref col) if col.name == key),
+        _ => false,
+    }
+}
+
+fn literal(e: &Expr) -> Option<ScalarValue> {
+    match e {
+        Expr::Literal(v, _) => Some(v.clone()),
         _ => None,
     }
 }

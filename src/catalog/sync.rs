@@ -512,12 +512,8 @@ pub async fn pull_views(
     for (view, _) in glue.views().await? {
         match out {
             Some(dir) => {
-                let dir = dir.join("views");
-                let path = dir.join(format!("{}.sql", view.name));
                 let text = format!("{};\n", view.to_ddl().replacen("CREATE VIEW", "CREATE OR REPLACE VIEW", 1));
-                std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map_err(|source| {
-                    Error::Lake(crate::lake::Error::Io { path: path.display().to_string(), source })
-                })?;
+                write_file(&dir.join("views").join(format!("{}.sql", view.name)), &text)?;
             }
             None => local.put_view(&view, true).await?,
         }
@@ -548,10 +544,7 @@ pub async fn pull(
         match out {
             Some(dir) => {
                 let ddl = def.to_ddl().map_err(|message| Error::Ddl { origin: name.clone(), message })?;
-                let path = dir.join(format!("{name}.sql"));
-                std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, ddl)).map_err(|source| {
-                    Error::Lake(crate::lake::Error::Io { path: path.display().to_string(), source })
-                })?;
+                write_file(&dir.join(format!("{name}.sql")), &ddl)?;
             }
             None => {
                 local.put_table(&def).await?;
@@ -560,4 +553,12 @@ pub async fn pull(
         pulled.push(name);
     }
     Ok(pulled)
+}
+
+/// Writes a pulled definition's file, making its folder.
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    path.parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(path, text))
+        .map_err(|source| Error::Lake(crate::lake::Error::Io { path: path.display().to_string(), source }))
 }

@@ -91,7 +91,7 @@ pub fn position(statement: &Statement, message: &str) -> Position {
     let table = || {
         let rest = &message[message.find("table '")? + 7..];
         let name = rest[..rest.find("' not found")?].rsplit('.').next()?;
-        let at = word_at(&statement.sql, name)?;
+        let at = crate::words::word_at(&statement.sql, name)?;
         let before = &statement.sql[..at];
         let line = before.matches('\n').count() as u64 + 1;
         Some((line, before.rsplit('\n').next().unwrap_or_default().chars().count() as u64 + 1))
@@ -103,15 +103,6 @@ pub fn position(statement: &Statement, message: &str) -> Position {
         None => (statement.line, statement.column),
     };
     Position { statement: statement.number, line, column }
-}
-
-/// Where `word` first stands alone in `text` (any case): not inside a longer name.
-fn word_at(text: &str, word: &str) -> Option<usize> {
-    let (text, word) = (text.to_ascii_lowercase(), word.to_ascii_lowercase());
-    let name_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    text.match_indices(&word)
-        .map(|(at, _)| at)
-        .find(|&at| !name_char(text[..at].chars().next_back()) && !name_char(text[at + word.len()..].chars().next()))
 }
 
 /// Variables for `${name}` in SQL text.

@@ -104,8 +104,7 @@ struct AdditionsRecord {
 impl Additions {
     /// An empty set of additions for one statement.
     pub fn new(lake: &Lake) -> Self {
-        let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
-        Self { lake: lake.clone(), run, files: Vec::new(), bytes: 0 }
+        Self { lake: lake.clone(), run: new_run(), files: Vec::new(), bytes: 0 }
     }
 
     /// Stages `bytes` as the file `relative` (its final path in the lake, a name no file has).
@@ -133,19 +132,8 @@ impl Additions {
         let publishing = self.lake.publishing().await?;
         let record = serde_json::to_vec(&AdditionsRecord { files: self.files.clone() }).expect("a record serializes");
         self.lake.write(&self.lake.path(&format!("{STAGING}/{}/{ADDITIONS_RECORD}", self.run)), record).await?;
-        copy_in(&self.lake, &self.run, &self.files).await?;
-        // Every file is in place: until the caller has indexed them, readers list these
-        // folders, so a crash while indexing shows all the rows, not some.
-        let folders = folders_of(&self.files);
-        mark(&self.lake, &self.run, "additions", ChangeRecord { folders, staged: false }).await?;
-        Ok(Committed {
-            days: vec![],
-            rows: 0,
-            bytes: self.bytes,
-            folders: folders_of(&self.files),
-            run: self.run,
-            _publishing: publishing,
-        })
+        let folders = copy_in(&self.lake, &self.run, &self.files).await?;
+        Ok(Committed { days: vec![], rows: 0, bytes: self.bytes, folders, run: self.run, _publishing: publishing })
     }
 
     /// Deletes everything staged.
@@ -154,8 +142,10 @@ impl Additions {
     }
 }
 
-/// Copies staged files in (again, after a crash: a copy replaces a whole file by the same one).
-async fn copy_in(lake: &Lake, run: &str, files: &[String]) -> Result<(), Error> {
+/// Copies staged files in (again, after a crash: a copy replaces a whole file by the same one),
+/// then marks their folders as changing: until the caller has indexed the files, readers list
+/// these folders, so a crash while indexing shows all the rows, not some. Returns the folders.
+async fn copy_in(lake: &Lake, run: &str, files: &[String]) -> Result<Vec<String>, Error> {
     let store = lake.store().clone();
     futures::stream::iter(files.iter().cloned())
         .map(|relative| {
@@ -174,7 +164,14 @@ async fn copy_in(lake: &Lake, run: &str, files: &[String]) -> Result<(), Error> 
         .buffer_unordered(32)
         .try_collect::<Vec<()>>()
         .await?;
-    Ok(())
+    let folders = folders_of(files);
+    mark(lake, run, "additions", ChangeRecord { folders: folders.clone(), staged: false }).await?;
+    Ok(folders)
+}
+
+/// A run's name: when it started, and a random part.
+fn new_run() -> String {
+    format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple())
 }
 
 fn folders_of(files: &[String]) -> Vec<String> {
@@ -290,8 +287,7 @@ fn staged_path(lake: &Lake, run: &str, date: NaiveDate) -> Path {
 impl Staging {
     /// An empty staging area for one run on `lake`.
     pub fn new(lake: &Lake) -> Self {
-        let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
-        Self { lake: lake.clone(), run, days: BTreeMap::new() }
+        Self { lake: lake.clone(), run: new_run(), days: BTreeMap::new() }
     }
 
     /// Stores a day under the run's staging folder. A day staged twice (the same session in
@@ -393,9 +389,7 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                 .map_err(|e| Error::Location { url: additions.to_string(), message: e.to_string() })?;
             warn!(run = %run, files = record.files.len(), "finishing the additions of a statement that stopped half-way");
             let publishing = hold(lake, &mut publishing).await?;
-            copy_in(lake, &run, &record.files).await?;
-            let folders = folders_of(&record.files);
-            mark(lake, &run, "additions", ChangeRecord { folders: folders.clone(), staged: false }).await?;
+            let folders = copy_in(lake, &run, &record.files).await?;
             committed.push(Committed { days: vec![], rows: 0, bytes: 0, folders, run, _publishing: publishing });
             continue;
         }

@@ -47,25 +47,32 @@ impl Scanned {
     /// The scans of an executed plan.
     fn of(plan: &Arc<dyn ExecutionPlan>) -> Scanned {
         let mut scanned = Scanned::default();
-        let mut stack = vec![plan.clone()];
-        while let Some(node) = stack.pop() {
-            if let Some(exec) = node.downcast_ref::<DataSourceExec>()
-                && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
-            {
-                // A large file may be read as several byte ranges: it is still one file.
-                let (mut files, mut partitions) = (HashSet::new(), HashSet::new());
-                for file in config.file_groups.iter().flat_map(|g| g.files()) {
-                    files.insert(&file.object_meta.location);
-                    partitions.insert(&file.partition_values);
-                }
-                scanned.files += files.len();
-                scanned.partitions += partitions.len();
-                let bytes = node.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map(|v| v.as_usize());
-                scanned.bytes += bytes.unwrap_or(0) as u64;
+        for_each_scan(plan, |config, bytes| {
+            // A large file may be read as several byte ranges: it is still one file.
+            let (mut files, mut partitions) = (HashSet::new(), HashSet::new());
+            for file in config.file_groups.iter().flat_map(|g| g.files()) {
+                files.insert(&file.object_meta.location);
+                partitions.insert(&file.partition_values);
             }
-            stack.extend(node.children().into_iter().cloned());
-        }
+            scanned.files += files.len();
+            scanned.partitions += partitions.len();
+            scanned.bytes += bytes;
+        });
         scanned
+    }
+}
+
+/// Calls `each` with every file scan of a plan and the bytes it read (0 before it runs).
+pub(crate) fn for_each_scan(plan: &Arc<dyn ExecutionPlan>, mut each: impl FnMut(&FileScanConfig, u64)) {
+    let mut stack = vec![plan.clone()];
+    while let Some(node) = stack.pop() {
+        if let Some(exec) = node.downcast_ref::<DataSourceExec>()
+            && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
+        {
+            let bytes = node.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map_or(0, |v| v.as_usize());
+            each(config, bytes as u64);
+        }
+        stack.extend(node.children().into_iter().cloned());
     }
 }
 

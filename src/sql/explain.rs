@@ -7,16 +7,14 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::datasource::physical_plan::FileScanConfig;
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::sql::sqlparser::keywords::Keyword;
 
-use super::exec::human_bytes;
+use super::exec::{for_each_scan, human_bytes};
 use super::session::Session;
 use super::{Error, Result};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, TableDef};
 
 /// `EXPLAIN [ANALYZE] [VERBOSE] <query>`: whether it analyzes, and the query's text.
 pub fn parse(sql: &str) -> Option<(bool, &str)> {
@@ -61,7 +59,7 @@ pub async fn run(session: &Session, analyze: bool, query: &str) -> Result<Vec<Re
         ));
         (plan, Some(elapsed))
     } else {
-        for batch in session.plan(&format!("EXPLAIN {query}")).await?.collect().await? {
+        for batch in df.clone().explain(false, false)?.collect().await? {
             let (kinds, plans) = (batch.column(0), batch.column(1));
             for i in 0..batch.num_rows() {
                 let text = |c: &arrow::array::ArrayRef| {
@@ -72,12 +70,11 @@ pub async fn run(session: &Session, analyze: bool, query: &str) -> Result<Vec<Re
         }
         (df.create_physical_plan().await?, None)
     };
-    let scans = scans(session, &plan).await?;
     let catalog = session.catalog();
+    let definitions = catalog.definitions().await?;
     let mut total_bytes = 0;
-    for (table, scan) in &scans {
-        let def = catalog.table(table).await?;
-        let pruned = match &def {
+    for (table, scan) in &scans(session, &definitions, &plan) {
+        let pruned = match definitions.get(table) {
             Some(def) if crate::catalog::projection::enabled(def) => "projected".to_string(),
             Some(def) if def.partition_keys.is_empty() => "unpartitioned".to_string(),
             Some(def) => {
@@ -116,44 +113,36 @@ pub async fn run(session: &Session, analyze: bool, query: &str) -> Result<Vec<Re
 }
 
 /// Each table the plan's scans read (by the lake folder its files lie in), with what they read.
-async fn scans(session: &Session, plan: &Arc<dyn ExecutionPlan>) -> Result<BTreeMap<String, TableScan>> {
-    let catalog = session.catalog();
-    let lake = catalog.lake();
-    let prefixes: Vec<(String, String)> = catalog
-        .definitions()
-        .await?
-        .into_values()
-        .filter_map(|d| Some((d.lake_prefix()?.to_string(), d.name)))
-        .collect();
+fn scans(
+    session: &Session,
+    definitions: &BTreeMap<String, TableDef>,
+    plan: &Arc<dyn ExecutionPlan>,
+) -> BTreeMap<String, TableScan> {
+    let lake = session.catalog().lake();
+    let prefixes: Vec<(&str, &str)> =
+        definitions.values().filter_map(|d| Some((d.lake_prefix()?, d.name.as_str()))).collect();
     let mut out: BTreeMap<String, TableScan> = BTreeMap::new();
-    let mut stack = vec![plan.clone()];
-    while let Some(node) = stack.pop() {
-        if let Some(exec) = node.downcast_ref::<DataSourceExec>()
-            && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
-        {
-            let read = node.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map_or(0, |v| v.as_usize() as u64);
-            let mut tables_here = HashSet::new();
-            for file in config.file_groups.iter().flat_map(|g| g.files()) {
-                let relative = lake.relative(&file.object_meta.location).to_string();
-                // The table whose folder is the longest prefix of the file's.
-                let table = prefixes
-                    .iter()
-                    .filter(|(p, _)| relative.starts_with(&format!("{p}/")))
-                    .max_by_key(|(p, _)| p.len())
-                    .map_or_else(|| "(other files)".to_string(), |(_, n)| n.clone());
-                let scan = out.entry(table.clone()).or_default();
-                if scan.files.insert(relative.clone()) {
-                    scan.sizes += file.object_meta.size;
-                }
-                scan.partitions.insert(format!("{:?}", file.partition_values));
-                tables_here.insert(table);
+    for_each_scan(plan, |config, read| {
+        let mut tables_here = HashSet::new();
+        for file in config.file_groups.iter().flat_map(|g| g.files()) {
+            let relative = lake.relative(&file.object_meta.location).to_string();
+            // The table whose folder is the longest prefix of the file's.
+            let table = prefixes
+                .iter()
+                .filter(|(p, _)| relative.starts_with(&format!("{p}/")))
+                .max_by_key(|(p, _)| p.len())
+                .map_or_else(|| "(other files)".to_string(), |(_, n)| n.to_string());
+            let scan = out.entry(table.clone()).or_default();
+            if scan.files.insert(relative.clone()) {
+                scan.sizes += file.object_meta.size;
             }
-            // A scan reads one table; its bytes are that table's.
-            if let Some(table) = tables_here.into_iter().next() {
-                out.entry(table).or_default().read += read;
-            }
+            scan.partitions.insert(format!("{:?}", file.partition_values));
+            tables_here.insert(table);
         }
-        stack.extend(node.children().into_iter().cloned());
-    }
-    Ok(out)
+        // A scan reads one table; its bytes are that table's.
+        if let Some(table) = tables_here.into_iter().next() {
+            out.entry(table).or_default().read += read;
+        }
+    });
+    out
 }

@@ -109,13 +109,7 @@ impl Session {
     /// An error planning `sql` that names a stale view says so, as Athena does.
     fn explain_stale(&self, sql: &str, error: Error) -> Error {
         let stale = self.stale.lock().expect("not poisoned");
-        let lower = sql.to_lowercase();
-        let named = stale.iter().find(|(name, _)| {
-            lower.match_indices(name.as_str()).any(|(i, _)| {
-                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                !word(lower[..i].chars().next_back()) && !word(lower[i + name.len()..].chars().next())
-            })
-        });
+        let named = stale.iter().find(|(name, _)| crate::words::word_at(sql, name).is_some());
         match named {
             Some((name, why)) => Error::Usage(format!(
                 "View '{CATALOG}.{}.{name}' is stale or in invalid state: {why}; create it again (CREATE OR REPLACE VIEW)",

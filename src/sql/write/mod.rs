@@ -250,6 +250,7 @@ pub async fn run(session: &Session, write: Write) -> Result<Vec<RecordBatch>> {
         Write::Insert { .. } => "INSERT INTO",
         Write::Unload { .. } => "UNLOAD",
     };
+    let created = matches!(write, Write::CreateTableAs { .. });
     let rows = crate::ingest::locked(&lake, what, async {
         match write {
             Write::CreateTableAs { name, if_not_exists, options, query, with_data } => {
@@ -260,7 +261,10 @@ pub async fn run(session: &Session, write: Write) -> Result<Vec<RecordBatch>> {
         }
     })
     .await?;
-    session.refresh().await?;
+    if created {
+        // The new table, registered.
+        session.refresh().await?;
+    }
     let schema = Arc::new(Schema::new(vec![Field::new("rows", DataType::Int64, false)]));
     Ok(vec![
         RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![rows as i64]))])
@@ -394,13 +398,11 @@ async fn create_table_as(
         })
         .collect::<Result<_>>()?;
     let n = fields.len();
-    if keys.len() >= n || fields[n - keys.len()..].iter().map(|c| &c.name).ne(keys.iter()) {
-        return Err(Error::Usage(format!(
-            "HIVE_COLUMN_ORDER_MISMATCH: Partition keys must be the last columns in the table and in the same order as \
-             the table properties: [{}]",
-            keys.join(", ")
-        )));
-    }
+    keys_last(
+        fields.iter().map(|c| c.name.as_str()),
+        &keys,
+        "in the table and in the same order as the table properties",
+    )?;
     let def = TableDef {
         name: name.clone(),
         columns: fields[..n - keys.len()].to_vec(),
@@ -413,9 +415,7 @@ async fn create_table_as(
             .collect(),
         buckets,
     };
-    if let Some(b) = def.buckets.iter().flat_map(|b| &b.columns).find(|b| !def.columns.iter().any(|c| &c.name == *b)) {
-        return Err(Error::Usage(format!("bucketed_by {b}: not a column of the query (or a partition key)")));
-    }
+    def.validate().map_err(Error::Usage)?;
     let url = def.resolved_location(&catalog.lake_url());
     if !is_empty(session, &location).await? {
         return Err(Error::Usage(format!(
@@ -598,15 +598,8 @@ async fn unload_to(session: &Session, query: &str, location: &str, mut options: 
     let df = session.plan(query).await?;
     let schema = df.schema().as_arrow().clone();
     let n = schema.fields().len();
-    let last: Vec<String> =
-        schema.fields()[n.saturating_sub(keys.len())..].iter().map(|f| f.name().to_lowercase()).collect();
-    if keys.len() >= n || last != keys {
-        return Err(Error::Usage(format!(
-            "HIVE_COLUMN_ORDER_MISMATCH: Partition keys must be the last columns of the query and in the same order as \
-             partitioned_by: [{}]",
-            keys.join(", ")
-        )));
-    }
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().to_lowercase()).collect();
+    keys_last(names.iter().map(String::as_str), &keys, "of the query and in the same order as partitioned_by")?;
     // Athena writes only into an empty location, unless it writes partitions.
     if keys.is_empty() && !is_empty(session, &folder).await? {
         let url = session.catalog().lake().file_url(&folder);
@@ -624,6 +617,19 @@ async fn unload_to(session: &Session, query: &str, location: &str, mut options: 
     let committed = written.additions.commit().await?;
     committed.finish(session.catalog().lake()).await?;
     Ok(written.rows)
+}
+
+/// Athena's rule for `partitioned_by`: the keys are the query's last columns, in order (and
+/// not all of them).
+fn keys_last<'a>(columns: impl ExactSizeIterator<Item = &'a str>, keys: &[String], rule: &str) -> Result<()> {
+    let n = columns.len();
+    if keys.len() >= n || columns.skip(n - keys.len()).ne(keys.iter().map(String::as_str)) {
+        return Err(Error::Usage(format!(
+            "HIVE_COLUMN_ORDER_MISMATCH: Partition keys must be the last columns {rule}: [{}]",
+            keys.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// A stand-in table definition for UNLOAD's partitions (never registered).

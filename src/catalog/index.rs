@@ -4,6 +4,13 @@
 //! a one-day query reads one shard, each day's writer replaces its own shard without touching
 //! the others, and parallel writers of different days never meet. Entries carry the files'
 //! sizes, so reading needs no listing at all.
+//!
+//! A shard may also name the day's *companion*: one file beside the day's partition folders
+//! holding all their rows, the further keys as columns (the transform writes it with a day
+//! of the refined table's day/ticker layout). A scan that keeps every partition of the day
+//! reads that one file instead of hundreds of one-row files. The companion is current only
+//! while the shard still lists the partitions it was made from: every other writer rewrites
+//! the shard without it, and a digest of the partitions it covers is checked as well.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use super::ddl::{Column, TableDef};
-use super::partition::{Partition, Pruner};
+use super::partition::{DataFile, Partition, Pruner};
 use crate::lake::Lake;
 use crate::lake::layout::{META, escape_partition_value};
 
@@ -26,9 +33,51 @@ const CONCURRENCY: usize = 32;
 /// The marker that says a table is indexed (its absence: discover partitions by listing).
 const MARKER: &str = "_index.json";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct Shard {
     partitions: Vec<Partition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    companion: Option<Companion>,
+}
+
+/// A day's companion file (see the module's documentation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Companion {
+    /// The day's folder, relative to the lake root.
+    pub location: String,
+    /// The file, inside that folder.
+    pub file: DataFile,
+    /// [`digest`] of the partitions whose rows it holds.
+    pub digest: String,
+}
+
+/// A fingerprint of partitions (values, folders, files and sizes), in any order: what a
+/// companion was made from, to be compared with what the index lists when it is read.
+pub fn digest(partitions: &[Partition]) -> String {
+    let mut lines: Vec<String> = partitions
+        .iter()
+        .flat_map(|p| {
+            p.files
+                .iter()
+                .map(move |f| format!("{}\u{1}{}\u{1}{}\u{1}{}", p.values.join("\u{2}"), p.location, f.name, f.size))
+        })
+        .collect();
+    lines.sort();
+    // FNV-1a, 64 bits: stable across builds and platforms, unlike the standard hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in lines.join("\n").bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}-{}", lines.len())
+}
+
+/// What a scan reads: the partitions kept, and the days read whole from their companions.
+#[derive(Debug, Default)]
+pub struct ScanParts {
+    /// Partitions to read file by file.
+    pub partitions: Vec<Partition>,
+    /// Days to read from their companion file (each stands for all the day's partitions).
+    pub days: Vec<(Vec<String>, Companion)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -115,6 +164,52 @@ impl<'a> PartitionIndex<'a> {
 
     /// The partitions the pruner keeps, reading only the shards it may need.
     pub async fn read(&self, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
+        let partitions: Vec<Vec<Partition>> = futures::stream::iter(self.shards(pruner).await?)
+            .map(|path| async move { Ok::<_, Error>(self.read_shard(&path).await?.partitions) })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        pruner.filter(partitions.into_iter().flatten().collect())
+    }
+
+    /// What a scan with `pruner` reads: like [`PartitionIndex::read`], except that a day
+    /// whose partitions are all kept, and whose companion is current and `usable`, is one
+    /// companion file instead of its partitions. Each shard is reduced as it is read, so a
+    /// scan of years holds one entry a day, not one a partition.
+    pub async fn read_for_scan(
+        &self,
+        pruner: &Pruner,
+        usable: impl Fn(&Companion) -> bool,
+    ) -> Result<ScanParts, Error> {
+        let usable = &usable;
+        let shards: Vec<ScanParts> = futures::stream::iter(self.shards(pruner).await?)
+            .map(|path| async move {
+                let values = self.values_of(&path);
+                let shard = self.read_shard(&path).await?;
+                let total = shard.partitions.len();
+                let kept = pruner.filter(shard.partitions)?;
+                match (shard.companion, values) {
+                    (Some(c), Some(values))
+                        if total > 0 && kept.len() == total && usable(&c) && c.digest == digest(&kept) =>
+                    {
+                        Ok::<_, Error>(ScanParts { partitions: vec![], days: vec![(values, c)] })
+                    }
+                    _ => Ok(ScanParts { partitions: kept, days: vec![] }),
+                }
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut all = ScanParts::default();
+        for shard in shards {
+            all.partitions.extend(shard.partitions);
+            all.days.extend(shard.days);
+        }
+        Ok(all)
+    }
+
+    /// The shard files a pruner may need, in key order.
+    async fn shards(&self, pruner: &Pruner) -> Result<Vec<Path>, Error> {
         let depth = self.depth();
         let mut prefix = pruner.equality_prefix();
         prefix.truncate(depth);
@@ -130,37 +225,55 @@ impl<'a> PartitionIndex<'a> {
             let keep = pruner.keep(depth, &values)?;
             named.into_iter().zip(keep).filter_map(|((p, _), k)| k.then_some(p)).collect()
         };
-        let partitions: Vec<Vec<Partition>> = futures::stream::iter(shards)
-            .map(|path| async move { self.read_shard(&path).await })
-            .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        pruner.filter(partitions.into_iter().flatten().collect())
+        Ok(shards)
     }
 
     /// Replaces every partition whose values start with `scope` by `partitions` (which must
     /// lie in the scope): a day rewritten, a table repaired.
     pub async fn replace(&self, scope: &[String], partitions: Vec<Partition>) -> Result<(), Error> {
+        self.replace_with(scope, partitions, None).await
+    }
+
+    /// [`PartitionIndex::replace`] of a whole shard (a day), naming the day's companion file.
+    /// The companion's digest is that of `partitions`.
+    pub async fn replace_day(
+        &self,
+        day: &[String],
+        partitions: Vec<Partition>,
+        companion: Option<(String, DataFile)>,
+    ) -> Result<(), Error> {
+        let companion = companion
+            .filter(|_| day.len() == self.depth() && !partitions.is_empty())
+            .map(|(location, file)| Companion { location, file, digest: digest(&partitions) });
+        self.replace_with(day, partitions, companion).await
+    }
+
+    async fn replace_with(
+        &self,
+        scope: &[String],
+        partitions: Vec<Partition>,
+        companion: Option<Companion>,
+    ) -> Result<(), Error> {
         let depth = self.depth();
-        let mut groups: BTreeMap<Vec<String>, Vec<Partition>> = BTreeMap::new();
+        let mut groups: BTreeMap<Vec<String>, Shard> = BTreeMap::new();
         if scope.len() >= depth {
             let shard = scope[..depth].to_vec();
             let mut kept = if scope.len() > depth {
-                let current = self.read_shard(&self.shard_path(&shard)).await?;
+                let current = self.read_shard(&self.shard_path(&shard)).await?.partitions;
                 current.into_iter().filter(|p| !p.values.starts_with(scope)).collect()
             } else {
                 vec![]
             };
             kept.extend(partitions);
-            groups.insert(shard, kept);
+            groups.insert(shard, Shard { partitions: kept, companion });
         } else {
             for path in self.shard_files(scope).await? {
                 if let Some(values) = self.values_of(&path) {
-                    groups.insert(values, vec![]);
+                    groups.insert(values, Shard::default());
                 }
             }
             for p in partitions {
-                groups.entry(self.shard_of(&p)).or_default().push(p);
+                groups.entry(self.shard_of(&p)).or_default().partitions.push(p);
             }
         }
         self.write_shards(groups).await
@@ -174,7 +287,7 @@ impl<'a> PartitionIndex<'a> {
         }
         let mut groups = BTreeMap::new();
         for (shard, new) in added {
-            let mut current = self.read_shard(&self.shard_path(&shard)).await?;
+            let mut current = self.read_shard(&self.shard_path(&shard)).await?.partitions;
             for p in new {
                 match current.iter_mut().find(|c| c.values == p.values) {
                     Some(c) if overwrite => *c = p,
@@ -188,7 +301,7 @@ impl<'a> PartitionIndex<'a> {
                     None => current.push(p),
                 }
             }
-            groups.insert(shard, current);
+            groups.insert(shard, Shard { partitions: current, companion: None });
         }
         self.write_shards(groups).await
     }
@@ -201,7 +314,7 @@ impl<'a> PartitionIndex<'a> {
         }
         let mut groups = BTreeMap::new();
         for (shard, gone) in by_shard {
-            let current = self.read_shard(&self.shard_path(&shard)).await?;
+            let current = self.read_shard(&self.shard_path(&shard)).await?.partitions;
             for v in &gone {
                 if !current.iter().any(|p| &p.values == *v) {
                     return Err(Error::Invalid(format!(
@@ -211,21 +324,24 @@ impl<'a> PartitionIndex<'a> {
                     )));
                 }
             }
-            groups.insert(shard, current.into_iter().filter(|p| !gone.contains(&&p.values)).collect());
+            let partitions = current.into_iter().filter(|p| !gone.contains(&&p.values)).collect();
+            groups.insert(shard, Shard { partitions, companion: None });
         }
         self.write_shards(groups).await
     }
 
-    async fn write_shards(&self, groups: BTreeMap<Vec<String>, Vec<Partition>>) -> Result<(), Error> {
+    /// Writes each shard whole; any write but a transform's day (`replace_day`) leaves the
+    /// shard without a companion.
+    async fn write_shards(&self, groups: BTreeMap<Vec<String>, Shard>) -> Result<(), Error> {
         futures::stream::iter(groups)
-            .map(|(shard, mut partitions)| {
-                let path = self.shard_path(&shard);
+            .map(|(values, mut shard)| {
+                let path = self.shard_path(&values);
                 async move {
-                    if partitions.is_empty() {
+                    if shard.partitions.is_empty() {
                         return self.lake.remove(&path).await;
                     }
-                    super::partition::sort(&mut partitions);
-                    let body = serde_json::to_vec(&Shard { partitions }).expect("shard serializes");
+                    super::partition::sort(&mut shard.partitions);
+                    let body = serde_json::to_vec(&shard).expect("shard serializes");
                     self.lake.write(&path, body).await
                 }
             })
@@ -235,8 +351,8 @@ impl<'a> PartitionIndex<'a> {
         Ok(())
     }
 
-    async fn read_shard(&self, path: &Path) -> Result<Vec<Partition>, Error> {
-        let Some(bytes) = self.lake.read(path).await? else { return Ok(vec![]) };
+    async fn read_shard(&self, path: &Path) -> Result<Shard, Error> {
+        let Some(bytes) = self.lake.read(path).await? else { return Ok(Shard::default()) };
         // Parsed off the async workers, so a query over many days parses on every core.
         let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<Shard>(&bytes))
             .await
@@ -244,7 +360,7 @@ impl<'a> PartitionIndex<'a> {
         let shard = parsed.map_err(|e| {
             Error::Invalid(format!("partition index {path}: {e}; MSCK REPAIR TABLE {} rebuilds it", self.table))
         })?;
-        Ok(shard.partitions)
+        Ok(shard)
     }
 
     /// The shard files under the shards whose leading values are `prefix`.

@@ -9,8 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use tracing::info;
 
 use super::ddl::{self, TableDef};
-use super::index::PartitionIndex;
-use super::partition::{Partition, Pruner, discover, list_files, outside};
+use super::index::{PartitionIndex, ScanParts};
+use super::partition::{Partition, Pruner, discover, discover_under, list_files, outside};
 use super::view::{ViewDef, builtin_views};
 use super::{Catalog, Error};
 use crate::lake::Lake;
@@ -18,6 +18,10 @@ use crate::lake::layout::META;
 
 /// Written when the catalog is first changed; from then on the files are the whole truth.
 const MARKER: &str = "catalog.json";
+
+/// A day a writer put: its values, its partitions, and its companion file (the day's folder
+/// and the file in it), if it wrote one.
+pub type DayRecord = (Vec<String>, Vec<Partition>, Option<(String, super::DataFile)>);
 
 /// A lake's own catalog.
 #[derive(Clone, Debug)]
@@ -196,31 +200,58 @@ impl LocalCatalog {
     /// The files of folders a writer is changing (or died changing) are listed, not taken from
     /// the index, which may still give their old sizes.
     pub async fn find_partitions(&self, def: &TableDef, pruner: &Pruner) -> Result<Vec<Partition>, Error> {
+        Ok(self.find(def, pruner, false).await?.partitions)
+    }
+
+    /// What a scan reads: [`LocalCatalog::find_partitions`], except that days read whole
+    /// whose companion file is current come as that one file (see `catalog::index`). A day
+    /// a writer is changing (or died changing) is never read from its companion.
+    pub async fn find_for_scan(&self, def: &TableDef, pruner: &Pruner) -> Result<ScanParts, Error> {
+        self.find(def, pruner, true).await
+    }
+
+    async fn find(&self, def: &TableDef, pruner: &Pruner, companions: bool) -> Result<ScanParts, Error> {
         let index = PartitionIndex::new(&self.lake, def);
         if !index.exists().await? {
-            return discover(&self.lake, def, pruner).await;
+            return Ok(ScanParts { partitions: discover(&self.lake, def, pruner).await?, days: vec![] });
         }
-        let mut partitions = index.read(pruner).await?;
         let changing = crate::lake::staging::changing_folders(&self.lake).await?;
+        let changed = |location: &str| {
+            changing.iter().any(|f| {
+                location == f
+                    || location.strip_prefix(f.as_str()).is_some_and(|r| r.starts_with('/'))
+                    || f.strip_prefix(location).is_some_and(|r| r.starts_with('/'))
+            })
+        };
+        let mut found = if companions {
+            index.read_for_scan(pruner, |c| !changed(&c.location)).await?
+        } else {
+            ScanParts { partitions: index.read(pruner).await?, days: vec![] }
+        };
+        let partitions = &mut found.partitions;
         if !changing.is_empty() {
-            let changed = |location: &str| {
-                changing
-                    .iter()
-                    .any(|f| location == f || location.strip_prefix(f.as_str()).is_some_and(|r| r.starts_with('/')))
-            };
             for p in partitions.iter_mut().filter(|p| changed(&p.location)) {
                 p.files = list_files(&self.lake, &p.location).await?;
             }
             // A partition a statement added whose files are all in place but not yet indexed
             // (it died while indexing): listed, so that the statement's rows show whole.
+            // A changing day (a transform swapping it in) is listed whole: its new symbols
+            // are not in the index yet, and its old ones may be gone.
             let depth = def.partition_keys.len();
             for folder in &changing {
-                let Some(values) =
-                    super::partition::folder_values(def, folder).filter(|v| v.len() == depth && depth > 0)
-                else {
+                let Some(values) = super::partition::folder_values(def, folder).filter(|v| !v.is_empty()) else {
                     continue;
                 };
-                if partitions.iter().any(|p| p.values == values) || !pruner.keep(depth, &[values.as_slice()])?[0] {
+                if !pruner.keep(values.len(), &[values.as_slice()])?[0] {
+                    continue;
+                }
+                if values.len() < depth {
+                    partitions.retain(|p| !p.values.starts_with(&values));
+                    let listed = discover_under(&self.lake, def, pruner, folder.clone(), values).await?;
+                    partitions.extend(listed.into_iter().filter(|p| !p.files.is_empty()));
+                    continue;
+                }
+                if partitions.iter().any(|p| p.values == values) {
                     continue;
                 }
                 let files = list_files(&self.lake, folder).await?;
@@ -228,9 +259,9 @@ impl LocalCatalog {
                     partitions.push(Partition { values, location: folder.clone(), files });
                 }
             }
-            super::partition::sort(&mut partitions);
+            super::partition::sort(partitions);
         }
-        Ok(partitions)
+        Ok(found)
     }
 
     /// The partitions found by listing, whether or not the table is indexed.
@@ -273,12 +304,18 @@ impl LocalCatalog {
     /// Records what a writer just put: for each scope (a day), the scope's partitions become
     /// exactly those given. A table not yet indexed is indexed first, from a listing.
     pub async fn record(&self, def: &TableDef, scopes: Vec<(Vec<String>, Vec<Partition>)>) -> Result<(), Error> {
+        self.record_days(def, scopes.into_iter().map(|(scope, partitions)| (scope, partitions, None)).collect()).await
+    }
+
+    /// [`LocalCatalog::record`] of whole days, each with its companion file, if it has one
+    /// (its day folder, and the file in it).
+    pub async fn record_days(&self, def: &TableDef, days: Vec<DayRecord>) -> Result<(), Error> {
         self.ensure_indexed(def).await?;
         let index = PartitionIndex::new(&self.lake, def);
-        futures::stream::iter(scopes)
-            .map(|(scope, partitions)| {
+        futures::stream::iter(days)
+            .map(|(scope, partitions, companion)| {
                 let index = &index;
-                async move { index.replace(&scope, partitions).await }
+                async move { index.replace_day(&scope, partitions, companion).await }
             })
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()

@@ -314,9 +314,21 @@ pub async fn discover(lake: &Lake, def: &TableDef, pruner: &Pruner) -> Result<Ve
     if pruner.filters.is_empty() {
         return discover_all(lake, def, prefix).await;
     }
+    discover_under(lake, def, pruner, prefix.to_string(), vec![]).await
+}
+
+/// [`discover`] inside `folder`, the folder of partition values `values` (leading keys).
+pub async fn discover_under(
+    lake: &Lake,
+    def: &TableDef,
+    pruner: &Pruner,
+    folder: String,
+    values: Vec<String>,
+) -> Result<Vec<Partition>, Error> {
     let store = lake.store().clone();
-    let mut level: Vec<(String, Vec<String>)> = vec![(prefix.to_string(), vec![])];
-    for (depth, key) in def.partition_keys.iter().enumerate() {
+    let start = values.len();
+    let mut level: Vec<(String, Vec<String>)> = vec![(folder, values)];
+    for (depth, key) in def.partition_keys.iter().enumerate().skip(start) {
         let listed: Vec<Vec<(String, Vec<String>)>> = futures::stream::iter(level)
             .map(|(folder, values)| {
                 let store = store.clone();

@@ -21,8 +21,10 @@ use datafusion::datasource::table_schema::TableSchema;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::union::UnionExec;
 use object_store::ObjectMeta;
 
+use crate::catalog::index::{SHARD_KEYS, ScanParts};
 use crate::catalog::partition::typed_value;
 use crate::catalog::projection::Projection;
 use crate::catalog::{LocalCatalog, Partition, Pruner, TableDef};
@@ -63,22 +65,23 @@ impl LakeTable {
         self.def.partition_keys.iter().map(|k| k.name.as_str()).collect()
     }
 
+    /// A file of the folder `location`, whose leading partition keys have `values`.
     fn file(
         &self,
-        partition: &Partition,
+        location: &str,
+        values: &[String],
         file: &crate::catalog::DataFile,
     ) -> datafusion::error::Result<PartitionedFile> {
-        if partition.location.contains("://") {
+        if location.contains("://") {
             return Err(DataFusionError::Plan(format!(
-                "partition ({}) of {} lies outside the lake ({})",
-                Partition::spec(&self.def.partition_keys, &partition.values),
+                "partition ({}) of {} lies outside the lake ({location})",
+                Partition::spec(&self.def.partition_keys, values),
                 self.def.name,
-                partition.location
             )));
         }
         let lake = self.catalog.lake();
         let meta = ObjectMeta {
-            location: lake.path(&format!("{}/{}", partition.location, file.name)),
+            location: lake.path(&format!("{location}/{}", file.name)),
             last_modified: DateTime::from_timestamp_millis(file.modified).unwrap_or_default(),
             size: file.size,
             e_tag: None,
@@ -89,7 +92,7 @@ impl LakeTable {
             .def
             .partition_keys
             .iter()
-            .zip(&partition.values)
+            .zip(values)
             .map(|(k, v)| typed_value(k, v))
             .collect::<datafusion::error::Result<_>>()?;
         Ok(pf)
@@ -134,34 +137,88 @@ impl TableProvider for LakeTable {
         let pruner = Pruner::new(&self.def.partition_keys, filters);
         let projected = Projection::of(&self.def, &crate::catalog::Catalog::lake_url(&self.catalog))
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let partitions = match (&projected, self.partitions) {
+        let found = match (&projected, self.partitions) {
             // Computed from the table's properties; the index and the folders are not asked.
-            (Some(projected), _) => projected.partitions(self.catalog.lake(), &pruner).await,
-            (None, Partitions::Index) => self.catalog.find_partitions(&self.def, &pruner).await,
-            (None, Partitions::Listing) => self.catalog.list_partitions(&self.def, &pruner).await,
+            (Some(projected), _) => projected
+                .partitions(self.catalog.lake(), &pruner)
+                .await
+                .map(|partitions| ScanParts { partitions, days: vec![] }),
+            (None, Partitions::Index) => self.catalog.find_for_scan(&self.def, &pruner).await,
+            (None, Partitions::Listing) => self
+                .catalog
+                .list_partitions(&self.def, &pruner)
+                .await
+                .map(|partitions| ScanParts { partitions, days: vec![] }),
         }
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let files: Vec<PartitionedFile> = partitions
+        let files: Vec<PartitionedFile> = found
+            .partitions
             .iter()
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
-            .map(|(p, f)| self.file(p, f))
+            .map(|(p, f)| self.file(&p.location, &p.values, f))
             .collect::<datafusion::error::Result<_>>()?;
-        tracing::debug!(table = %self.def.name, partitions = partitions.len(), files = files.len(), "scan");
-        if files.is_empty() {
-            return Ok(Arc::new(EmptyExec::new(project_schema(&self.schema, projection)?)));
+        let days: Vec<PartitionedFile> = found
+            .days
+            .iter()
+            .map(|(values, c)| self.file(&c.location, values, &c.file))
+            .collect::<datafusion::error::Result<_>>()?;
+        tracing::debug!(table = %self.def.name, partitions = found.partitions.len(), files = files.len(), days = days.len(), "scan");
+        let mut scans = Vec::new();
+        if !files.is_empty() {
+            let keys = self.def.partition_keys.len();
+            scans.push(self.parquet_scan(state, files, keys, projection.cloned(), limit).await?);
         }
+        if !days.is_empty() {
+            // A companion holds the keys below the day as columns: the scan's columns are
+            // renumbered into its schema, in the table's order, so both scans line up.
+            let (columns, day_keys) = (self.def.columns.len(), SHARD_KEYS.min(self.def.partition_keys.len()));
+            let deeper = self.def.partition_keys.len() - day_keys;
+            let renumber = |i: usize| match i.checked_sub(columns) {
+                None => i,
+                Some(k) if k < day_keys => columns + deeper + k,
+                Some(k) => columns + (k - day_keys),
+            };
+            let indices = match projection {
+                Some(p) => p.iter().map(|&i| renumber(i)).collect(),
+                None => (0..self.schema.fields().len()).map(renumber).collect(),
+            };
+            scans.push(self.parquet_scan(state, days, day_keys, Some(indices), limit).await?);
+        }
+        match scans.len() {
+            0 => Ok(Arc::new(EmptyExec::new(project_schema(&self.schema, projection)?))),
+            _ => UnionExec::try_new(scans),
+        }
+    }
+}
+
+impl LakeTable {
+    /// A Parquet scan of `files`, whose values of the first `keys` partition keys come from
+    /// their folders and the other keys' from their columns, spread over the session's
+    /// target partitions.
+    async fn parquet_scan(
+        &self,
+        state: &dyn Session,
+        files: Vec<PartitionedFile>,
+        keys: usize,
+        projection: Option<Vec<usize>>,
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         let groups_n = state.config().target_partitions().clamp(1, files.len());
         let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); groups_n];
         for (i, f) in files.into_iter().enumerate() {
             groups[i % groups_n].push(f);
         }
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let table_schema =
-            TableSchema::builder(self.def.file_schema()).with_table_partition_cols(self.def.partition_fields()).build();
+        let key_fields = self.def.partition_fields();
+        let file_fields: Vec<Arc<Field>> =
+            self.def.file_schema().fields().iter().cloned().chain(key_fields[keys..].iter().cloned()).collect();
+        let table_schema = TableSchema::builder(Arc::new(Schema::new(file_fields)))
+            .with_table_partition_cols(key_fields[..keys].to_vec())
+            .build();
         let config =
             FileScanConfigBuilder::new(self.catalog.lake().object_store_url(), format.file_source(table_schema))
                 .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
-                .with_projection_indices(projection.cloned())?
+                .with_projection_indices(projection)?
                 .with_limit(limit)
                 .build();
         format.create_physical_plan(state, config).await

@@ -506,7 +506,8 @@ impl DayJob {
             None => None,
         };
         let mut written = output.publish(&self.lake).await?;
-        catalog.record(&self.tables.refined, vec![(day_values(date), std::mem::take(&mut written.refined))]).await?;
+        let refined = std::mem::take(&mut written.refined);
+        catalog.record_days(&self.tables.refined, vec![(day_values(date), refined, written.companion.take())]).await?;
         catalog.record(&self.tables.summary, vec![(day_values(date), std::mem::take(&mut written.summary))]).await?;
         if let Some(def) = &self.tables.index
             && (index.is_some() || day.had_index)

@@ -12,6 +12,12 @@
 //! back at the day's folder: b3lake's readers see the old day or the whole new one, and no
 //! reader ever sees a partial file or a row twice. The compact layout and the summary are one
 //! file a day: one atomic write anywhere.
+//!
+//! In the symbol layout each day also gets its *companion*, [`DAY_COMPANION`]: the day's rows
+//! in one file (the compact layout's encoding, symbol as a column) beside the symbol folders,
+//! staged and published with them and named in the day's index entry. Queries that read whole
+//! days read it instead of a file per ticker (see `catalog::index`); Athena and Hive skip it,
+//! as they skip every file whose name starts with `_`, and it lies in no partition's folder.
 
 use std::path::Path as FsPath;
 
@@ -28,10 +34,10 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::Error;
-use crate::catalog::Partition;
 use crate::catalog::partition::{day_values, written as written_partition};
 pub use crate::catalog::refined::Layout;
-use crate::lake::layout::{self, PART_FILE, STAGING};
+use crate::catalog::{DataFile, Partition};
+use crate::lake::layout::{self, DAY_COMPANION, PART_FILE, STAGING};
 use crate::lake::{self, Lake};
 
 /// The column that partitions the refined table by ticker.
@@ -71,22 +77,27 @@ fn encode(batch: &RecordBatch, props: WriterProperties, what: &str) -> Result<By
     Ok(lake::writer::encode_batch(batch, options, what)?)
 }
 
-/// A day's files: paths relative to the lake root, and their bytes.
-type Files = Vec<(String, Bytes)>;
+/// A file: its path relative to the lake root, and its bytes.
+type File = (String, Bytes);
 
-/// The refined rows of one day, sorted by symbol, cut into files for `layout`.
-fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Result<Files, Error> {
+/// A day's files.
+type Files = Vec<File>;
+
+/// The refined rows of one day, sorted by symbol, cut into files for `layout`, and in the
+/// symbol layout the day's companion.
+fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Result<(Files, Option<File>), Error> {
     let schema = refined.schema();
     let symbol_idx = schema.index_of(SYMBOL).map_err(|_| Error::Queries(format!("refinado has no {SYMBOL} column")))?;
     if refined.num_rows() == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
+    let whole_day = |name: &str| {
+        let path = format!("{}/{name}", layout::refined_day(date));
+        let bytes = encode(refined, properties(Layout::Compact, &schema), &path)?;
+        Ok::<_, Error>((path, bytes))
+    };
     match layout {
-        Layout::Compact => {
-            let path = format!("{}/{PART_FILE}", layout::refined_day(date));
-            let bytes = encode(refined, properties(layout, &schema), &path)?;
-            Ok(vec![(path, bytes)])
-        }
+        Layout::Compact => Ok((vec![whole_day(PART_FILE)?], None)),
         Layout::Symbol => {
             // The SQL may build the symbol any way (a CAST, a function, a view type): any text works.
             let symbols = match schema.field(symbol_idx).data_type() {
@@ -113,7 +124,7 @@ fn refined_files(date: NaiveDate, layout: Layout, refined: &RecordBatch) -> Resu
                 files.push((path, bytes));
                 start = end;
             }
-            Ok(files)
+            Ok((files, Some(whole_day(DAY_COMPANION)?)))
         }
     }
 }
@@ -129,6 +140,8 @@ pub struct Written {
     pub refined: Vec<Partition>,
     /// The summary table's partitions written.
     pub summary: Vec<Partition>,
+    /// The day's companion file (the day's folder and the file), for the catalog.
+    pub companion: Option<(String, DataFile)>,
 }
 
 /// A day's output with the slow part done: encoded, and on local disk in the symbol layout
@@ -138,6 +151,7 @@ pub struct DayOutput {
     layout: Layout,
     run: String,
     refined: Files,
+    companion: Option<File>,
     summary: Files,
 }
 
@@ -151,23 +165,24 @@ pub async fn prepare_day(
     refined: RecordBatch,
     summary: RecordBatch,
 ) -> Result<DayOutput, Error> {
-    let (refined, summary) = tokio::task::spawn_blocking(move || {
-        let files = refined_files(date, layout, &refined)?;
+    let (refined, companion, summary) = tokio::task::spawn_blocking(move || {
+        let (files, companion) = refined_files(date, layout, &refined)?;
         let mut summary_files = Vec::new();
         if summary.num_rows() > 0 {
             let path = format!("{}/{PART_FILE}", layout::summary_day(date));
             let bytes = encode(&summary, properties(Layout::Symbol, &summary.schema()), &path)?;
             summary_files.push((path, bytes));
         }
-        Ok::<_, Error>((files, summary_files))
+        Ok::<_, Error>((files, companion, summary_files))
     })
     .await
     .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
-    let output = DayOutput { date, layout, run: run.to_string(), refined, summary };
+    let output = DayOutput { date, layout, run: run.to_string(), refined, companion, summary };
     if output.layout == Layout::Symbol {
+        let staged: Files = output.refined.iter().chain(&output.companion).cloned().collect();
         match lake.local_root() {
-            Some(root) => stage_local_day(root, run, &layout::refined_day(date), &output.refined).await?,
-            None => stage_remote_day(lake, run, &output.refined).await?,
+            Some(root) => stage_local_day(root, run, &layout::refined_day(date), staged).await?,
+            None => stage_remote_day(lake, run, staged).await?,
         }
     }
     Ok(output)
@@ -192,14 +207,19 @@ impl DayOutput {
     /// Replaces what the lake held for the day with this output: a few renames or PUTs and
     /// deletions, quick enough to run while readers wait (see `lake::snapshot`).
     pub async fn publish(self, lake: &Lake) -> Result<Written, Error> {
-        let all = self.refined.iter().chain(&self.summary);
+        let all = self.refined.iter().chain(&self.companion).chain(&self.summary);
+        let day = layout::refined_day(self.date);
         let written = Written {
             files: all.clone().count() as u64,
             bytes: all.map(|(_, b)| b.len() as u64).sum(),
             refined: partitions(self.date, &self.refined, ""),
             summary: partitions(self.date, &self.summary, ""),
+            companion: self.companion.as_ref().map(|(path, bytes)| {
+                let name = path.rsplit('/').next().unwrap_or(path).to_string();
+                let modified = chrono::Utc::now().timestamp_millis();
+                (day.clone(), DataFile { name, size: bytes.len() as u64, modified })
+            }),
         };
-        let day = layout::refined_day(self.date);
         match self.swapped(lake) {
             Some(root) => swap_local_day(root, &self.run, &day, self.refined.is_empty()).await?,
             None if self.layout == Layout::Symbol => lake::staging::move_in(lake, &self.run, &day).await?,
@@ -270,9 +290,9 @@ async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(),
 }
 
 /// Writes a day's files into the run's staging folder, as the day's folder will hold them.
-async fn stage_local_day(root: &FsPath, run: &str, day: &str, files: &Files) -> Result<(), Error> {
+async fn stage_local_day(root: &FsPath, run: &str, day: &str, files: Files) -> Result<(), Error> {
     let staged = root.join(STAGING).join(run).join(day);
-    let (day, files) = (day.to_string(), files.clone());
+    let day = day.to_string();
     tokio::task::spawn_blocking(move || -> Result<(), Error> {
         let io = |path: &FsPath, source: std::io::Error| lake::Error::Io { path: path.display().to_string(), source };
         std::fs::create_dir_all(&staged).map_err(|e| io(&staged, e))?;
@@ -291,8 +311,8 @@ async fn stage_local_day(root: &FsPath, run: &str, day: &str, files: &Files) -> 
 }
 
 /// PUTs a day's files under the run's staging folder, at their paths in the lake.
-async fn stage_remote_day(lake: &Lake, run: &str, files: &Files) -> Result<(), Error> {
-    futures::stream::iter(files.iter().cloned())
+async fn stage_remote_day(lake: &Lake, run: &str, files: Files) -> Result<(), Error> {
+    futures::stream::iter(files)
         .map(|(path, bytes)| {
             let path = lake.path(&format!("{STAGING}/{run}/{path}"));
             async move {

@@ -236,6 +236,44 @@ fn a_killed_transform_leaves_no_staging_after_the_next_run() {
     });
 }
 
+#[test]
+fn a_transform_killed_at_any_rename_never_reads_a_stale_day_companion() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_lake(dir.path());
+    // The same three days with other records, ingested: the transform rewrites every day.
+    let input = small_days(&dir.path().join("COTAHIST_NEW.TXT"), 20, 9);
+    run(&with_lake(&["ingest", input.to_str().unwrap(), "--lake", "LAKE"], &base), None);
+    let query = "SELECT CAST(data_pregao AS VARCHAR), count(*), sum(vol_financeiro_total), min(symbol) \
+                 FROM cotacoes_b3_refined GROUP BY 1 ORDER BY 1";
+    let listed = |lake: &Path| {
+        let out =
+            cli(&["sql", "--lake", lake.to_str().unwrap(), "--partitions", "listing", "--format", "csv", "-c", query]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).lines().skip(1).map(str::to_string).collect::<Vec<_>>()
+    };
+    let old = sql(&base, query);
+    let after = tempfile::tempdir().unwrap();
+    copy_tree(&base, after.path());
+    run(&with_lake(&["transform", "--lake", "LAKE"], after.path()), None);
+    let new = sql(after.path(), query);
+    assert!(old.iter().zip(&new).all(|(o, n)| o != n), "every day differs: {old:?} {new:?}");
+    at_every_rename(&base, &["transform", "--lake", "LAKE"], |lake| {
+        // Each day is old or new, and the companions agree with the ticker files.
+        let now = sql(lake, query);
+        assert_eq!(now.len(), 3, "{now:?} (listing: {:?})", listed(lake));
+        for (i, row) in now.iter().enumerate() {
+            assert!(row == &old[i] || row == &new[i], "{}: {row}", lake.display());
+        }
+        assert_eq!(now, listed(lake));
+        run(&with_lake(&["transform", "--lake", "LAKE"], lake), None);
+        assert_eq!(sql(lake, query), new);
+        for day in 4..=6 {
+            let day = lake.join(format!("refined/year=2024/month=03/day={day:02}/_day.parquet"));
+            assert!(day.is_file(), "{} missing after the rerun", day.display());
+        }
+    });
+}
+
 #[tokio::test]
 async fn a_second_writer_waits_for_the_lock_or_fails_naming_the_first() {
     let dir = tempfile::tempdir().unwrap();

@@ -71,7 +71,13 @@ async fn refined_values_of_the_real_day_match_the_file_by_hand() {
     let summary = strings(&query(&lake, "SELECT numero_tickers, CAST(vol_financeiro_total AS VARCHAR), qtd_acoes_negociadas, numero_negocios, altas, baixas, estaveis FROM cotacoes_b3_resumo_diario").await);
     assert_eq!(summary, ["1196|25219273994.21|1587404450|3152887|515|512|169"]);
     assert_eq!(query_one_i64(&lake, "SELECT count(DISTINCT symbol) FROM cotacoes_b3_refined").await, 1196);
-    assert_eq!(std::fs::read_dir(dir.path().join("refined/year=2022/month=02/day=04")).unwrap().count(), 1196);
+    // A folder a symbol, and the day's companion beside them.
+    let day = dir.path().join("refined/year=2022/month=02/day=04");
+    let entries: Vec<String> =
+        std::fs::read_dir(&day).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(entries.len(), 1197);
+    assert_eq!(entries.iter().filter(|e| e.starts_with("symbol=")).count(), 1196);
+    assert!(day.join("_day.parquet").is_file());
 }
 
 #[tokio::test]
@@ -216,8 +222,10 @@ async fn hostile_tickers_stay_in_their_partition() {
     // Every refined file sits exactly four folders below refined/, in a symbol= folder.
     let refined = dir.path().join("lake/refined");
     let files: Vec<_> = snapshot(&refined).into_iter().filter(|(p, _)| !p.to_string_lossy().ends_with('/')).collect();
-    assert_eq!(files.len(), 1196 + hostile.len());
-    for (path, _) in &files {
+    assert_eq!(files.len(), 1196 + hostile.len() + 1);
+    let companion = std::path::Path::new("year=2022/month=02/day=04/_day.parquet");
+    assert!(files.iter().any(|(p, _)| p == companion), "the day's companion");
+    for (path, _) in files.iter().filter(|(p, _)| p != companion) {
         let parts: Vec<_> = path.components().collect();
         assert_eq!(parts.len(), 5, "{}", path.display());
         assert!(parts[3].as_os_str().to_string_lossy().starts_with("symbol="), "{}", path.display());
@@ -446,4 +454,89 @@ fn json_logs_carry_the_jobs_metrics_in_embedded_metric_format() {
         assert_eq!(line[metric].as_f64().unwrap(), value);
     }
     assert!(!String::from_utf8_lossy(&text.stderr).contains("_aws"), "no metrics lines in text logs");
+}
+
+/// Rows of a query and the files it opened, on a session reading partitions from `source`.
+async fn rows_and_files(lake: &Lake, source: b3lake::sql::Partitions, sql: &str) -> (Vec<String>, usize) {
+    let session = b3lake::sql::session_with(lake, source).await.unwrap();
+    let done = b3lake::sql::execute(&session, sql).await.unwrap();
+    (strings(&done.batches), done.scanned.files)
+}
+
+#[tokio::test]
+async fn whole_days_are_read_from_their_companion_while_it_is_current() {
+    use b3lake::sql::Partitions::{Index, Listing};
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+    ingest_paths(&lake, &[small_days(&dir.path().join("C.TXT"), 0, 12)]).await.unwrap();
+    run(&lake, Days::Incremental, None, None).await.unwrap();
+    let day = |d: u32| dir.path().join(format!("refined/year=2024/month=03/day={d:02}"));
+    assert!(day(4).join("_day.parquet").is_file());
+    let all = "SELECT * EXCEPT (symbol), symbol FROM cotacoes_b3_refined ORDER BY data_pregao, symbol";
+    let per_day = "SELECT day, count(*), sum(vol_financeiro_total) FROM cotacoes_b3_refined GROUP BY day ORDER BY day";
+
+    // Three days, twelve tickers each: three files, the same rows as the 36 ticker files.
+    let (rows, files) = rows_and_files(&lake, Index, all).await;
+    let (listed, listed_files) = rows_and_files(&lake, Listing, all).await;
+    assert_eq!((rows.len(), files, listed_files), (36, 3, 36));
+    assert_eq!(rows, listed);
+    // The partitions Athena sees are the ticker folders alone.
+    assert_eq!(rows_and_files(&lake, Index, "SHOW PARTITIONS cotacoes_b3_refined").await.0.len(), 36);
+    // A ticker filter reads that ticker's files; a day filter that day's companion.
+    let petr = "SELECT count(*) FROM cotacoes_b3_refined WHERE symbol = (SELECT min(symbol) FROM cotacoes_b3_refined)";
+    assert_eq!(rows_and_files(&lake, Index, petr).await.0, ["3"]);
+    let one_day = "SELECT count(*), min(symbol), max(day) FROM cotacoes_b3_refined WHERE day = 5";
+    let (one, files) = rows_and_files(&lake, Index, one_day).await;
+    assert_eq!((one, files), (rows_and_files(&lake, Listing, one_day).await.0, 1));
+
+    // An INSERT into a day retires its companion: that day is read file by file, the others not.
+    let session = b3lake::sql::session(&lake).await.unwrap();
+    let insert = "INSERT INTO cotacoes_b3_refined SELECT * FROM cotacoes_b3_refined \
+                  WHERE day = 5 AND symbol = (SELECT min(symbol) FROM cotacoes_b3_refined)";
+    b3lake::sql::execute(&session, insert).await.unwrap();
+    let (counts, files) = rows_and_files(&lake, Index, per_day).await;
+    assert_eq!(counts, rows_and_files(&lake, Listing, per_day).await.0);
+    assert_eq!(counts.iter().map(|r| r.split('|').nth(1).unwrap().to_string()).collect::<Vec<_>>(), ["12", "13", "12"]);
+    assert_eq!(files, 1 + 13 + 1);
+    let (rows, _) = rows_and_files(&lake, Index, all).await;
+    assert_eq!(rows, rows_and_files(&lake, Listing, all).await.0);
+
+    // So does dropping a ticker's partition (its folder stays: the index no longer has it).
+    let dropped = strings(&query(&lake, "SELECT max(symbol) FROM cotacoes_b3_refined WHERE day = 6").await);
+    let drop = format!(
+        "ALTER TABLE cotacoes_b3_refined DROP PARTITION (year = 2024, month = 3, day = 6, symbol = '{}')",
+        dropped[0]
+    );
+    b3lake::sql::execute(&session, &drop).await.unwrap();
+    let (counts, files) = rows_and_files(&lake, Index, "SELECT count(*) FROM cotacoes_b3_refined WHERE day = 6").await;
+    assert_eq!((counts, files), (vec!["11".to_string()], 11));
+
+    // An index entry whose partitions are not those the companion was made from (edited by
+    // hand here) is read file by file too: the digest no longer matches.
+    let shard = walk(&dir.path().join("_b3lake/catalog/partitions"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("refined") && p.ends_with("day=4.json"))
+        .expect("day 4's index entry");
+    let mut entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&shard).unwrap()).unwrap();
+    assert!(entry["companion"].is_object(), "{entry}");
+    entry["partitions"].as_array_mut().unwrap().pop();
+    std::fs::write(&shard, serde_json::to_vec(&entry).unwrap()).unwrap();
+    let (counts, files) = rows_and_files(&lake, Index, "SELECT count(*) FROM cotacoes_b3_refined WHERE day = 4").await;
+    assert_eq!((counts, files), (vec!["11".to_string()], 11));
+
+    // The next full transform writes every day and its companion again.
+    run(&lake, Days::All, None, None).await.unwrap();
+    let (rows, files) = rows_and_files(&lake, Index, all).await;
+    assert_eq!((rows.len(), files), (36, 3));
+    assert_eq!(rows, rows_and_files(&lake, Listing, all).await.0);
+}
+
+/// Every file under a folder.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
 }

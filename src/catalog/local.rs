@@ -213,7 +213,7 @@ impl LocalCatalog {
     async fn find(&self, def: &TableDef, pruner: &Pruner, companions: bool) -> Result<ScanParts, Error> {
         let index = PartitionIndex::new(&self.lake, def);
         if !index.exists().await? {
-            return Ok(ScanParts { partitions: discover(&self.lake, def, pruner).await?, days: vec![] });
+            return Ok(ScanParts { partitions: discover(&self.lake, def, pruner).await?, ..Default::default() });
         }
         let changing = crate::lake::staging::changing_folders(&self.lake).await?;
         let changed = |location: &str| {
@@ -226,7 +226,7 @@ impl LocalCatalog {
         let mut found = if companions {
             index.read_for_scan(pruner, |c| !changed(&c.location)).await?
         } else {
-            ScanParts { partitions: index.read(pruner).await?, days: vec![] }
+            ScanParts { partitions: index.read(pruner).await?, ..Default::default() }
         };
         let partitions = &mut found.partitions;
         if !changing.is_empty() {

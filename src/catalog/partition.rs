@@ -152,6 +152,11 @@ impl Pruner {
         Self { keys: keys.to_vec(), filters: vec![] }
     }
 
+    /// The filters it applies (on partition keys only).
+    pub fn filters(&self) -> &[Expr] {
+        &self.filters
+    }
+
     /// The filters of `filters` that use partition keys only.
     pub fn new(keys: &[Column], filters: &[Expr]) -> Self {
         let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();

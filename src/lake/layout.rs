@@ -29,10 +29,11 @@ pub const META: &str = "_b3lake";
 /// The one file of a partition that holds a single file.
 pub const PART_FILE: &str = "part-00000.parquet";
 
-/// A day's companion in the refined table's symbol layout: all the day's rows in one file
-/// beside its symbol folders, which b3lake's queries read instead of a file per ticker while
-/// it is current. Engines that read Hive tables skip files named with a leading `_`.
-pub const DAY_COMPANION: &str = "_day.parquet";
+/// A day's companion in the refined table's symbol layout: all the day's rows in one Parquet
+/// file beside its symbol folders, which b3lake's queries read instead of a file per ticker
+/// while it is current. Athena, Hive, Spark and pyarrow skip files named with a leading `_`,
+/// and without a `.parquet` extension no `**/*.parquet` glob (DuckDB, Polars) takes it either.
+pub const DAY_COMPANION: &str = "_b3lake_day";
 
 /// Hive partition value for an empty string, as Hive and Athena write it.
 pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";

@@ -10,7 +10,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use chrono::DateTime;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DataFusionError, project_schema};
+use datafusion::common::{DFSchema, DataFusionError, project_schema};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -18,9 +18,14 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::table_schema::TableSchema;
+use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use object_store::ObjectMeta;
 
@@ -142,13 +147,13 @@ impl TableProvider for LakeTable {
             (Some(projected), _) => projected
                 .partitions(self.catalog.lake(), &pruner)
                 .await
-                .map(|partitions| ScanParts { partitions, days: vec![] }),
+                .map(|partitions| ScanParts { partitions, ..Default::default() }),
             (None, Partitions::Index) => self.catalog.find_for_scan(&self.def, &pruner).await,
             (None, Partitions::Listing) => self
                 .catalog
                 .list_partitions(&self.def, &pruner)
                 .await
-                .map(|partitions| ScanParts { partitions, days: vec![] }),
+                .map(|partitions| ScanParts { partitions, ..Default::default() }),
         }
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let files: Vec<PartitionedFile> = found
@@ -178,11 +183,30 @@ impl TableProvider for LakeTable {
                 Some(k) if k < day_keys => columns + deeper + k,
                 Some(k) => columns + (k - day_keys),
             };
-            let indices = match projection {
-                Some(p) => p.iter().map(|&i| renumber(i)).collect(),
-                None => (0..self.schema.fields().len()).map(renumber).collect(),
-            };
-            scans.push(self.parquet_scan(state, days, day_keys, Some(indices), limit).await?);
+            let wanted: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+            let filter = conjunction(pruner.filters().iter().cloned()).filter(|_| found.days_filtered);
+            match filter {
+                None => {
+                    let indices = wanted.iter().map(|&i| renumber(i)).collect();
+                    scans.push(self.parquet_scan(state, days, day_keys, Some(indices), limit).await?);
+                }
+                // Some days' companions hold partitions the filters drop: their rows are
+                // filtered on the keys (read too), then the columns asked for kept.
+                Some(filter) => {
+                    let keys = columns..self.schema.fields().len();
+                    let read: Vec<usize> = wanted.iter().copied().chain(keys.filter(|k| !wanted.contains(k))).collect();
+                    let indices = read.iter().map(|&i| renumber(i)).collect();
+                    let scan = self.parquet_scan(state, days, day_keys, Some(indices), None).await?;
+                    let schema = scan.schema();
+                    let predicate = state.create_physical_expr(filter, &DFSchema::try_from(schema.clone())?)?;
+                    let filtered: Arc<dyn ExecutionPlan> = Arc::new(FilterExec::try_new(predicate, scan)?);
+                    let kept = (0..wanted.len()).map(|i| {
+                        let name = schema.field(i).name();
+                        (Arc::new(PhysicalColumn::new(name, i)) as Arc<dyn PhysicalExpr>, name.clone())
+                    });
+                    scans.push(Arc::new(ProjectionExec::try_new(kept, filtered)?));
+                }
+            }
         }
         match scans.len() {
             0 => Ok(Arc::new(EmptyExec::new(project_schema(&self.schema, projection)?))),

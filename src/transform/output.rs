@@ -16,8 +16,9 @@
 //! In the symbol layout each day also gets its *companion*, [`DAY_COMPANION`]: the day's rows
 //! in one file (the compact layout's encoding, symbol as a column) beside the symbol folders,
 //! staged and published with them and named in the day's index entry. Queries that read whole
-//! days read it instead of a file per ticker (see `catalog::index`); Athena and Hive skip it,
-//! as they skip every file whose name starts with `_`, and it lies in no partition's folder.
+//! days read it instead of a file per ticker (see `catalog::index`). Other engines never take
+//! it for table data: it lies in no partition's folder, its name starts with `_` (hidden to
+//! Athena, Hive, Spark and pyarrow) and has no `.parquet` extension (for globs).
 
 use std::path::Path as FsPath;
 
@@ -52,7 +53,7 @@ fn properties(layout: Layout, schema: &arrow::datatypes::Schema) -> WriterProper
     let builder = lake::writer::base_properties();
     match layout {
         // A file is one ticker's day, found by its folder: statistics would only add bytes.
-        Layout::Symbol => builder.set_statistics_enabled(EnabledStatistics::None).build(),
+        Layout::Symbol => builder.set_statistics_enabled(EnabledStatistics::None).set_dictionary_enabled(false).build(),
         Layout::Compact => {
             let sorting = schema
                 .index_of(SYMBOL)

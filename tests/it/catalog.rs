@@ -72,9 +72,28 @@ async fn typed_partition_filters_read_only_the_named_partitions() {
     // 1,196 ticker files when listed); another month reads nothing.
     let month = "SELECT count(*) FROM cotacoes_b3_refined WHERE month = 2";
     let (_, files) = rows_and_files(&lake, month, Partitions::Index).await;
-    let companion = lake.path("refined/year=2022/month=02/day=04/_day.parquet").to_string();
-    assert_eq!(files, BTreeSet::from([companion]));
+    let companion = lake.path("refined/year=2022/month=02/day=04/_b3lake_day").to_string();
+    assert_eq!(files, BTreeSet::from([companion.clone()]));
     assert_eq!(rows_and_files(&lake, month, Partitions::Listing).await.1.len(), 1196);
+    // A filter that drops a few tickers reads the companion too, its rows filtered on the keys
+    // (the symbol read for the filter, whether or not the query asks for it).
+    for (sql, rows) in [
+        (
+            "SELECT count(*), sum(vol_financeiro_total), min(symbol), max(day) FROM cotacoes_b3_refined WHERE symbol <> 'PETR4'",
+            1195,
+        ),
+        (
+            "SELECT count(*), sum(vol_financeiro_total) FROM cotacoes_b3_refined WHERE symbol NOT IN ('PETR4', 'VALE3') AND day = 4",
+            1194,
+        ),
+    ] {
+        let (batches, files) = rows_and_files(&lake, sql, Partitions::Index).await;
+        assert_eq!(files, BTreeSet::from([companion.clone()]), "{sql}");
+        let (listed, listed_files) = rows_and_files(&lake, sql, Partitions::Listing).await;
+        assert_eq!(listed_files.len(), rows, "{sql}");
+        assert_eq!(strings(&batches), strings(&listed), "{sql}");
+        assert!(strings(&batches)[0].starts_with(&format!("{rows}|")), "{sql}");
+    }
     let (batches, files) =
         rows_and_files(&lake, "SELECT count(*) FROM cotacoes_b3_refined WHERE month = 3", Partitions::Index).await;
     assert_eq!((strings(&batches), files.len()), (vec!["0".to_string()], 0));

@@ -268,7 +268,7 @@ fn a_transform_killed_at_any_rename_never_reads_a_stale_day_companion() {
         run(&with_lake(&["transform", "--lake", "LAKE"], lake), None);
         assert_eq!(sql(lake, query), new);
         for day in 4..=6 {
-            let day = lake.join(format!("refined/year=2024/month=03/day={day:02}/_day.parquet"));
+            let day = lake.join(format!("refined/year=2024/month=03/day={day:02}/_b3lake_day"));
             assert!(day.is_file(), "{} missing after the rerun", day.display());
         }
     });

@@ -77,7 +77,7 @@ async fn refined_values_of_the_real_day_match_the_file_by_hand() {
         std::fs::read_dir(&day).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(entries.len(), 1197);
     assert_eq!(entries.iter().filter(|e| e.starts_with("symbol=")).count(), 1196);
-    assert!(day.join("_day.parquet").is_file());
+    assert!(day.join("_b3lake_day").is_file());
 }
 
 #[tokio::test]
@@ -223,7 +223,7 @@ async fn hostile_tickers_stay_in_their_partition() {
     let refined = dir.path().join("lake/refined");
     let files: Vec<_> = snapshot(&refined).into_iter().filter(|(p, _)| !p.to_string_lossy().ends_with('/')).collect();
     assert_eq!(files.len(), 1196 + hostile.len() + 1);
-    let companion = std::path::Path::new("year=2022/month=02/day=04/_day.parquet");
+    let companion = std::path::Path::new("year=2022/month=02/day=04/_b3lake_day");
     assert!(files.iter().any(|(p, _)| p == companion), "the day's companion");
     for (path, _) in files.iter().filter(|(p, _)| p != companion) {
         let parts: Vec<_> = path.components().collect();
@@ -471,7 +471,7 @@ async fn whole_days_are_read_from_their_companion_while_it_is_current() {
     ingest_paths(&lake, &[small_days(&dir.path().join("C.TXT"), 0, 12)]).await.unwrap();
     run(&lake, Days::Incremental, None, None).await.unwrap();
     let day = |d: u32| dir.path().join(format!("refined/year=2024/month=03/day={d:02}"));
-    assert!(day(4).join("_day.parquet").is_file());
+    assert!(day(4).join("_b3lake_day").is_file());
     let all = "SELECT * EXCEPT (symbol), symbol FROM cotacoes_b3_refined ORDER BY data_pregao, symbol";
     let per_day = "SELECT day, count(*), sum(vol_financeiro_total) FROM cotacoes_b3_refined GROUP BY day ORDER BY day";
 

@@ -3,6 +3,11 @@
 //! a day) and hands their files straight to the Parquet reader. DataFusion's own listing
 //! table cannot do this: it lists folders to find files, and it builds folder names from
 //! the filter's literals (`month=2`), which misses b3lake's `month=02`.
+//!
+//! A day of the refined table's symbol layout that the scan reads whole (or mostly) comes from
+//! its companion file when the index says it is current: one file instead of ~1,150 one-row
+//! files, its deeper keys (the symbol) read as a column, and its rows filtered on the keys when
+//! the filters drop some. The two kinds of files are two Parquet scans under one union.
 
 use std::sync::Arc;
 

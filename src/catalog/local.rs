@@ -236,7 +236,8 @@ impl LocalCatalog {
             // A partition a statement added whose files are all in place but not yet indexed
             // (it died while indexing): listed, so that the statement's rows show whole.
             // A changing day (a transform swapping it in) is listed whole: its new symbols
-            // are not in the index yet, and its old ones may be gone.
+            // are not in the index yet, and its old ones may be gone. Unless the index names
+            // a copy elsewhere (on S3 the staged day, while it is copied in): that copy is whole.
             let depth = def.partition_keys.len();
             for folder in &changing {
                 let Some(values) = super::partition::folder_values(def, folder).filter(|v| !v.is_empty()) else {
@@ -246,6 +247,12 @@ impl LocalCatalog {
                     continue;
                 }
                 if values.len() < depth {
+                    let inside = |p: &Partition| {
+                        p.location.strip_prefix(folder.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('/'))
+                    };
+                    if partitions.iter().any(|p| p.values.starts_with(&values) && !inside(p)) {
+                        continue;
+                    }
                     partitions.retain(|p| !p.values.starts_with(&values));
                     let listed = discover_under(&self.lake, def, pruner, folder.clone(), values).await?;
                     partitions.extend(listed.into_iter().filter(|p| !p.files.is_empty()));

@@ -399,3 +399,89 @@ impl<'a> PartitionIndex<'a> {
         parts.iter().zip(&self.keys).map(|(part, key)| super::partition::folder_value(part, &key.name)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::ddl::{REFINED, builtin_table};
+
+    fn partition(symbol: &str, size: u64) -> Partition {
+        let location = format!("refined/year=2024/month=03/day=04/symbol={symbol}");
+        let file = DataFile { name: "part-00000.parquet".into(), size, modified: 0 };
+        Partition { values: vec!["2024".into(), "3".into(), "4".into(), symbol.into()], location, files: vec![file] }
+    }
+
+    #[test]
+    fn a_digest_changes_with_any_partition_file_or_size_but_not_their_order() {
+        let (a, b) = (partition("PETR4", 10), partition("VALE3", 20));
+        assert_eq!(digest(&[a.clone(), b.clone()]), digest(&[b.clone(), a.clone()]));
+        assert_ne!(digest(&[a.clone(), b.clone()]), digest(std::slice::from_ref(&a)));
+        assert_ne!(digest(&[a.clone(), b.clone()]), digest(&[a.clone(), partition("VALE3", 21)]));
+        let mut renamed = b.clone();
+        renamed.files[0].name = "other.parquet".into();
+        assert_ne!(digest(&[a.clone(), b]), digest(&[a, renamed]));
+    }
+
+    #[tokio::test]
+    async fn only_a_transforms_day_names_a_companion_and_any_other_write_drops_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+        let def = builtin_table(REFINED);
+        let index = PartitionIndex::new(&lake, &def);
+        index.create().await.unwrap();
+        let day: Vec<String> = vec!["2024".into(), "3".into(), "4".into()];
+        let companion = (
+            "refined/year=2024/month=03/day=04".to_string(),
+            DataFile { name: "_b3lake_day".into(), size: 99, modified: 0 },
+        );
+        let all = Pruner::all(&def.partition_keys);
+        let days = |parts: &ScanParts| parts.days.iter().map(|(v, c)| (v.clone(), c.file.size)).collect::<Vec<_>>();
+
+        index
+            .replace_day(&day, vec![partition("PETR4", 10), partition("VALE3", 20)], Some(companion.clone()))
+            .await
+            .unwrap();
+        let read = index.read_for_scan(&all, |_| true).await.unwrap();
+        assert_eq!((days(&read), read.partitions.len(), read.days_filtered), (vec![(day.clone(), 99)], 0, false));
+        // Not usable (a writer is changing the day): the partitions.
+        assert_eq!(index.read_for_scan(&all, |_| false).await.unwrap().partitions.len(), 2);
+        // The plain read is unchanged.
+        assert_eq!(index.read(&all).await.unwrap().len(), 2);
+
+        // Any other write of the day drops the companion.
+        index.upsert(vec![partition("ITUB4", 30)], false).await.unwrap();
+        let read = index.read_for_scan(&all, |_| true).await.unwrap();
+        assert_eq!((days(&read), read.partitions.len()), (vec![], 3));
+        index.replace_day(&day, vec![partition("PETR4", 10), partition("VALE3", 20)], Some(companion)).await.unwrap();
+        index.remove(&[partition("VALE3", 20).values]).await.unwrap();
+        assert_eq!(index.read_for_scan(&all, |_| true).await.unwrap().partitions.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_filter_that_keeps_many_of_a_days_partitions_reads_its_companion_filtered() {
+        use datafusion::prelude::{col, lit};
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+        let def = builtin_table(REFINED);
+        let index = PartitionIndex::new(&lake, &def);
+        index.create().await.unwrap();
+        let day: Vec<String> = vec!["2024".into(), "3".into(), "4".into()];
+        let partitions: Vec<Partition> = (0..20).map(|i| partition(&format!("S{i:02}"), 10)).collect();
+        let file = DataFile { name: "_b3lake_day".into(), size: 99, modified: 0 };
+        index.replace_day(&day, partitions, Some(("refined/year=2024/month=03/day=04".into(), file))).await.unwrap();
+        let read = |filter| {
+            let pruner = Pruner::new(&def.partition_keys, &[filter]);
+            let index = &index;
+            async move {
+                let parts = index.read_for_scan(&pruner, |_| true).await.unwrap();
+                (parts.days.len(), parts.partitions.len(), parts.days_filtered)
+            }
+        };
+        // 19 of 20 kept: the companion, filtered; 16 kept: still; 15: their files.
+        assert_eq!(read(col("symbol").not_eq(lit("S00"))).await, (1, 0, true));
+        assert_eq!(read(col("symbol").gt_eq(lit("S04"))).await, (1, 0, true));
+        assert_eq!(read(col("symbol").gt_eq(lit("S05"))).await, (0, 15, false));
+        assert_eq!(read(col("day").eq(lit(4))).await, (1, 0, false));
+        assert_eq!(read(col("day").eq(lit(5))).await, (0, 0, false));
+    }
+}

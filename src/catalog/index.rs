@@ -53,9 +53,9 @@ pub struct Companion {
 
 /// A fingerprint of partitions (values, folders, files and sizes), in any order: what a
 /// companion was made from, to be compared with what the index lists when it is read.
-pub fn digest(partitions: &[Partition]) -> String {
+pub fn digest<'a>(partitions: impl IntoIterator<Item = &'a Partition>) -> String {
     let mut lines: Vec<String> = partitions
-        .iter()
+        .into_iter()
         .flat_map(|p| {
             p.files
                 .iter()
@@ -195,12 +195,17 @@ impl<'a> PartitionIndex<'a> {
             .map(|path| async move {
                 let values = self.values_of(&path);
                 let shard = self.read_shard(&path).await?;
-                let total = shard.partitions.len();
-                let companion = shard.companion.filter(|c| usable(c) && c.digest == digest(&shard.partitions));
-                let kept = pruner.filter(shard.partitions)?;
-                let whole = kept.len() == total;
-                match (companion, values) {
-                    (Some(c), Some(values)) if total > 0 && (whole || kept.len() >= COMPANION_MIN_KEPT) => {
+                let (kept, dropped) = pruner.split(shard.partitions)?;
+                let whole = dropped.is_empty();
+                // The digest last: only for a day the companion would serve.
+                let serves = |c: &Companion| {
+                    !kept.is_empty()
+                        && (whole || kept.len() >= COMPANION_MIN_KEPT)
+                        && usable(c)
+                        && c.digest == digest(kept.iter().chain(&dropped))
+                };
+                match (shard.companion, values) {
+                    (Some(c), Some(values)) if serves(&c) => {
                         Ok::<_, Error>(ScanParts { partitions: vec![], days: vec![(values, c)], days_filtered: !whole })
                     }
                     _ => Ok(ScanParts { partitions: kept, ..Default::default() }),
@@ -422,18 +427,24 @@ mod tests {
         assert_ne!(digest(&[a.clone(), b]), digest(&[a, renamed]));
     }
 
-    #[tokio::test]
-    async fn only_a_transforms_day_names_a_companion_and_any_other_write_drops_it() {
+    /// An empty lake with the refined table's keys, and the day 2024-03-04 with its companion.
+    async fn refined_lake() -> (tempfile::TempDir, Lake, TableDef, Vec<String>, (String, DataFile)) {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
         let def = builtin_table(REFINED);
-        let index = PartitionIndex::new(&lake, &def);
-        index.create().await.unwrap();
-        let day: Vec<String> = vec!["2024".into(), "3".into(), "4".into()];
+        PartitionIndex::new(&lake, &def).create().await.unwrap();
+        let day = vec!["2024".into(), "3".into(), "4".into()];
         let companion = (
             "refined/year=2024/month=03/day=04".to_string(),
             DataFile { name: "_b3lake_day".into(), size: 99, modified: 0 },
         );
+        (dir, lake, def, day, companion)
+    }
+
+    #[tokio::test]
+    async fn only_a_transforms_day_names_a_companion_and_any_other_write_drops_it() {
+        let (_dir, lake, def, day, companion) = refined_lake().await;
+        let index = PartitionIndex::new(&lake, &def);
         let all = Pruner::all(&def.partition_keys);
         let days = |parts: &ScanParts| parts.days.iter().map(|(v, c)| (v.clone(), c.file.size)).collect::<Vec<_>>();
 
@@ -460,15 +471,10 @@ mod tests {
     #[tokio::test]
     async fn a_filter_that_keeps_many_of_a_days_partitions_reads_its_companion_filtered() {
         use datafusion::prelude::{col, lit};
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
-        let def = builtin_table(REFINED);
+        let (_dir, lake, def, day, companion) = refined_lake().await;
         let index = PartitionIndex::new(&lake, &def);
-        index.create().await.unwrap();
-        let day: Vec<String> = vec!["2024".into(), "3".into(), "4".into()];
         let partitions: Vec<Partition> = (0..20).map(|i| partition(&format!("S{i:02}"), 10)).collect();
-        let file = DataFile { name: "_b3lake_day".into(), size: 99, modified: 0 };
-        index.replace_day(&day, partitions, Some(("refined/year=2024/month=03/day=04".into(), file))).await.unwrap();
+        index.replace_day(&day, partitions, Some(companion)).await.unwrap();
         let read = |filter| {
             let pruner = Pruner::new(&def.partition_keys, &[filter]);
             let index = &index;

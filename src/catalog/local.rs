@@ -216,13 +216,8 @@ impl LocalCatalog {
             return Ok(ScanParts { partitions: discover(&self.lake, def, pruner).await?, ..Default::default() });
         }
         let changing = crate::lake::staging::changing_folders(&self.lake).await?;
-        let changed = |location: &str| {
-            changing.iter().any(|f| {
-                location == f
-                    || location.strip_prefix(f.as_str()).is_some_and(|r| r.starts_with('/'))
-                    || f.strip_prefix(location).is_some_and(|r| r.starts_with('/'))
-            })
-        };
+        // A folder is changed when it is a changing folder, or lies below or above one.
+        let changed = |location: &str| changing.iter().any(|f| within(location, f) || within(f, location));
         let mut found = if companions {
             index.read_for_scan(pruner, |c| !changed(&c.location)).await?
         } else {
@@ -247,10 +242,7 @@ impl LocalCatalog {
                     continue;
                 }
                 if values.len() < depth {
-                    let inside = |p: &Partition| {
-                        p.location.strip_prefix(folder.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('/'))
-                    };
-                    if partitions.iter().any(|p| p.values.starts_with(&values) && !inside(p)) {
+                    if partitions.iter().any(|p| p.values.starts_with(&values) && !within(&p.location, folder)) {
                         continue;
                     }
                     partitions.retain(|p| !p.values.starts_with(&values));
@@ -399,4 +391,9 @@ impl Catalog for LocalCatalog {
         self.ensure_indexed(def).await?;
         PartitionIndex::new(&self.lake, def).remove(values).await
     }
+}
+
+/// Whether the lake-relative `path` is `folder` or lies below it.
+fn within(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }

@@ -105,7 +105,7 @@ pub fn day_values(date: chrono::NaiveDate) -> Vec<String> {
 /// The partition of a file a writer just put at `path` (lake-relative), whose leading values
 /// are `leading` and whose further keys, if any, are read from the folder names after them.
 pub fn written(path: &str, leading: &[String], size: u64) -> Partition {
-    let (location, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let (location, file) = written_file(path, size);
     let mut values = leading.to_vec();
     let extra: Vec<String> = location
         .rsplit('/')
@@ -113,8 +113,14 @@ pub fn written(path: &str, leading: &[String], size: u64) -> Partition {
         .map(|seg| percent_decode_str(seg.split_once('=').map_or(seg, |(_, v)| v)).decode_utf8_lossy().into_owned())
         .collect();
     values.extend(extra.into_iter().rev());
+    Partition { values, location, files: vec![file] }
+}
+
+/// The folder and the entry of a file a writer just put at `path` (lake-relative).
+pub fn written_file(path: &str, size: u64) -> (String, DataFile) {
+    let (location, name) = path.rsplit_once('/').unwrap_or(("", path));
     let file = DataFile { name: name.to_string(), size, modified: chrono::Utc::now().timestamp_millis() };
-    Partition { values, location: location.to_string(), files: vec![file] }
+    (location.to_string(), file)
 }
 
 /// The value a Hive partition folder `key=value` holds for `key` (matched in any case, as Hive
@@ -236,9 +242,14 @@ impl Pruner {
 
     /// The partitions the filters keep.
     pub fn filter(&self, partitions: Vec<Partition>) -> Result<Vec<Partition>, Error> {
+        Ok(self.split(partitions)?.0)
+    }
+
+    /// The partitions the filters keep, and those they drop.
+    pub fn split(&self, partitions: Vec<Partition>) -> Result<(Vec<Partition>, Vec<Partition>), Error> {
         let values: Vec<&[String]> = partitions.iter().map(|p| p.values.as_slice()).collect();
-        let keep = self.keep(self.keys.len(), &values)?;
-        Ok(partitions.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect())
+        let mut keep = self.keep(self.keys.len(), &values)?.into_iter();
+        Ok(partitions.into_iter().partition(|_| keep.next().unwrap_or(false)))
     }
 }
 

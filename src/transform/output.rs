@@ -35,7 +35,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::Error;
-use crate::catalog::partition::{day_values, written as written_partition};
+use crate::catalog::partition::{day_values, written as written_partition, written_file};
 pub use crate::catalog::refined::Layout;
 use crate::catalog::{DataFile, Partition};
 use crate::lake::layout::{self, DAY_COMPANION, PART_FILE, STAGING};
@@ -209,18 +209,14 @@ impl DayOutput {
     /// deletions, quick enough to run while readers wait (see `lake::snapshot`).
     pub async fn publish(self, lake: &Lake) -> Result<Written, Error> {
         let all = self.refined.iter().chain(&self.companion).chain(&self.summary);
-        let day = layout::refined_day(self.date);
         let written = Written {
             files: all.clone().count() as u64,
             bytes: all.map(|(_, b)| b.len() as u64).sum(),
             refined: partitions(self.date, &self.refined, ""),
             summary: partitions(self.date, &self.summary, ""),
-            companion: self.companion.as_ref().map(|(path, bytes)| {
-                let name = path.rsplit('/').next().unwrap_or(path).to_string();
-                let modified = chrono::Utc::now().timestamp_millis();
-                (day.clone(), DataFile { name, size: bytes.len() as u64, modified })
-            }),
+            companion: self.companion.as_ref().map(|(path, bytes)| written_file(path, bytes.len() as u64)),
         };
+        let day = layout::refined_day(self.date);
         match self.swapped(lake) {
             Some(root) => swap_local_day(root, &self.run, &day, self.refined.is_empty()).await?,
             None if self.layout == Layout::Symbol => lake::staging::move_in(lake, &self.run, &day).await?,

@@ -23,6 +23,18 @@ const MARKER: &str = "catalog.json";
 /// and the file in it), if it wrote one.
 pub type DayRecord = (Vec<String>, Vec<Partition>, Option<(String, super::DataFile)>);
 
+/// What a statement (INSERT INTO, CTAS) indexes once its files are in: the partitions it
+/// adds or grows, each with all its files. The statement records it with its files (see
+/// `lake::staging::Additions`), so that a recovery indexes exactly these partitions, wherever
+/// their folders are, and nothing else.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingIndex {
+    /// The table.
+    pub table: String,
+    /// Its partitions, new or grown, whole.
+    pub partitions: Vec<Partition>,
+}
+
 /// A lake's own catalog.
 #[derive(Clone, Debug)]
 pub struct LocalCatalog {
@@ -320,6 +332,18 @@ impl LocalCatalog {
             .try_collect::<Vec<()>>()
             .await?;
         Ok(())
+    }
+
+    /// Indexes what a statement recorded ([`PendingIndex`]); again after a crash, to the
+    /// same end. A table dropped since, or projected (its partitions are never indexed),
+    /// takes nothing.
+    pub async fn index_pending(&self, pending: &PendingIndex) -> Result<(), Error> {
+        let Some(def) = self.definitions().await?.remove(&pending.table) else { return Ok(()) };
+        if super::projection::enabled(&def) || pending.partitions.is_empty() {
+            return Ok(());
+        }
+        self.ensure_indexed(&def).await?;
+        PartitionIndex::new(&self.lake, &def).upsert(pending.partitions.clone(), true).await
     }
 
     /// Indexes a table from a listing if it has no index yet (before parallel writers).

@@ -81,10 +81,12 @@ impl Partition {
     }
 }
 
-/// The canonical form of a partition value read from a folder name or a statement.
+/// The canonical form of a partition value read from a folder name or a statement. An
+/// empty value is Hive's default partition, as NULL is: Hive, Athena and Spark write both
+/// to `k=__HIVE_DEFAULT_PARTITION__` and read both back as NULL, so they are one partition.
 pub fn canonical(key: &Column, raw: &str) -> Result<String, String> {
-    if raw == HIVE_DEFAULT_PARTITION {
-        return Ok(raw.to_string());
+    if raw == HIVE_DEFAULT_PARTITION || raw.is_empty() {
+        return Ok(HIVE_DEFAULT_PARTITION.to_string());
     }
     match key.data_type {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => raw
@@ -130,9 +132,27 @@ pub fn folder_value(folder: &str, key: &str) -> Option<String> {
     k.eq_ignore_ascii_case(key).then(|| percent_decode_str(raw).decode_utf8_lossy().into_owned())
 }
 
-/// The folder Hive gives a partition that names no LOCATION: `<table>/k1=v1/k2=v2`.
+/// The folder Hive gives a partition that names no LOCATION: `<table>/k1=v1/k2=v2`. A table
+/// partitioned by day first (integer keys `year`, `month`, `day`: b3lake's tables, and any
+/// other keyed so) spells its days as b3lake's writers do, `year=2024/month=01/day=02`, so
+/// that a day has one folder whoever writes it (an INSERT, ADD PARTITION, the transform):
+/// otherwise a transform that replaces `day=02` leaves the rows an INSERT put in `day=2`.
 pub fn default_location(table_prefix: &str, keys: &[Column], values: &[String]) -> String {
-    let spec = Partition::spec(keys, values);
+    let day_keyed = keys.len() >= 3
+        && keys[..3].iter().zip(["year", "month", "day"]).all(|(k, name)| k.name == name && k.data_type.is_integer());
+    let spec: Vec<String> = keys
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (k, v))| {
+            let width = [4, 2, 2].get(i).filter(|_| day_keyed);
+            match (width, v.parse::<i64>()) {
+                (Some(&width), Ok(n)) if n >= 0 => format!("{}={n:0width$}", k.name),
+                _ => format!("{}={}", k.name, escape_partition_value(v)),
+            }
+        })
+        .collect();
+    let spec = spec.join("/");
     if table_prefix.is_empty() { spec } else { format!("{table_prefix}/{spec}") }
 }
 
@@ -188,13 +208,18 @@ impl Pruner {
         Self { keys: keys.to_vec(), filters }
     }
 
-    /// The values of the leading keys that `key = literal` filters fix.
+    /// The values of the leading keys that `key = literal` filters fix, spelled as the index
+    /// spells them. Only integer and text keys have one spelling per value (`1` of a double
+    /// key may be the folder `k=1.0`, a timestamp has many), so a key of another type ends
+    /// the prefix.
     pub fn equality_prefix(&self) -> Vec<String> {
         let conjuncts: Vec<&Expr> = self.filters.iter().flat_map(split_conjunction).collect();
         let mut prefix = Vec::new();
         for key in &self.keys {
-            let fixed =
-                conjuncts.iter().find_map(|e| equality(e, &key.name)).and_then(|v| v.cast_to(&key.data_type).ok());
+            if !(key.data_type.is_integer() || is_text(&key.data_type)) {
+                break;
+            }
+            let fixed = conjuncts.iter().find_map(|e| equality(e, key)).and_then(|v| v.cast_to(&key.data_type).ok());
             match fixed {
                 Some(v) if !v.is_null() => prefix.push(v.to_string()),
                 _ => break,
@@ -206,6 +231,7 @@ impl Pruner {
     /// The values `key = literal` or `key IN (literals)` filters allow `key`, if one does
     /// (the first such filter; the others still prune what it allows).
     pub fn equal_values(&self, key: &str) -> Option<Vec<ScalarValue>> {
+        let key = self.keys.iter().find(|k| k.name == key)?;
         self.filters.iter().flat_map(split_conjunction).find_map(|e| equal_values(e, key))
     }
 
@@ -254,7 +280,7 @@ impl Pruner {
 }
 
 /// The values `expr` allows `key`: `key = literal`, `key IN (literals)`, or an OR of them.
-fn equal_values(expr: &Expr, key: &str) -> Option<Vec<ScalarValue>> {
+fn equal_values(expr: &Expr, key: &Column) -> Option<Vec<ScalarValue>> {
     match expr {
         Expr::InList(list) if !list.negated && is_key(&list.expr, key) => list.list.iter().map(literal).collect(),
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
@@ -267,7 +293,7 @@ fn equal_values(expr: &Expr, key: &str) -> Option<Vec<ScalarValue>> {
 }
 
 /// `key = literal`, `literal = key` or `key IN (literal)`, through casts of the key.
-fn equality(expr: &Expr, key: &str) -> Option<ScalarValue> {
+fn equality(expr: &Expr, key: &Column) -> Option<ScalarValue> {
     match expr {
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => {
             if is_key(left, key) {
@@ -285,13 +311,24 @@ fn equality(expr: &Expr, key: &str) -> Option<ScalarValue> {
     }
 }
 
-/// Whether `e` is the column `key`, or a cast of it.
-fn is_key(e: &Expr, key: &str) -> bool {
+/// Whether `e` is the column `key`, or a cast of it that keeps every value apart and equal
+/// to itself (an integer widened, text as text). Any other cast maps many values to one
+/// (`CAST(k AS INTEGER)` of `'1'`, `'01'` and `' 1'`), so an equality on it says nothing
+/// about which partition holds the rows.
+fn is_key(e: &Expr, key: &Column) -> bool {
     match e.clone().unalias() {
-        Expr::Column(c) => c.name == key,
-        Expr::Cast(c) => matches!(*c.expr, Expr::Column(ref col) if col.name == key),
+        Expr::Column(c) => c.name == key.name,
+        Expr::Cast(c) => {
+            let to = c.field.data_type();
+            let lossless = (key.data_type.is_integer() && to.is_integer()) || (is_text(&key.data_type) && is_text(to));
+            lossless && matches!(*c.expr, Expr::Column(ref col) if col.name == key.name)
+        }
         _ => false,
     }
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 fn literal(e: &Expr) -> Option<ScalarValue> {
@@ -484,7 +521,27 @@ mod tests {
         assert_eq!(canonical(&k[1], "02").unwrap(), "2");
         assert_eq!(canonical(&k[2], "02").unwrap(), "02");
         assert!(canonical(&k[0], "x").unwrap_err().contains("not an integer"));
+        assert_eq!(canonical(&k[2], "").unwrap(), HIVE_DEFAULT_PARTITION);
+        assert_eq!(canonical(&k[1], "").unwrap(), HIVE_DEFAULT_PARTITION);
         assert_eq!(Partition::spec(&k, &v(&["2022", "2", "A/B"])), "year=2022/month=2/symbol=A%2FB");
+    }
+
+    #[test]
+    fn a_day_has_one_folder_whoever_writes_it() {
+        let day = [
+            Column::new("year", DataType::Int32),
+            Column::new("month", DataType::Int32),
+            Column::new("day", DataType::Int32),
+            Column::new("symbol", DataType::Utf8),
+        ];
+        let values = v(&["2024", "1", "2", "PETR4"]);
+        // As the layout spells a trading day for the ingest and the transform.
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+        let expected = format!("{}/symbol=PETR4", crate::lake::layout::refined_day(date));
+        assert_eq!(default_location("refined", &day, &values), expected);
+        // Other keys as Hive spells them.
+        assert_eq!(default_location("t", &keys(), &v(&["2022", "2", "A/B"])), "t/year=2022/month=2/symbol=A%2FB");
+        assert_eq!(default_location("", &day[..2], &v(&["2024", "1"])), "year=2024/month=1");
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub const TEMPLATE: &str = "storage.location.template";
 const MAX_CANDIDATES: usize = 1_000_000;
 /// Partition folders listed at once.
 const LIST_CONCURRENCY: usize = 64;
+/// The widest `projection.<key>.digits`: a bigint has 19 digits, and padding beyond a few
+/// more only makes folder names no writer would choose.
+const MAX_DIGITS: usize = 32;
 
 /// Whether the table's properties turn projection on (`projection.enabled` = `true`).
 pub fn enabled(def: &TableDef) -> bool {
@@ -104,9 +107,15 @@ impl Projection {
                         })
                     };
                     let digits = match p("digits") {
-                        Some(d) => {
-                            d.parse().map_err(|_| invalid(def, format!("projection.{}.digits {d:?}", key.name)))?
-                        }
+                        Some(d) => d.parse().ok().filter(|d| (1..=MAX_DIGITS).contains(d)).ok_or_else(|| {
+                            invalid(
+                                def,
+                                format!(
+                                    "projection.{}.digits {d:?} is not a number of digits from 1 to {MAX_DIGITS}",
+                                    key.name
+                                ),
+                            )
+                        })?,
                         None => 0,
                     };
                     Kind::Integer { min: int(&a)?, max: int(&b)?, interval, digits }
@@ -217,6 +226,19 @@ impl Projection {
         Ok(partitions)
     }
 
+    /// The folder of the partition with these (canonical) values: where the projection reads
+    /// it, so where a writer must put its rows. Values the projection never yields (outside
+    /// a range, not in an enum, NULL) are refused: no query would ever see their rows.
+    pub fn folder_of(&self, values: &[String]) -> Result<String, Error> {
+        let texts = self
+            .columns
+            .iter()
+            .zip(values)
+            .map(|(column, value)| column.text_of(value))
+            .collect::<Result<Vec<String>, Error>>()?;
+        Ok(self.folder(&texts))
+    }
+
     /// A partition's folder from the values as its folder spells them.
     fn folder(&self, texts: &[String]) -> String {
         match &self.template {
@@ -245,6 +267,48 @@ impl Projection {
 }
 
 impl Projected {
+    /// How the projection spells `value` in a folder, if it yields it.
+    fn text_of(&self, value: &str) -> Result<String, Error> {
+        let name = &self.key.name;
+        let refused = |why: &str| {
+            Error::Invalid(format!(
+                "partition projection: {name} = {value} {why}; its rows would never be read (change the table's \
+                 projection.{name}.* properties first)"
+            ))
+        };
+        if value == crate::lake::layout::HIVE_DEFAULT_PARTITION {
+            return Err(Error::Invalid(format!(
+                "partition projection: {name} is NULL or empty, which no projection yields; its rows would never be read"
+            )));
+        }
+        match &self.kind {
+            Kind::Injected => Ok(value.to_string()),
+            Kind::Enum(values) if values.iter().any(|v| v == value) => Ok(value.to_string()),
+            Kind::Enum(_) => Err(refused("is not one of its projection.values")),
+            Kind::Integer { min, max, interval, digits } => {
+                let v: i64 = value.parse().map_err(|_| refused("is not an integer"))?;
+                let on_step = (i128::from(v) - i128::from(*min)) % i128::from(*interval) == 0;
+                if v < *min || v > *max || !on_step {
+                    return Err(refused(&format!(
+                        "lies outside its projection.range {min},{max} (interval {interval})"
+                    )));
+                }
+                Ok(format!("{v:0digits$}"))
+            }
+            Kind::Date { start, end, format, .. } => {
+                let at = date_bound(value, format, Utc::now().naive_utc())
+                    .filter(|at| {
+                        !value.trim().to_uppercase().starts_with("NOW") && at.format(format).to_string() == value
+                    })
+                    .ok_or_else(|| refused("is not a date in its projection.format"))?;
+                if at < *start || at > *end {
+                    return Err(refused("lies outside its projection.range"));
+                }
+                Ok(value.to_string())
+            }
+        }
+    }
+
     /// Each value this column may take in the query: its canonical value and its text in
     /// the folder. Equality filters choose among them (or, for `injected`, are them).
     fn values(&self, pruner: &Pruner) -> Result<Vec<(String, String)>, Error> {
@@ -266,14 +330,18 @@ impl Projected {
                 if let Some(wanted) = &wanted {
                     let ints: Vec<i64> = wanted.iter().filter_map(|v| scalar_text(v).trim().parse().ok()).collect();
                     ints.into_iter()
-                        .filter(|i| i >= min && i <= max && (i - min) % interval == 0)
+                        .filter(|i| {
+                            i >= min && i <= max && (i128::from(*i) - i128::from(*min)) % i128::from(*interval) == 0
+                        })
                         .map(|i| format!("{i:0digits$}"))
                         .collect()
                 } else {
-                    let count = ((max - min) / interval + 1).max(0) as usize;
-                    if count > MAX_CANDIDATES {
+                    // In i128: a range as wide as a bigint's overflows an i64.
+                    let count = ((i128::from(*max) - i128::from(*min)) / i128::from(*interval) + 1).max(0);
+                    if count > MAX_CANDIDATES as i128 {
                         return Err(Error::Invalid(format!(
-                            "partition projection: {} takes {count} values; filter on it",
+                            "partition projection: {} takes {count} values, more than {MAX_CANDIDATES}; filter on it \
+                             with = or IN",
                             self.key.name
                         )));
                     }

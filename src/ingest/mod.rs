@@ -23,6 +23,7 @@ use futures::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 use tracing::info;
 
+use crate::catalog::local::PendingIndex;
 use crate::catalog::partition::{day_values, list_files};
 use crate::catalog::{Catalog, LocalCatalog, Partition, RAW, TableDef};
 use crate::lake::layout::raw_partition;
@@ -156,6 +157,12 @@ pub async fn recover(lake: &Lake) -> Result<(), crate::catalog::Error> {
     for committed in crate::lake::staging::recover(lake).await? {
         if !committed.days.is_empty() {
             index_raw_days(lake, &committed.days).await?;
+        }
+        if let Some(index) = &committed.index {
+            let pending: PendingIndex = serde_json::from_value(index.clone()).map_err(|e| {
+                crate::catalog::Error::Invalid(format!("a statement's recorded partitions cannot be read: {e}"))
+            })?;
+            LocalCatalog::new(lake).index_pending(&pending).await?;
         }
         index_folders(lake, &committed.folders).await?;
         committed.finish(lake).await?;

@@ -2,6 +2,7 @@
 //! Hive-partitioned Parquet tables. The rest of b3lake sees one `ObjectStore`, never the backend.
 
 pub mod layout;
+mod local;
 pub mod lock;
 pub mod snapshot;
 pub mod staging;

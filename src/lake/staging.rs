@@ -52,6 +52,9 @@ pub struct Committed {
     /// Folders of a transform that died after staging them, now moved in, to be indexed
     /// again from their files.
     pub folders: Vec<String>,
+    /// For a statement's additions finished by [`recover`]: what the statement was to index
+    /// once its files were in, as it recorded it ([`Additions::commit`]).
+    pub index: Option<serde_json::Value>,
     /// The run whose staging folder (and commit record) [`Committed::finish`] removes.
     run: String,
     /// Queries wait until the caller has indexed the days and finished.
@@ -99,6 +102,9 @@ pub struct Additions {
 #[derive(Serialize, Deserialize)]
 struct AdditionsRecord {
     files: Vec<String>,
+    /// What the caller indexes once the files are in; none for files of no table (UNLOAD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    index: Option<serde_json::Value>,
 }
 
 impl Additions {
@@ -126,14 +132,27 @@ impl Additions {
         self.bytes
     }
 
-    /// Records the files, then copies each into place. The caller indexes the folders (a
-    /// table's partitions), then calls [`Committed::finish`]; queries wait until then.
-    pub async fn commit(self) -> Result<Committed, Error> {
+    /// Records the files, and `index`, what the caller will index once they are in (the
+    /// partitions of a table; `None` for files no table reads, such as an UNLOAD's), then
+    /// copies each into place. The caller indexes, then calls [`Committed::finish`]; queries
+    /// wait until then. A recovery returns `index` for its caller to do the same: it alone
+    /// knows which table the files joined, whatever their folders are called.
+    pub async fn commit(self, index: Option<serde_json::Value>) -> Result<Committed, Error> {
         let publishing = self.lake.publishing().await?;
-        let record = serde_json::to_vec(&AdditionsRecord { files: self.files.clone() }).expect("a record serializes");
+        let marked = index.is_some();
+        let record = AdditionsRecord { files: self.files.clone(), index };
+        let record = serde_json::to_vec(&record).expect("a record serializes");
         self.lake.write(&self.lake.path(&format!("{STAGING}/{}/{ADDITIONS_RECORD}", self.run)), record).await?;
-        let folders = copy_in(&self.lake, &self.run, &self.files).await?;
-        Ok(Committed { days: vec![], rows: 0, bytes: self.bytes, folders, run: self.run, _publishing: publishing })
+        copy_in(&self.lake, &self.run, &self.files, marked).await?;
+        Ok(Committed {
+            days: vec![],
+            rows: 0,
+            bytes: self.bytes,
+            folders: vec![],
+            index: None,
+            run: self.run,
+            _publishing: publishing,
+        })
     }
 
     /// Deletes everything staged.
@@ -143,9 +162,10 @@ impl Additions {
 }
 
 /// Copies staged files in (again, after a crash: a copy replaces a whole file by the same one),
-/// then marks their folders as changing: until the caller has indexed the files, readers list
-/// these folders, so a crash while indexing shows all the rows, not some. Returns the folders.
-async fn copy_in(lake: &Lake, run: &str, files: &[String]) -> Result<Vec<String>, Error> {
+/// then, when they are a table's (`marked`), marks their folders as changing: until the caller
+/// has indexed the files, readers list these folders, so a crash while indexing shows all the
+/// rows, not some.
+async fn copy_in(lake: &Lake, run: &str, files: &[String], marked: bool) -> Result<(), Error> {
     let store = lake.store().clone();
     futures::stream::iter(files.iter().cloned())
         .map(|relative| {
@@ -164,9 +184,10 @@ async fn copy_in(lake: &Lake, run: &str, files: &[String]) -> Result<Vec<String>
         .buffer_unordered(32)
         .try_collect::<Vec<()>>()
         .await?;
-    let folders = folders_of(files);
-    mark(lake, run, "additions", ChangeRecord { folders: folders.clone(), staged: false }).await?;
-    Ok(folders)
+    if marked {
+        mark(lake, run, "additions", ChangeRecord { folders: folders_of(files), staged: false }).await?;
+    }
+    Ok(())
 }
 
 /// A run's name: when it started, and a random part.
@@ -323,6 +344,7 @@ impl Staging {
             rows: self.days.values().map(|s| s.rows as u64).sum(),
             bytes: self.days.values().map(|s| s.bytes as u64).sum(),
             folders: vec![],
+            index: None,
             run: self.run,
             _publishing: publishing,
         })
@@ -389,8 +411,16 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                 .map_err(|e| Error::Location { url: additions.to_string(), message: e.to_string() })?;
             warn!(run = %run, files = record.files.len(), "finishing the additions of a statement that stopped half-way");
             let publishing = hold(lake, &mut publishing).await?;
-            let folders = copy_in(lake, &run, &record.files).await?;
-            committed.push(Committed { days: vec![], rows: 0, bytes: 0, folders, run, _publishing: publishing });
+            copy_in(lake, &run, &record.files, record.index.is_some()).await?;
+            committed.push(Committed {
+                days: vec![],
+                rows: 0,
+                bytes: 0,
+                folders: vec![],
+                index: record.index,
+                run,
+                _publishing: publishing,
+            });
             continue;
         }
         match lake.read(&record_path(lake, &run)).await? {
@@ -409,6 +439,7 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                     rows: 0,
                     bytes: 0,
                     folders: vec![],
+                    index: None,
                     run,
                     _publishing: publishing,
                 });
@@ -425,7 +456,15 @@ pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
                 for folder in &folders {
                     move_in(lake, &run, folder).await?;
                 }
-                committed.push(Committed { days: vec![], rows: 0, bytes: 0, folders, run, _publishing: publishing });
+                committed.push(Committed {
+                    days: vec![],
+                    rows: 0,
+                    bytes: 0,
+                    folders,
+                    index: None,
+                    run,
+                    _publishing: publishing,
+                });
             }
         }
     }

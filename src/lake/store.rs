@@ -13,7 +13,6 @@ use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
 use object_store::CredentialProvider;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
-use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
@@ -68,7 +67,7 @@ impl Lake {
         let dir = dir.canonicalize().map_err(|e| err(e.to_string()))?;
         let url = Url::from_directory_path(&dir).map_err(|_| err("not an absolute path".into()))?;
         let root = Path::from_filesystem_path(&dir).map_err(|e| err(e.to_string()))?;
-        Ok(Lake { url, store: Arc::new(LocalFileSystem::new()), root, local_root: Some(dir) })
+        Ok(Lake { url, store: Arc::new(super::local::LocalStore::default()), root, local_root: Some(dir) })
     }
 
     /// The object store the lake lives in.

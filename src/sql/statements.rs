@@ -273,6 +273,8 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
         Statement::CreateTable { mut def, if_not_exists } => {
             def.location = local_path(&def.location, session)?;
             let def = def.with_location_template(&lake_url);
+            // A projection that cannot be computed is refused now, not at every query.
+            crate::catalog::projection::Projection::of(&def, &lake_url)?;
             match catalog.create_table(&def).await {
                 Err(CatalogError::TableExists(_)) if if_not_exists => {}
                 other => other?,

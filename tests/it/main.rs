@@ -10,6 +10,7 @@ mod crash;
 mod deploy;
 mod download;
 mod fuzz_corpus;
+mod hardening;
 #[cfg(feature = "lambda")]
 mod iam;
 mod ingest;

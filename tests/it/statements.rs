@@ -444,15 +444,17 @@ async fn projected_tables_compute_their_partitions_from_their_properties() {
             "{sql}: {err}"
         );
     }
-    // A column without its projection settings is Athena's error.
-    run(
+    // A column without its projection settings is Athena's error, given when the table is made.
+    let err = execute(
         &s,
         "CREATE EXTERNAL TABLE incompleta (a int) PARTITIONED BY (x int) STORED AS PARQUET LOCATION '${lake}/inc/' \
          TBLPROPERTIES ('projection.enabled'='true')",
     )
-    .await;
-    let err = execute(&s, "SELECT * FROM incompleta").await.unwrap_err().to_string();
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("missing projection configuration: [x]"), "{err}");
+    assert!(execute(&s, "SELECT * FROM incompleta").await.is_err(), "no table was made");
 }
 
 #[test]

@@ -212,7 +212,8 @@ impl ScalarUDFImpl for Text {
 
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         Ok(match self.s {
-            S::Concat => t[0].clone(),
+            // An element joined to an array (`'x' || ARRAY['a']`) makes an array, wherever it stands.
+            S::Concat => t.iter().find(|t| matches!(t, DataType::List(_))).unwrap_or(&t[0]).clone(),
             S::Codepoint | S::Hamming | S::Levenshtein | S::Strpos | S::Strrpos | S::Crc32 | S::Length => {
                 DataType::Int64
             }

@@ -28,6 +28,7 @@ use self::rows::{Format, Target, publish, write_rows};
 use super::session::{CATALOG, Session};
 use super::{Error, Result};
 use crate::catalog::ddl::{Column, in_lake, table_name};
+use crate::catalog::projection::Projection;
 use crate::catalog::types::{hive_type, parse_hive_type};
 use crate::catalog::{Catalog, Partition, TableDef};
 use crate::words::Words;
@@ -427,8 +428,13 @@ async fn create_table_as(
         catalog.create_table(&def).await?;
         return Ok(0);
     }
-    let target =
-        Target { def: def.clone(), folder: location, existing: HashMap::new(), format: Format::Parquet(codec) };
+    let target = Target {
+        def: def.clone(),
+        folder: location,
+        existing: HashMap::new(),
+        format: Format::Parquet(codec),
+        projection: None,
+    };
     let written = write_rows(session, df, &target, &query_id).await?;
     // The table first, then its files: a statement that dies in between leaves an empty table.
     catalog.create_table(&def).await?;
@@ -498,12 +504,20 @@ async fn insert_into(session: &Session, table: &str, columns: Option<Vec<String>
     // The query's columns in the table's order, the missing ones NULL.
     let order: Vec<Option<usize>> = all.iter().map(|c| named.iter().position(|n| *n == c.name)).collect();
     // The partitions there are (an unpartitioned table's one, if it has files), whose files
-    // the new ones join.
-    let existing: HashMap<Vec<String>, Partition> =
-        catalog.partitions(&def, &[]).await?.into_iter().map(|p| (p.values.clone(), p)).collect();
+    // the new ones join. A projected table's partitions are where its projection puts them.
+    let projection = Projection::of(&def, &catalog.lake_url())?;
+    let existing: HashMap<Vec<String>, Partition> = match projection {
+        Some(_) => HashMap::new(),
+        None => catalog.partitions(&def, &[]).await?.into_iter().map(|p| (p.values.clone(), p)).collect(),
+    };
     let query_id = query_id();
-    let target =
-        Target { def: def.clone(), folder, existing: existing.clone(), format: Format::Parquet(codec_of(&def)?) };
+    let target = Target {
+        def: def.clone(),
+        folder,
+        existing: existing.clone(),
+        format: Format::Parquet(codec_of(&def)?),
+        projection,
+    };
     let df = reorder(df, &order, &all)?;
     let written = write_rows(session, df, &target, &query_id).await?;
     if written.rows > 0 {
@@ -612,9 +626,11 @@ async fn unload_to(session: &Session, query: &str, location: &str, mut options: 
         .iter()
         .map(|f| Column::new(f.name().to_lowercase(), f.data_type().clone()))
         .collect();
-    let target = Target { def: unload_def(&schema, partition_keys), folder, existing: HashMap::new(), format };
+    let target =
+        Target { def: unload_def(&schema, partition_keys), folder, existing: HashMap::new(), format, projection: None };
     let written = write_rows(session, df, &target, &query_id()).await?;
-    let committed = written.additions.commit().await?;
+    // Files of no table: nothing to index, now or by a recovery.
+    let committed = written.additions.commit(None).await?;
     committed.finish(session.catalog().lake()).await?;
     Ok(written.rows)
 }

@@ -16,8 +16,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 
 use crate::catalog::ddl::Column;
+use crate::catalog::local::PendingIndex;
 use crate::catalog::partition::{canonical, default_location};
-use crate::catalog::{Catalog, DataFile, Partition, TableDef};
+use crate::catalog::projection::Projection;
+use crate::catalog::{DataFile, Partition, TableDef};
 use crate::lake::layout::HIVE_DEFAULT_PARTITION;
 use crate::lake::staging::Additions;
 use crate::sql::session::Session;
@@ -42,6 +44,8 @@ pub(super) struct Target {
     /// Partitions that exist, where new files join the old.
     pub(super) existing: HashMap<Vec<String>, Partition>,
     pub(super) format: Format,
+    /// A projected table's projection, which decides the folder of a new partition.
+    pub(super) projection: Option<Projection>,
 }
 
 #[derive(Clone)]
@@ -203,9 +207,10 @@ async fn stage_rows(
                 writers.insert(key.clone());
             }
             if !open.contains_key(&key) {
-                let folder = match target.existing.get(&values) {
-                    Some(p) => p.location.clone(),
-                    None => {
+                let folder = match (target.existing.get(&values), &target.projection) {
+                    (Some(p), _) => p.location.clone(),
+                    (None, Some(projection)) => projection.folder_of(&values)?,
+                    (None, None) => {
                         let inside = default_location("", keys, &values);
                         [target.folder.as_str(), inside.as_str()]
                             .iter()
@@ -383,7 +388,9 @@ fn group(keys: &[ArrayRef], columns: &[Column], rows: usize) -> Result<Vec<(Vec<
     Ok(out)
 }
 
-/// Commits the staged files, then records them in the partition index.
+/// Commits the staged files, then records them in the partition index. What is indexed is
+/// recorded with the files, so that a statement that dies is indexed by the next writer's
+/// recovery exactly as it would have been.
 pub(super) async fn publish(
     session: &Session,
     def: &TableDef,
@@ -394,28 +401,27 @@ pub(super) async fn publish(
     let catalog = session.catalog();
     let lake = catalog.lake();
     tracing::debug!(files = additions.files().len(), bytes = additions.bytes(), "staged");
-    let committed = additions.commit().await?;
-    tracing::debug!("copied in");
-    let (mut new, mut grown) = (Vec::new(), Vec::new());
-    for (values, (location, files)) in written {
-        match existing.get(values) {
+    let partitions = written
+        .iter()
+        .map(|(values, (location, files))| match existing.get(values) {
             Some(p) => {
                 let mut p = p.clone();
                 p.files.extend(files.iter().cloned());
                 p.files.sort_by(|a, b| a.name.cmp(&b.name));
-                grown.push(p);
+                p
             }
-            None => new.push(Partition { values: values.clone(), location: location.clone(), files: files.clone() }),
-        }
-    }
+            None => Partition { values: values.clone(), location: location.clone(), files: files.clone() },
+        })
+        .collect();
+    let pending = PendingIndex { table: def.name.clone(), partitions };
+    // A table never indexed is indexed from a listing now, before the new files are in its
+    // folders: afterwards that listing would already hold them.
     if !crate::catalog::projection::enabled(def) {
-        if !new.is_empty() {
-            catalog.add_partitions(def, &new).await?;
-        }
-        if !grown.is_empty() {
-            catalog.update_partitions(def, &grown).await?;
-        }
+        catalog.ensure_indexed(def).await?;
     }
+    let committed = additions.commit(Some(serde_json::to_value(&pending).expect("partitions serialize"))).await?;
+    tracing::debug!("copied in");
+    catalog.index_pending(&pending).await?;
     tracing::debug!("indexed");
     committed.finish(lake).await?;
     tracing::debug!("finished");

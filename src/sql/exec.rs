@@ -154,7 +154,10 @@ pub async fn execute_with<E: From<Error>>(
                 let plan = df.create_physical_plan().await.map_err(Error::from)?;
                 let mut stream = execute_stream(plan.clone(), task).map_err(Error::from)?;
                 while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(Error::from)?;
+                    let batch = match batch {
+                        Ok(batch) => batch,
+                        Err(e) => return Err(changed_file(session, e).await.into()),
+                    };
                     rows += batch.num_rows();
                     each(&batch)?;
                 }
@@ -168,6 +171,30 @@ pub async fn execute_with<E: From<Error>>(
         }
     };
     Ok(Executed { schema, batches: Vec::new(), rows, elapsed: started.elapsed(), scanned })
+}
+
+/// A scan's error, saying what to do when it is a data file that another tool replaced or
+/// removed since b3lake indexed it: the partition index (like Glue's partitions for Athena)
+/// is what a query reads, and `MSCK REPAIR TABLE` makes it match the folders again.
+async fn changed_file(session: &Session, error: datafusion::error::DataFusionError) -> Error {
+    let text = error.to_string();
+    let Some(at) = text.find("Failed to fetch metadata for file ") else { return error.into() };
+    let path = text[at..].trim_start_matches("Failed to fetch metadata for file ");
+    let path = path.split(':').next().unwrap_or_default();
+    let lake = session.catalog().lake();
+    let relative = lake.relative(&object_store::path::Path::from(path)).to_string();
+    let tables = session.catalog().definitions().await.unwrap_or_default();
+    let table = tables.values().find(|def| {
+        def.lake_prefix().is_some_and(|prefix| !prefix.is_empty() && relative.starts_with(&format!("{prefix}/")))
+    });
+    match table {
+        Some(def) => Error::Usage(format!(
+            "{text}; the file changed or was removed after b3lake indexed table {name} (by another tool?): \
+             MSCK REPAIR TABLE {name} indexes its folders again",
+            name = def.name
+        )),
+        None => error.into(),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod depth;
 pub mod dialect;
 pub mod exec;
+pub mod expansion;
 pub mod explain;
 pub mod session;
 pub mod statements;
@@ -80,6 +81,9 @@ pub enum Error {
     /// A statement nested too deep to plan safely.
     #[error(transparent)]
     TooDeep(#[from] depth::TooDeep),
+    /// A statement whose CTEs or views expand to too large a plan.
+    #[error(transparent)]
+    TooLarge(#[from] expansion::TooLarge),
     /// Writing results failed.
     #[error("{path}")]
     Io {

@@ -28,8 +28,22 @@ pub struct Session {
     catalog: LocalCatalog,
     partitions: Partitions,
     database: String,
-    /// Views that no longer plan (a table they read was dropped), and why.
-    stale: Mutex<BTreeMap<String, String>>,
+    /// The catalog's views, planned and registered only when a statement names them.
+    views: Mutex<Views>,
+}
+
+/// The session's views: a view is planned the first time a statement reads it, so a lake of
+/// thousands of views costs a statement only the views it reads.
+#[derive(Default)]
+struct Views {
+    /// Every view of the catalog, by name.
+    all: BTreeMap<String, ViewDef>,
+    /// Those registered (planned) in the session.
+    planned: std::collections::BTreeSet<String>,
+    /// What each planned view expands to (see [`super::expansion`]).
+    sizes: BTreeMap<String, u64>,
+    /// Those that do not plan (a table they read was dropped, they read themselves), and why.
+    stale: BTreeMap<String, String>,
 }
 
 impl Deref for Session {
@@ -66,7 +80,7 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
         catalog: LocalCatalog::new(lake),
         partitions,
         database: database.to_string(),
-        stale: Mutex::default(),
+        views: Mutex::default(),
     };
     session.refresh().await?;
     Ok(session)
@@ -78,6 +92,24 @@ impl Session {
     /// (see [`super::depth`]) and statements the parser cannot finish in time
     /// (see [`crate::deadline`]).
     pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
+        self.plan_views(sql).await;
+        self.plan_now(sql).await
+    }
+
+    /// [`SessionContext::sql`], with the views the statement reads planned first (see
+    /// [`Session::plan`]); without them it would find no view.
+    pub async fn sql(&self, sql: &str) -> datafusion::error::Result<DataFrame> {
+        self.plan_views(sql).await;
+        self.ctx.sql(sql).await
+    }
+
+    /// [`Session::plan`], with the views registered as they are.
+    async fn plan_now(&self, sql: &str) -> Result<DataFrame> {
+        Ok(self.plan_sized(sql).await?.0)
+    }
+
+    /// [`Session::plan_now`], and what the statement expands to (see [`super::expansion`]).
+    async fn plan_sized(&self, sql: &str) -> Result<(DataFrame, u64)> {
         let state = self.ctx.state();
         let limit = state.config().options().sql_parser.recursion_limit.get();
         let text = sql.to_string();
@@ -99,17 +131,21 @@ impl Session {
             super::depth::drop_deep(statement);
             return Err(too_deep.into());
         }
+        let size = {
+            let views = self.views.lock().expect("not poisoned");
+            super::expansion::size(&statement, &|name| views.sizes.get(name).copied())?
+        };
         let plan = match state.statement_to_plan(statement).await {
             Ok(plan) => plan,
             Err(e) => return Err(self.explain_stale(sql, e.into())),
         };
-        Ok(self.ctx.execute_logical_plan(plan).await?)
+        Ok((self.ctx.execute_logical_plan(plan).await?, size))
     }
 
     /// An error planning `sql` that names a stale view says so, as Athena does.
     fn explain_stale(&self, sql: &str, error: Error) -> Error {
-        let stale = self.stale.lock().expect("not poisoned");
-        let named = stale.iter().find(|(name, _)| crate::words::word_at(sql, name).is_some());
+        let views = self.views.lock().expect("not poisoned");
+        let named = views.stale.iter().find(|(name, _)| crate::words::word_at(sql, name).is_some());
         match named {
             Some((name, why)) => Error::Usage(format!(
                 "View '{CATALOG}.{}.{name}' is stale or in invalid state: {why}; create it again (CREATE OR REPLACE VIEW)",
@@ -147,48 +183,58 @@ impl Session {
         self.register_views().await
     }
 
-    /// Registers (again) every view of the catalog, after the tables, in an order where each
-    /// view's views come first; a view that no longer plans is remembered as stale.
+    /// Takes the catalog's views (again), forgetting those planned: each is planned when a
+    /// statement first reads it (see [`Session::plan`]).
     pub async fn register_views(&self) -> Result<()> {
-        let mut pending = self.catalog.views().await?;
-        if let Some(schema) = self.schema() {
-            for name in schema.table_names() {
-                let is_view =
-                    schema.table(&name).await.ok().flatten().is_some_and(|t| t.downcast_ref::<ViewTable>().is_some());
-                if is_view {
-                    self.ctx.deregister_table(name.as_str())?;
-                }
-            }
+        let all = self.catalog.views().await?;
+        let planned = std::mem::take(&mut self.views.lock().expect("not poisoned").planned);
+        for name in planned {
+            self.ctx.deregister_table(name.as_str())?;
         }
-        let mut failed = BTreeMap::new();
-        loop {
-            failed.clear();
-            let before = pending.len();
-            for (name, view) in std::mem::take(&mut pending) {
-                match self.view_plan(&view).await {
-                    Ok(table) => {
-                        self.ctx.register_table(name.as_str(), Arc::new(table))?;
-                    }
-                    Err(e) => {
-                        failed.insert(name.clone(), e.to_string());
-                        pending.insert(name, view);
-                    }
-                }
-            }
-            if pending.is_empty() || pending.len() == before {
-                break;
-            }
-        }
-        for (name, why) in &failed {
-            warn!(view = %name, "the view no longer plans: {why}");
-        }
-        *self.stale.lock().expect("not poisoned") = failed;
+        *self.views.lock().expect("not poisoned") = Views { all, ..Default::default() };
         Ok(())
     }
 
-    async fn view_plan(&self, view: &ViewDef) -> Result<ViewTable> {
-        let df = self.plan(&view.original_sql).await?;
-        Ok(ViewTable::new(df.logical_plan().clone(), Some(view.original_sql.clone())))
+    /// Plans and registers the views `sql` may read that are not yet, each after the views
+    /// it reads. Which views a text reads is told by the names in it (a name in a string or
+    /// a column's name only costs a view planned early); a view that reads itself, directly
+    /// or through others, is found on the way and does not plan. A view that fails is
+    /// remembered as stale, for the error of a statement that reads it.
+    async fn plan_views(&self, sql: &str) {
+        let (order, cyclic) = {
+            let views = self.views.lock().expect("not poisoned");
+            if views.all.is_empty() {
+                return;
+            }
+            order_views(&views, sql)
+        };
+        for name in order {
+            let Some(view) = self.views.lock().expect("not poisoned").all.get(&name).cloned() else { continue };
+            let planned = match self.plan_sized(&view.original_sql).await {
+                Ok((df, size)) => {
+                    let table = ViewTable::new(df.logical_plan().clone(), Some(view.original_sql.clone()));
+                    let registered = self.ctx.register_table(name.as_str(), Arc::new(table));
+                    registered.map(|_| size).map_err(Error::from)
+                }
+                Err(e) => Err(e),
+            };
+            let mut views = self.views.lock().expect("not poisoned");
+            match planned {
+                Ok(size) => {
+                    views.sizes.insert(name.clone(), size);
+                    views.planned.insert(name);
+                }
+                Err(e) => {
+                    let why = if cyclic.contains(&name) {
+                        "it reads itself, directly or through other views".to_string()
+                    } else {
+                        e.to_string()
+                    };
+                    warn!(view = %name, "the view does not plan: {why}");
+                    views.stale.insert(name, why);
+                }
+            }
+        }
     }
 
     /// The view `sql` makes, with its columns as the session plans them: planning is also
@@ -196,6 +242,34 @@ impl Session {
     pub async fn resolve_view(&self, name: &str, sql: &str) -> Result<ViewDef> {
         let mut view = ViewDef::new(name, sql, &self.database);
         let df = self.plan(&view.original_sql).await?;
+        self.columns_of(&mut view, &df)?;
+        Ok(view)
+    }
+
+    /// [`Session::resolve_view`] of a view being created or replaced: planned in a session of
+    /// its own where `name` is the new definition, so that a view reading itself (directly,
+    /// or through views that read its old definition) is refused, not stored.
+    pub async fn resolve_new_view(&self, name: &str, sql: &str) -> Result<ViewDef> {
+        let mut view = ViewDef::new(name, sql, &self.database);
+        let own = session_in(self.catalog.lake(), self.partitions, &self.database).await?;
+        own.views.lock().expect("not poisoned").all.insert(view.name.clone(), view.clone());
+        let df = own.plan(&format!("SELECT * FROM \"{}\"", view.name)).await;
+        let stale = own.views.lock().expect("not poisoned").stale.remove(&view.name);
+        let df = match (df, stale) {
+            (Ok(df), _) => df,
+            (Err(_), Some(why)) => {
+                return Err(Error::Usage(format!(
+                    "View '{CATALOG}.{}.{}' cannot be created: {why}",
+                    self.database, view.name
+                )));
+            }
+            (Err(e), None) => return Err(e),
+        };
+        self.columns_of(&mut view, &df)?;
+        Ok(view)
+    }
+
+    fn columns_of(&self, view: &mut ViewDef, df: &DataFrame) -> Result<()> {
         view.columns = df
             .schema()
             .fields()
@@ -206,7 +280,7 @@ impl Session {
                 Ok(ViewColumn { name: f.name().to_lowercase(), data_type })
             })
             .collect::<Result<_>>()?;
-        Ok(view)
+        Ok(())
     }
 
     /// Registers one table definition, replacing a table of that name.
@@ -220,4 +294,49 @@ impl Session {
         self.ctx.register_table(name.as_str(), Arc::new(LakeTable::new(def, self.catalog.clone(), self.partitions)))?;
         Ok(())
     }
+}
+
+/// The views `sql` may read that are not planned yet, each after the views it reads, and
+/// those found reading themselves.
+fn order_views(views: &Views, sql: &str) -> (Vec<String>, std::collections::BTreeSet<String>) {
+    let reads = |text: &str| -> Vec<String> {
+        let mut names: Vec<String> = text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map(str::to_lowercase)
+            .filter(|w| views.all.contains_key(w) && !views.planned.contains(w))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let mut order = Vec::new();
+    let mut cyclic = std::collections::BTreeSet::new();
+    // Depth first without recursion: (view, whether the views it reads are done).
+    let mut visiting = std::collections::BTreeSet::new();
+    let mut done = std::collections::BTreeSet::new();
+    let mut stack: Vec<(String, bool)> = reads(sql).into_iter().rev().map(|n| (n, false)).collect();
+    while let Some((name, ready)) = stack.pop() {
+        if ready {
+            visiting.remove(&name);
+            done.insert(name.clone());
+            order.push(name);
+            continue;
+        }
+        if done.contains(&name) {
+            continue;
+        }
+        if !visiting.insert(name.clone()) {
+            cyclic.insert(name);
+            continue;
+        }
+        stack.push((name.clone(), true));
+        for read in reads(&views.all[&name].original_sql).into_iter().rev() {
+            if visiting.contains(&read) {
+                cyclic.insert(read);
+            } else if !done.contains(&read) {
+                stack.push((read, false));
+            }
+        }
+    }
+    (order, cyclic)
 }

@@ -315,7 +315,7 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
             batch(&[("tab_name", strings(names))])
         }
         Statement::CreateView(create) => {
-            let view = session.resolve_view(&create.name, &create.query).await?;
+            let view = session.resolve_new_view(&create.name, &create.query).await?;
             catalog.put_view(&view, create.or_replace).await?;
             Ok(vec![])
         }

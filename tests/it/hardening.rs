@@ -181,3 +181,112 @@ async fn a_day_an_insert_wrote_is_replaced_whole_by_the_transform() {
     transform(&lake, &opts).await.unwrap();
     assert_eq!(both(&lake, count).await, (clean.clone(), clean));
 }
+
+/// `n` CTEs, each reading the one before twice: 2^n rows from a 1 KB statement.
+fn doubling(n: usize) -> String {
+    let mut ctes = vec!["a0 AS (SELECT 1 AS x)".to_string()];
+    ctes.extend((1..=n).map(|i| format!("a{i} AS (SELECT x FROM a{} UNION ALL SELECT x FROM a{})", i - 1, i - 1)));
+    format!("WITH {} SELECT count(*) FROM a{n}", ctes.join(", "))
+}
+
+#[tokio::test]
+async fn plans_that_expand_exponentially_are_refused_before_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+    let s = session(&lake).await.unwrap();
+    assert_eq!(run(&s, &doubling(8)).await, ["256"]);
+    let started = std::time::Instant::now();
+    for n in [22, 60] {
+        let err = execute(&s, &doubling(n)).await.unwrap_err().to_string();
+        assert!(err.contains("statement too large to plan"), "{err}");
+    }
+    // Refused from the statement's text, not after building the plan (which took minutes).
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // Views that double the same way: refused when made, and the lake's others still plan.
+    run(&s, "CREATE VIEW w0 AS SELECT 1 AS x").await;
+    let mut refused = None;
+    for i in 1..=20 {
+        let sql = format!("CREATE VIEW w{i} AS SELECT x FROM w{} UNION ALL SELECT x FROM w{}", i - 1, i - 1);
+        if let Err(e) = execute(&s, &sql).await {
+            refused = Some((i, e.to_string()));
+            break;
+        }
+    }
+    let (at, err) = refused.expect("a doubling view is refused");
+    assert!(err.contains("statement too large to plan") && at > 8, "w{at}: {err}");
+    let last = format!("SELECT count(*) FROM w{}", at - 1);
+    assert_eq!(run(&session(&lake).await.unwrap(), &last).await, [(1u64 << (at - 1)).to_string()]);
+}
+
+#[tokio::test]
+async fn a_view_that_reads_itself_is_refused_when_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+    let s = session(&lake).await.unwrap();
+    run(&s, "CREATE VIEW v1 AS SELECT 1 AS x").await;
+    run(&s, "CREATE VIEW v2 AS SELECT x FROM v1").await;
+    for sql in ["CREATE OR REPLACE VIEW v1 AS SELECT * FROM v1", "CREATE OR REPLACE VIEW v1 AS SELECT x FROM v2"] {
+        let err = execute(&s, sql).await.unwrap_err().to_string();
+        assert!(err.contains("View 'awsdatacatalog.default.v1' cannot be created: it reads itself"), "{sql}: {err}");
+    }
+    // Both still read as they were, in this session and a new one.
+    assert_eq!(run(&s, "SELECT x FROM v2").await, ["1"]);
+    assert_eq!(run(&session(&lake).await.unwrap(), "SELECT x FROM v2").await, ["1"]);
+    // Its own name as a column or a string is not a read of itself.
+    run(&s, "CREATE OR REPLACE VIEW v1 AS SELECT 'v1' AS v1, 2 AS x").await;
+    assert_eq!(run(&session(&lake).await.unwrap(), "SELECT x FROM v2").await, ["2"]);
+}
+
+#[tokio::test]
+async fn files_changed_behind_the_index_are_named_until_msck_repair_reads_them_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = real_day_lake(dir.path()).await;
+    let day = dir.path().join("refined/year=2022/month=02/day=04");
+    let file = |symbol: &str| day.join(format!("symbol={symbol}/part-00000.parquet"));
+    // Two tickers whose files have the same size, and one of another size.
+    let mut by_size: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
+    for entry in std::fs::read_dir(&day).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(symbol) = name.strip_prefix("symbol=") {
+            by_size.entry(std::fs::metadata(file(symbol)).unwrap().len()).or_default().push(symbol.to_string());
+        }
+    }
+    let same = by_size.values().find(|s| s.len() >= 2).expect("two files of one size");
+    let (a, b) = (same[0].clone(), same[1].clone());
+    let other =
+        by_size.iter().find(|(size, _)| **size != std::fs::metadata(file(&a)).unwrap().len()).unwrap().1[0].clone();
+    let s = session(&lake).await.unwrap();
+
+    // Another tool replaces a file with one of another size, and removes one.
+    std::fs::copy(file(&a), file(&other)).unwrap();
+    let removed = same.iter().find(|s| **s != a && **s != b).cloned().unwrap_or_else(|| b.clone());
+    std::fs::remove_file(file(&removed)).unwrap();
+    for symbol in [&other, &removed] {
+        let err = execute(&s, &format!("SELECT * FROM cotacoes_b3_refined WHERE symbol = '{symbol}'"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("symbol={symbol}/part-00000.parquet"))
+                && err.contains("MSCK REPAIR TABLE cotacoes_b3_refined indexes its folders again"),
+            "{err}"
+        );
+    }
+    // One of the same size: the index cannot tell, until MSCK REPAIR reads the folders again.
+    std::fs::copy(file(&a), file(&b)).unwrap();
+    run(&s, "MSCK REPAIR TABLE cotacoes_b3_refined").await;
+    // Ticker scans, whole-day scans and a listing now agree on every file's rows.
+    let mut expected: Vec<String> = [&a, &b, &other].iter().map(|symbol| format!("{symbol}|{a}")).collect();
+    expected.sort();
+    let by_symbol = format!(
+        "SELECT symbol, codigo_negociacao FROM cotacoes_b3_refined WHERE symbol IN ('{a}', '{b}', '{other}') ORDER BY 1"
+    );
+    let whole_day =
+        format!("SELECT symbol, codigo_negociacao FROM cotacoes_b3_refined WHERE codigo_negociacao = '{a}' ORDER BY 1");
+    for sql in [&by_symbol, &whole_day] {
+        assert_eq!(both(&lake, sql).await, (expected.clone(), expected.clone()), "{sql}");
+    }
+    let count = "SELECT count(*) FROM cotacoes_b3_refined";
+    let (indexed, listed) = both(&lake, count).await;
+    assert_eq!((indexed, listed), (vec!["1195".to_string()], vec!["1195".to_string()]));
+}

@@ -183,6 +183,11 @@ impl Session {
         self.register_views().await
     }
 
+    /// The catalog's views, planned or not.
+    pub fn view_names(&self) -> Vec<String> {
+        self.views.lock().expect("not poisoned").all.keys().cloned().collect()
+    }
+
     /// Takes the catalog's views (again), forgetting those planned: each is planned when a
     /// statement first reads it (see [`Session::plan`]).
     pub async fn register_views(&self) -> Result<()> {

@@ -363,16 +363,23 @@ fn an_insert_killed_at_any_rename_adds_all_its_rows_or_none() {
         String::from_utf8_lossy(&out.stdout).lines().skip(1).map(str::to_string).collect::<Vec<_>>()
     };
     at_every_rename(&base, &["sql", "--lake", "LAKE", "-c", insert], |lake| {
-        let seen = sql(lake, count);
-        assert!(seen == before || seen == whole, "{}: {seen:?}", lake.display());
-        // The next writer finishes the insert or forgets it: all its rows or none, indexed.
-        sql(lake, "DROP VIEW IF EXISTS nada");
-        let now = sql(lake, count);
-        assert!(now == before || now == whole, "{}: {now:?}", lake.display());
+        let now = old_or_new_then_recovered(lake, count, &before, &whole);
         assert_eq!(listed(lake), now, "no file outside the index");
         no_stray_files(lake);
         assert!(!lake.join("_staging").exists());
     });
+}
+
+/// What a killed statement leaves: `count` answers as `before` or as `whole`, and again once
+/// the next writer (a catalog statement) has finished the statement or forgotten it: all its
+/// rows or none. Returns the answer then.
+fn old_or_new_then_recovered(lake: &Path, count: &str, before: &[String], whole: &[String]) -> Vec<String> {
+    let seen = sql(lake, count);
+    assert!(seen == before || seen == whole, "{}: {seen:?}", lake.display());
+    sql(lake, "DROP VIEW IF EXISTS nada");
+    let now = sql(lake, count);
+    assert!(now == before || now == whole, "{}: {now:?}", lake.display());
+    now
 }
 
 /// Fails if a file another engine would read as data was left behind: object_store's
@@ -406,13 +413,9 @@ fn an_insert_killed_at_any_rename_keeps_partitions_at_other_locations() {
     let before = sql(&base, count);
     assert_eq!(before, ["4,12", "5,12"]);
     let insert = "INSERT INTO vista SELECT codigo_negociacao, preco_ultimo_negocio, day FROM cotacoes_b3_raw";
-    let whole = ["4,24", "5,24", "6,12"];
+    let whole = ["4,24", "5,24", "6,12"].map(String::from);
     at_every_rename(&base, &["sql", "--lake", "LAKE", "-c", insert], |lake| {
-        let seen = sql(lake, count);
-        assert!(seen == before || seen == whole, "{}: {seen:?}", lake.display());
-        sql(lake, "DROP VIEW IF EXISTS nada");
-        let now = sql(lake, count);
-        assert!(now == before || now == whole, "{}: {now:?}", lake.display());
+        old_or_new_then_recovered(lake, count, &before, &whole);
         no_stray_files(lake);
         assert!(!lake.join("_staging").exists());
     });

@@ -160,6 +160,8 @@ async fn refresh_words(shell: &Shell, words: &Words) {
             names.push(table);
         }
     }
+    // Views are planned when first read, so they may not be in the schema yet.
+    names.extend(shell.session.view_names());
     names.sort();
     names.dedup();
     if let Ok(mut w) = words.write() {

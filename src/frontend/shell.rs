@@ -33,16 +33,19 @@ pub enum EngineKind {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// From now on a Ctrl-C (SIGINT) cancels the running statement instead of ending the process.
+/// From now on a Ctrl-C (SIGINT) cancels the running statement instead of ending the process
+/// (tokio's handler, once installed, replaces the default action for good). Call it inside
+/// the runtime.
 pub fn catch_interrupts() {
-    let handler = on_interrupt as extern "C" fn(libc::c_int);
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+        Ok(mut signals) => {
+            tokio::spawn(async move {
+                while signals.recv().await.is_some() {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                }
+            });
+        }
+        Err(e) => tracing::warn!("Ctrl-C will end the process instead of the statement: {e}"),
     }
 }
 

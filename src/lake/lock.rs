@@ -6,8 +6,9 @@
 //! query holds the lake still with [`super::snapshot`]). A second writer waits for the first
 //! (up to `B3LAKE_LOCK_WAIT` seconds, 600 by default) and then fails, naming the holder.
 //!
-//! - On local disk the lock is `flock` on the lake's folder: the kernel releases it when its
-//!   process ends, however it ends, and taking it writes nothing into the lake.
+//! - On local disk the lock is `File::try_lock` (`flock`) on the lake's folder: the kernel
+//!   releases it when its process ends, however it ends, and taking it writes nothing into
+//!   the lake.
 //! - On S3 it is the object `_b3lake/lock.json`, created only if absent (`If-None-Match: *`).
 //!   The holder rewrites it every few seconds; a lock whose object has not changed for a minute
 //!   is stale (its holder died) and is taken over with a conditional overwrite
@@ -226,7 +227,6 @@ fn locked(url: String, who: &str) -> Error {
 }
 
 fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
-    use std::os::fd::AsRawFd;
     let io = |path: &std::path::Path, source| Error::Io { path: path.display().to_string(), source };
     // The lake's folder itself is locked, so taking the lock writes nothing into the lake.
     let path = root.to_path_buf();
@@ -235,15 +235,15 @@ fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
     let started = Instant::now();
     let mut told = false;
     loop {
-        // SAFETY: a valid open descriptor; LOCK_NB never blocks.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            // Who holds it, for the others' messages (informative only: the flock is the lock).
-            let _ = crate::local_fs::replace_local_file(&info, &serde_json::to_vec(&me).expect("a holder serializes"));
-            return Ok(LakeLock { held: Held::Local { _file: file, info } });
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            return Err(io(&path, err));
+        match file.try_lock() {
+            Ok(()) => {
+                // Who holds it, for the others' messages (informative only: the flock is the lock).
+                let holder = serde_json::to_vec(&me).expect("a holder serializes");
+                let _ = crate::local_fs::replace_local_file(&info, &holder);
+                return Ok(LakeLock { held: Held::Local { _file: file, info } });
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, e)),
         }
         let who = std::fs::read(&info)
             .ok()

@@ -26,7 +26,6 @@
 //! before), so a query waits little. A publication waits for the queries running, up to
 //! `B3LAKE_LOCK_WAIT` seconds, then fails with nothing changed.
 
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,10 +143,7 @@ impl Lake {
                 Err(e) => return Err(io(&folder, e)),
             };
             // A publication takes milliseconds: wait for it.
-            // SAFETY: a valid open descriptor.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
-                return Err(io(&folder, std::io::Error::last_os_error()));
-            }
+            file.lock_shared().map_err(|e| io(&folder, e))?;
             Ok(Snapshot { held: Some(Arc::new(Held::Local(file))) })
         })
         .await
@@ -169,13 +165,10 @@ impl Lake {
             let started = Instant::now();
             let mut told = false;
             loop {
-                // SAFETY: a valid open descriptor; LOCK_NB never blocks.
-                if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                    return Ok(Snapshot { held: Some(Arc::new(Held::Local(file))) });
-                }
-                let err = std::io::Error::last_os_error();
-                if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                    return Err(io(&folder, err));
+                match file.try_lock() {
+                    Ok(()) => return Ok(Snapshot { held: Some(Arc::new(Held::Local(file))) }),
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(e)) => return Err(io(&folder, e)),
                 }
                 if started.elapsed() >= limit {
                     return Err(queries_kept_reading(folder.display().to_string(), limit));

@@ -21,6 +21,11 @@ use crate::lake::Lake;
 pub const CATALOG: &str = crate::catalog::ATHENA_CATALOG;
 /// The schema (Glue database) the tables are in unless told otherwise.
 pub const DEFAULT_DATABASE: &str = "default";
+/// Views a view may read through, one inside the other. Planning a view inlines the plans of
+/// those it reads, so a chain costs the square of its length (3,000 levels took half a minute
+/// and 2.8 GB), and planning recurses once per level (200 levels overflowed a 2 MiB thread
+/// stack in a debug build; 100 plan in a fraction of a second).
+pub const MAX_VIEW_DEPTH: usize = 100;
 
 /// A DataFusion session over a lake, with the lake's catalog.
 pub struct Session {
@@ -42,6 +47,8 @@ struct Views {
     planned: std::collections::BTreeSet<String>,
     /// What each planned view expands to (see [`super::expansion`]).
     sizes: BTreeMap<String, u64>,
+    /// How deep views nest in each planned view (1: it reads no view).
+    depths: BTreeMap<String, usize>,
     /// Those that do not plan (a table they read was dropped, they read themselves), and why.
     stale: BTreeMap<String, String>,
 }
@@ -213,9 +220,17 @@ impl Session {
             }
             order_views(&views, sql)
         };
-        for name in order {
+        for (name, depth) in order {
             let Some(view) = self.views.lock().expect("not poisoned").all.get(&name).cloned() else { continue };
-            let planned = match self.plan_sized(&view.original_sql).await {
+            let planned = if depth > MAX_VIEW_DEPTH {
+                Err(Error::Usage(format!(
+                    "views nested more than {MAX_VIEW_DEPTH} deep (a view reading a view reading a view ...); read \
+                     the tables below in fewer levels"
+                )))
+            } else {
+                self.plan_sized(&view.original_sql).await
+            };
+            let planned = match planned {
                 Ok((df, size)) => {
                     let table = ViewTable::new(df.logical_plan().clone(), Some(view.original_sql.clone()));
                     let registered = self.ctx.register_table(name.as_str(), Arc::new(table));
@@ -227,6 +242,7 @@ impl Session {
             match planned {
                 Ok(size) => {
                     views.sizes.insert(name.clone(), size);
+                    views.depths.insert(name.clone(), depth);
                     views.planned.insert(name);
                 }
                 Err(e) => {
@@ -301,33 +317,40 @@ impl Session {
     }
 }
 
-/// The views `sql` may read that are not planned yet, each after the views it reads, and
-/// those found reading themselves.
-fn order_views(views: &Views, sql: &str) -> (Vec<String>, std::collections::BTreeSet<String>) {
-    let reads = |text: &str| -> Vec<String> {
+/// The views `sql` may read that are not planned yet, each after the views it reads and with
+/// how deep views nest in it (1: it reads no view), and those found reading themselves.
+fn order_views(views: &Views, sql: &str) -> (Vec<(String, usize)>, std::collections::BTreeSet<String>) {
+    let named = |text: &str| -> Vec<String> {
         let mut names: Vec<String> = text
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .map(str::to_lowercase)
-            .filter(|w| views.all.contains_key(w) && !views.planned.contains(w))
+            .filter(|w| views.all.contains_key(w))
             .collect();
         names.sort();
         names.dedup();
         names
     };
     let mut order = Vec::new();
+    let mut depths: BTreeMap<String, usize> = BTreeMap::new();
     let mut cyclic = std::collections::BTreeSet::new();
     // Depth first without recursion: (view, whether the views it reads are done).
     let mut visiting = std::collections::BTreeSet::new();
-    let mut done = std::collections::BTreeSet::new();
-    let mut stack: Vec<(String, bool)> = reads(sql).into_iter().rev().map(|n| (n, false)).collect();
+    let unplanned = |name: &String| !views.planned.contains(name);
+    let mut stack: Vec<(String, bool)> = named(sql).into_iter().filter(unplanned).rev().map(|n| (n, false)).collect();
     while let Some((name, ready)) = stack.pop() {
         if ready {
             visiting.remove(&name);
-            done.insert(name.clone());
-            order.push(name);
+            let below = named(&views.all[&name].original_sql)
+                .iter()
+                .filter(|read| **read != name)
+                .filter_map(|read| depths.get(read).or_else(|| views.depths.get(read)).copied())
+                .max()
+                .unwrap_or(0);
+            depths.insert(name.clone(), below + 1);
+            order.push((name, below + 1));
             continue;
         }
-        if done.contains(&name) {
+        if depths.contains_key(&name) {
             continue;
         }
         if !visiting.insert(name.clone()) {
@@ -335,10 +358,10 @@ fn order_views(views: &Views, sql: &str) -> (Vec<String>, std::collections::BTre
             continue;
         }
         stack.push((name.clone(), true));
-        for read in reads(&views.all[&name].original_sql).into_iter().rev() {
+        for read in named(&views.all[&name].original_sql).into_iter().filter(unplanned).rev() {
             if visiting.contains(&read) {
                 cyclic.insert(read);
-            } else if !done.contains(&read) {
+            } else if !depths.contains_key(&read) {
                 stack.push((read, false));
             }
         }

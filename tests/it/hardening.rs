@@ -290,3 +290,26 @@ async fn files_changed_behind_the_index_are_named_until_msck_repair_reads_them_a
     let (indexed, listed) = both(&lake, count).await;
     assert_eq!((indexed, listed), (vec!["1195".to_string()], vec!["1195".to_string()]));
 }
+
+#[tokio::test]
+async fn views_nest_at_most_max_view_depth_deep_and_only_what_a_statement_reads_is_planned() {
+    use b3lake::catalog::{LocalCatalog, ViewDef};
+    use b3lake::sql::session::MAX_VIEW_DEPTH;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
+    // A chain c0 <- c1 <- ... one deeper than allowed, stored as CREATE VIEW stores views.
+    let catalog = LocalCatalog::new(&lake);
+    catalog.put_view(&ViewDef::new("c1", "SELECT 1 AS x", "default"), false).await.unwrap();
+    for i in 2..=MAX_VIEW_DEPTH + 1 {
+        let view = ViewDef::new(&format!("c{i}"), &format!("SELECT x FROM c{}", i - 1), "default");
+        catalog.put_view(&view, false).await.unwrap();
+    }
+    let s = session(&lake).await.unwrap();
+    // A statement that reads none of them plans none of them.
+    let started = std::time::Instant::now();
+    assert_eq!(run(&s, "SELECT 1").await, ["1"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(run(&s, &format!("SELECT x FROM c{MAX_VIEW_DEPTH}")).await, ["1"]);
+    let err = execute(&s, &format!("SELECT x FROM c{}", MAX_VIEW_DEPTH + 1)).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("views nested more than {MAX_VIEW_DEPTH} deep")), "{err}");
+}

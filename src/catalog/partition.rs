@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 use super::ddl::{Column, TableDef};
 use crate::lake::Lake;
-use crate::lake::layout::{HIVE_DEFAULT_PARTITION, escape_partition_value};
+use crate::lake::layout::{DAY_KEYS, HIVE_DEFAULT_PARTITION, escape_partition_value};
 
 /// Folders listed at once while walking a table.
 const LIST_CONCURRENCY: usize = 64;
@@ -138,16 +138,16 @@ pub fn folder_value(folder: &str, key: &str) -> Option<String> {
 /// that a day has one folder whoever writes it (an INSERT, ADD PARTITION, the transform):
 /// otherwise a transform that replaces `day=02` leaves the rows an INSERT put in `day=2`.
 pub fn default_location(table_prefix: &str, keys: &[Column], values: &[String]) -> String {
-    let day_keyed = keys.len() >= 3
-        && keys[..3].iter().zip(["year", "month", "day"]).all(|(k, name)| k.name == name && k.data_type.is_integer());
+    let day_keyed = keys.len() >= DAY_KEYS.len()
+        && keys.iter().zip(DAY_KEYS).all(|(k, (name, _))| k.name == name && k.data_type.is_integer());
     let spec: Vec<String> = keys
         .iter()
         .zip(values)
         .enumerate()
         .map(|(i, (k, v))| {
-            let width = [4, 2, 2].get(i).filter(|_| day_keyed);
+            let width = DAY_KEYS.get(i).filter(|_| day_keyed).map(|(_, width)| *width);
             match (width, v.parse::<i64>()) {
-                (Some(&width), Ok(n)) if n >= 0 => format!("{}={n:0width$}", k.name),
+                (Some(width), Ok(n)) if n >= 0 => format!("{}={n:0width$}", k.name),
                 _ => format!("{}={}", k.name, escape_partition_value(v)),
             }
         })

@@ -287,8 +287,7 @@ impl Projected {
             Kind::Enum(_) => Err(refused("is not one of its projection.values")),
             Kind::Integer { min, max, interval, digits } => {
                 let v: i64 = value.parse().map_err(|_| refused("is not an integer"))?;
-                let on_step = (i128::from(v) - i128::from(*min)) % i128::from(*interval) == 0;
-                if v < *min || v > *max || !on_step {
+                if !in_range(v, *min, *max, *interval) {
                     return Err(refused(&format!(
                         "lies outside its projection.range {min},{max} (interval {interval})"
                     )));
@@ -330,9 +329,7 @@ impl Projected {
                 if let Some(wanted) = &wanted {
                     let ints: Vec<i64> = wanted.iter().filter_map(|v| scalar_text(v).trim().parse().ok()).collect();
                     ints.into_iter()
-                        .filter(|i| {
-                            i >= min && i <= max && (i128::from(*i) - i128::from(*min)) % i128::from(*interval) == 0
-                        })
+                        .filter(|i| in_range(*i, *min, *max, *interval))
                         .map(|i| format!("{i:0digits$}"))
                         .collect()
                 } else {
@@ -371,6 +368,12 @@ impl Projected {
         }
         Ok(values)
     }
+}
+
+/// Whether an integer projection with this range and interval yields `v` (in i128: a range
+/// as wide as a bigint's overflows an i64).
+fn in_range(v: i64, min: i64, max: i64, interval: i64) -> bool {
+    (min..=max).contains(&v) && (i128::from(v) - i128::from(min)) % i128::from(interval) == 0
 }
 
 fn scalar_text(v: &ScalarValue) -> String {

@@ -38,9 +38,15 @@ pub const DAY_COMPANION: &str = "_b3lake_day";
 /// Hive partition value for an empty string, as Hive and Athena write it.
 pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
+/// The keys of a trading day's folders and the digits each is written with.
+pub const DAY_KEYS: [(&str, usize); 3] = [("year", 4), ("month", 2), ("day", 2)];
+
 /// `year=2022/month=02/day=04`.
 pub fn date_partition(date: NaiveDate) -> String {
-    format!("year={:04}/month={:02}/day={:02}", date.year(), date.month(), date.day())
+    let values = [date.year(), date.month() as i32, date.day() as i32];
+    let parts: Vec<String> =
+        DAY_KEYS.iter().zip(values).map(|((key, width), v)| format!("{key}={v:0width$}")).collect();
+    parts.join("/")
 }
 
 /// `raw/year=2022/month=02/day=04`.

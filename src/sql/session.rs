@@ -100,7 +100,7 @@ impl Session {
     /// (see [`crate::deadline`]).
     pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
         self.plan_views(sql).await;
-        self.plan_now(sql).await
+        Ok(self.plan_sized(sql).await?.0)
     }
 
     /// [`SessionContext::sql`], with the views the statement reads planned first (see
@@ -110,12 +110,8 @@ impl Session {
         self.ctx.sql(sql).await
     }
 
-    /// [`Session::plan`], with the views registered as they are.
-    async fn plan_now(&self, sql: &str) -> Result<DataFrame> {
-        Ok(self.plan_sized(sql).await?.0)
-    }
-
-    /// [`Session::plan_now`], and what the statement expands to (see [`super::expansion`]).
+    /// [`Session::plan`] with the views registered as they are, and what the statement
+    /// expands to (see [`super::expansion`]).
     async fn plan_sized(&self, sql: &str) -> Result<(DataFrame, u64)> {
         let state = self.ctx.state();
         let limit = state.config().options().sql_parser.recursion_limit.get();

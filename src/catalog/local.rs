@@ -181,10 +181,19 @@ impl LocalCatalog {
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
-    /// Writes `state` as the JSON file `name` of the catalog, replacing it whole.
-    pub async fn save_state<T: serde::Serialize>(&self, name: &str, state: &T) -> Result<(), Error> {
-        let body = serde_json::to_vec(state).expect("state serializes");
-        Ok(self.lake.write(&self.lake.path(&Self::state_file(name)), body).await?)
+    /// Replaces the JSON file `name` of the catalog by `change` of what it holds now, as one
+    /// compare-and-swap ([`Lake::update`]): many writers may update it at once.
+    pub async fn update_state<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        change: impl Fn(Option<T>) -> T,
+    ) -> Result<(), Error> {
+        let path = self.lake.path(&Self::state_file(name));
+        let change = |bytes: Option<bytes::Bytes>| {
+            let current = bytes.and_then(|b| serde_json::from_slice(&b).ok());
+            serde_json::to_vec(&change(current)).expect("state serializes")
+        };
+        Ok(self.lake.update(&path, change).await?)
     }
 
     /// The definition of `name`, or `TableNotFound`.

@@ -14,6 +14,7 @@ pub mod refined;
 pub mod sync;
 pub mod types;
 pub mod view;
+pub mod writes;
 
 use async_trait::async_trait;
 

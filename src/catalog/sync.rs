@@ -410,15 +410,21 @@ pub async fn sync_glue(
         );
     }
     let name = format!("glue-{}", glue.database());
-    let mut baseline: Baseline = local.load_state(&name).await?.unwrap_or_default();
+    let baseline: Baseline = local.load_state(&name).await?.unwrap_or_default();
     let known = (!opts.full && !baseline.tables.is_empty()).then_some(&baseline);
     let projected = WithProjection::new(local);
     let source: &dyn Catalog = if opts.projection { &projected } else { local };
     let plan = plan(source, glue, scope, known).await?;
     if !opts.dry_run {
         apply(glue, &plan).await?;
-        baseline.merge(&plan);
-        local.save_state(&name, &baseline).await?;
+        // Into what the state is now: writers of other days sync theirs at the same time.
+        local
+            .update_state(&name, |current: Option<Baseline>| {
+                let mut baseline = current.unwrap_or_default();
+                baseline.merge(&plan);
+                baseline
+            })
+            .await?;
     }
     Ok(plan)
 }
@@ -431,11 +437,19 @@ pub async fn glue_days(lake: &Lake, database: &str, tables: &[&str], days: &[Nai
     }
     let local = LocalCatalog::new(lake);
     let glue = GlueCatalog::for_lake(&local, database).await;
-    let scope = Scope::Partitions {
-        tables: tables.iter().map(|t| t.to_string()).collect(),
-        prefixes: days.iter().map(|d| day_values(*d)).collect(),
-    };
-    sync_glue(&local, &glue, &scope, SyncOptions::default()).await
+    // A few days at a time: more at once would compare whole tables.
+    let mut all = Plan { target: format!("the Glue database {database}"), changes: vec![], compared: vec![] };
+    for chunk in days.chunks(MAX_SCOPES) {
+        let scope = Scope::Partitions {
+            tables: tables.iter().map(|t| t.to_string()).collect(),
+            prefixes: chunk.iter().map(|d| day_values(*d)).collect(),
+        };
+        let plan = sync_glue(&local, &glue, &scope, SyncOptions::default()).await?;
+        all.target = plan.target;
+        all.changes.extend(plan.changes);
+        all.compared.extend(plan.compared);
+    }
+    Ok(all)
 }
 
 /// What a sync of views changed (or would change) in Glue.

@@ -83,8 +83,19 @@ impl CatalogAction {
                 let lake = lake.open().await?;
                 let local = LocalCatalog::new(&lake);
                 let remote = GlueCatalog::for_lake(&local, &glue.database).await;
-                let tables = sync::pull(&remote, &local, out.as_deref()).await?;
-                let views = sync::pull_views(&remote, &local, out.as_deref()).await?;
+                // Into the lake, definitions change under every writer: the whole lake's business.
+                let pull = async |_: &b3lake::lake::Writer| {
+                    let tables = sync::pull(&remote, &local, out.as_deref()).await?;
+                    let views = sync::pull_views(&remote, &local, out.as_deref()).await?;
+                    Ok::<_, b3lake::catalog::Error>((tables, views))
+                };
+                let (tables, views) = match out {
+                    Some(_) => pull(&b3lake::catalog::writes::writer(&lake, "catalog pull").await?).await?,
+                    None => {
+                        let scope = b3lake::lake::Scope::Lake;
+                        b3lake::catalog::writes::with_scope(&lake, "catalog pull", &scope, pull).await?
+                    }
+                };
                 let to = out.map_or_else(|| format!("the catalog of {lake}"), |d| d.display().to_string());
                 println!(
                     "pulled {} tables and {} views from the Glue database {} into {to}: {}",

@@ -114,8 +114,8 @@ pub struct TriggerArgs {
     /// Last day of the backfill (YYYY-MM-DD).
     #[arg(long, requires = "lambda_function")]
     to: Option<NaiveDate>,
-    /// Consecutive days per backfill invocation, transformed together under one lock (the
-    /// lake has one writer at a time, so this is what runs days in parallel).
+    /// Consecutive days per backfill invocation (each invocation, like each day, runs beside
+    /// the others; a batch must finish within the function's 15 minutes).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     days_per_invocation: u32,
     /// Backfill invocations in flight at once.

@@ -19,15 +19,12 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Date32Type;
 use chrono::NaiveDate;
-use futures::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 use tracing::info;
 
-use crate::catalog::local::PendingIndex;
-use crate::catalog::partition::{day_values, list_files};
-use crate::catalog::{Catalog, LocalCatalog, Partition, RAW, TableDef};
-use crate::lake::layout::raw_partition;
-use crate::lake::{Lake, StagedDay, Staging};
+use crate::catalog::RAW;
+use crate::catalog::writes::{index_raw_days, take_for};
+use crate::lake::{Lake, Scope, StagedDay, Staging, Writer};
 use crate::source::cotahist::record::UNIX_EPOCH_DAYS_FROM_CE;
 use crate::source::{self, Input, ReaderOptions};
 use day_file::DayFile;
@@ -114,106 +111,11 @@ pub struct IngestOptions {
     pub sync_glue: Option<String>,
 }
 
-/// Records days just written in `def`'s partition index: each day's partition is the folder
-/// `partition_of(day)`, with the files listed there.
-pub(crate) async fn index_days(
-    lake: &Lake,
-    def: &TableDef,
-    days: &[NaiveDate],
-    partition_of: fn(NaiveDate) -> String,
-) -> Result<(), crate::catalog::Error> {
-    let scopes = futures::stream::iter(days.iter().copied())
-        .map(|date| async move {
-            let location = partition_of(date);
-            let files = list_files(lake, &location).await?;
-            let values = day_values(date);
-            Ok::<_, crate::catalog::Error>((values.clone(), vec![Partition { values, location, files }]))
-        })
-        .buffer_unordered(32)
-        .try_collect()
-        .await?;
-    LocalCatalog::new(lake).record(def, scopes).await
-}
-
-/// Records the committed days in the raw table's partition index. A catalog without the
-/// table (dropped with DROP TABLE) gets the built-in definition back, indexed from the files.
-async fn index_raw_days(lake: &Lake, days: &[NaiveDate]) -> Result<(), crate::catalog::Error> {
-    let catalog = LocalCatalog::new(lake);
-    let def = match catalog.table(RAW).await? {
-        Some(def) => def,
-        None => {
-            let def = crate::catalog::ddl::builtin_table(RAW);
-            catalog.put_table(&def).await?;
-            tracing::info!(table = RAW, "the table was not in the catalog; defined again");
-            def
-        }
-    };
-    index_days(lake, &def, days, raw_partition).await
-}
-
-/// Finishes what a writer that died left half-done: a raw commit that had started goes in
-/// whole (and is indexed), any other staging files go. Call it holding the lake's lock.
-pub async fn recover(lake: &Lake) -> Result<(), crate::catalog::Error> {
-    for committed in crate::lake::staging::recover(lake).await? {
-        if !committed.days.is_empty() {
-            index_raw_days(lake, &committed.days).await?;
-        }
-        if let Some(index) = &committed.index {
-            let pending: PendingIndex = serde_json::from_value(index.clone()).map_err(|e| {
-                crate::catalog::Error::Invalid(format!("a statement's recorded partitions cannot be read: {e}"))
-            })?;
-            LocalCatalog::new(lake).index_pending(&pending).await?;
-        }
-        index_folders(lake, &committed.folders).await?;
-        committed.finish(lake).await?;
-    }
-    Ok(())
-}
-
-/// Indexes again, from their files, the partitions under folders a recovery moved in: each
-/// folder (`refined/year=2024/month=03/day=04`) is the scope of the table it lies in.
-async fn index_folders(lake: &Lake, folders: &[String]) -> Result<(), crate::catalog::Error> {
-    if folders.is_empty() {
-        return Ok(());
-    }
-    let catalog = LocalCatalog::new(lake);
-    for def in catalog.definitions().await?.into_values() {
-        for folder in folders {
-            // A folder below the table's (a partition or a day), or an unpartitioned table's own.
-            let values = crate::catalog::partition::folder_values(&def, folder);
-            let Some(values) = values.filter(|v| !v.is_empty() || def.partition_keys.is_empty()) else {
-                continue;
-            };
-            let pruner = crate::catalog::Pruner::prefix(&def.partition_keys, &values);
-            let found = crate::catalog::partition::discover(lake, &def, &pruner).await?;
-            catalog.record(&def, vec![(values, found)]).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Runs `job` holding the lake's writer lock (see [`crate::lake::lock`]), after recovering
-/// what a writer that died left half-done.
-pub async fn locked<T, E: From<crate::lake::Error> + From<crate::catalog::Error>>(
-    lake: &Lake,
-    command: &str,
-    job: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let lock = lake.lock(command).await?;
-    let result = match recover(lake).await {
-        Ok(()) => job.await,
-        Err(e) => Err(e.into()),
-    };
-    let released = lock.release().await;
-    let value = result?;
-    released?;
-    Ok(value)
-}
-
 /// Reads every input and replaces the raw table's partitions for the days they contain.
 /// On any error the lake is left as it was.
 pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
-    let run = locked(lake, "ingest", ingest_unlocked(lake, inputs, opts));
+    let run =
+        crate::catalog::writes::within(lake, "ingest", async |writer: &Writer| ingest_in(writer, inputs, opts).await);
     crate::telemetry::measured("ingest", run, |r: &IngestReport| {
         use crate::telemetry::Unit::{Bytes, Count};
         vec![
@@ -225,7 +127,8 @@ pub async fn ingest(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Resu
     .await
 }
 
-async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
+async fn ingest_in(writer: &Writer, inputs: &[Input], opts: &IngestOptions) -> Result<IngestReport, Error> {
+    let lake = writer.lake();
     let started = Instant::now();
     let total: u64 = inputs.iter().map(Input::size).sum();
     let bar = crate::telemetry::progress_bar(
@@ -234,7 +137,7 @@ async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) ->
         "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
     );
     let read = Arc::new(AtomicU64::new(0));
-    let mut staging = Staging::new(lake);
+    let mut staging = Staging::new(lake, writer.run());
     let mut report = IngestReport { inputs: inputs.len(), ..Default::default() };
     for input in inputs {
         info!(input = %input, bytes = input.size(), "reading");
@@ -250,11 +153,26 @@ async fn ingest_unlocked(lake: &Lake, inputs: &[Input], opts: &IngestOptions) ->
             }
         }
     }
-    let committed = staging.commit().await?;
-    bar.finish_and_clear();
-    index_raw_days(lake, &committed.days).await?;
-    (report.days, report.bytes_written) = (committed.days.clone(), committed.bytes);
-    committed.finish(lake).await?;
+    // Only now are the days known: the run holds them from its commit to its last index write.
+    let scope = Scope::days(&[RAW], staging.days());
+    let held = match take_for(writer, &scope, &[crate::catalog::ddl::builtin_table(RAW)]).await {
+        Ok(held) => held,
+        Err(e) => {
+            bar.abandon();
+            let _ = staging.abort().await;
+            return Err(e.into());
+        }
+    };
+    let committed = async {
+        let committed = staging.commit().await?;
+        bar.finish_and_clear();
+        index_raw_days(lake, &committed.days).await?;
+        (report.days, report.bytes_written) = (committed.days.clone(), committed.bytes);
+        committed.finish(lake).await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    writer.settle(held, committed).await?;
     if let Some(database) = &opts.sync_glue {
         let plan = crate::catalog::sync::glue_days(lake, database, &[RAW], &report.days).await?;
         info!(database = %database, changes = plan.changes.len(), "synced the raw partitions with Glue");

@@ -14,10 +14,11 @@ use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use tracing::info;
 
 use super::Error;
-use crate::catalog::{Catalog, LocalCatalog, PORTFOLIO, ddl};
-use crate::lake::Lake;
+use crate::catalog::writes::{index_days, take_for};
+use crate::catalog::{LocalCatalog, PORTFOLIO};
 use crate::lake::layout::{portfolio_file, portfolio_partition};
 use crate::lake::writer::{base_properties, encode_batch};
+use crate::lake::{Lake, Scope, Writer};
 use crate::source::portfolio::{Portfolio, PortfolioError};
 
 /// What a portfolio ingest wrote.
@@ -76,7 +77,9 @@ pub async fn ingest_portfolio(
     portfolio: &Portfolio,
     sync_glue: Option<&str>,
 ) -> Result<PortfolioReport, Error> {
-    let run = super::locked(lake, "ingest-ibov", ingest_unlocked(lake, portfolio, sync_glue));
+    let run = crate::catalog::writes::within(lake, "ingest-ibov", async |writer: &Writer| {
+        ingest_in(writer, portfolio, sync_glue).await
+    });
     crate::telemetry::measured("ingest-ibov", run, |r: &PortfolioReport| {
         use crate::telemetry::Unit::{Bytes, Count};
         vec![("RecordsIngested", Count, r.members as f64), ("BytesWritten", Bytes, r.bytes as f64)]
@@ -84,30 +87,26 @@ pub async fn ingest_portfolio(
     .await
 }
 
-async fn ingest_unlocked(
-    lake: &Lake,
-    portfolio: &Portfolio,
-    sync_glue: Option<&str>,
-) -> Result<PortfolioReport, Error> {
+async fn ingest_in(writer: &Writer, portfolio: &Portfolio, sync_glue: Option<&str>) -> Result<PortfolioReport, Error> {
+    let lake = writer.lake();
     let started = Instant::now();
     let file = portfolio_file(portfolio.date, &portfolio.index);
     let bytes = encode(portfolio, &file)?;
     let size = bytes.len() as u64;
 
     // The table first: a lake whose catalog predates the table gets it now.
-    let catalog = LocalCatalog::new(lake);
-    let def = match catalog.table(PORTFOLIO).await? {
-        Some(def) => def,
-        None => {
-            let def = ddl::builtin_table(PORTFOLIO);
-            catalog.put_table(&def).await?;
-            def
-        }
-    };
-    let publishing = lake.publishing().await?;
-    lake.write(&lake.path(&file), bytes).await?;
-    super::index_days(lake, &def, &[portfolio.date], portfolio_partition).await?;
-    drop(publishing);
+    let scope = Scope::days(&[PORTFOLIO], [portfolio.date]);
+    let held = take_for(writer, &scope, &[crate::catalog::ddl::builtin_table(PORTFOLIO)]).await?;
+    let written = async {
+        let def = LocalCatalog::new(lake).require(PORTFOLIO).await?;
+        let publishing = lake.publishing().await?;
+        lake.write(&lake.path(&file), bytes).await?;
+        index_days(lake, &def, &[portfolio.date], portfolio_partition).await?;
+        drop(publishing);
+        Ok::<_, Error>(())
+    }
+    .await;
+    writer.settle(held, written).await?;
     if let Some(database) = sync_glue {
         let plan = crate::catalog::sync::glue_days(lake, database, &[PORTFOLIO], &[portfolio.date]).await?;
         info!(database, changes = plan.changes.len(), "synced the portfolio partition with Glue");

@@ -1,10 +1,11 @@
-//! One writer at a time: a lake-wide lock that the writing jobs (ingest, the portfolio
-//! ingest, the transform, catalog repairs) hold while they change the lake.
+//! The whole-lake lock: what a writer of [`super::tx::Scope::Lake`] holds (a table's
+//! definition, a layout change, a repair of a whole table), alone.
 //!
-//! Two writers that interleave can each leave the lake consistent by itself and inconsistent
-//! together (a layout change racing a day's rewrite). Readers never take this lock (a local
-//! query holds the lake still with [`super::snapshot`]). A second writer waits for the first
-//! (up to `B3LAKE_LOCK_WAIT` seconds, 600 by default) and then fails, naming the holder.
+//! Two such writers that interleave can each leave the lake consistent by itself and
+//! inconsistent together (a layout change racing a day's rewrite). Readers never take this
+//! lock (a local query holds the lake still with [`super::snapshot`]). A second writer waits
+//! for the first (up to `B3LAKE_LOCK_WAIT` seconds, 600 by default) and then fails, naming the
+//! holder; the writers of keys ([`super::tx`]) wait for it too.
 //!
 //! - On local disk the lock is `File::try_lock` (`flock`) on the lake's folder: the kernel
 //!   releases it when its process ends, however it ends, and taking it writes nothing into
@@ -30,12 +31,15 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 const STALE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(200);
 
-/// Who holds a lock, for the waiters' messages.
+/// Who holds a lock or a lease, for the waiters' messages.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Holder {
+pub(super) struct Holder {
     command: String,
     host: String,
-    pid: u32,
+    /// The running kernel (its boot id): a pid means something only on the same one.
+    #[serde(default)]
+    machine: String,
+    pub(super) pid: u32,
     since: chrono::DateTime<chrono::Utc>,
     token: String,
     /// Counts the heartbeats: a rewrite must change the object (and its ETag), or waiters
@@ -87,15 +91,31 @@ fn holder_file(root: &std::path::Path) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("b3lake-lock-{hash}.json"))
 }
 
+/// Who holds a local lake's whole-lake lock, as its holder described itself.
+pub(super) fn local_holder(root: &std::path::Path) -> String {
+    std::fs::read(holder_file(root))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
+        .map_or_else(|| "a whole-lake writer".to_string(), |h| h.to_string())
+}
+
 pub(super) fn wait_limit() -> Duration {
     let secs = std::env::var("B3LAKE_LOCK_WAIT").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
     Duration::from_secs(secs)
 }
 
-fn holder(command: &str) -> Holder {
+impl Holder {
+    /// Whether the holder ran on this machine (so its pid can be looked up here).
+    pub(super) fn same_machine(&self) -> bool {
+        !self.machine.is_empty() && self.machine == machine()
+    }
+}
+
+pub(super) fn holder(command: &str) -> Holder {
     Holder {
         command: command.to_string(),
         host: hostname(),
+        machine: machine(),
         pid: std::process::id(),
         since: chrono::Utc::now(),
         token: uuid::Uuid::new_v4().simple().to_string(),
@@ -110,11 +130,17 @@ pub(super) fn hostname() -> String {
         .unwrap_or_else(|_| "unknown host".into())
 }
 
+/// This machine's running kernel: two Lambda sandboxes may share a host name and pids,
+/// never a boot id.
+pub(super) fn machine() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|b| b.trim().to_string()).unwrap_or_default()
+}
+
 /// Whether a process of this host with this pid still runs.
 pub(super) fn alive(pid: u32) -> bool {
-    // SAFETY: signal 0 checks for existence and permission, sending nothing.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    // Signal 0: sends nothing, checks that the process exists (EPERM: it does, another user's).
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    matches!(rustix::process::test_kill_process(pid), Ok(()) | Err(rustix::io::Errno::PERM))
 }
 
 impl Lake {
@@ -156,7 +182,7 @@ impl Lake {
                 Err(source) => return Err(Error::Store { path: path.to_string(), source }),
             };
             let Some((e_tag, other)) = current else { continue };
-            let dead_here = other.as_ref().is_some_and(|o| o.host == me.host && o.pid != me.pid && !alive(o.pid));
+            let dead_here = other.as_ref().is_some_and(|o| o.same_machine() && o.pid != me.pid && !alive(o.pid));
             let unchanged_for = match &seen {
                 Some((tag, since)) if *tag == e_tag => since.elapsed(),
                 _ => {
@@ -187,10 +213,7 @@ impl Lake {
     }
 
     async fn held_remote(&self, path: Path, me: Holder, version: UpdateVersion) -> Result<LakeLock, Error> {
-        let lock = self.heartbeat(path, me, version);
-        // No other writer runs: a publication still marked is a dead writer's.
-        self.clear_dead_publications().await?;
-        Ok(lock)
+        Ok(self.heartbeat(path, me, version))
     }
 
     fn heartbeat(&self, path: Path, me: Holder, mut version: UpdateVersion) -> LakeLock {
@@ -220,7 +243,7 @@ fn locked(url: String, who: &str) -> Error {
     Error::Location {
         url,
         message: format!(
-            "another writer holds the lake's lock: {who}; waited {} s (B3LAKE_LOCK_WAIT)",
+            "another writer holds the whole lake: {who}; waited {} s (B3LAKE_LOCK_WAIT)",
             wait_limit().as_secs()
         ),
     }

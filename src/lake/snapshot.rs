@@ -86,6 +86,9 @@ struct Mark {
 #[derive(Serialize, Deserialize)]
 struct MarkBody {
     host: String,
+    /// The machine's boot id: a pid means something only on the same running kernel.
+    #[serde(default)]
+    machine: String,
     pid: u32,
     /// Changes at each rewrite, so that the object does.
     beat: u64,
@@ -95,7 +98,12 @@ impl Mark {
     async fn put(lake: &Lake, kind: &str) -> Result<Mark, object_store::Error> {
         let path = lake.path(&format!("{META}/{kind}/{}.json", uuid::Uuid::new_v4().simple()));
         let body = |beat| {
-            let body = MarkBody { host: super::lock::hostname(), pid: std::process::id(), beat };
+            let body = MarkBody {
+                host: super::lock::hostname(),
+                machine: super::lock::machine(),
+                pid: std::process::id(),
+                beat,
+            };
             serde_json::to_vec(&body).expect("a mark serializes")
         };
         lake.store().put(&path, body(0).into()).await?;
@@ -265,7 +273,7 @@ impl Lake {
     async fn live(&self, kind: &str) -> Result<Vec<object_store::ObjectMeta>, Error> {
         let now = chrono::Utc::now();
         let stale = chrono::Duration::from_std(STALE).expect("a minute");
-        let host = super::lock::hostname();
+        let machine = super::lock::machine();
         let mut live = Vec::new();
         for mark in self.list_marks(kind).await? {
             if now - mark.last_modified >= stale {
@@ -273,7 +281,7 @@ impl Lake {
             }
             let body = self.read(&mark.location).await?;
             let owner = body.and_then(|b| serde_json::from_slice::<MarkBody>(&b).ok());
-            if owner.is_some_and(|o| o.host == host && !super::lock::alive(o.pid)) {
+            if owner.is_some_and(|o| !o.machine.is_empty() && o.machine == machine && !super::lock::alive(o.pid)) {
                 // Tidying only: a reader without write access leaves it to the next writer.
                 let _ = self.remove(&mark.location).await;
                 continue;

@@ -5,7 +5,7 @@
 //! has been read without error does it commit: it records the days it is committing
 //! (`_staging/<run>/_commit.json`), then moves the files into their partitions. A failed run
 //! deletes its staging and leaves the lake as it was. A crashed one leaves files only under
-//! `_staging/`, where no table looks; the next writer ([`recover`]) deletes them, or, when
+//! `_staging/`, where no table looks; a writer that takes the dead run over ([`super::tx`], [`recover_run`]) deletes them, or, when
 //! the crash came after the commit was recorded, finishes the commit, so a run's days go in
 //! all together. Each partition holds exactly one file, and moving it in replaces the
 //! previous one in a single step (a rename locally, a copy on S3), so re-running never
@@ -52,7 +52,7 @@ pub struct Committed {
     /// Folders of a transform that died after staging them, now moved in, to be indexed
     /// again from their files.
     pub folders: Vec<String>,
-    /// For a statement's additions finished by [`recover`]: what the statement was to index
+    /// For a statement's additions finished by [`recover_run`]: what the statement was to index
     /// once its files were in, as it recorded it ([`Additions::commit`]).
     pub index: Option<serde_json::Value>,
     /// The run whose staging folder (and commit record) [`Committed::finish`] removes.
@@ -62,7 +62,7 @@ pub struct Committed {
 }
 
 /// The days a run is committing, written before the first of them moves: a run that dies
-/// while moving its days is finished by [`recover`], so a commit is whole once it starts.
+/// while moving its days is finished by [`recover_run`], so a commit is whole once it starts.
 #[derive(Serialize, Deserialize)]
 struct CommitRecord {
     days: Vec<NaiveDate>,
@@ -75,14 +75,14 @@ struct CommitRecord {
 struct ChangeRecord {
     folders: Vec<String>,
     /// The folders' new content is complete under the run's staging folder (at the same
-    /// relative paths): a run that dies is finished by [`recover`], not undone.
+    /// relative paths): a run that dies is finished by [`recover_run`], not undone.
     #[serde(default)]
     staged: bool,
 }
 
 const COMMIT_RECORD: &str = "_commit.json";
 /// The files a statement adds (INSERT INTO, CTAS, UNLOAD), written before the first is
-/// copied in: a run that dies after it is finished by [`recover`].
+/// copied in: a run that dies after it is finished by [`recover_run`].
 const ADDITIONS_RECORD: &str = "_additions.json";
 const CHANGE_RECORDS: &str = "_changing";
 
@@ -91,7 +91,7 @@ const CHANGE_RECORDS: &str = "_changing";
 /// by recording them and copying each in (one atomic PUT or rename each). Nothing that was
 /// there is replaced, so readers that take files from the partition index see none of them
 /// until the caller indexes them; a run that dies after its record is rolled forward by
-/// [`recover`], which returns the folders for the caller to index.
+/// [`recover_run`], which returns the folders for the caller to index.
 pub struct Additions {
     lake: Lake,
     run: String,
@@ -108,9 +108,9 @@ struct AdditionsRecord {
 }
 
 impl Additions {
-    /// An empty set of additions for one statement.
-    pub fn new(lake: &Lake) -> Self {
-        Self { lake: lake.clone(), run: new_run(), files: Vec::new(), bytes: 0 }
+    /// An empty set of additions for the statement run as `run` ([`super::tx::Writer::run`]).
+    pub fn new(lake: &Lake, run: &str) -> Self {
+        Self { lake: lake.clone(), run: run.to_string(), files: Vec::new(), bytes: 0 }
     }
 
     /// Stages `bytes` as the file `relative` (its final path in the lake, a name no file has).
@@ -143,7 +143,7 @@ impl Additions {
         let record = AdditionsRecord { files: self.files.clone(), index };
         let record = serde_json::to_vec(&record).expect("a record serializes");
         self.lake.write(&self.lake.path(&format!("{STAGING}/{}/{ADDITIONS_RECORD}", self.run)), record).await?;
-        copy_in(&self.lake, &self.run, &self.files, marked).await?;
+        copy_in(&self.lake, &self.run, &self.files, marked, false).await?;
         Ok(Committed {
             days: vec![],
             rows: 0,
@@ -161,11 +161,11 @@ impl Additions {
     }
 }
 
-/// Copies staged files in (again, after a crash: a copy replaces a whole file by the same one),
-/// then, when they are a table's (`marked`), marks their folders as changing: until the caller
-/// has indexed the files, readers list these folders, so a crash while indexing shows all the
-/// rows, not some.
-async fn copy_in(lake: &Lake, run: &str, files: &[String], marked: bool) -> Result<(), Error> {
+/// Copies staged files in (`again` after a crash: a copy replaces a whole file by the same one,
+/// and a staged file already moved is in place), then, when they are a table's (`marked`),
+/// marks their folders as changing: until the caller has indexed the files, readers list these
+/// folders, so a crash while indexing shows all the rows, not some.
+async fn copy_in(lake: &Lake, run: &str, files: &[String], marked: bool, again: bool) -> Result<(), Error> {
     let store = lake.store().clone();
     futures::stream::iter(files.iter().cloned())
         .map(|relative| {
@@ -176,7 +176,7 @@ async fn copy_in(lake: &Lake, run: &str, files: &[String], marked: bool) -> Resu
                 match store.copy(&from, &to).await {
                     Ok(()) => Ok(()),
                     // Copied before a crash, and its staged copy since removed.
-                    Err(object_store::Error::NotFound { .. }) if lake.exists(&to).await? => Ok(()),
+                    Err(object_store::Error::NotFound { .. }) if again && lake.exists(&to).await? => Ok(()),
                     Err(source) => Err(Error::Store { path: to.to_string(), source }),
                 }
             }
@@ -191,7 +191,7 @@ async fn copy_in(lake: &Lake, run: &str, files: &[String], marked: bool) -> Resu
 }
 
 /// A run's name: when it started, and a random part.
-fn new_run() -> String {
+pub(super) fn new_run() -> String {
     format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple())
 }
 
@@ -203,13 +203,13 @@ fn folders_of(files: &[String]) -> Vec<String> {
 
 /// Marks `folders` (relative to the lake root) as being changed by `run`, under `name`;
 /// [`Change::done`] removes the mark. A run that dies leaves it, and the next writer's
-/// [`recover`] removes it with the run's staging.
+/// [`recover_run`] removes it with the run's staging.
 pub async fn changing(lake: &Lake, run: &str, name: &str, folders: Vec<String>) -> Result<Change, Error> {
     mark(lake, run, name, ChangeRecord { folders, staged: false }).await
 }
 
 /// Marks `folders` as replaced by their copies under `_staging/<run>/`, which are complete:
-/// from now on a run that dies is rolled forward by [`recover`] (the copies moved in, the
+/// from now on a run that dies is rolled forward by [`recover_run`] (the copies moved in, the
 /// caller re-indexes the folders), so a reader that is shown the staged copies keeps seeing
 /// that version. [`Change::done`] removes the mark.
 pub async fn staged(lake: &Lake, run: &str, name: &str, folders: Vec<String>) -> Result<Change, Error> {
@@ -285,16 +285,20 @@ pub async fn changing_folders(lake: &Lake) -> Result<BTreeSet<String>, Error> {
 
 /// The folders a run marked as staged whole ([`staged`]).
 async fn staged_folders(lake: &Lake, run: &str) -> Result<Vec<String>, Error> {
-    let mut folders = Vec::new();
+    Ok(marked_folders(lake, run).await?.0)
+}
+
+/// The folders a run marked: those staged whole ([`staged`]), and those it was changing in
+/// place ([`changing`]).
+async fn marked_folders(lake: &Lake, run: &str) -> Result<(Vec<String>, Vec<String>), Error> {
+    let (mut staged, mut changing) = (Vec::new(), Vec::new());
     for path in lake.list_all(&lake.path(&format!("{STAGING}/{run}/{CHANGE_RECORDS}"))).await? {
         let Some(bytes) = lake.read(&path).await? else { continue };
-        if let Ok(record) = serde_json::from_slice::<ChangeRecord>(&bytes)
-            && record.staged
-        {
-            folders.extend(record.folders);
+        if let Ok(record) = serde_json::from_slice::<ChangeRecord>(&bytes) {
+            if record.staged { staged.extend(record.folders) } else { changing.extend(record.folders) }
         }
     }
-    Ok(folders)
+    Ok((staged, changing))
 }
 
 fn record_path(lake: &Lake, run: &str) -> Path {
@@ -306,9 +310,9 @@ fn staged_path(lake: &Lake, run: &str, date: NaiveDate) -> Path {
 }
 
 impl Staging {
-    /// An empty staging area for one run on `lake`.
-    pub fn new(lake: &Lake) -> Self {
-        Self { lake: lake.clone(), run: new_run(), days: BTreeMap::new() }
+    /// An empty staging area for the run `run` ([`super::tx::Writer::run`]) on `lake`.
+    pub fn new(lake: &Lake, run: &str) -> Self {
+        Self { lake: lake.clone(), run: run.to_string(), days: BTreeMap::new() }
     }
 
     /// Stores a day under the run's staging folder. A day staged twice (the same session in
@@ -329,6 +333,11 @@ impl Staging {
         Ok(())
     }
 
+    /// The days staged so far.
+    pub fn days(&self) -> Vec<NaiveDate> {
+        self.days.keys().copied().collect()
+    }
+
     /// Records the commit, then moves every staged day into its partition, replacing what was
     /// there. The caller indexes the days, then calls [`Committed::finish`].
     pub async fn commit(self) -> Result<Committed, Error> {
@@ -337,7 +346,7 @@ impl Staging {
         let record = serde_json::to_vec(&CommitRecord { days: days.clone() }).expect("a record serializes");
         self.lake.write(&record_path(&self.lake, &self.run), record).await?;
         for &date in &days {
-            move_day(&self.lake, &self.run, date).await?;
+            move_day(&self.lake, &self.run, date, false).await?;
         }
         Ok(Committed {
             days,
@@ -363,15 +372,21 @@ impl Committed {
     }
 }
 
-/// Moves a staged day into its partition (unless a crashed commit already did) and drops any
-/// other file there: a partition holds one file.
-async fn move_day(lake: &Lake, run: &str, date: NaiveDate) -> Result<(), Error> {
+/// Moves a staged day into its partition (unless, `again` after a crash, the commit already
+/// did) and drops any other file there: a partition holds one file.
+async fn move_day(lake: &Lake, run: &str, date: NaiveDate, again: bool) -> Result<(), Error> {
     let store = lake.store();
     let (from, to) = (staged_path(lake, run, date), lake.path(&raw_file(date)));
     match store.rename(&from, &to).await {
         Ok(()) => {}
         // Moved before a crash: its recovery finds the day already in place.
-        Err(object_store::Error::NotFound { .. }) if lake.exists(&to).await? => {}
+        Err(object_store::Error::NotFound { .. }) if again && lake.exists(&to).await? => {}
+        // Neither staged nor in place: a day whose staged file something else removed. The
+        // run cannot bring it in; the day stays as it was, and the rest of the run goes on.
+        Err(object_store::Error::NotFound { .. }) if again => {
+            warn!(%date, staged = %from, "the staged file of a day is gone; the day is left as it was");
+            return Ok(());
+        }
         Err(source) => return Err(Error::Store { path: to.to_string(), source }),
     }
     let partition = lake.path(&raw_partition(date));
@@ -389,102 +404,81 @@ async fn move_day(lake: &Lake, run: &str, date: NaiveDate) -> Result<(), Error> 
     Ok(())
 }
 
-/// What writers that died left under `_staging/`: a run that had recorded its commit is
-/// finished (its remaining days moved in), and so is a run that had marked folders
-/// [`staged`] (the folders moved in); both are returned, for the caller to index and then
-/// [`Committed::finish`]. Any other run's files (a failed or killed ingest or transform) are
-/// deleted. Call it holding the lake's lock, so that no run is still writing there.
-pub async fn recover(lake: &Lake) -> Result<Vec<Committed>, Error> {
+/// The runs with something under `_staging/`.
+pub async fn runs(lake: &Lake) -> Result<Vec<String>, Error> {
     let staging = lake.path(STAGING);
     let listing = match lake.store().list_with_delimiter(Some(&staging)).await {
         Ok(listing) => listing,
         Err(object_store::Error::NotFound { .. }) => return Ok(vec![]),
         Err(source) => return Err(Error::Store { path: staging.to_string(), source }),
     };
-    let mut committed = Vec::new();
-    let mut publishing = None;
-    for folder in listing.common_prefixes {
-        let Some(run) = folder.filename().map(str::to_string) else { continue };
-        let additions = lake.path(&format!("{STAGING}/{run}/{ADDITIONS_RECORD}"));
-        if let Some(bytes) = lake.read(&additions).await? {
-            let record: AdditionsRecord = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Location { url: additions.to_string(), message: e.to_string() })?;
-            warn!(run = %run, files = record.files.len(), "finishing the additions of a statement that stopped half-way");
-            let publishing = hold(lake, &mut publishing).await?;
-            copy_in(lake, &run, &record.files, record.index.is_some()).await?;
-            committed.push(Committed {
-                days: vec![],
-                rows: 0,
-                bytes: 0,
-                folders: vec![],
-                index: record.index,
-                run,
-                _publishing: publishing,
-            });
-            continue;
-        }
-        match lake.read(&record_path(lake, &run)).await? {
-            Some(bytes) => {
-                let record: CommitRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Location {
-                    url: record_path(lake, &run).to_string(),
-                    message: e.to_string(),
-                })?;
-                warn!(run = %run, days = record.days.len(), "finishing the commit of a run that stopped half-way");
-                let publishing = hold(lake, &mut publishing).await?;
-                for &date in &record.days {
-                    move_day(lake, &run, date).await?;
-                }
-                committed.push(Committed {
-                    days: record.days,
-                    rows: 0,
-                    bytes: 0,
-                    folders: vec![],
-                    index: None,
-                    run,
-                    _publishing: publishing,
-                });
-            }
-            None => {
-                let folders = staged_folders(lake, &run).await?;
-                if folders.is_empty() {
-                    warn!(run = %run, "removing the staging files of a run that did not finish");
-                    cleanup(lake, &run).await?;
-                    continue;
-                }
-                warn!(run = %run, folders = folders.len(), "finishing what a run that stopped half-way had staged");
-                let publishing = hold(lake, &mut publishing).await?;
-                for folder in &folders {
-                    move_in(lake, &run, folder).await?;
-                }
-                committed.push(Committed {
-                    days: vec![],
-                    rows: 0,
-                    bytes: 0,
-                    folders,
-                    index: None,
-                    run,
-                    _publishing: publishing,
-                });
-            }
-        }
-    }
-    if let Some(root) = lake.local_root() {
-        let _ = std::fs::remove_dir(root.join(STAGING));
-    }
-    Ok(committed)
+    Ok(listing.common_prefixes.iter().filter_map(|f| f.filename().map(str::to_string)).collect())
 }
 
-/// The publication a recovery holds from its first roll-forward on, shared by every run it
-/// finishes.
-async fn hold(lake: &Lake, held: &mut Option<super::Snapshot>) -> Result<super::Snapshot, Error> {
-    if held.is_none() {
-        *held = Some(lake.publishing().await?);
+/// What a writer that died left under `_staging/<run>/`: a run that had recorded its commit
+/// is finished (its remaining days moved in), and so is a run that had marked folders
+/// [`staged`] (the folders moved in); either is returned, for the caller to index and then
+/// [`Committed::finish`]. Any other run's files (a failed or killed ingest or transform) are
+/// deleted. Call it only for a run whose writer is gone and whose lease this writer took
+/// ([`super::tx`]), so that nothing still writes there.
+pub async fn recover_run(lake: &Lake, run: &str) -> Result<Option<Committed>, Error> {
+    let run = run.to_string();
+    let additions = lake.path(&format!("{STAGING}/{run}/{ADDITIONS_RECORD}"));
+    if let Some(bytes) = lake.read(&additions).await? {
+        let record: AdditionsRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Location { url: additions.to_string(), message: e.to_string() })?;
+        warn!(run = %run, files = record.files.len(), "finishing the additions of a statement that stopped half-way");
+        let publishing = lake.publishing().await?;
+        copy_in(lake, &run, &record.files, record.index.is_some(), true).await?;
+        return Ok(Some(Committed {
+            days: vec![],
+            rows: 0,
+            bytes: 0,
+            folders: vec![],
+            index: record.index,
+            run,
+            _publishing: publishing,
+        }));
     }
-    Ok(held.clone().expect("just taken"))
+    if let Some(bytes) = lake.read(&record_path(lake, &run)).await? {
+        let record: CommitRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Location { url: record_path(lake, &run).to_string(), message: e.to_string() })?;
+        warn!(run = %run, days = record.days.len(), "finishing the commit of a run that stopped half-way");
+        let publishing = lake.publishing().await?;
+        for &date in &record.days {
+            move_day(lake, &run, date, true).await?;
+        }
+        return Ok(Some(Committed {
+            days: record.days,
+            rows: 0,
+            bytes: 0,
+            folders: vec![],
+            index: None,
+            run,
+            _publishing: publishing,
+        }));
+    }
+    let (staged, changing) = marked_folders(lake, &run).await?;
+    if staged.is_empty() && changing.is_empty() {
+        if !lake.list_all(&lake.path(&format!("{STAGING}/{run}"))).await?.is_empty() {
+            warn!(run = %run, "removing the staging files of a run that did not finish");
+        }
+        cleanup(lake, &run).await?;
+        return Ok(None);
+    }
+    warn!(run = %run, folders = staged.len() + changing.len(), "finishing what a run that stopped half-way had staged");
+    let publishing = lake.publishing().await?;
+    for folder in &staged {
+        move_in(lake, &run, folder).await?;
+    }
+    // The folders it changed in place are whole (each swapped in one step) but maybe not yet
+    // indexed as they are: the caller indexes them again from their files, as the staged ones.
+    let folders = staged.into_iter().chain(changing).collect();
+    Ok(Some(Committed { days: vec![], rows: 0, bytes: 0, folders, index: None, run, _publishing: publishing }))
 }
 
 /// Ends a run that wrote through [`staged`] marks: its staging goes, unless a mark is left (a
-/// folder the run failed to move in whole), which the next writer's [`recover`] finishes.
+/// folder the run failed to move in whole), which the next writer's [`recover_run`] finishes.
 pub async fn finish_run(lake: &Lake, run: &str) -> Result<(), Error> {
     if staged_folders(lake, run).await?.is_empty() {
         cleanup(lake, run).await

@@ -14,7 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::CredentialProvider;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use url::Url;
 
 use super::Error;
@@ -142,6 +142,53 @@ impl Lake {
     pub async fn write(&self, path: &Path, body: impl Into<PutPayload>) -> Result<(), Error> {
         self.store.put(path, body.into()).await.map_err(|source| store_error(path, source))?;
         Ok(())
+    }
+
+    /// Replaces a small object by `change` of its current content (`None`: no object), as one
+    /// compare-and-swap, so that writers updating it at once each add their change: on S3 a
+    /// conditional PUT (`If-Match` on the ETag read, `If-None-Match: *` for a new object),
+    /// tried again on the content that won; on local disk under an `flock` of a companion
+    /// `.lock` file.
+    pub async fn update(&self, path: &Path, change: impl Fn(Option<Bytes>) -> Vec<u8>) -> Result<(), Error> {
+        if let Some(root) = &self.local_root {
+            let lock = root.join(format!("{}.lock", self.relative(path)));
+            let file = tokio::task::spawn_blocking(move || {
+                if let Some(parent) = lock.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock)?;
+                file.lock()?;
+                Ok::<_, std::io::Error>(file)
+            })
+            .await
+            .map_err(|e| Error::Io { path: path.to_string(), source: std::io::Error::other(e.to_string()) })?
+            .map_err(|source| Error::Io { path: path.to_string(), source })?;
+            let body = change(self.read(path).await?);
+            self.write(path, body).await?;
+            drop(file);
+            return Ok(());
+        }
+        loop {
+            let (current, mode) = match self.store.get(path).await {
+                Ok(got) => {
+                    let version = object_store::UpdateVersion { e_tag: got.meta.e_tag.clone(), version: None };
+                    let bytes = got.bytes().await.map_err(|source| store_error(path, source))?;
+                    (Some(bytes), PutMode::Update(version))
+                }
+                Err(object_store::Error::NotFound { .. }) => (None, PutMode::Create),
+                Err(source) => return Err(store_error(path, source)),
+            };
+            let body = change(current);
+            match self.store.put_opts(path, body.into(), PutOptions::from(mode)).await {
+                Ok(_) => return Ok(()),
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::AlreadyExists { .. }
+                    | object_store::Error::NotFound { .. },
+                ) => continue,
+                Err(source) => return Err(store_error(path, source)),
+            }
+        }
     }
 
     /// Deletes an object; one already gone is not an error.

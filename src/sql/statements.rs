@@ -4,6 +4,7 @@
 //! `SHOW PARTITIONS`, `DESCRIBE`, `SHOW CREATE TABLE`, and the views' `CREATE [OR REPLACE]
 //! VIEW`, `DROP VIEW`, `SHOW VIEWS` and `SHOW CREATE VIEW`. Anything else goes to DataFusion.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
@@ -19,7 +20,9 @@ use super::{Error, Result};
 use crate::catalog::ddl::{in_lake, table_name};
 use crate::catalog::partition::{canonical, default_location, list_files};
 use crate::catalog::types::hive_type;
+use crate::catalog::writes::{shard_key, shard_of};
 use crate::catalog::{Catalog, Error as CatalogError, LocalCatalog, Partition, Pruner, TableDef};
+use crate::lake::{Scope, Writer};
 
 /// `key = value` pairs of a PARTITION clause, as written.
 type Spec = Vec<(String, String)>;
@@ -240,7 +243,7 @@ fn spec(p: &mut Parser) -> std::result::Result<Spec, ParserError> {
 pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBatch>> {
     use Statement::*;
     match statement {
-        // Statements that change the catalog are writers: one at a time, as ingests are.
+        // Statements that change the catalog are writers of the whole lake.
         CreateTable { .. }
         | DropTable { .. }
         | Repair { .. }
@@ -249,7 +252,25 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
         | CreateView(_)
         | DropView { .. } => {
             let lake = session.catalog().lake().clone();
-            let changed = crate::ingest::locked(&lake, "a catalog statement", run_unlocked(session, statement)).await?;
+            let changed = match partitions_scope(session, &statement).await? {
+                // Partitions named whole: the writer holds their index shards only.
+                Some((def, scope)) => {
+                    crate::catalog::writes::within(&lake, "ALTER TABLE", async |w: &Writer| {
+                        let held = crate::catalog::writes::take_for(w, &scope, std::slice::from_ref(&def)).await?;
+                        w.settle(held, run_unlocked(session, statement).await).await
+                    })
+                    .await?
+                }
+                None => {
+                    crate::catalog::writes::with_scope(
+                        &lake,
+                        "a catalog statement",
+                        &Scope::Lake,
+                        async |_: &Writer| run_unlocked(session, statement).await,
+                    )
+                    .await?
+                }
+            };
             // Views plan against the tables: one the statement changed may make a view
             // valid or stale.
             session.register_views().await?;
@@ -264,6 +285,30 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
         | ShowViews { .. }
         | ShowCreateView { .. } => run_unlocked(session, statement).await,
     }
+}
+
+/// For ALTER TABLE ADD or DROP PARTITION naming every key of each partition, the table and
+/// the index shards it changes; `None` for any other statement (the whole lake's business).
+async fn partitions_scope(session: &Session, statement: &Statement) -> Result<Option<(TableDef, Scope)>> {
+    let (table, specs): (&String, Vec<&Spec>) = match statement {
+        Statement::AddPartitions { table, partitions, .. } => (table, partitions.iter().map(|(s, _)| s).collect()),
+        Statement::DropPartitions { table, partitions, .. } => (table, partitions.iter().collect()),
+        _ => return Ok(None),
+    };
+    let Some(def) = session.catalog().table(table).await? else { return Ok(None) };
+    // A table never indexed is the whole lake's business (and indexed only if the statement
+    // goes through).
+    let indexed = crate::catalog::index::PartitionIndex::new(session.catalog().lake(), &def).exists().await?;
+    if def.partition_keys.is_empty() || !indexed || crate::catalog::projection::enabled(&def) {
+        return Ok(None);
+    }
+    let mut keys = BTreeSet::new();
+    for spec in specs {
+        // A partial spec (DROP of every partition under it) may span shards.
+        let Ok(values) = full_values(&def, spec) else { return Ok(None) };
+        keys.insert(shard_key(&def, &shard_of(&def, &values)));
+    }
+    Ok(Some((def, Scope::Keys(keys))))
 }
 
 async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<RecordBatch>> {

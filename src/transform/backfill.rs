@@ -2,10 +2,10 @@
 //! asynchronous invocation per day (or per batch of days), so a decade of history is refined on
 //! Lambda rather than on one machine.
 //!
-//! A lake has one writer at a time, so invocations for different days wait for each other's
-//! lock; the days of one invocation are transformed together (`B3LAKE_PARALLELISM` at once)
-//! under one lock. A batch of days per invocation is therefore what makes a backfill run days in
-//! parallel.
+//! Writers of other days run at once ([`crate::lake::tx`]), so invocations for different days
+//! overlap in time, as many as Lambda runs at once; the days of one invocation are transformed
+//! `B3LAKE_PARALLELISM` at a time, each holding its own day. One day per invocation gives each
+//! day its own retries and dead letter.
 //!
 //! Invocations are asynchronous (`Event`): Lambda queues them, retries failures twice, and
 //! hands what still fails to the function's dead-letter queue, where the alarms see it. The

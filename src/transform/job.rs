@@ -28,9 +28,9 @@ use super::output::{self, Layout, Written};
 use super::queries::{INDEX_VIEW, PORTFOLIO_VIEW, Queries, REFINED_VIEW, SUMMARY_VIEW, Schemas, register_input};
 use super::state::{Bookmark, Bookmarks, RawVersion, RefinedSpec};
 use crate::catalog::partition::day_values;
-use crate::catalog::{Catalog, INDEX_MEMBERS, LocalCatalog, REFINED, SUMMARY, TableDef, ddl};
+use crate::catalog::{Catalog, INDEX_MEMBERS, LocalCatalog, PORTFOLIO, RAW, REFINED, SUMMARY, TableDef, ddl};
 use crate::lake::layout::{self, PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE};
-use crate::lake::{self, Lake};
+use crate::lake::{self, Lake, Scope, Writer};
 use crate::source::cotahist::raw_schema;
 use crate::source::portfolio::portfolio_schema;
 
@@ -123,7 +123,7 @@ impl std::fmt::Display for TransformReport {
 /// Runs the transform on `lake`. Days that fail are reported together at the end; the days
 /// that succeeded stay done and bookmarked, so the next run retries only the failures.
 pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
-    let run = crate::ingest::locked(lake, "transform", transform_unlocked(lake, opts));
+    let run = crate::catalog::writes::within(lake, "transform", async |w: &Writer| transform_in(w, opts).await);
     crate::telemetry::measured("transform", run, |r: &TransformReport| {
         use crate::telemetry::Unit::{Bytes, Count};
         vec![
@@ -135,17 +135,20 @@ pub async fn transform(lake: &Lake, opts: &TransformOptions) -> Result<Transform
     .await
 }
 
-async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<TransformReport, Error> {
+async fn transform_in(writer: &Writer, opts: &TransformOptions) -> Result<TransformReport, Error> {
+    let lake = writer.lake();
     let started = Instant::now();
-    let (spec, tables) = reconcile_spec(lake, opts).await?;
+    let (spec, tables) = reconcile_spec(writer, opts).await?;
     let fingerprints = Fingerprints::new(&opts.queries, &spec);
-    let mut bookmarks = Bookmarks::load(lake).await?;
-    let local = lake.local_root().is_some();
+    let bookmarks = match &opts.days {
+        Days::Only(dates) | Days::Changed(dates) => Bookmarks::load_days(lake, dates).await?,
+        _ => Bookmarks::load(lake).await?,
+    };
     let (todo, total) = days_to_do(lake, opts, tables.index.is_some(), &bookmarks, &fingerprints).await?;
     let mut report = TransformReport { up_to_date: total - todo.len(), layout: spec.layout, ..Default::default() };
     info!(days = todo.len(), up_to_date = report.up_to_date, layout = %spec.layout, "transforming");
 
-    let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"), uuid::Uuid::new_v4().simple());
+    let run = writer.run().to_string();
     let bar = crate::telemetry::progress_bar(
         opts.progress && !todo.is_empty(),
         todo.len() as u64,
@@ -153,42 +156,36 @@ async fn transform_unlocked(lake: &Lake, opts: &TransformOptions) -> Result<Tran
     );
     let job = Arc::new(DayJob {
         lake: lake.clone(),
+        writer: writer.clone(),
         spec: spec.clone(),
         tables,
         queries: opts.queries.clone(),
         run: run.clone(),
+        fingerprints,
+        incremental: matches!(opts.days, Days::Incremental | Days::Changed(_)),
     });
     let mut results = futures::stream::iter(todo)
         .map(|day| {
             let job = job.clone();
             tokio::spawn(async move {
-                let result = job.run(&day).await;
-                (day, result)
+                let date = day.date;
+                (date, job.run(day).await)
             })
         })
         .buffer_unordered(opts.parallelism.max(1));
     let mut failed: Vec<(NaiveDate, String)> = Vec::new();
     while let Some(joined) = results.next().await {
-        let (day, result) = joined.map_err(|e| Error::State(format!("a transform task stopped: {e}")))?;
-        let date = day.date;
+        let (date, result) = joined.map_err(|e| Error::State(format!("a transform task stopped: {e}")))?;
         bar.inc(1);
         match result {
-            Ok((rows, written)) => {
+            Ok(Some((rows, written))) => {
                 report.days.push(date);
                 report.rows += rows;
                 report.files += written.files;
                 report.bytes += written.bytes;
-                let bookmark = Bookmark {
-                    raw: RawVersion::of(&day.raw, local),
-                    portfolios: day.portfolio_versions(local),
-                    fingerprint: fingerprints.of(&day),
-                    rows,
-                    files: written.files,
-                    finished: chrono::Utc::now(),
-                };
-                bookmarks.days.insert(date, bookmark);
-                bookmarks.save(lake).await?;
             }
+            // Done by another writer while this one waited for the day.
+            Ok(None) => report.up_to_date += 1,
             Err(e) => {
                 warn!(%date, error = %crate::chain::Chain(&e), "day failed");
                 failed.push((date, crate::chain::chain(&e)));
@@ -270,8 +267,10 @@ async fn days_to_do(
 }
 
 /// The lake's refined spec after this run's options, checked and saved if it changed. A
-/// layout change rewrites the whole table, so it needs `--all`.
-async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(RefinedSpec, Tables), Error> {
+/// layout change rewrites the whole table, so it needs `--all`. Changing the spec or the
+/// tables' definitions is the whole lake's business: the run then holds it while it does.
+async fn reconcile_spec(writer: &Writer, opts: &TransformOptions) -> Result<(RefinedSpec, Tables), Error> {
+    let lake = writer.lake();
     let existing = RefinedSpec::load(lake).await?;
     let base = existing.clone().unwrap_or_default();
     let spec =
@@ -288,20 +287,38 @@ async fn reconcile_spec(lake: &Lake, opts: &TransformOptions) -> Result<(Refined
         }
         info!(from = %existing.layout, to = %spec.layout, "rewriting the refined table in a new layout");
     }
-    // A layout change, step by step, so that a crash anywhere leaves a lake that reads
-    // without error and that the next run, whatever its options, finishes: first the spec
-    // (every day's fingerprint now names the new layout, so every day is stale), then the
-    // catalog (the table's partition keys, indexed from the files of the new layout: none
-    // yet), and only then the old files, which no reader is pointed at any more.
-    if existing.as_ref() != Some(&spec) {
-        spec.save(lake).await?;
+    let (tables, ready) = define_tables(lake, spec.layout, &schemas, false).await?;
+    if ready && existing.as_ref() == Some(&spec) {
+        return Ok((spec, tables));
     }
-    let tables = define_tables(lake, spec.layout, &schemas).await?;
-    if relayout {
-        output::remove_table(lake, REFINED_TABLE).await?;
-        Bookmarks::default().save(lake).await?;
+    let held = writer.take(&Scope::Lake).await?;
+    let result = async {
+        // Read again: another writer may have changed it while this one waited.
+        let existing = RefinedSpec::load(lake).await?;
+        let relayout = existing.as_ref().is_some_and(|e| e.layout != spec.layout);
+        if relayout && opts.days != Days::All {
+            return Err(Error::Usage(format!(
+                "the refined table of {lake} changed layout while this transform waited; transform --all --layout {} rewrites it",
+                spec.layout
+            )));
+        }
+        // A layout change, step by step, so that a crash anywhere leaves a lake that reads
+        // without error and that the next run, whatever its options, finishes: first the spec
+        // (every day's fingerprint now names the new layout, so every day is stale), then the
+        // catalog (the table's partition keys, indexed from the files of the new layout: none
+        // yet), and only then the old files, which no reader is pointed at any more.
+        if existing.as_ref() != Some(&spec) {
+            spec.save(lake).await?;
+        }
+        let (tables, _) = define_tables(lake, spec.layout, &schemas, true).await?;
+        if relayout {
+            output::remove_table(lake, REFINED_TABLE).await?;
+            Bookmarks::clear(lake).await?;
+        }
+        Ok(tables)
     }
-    Ok((spec, tables))
+    .await;
+    Ok((spec, writer.settle(held, result).await?))
 }
 
 /// The catalog's definitions of the tables a run writes.
@@ -315,8 +332,10 @@ struct Tables {
 /// Makes the catalog's refined, summary and (when the SQL joins portfolios) index members'
 /// tables say what this run writes: the layout's partition keys and the columns of the
 /// transform SQL (the built-in SQL gives exactly the built-in definitions, so a default run
-/// changes nothing). Then each is indexed, once, before the days run in parallel.
-async fn define_tables(lake: &Lake, layout: Layout, schemas: &Schemas) -> Result<Tables, Error> {
+/// changes nothing). Then each is indexed, once, before the days run in parallel. Unless
+/// `write`, nothing is changed: the definitions come back, and whether the catalog already
+/// has them, indexed.
+async fn define_tables(lake: &Lake, layout: Layout, schemas: &Schemas, write: bool) -> Result<(Tables, bool), Error> {
     let catalog = LocalCatalog::new(lake);
     let base = ddl::builtin_table;
     let mut refined_def = catalog.table(REFINED).await?.unwrap_or_else(|| base(REFINED));
@@ -325,24 +344,38 @@ async fn define_tables(lake: &Lake, layout: Layout, schemas: &Schemas) -> Result
         refined_def.partition_keys.retain(|k| k.name != output::SYMBOL);
     }
     let summary_def = catalog.table(SUMMARY).await?.unwrap_or_else(|| base(SUMMARY));
+    let mut ready = true;
     let index = match &schemas.index {
         Some(schema) => {
             let def = catalog.table(INDEX_MEMBERS).await?.unwrap_or_else(|| base(INDEX_MEMBERS));
-            Some(define_table(&catalog, def, schema).await?)
+            Some(define_table(&catalog, def, schema, write, &mut ready).await?)
         }
         None => None,
     };
-    Ok(Tables {
-        refined: define_table(&catalog, refined_def, &schemas.refined).await?,
-        summary: define_table(&catalog, summary_def, &schemas.summary).await?,
+    let tables = Tables {
+        refined: define_table(&catalog, refined_def, &schemas.refined, write, &mut ready).await?,
+        summary: define_table(&catalog, summary_def, &schemas.summary, write, &mut ready).await?,
         index,
-    })
+    };
+    Ok((tables, ready))
 }
 
-/// Puts `def` with the columns of `schema` in the catalog, and indexes the table.
-async fn define_table(catalog: &LocalCatalog, def: TableDef, schema: &Schema) -> Result<TableDef, Error> {
+/// Puts `def` with the columns of `schema` in the catalog, and indexes the table (with
+/// `write`; otherwise clears `ready` if either is to do).
+async fn define_table(
+    catalog: &LocalCatalog,
+    def: TableDef,
+    schema: &Schema,
+    write: bool,
+    ready: &mut bool,
+) -> Result<TableDef, Error> {
     let name = def.name.clone();
     let def = def.with_columns(schema).map_err(|e| Error::Queries(format!("table {name}: {e}")))?;
+    if !write {
+        let indexed = crate::catalog::index::PartitionIndex::new(catalog.lake(), &def).exists().await?;
+        *ready &= indexed && catalog.table(&name).await?.as_ref() == Some(&def);
+        return Ok(def);
+    }
     if catalog.put_table(&def).await? {
         info!(table = %name, "table definition updated in the catalog");
     }
@@ -462,14 +495,68 @@ impl DayInput {
 /// What every day of a run shares.
 struct DayJob {
     lake: Lake,
+    writer: Writer,
     spec: RefinedSpec,
     tables: Tables,
     queries: Queries,
     run: String,
+    fingerprints: Fingerprints,
+    /// Days up to date by the time this run holds them are left alone.
+    incremental: bool,
 }
 
 impl DayJob {
-    async fn run(&self, day: &DayInput) -> Result<(u64, Written), Error> {
+    /// Does a day holding it (and its inputs, which no ingest changes meanwhile), and
+    /// bookmarks it; `None` when another writer did it while this one waited for it.
+    async fn run(&self, day: DayInput) -> Result<Option<(u64, Written)>, Error> {
+        let scope = Scope::days(&[RAW, PORTFOLIO, REFINED, SUMMARY, INDEX_MEMBERS], [day.date]);
+        let held = self.writer.take(&scope).await?;
+        self.writer.settle(held, self.run_held(day).await).await
+    }
+
+    async fn run_held(&self, day: DayInput) -> Result<Option<(u64, Written)>, Error> {
+        let local = self.lake.local_root().is_some();
+        let day = self.inputs_now(day).await?;
+        if RefinedSpec::load(&self.lake).await?.as_ref() != Some(&self.spec) {
+            return Err(Error::Usage("the refined table's spec changed while this transform ran".into()));
+        }
+        let fingerprint = self.fingerprints.of(&day);
+        if self.incremental {
+            let bookmarks = Bookmarks::load_days(&self.lake, &[day.date]).await?;
+            let (raw, portfolios) = (RawVersion::of(&day.raw, local), day.portfolio_versions(local));
+            if !bookmarks.is_stale(day.date, &raw, &fingerprint, &portfolios) {
+                return Ok(None);
+            }
+        }
+        let (rows, written) = self.write(&day).await?;
+        let bookmark = Bookmark {
+            raw: RawVersion::of(&day.raw, local),
+            portfolios: day.portfolio_versions(local),
+            fingerprint,
+            rows,
+            files: written.files,
+            finished: chrono::Utc::now(),
+        };
+        Bookmarks::save_day(&self.lake, day.date, &bookmark).await?;
+        Ok(Some((rows, written)))
+    }
+
+    /// The day's input files as they are now that the run holds the day (an ingest may have
+    /// replaced them since they were listed).
+    async fn inputs_now(&self, mut day: DayInput) -> Result<DayInput, Error> {
+        let path = self.lake.path(&layout::raw_file(day.date));
+        day.raw = match self.lake.store().head(&path).await {
+            Ok(meta) => meta,
+            Err(source) => return Err(lake::Error::Store { path: path.to_string(), source }.into()),
+        };
+        if self.tables.index.is_some() {
+            let only = Days::Only(vec![day.date]);
+            day.portfolios = portfolio_files(&self.lake, &only).await?.remove(&day.date).unwrap_or_default();
+        }
+        Ok(day)
+    }
+
+    async fn write(&self, day: &DayInput) -> Result<(u64, Written), Error> {
         let date = day.date;
         let (refined, summary, index) = self.compute(day).await?;
         let rows = refined.num_rows() as u64;

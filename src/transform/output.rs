@@ -3,15 +3,13 @@
 //! A day's output replaces the previous one as a unit, in two steps: [`prepare_day`] does
 //! the slow part (encoding; on local disk in the symbol layout, building the new day in the
 //! run's staging folder), [`DayOutput::publish`] the quick one, which the caller runs holding
-//! the lake still for queries (`lake::snapshot`) together with the index update. Locally the
-//! staged day is swapped in with one `renameat2(RENAME_EXCHANGE)`, so even a reader that
-//! lists folders sees the old day or the new one. S3 has no rename: the day is staged with
-//! one PUT a file, the index is pointed at the staged copy (marked so that a crash is rolled
-//! forward, see `lake::staging::staged`), the files are copied in (a file's name is fixed by
-//! its partition) and those of symbols that left the day deleted, then the index is pointed
-//! back at the day's folder: b3lake's readers see the old day or the whole new one, and no
-//! reader ever sees a partial file or a row twice. The compact layout and the summary are one
-//! file a day: one atomic write anywhere.
+//! the lake still for queries (`lake::snapshot`) together with the index update. The folder
+//! swap itself is the lake's ([`crate::lake::folders`]): in one step locally; on S3 the index
+//! is pointed at the staged copy (marked so that a crash is rolled forward, see
+//! `lake::staging::staged`) while the files are copied in and those of symbols that left the
+//! day deleted, then pointed back at the day's folder: b3lake's readers see the old day or the
+//! whole new one, and no reader ever sees a partial file or a row twice. The compact layout and
+//! the summary are one file a day: one atomic write anywhere.
 //!
 //! In the symbol layout each day also gets its *companion*, [`DAY_COMPANION`]: the day's rows
 //! in one file (the compact layout's encoding, symbol as a column) beside the symbol folders,
@@ -20,15 +18,10 @@
 //! it for table data: it lies in no partition's folder, its name starts with `_` (hidden to
 //! Athena, Hive, Spark and pyarrow) and has no `.parquet` extension (for globs).
 
-use std::path::Path as FsPath;
-
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 use bytes::Bytes;
 use chrono::NaiveDate;
-use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -38,8 +31,8 @@ use super::Error;
 use crate::catalog::partition::{day_values, written as written_partition, written_file};
 pub use crate::catalog::refined::Layout;
 use crate::catalog::{DataFile, Partition};
-use crate::lake::layout::{self, DAY_COMPANION, PART_FILE, STAGING};
-use crate::lake::{self, Lake};
+use crate::lake::layout::{self, DAY_COMPANION, PART_FILE};
+use crate::lake::{self, Lake, folders};
 
 /// The column that partitions the refined table by ticker.
 pub const SYMBOL: &str = "symbol";
@@ -181,20 +174,12 @@ pub async fn prepare_day(
     let output = DayOutput { date, layout, run: run.to_string(), refined, companion, summary };
     if output.layout == Layout::Symbol {
         let staged: Files = output.refined.iter().chain(&output.companion).cloned().collect();
-        match lake.local_root() {
-            Some(root) => stage_local_day(root, run, &layout::refined_day(date), staged).await?,
-            None => stage_remote_day(lake, run, staged).await?,
-        }
+        folders::stage(lake, run, &layout::refined_day(date), staged).await?;
     }
     Ok(output)
 }
 
 impl DayOutput {
-    /// The lake's root when the day is published by swapping folders.
-    fn swapped<'a>(&self, lake: &'a Lake) -> Option<&'a FsPath> {
-        lake.local_root().filter(|_| self.layout == Layout::Symbol)
-    }
-
     /// On S3, the day's refined partitions as staged: a day of many files cannot be put in
     /// place at once there, so the caller points the index at the staged copy before
     /// [`DayOutput::publish`] copies it in (see `lake::staging::staged`). `None` elsewhere.
@@ -202,7 +187,7 @@ impl DayOutput {
         if lake.local_root().is_some() || self.layout != Layout::Symbol || self.refined.is_empty() {
             return None;
         }
-        Some(partitions(self.date, &self.refined, &format!("{STAGING}/{}/", self.run)))
+        Some(partitions(self.date, &self.refined, &folders::staged(&self.run, "")))
     }
 
     /// Replaces what the lake held for the day with this output: a few renames or PUTs and
@@ -217,12 +202,11 @@ impl DayOutput {
             companion: self.companion.as_ref().map(|(path, bytes)| written_file(path, bytes.len() as u64)),
         };
         let day = layout::refined_day(self.date);
-        match self.swapped(lake) {
-            Some(root) => swap_local_day(root, &self.run, &day, self.refined.is_empty()).await?,
-            None if self.layout == Layout::Symbol => lake::staging::move_in(lake, &self.run, &day).await?,
-            None => replace_remote_day(lake, &day, &self.refined).await?,
+        match self.layout {
+            Layout::Symbol => folders::swap_in(lake, &self.run, &day, self.refined.is_empty()).await?,
+            Layout::Compact => folders::replace(lake, &day, &self.refined).await?,
         }
-        replace_remote_day(lake, &layout::summary_day(self.date), &self.summary).await?;
+        folders::replace(lake, &layout::summary_day(self.date), &self.summary).await?;
         Ok(written)
     }
 }
@@ -246,7 +230,7 @@ pub async fn write_index_day(
         .map_err(|e| Error::Arrow(format!("encoding {date}: {e}")))??;
         files.push((path, bytes));
     }
-    replace_remote_day(lake, &day, &files).await?;
+    folders::replace(lake, &day, &files).await?;
     Ok(partitions(date, &files, ""))
 }
 
@@ -257,163 +241,7 @@ fn partitions(date: NaiveDate, files: &Files, under: &str) -> Vec<Partition> {
     files.iter().map(|(p, b)| written_partition(&format!("{under}{p}"), &values, b.len() as u64)).collect()
 }
 
-/// Writes every file with one PUT each, then deletes what else the day's folder held.
-async fn replace_remote_day(lake: &Lake, day: &str, files: &Files) -> Result<(), Error> {
-    let store = lake.store().clone();
-    let new: std::collections::HashSet<Path> = files.iter().map(|(p, _)| lake.path(p)).collect();
-    futures::stream::iter(files.iter().cloned())
-        .map(|(path, bytes)| {
-            let (store, path) = (store.clone(), lake.path(&path));
-            async move {
-                store.put(&path, PutPayload::from_bytes(bytes)).await.map_err(|source| store_err(&path, source))
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<_>>()
-        .await?;
-    let prefix = lake.path(day);
-    let stale: Vec<Path> = store
-        .list(Some(&prefix))
-        .map_ok(|meta| meta.location)
-        .try_filter(|p| futures::future::ready(!new.contains(p)))
-        .try_collect()
-        .await
-        .map_err(|source| store_err(&prefix, source))?;
-    lake.remove_all(stale).await?;
-    if let Some(root) = lake.local_root() {
-        crate::local_fs::remove_empty_dirs(&root.join(day));
-    }
-    Ok(())
-}
-
-/// Writes a day's files into the run's staging folder, as the day's folder will hold them.
-async fn stage_local_day(root: &FsPath, run: &str, day: &str, files: Files) -> Result<(), Error> {
-    let staged = root.join(STAGING).join(run).join(day);
-    let day = day.to_string();
-    tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        let io = |path: &FsPath, source: std::io::Error| lake::Error::Io { path: path.display().to_string(), source };
-        std::fs::create_dir_all(&staged).map_err(|e| io(&staged, e))?;
-        for (path, bytes) in &files {
-            let relative = path.strip_prefix(&day).unwrap_or(path).trim_start_matches('/');
-            let target = staged.join(relative);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-            }
-            std::fs::write(&target, bytes).map_err(|e| io(&target, e))?;
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| Error::Arrow(format!("staging {run}: {e}")))?
-}
-
-/// PUTs a day's files under the run's staging folder, at their paths in the lake.
-async fn stage_remote_day(lake: &Lake, run: &str, files: Files) -> Result<(), Error> {
-    futures::stream::iter(files)
-        .map(|(path, bytes)| {
-            let path = lake.path(&format!("{STAGING}/{run}/{path}"));
-            async move {
-                lake.store().put(&path, PutPayload::from_bytes(bytes)).await.map_err(|source| store_err(&path, source))
-            }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<_>>()
-        .await?;
-    Ok(())
-}
-
-/// Swaps the day staged by [`stage_local_day`] with the live one in one step (or, when the
-/// day has no rows any more, removes the live one).
-async fn swap_local_day(root: &FsPath, run: &str, day: &str, empty: bool) -> Result<(), Error> {
-    let staged = root.join(STAGING).join(run).join(day);
-    let live = root.join(day);
-    let what = live.display().to_string();
-    tokio::task::spawn_blocking(move || -> Result<(), Error> {
-        let io = |path: &FsPath, source: std::io::Error| lake::Error::Io { path: path.display().to_string(), source };
-        if empty {
-            let _ = std::fs::remove_dir_all(&live);
-            let _ = std::fs::remove_dir_all(&staged);
-            return Ok(());
-        }
-        if let Some(parent) = live.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        }
-        exchange_dirs(&staged, &live).map_err(|e| io(&live, e))?;
-        // `staged` now holds the previous day, if there was one.
-        let _ = std::fs::remove_dir_all(&staged);
-        Ok(())
-    })
-    .await
-    .map_err(|e| Error::Arrow(format!("writing {what}: {e}")))?
-}
-
-/// Puts `new` at `live`; afterwards `new` holds what `live` held (or nothing).
-fn exchange_dirs(new: &FsPath, live: &FsPath) -> std::io::Result<()> {
-    if !live.exists() {
-        return std::fs::rename(new, live);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let c = |p: &FsPath| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
-        let (a, b) = (c(new)?, c(live)?);
-        // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them as given.
-        let rc =
-            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        // Filesystems without RENAME_EXCHANGE fall back to two renames below.
-        if !matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
-            return Err(err);
-        }
-    }
-    let old = new.with_extension("old");
-    std::fs::rename(live, &old)?;
-    std::fs::rename(new, live)?;
-    std::fs::rename(&old, new)
-}
-
-fn store_err(path: &Path, source: object_store::Error) -> Error {
-    lake::Error::Store { path: path.to_string(), source }.into()
-}
-
 /// Removes a whole table folder (before rewriting a lake in another layout).
 pub async fn remove_table(lake: &Lake, table: &str) -> Result<(), Error> {
-    let prefix = lake.path(table);
-    let files: Vec<Path> = lake
-        .store()
-        .list(Some(&prefix))
-        .map_ok(|m| m.location)
-        .try_collect()
-        .await
-        .map_err(|s| store_err(&prefix, s))?;
-    lake.remove_all(files).await?;
-    if let Some(root) = lake.local_root() {
-        let _ = std::fs::remove_dir_all(root.join(table));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exchange_swaps_two_folders() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("new"), dir.path().join("live"));
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::write(a.join("f"), "new").unwrap();
-        exchange_dirs(&a, &b).unwrap();
-        assert_eq!(std::fs::read_to_string(b.join("f")).unwrap(), "new");
-        assert!(!a.exists());
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::write(a.join("f"), "newer").unwrap();
-        exchange_dirs(&a, &b).unwrap();
-        assert_eq!(std::fs::read_to_string(b.join("f")).unwrap(), "newer");
-        assert_eq!(std::fs::read_to_string(a.join("f")).unwrap(), "new");
-    }
+    Ok(folders::remove(lake, table).await?)
 }

@@ -1,10 +1,13 @@
 //! The transform's state, kept in the lake under `_b3lake/` so that whichever machine runs
 //! the job next (a laptop, a Glue worker) carries on where the last run stopped.
 //!
-//! `bookmarks/transform.json` (beside the refined table's spec, [`RefinedSpec`]) records, for each trading day, the raw file it was built from
-//! and the SQL that built it. A day is out of date when its raw file or its index portfolios
-//! changed (re-ingested), the SQL or the filter changed, or it was never done. Each finished day is recorded at
-//! once, so a run that fails or is killed resumes with the days it had not finished.
+//! `bookmarks/transform/<day>.json` (beside the refined table's spec, [`RefinedSpec`]) records,
+//! for each trading day, the raw file it was built from and the SQL that built it. A day is out
+//! of date when its raw file or its index portfolios changed (re-ingested), the SQL or the
+//! filter changed, or it was never done. Each finished day is recorded at once, so a run that
+//! fails or is killed resumes with the days it had not finished. A day's bookmark is its own
+//! object, written by the writer that holds the day: writers of other days never meet. (A
+//! lake written before keeps `bookmarks/transform.json`, read under the days' own files.)
 
 use std::collections::BTreeMap;
 
@@ -17,7 +20,13 @@ pub use crate::catalog::refined::{DEFAULT_FILTER, RefinedSpec};
 use crate::lake::Lake;
 use crate::lake::layout::META;
 
-const BOOKMARKS_FILE: &str = "bookmarks/transform.json";
+/// The bookmarks of lakes written before each day had its own.
+const LEGACY_FILE: &str = "bookmarks/transform.json";
+const BOOKMARKS_FOLDER: &str = "bookmarks/transform";
+
+fn day_file(date: NaiveDate) -> String {
+    format!("{BOOKMARKS_FOLDER}/{date}.json")
+}
 
 /// The raw file a day was built from, as the store describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,12 +94,47 @@ pub struct Bookmarks {
 impl Bookmarks {
     /// The lake's bookmarks; none for a lake never transformed.
     pub async fn load(lake: &Lake) -> Result<Self, Error> {
-        Ok(read_json(lake, BOOKMARKS_FILE).await?.unwrap_or_default())
+        let mut bookmarks: Bookmarks = read_json(lake, LEGACY_FILE).await?.unwrap_or_default();
+        let files = lake.list_all(&lake.path(&format!("{META}/{BOOKMARKS_FOLDER}"))).await?;
+        let dates: Vec<NaiveDate> =
+            files.iter().filter_map(|p| p.filename()?.strip_suffix(".json")?.parse().ok()).collect();
+        bookmarks.days.extend(Self::read_days(lake, &dates).await?.days);
+        Ok(bookmarks)
     }
 
-    /// Writes the bookmarks, replacing them whole.
-    pub async fn save(&self, lake: &Lake) -> Result<(), Error> {
-        write_json(lake, BOOKMARKS_FILE, self).await
+    /// The bookmarks of these days only.
+    pub async fn load_days(lake: &Lake, dates: &[NaiveDate]) -> Result<Self, Error> {
+        let mut bookmarks = Self::read_days(lake, dates).await?;
+        let missing = dates.iter().any(|d| !bookmarks.days.contains_key(d));
+        if missing && let Some(legacy) = read_json::<Bookmarks>(lake, LEGACY_FILE).await? {
+            for (date, b) in legacy.days.into_iter().filter(|(d, _)| dates.contains(d)) {
+                bookmarks.days.entry(date).or_insert(b);
+            }
+        }
+        Ok(bookmarks)
+    }
+
+    async fn read_days(lake: &Lake, dates: &[NaiveDate]) -> Result<Self, Error> {
+        use futures::{StreamExt, TryStreamExt};
+        let days: Vec<Option<(NaiveDate, Bookmark)>> = futures::stream::iter(dates.iter().copied())
+            .map(|date| async move { Ok::<_, Error>(read_json(lake, &day_file(date)).await?.map(|b| (date, b))) })
+            .buffer_unordered(32)
+            .try_collect()
+            .await?;
+        Ok(Self { days: days.into_iter().flatten().collect() })
+    }
+
+    /// Records a finished day (the caller holds the day).
+    pub async fn save_day(lake: &Lake, date: NaiveDate, bookmark: &Bookmark) -> Result<(), Error> {
+        write_json(lake, &day_file(date), bookmark).await
+    }
+
+    /// Forgets every day (the caller holds the whole lake): the refined table is rebuilt.
+    pub async fn clear(lake: &Lake) -> Result<(), Error> {
+        let files = lake.list_all(&lake.path(&format!("{META}/{BOOKMARKS_FOLDER}"))).await?;
+        lake.remove_all(files).await?;
+        lake.remove(&lake.path(&format!("{META}/{LEGACY_FILE}"))).await?;
+        Ok(())
     }
 
     /// Whether `date`, whose raw file is now `raw` and portfolio files `portfolios`, needs

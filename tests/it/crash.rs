@@ -287,7 +287,7 @@ async fn a_second_writer_waits_for_the_lock_or_fails_naming_the_first() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("another writer holds the lake's lock: a test (pid"), "{err}");
+    assert!(err.contains("another writer holds the whole lake: a test (pid"), "{err}");
     // Released while the second waits: it goes on.
     let waiting = Command::new(env!("CARGO_BIN_EXE_b3lake"))
         .args(["transform", "--lake", base.to_str().unwrap(), "--all"])

@@ -26,6 +26,7 @@ mod statements;
 mod synth;
 mod transform;
 mod trigger;
+mod writers;
 
 /// The Lambda function's tests need its feature; the test command (`tests/run.sh`) enables it.
 #[cfg(not(feature = "lambda"))]

@@ -149,7 +149,7 @@ async fn an_s3_lake_holds_still_for_queries_and_forgets_dead_writers() {
     let leases = lake.list_all(&lake.path("_b3lake/readers")).await.unwrap();
     assert!(leases.is_empty(), "{leases:?}");
 
-    // A writer died publishing: queries wait, until the next writer takes the lake's lock.
+    // A writer died publishing: queries wait, until the next writer takes the whole lake.
     lake.write(&lake.path("_b3lake/publishing/dead.json"), "{}").await.unwrap();
     let reader = tokio::spawn({
         let lake = lake.clone();
@@ -157,8 +157,10 @@ async fn an_s3_lake_holds_still_for_queries_and_forgets_dead_writers() {
     });
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!reader.is_finished(), "the query did not wait for the publication");
-    let lock = lake.lock("test").await.unwrap();
+    let writer = b3lake::catalog::writes::writer(&lake, "test").await.unwrap();
+    let whole = writer.take(&b3lake::lake::Scope::Lake).await.unwrap();
     let hold = tokio::time::timeout(Duration::from_secs(5), reader).await.expect("the query went on").unwrap().unwrap();
     hold.release().await.unwrap();
-    lock.release().await.unwrap();
+    writer.release(whole).await.unwrap();
+    writer.end().await.unwrap();
 }

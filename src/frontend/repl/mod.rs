@@ -25,10 +25,8 @@ pub fn history_file() -> Option<PathBuf> {
 
 /// The width of the terminal on standard output, if it is one.
 pub fn terminal_width() -> Option<u16> {
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes a winsize into the struct it is given.
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(size.ws_col)
+    let size = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
+    (size.ws_col > 0).then_some(size.ws_col)
 }
 
 /// Reads statements and commands until `\q` or Ctrl-D. A failed statement prints its error

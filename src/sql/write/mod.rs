@@ -30,7 +30,9 @@ use super::{Error, Result};
 use crate::catalog::ddl::{Column, in_lake, table_name};
 use crate::catalog::projection::Projection;
 use crate::catalog::types::{hive_type, parse_hive_type};
+use crate::catalog::writes::{with_scope, within};
 use crate::catalog::{Catalog, Partition, TableDef};
+use crate::lake::{Scope, Writer};
 use crate::words::Words;
 
 /// Athena's limit on the partitions one statement writes.
@@ -252,16 +254,25 @@ pub async fn run(session: &Session, write: Write) -> Result<Vec<RecordBatch>> {
         Write::Unload { .. } => "UNLOAD",
     };
     let created = matches!(write, Write::CreateTableAs { .. });
-    let rows = crate::ingest::locked(&lake, what, async {
-        match write {
-            Write::CreateTableAs { name, if_not_exists, options, query, with_data } => {
-                create_table_as(session, name, if_not_exists, options, &query, with_data).await
-            }
-            Write::Insert { table, columns, query } => insert_into(session, &table, columns, &query).await,
-            Write::Unload { query, location, options } => unload_to(session, &query, &location, options).await,
+    // An INSERT takes the shards it adds to once its rows are staged; a new table or an
+    // UNLOAD's folder is the whole lake's business.
+    let rows = match write {
+        Write::CreateTableAs { name, if_not_exists, options, query, with_data } => {
+            with_scope(&lake, what, &Scope::Lake, async |w: &Writer| {
+                create_table_as(session, w, name, if_not_exists, options, &query, with_data).await
+            })
+            .await?
         }
-    })
-    .await?;
+        Write::Insert { table, columns, query } => {
+            within(&lake, what, async |w: &Writer| insert_into(session, w, &table, columns, &query).await).await?
+        }
+        Write::Unload { query, location, options } => {
+            with_scope(&lake, what, &Scope::Lake, async |w: &Writer| {
+                unload_to(session, w, &query, &location, options).await
+            })
+            .await?
+        }
+    };
     if created {
         // The new table, registered.
         session.refresh().await?;
@@ -346,6 +357,7 @@ async fn is_empty(session: &Session, folder: &str) -> Result<bool> {
 
 async fn create_table_as(
     session: &Session,
+    writer: &Writer,
     name: String,
     if_not_exists: bool,
     mut options: Options,
@@ -388,6 +400,8 @@ async fn create_table_as(
         _ => return Err(Error::Usage("bucketed_by and bucket_count go together".into())),
     };
     no_more(options)?;
+    // Held from planning to the last row staged, as any query holds the lake.
+    let reading = session.catalog().lake().reading().await?;
     let df = session.plan(query).await?;
     let schema = df.schema().as_arrow().clone();
     let fields: Vec<Column> = schema
@@ -435,17 +449,23 @@ async fn create_table_as(
         format: Format::Parquet(codec),
         projection: None,
     };
-    let written = write_rows(session, df, &target, &query_id).await?;
+    let written = write_rows(session, writer, reading, df, &target, &query_id).await?;
     // The table first, then its files: a statement that dies in between leaves an empty table.
     catalog.create_table(&def).await?;
-    if let Err(e) = publish(session, &def, written.additions, &written.partitions, &HashMap::new()).await {
+    if let Err(e) = publish(session, None, &def, written.additions, &written.partitions, &HashMap::new()).await {
         let _ = catalog.drop_table(&def.name).await;
         return Err(e);
     }
     Ok(written.rows)
 }
 
-async fn insert_into(session: &Session, table: &str, columns: Option<Vec<String>>, query: &str) -> Result<u64> {
+async fn insert_into(
+    session: &Session,
+    writer: &Writer,
+    table: &str,
+    columns: Option<Vec<String>>,
+    query: &str,
+) -> Result<u64> {
     let catalog = session.catalog();
     let Some(def) = catalog.table(table).await? else {
         if catalog.view(table).await?.is_some() {
@@ -470,6 +490,8 @@ async fn insert_into(session: &Session, table: &str, columns: Option<Vec<String>
         }
         None => all.iter().map(|c| c.name.clone()).collect(),
     };
+    // Held from planning to the last row staged, as any query holds the lake.
+    let reading = session.catalog().lake().reading().await?;
     let df = session.plan(query).await?;
     let schema = df.schema().as_arrow().clone();
     if schema.fields().len() != named.len() {
@@ -519,9 +541,9 @@ async fn insert_into(session: &Session, table: &str, columns: Option<Vec<String>
         projection,
     };
     let df = reorder(df, &order, &all)?;
-    let written = write_rows(session, df, &target, &query_id).await?;
+    let written = write_rows(session, writer, reading, df, &target, &query_id).await?;
     if written.rows > 0 {
-        publish(session, &def, written.additions, &written.partitions, &existing).await?;
+        publish(session, Some(writer), &def, written.additions, &written.partitions, &existing).await?;
     } else {
         written.additions.abort().await?;
     }
@@ -576,7 +598,13 @@ pub(super) fn type_name(t: &DataType) -> String {
     crate::catalog::view::trino_type(t).unwrap_or_else(|_| t.to_string())
 }
 
-async fn unload_to(session: &Session, query: &str, location: &str, mut options: Options) -> Result<u64> {
+async fn unload_to(
+    session: &Session,
+    writer: &Writer,
+    query: &str,
+    location: &str,
+    mut options: Options,
+) -> Result<u64> {
     let folder = lake_folder(session, location)?;
     let format = text(&mut options, "format")?.unwrap_or_else(|| "PARQUET".into()).to_uppercase();
     let compression = text(&mut options, "compression")?;
@@ -609,6 +637,8 @@ async fn unload_to(session: &Session, query: &str, location: &str, mut options: 
             )));
         }
     };
+    // Held from planning to the last row staged, as any query holds the lake.
+    let reading = session.catalog().lake().reading().await?;
     let df = session.plan(query).await?;
     let schema = df.schema().as_arrow().clone();
     let n = schema.fields().len();
@@ -628,7 +658,7 @@ async fn unload_to(session: &Session, query: &str, location: &str, mut options: 
         .collect();
     let target =
         Target { def: unload_def(&schema, partition_keys), folder, existing: HashMap::new(), format, projection: None };
-    let written = write_rows(session, df, &target, &query_id()).await?;
+    let written = write_rows(session, writer, reading, df, &target, &query_id()).await?;
     // Files of no table: nothing to index, now or by a recovery.
     let committed = written.additions.commit(None).await?;
     committed.finish(session.catalog().lake()).await?;

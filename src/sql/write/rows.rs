@@ -2,7 +2,7 @@
 //! text or JSON lines, staged under names no file has, and, for tables, published into the
 //! partition index. Memory is bounded by the open files, not by the rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, new_null_array};
@@ -19,9 +19,11 @@ use crate::catalog::ddl::Column;
 use crate::catalog::local::PendingIndex;
 use crate::catalog::partition::{canonical, default_location};
 use crate::catalog::projection::Projection;
+use crate::catalog::writes::{shard_key, shard_of, take_for};
 use crate::catalog::{DataFile, Partition, TableDef};
 use crate::lake::layout::HIVE_DEFAULT_PARTITION;
 use crate::lake::staging::Additions;
+use crate::lake::{Scope, Writer};
 use crate::sql::session::Session;
 use crate::sql::{Error, Result};
 
@@ -106,15 +108,24 @@ impl Open {
     }
 }
 
-/// Runs the query, staging its rows partition by partition; on any error nothing is left.
+/// Runs the query (planned holding `reading`), staging its rows partition by partition; on any
+/// error nothing is left.
 pub(super) async fn write_rows(
     session: &Session,
+    writer: &Writer,
+    reading: crate::lake::Snapshot,
     df: datafusion::prelude::DataFrame,
     target: &Target,
     id: &str,
 ) -> Result<Written> {
-    let mut additions = Additions::new(session.catalog().lake());
-    match stage_rows(df, target, id, &mut additions).await {
+    let lake = session.catalog().lake();
+    let mut additions = Additions::new(lake, writer.run());
+    // `reading` holds the lake still from the query's planning on, as for any query, so that
+    // writers of the days it reads publish before or after it; released before this run
+    // publishes.
+    let staged = stage_rows(df, target, id, &mut additions).await;
+    reading.release().await?;
+    match staged {
         Ok((rows, partitions)) => Ok(Written { additions, rows, partitions }),
         Err(e) => {
             let _ = additions.abort().await;
@@ -390,8 +401,42 @@ fn group(keys: &[ArrayRef], columns: &[Column], rows: usize) -> Result<Vec<(Vec<
 
 /// Commits the staged files, then records them in the partition index. What is indexed is
 /// recorded with the files, so that a statement that dies is indexed by the next writer's
-/// recovery exactly as it would have been.
+/// recovery exactly as it would have been. A `writer` given takes the index shards the files
+/// go to first, and the partitions they join are read again under them (another writer may
+/// have added to them since `existing` was read); without one, the caller holds the lake.
 pub(super) async fn publish(
+    session: &Session,
+    writer: Option<&Writer>,
+    def: &TableDef,
+    additions: Additions,
+    written: &BTreeMap<Vec<String>, (String, Vec<DataFile>)>,
+    existing: &HashMap<Vec<String>, Partition>,
+) -> Result<()> {
+    let Some(writer) = writer else { return publish_held(session, def, additions, written, existing).await };
+    let catalog = session.catalog();
+    let shards: BTreeSet<Vec<String>> = written.keys().map(|v| shard_of(def, v)).collect();
+    let scope = Scope::Keys(shards.iter().map(|s| shard_key(def, s)).collect());
+    let held = match take_for(writer, &scope, std::slice::from_ref(def)).await {
+        Ok(held) => held,
+        Err(e) => {
+            let _ = additions.abort().await;
+            return Err(e.into());
+        }
+    };
+    let mut current = HashMap::new();
+    if crate::catalog::projection::enabled(def) {
+        current = existing.clone();
+    } else {
+        for p in crate::catalog::Catalog::partitions(catalog, def, &[]).await? {
+            if shards.contains(&shard_of(def, &p.values)) {
+                current.insert(p.values.clone(), p);
+            }
+        }
+    }
+    writer.settle(held, publish_held(session, def, additions, written, &current).await).await
+}
+
+async fn publish_held(
     session: &Session,
     def: &TableDef,
     additions: Additions,

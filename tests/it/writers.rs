@@ -481,3 +481,45 @@ fn two_function_processes_transform_other_days_at_once() {
         assert!(!log.contains("waiting for another writer") && !log.contains("waiting for the lake's lock"), "{log}");
     }
 }
+
+/// A live run's lease on S3 changes at each heartbeat (so nobody takes it for dead), and a
+/// writer of a day it holds waits, then fails naming it and what it holds, with nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_run_on_s3_keeps_its_lease_and_its_days() {
+    use object_store::ObjectStoreExt;
+    let dir = tempfile::tempdir().unwrap();
+    let url = bucket("b3lake-writers-lease").await;
+    let (other, held_day) = (day_file(dir.path(), DAYS[0], 20, 0), day_file(dir.path(), DAYS[1], 20, 0));
+    let out = cli(&["ingest", other.to_str().unwrap(), "--lake", &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lake = b3lake::lake::Lake::open(&url).await.unwrap();
+    let writer = b3lake::catalog::writes::writer(&lake, "a test").await.unwrap();
+    let key = b3lake::lake::Key::day("cotacoes_b3_raw", chrono::NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
+    let held = writer.take(&b3lake::lake::Scope::Keys([key].into())).await.unwrap();
+    let lease = lake.path(&format!("_b3lake/writers/{}.json", writer.run()));
+    let before = lake.store().head(&lease).await.unwrap().e_tag;
+    let ingest = tokio::task::spawn_blocking({
+        let (url, file) = (url.clone(), held_day.clone());
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_b3lake"))
+                .args(["ingest", file.to_str().unwrap(), "--lake", &url])
+                .env("B3LAKE_LOCK_WAIT", "14")
+                .output()
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let after = lake.store().head(&lease).await.unwrap().e_tag;
+    assert!(before.is_some() && before != after, "{before:?} {after:?}");
+    let out = ingest.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("another writer holds cotacoes_b3_raw year=2024/month=03/day=05: a test (pid"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    writer.release(held).await.unwrap();
+    writer.end().await.unwrap();
+    assert_eq!(per_day(&url, "cotacoes_b3_raw"), ["2024-03-04,20"]);
+    let out = cli(&["ingest", held_day.to_str().unwrap(), "--lake", &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(per_day(&url, "cotacoes_b3_raw"), ["2024-03-04,20", "2024-03-05,20"]);
+}

@@ -11,7 +11,7 @@ copied fresh for every run. Each run transforms every raw day:
 Reported: wall time, trading days per second, and the ratio to one process with parallelism 1.
 Every run's refined table is checked to hold the same rows and traded value.
 
-Usage (from the project root, after `cargo build --release`):
+Usage (from the project root, after `cargo build --release`; `B3LAKE_BIN` names another binary):
     python3 examples/bench/writers.py [--from 2024-01-01] [--to 2024-12-31] [--processes 1,2,4]
 """
 
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-B3LAKE = os.path.abspath("target/release/b3lake")
+B3LAKE = os.path.abspath(os.environ.get("B3LAKE_BIN", "target/release/b3lake"))
 
 
 def run(args, **kw):

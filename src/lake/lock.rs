@@ -68,7 +68,7 @@ pub struct LakeLock {
 }
 
 enum Held {
-    Local { _file: std::fs::File, info: std::path::PathBuf },
+    Local { _file: std::fs::File, _intent: std::fs::File, info: std::path::PathBuf },
     Remote { lake: Lake, path: Path, heartbeat: tokio::task::JoinHandle<()> },
 }
 
@@ -249,24 +249,52 @@ fn locked(url: String, who: &str) -> Error {
     }
 }
 
+/// The file whose lock says that a whole-lake writer holds the lake, or waits for it (on
+/// local disk): writers of keys share it for a moment before they share the lake folder's
+/// lock, so that new ones cannot keep a waiting whole-lake writer out for ever.
+pub(super) fn open_intent(root: &std::path::Path) -> Result<std::fs::File, Error> {
+    let folder = root.join(META);
+    let io = |path: &std::path::Path, source| Error::Io { path: path.display().to_string(), source };
+    std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+    let path = folder.join("lake.intent");
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io(&path, e))
+}
+
 fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
     let io = |path: &std::path::Path, source| Error::Io { path: path.display().to_string(), source };
-    // The lake's folder itself is locked, so taking the lock writes nothing into the lake.
+    let intent = open_intent(root)?;
+    // The lake's folder itself is locked for the whole lake.
     let path = root.to_path_buf();
     let file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
     let info = holder_file(root);
     let started = Instant::now();
     let mut told = false;
+    let mut intended = false;
     loop {
-        match file.try_lock() {
-            Ok(()) => {
-                // Who holds it, for the others' messages (informative only: the flock is the lock).
-                let holder = serde_json::to_vec(&me).expect("a holder serializes");
-                let _ = crate::local_fs::replace_local_file(&info, &holder);
-                return Ok(LakeLock { held: Held::Local { _file: file, info } });
+        if !intended {
+            match intent.try_lock() {
+                Ok(()) => intended = true,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, e)),
             }
-            Err(std::fs::TryLockError::WouldBlock) => {}
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, e)),
+        }
+        if intended {
+            match file.try_lock() {
+                Ok(()) => {
+                    // Who holds it, for the others' messages (informative only: the flock is the lock).
+                    let holder = serde_json::to_vec(&me).expect("a holder serializes");
+                    let _ = crate::local_fs::replace_local_file(&info, &holder);
+                    return Ok(LakeLock { held: Held::Local { _file: file, _intent: intent, info } });
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, e)),
+            }
         }
         let who = std::fs::read(&info)
             .ok()

@@ -557,12 +557,24 @@ impl Writer {
         wanted: &str,
     ) -> Result<std::fs::File, Error> {
         let root = root.to_path_buf();
+        let intent = super::lock::open_intent(&root)?;
         let file = std::fs::File::open(&root).map_err(|e| io(&root, e))?;
+        // Through the intent first: a whole-lake writer waiting for the lake holds it.
+        let mut intended = false;
         loop {
-            match file.try_lock_shared() {
-                Ok(()) => return Ok(file),
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(&root, e)),
+            if !intended {
+                match intent.try_lock_shared() {
+                    Ok(()) => intended = true,
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(e)) => return Err(io(&root, e)),
+                }
+            }
+            if intended {
+                match file.try_lock_shared() {
+                    Ok(()) => return Ok(file),
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(e)) => return Err(io(&root, e)),
+                }
             }
             if started.elapsed() >= wait_limit() {
                 let who = format!("the whole lake: {}", super::lock::local_holder(&root));

@@ -266,6 +266,26 @@ pub(super) fn open_intent(root: &std::path::Path) -> Result<std::fs::File, Error
         .map_err(|e| io(&path, e))
 }
 
+/// One try at the lake folder's lock (`folder`), through the intent ([`open_intent`]) first:
+/// exclusive for a whole-lake writer, which keeps the intent while it waits and holds, shared
+/// for a writer of keys. `intended` says the intent is held, from one try to the next.
+pub(super) fn try_lake_folder(
+    intent: &std::fs::File,
+    folder: &std::fs::File,
+    shared: bool,
+    intended: &mut bool,
+) -> std::io::Result<bool> {
+    let taken = |lock: Result<(), std::fs::TryLockError>| match lock {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    };
+    if !*intended {
+        *intended = taken(if shared { intent.try_lock_shared() } else { intent.try_lock() })?;
+    }
+    Ok(*intended && taken(if shared { folder.try_lock_shared() } else { folder.try_lock() })?)
+}
+
 fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
     let io = |path: &std::path::Path, source| Error::Io { path: path.display().to_string(), source };
     let intent = open_intent(root)?;
@@ -277,24 +297,11 @@ fn lock_local(root: &std::path::Path, me: Holder) -> Result<LakeLock, Error> {
     let mut told = false;
     let mut intended = false;
     loop {
-        if !intended {
-            match intent.try_lock() {
-                Ok(()) => intended = true,
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, e)),
-            }
-        }
-        if intended {
-            match file.try_lock() {
-                Ok(()) => {
-                    // Who holds it, for the others' messages (informative only: the flock is the lock).
-                    let holder = serde_json::to_vec(&me).expect("a holder serializes");
-                    let _ = crate::local_fs::replace_local_file(&info, &holder);
-                    return Ok(LakeLock { held: Held::Local { _file: file, _intent: intent, info } });
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path, e)),
-            }
+        if try_lake_folder(&intent, &file, false, &mut intended).map_err(|e| io(&path, e))? {
+            // Who holds it, for the others' messages (informative only: the flock is the lock).
+            let holder = serde_json::to_vec(&me).expect("a holder serializes");
+            let _ = crate::local_fs::replace_local_file(&info, &holder);
+            return Ok(LakeLock { held: Held::Local { _file: file, _intent: intent, info } });
         }
         let who = std::fs::read(&info)
             .ok()

@@ -559,22 +559,10 @@ impl Writer {
         let root = root.to_path_buf();
         let intent = super::lock::open_intent(&root)?;
         let file = std::fs::File::open(&root).map_err(|e| io(&root, e))?;
-        // Through the intent first: a whole-lake writer waiting for the lake holds it.
         let mut intended = false;
         loop {
-            if !intended {
-                match intent.try_lock_shared() {
-                    Ok(()) => intended = true,
-                    Err(std::fs::TryLockError::WouldBlock) => {}
-                    Err(std::fs::TryLockError::Error(e)) => return Err(io(&root, e)),
-                }
-            }
-            if intended {
-                match file.try_lock_shared() {
-                    Ok(()) => return Ok(file),
-                    Err(std::fs::TryLockError::WouldBlock) => {}
-                    Err(std::fs::TryLockError::Error(e)) => return Err(io(&root, e)),
-                }
+            if super::lock::try_lake_folder(&intent, &file, true, &mut intended).map_err(|e| io(&root, e))? {
+                return Ok(file);
             }
             if started.elapsed() >= wait_limit() {
                 let who = format!("the whole lake: {}", super::lock::local_holder(&root));
@@ -779,11 +767,17 @@ impl Writer {
         }
     }
 
-    /// How long ago, by the store's clock, `meta` was last written: against this run's own
-    /// lease, rewritten now, so that no machine's clock enters into it.
+    /// How long ago, by the store's clock, `meta` was last written (see [`Writer::store_now`]).
     async fn store_age(&self, meta: &object_store::ObjectMeta) -> Result<Duration, Error> {
-        let LeaseKind::Remote { path, state, .. } = &self.lease.kind else { return Ok(Duration::ZERO) };
-        let now = {
+        let now = self.store_now().await?;
+        Ok((now - meta.last_modified).to_std().unwrap_or(Duration::ZERO))
+    }
+
+    /// The store's time now: this run's own lease, rewritten and read back, so that no
+    /// machine's clock enters into a lease's age. (On local disk, the machine's.)
+    async fn store_now(&self) -> Result<chrono::DateTime<chrono::Utc>, Error> {
+        let LeaseKind::Remote { path, state, .. } = &self.lease.kind else { return Ok(chrono::Utc::now()) };
+        Ok({
             let mut state = state.lock().await;
             state.body.beat += 1;
             let mode = PutMode::Update(state.version.clone());
@@ -797,8 +791,7 @@ impl Writer {
             drop(state);
             self.lease.check().await?;
             self.lake.store().head(path).await.map_err(|e| store(path, e))?.last_modified
-        };
-        Ok((now - meta.last_modified).to_std().unwrap_or(Duration::ZERO))
+        })
     }
 
     /// Finishes (or undoes) a dead run whose lease this writer took over, then removes its
@@ -857,20 +850,18 @@ impl Writer {
                 }
             }
         }
-        for run in self.leases().await? {
-            if run == self.lease.run {
-                continue;
-            }
-            let dead = match self.lake.local_root() {
-                Some(_) => true,
-                None => {
-                    // Listing gives the time: only leases that look stale are read.
-                    let path = self.lake.path(&lease_relative(&run, false));
-                    match self.lake.store().head(&path).await {
-                        Ok(meta) => self.store_age(&meta).await? >= STALE || self.dead_here(&run).await?,
-                        Err(object_store::Error::NotFound { .. }) => false,
-                        Err(e) => return Err(store(&path, e)),
-                    }
+        let others: Vec<_> =
+            self.listed_leases().await?.into_iter().filter(|(run, _)| *run != self.lease.run).collect();
+        // The store's time, once for the pass: the listing gives each lease's.
+        let now = match (others.is_empty(), self.lake.local_root()) {
+            (false, None) => Some(self.store_now().await?),
+            _ => None,
+        };
+        for (run, written) in others {
+            let dead = match now {
+                None => true,
+                Some(now) => {
+                    (now - written).to_std().unwrap_or(Duration::ZERO) >= STALE || self.dead_here(&run).await?
                 }
             };
             if dead && let Owner::Dead(lease) = self.owner(&run).await? {
@@ -895,14 +886,24 @@ impl Writer {
 
     /// The runs that have a lease.
     async fn leases(&self) -> Result<Vec<String>, Error> {
+        Ok(self.listed_leases().await?.into_iter().map(|(run, _)| run).collect())
+    }
+
+    /// The runs that have a lease, with when each was last written (by the store's clock).
+    async fn listed_leases(&self) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, Error> {
         let folder = self.lake.path(&format!("{META}/{WRITERS}"));
-        let files = self.lake.list_all(&folder).await?;
-        Ok(files
-            .iter()
-            .filter_map(|p| p.filename())
-            .filter(|n| !n.starts_with('.'))
-            .filter_map(|n| n.strip_suffix(".lock").or_else(|| n.strip_suffix(".json")))
-            .map(str::to_string)
+        let listed: Vec<object_store::ObjectMeta> = match self.lake.store().list(Some(&folder)).try_collect().await {
+            Ok(listed) => listed,
+            Err(object_store::Error::NotFound { .. }) => vec![],
+            Err(e) => return Err(store(&folder, e)),
+        };
+        Ok(listed
+            .into_iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?;
+                let run = name.strip_suffix(".lock").or_else(|| name.strip_suffix(".json"))?;
+                (!name.starts_with('.')).then(|| (run.to_string(), m.last_modified))
+            })
             .collect())
     }
 

@@ -145,8 +145,19 @@ struct Lease {
 }
 
 enum LeaseKind {
-    Local { file: std::fs::File, path: std::path::PathBuf, body: std::sync::Mutex<LeaseBody> },
-    Remote { path: Path, state: Arc<tokio::sync::Mutex<RemoteLease>>, heartbeat: tokio::task::JoinHandle<()> },
+    Local {
+        file: std::fs::File,
+        path: std::path::PathBuf,
+        body: std::sync::Mutex<LeaseBody>,
+    },
+    Remote {
+        path: Path,
+        state: Arc<tokio::sync::Mutex<RemoteLease>>,
+        heartbeat: tokio::task::JoinHandle<()>,
+        /// The run's mark on this machine ([`here_mark`]), held while this process lives;
+        /// `None` for a dead run's lease taken over.
+        _here: Option<std::fs::File>,
+    },
 }
 
 struct RemoteLease {
@@ -162,6 +173,21 @@ impl Drop for Lease {
             heartbeat.abort();
         }
     }
+}
+
+/// This machine's mark of a run on a remote lake: a file named after the run in the temp
+/// folder, locked by its process from before its lease exists until it ends. Writers on this
+/// machine tell its dead runs from live ones by trying the lock, without reading each lease on
+/// the store: with hundreds of writers at once, each reading every other's lease would cost
+/// requests that grow as their square. (On Lambda, each sandbox has its own temp folder, where
+/// the next invocation finds a run that timed out.)
+fn here_mark(run: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join("b3lake-runs").join(format!("{run}.lock"))
+}
+
+/// Whether `run` ran in a process of this machine that is gone (its mark is here, unlocked).
+fn died_here(run: &str) -> bool {
+    matches!(try_lock_file(&here_mark(run), false), Ok(Some(_)))
 }
 
 fn lease_relative(run: &str, local: bool) -> String {
@@ -262,18 +288,34 @@ impl Lease {
                 })
             }
             None => {
+                // Marked before the lease exists, so no writer here finds it unmarked. Best
+                // effort: without a mark, a death here is known by the lease's age alone.
+                let here = try_lock_file(&here_mark(run), true).ok().flatten();
                 let path = lake.path(&lease_relative(run, false));
-                let put = lake
+                let put = match lake
                     .store()
                     .put_opts(&path, to_json(&body).into(), PutOptions::from(PutMode::Create))
                     .await
-                    .map_err(|e| store(&path, e))?;
-                Ok(Lease::remote(lake, run, path, body, put.into()))
+                {
+                    Ok(put) => put,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(here_mark(run));
+                        return Err(store(&path, e));
+                    }
+                };
+                Ok(Lease::remote(lake, run, path, body, put.into(), here))
             }
         }
     }
 
-    fn remote(lake: &Lake, run: &str, path: Path, body: LeaseBody, version: UpdateVersion) -> Lease {
+    fn remote(
+        lake: &Lake,
+        run: &str,
+        path: Path,
+        body: LeaseBody,
+        version: UpdateVersion,
+        here: Option<std::fs::File>,
+    ) -> Lease {
         let state = Arc::new(tokio::sync::Mutex::new(RemoteLease { body, version, lost: false }));
         let (beat_state, beat_path, beat_store) = (state.clone(), path.clone(), lake.store().clone());
         let heartbeat = tokio::spawn(async move {
@@ -295,7 +337,7 @@ impl Lease {
                 }
             }
         });
-        Lease { run: run.to_string(), kind: LeaseKind::Remote { path, state, heartbeat } }
+        Lease { run: run.to_string(), kind: LeaseKind::Remote { path, state, heartbeat, _here: here } }
     }
 
     /// Fails when the lease is no longer this run's.
@@ -369,7 +411,10 @@ impl Lease {
             }
             LeaseKind::Remote { path, heartbeat, .. } => {
                 heartbeat.abort();
-                lake.remove(path).await
+                lake.remove(path).await?;
+                // The run's mark, its own or a dead run's: the run is over.
+                let _ = std::fs::remove_file(here_mark(&self.run));
+                Ok(())
             }
         }
     }
@@ -742,7 +787,7 @@ impl Writer {
             None => {
                 let Some((body, meta)) = self.read_lease(run).await? else { return Ok(Owner::Gone) };
                 let meta = meta.expect("a remote lease has metadata");
-                let dead_here = body.holder.same_machine() && !alive(body.holder.pid);
+                let dead_here = died_here(run) || (body.holder.same_machine() && !alive(body.holder.pid));
                 let age = self.store_age(&meta).await?;
                 if !dead_here && age < STALE {
                     return Ok(Owner::Live(format!("{} (run {run}; holds {})", body.holder, Scope::Keys(body.keys))));
@@ -755,7 +800,7 @@ impl Writer {
                 match self.lake.store().put_opts(&path, to_json(&taken).into(), PutOptions::from(mode)).await {
                     Ok(put) => {
                         warn!(run, holder = %body.holder, "taking over the run of a writer that died");
-                        Ok(Owner::Dead(Box::new(Lease::remote(&self.lake, run, path, taken, put.into()))))
+                        Ok(Owner::Dead(Box::new(Lease::remote(&self.lake, run, path, taken, put.into(), None))))
                     }
                     // Another writer took it first (or it ended): it is that writer's now.
                     Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
@@ -860,9 +905,7 @@ impl Writer {
         for (run, written) in others {
             let dead = match now {
                 None => true,
-                Some(now) => {
-                    (now - written).to_std().unwrap_or(Duration::ZERO) >= STALE || self.dead_here(&run).await?
-                }
+                Some(now) => (now - written).to_std().unwrap_or(Duration::ZERO) >= STALE || died_here(&run),
             };
             if dead && let Owner::Dead(lease) = self.owner(&run).await? {
                 self.recover(lease).await?;
@@ -878,10 +921,6 @@ impl Writer {
             }
         }
         Ok(())
-    }
-
-    async fn dead_here(&self, run: &str) -> Result<bool, Error> {
-        Ok(self.read_lease(run).await?.is_some_and(|(b, _)| b.holder.same_machine() && !alive(b.holder.pid)))
     }
 
     /// The runs that have a lease.

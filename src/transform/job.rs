@@ -140,11 +140,7 @@ async fn transform_in(writer: &Writer, opts: &TransformOptions) -> Result<Transf
     let started = Instant::now();
     let (spec, tables) = reconcile_spec(writer, opts).await?;
     let fingerprints = Fingerprints::new(&opts.queries, &spec);
-    let bookmarks = match &opts.days {
-        Days::Only(dates) | Days::Changed(dates) => Bookmarks::load_days(lake, dates).await?,
-        _ => Bookmarks::load(lake).await?,
-    };
-    let (todo, total) = days_to_do(lake, opts, tables.index.is_some(), &bookmarks, &fingerprints).await?;
+    let (todo, total) = days_to_do(lake, opts, tables.index.is_some(), &fingerprints).await?;
     let mut report = TransformReport { up_to_date: total - todo.len(), layout: spec.layout, ..Default::default() };
     info!(days = todo.len(), up_to_date = report.up_to_date, layout = %spec.layout, "transforming");
 
@@ -238,11 +234,18 @@ async fn days_to_do(
     lake: &Lake,
     opts: &TransformOptions,
     with_index: bool,
-    bookmarks: &Bookmarks,
     fingerprints: &Fingerprints,
 ) -> Result<(Vec<DayInput>, usize), Error> {
     let local = lake.local_root().is_some();
     let raw = raw_days(lake, &opts.days).await?;
+    // The bookmarks of the days named only: a writer of a few days of a long history (one
+    // invocation of a backfill) reads a few, not one per day ever transformed.
+    let bookmarks = match &opts.days {
+        Days::Incremental | Days::All => Bookmarks::load(lake).await?,
+        Days::Only(_) | Days::Changed(_) | Days::Range(..) => {
+            Bookmarks::load_days(lake, &raw.keys().copied().collect::<Vec<_>>()).await?
+        }
+    };
     let mut portfolios = if with_index { portfolio_files(lake, &opts.days).await? } else { BTreeMap::new() };
     let total = raw.len();
     let todo = raw

@@ -66,6 +66,50 @@ fn the_template_passes_cfn_lint_and_checkov_and_justifies_each_suppression() {
     assert!(report.contains(&format!("Skipped checks: {suppressions}")), "checkov skipped other checks:\n{report}");
 }
 
+/// A new account's Lambda quota is 10 executions, all of them unreserved: a function that
+/// reserves any cannot be created there. Reserving is a parameter's choice, off by default.
+#[test]
+fn no_function_reserves_concurrency_unless_a_parameter_asks() {
+    use serde_yaml::Value;
+    let parsed: Value = serde_yaml::from_str(&template()).unwrap();
+    let tag = |v: &Value, name: &str| match v {
+        Value::Tagged(t) if t.tag == format!("!{name}") => Some(t.value.clone()),
+        _ => None,
+    };
+    let mut functions = 0;
+    for (name, resource) in parsed["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Lambda::Function") {
+            continue;
+        }
+        functions += 1;
+        let Some(reserved) = resource["Properties"].get("ReservedConcurrentExecutions") else { continue };
+        // !If [Condition, !Ref Parameter, !Ref AWS::NoValue]
+        let branches = tag(reserved, "If").and_then(|v| v.as_sequence().cloned()).unwrap_or_default();
+        let [condition, chosen, otherwise] = branches.as_slice() else {
+            panic!("{name:?} reserves concurrency unconditionally: {reserved:?}");
+        };
+        assert_eq!(tag(otherwise, "Ref").and_then(|v| v.as_str().map(String::from)).as_deref(), Some("AWS::NoValue"));
+        let parameter = tag(chosen, "Ref").and_then(|v| v.as_str().map(String::from)).expect("a parameter's value");
+        assert_eq!(
+            parsed["Parameters"][parameter.as_str()]["Default"].as_u64(),
+            Some(0),
+            "{parameter} reserves by default"
+        );
+        // The condition is that parameter being other than 0.
+        let defined = &parsed["Conditions"][condition.as_str().unwrap()];
+        let equals = tag(defined, "Not")
+            .and_then(|v| v.as_sequence().and_then(|s| s.first().cloned()))
+            .and_then(|v| tag(&v, "Equals"))
+            .and_then(|v| v.as_sequence().cloned())
+            .unwrap_or_default();
+        assert!(
+            matches!(equals.as_slice(), [r, zero] if tag(r, "Ref").and_then(|v| v.as_str().map(String::from)) == Some(parameter.clone()) && zero.as_u64() == Some(0)),
+            "{name:?}: condition {condition:?} is not `{parameter} != 0`: {defined:?}"
+        );
+    }
+    assert_eq!(functions, 2, "the template's two functions");
+}
+
 #[test]
 fn the_template_deploys_to_moto() {
     std::env::var("AWS_ENDPOINT_URL").expect("run the tests with tests/run.sh, which starts moto");

@@ -164,9 +164,9 @@ def main(template_path):
         verify(f"{name} function has a dead-letter queue", "AWS::Lambda::Function DeadLetterConfig", dead_letters,
                lambda arn: arn.endswith(f"b3lake-{ENVIRONMENT}-dead-letters"),
                lambda: props(logical)["DeadLetterConfig"]["TargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
-        check(f"{name} function has its own role", conf["Role"].endswith(f"role/b3lake-{ENVIRONMENT}-{name}"), conf["Role"])
-        policies = iam.list_role_policies(RoleName=f"b3lake-{ENVIRONMENT}-{name}")["PolicyNames"]
-        document = iam.get_role_policy(RoleName=f"b3lake-{ENVIRONMENT}-{name}", PolicyName=policies[0])["PolicyDocument"]
+        check(f"{name} function has its own role", conf["Role"].endswith(f"role/b3lake-{ENVIRONMENT}-{REGION}-{name}"), conf["Role"])
+        policies = iam.list_role_policies(RoleName=f"b3lake-{ENVIRONMENT}-{REGION}-{name}")["PolicyNames"]
+        document = iam.get_role_policy(RoleName=f"b3lake-{ENVIRONMENT}-{REGION}-{name}", PolicyName=policies[0])["PolicyDocument"]
         if isinstance(document, str):
             # moto's CloudFormation keeps the document as Python's text of the dict.
             document = ast.literal_eval(urllib.parse.unquote(document))
@@ -174,7 +174,7 @@ def main(template_path):
         statements = [x for x in document["Statement"] if x]
         actions = [a for x in statements for a in ([x["Action"]] if isinstance(x["Action"], str) else x["Action"])]
         check(f"{name} role grants named actions only", actions and not any("*" in a for a in actions), str(actions))
-        attached = iam.list_attached_role_policies(RoleName=f"b3lake-{ENVIRONMENT}-{name}")["AttachedPolicies"]
+        attached = iam.list_attached_role_policies(RoleName=f"b3lake-{ENVIRONMENT}-{REGION}-{name}")["AttachedPolicies"]
         check(f"{name} role has no managed policies", attached == [], str(attached))
     env = lam.get_function(FunctionName=f"b3lake-{ENVIRONMENT}-transform")["Configuration"]["Environment"]["Variables"]
     check("the default refined layout is the design's", env["B3LAKE_LAYOUT"] == "symbol", str(env))
@@ -251,7 +251,7 @@ def main(template_path):
             n["Subscribers"][0]["Address"] == {"Ref": "AlertEmail"} for n in b["NotificationsWithSubscribers"])
 
     verify("monthly budget", "AWS::Budgets::Budget", budgets,
-           lambda found: any(x["BudgetName"] == f"b3lake-{ENVIRONMENT}-monthly" for x in found), budget_static)
+           lambda found: any(x["BudgetName"] == f"b3lake-{ENVIRONMENT}-{REGION}-monthly" for x in found), budget_static)
     print("not deployed by moto, checked in the template instead: " + (", ".join(sorted(set(skipped))) or "none"))
 
 

@@ -110,6 +110,35 @@ fn no_function_reserves_concurrency_unless_a_parameter_asks() {
     assert_eq!(functions, 2, "the template's two functions");
 }
 
+/// IAM roles and policies, budgets and dashboards are named once per account, not per region:
+/// a second region's stack (or environment) must not collide with the first's.
+#[test]
+fn every_account_wide_name_includes_the_region() {
+    use serde_yaml::Value;
+    let parsed: Value = serde_yaml::from_str(&template()).unwrap();
+    let account_wide = [
+        ("AWS::IAM::Role", vec!["RoleName"]),
+        ("AWS::IAM::ManagedPolicy", vec!["ManagedPolicyName"]),
+        ("AWS::Budgets::Budget", vec!["Budget", "BudgetName"]),
+        ("AWS::CloudWatch::Dashboard", vec!["DashboardName"]),
+    ];
+    let mut named = 0;
+    for (name, resource) in parsed["Resources"].as_mapping().unwrap() {
+        let Some((_, path)) = account_wide.iter().find(|(t, _)| resource["Type"].as_str() == Some(t)) else {
+            continue;
+        };
+        let value = path.iter().fold(&resource["Properties"], |v, key| &v[*key]);
+        let text = match value {
+            Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str().unwrap_or_default().to_string(),
+            other => panic!("{name:?} has a fixed or no name: {other:?}"),
+        };
+        assert!(text.contains("${AWS::Region}"), "{name:?} is named {text:?}, the same in every region");
+        assert!(text.contains("${Environment}"), "{name:?} is named {text:?}, the same in every environment");
+        named += 1;
+    }
+    assert!(named >= 4, "the three roles and the budget: {named}");
+}
+
 #[test]
 fn the_template_deploys_to_moto() {
     std::env::var("AWS_ENDPOINT_URL").expect("run the tests with tests/run.sh, which starts moto");

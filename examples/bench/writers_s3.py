@@ -11,13 +11,14 @@ so it runs here as s3_server/ beside this file (built by this script): s3s-fs wi
 that reads only the prefix's folder, which also answers each request a round trip of 20-40 ms
 late, as S3 does from Lambda (a delay in the server costs no CPU, where a proxy would take a
 core of two), and counts requests. Its folder is in memory (/dev/shm), where creating a file
-costs no journal. A PUT then takes ~2 ms of the server's time.
+costs no journal. It still needs ~0.4 ms of CPU a request, which is what fills two cores first.
 
 Each writer is one `b3lake transform --from A --to B --parallelism 1` process on its own
 --days-per-writer consecutive days (weak scaling: W writers do W times the days), against a lake
 whose refined table already exists, so no writer needs the whole lake. Reported per layout and
-W: wall time, days per minute, the ratio to W times one writer's rate, the CPU the writers used
-(user+sys over wall, of the machine's cores) and S3 requests per day by kind. Every run's
+W: wall time, days per minute, the ratio to W times one writer's rate, the CPU the writers and
+the server used (user+sys over wall, of the machine's cores), requests a second and S3 requests
+per day by kind. Every run's
 refined days are checked against one local transform of the same days (rows and traded value to
 the cent).
 

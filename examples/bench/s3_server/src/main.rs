@@ -203,24 +203,26 @@ impl Options {
     fn parse() -> Result<Options, String> {
         let usage =
             "usage: s3-server ROOT PORT ACCESS_KEY SECRET_KEY [--latency-ms MIN-MAX] [--counts FILE] [--prefix P]";
-        let mut args = std::env::args().skip(1);
-        let mut next = |what: &str| args.next().ok_or(format!("{what} missing; {usage}"));
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let [root, port, access_key, secret_key, rest @ ..] = args.as_slice() else { return Err(usage.to_owned()) };
         let mut options = Options {
-            root: PathBuf::from(next("ROOT")?),
-            port: next("PORT")?.parse().map_err(|e| format!("PORT: {e}"))?,
-            access_key: next("ACCESS_KEY")?,
-            secret_key: next("SECRET_KEY")?,
+            root: PathBuf::from(root),
+            port: port.parse().map_err(|e| format!("PORT: {e}"))?,
+            access_key: access_key.clone(),
+            secret_key: secret_key.clone(),
             latency: (0, 0),
             counts: None,
             prefix: String::new(),
         };
-        let rest: Vec<String> = std::env::args().skip(5).collect();
         for pair in rest.chunks(2) {
             match pair {
                 [flag, value] if flag == "--latency-ms" => {
                     let (low, high) = value.split_once('-').unwrap_or((value, value));
                     let ms = |v: &str| v.parse::<u64>().map_err(|e| format!("--latency-ms: {e}"));
                     options.latency = (ms(low)?, ms(high)?);
+                    if options.latency.0 > options.latency.1 {
+                        return Err(format!("--latency-ms {value}: the least first"));
+                    }
                 }
                 [flag, value] if flag == "--counts" => options.counts = Some(PathBuf::from(value)),
                 [flag, value] if flag == "--prefix" => options.prefix = value.clone(),

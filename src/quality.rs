@@ -104,6 +104,16 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
+/// The calendar's check: its SQL lists the raw table's days; a trading day of B3's calendar
+/// between the first and the last of them (or among the days asked for) without quotes is a
+/// violation: a file never ingested, or late.
+pub const MISSING_TRADING_DAY: Check = Check {
+    name: "missing_trading_day",
+    table: "raw",
+    description: "trading days (B3's calendar) without quotes, between the first and the last day",
+    sql: "SELECT DISTINCT year, month, day FROM cotacoes_b3_raw WHERE {days}",
+};
+
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
@@ -140,15 +150,22 @@ pub async fn check(lake: &Lake, opts: &CheckOptions) -> Result<Vec<CheckResult>>
     let filter = RefinedSpec::load(lake).await?.unwrap_or_default().filter;
     let days = day_filter(&opts.days);
     let mut results = Vec::new();
-    for check in CHECKS {
+    for check in CHECKS.iter().chain([&MISSING_TRADING_DAY]) {
         let sql = check.sql.replace("{days}", &days).replace("{filter}", &filter);
         let failed = |e| Error::Check { check: format!("{}.{}", check.table, check.name), source: Box::new(e) };
         let batches = crate::sql::execute(&ctx, &sql).await.map_err(failed)?.batches;
-        let batch = batches.first().ok_or_else(|| Error::Usage(format!("check {} returned nothing", check.name)))?;
-        let violations = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;
-        let example = arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8)
-            .ok()
-            .and_then(|c| c.as_string::<i32>().is_valid(0).then(|| c.as_string::<i32>().value(0).to_string()));
+        let (violations, example) = if check.name == MISSING_TRADING_DAY.name {
+            let missing = missing_trading_days(&batches, &opts.days);
+            (missing.len() as u64, missing.first().map(NaiveDate::to_string))
+        } else {
+            let batch =
+                batches.first().ok_or_else(|| Error::Usage(format!("check {} returned nothing", check.name)))?;
+            let violations = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;
+            let example = arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8)
+                .ok()
+                .and_then(|c| c.as_string::<i32>().is_valid(0).then(|| c.as_string::<i32>().value(0).to_string()));
+            (violations, example)
+        };
         let qualified = format!("{}.{}", check.table, check.name);
         let threshold = opts
             .thresholds
@@ -167,6 +184,30 @@ pub async fn check(lake: &Lake, opts: &CheckOptions) -> Result<Vec<CheckResult>>
         });
     }
     Ok(results)
+}
+
+/// The trading days without quotes: among `asked`, or else between the first and the last day of
+/// `present` (batches of year, month and day).
+fn missing_trading_days(present: &[arrow::array::RecordBatch], asked: &[NaiveDate]) -> Vec<NaiveDate> {
+    use arrow::datatypes::Int32Type;
+    let mut days = std::collections::BTreeSet::new();
+    for batch in present {
+        let [y, m, d] = [0, 1, 2].map(|i| arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Int32));
+        let (Ok(y), Ok(m), Ok(d)) = (y, m, d) else { continue };
+        let (y, m, d) = (y.as_primitive::<Int32Type>(), m.as_primitive::<Int32Type>(), d.as_primitive::<Int32Type>());
+        days.extend(
+            y.iter()
+                .zip(m.iter())
+                .zip(d.iter())
+                .filter_map(|((y, m), d)| NaiveDate::from_ymd_opt(y?, m? as u32, d? as u32)),
+        );
+    }
+    let candidates: Vec<NaiveDate> = match (asked.is_empty(), days.first(), days.last()) {
+        (false, _, _) => asked.iter().copied().filter(|d| crate::source::calendar::is_trading_day(*d)).collect(),
+        (true, Some(first), Some(last)) => crate::source::calendar::trading_days(*first, *last).collect(),
+        (true, _, _) => Vec::new(),
+    };
+    candidates.into_iter().filter(|d| !days.contains(d)).collect()
 }
 
 /// A filter on the partition columns (so only those days' files are read) and on the date.

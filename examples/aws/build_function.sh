@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Builds the Lambda function's package: target/lambda/b3lake-lambda/bootstrap.zip.
+# Builds the Lambda function's package, named by its content, and prints that name:
+# target/lambda/b3lake-lambda-<sha256>.zip. The template's CodeKey takes the name, so a new
+# package is a new key, which is what makes CloudFormation update the functions.
 #
 #   examples/aws/build_function.sh [x86_64|arm64]
+#
+# cargo-lambda comes from PyPI; it is installed into its own virtual environment
+# (target/lambda-tools), since Debian 12, Ubuntu 24.04 and Homebrew refuse `pip install` into
+# the system's Python (PEP 668).
 #
 # cargo-lambda (pip install cargo-lambda) links with zig against an older glibc than this
 # machine's, so the binary starts on Lambda's provided.al2023 (glibc 2.34). The function is built
@@ -15,7 +21,13 @@ case "$arch" in
     arm64) flag=--arm64 ;;
     *) echo "architecture: x86_64 or arm64, not $arch" >&2; exit 2 ;;
 esac
-command -v cargo-lambda > /dev/null || python3 -m pip install --quiet cargo-lambda
+if ! command -v cargo-lambda > /dev/null; then
+    if [ ! -x target/lambda-tools/bin/cargo-lambda ]; then
+        python3 -m venv target/lambda-tools
+        target/lambda-tools/bin/pip install --quiet --disable-pip-version-check cargo-lambda
+    fi
+    export PATH="$PWD/target/lambda-tools/bin:$PATH"
+fi
 CARGO_TARGET_DIR=target/lambda-build cargo lambda build --release "$flag" --no-default-features --features lambda --bin b3lake-lambda \
     --lambda-dir target/lambda --output-format zip
 
@@ -34,3 +46,6 @@ if [ "$size" -ge 50000000 ]; then
     echo "the package is over Lambda's 50 MB direct upload limit" >&2
     exit 1
 fi
+named="target/lambda/b3lake-lambda-$(sha256sum "$zip" | cut -c1-16).zip"
+cp "$zip" "$named"
+echo "$named"

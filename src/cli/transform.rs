@@ -97,16 +97,13 @@ pub struct TriggerArgs {
     /// The S3 event notification JSON ("-" for standard input).
     #[arg(required_unless_present = "lambda_function")]
     event: Option<PathBuf>,
-    /// Start this Glue job (one run per trading day) instead of transforming here.
-    #[arg(long)]
-    glue_job: Option<String>,
     /// Backfill on AWS: invoke this deployed function (name or ARN) once per raw day of --lake
     /// from --from to --to, asynchronously and throttled, instead of reading an event.
-    #[arg(long, conflicts_with_all = ["event", "glue_job"], requires_all = ["lake", "from", "to"])]
+    #[arg(long, conflicts_with = "event", requires_all = ["lake", "from", "to"])]
     lambda_function: Option<String>,
     /// Transform this lake instead of the one the event names (local runs only); with
     /// --lambda-function, the lake whose raw days are sent.
-    #[arg(long, conflicts_with = "glue_job")]
+    #[arg(long)]
     lake: Option<String>,
     /// First day of the backfill (YYYY-MM-DD).
     #[arg(long, requires = "lambda_function")]
@@ -124,7 +121,7 @@ pub struct TriggerArgs {
     /// Backfill invocations started per second at most.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     per_second: u32,
-    // For StartJobRun and Invoke, when AWS throttles or Glue has too many runs.
+    // For Invoke, when Lambda throttles.
     #[command(flatten)]
     retry: RetryArgs,
     #[command(flatten)]
@@ -165,10 +162,7 @@ impl TriggerArgs {
         } else {
             std::fs::read(&event).with_context(|| format!("reading {}", event.display()))?
         };
-        let target = match self.glue_job {
-            Some(job) => Target::Glue { job, retry: self.retry.config() },
-            None => Target::Local { lake: self.lake, options: self.job.options(Days::Incremental, progress)? },
-        };
+        let target = Target { lake: self.lake, options: self.job.options(Days::Incremental, progress)? };
         let report =
             trigger::handle_event(&json, &target).await.with_context(|| format!("event {}", event.display()))?;
         print!("{report}");

@@ -2,13 +2,16 @@
 //!
 //! One handler serves the three ways AWS starts b3lake (`examples/aws/template.yaml` wires
 //! them):
-//! - an **S3 event** for a new raw day or index portfolio runs the transform of that day, here
-//!   (the same plans as `b3lake transform`) or as a Glue job run, through
+//! - an **S3 event** for a new raw day or index portfolio runs the transform of that day (the
+//!   same plans as `b3lake transform`), through
 //!   [`trigger::handle_event`], which reads the payload itself (`aws_lambda_events`' `S3Event`
 //!   rejects S3's test event and minimal records, and leaves keys URL-encoded);
-//! - the **schedule** (EventBridge Scheduler on weekday evenings, São Paulo time) downloads that
-//!   day's COTAHIST and index portfolios into the raw tables, whose events then start the
-//!   transform; a day B3 has no file for is a holiday, logged and not an error;
+//! - the **schedule** (EventBridge Scheduler on weekday evenings and the next morning, São Paulo
+//!   time) downloads the COTAHIST files of the trading days since the lake's last one, and the
+//!   day's index portfolios, into the raw tables, whose events then start the transform. B3's
+//!   calendar ([`calendar`]) tells a holiday (nothing to do) from a late file: a trading day
+//!   whose file B3 has not published yet is counted late and tried again by the next schedule,
+//!   and counted missing (an alarm) once it is still absent the next morning;
 //! - a **backfill** request (`b3lake trigger --lambda-function`) transforms the days it names.
 //!
 //! Configuration comes from environment variables only ([`Config::from_vars`]). A failure
@@ -29,6 +32,7 @@ use crate::ingest::portfolio::{check_date, ingest_portfolio};
 use crate::ingest::{IngestOptions, ingest};
 use crate::lake::Lake;
 use crate::retry::RetryConfig;
+use crate::source::calendar;
 use crate::source::download::{DEFAULT_BASE_URL, DownloadError, DownloadOptions, Downloader, Period};
 use crate::source::portfolio::{DEFAULT_PORTFOLIO_URL, Language, PortfolioClient, PortfolioOptions, check_index};
 use crate::transform::trigger::{self, Target, days_by_lake, parse_event};
@@ -40,8 +44,6 @@ pub struct Config {
     /// `B3LAKE_LAKE` (required): the lake this function serves, `s3://bucket[/prefix]`. An
     /// event about another lake is refused.
     pub lake: String,
-    /// `B3LAKE_GLUE_JOB`: transform by starting runs of this Glue job instead of in the function.
-    pub glue_job: Option<String>,
     /// `B3LAKE_LAYOUT`: the refined layout, `symbol` or `compact` [default: the lake's].
     pub layout: Option<Layout>,
     /// `B3LAKE_FILTER`: the SQL predicate choosing the instruments [default: the lake's].
@@ -100,7 +102,6 @@ impl Config {
         }
         Ok(Self {
             lake: lake.trim_end_matches('/').to_string(),
-            glue_job: set("B3LAKE_GLUE_JOB"),
             layout,
             filter: set("B3LAKE_FILTER"),
             glue_database: set("B3LAKE_GLUE_DATABASE"),
@@ -128,10 +129,7 @@ impl Config {
     }
 
     fn target(&self) -> Target {
-        match &self.glue_job {
-            Some(job) => Target::Glue { job: job.clone(), retry: self.retry },
-            None => Target::Local { lake: None, options: self.transform_options(Days::Incremental) },
-        }
+        Target { lake: None, options: self.transform_options(Days::Incremental) }
     }
 }
 
@@ -140,7 +138,9 @@ impl Config {
 pub enum Request {
     /// An S3 event notification, as S3 sent it.
     S3Event(Vec<u8>),
-    /// Ingest a trading day from B3 (the schedule).
+    /// The schedule fired at this instant: ingest the trading days due since the lake's last.
+    Scheduled(DateTime<Utc>),
+    /// Ingest this day from B3, again if the lake has it.
     Ingest(NaiveDate),
     /// Transform these days (a backfill).
     Transform(Vec<NaiveDate>),
@@ -166,7 +166,7 @@ pub fn parse_request(payload: &Value) -> Result<Request> {
         let event: EventBridgeEvent = serde_json::from_value(payload.clone())
             .map_err(|e| bad(&format!("an EventBridge event that does not parse: {e}")))?;
         let time = event.time.ok_or_else(|| bad("a Scheduled Event without a time"))?;
-        return Ok(Request::Ingest(b3_date(time)));
+        return Ok(Request::Scheduled(time));
     }
     let date = |v: &Value| -> Result<NaiveDate> {
         v.as_str()
@@ -179,7 +179,7 @@ pub fn parse_request(payload: &Value) -> Result<Request> {
             (None, Some(time)) => {
                 let time = DateTime::parse_from_rfc3339(time)
                     .map_err(|_| bad(&format!("time {time:?} is not an ISO 8601 instant")))?;
-                Ok(Request::Ingest(b3_date(time.with_timezone(&Utc))))
+                Ok(Request::Scheduled(time.with_timezone(&Utc)))
             }
             (None, None) => Err(bad("an ingest request names a day or a time")),
         },
@@ -204,7 +204,8 @@ pub async fn handle(payload: &Value, config: &Config) -> Result<Value> {
     // Boxed: the jobs' futures are large, too large for a small stack in a debug build.
     match parse_request(payload)? {
         Request::S3Event(json) => Box::pin(on_event(&json, config)).await,
-        Request::Ingest(day) => Box::pin(ingest_day(day, config)).await,
+        Request::Scheduled(time) => Box::pin(scheduled_ingest(time, config)).await,
+        Request::Ingest(day) => Box::pin(requested_ingest(day, config)).await,
         Request::Transform(days) => Box::pin(transform_days(days, config)).await,
     }
 }
@@ -221,37 +222,116 @@ async fn on_event(json: &[u8], config: &Config) -> Result<Value> {
         .iter()
         .map(|(lake, r)| json!({"lake": lake, "days": r.days, "up_to_date": r.up_to_date, "rows": r.rows, "files": r.files}))
         .collect();
-    let glue: Vec<Value> =
-        report.glue.iter().map(|(lake, day, run)| json!({"lake": lake, "day": day, "run": run})).collect();
     Ok(json!({
         "action": "transform",
         "transformed": transformed,
-        "glue_runs": glue,
         "waiting": report.waiting.iter().map(|(_, d)| d).collect::<Vec<_>>(),
         "ignored": report.ignored,
     }))
 }
 
-/// Backfill: the named days, transformed again (here or as Glue job runs).
+/// Backfill: the named days, transformed again.
 async fn transform_days(days: Vec<NaiveDate>, config: &Config) -> Result<Value> {
-    match &config.glue_job {
-        Some(job) => {
-            let glue = crate::aws::glue_client().await;
-            let runs = trigger::start_job_runs(&glue, job, &config.lake, days, &config.retry).await?;
-            let runs: Vec<Value> = runs.iter().map(|(day, run)| json!({"day": day, "run": run})).collect();
-            Ok(json!({"action": "transform", "glue_runs": runs}))
-        }
-        None => {
-            let lake = Lake::open(&config.lake).await?;
-            let report = transform(&lake, &config.transform_options(Days::Only(days))).await?;
-            info!(lake = %config.lake, "{report}");
-            Ok(json!({"action": "transform", "days": report.days, "rows": report.rows, "files": report.files}))
-        }
+    let lake = Lake::open(&config.lake).await?;
+    let report = transform(&lake, &config.transform_options(Days::Only(days))).await?;
+    info!(lake = %config.lake, "{report}");
+    Ok(json!({"action": "transform", "days": report.days, "rows": report.rows, "files": report.files}))
+}
+
+/// The hour (São Paulo) from which B3's file of a trading day is due: it publishes in the evening.
+const DUE_HOUR: u32 = 20;
+/// A file still absent this long after it was due is missing, not late.
+const MISSING_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(10);
+/// How far back a scheduled run looks for the lake's last trading day.
+const CATCH_UP: chrono::Days = chrono::Days::new(7);
+
+/// When B3's file of `day` is due.
+fn due(day: NaiveDate) -> DateTime<Utc> {
+    let evening = day.and_hms_opt(DUE_HOUR, 0, 0).expect("a valid hour");
+    (evening + chrono::TimeDelta::hours(3)).and_utc()
+}
+
+/// Whether the lake holds `day`'s raw quotes.
+async fn has_raw_day(lake: &Lake, day: NaiveDate) -> Result<bool> {
+    use object_store::ObjectStoreExt;
+    let path = lake.path(&crate::lake::layout::raw_file(day));
+    match lake.store().head(&path).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(source) => Err(crate::lake::Error::Store { path: path.to_string(), source }.into()),
     }
 }
 
-/// The schedule: the day's COTAHIST and index portfolios into the raw tables.
-async fn ingest_day(day: NaiveDate, config: &Config) -> Result<Value> {
+/// The schedule: the trading days due by `time` that the lake lacks since its last one (within
+/// a week), oldest first; on a lake with none of that week, the schedule's own day. A day whose
+/// file B3 has not published is late, and missing once [`MISSING_AFTER`] has passed.
+async fn scheduled_ingest(time: DateTime<Utc>, config: &Config) -> Result<Value> {
+    let today = b3_date(time);
+    let lake = Lake::open(&config.lake).await?;
+    let week: Vec<NaiveDate> = calendar::trading_days(today - CATCH_UP, today).filter(|d| due(*d) <= time).collect();
+    let mut todo = Vec::new();
+    let mut found = false;
+    for &day in week.iter().rev() {
+        if has_raw_day(&lake, day).await? {
+            found = true;
+            break;
+        }
+        todo.push(day);
+    }
+    if !found {
+        todo.retain(|d| *d == today);
+    }
+    todo.reverse();
+    let holiday = calendar::closure(today);
+    if let (true, Some(why)) = (todo.is_empty(), holiday) {
+        info!(day = %today, why, "no trading session; nothing to ingest");
+        crate::telemetry::emit_metrics("ingest", &[("Holidays", crate::telemetry::Unit::Count, 1.0)]);
+    }
+    let (mut ingested, mut late, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    for day in todo {
+        match ingest_day(&lake, day, day == today, config).await? {
+            Some(answer) => ingested.push(answer),
+            None if time - due(day) >= MISSING_AFTER => {
+                tracing::error!(%day, "B3 has still not published the trading day's file; the day is missing from the lake");
+                missing.push(day);
+            }
+            None => {
+                tracing::warn!(%day, "B3 has not published the trading day's file yet; the next schedule tries again");
+                late.push(day);
+            }
+        }
+    }
+    use crate::telemetry::Unit::Count;
+    let counts = [("LateDays", Count, late.len() as f64), ("MissingDays", Count, missing.len() as f64)];
+    crate::telemetry::emit_metrics("ingest", &counts);
+    Ok(json!({
+        "action": "ingest",
+        "day": today,
+        "holiday": holiday,
+        "ingested": ingested,
+        "late": late,
+        "missing": missing,
+    }))
+}
+
+/// An explicit day: ingested again; a closure is nothing to do, and a trading day without its
+/// file an error.
+async fn requested_ingest(day: NaiveDate, config: &Config) -> Result<Value> {
+    if let Some(why) = calendar::closure(day) {
+        info!(%day, why, "no trading session; nothing to ingest");
+        return Ok(json!({"action": "ingest", "day": day, "holiday": why}));
+    }
+    let lake = Lake::open(&config.lake).await?;
+    ingest_day(&lake, day, true, config).await?.ok_or_else(|| {
+        Error::Usage(format!(
+            "B3 has no file for {day}, a trading day: it is late (B3 publishes a day's file in the evening) or was withdrawn"
+        ))
+    })
+}
+
+/// `day`'s COTAHIST into the raw table, and with `portfolios` the index portfolios B3 serves now
+/// (only the current day's); `None` when B3 has no file for the day.
+async fn ingest_day(lake: &Lake, day: NaiveDate, portfolios: bool, config: &Config) -> Result<Option<Value>> {
     let downloader = Downloader::new(DownloadOptions {
         base_url: config.base_url.clone(),
         cache_dir: config.cache_dir.clone(),
@@ -260,25 +340,20 @@ async fn ingest_day(day: NaiveDate, config: &Config) -> Result<Value> {
     })?;
     let path = match downloader.fetch(Period::Day(day)).await {
         Ok(path) => path,
-        Err(e @ (DownloadError::NotFound { .. } | DownloadError::Html { .. })) => {
-            info!(%day, reason = %e, "no trading session: B3 has no file for the day; nothing to ingest");
-            crate::telemetry::emit_metrics("ingest", &[("Holidays", crate::telemetry::Unit::Count, 1.0)]);
-            return Ok(json!({"action": "ingest", "day": day, "holiday": true}));
-        }
+        Err(DownloadError::NotFound { .. } | DownloadError::Html { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let lake = Lake::open(&config.lake).await?;
     let inputs = crate::source::resolve(&[path])?;
     let options = IngestOptions { sync_glue: config.glue_database.clone(), ..Default::default() };
-    let report = ingest(&lake, &inputs, &options).await;
+    let report = ingest(lake, &inputs, &options).await;
     // The cache is the function's /tmp, kept between invocations of a warm function: it must
     // not fill up.
     downloader.evict(Period::Day(day));
     let report = report?;
     info!(lake = %config.lake, "{report}");
 
-    let mut portfolios = Vec::new();
-    if !config.indexes.is_empty() {
+    let mut written = Vec::new();
+    if portfolios && !config.indexes.is_empty() {
         let client = PortfolioClient::new(PortfolioOptions {
             base_url: config.portfolio_url.clone(),
             retry: config.retry,
@@ -289,17 +364,11 @@ async fn ingest_day(day: NaiveDate, config: &Config) -> Result<Value> {
             let origin = client.url(index, Language::PtBr, 1);
             let portfolio = client.fetch(index, Language::PtBr).await.map_err(crate::source::Error::from)?;
             check_date(&portfolio, Some(day), &origin).map_err(crate::source::Error::from)?;
-            let written = ingest_portfolio(&lake, &portfolio, config.glue_database.as_deref()).await?;
-            portfolios.push(json!({"index": written.index, "members": written.members}));
+            let done = ingest_portfolio(lake, &portfolio, config.glue_database.as_deref()).await?;
+            written.push(json!({"index": done.index, "members": done.members}));
         }
     }
-    Ok(json!({
-        "action": "ingest",
-        "day": day,
-        "records": report.records,
-        "days": report.days,
-        "portfolios": portfolios,
-    }))
+    Ok(Some(json!({"day": day, "records": report.records, "days": report.days, "portfolios": written})))
 }
 
 #[cfg(test)]
@@ -312,15 +381,18 @@ mod tests {
 
     #[test]
     fn requests_are_told_apart() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         let scheduled = json!({"b3lake": "ingest", "time": "2024-03-05T22:30:00Z"});
-        assert_eq!(parse_request(&scheduled).unwrap(), Request::Ingest(day("2024-03-05")));
+        assert_eq!(parse_request(&scheduled).unwrap(), Request::Scheduled(at("2024-03-05T22:30:00Z")));
         // 01:00 UTC is still the evening before in São Paulo.
-        let late = json!({"b3lake": "ingest", "time": "2024-03-06T01:00:00Z"});
-        assert_eq!(parse_request(&late).unwrap(), Request::Ingest(day("2024-03-05")));
+        assert_eq!(b3_date(at("2024-03-06T01:00:00Z")), day("2024-03-05"));
+        assert_eq!(due(day("2024-03-05")), at("2024-03-05T23:00:00Z"), "20:00 in São Paulo");
+        let explicit = json!({"b3lake": "ingest", "day": "2024-03-05"});
+        assert_eq!(parse_request(&explicit).unwrap(), Request::Ingest(day("2024-03-05")));
         let rule = json!({"version": "0", "id": "89d1a02d", "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "123456789012", "time": "2024-03-05T21:00:00Z", "region": "sa-east-1",
             "resources": ["arn:aws:events:sa-east-1:123456789012:rule/b3lake"], "detail": {}});
-        assert_eq!(parse_request(&rule).unwrap(), Request::Ingest(day("2024-03-05")));
+        assert_eq!(parse_request(&rule).unwrap(), Request::Scheduled(at("2024-03-05T21:00:00Z")));
         let backfill = json!({"b3lake": "transform", "days": ["2024-01-02", "2024-01-03"]});
         assert_eq!(parse_request(&backfill).unwrap(), Request::Transform(vec![day("2024-01-02"), day("2024-01-03")]));
         assert!(matches!(parse_request(&json!({"Records": []})).unwrap(), Request::S3Event(_)));
@@ -346,21 +418,17 @@ mod tests {
         let e = Config::from_vars(vars(&[])).unwrap_err().to_string();
         assert!(e.contains("B3LAKE_LAKE"), "{e}");
         let c = Config::from_vars(vars(&[("B3LAKE_LAKE", "s3://b/lake/")])).unwrap();
-        assert_eq!(
-            (c.lake.as_str(), c.indexes.as_slice(), c.glue_job.as_deref()),
-            ("s3://b/lake", &["IBOV".to_string()][..], None)
-        );
+        assert_eq!((c.lake.as_str(), c.indexes.as_slice()), ("s3://b/lake", &["IBOV".to_string()][..]));
         assert_eq!(c.base_url, DEFAULT_BASE_URL);
         let c = Config::from_vars(vars(&[
             ("B3LAKE_LAKE", "s3://b"),
             ("B3LAKE_INDEXES", ""),
             ("B3LAKE_LAYOUT", "compact"),
-            ("B3LAKE_GLUE_JOB", "job"),
             ("B3LAKE_ATTEMPTS", "2"),
         ]))
         .unwrap();
         assert!(c.indexes.is_empty());
-        assert_eq!((c.layout, c.glue_job.as_deref(), c.retry.attempts), (Some(Layout::Compact), Some("job"), 2));
+        assert_eq!((c.layout, c.retry.attempts), (Some(Layout::Compact), 2));
         for (name, value) in
             [("B3LAKE_LAYOUT", "wide"), ("B3LAKE_INDEXES", "IBOV,not one"), ("B3LAKE_ATTEMPTS", "many")]
         {

@@ -4,6 +4,7 @@
 //! Everything ends up as an [`Input`]: one COTAHIST text stream that can be opened and read
 //! as Arrow batches, whatever container it came in.
 
+pub mod calendar;
 pub mod cotahist;
 pub mod download;
 mod http;

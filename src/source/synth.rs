@@ -12,6 +12,7 @@ use std::path::Path;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
+use super::calendar;
 use super::cotahist::layout::{CONTROL_FILE_NAME, CONTROL_GENERATED, Field, RECORD_LEN, TRAILER_TOTAL, field};
 
 /// What was generated.
@@ -200,12 +201,6 @@ impl Universe {
     }
 }
 
-/// Business days: Monday to Friday except fixed national holidays.
-pub fn is_business_day(d: NaiveDate) -> bool {
-    let fixed = [(1, 1), (4, 21), (5, 1), (9, 7), (10, 12), (11, 2), (11, 15), (12, 25)];
-    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !fixed.contains(&(d.month(), d.day()))
-}
-
 /// Third Friday of a month: when B3's equity options expire.
 fn third_friday(year: i32, month: u32) -> NaiveDate {
     NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Fri, 3).expect("every month has three Fridays")
@@ -337,7 +332,7 @@ fn control_record(tipreg: &[u8; 2], year: i32, generated: NaiveDate, total: Opti
     }
     r
 }
-
+/// Writes a COTAHIST file covering B3's trading days from `from` to `to`, CRLF terminated.
 /// Writes a COTAHIST file covering the business days from `from` to `to`, CRLF terminated.
 pub fn generate(out: impl Write, from: NaiveDate, to: NaiveDate, seed: u64) -> io::Result<SynthSummary> {
     let mut out = BufWriter::with_capacity(1 << 20, out);
@@ -353,7 +348,7 @@ pub fn generate(out: impl Write, from: NaiveDate, to: NaiveDate, seed: u64) -> i
     emit(&mut out, &control_record(b"00", from.year(), to, None), &mut summary)?;
     let mut day = from;
     while day <= to {
-        if is_business_day(day) {
+        if calendar::is_trading_day(day) {
             summary.days += 1;
             summary.records += write_day(&mut out, &mut rng, &mut uni, day, &mut |o, r| emit(o, r, &mut summary))?;
         }
@@ -584,13 +579,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn business_days() {
-        assert!(is_business_day(NaiveDate::from_ymd_opt(2022, 2, 4).unwrap()));
-        assert!(!is_business_day(NaiveDate::from_ymd_opt(2022, 2, 5).unwrap()));
-        assert!(!is_business_day(NaiveDate::from_ymd_opt(2022, 12, 25).unwrap()));
-    }
-
-    #[test]
     fn same_seed_same_bytes() {
         let d = NaiveDate::from_ymd_opt(2022, 2, 4).unwrap();
         let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
@@ -611,7 +599,7 @@ mod tests {
         generate(&mut out, from, to, 1).unwrap();
         assert_eq!(
             hex::encode(sha2::Sha256::digest(&out)),
-            "4886d88c4d5c19b26479337bd22a27593ceefdb16536afc8390dbd6cd3891ade"
+            "80c14b6c4235cb0795589e835de93657a3ac4ec4bdd07cafbfc3cfbb81c58f74"
         );
     }
 }

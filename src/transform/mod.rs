@@ -54,9 +54,6 @@ pub enum Error {
     /// Not an S3 event notification b3lake can read.
     #[error("S3 event: {0}")]
     Event(String),
-    /// Starting a Glue job run failed.
-    #[error("Glue: {0}")]
-    Glue(String),
     /// Invoking the Lambda function failed.
     #[error("Lambda: {0}")]
     Lambda(String),

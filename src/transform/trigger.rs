@@ -1,5 +1,5 @@
 //! The Lambda of the design: an S3 event notification in, the transform of the trading days
-//! it names out, run here or as a Glue job run.
+//! it names out.
 //!
 //! [`handle_event`] takes the JSON exactly as AWS delivers it to a Lambda function, so a
 //! Lambda binary only has to pass its payload through. Keys arrive URL-encoded (`+` for a
@@ -17,10 +17,8 @@ use tracing::{info, warn};
 
 use super::Error;
 use super::job::{Days, TransformOptions, TransformReport, transform};
-use crate::aws::retry;
 use crate::lake::Lake;
-use crate::lake::layout::{PORTFOLIO_TABLE, RAW_TABLE, REFINED_TABLE, date_of_path, raw_file};
-use crate::retry::RetryConfig;
+use crate::lake::layout::{PORTFOLIO_TABLE, RAW_TABLE, date_of_path, raw_file};
 
 /// One object of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,23 +186,13 @@ async fn days_to_transform(
     Ok((todo, waiting))
 }
 
-/// Where the transform runs.
-#[derive(Debug, Clone)]
-pub enum Target {
-    /// In this process. `lake` replaces the lake named by the event (for a copy of it).
-    Local {
-        /// Another lake to transform instead of the event's.
-        lake: Option<String>,
-        /// How the job runs.
-        options: TransformOptions,
-    },
-    /// As runs of a Glue job, one per trading day.
-    Glue {
-        /// The Glue job.
-        job: String,
-        /// For StartJobRun, when Glue throttles or has too many runs.
-        retry: RetryConfig,
-    },
+/// Where and how an event's days are transformed.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// Another lake to transform instead of the one the event names (a copy of it).
+    pub lake: Option<String>,
+    /// How the job runs.
+    pub options: TransformOptions,
 }
 
 /// What handling an event did.
@@ -212,8 +200,6 @@ pub enum Target {
 pub struct TriggerReport {
     /// Lakes transformed here, and what each transform did.
     pub local: Vec<(String, TransformReport)>,
-    /// Glue job runs started: lake, day, run id.
-    pub glue: Vec<(String, NaiveDate, String)>,
     /// Objects of the event outside the raw and portfolio tables.
     pub ignored: Vec<String>,
     /// Portfolio days without quotes yet: lake, day.
@@ -224,9 +210,6 @@ impl std::fmt::Display for TriggerReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (lake, report) in &self.local {
             writeln!(f, "{lake}: {report}")?;
-        }
-        for (lake, date, id) in &self.glue {
-            writeln!(f, "{lake}: started Glue job run {id} for {date}")?;
         }
         for (lake, date) in &self.waiting {
             writeln!(
@@ -250,85 +233,25 @@ pub async fn handle_event(json: &[u8], target: &Target) -> Result<TriggerReport,
         warn!(object = %key, "not a raw-table or portfolio object; ignored");
     }
     let mut report = TriggerReport { ignored, ..Default::default() };
-    match target {
-        Target::Local { lake: override_lake, options } => {
-            for (lake_url, days) in lakes {
-                let location = override_lake.clone().unwrap_or(lake_url);
-                let mut lake = None;
-                let (days, waiting) = days_to_transform(&location, days, &mut lake).await?;
-                report.waiting.extend(waiting.into_iter().map(|d| (location.clone(), d)));
-                if days.is_empty() {
-                    continue;
-                }
-                let lake = match lake {
-                    Some(lake) => lake,
-                    None => Lake::open(&location).await?,
-                };
-                // Only the days that changed: S3 may deliver an event twice, or a record per
-                // object of one day, and a day whose file is gone again is nothing to do.
-                let options = TransformOptions { days: Days::Changed(days.into_iter().collect()), ..options.clone() };
-                info!(lake = %location, "transforming the event's days");
-                report.local.push((location, transform(&lake, &options).await?));
-            }
+    for (lake_url, days) in lakes {
+        let location = target.lake.clone().unwrap_or(lake_url);
+        let mut lake = None;
+        let (days, waiting) = days_to_transform(&location, days, &mut lake).await?;
+        report.waiting.extend(waiting.into_iter().map(|d| (location.clone(), d)));
+        if days.is_empty() {
+            continue;
         }
-        Target::Glue { job, retry } => {
-            let glue = crate::aws::glue_client().await;
-            for (lake, days) in lakes {
-                let (days, waiting) = days_to_transform(&lake, days, &mut None).await?;
-                report.waiting.extend(waiting.into_iter().map(|d| (lake.clone(), d)));
-                for (date, id) in start_job_runs(&glue, job, &lake, days, retry).await? {
-                    report.glue.push((lake.clone(), date, id));
-                }
-            }
-        }
+        let lake = match lake {
+            Some(lake) => lake,
+            None => Lake::open(&location).await?,
+        };
+        // Only the days that changed: S3 may deliver an event twice, or a record per
+        // object of one day, and a day whose file is gone again is nothing to do.
+        let options = TransformOptions { days: Days::Changed(days.into_iter().collect()), ..target.options.clone() };
+        info!(lake = %location, "transforming the event's days");
+        report.local.push((location, transform(&lake, &options).await?));
     }
     Ok(report)
-}
-
-/// The arguments the Glue job receives for one trading day of `lake`.
-pub fn job_arguments(lake: &str, date: NaiveDate) -> BTreeMap<String, String> {
-    let lake = lake.trim_end_matches('/');
-    BTreeMap::from([
-        ("--input_path".to_string(), format!("{lake}/{RAW_TABLE}/")),
-        ("--output_path".to_string(), format!("{lake}/{REFINED_TABLE}/")),
-        ("--year".to_string(), date.format("%Y").to_string()),
-        ("--month".to_string(), date.format("%m").to_string()),
-        ("--day".to_string(), date.format("%d").to_string()),
-    ])
-}
-
-/// Starts one job run per day, in order; returns each day's run id.
-pub async fn start_job_runs(
-    glue: &aws_sdk_glue::Client,
-    job: &str,
-    lake: &str,
-    days: impl IntoIterator<Item = NaiveDate>,
-    policy: &RetryConfig,
-) -> Result<Vec<(NaiveDate, String)>, Error> {
-    let mut runs = Vec::new();
-    for date in days {
-        let id = start_job_run(glue, job, lake, date, policy).await?;
-        info!(job = %job, run = %id, %date, "Glue job run started");
-        runs.push((date, id));
-    }
-    Ok(runs)
-}
-
-/// Starts one job run, retrying throttling and "too many concurrent runs" with exponential
-/// backoff (on top of the SDK's own retries).
-pub async fn start_job_run(
-    glue: &aws_sdk_glue::Client,
-    job: &str,
-    lake: &str,
-    date: NaiveDate,
-    policy: &RetryConfig,
-) -> Result<String, Error> {
-    let out = retry("StartJobRun", policy, || {
-        glue.start_job_run().job_name(job).set_arguments(Some(job_arguments(lake, date).into_iter().collect())).send()
-    })
-    .await
-    .map_err(|e| Error::Glue(format!("StartJobRun {job} for {date}: {e}")))?;
-    out.job_run_id.ok_or_else(|| Error::Glue(format!("StartJobRun of {job} returned no run id")))
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ service. Prints one line per check; exits non-zero on the first failure.
 """
 
 import ast
+import base64
+import hashlib
 import io
 import json
 import os
@@ -17,13 +19,57 @@ import zipfile
 import boto3
 
 ENVIRONMENT = "staging"
-ACCOUNT, REGION = "123456789012", "us-east-1"
+ACCOUNT, REGION, OTHER_REGION = "123456789012", "us-east-1", "sa-east-1"
 BUCKET = f"b3lake-{ENVIRONMENT}-{ACCOUNT}-{REGION}"
 endpoint = os.environ["AWS_ENDPOINT_URL"]
 
 
-def client(name):
-    return boto3.client(name, endpoint_url=endpoint, region_name=REGION)
+def client(name, region=REGION):
+    return boto3.client(name, endpoint_url=endpoint, region_name=region)
+
+
+def package(text):
+    """A function package (any zip will do for moto, which never runs it) and its content name,
+    as build_function.sh names it."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as z:
+        z.writestr("bootstrap", text)
+    data = data.getvalue()
+    return data, f"b3lake-lambda-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+
+
+def deploy(environment, region, code_key, update=False):
+    """Creates (or updates) the stack of `environment` in `region`; returns its status."""
+    cfn = client("cloudformation", region)
+    stack = f"b3lake-{environment}"
+    if not update and any(x["StackStatus"] != "DELETE_COMPLETE" for x in cfn.list_stacks()["StackSummaries"]
+                          if x["StackName"] == stack):
+        # A rerun against the same moto: start from no stack.
+        cfn.delete_stack(StackName=stack)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        # DeletionPolicy: Retain kept the lake; a new stack of the same name needs it gone.
+        lake = f"b3lake-{environment}-{ACCOUNT}-{region}"
+        s3 = client("s3", region)
+        check(f"deleting the {environment} stack kept its lake", lake in {b["Name"] for b in s3.list_buckets()["Buckets"]})
+        bucket = boto3.resource("s3", endpoint_url=endpoint, region_name=region).Bucket(lake)
+        bucket.object_versions.delete()
+        bucket.objects.all().delete()
+        bucket.delete()
+    call = cfn.update_stack if update else cfn.create_stack
+    call(
+        StackName=stack,
+        TemplateBody=open(sys.argv[1]).read(),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[
+            {"ParameterKey": "Environment", "ParameterValue": environment},
+            {"ParameterKey": "CodeBucket", "ParameterValue": f"b3lake-code-{region}"},
+            {"ParameterKey": "CodeKey", "ParameterValue": code_key},
+            {"ParameterKey": "AlertEmail", "ParameterValue": "alerts@example.com"},
+        ],
+    )
+    waiter = "stack_update_complete" if update else "stack_create_complete"
+    cfn.get_waiter(waiter).wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    return cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
 
 
 def check(what, ok, detail=""):
@@ -54,36 +100,24 @@ def verify(what, resource_type, read, ok, static):
     check(what, ok(value), json.dumps(value, default=str)[:2000])
 
 
-def main(template_path):
+def main(template_path):  # noqa: C901 (one check after another)
     global template
     from cfnlint.decode import decode
     template, problems = decode(template_path)
     check("template parses", template is not None and not problems, str(problems))
     s3, cfn = client("s3"), client("cloudformation")
-    # The function's package: any zip will do for moto, which never runs it.
-    s3.create_bucket(Bucket="b3lake-code")
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as z:
-        z.writestr("bootstrap", "#!/bin/sh\n")
-    s3.put_object(Bucket="b3lake-code", Key="b3lake-lambda.zip", Body=package.getvalue())
-
+    first, first_key = package("#!/bin/sh\necho one\n")
+    for region in (REGION, OTHER_REGION):
+        code = client("s3", region)
+        bucket = f"b3lake-code-{region}"
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        try:
+            code.create_bucket(Bucket=bucket, **where)
+        except code.exceptions.BucketAlreadyOwnedByYou:  # a rerun against the same moto
+            pass
+        code.put_object(Bucket=bucket, Key=first_key, Body=first)
+    status = deploy(ENVIRONMENT, REGION, first_key)
     stack = f"b3lake-{ENVIRONMENT}"
-    if any(x["StackStatus"] != "DELETE_COMPLETE" for x in cfn.list_stacks()["StackSummaries"] if x["StackName"] == stack):
-        # A rerun against the same moto: start from no stack.
-        cfn.delete_stack(StackName=stack)
-        cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    cfn.create_stack(
-        StackName=stack,
-        TemplateBody=open(template_path).read(),
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-        Parameters=[
-            {"ParameterKey": "Environment", "ParameterValue": ENVIRONMENT},
-            {"ParameterKey": "CodeBucket", "ParameterValue": "b3lake-code"},
-            {"ParameterKey": "AlertEmail", "ParameterValue": "alerts@example.com"},
-        ],
-    )
-    cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
     check("stack created", status == "CREATE_COMPLETE", status)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])}
     check("the stack names the lake", outputs.get("Lake") == f"s3://{BUCKET}", str(outputs))
@@ -170,8 +204,7 @@ def main(template_path):
         if isinstance(document, str):
             # moto's CloudFormation keeps the document as Python's text of the dict.
             document = ast.literal_eval(urllib.parse.unquote(document))
-        # moto keeps an !If's AWS::NoValue (the Glue job statement, no job given) as null.
-        statements = [x for x in document["Statement"] if x]
+        statements = document["Statement"]
         actions = [a for x in statements for a in ([x["Action"]] if isinstance(x["Action"], str) else x["Action"])]
         check(f"{name} role grants named actions only", actions and not any("*" in a for a in actions), str(actions))
         attached = iam.list_attached_role_policies(RoleName=f"b3lake-{ENVIRONMENT}-{REGION}-{name}")["AttachedPolicies"]
@@ -203,10 +236,10 @@ def main(template_path):
         defined = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
         metrics = {(a["Properties"]["Namespace"] if isinstance(a["Properties"]["Namespace"], str) else "b3lake",
                     a["Properties"]["MetricName"]) for a in defined}
-        return {("AWS/Lambda", "Errors"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("b3lake", "Failures")} <= metrics \
+        return {("AWS/Lambda", "Errors"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("b3lake", "Failures"), ("b3lake", "MissingDays")} <= metrics \
             and all(a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}] for a in defined)
 
-    wanted = {f"b3lake-{ENVIRONMENT}-{n}" for n in ["transform-errors", "ingest-errors", "dead-letters", "transform-failures"]}
+    wanted = {f"b3lake-{ENVIRONMENT}-{n}" for n in ["transform-errors", "ingest-errors", "dead-letters", "transform-failures", "missing-days"]}
     verify("alarms on function errors, dead letters and transform failures", "AWS::CloudWatch::Alarm", alarms,
            lambda names: wanted <= names, alarms_static)
 
@@ -222,7 +255,7 @@ def main(template_path):
     def schedule_static():
         p = props("IngestSchedule")
         return (p["ScheduleExpressionTimezone"] == "America/Sao_Paulo" and p["FlexibleTimeWindow"]["Mode"] == "OFF"
-                and p["ScheduleExpression"] == "cron(0 21 ? * MON-FRI *)" and "scheduled-time" in p["Target"]["Input"])
+                and p["ScheduleExpression"] == "cron(0 21,23 ? * MON-FRI *)" and "scheduled-time" in p["Target"]["Input"])
 
     verify("weekday evening schedule in São Paulo", "AWS::Scheduler::Schedule",
            lambda: client("scheduler").get_schedule(Name=f"b3lake-{ENVIRONMENT}-daily-ingest"),
@@ -252,6 +285,25 @@ def main(template_path):
 
     verify("monthly budget", "AWS::Budgets::Budget", budgets,
            lambda found: any(x["BudgetName"] == f"b3lake-{ENVIRONMENT}-{REGION}-monthly" for x in found), budget_static)
+    # A new package under its own name deploys: the functions' code changes.
+    before = client("lambda").get_function(FunctionName=f"b3lake-{ENVIRONMENT}-ingest")["Configuration"]["CodeSha256"]
+    second, second_key = package("#!/bin/sh\necho two\n")
+    s3.put_object(Bucket=f"b3lake-code-{REGION}", Key=second_key, Body=second)
+    status = deploy(ENVIRONMENT, REGION, second_key, update=True)
+    check("stack updated with the new package", status == "UPDATE_COMPLETE", status)
+    for name in ["ingest", "transform"]:
+        after = client("lambda").get_function(FunctionName=f"b3lake-{ENVIRONMENT}-{name}")["Configuration"]["CodeSha256"]
+        check(f"{name} function runs the new package", after == base64.b64encode(hashlib.sha256(second).digest()).decode()
+              and after != before, f"{before} -> {after}")
+
+    # The other environments beside it, and the same environment in another region: no name
+    # that IAM, Budgets or CloudWatch keep once per account collides.
+    # (dev and prod in the other region: tests/it/iam.rs has the lake of dev in us-east-1.)
+    for environment, region in [(ENVIRONMENT, OTHER_REGION), ("dev", OTHER_REGION), ("prod", OTHER_REGION)]:
+        status = deploy(environment, region, first_key)
+        check(f"{environment} stack created in {region} beside the others", status == "CREATE_COMPLETE", status)
+        role = client("iam", region).get_role(RoleName=f"b3lake-{environment}-{region}-transform")["Role"]["RoleName"]
+        check(f"{environment} in {region} has its own roles", role == f"b3lake-{environment}-{region}-transform", role)
     print("not deployed by moto, checked in the template instead: " + (", ".join(sorted(set(skipped))) or "none"))
 
 

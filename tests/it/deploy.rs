@@ -139,14 +139,89 @@ fn every_account_wide_name_includes_the_region() {
     assert!(named >= 4, "the three roles and the budget: {named}");
 }
 
+/// What a stack deletion or a replacement does to what holds data is a choice written down: the
+/// lake is kept; queues and logs, whose contents expire on their own, go with the stack.
+#[test]
+fn every_stateful_resource_says_what_deletion_and_replacement_do() {
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&template()).unwrap();
+    let stateful = ["AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::DynamoDB::Table"];
+    let mut buckets = 0;
+    for (name, resource) in parsed["Resources"].as_mapping().unwrap() {
+        let kind = resource["Type"].as_str().unwrap();
+        if !stateful.contains(&kind) {
+            continue;
+        }
+        let policies = (
+            resource.get("DeletionPolicy").and_then(|v| v.as_str()),
+            resource.get("UpdateReplacePolicy").and_then(|v| v.as_str()),
+        );
+        assert!(
+            matches!(policies, (Some(_), Some(_))),
+            "{name:?} leaves deletion and replacement to defaults: {policies:?}"
+        );
+        if kind == "AWS::S3::Bucket" {
+            assert_eq!(policies, (Some("Retain"), Some("Retain")), "{name:?}: the lake outlives its stack");
+            buckets += 1;
+        }
+    }
+    assert_eq!(buckets, 1);
+    // A workgroup with query history is deleted only with RecursiveDeleteOption.
+    for (name, resource) in parsed["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() == Some("AWS::Athena::WorkGroup") {
+            assert_eq!(resource["Properties"]["RecursiveDeleteOption"].as_bool(), Some(true), "{name:?}");
+        }
+    }
+}
+
+/// Deletes in a versioned bucket leave delete markers: where b3lake deletes all day (staging,
+/// leases, locks), a lifecycle rule clears them, or every listing there steps over them.
+#[test]
+fn delete_markers_are_cleared_where_writers_delete_all_day() {
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&template()).unwrap();
+    let rules =
+        parsed["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"].as_sequence().unwrap();
+    for prefix in ["_staging/", "_b3lake/writers/", "_b3lake/readers/", "_b3lake/locks/"] {
+        assert!(
+            rules.iter().any(|r| r["Prefix"].as_str() == Some(prefix)
+                && r["ExpiredObjectDeleteMarker"].as_bool() == Some(true)
+                && r["NoncurrentVersionExpiration"]["NoncurrentDays"].as_u64().is_some()),
+            "no rule clears the delete markers under {prefix}"
+        );
+    }
+}
+
+/// The budget counts this stack's costs, not the account's; a new package deploys because it
+/// has a new name (the same key would leave the functions as they were).
+#[test]
+fn the_budget_is_the_stacks_and_a_new_package_has_a_new_key() {
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&template()).unwrap();
+    let filters = &parsed["Resources"]["MonthlyBudget"]["Properties"]["Budget"]["CostFilters"]["TagKeyValue"];
+    let filter = format!("{filters:?}");
+    assert!(filter.contains("aws:cloudformation:stack-name$${AWS::StackName}"), "{filter}");
+    let key = &parsed["Parameters"]["CodeKey"];
+    assert!(key.get("Default").is_none(), "a default key would be deployed again unchanged");
+    assert!(key["AllowedPattern"].as_str().unwrap().contains("[0-9a-f]{16}"));
+    let script = std::fs::read_to_string("examples/aws/build_function.sh").unwrap();
+    assert!(
+        script.contains("b3lake-lambda-$") && script.contains("sha256sum"),
+        "build_function.sh names the package by its content"
+    );
+}
+
 #[test]
 fn the_template_deploys_to_moto() {
     std::env::var("AWS_ENDPOINT_URL").expect("run the tests with tests/run.sh, which starts moto");
     let out = Command::new(tool("python")).args(["tests/aws/deploy_to_moto.py", TEMPLATE]).output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
-    for line in ["ok   stack created", "ok   bucket encrypted at rest", "ok   transform role grants named actions only"]
-    {
+    for line in [
+        "ok   stack created",
+        "ok   bucket encrypted at rest",
+        "ok   transform role grants named actions only",
+        "ok   transform function runs the new package",
+        "ok   staging stack created in sa-east-1 beside the others",
+        "ok   prod stack created in sa-east-1 beside the others",
+    ] {
         assert!(report.contains(line), "{report}");
     }
     assert!(!report.contains("FAIL"), "{report}");

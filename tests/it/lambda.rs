@@ -1,10 +1,9 @@
 //! The Lambda function's handler, in-process, as AWS would start it: S3 events against a lake on
-//! moto's S3, the Glue target on moto's Glue, the schedule against a B3 look-alike on
+//! moto's S3, the schedule against a B3 look-alike on
 //! 127.0.0.1, and the backfill's invocations against a scripted Lambda endpoint.
 
 use std::time::Duration;
 
-use aws_sdk_glue::types::JobCommand;
 use b3lake::frontend::lambda::{Config, handle};
 use b3lake::lake::Lake;
 use b3lake::retry::RetryConfig;
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 use crate::portfolio::{API, portfolio_page, quotes_of_the_portfolio_day, real_answer};
-use crate::trigger::{event, glue};
+use crate::trigger::event;
 
 /// The function's configuration for the lake at the root of `bucket`, as the template sets it.
 pub(crate) fn config(bucket: &str, extra: &[(&str, &str)]) -> Config {
@@ -74,27 +73,6 @@ async fn an_s3_event_transforms_its_day_in_the_function_once() {
     assert_eq!(strings(&query(&lake, refined).await), expected);
 }
 
-#[tokio::test]
-async fn with_a_glue_job_events_and_backfills_start_its_runs() {
-    let glue = glue().await;
-    let command = JobCommand::builder().name("glueetl").script_location("s3://scripts/transform.py").build();
-    let job = "b3lake-fn-transform";
-    glue.create_job().name(job).role("arn:aws:iam::123456789012:role/glue").command(command).send().await.unwrap();
-    let config = config("b3lake-fn-glue", &[("B3LAKE_GLUE_JOB", job)]);
-
-    let delivery = parse(&event("b3lake-fn-glue", &[&raw_key("2022-02-04")]));
-    let answer = handle(&delivery, &config).await.unwrap();
-    let backfill = handle(&parse(&payload(&[NaiveDate::from_ymd_opt(2023, 1, 31).unwrap()])), &config).await.unwrap();
-    for (answer, (y, m, d)) in [(answer, ("2022", "02", "04")), (backfill, ("2023", "01", "31"))] {
-        let run = answer["glue_runs"][0]["run"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string();
-        let run = glue.get_job_run().job_name(job).run_id(&run).send().await.unwrap().job_run.unwrap();
-        let args = run.arguments.unwrap_or_default();
-        assert_eq!(args["--input_path"], "s3://b3lake-fn-glue/raw/");
-        assert_eq!(args["--output_path"], "s3://b3lake-fn-glue/refined/");
-        assert_eq!([&args["--year"], &args["--month"], &args["--day"]].map(String::as_str), [y, m, d]);
-    }
-}
-
 /// A B3 look-alike: the day's COTAHIST ZIP for 2022-12-08 (the real 2022-02-04 session, dated
 /// that day), B3's HTML page for any other day, and the real IBOV portfolio of 2022-12-08.
 pub(crate) fn b3_mirror() -> HttpServer {
@@ -131,19 +109,31 @@ pub(crate) fn mirror_config(
 }
 
 #[tokio::test]
-async fn the_schedule_ingests_the_day_and_its_portfolio_and_a_holiday_is_a_no_op() {
+async fn the_schedule_ingests_the_day_tells_late_files_from_holidays_and_catches_up() {
     let mirror = b3_mirror();
     let cache = tempfile::tempdir().unwrap();
     let lake = bucket_lake("b3lake-fn-schedule").await;
     let config = mirror_config("b3lake-fn-schedule", &mirror, cache.path(), &[]);
     let members = real_answer()["results"].as_array().unwrap().len() as i64;
 
-    // The template's schedule: 21:00 in São Paulo, already the next day in UTC.
+    // A holiday (15 November 2022, a Tuesday): nothing asked of B3, nothing written.
+    let holiday = handle(&json!({"b3lake": "ingest", "time": "2022-11-16T00:00:00Z"}), &config).await.unwrap();
+    assert_eq!(holiday["holiday"], "Proclamation of the Republic", "{holiday}");
+    assert_eq!((holiday["ingested"].as_array().unwrap().len(), &holiday["late"]), (0, &json!([])));
+    let explicit = handle(&json!({"b3lake": "ingest", "day": "2022-11-15"}), &config).await.unwrap();
+    assert_eq!(explicit["holiday"], "Proclamation of the Republic");
+    assert_eq!(mirror.requests().len(), 0, "no download on a holiday");
+    assert!(list(&lake).await.is_empty());
+
+    // The template's schedule: 21:00 in São Paulo, already the next day in UTC. A lake without
+    // the week's days gets the schedule's own day.
     let tick = json!({"b3lake": "ingest", "time": "2022-12-09T00:00:00Z"});
     let answer = handle(&tick, &config).await.unwrap();
     assert_eq!(answer["day"], "2022-12-08", "{answer}");
-    assert_eq!(answer["portfolios"][0], json!({"index": "IBOV", "members": members}));
-    let records = answer["records"].as_i64().unwrap();
+    let ingested = &answer["ingested"][0];
+    assert_eq!((&ingested["day"], answer["ingested"].as_array().unwrap().len()), (&json!("2022-12-08"), 1));
+    assert_eq!(ingested["portfolios"][0], json!({"index": "IBOV", "members": members}));
+    let records = ingested["records"].as_i64().unwrap();
     let raw_count = "SELECT count(*) FROM cotacoes_b3_raw WHERE year = 2022 AND month = 12 AND day = 8";
     assert_eq!(query_one_i64(&lake, raw_count).await, records);
     assert_eq!(records as usize, lines(DAY_2022).len() - 2, "every quote record of the file");
@@ -157,14 +147,26 @@ async fn the_schedule_ingests_the_day_and_its_portfolio_and_a_holiday_is_a_no_op
     assert_eq!(transformed["transformed"][0]["days"], json!(["2022-12-08"]), "{transformed}");
     assert_eq!(query_one_i64(&lake, "SELECT count(*) FROM cotacoes_b3_membros_indice").await, members);
 
-    // Run twice (a retry), the day is replaced, not duplicated.
-    handle(&tick, &config).await.unwrap();
+    // The schedule again (a retry): the lake has the day, nothing to do. Asked for the day, it
+    // is replaced, not duplicated.
+    let again = handle(&tick, &config).await.unwrap();
+    assert_eq!(again["ingested"], json!([]), "{again}");
+    handle(&json!({"b3lake": "ingest", "day": "2022-12-08"}), &config).await.unwrap();
     assert_eq!(query_one_i64(&lake, raw_count).await, records);
 
-    // A holiday: B3 answers its HTML page; nothing is written and nothing fails.
+    // Friday 9 December is a trading day whose file B3 has not published (the mirror answers
+    // its HTML page): late at 21:00, missing at 08:00 the next morning; nothing written.
     let before: Vec<String> = list(&lake).await;
-    let holiday = handle(&json!({"b3lake": "ingest", "day": "2022-12-09"}), &config).await.unwrap();
-    assert_eq!(holiday, json!({"action": "ingest", "day": "2022-12-09", "holiday": true}));
+    let evening = handle(&json!({"b3lake": "ingest", "time": "2022-12-10T00:00:00Z"}), &config).await.unwrap();
+    assert_eq!((&evening["late"], &evening["missing"]), (&json!(["2022-12-09"]), &json!([])), "{evening}");
+    let morning = handle(&json!({"b3lake": "ingest", "time": "2022-12-10T11:00:00Z"}), &config).await.unwrap();
+    assert_eq!((&morning["late"], &morning["missing"]), (&json!([]), &json!(["2022-12-09"])), "{morning}");
+    // Monday's schedule looks back to the lake's last day: Friday is tried again with Monday.
+    let monday = handle(&json!({"b3lake": "ingest", "time": "2022-12-13T00:00:00Z"}), &config).await.unwrap();
+    assert_eq!((&monday["late"], &monday["missing"]), (&json!(["2022-12-12"]), &json!(["2022-12-09"])), "{monday}");
+    let e =
+        b3lake::chain::chain(&handle(&json!({"b3lake": "ingest", "day": "2022-12-09"}), &config).await.unwrap_err());
+    assert!(e.contains("2022-12-09") && e.contains("late"), "{e}");
     assert_eq!(list(&lake).await, before);
 }
 

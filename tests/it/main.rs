@@ -3,6 +3,7 @@
 mod common;
 
 mod bad_input;
+mod calendar;
 mod catalog;
 mod chart;
 mod crash;

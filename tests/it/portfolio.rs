@@ -534,7 +534,7 @@ async fn a_portfolio_event_joins_its_day_once_the_day_has_quotes() {
     let json =
         crate::trigger::event("lake-bucket", &["raw_ibov/year%3D2022/month%3D12/day%3D08/carteira_20221208.parquet"]);
     let location = dir.path().to_str().unwrap().to_string();
-    let target = Target::Local { lake: Some(location.clone()), options: TransformOptions::default() };
+    let target = Target { lake: Some(location.clone()), options: TransformOptions::default() };
 
     // No quotes of that day yet: nothing to join, and not an error.
     let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();

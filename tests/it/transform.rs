@@ -340,6 +340,24 @@ async fn checks_find_broken_records_and_thresholds_allow_them() {
     let totals = results.as_array().unwrap().iter().find(|r| r["check"] == "totals_match_raw").unwrap().clone();
     assert_eq!((totals["violations"].as_u64(), totals["example"].as_str()), (Some(1), Some("2022-02-07")));
     assert!(!out.status.success());
+
+    // B3's calendar: with 4, 7 and 9 February in the lake, Tuesday the 8th is missing; Carnival
+    // Monday (28 February) and a Saturday are not trading days.
+    let wednesday = dir.path().join("COTAHIST_W.TXT");
+    b3lake::source::synth::write_file(&wednesday, date("2022-02-09"), date("2022-02-09"), 3).unwrap();
+    assert!(cli(&["ingest", wednesday.to_str().unwrap(), "--lake", lake_arg]).status.success());
+    let missing = |days: &[&str]| {
+        let mut args = vec!["check", "--lake", lake_arg, "--format", "json"];
+        for day in days {
+            args.extend(["--day", day]);
+        }
+        let results: serde_json::Value = serde_json::from_slice(&cli(&args).stdout).unwrap();
+        let r = results.as_array().unwrap().iter().find(|r| r["check"] == "missing_trading_day").unwrap().clone();
+        (r["violations"].as_u64().unwrap(), r["example"].as_str().map(String::from))
+    };
+    assert_eq!(missing(&[]), (1, Some("2022-02-08".into())));
+    assert_eq!(missing(&["2022-02-28", "2022-02-05", "2022-02-07"]), (0, None));
+    assert_eq!(missing(&["2022-02-08", "2022-02-09"]), (1, Some("2022-02-08".into())));
 }
 
 #[test]

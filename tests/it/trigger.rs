@@ -1,11 +1,7 @@
-//! The S3-event trigger: real event JSON, run here against moto's S3, or starting runs of a
-//! Glue job on moto's Glue, through the real AWS SDK; throttling against a scripted server.
+//! The S3-event trigger: real event JSON, run here against moto's S3 through the real AWS SDK;
+//! a scripted Glue endpoint for the catalog's throttling tests.
 
-use std::time::Duration;
-
-use aws_sdk_glue::types::JobCommand;
 use b3lake::lake::Lake;
-use b3lake::retry::RetryConfig;
 use b3lake::transform::trigger::{self, Target};
 use b3lake::transform::{Days, TransformOptions};
 use chrono::NaiveDate;
@@ -52,7 +48,7 @@ async fn an_s3_event_transforms_its_days_in_the_lake_it_names() {
     ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
 
     let json = event("b3lake-trigger", &[KEY_0204, "data+lake/landing/COTAHIST_D04022022.ZIP"]);
-    let target = Target::Local { lake: None, options: TransformOptions::default() };
+    let target = Target { lake: None, options: TransformOptions::default() };
     let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
     assert_eq!(report.local.len(), 1);
     let (transformed_lake, run) = &report.local[0];
@@ -74,7 +70,7 @@ async fn an_s3_event_transforms_its_days_in_the_lake_it_names() {
 
 #[tokio::test]
 async fn an_event_that_is_not_json_or_names_no_day_is_reported() {
-    let target = Target::Local { lake: None, options: TransformOptions::default() };
+    let target = Target { lake: None, options: TransformOptions::default() };
     let err = trigger::handle_event(b"<html>", &target).await.unwrap_err().to_string();
     assert!(err.contains("not an S3 event"), "{err}");
     // S3's test event carries no records: nothing to do.
@@ -105,7 +101,7 @@ async fn an_event_does_each_changed_day_once_and_skips_what_is_gone() {
     keys.push(format!("_staging/20240306T000000-abc/{}", key(4)));
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let json = event("b", &keys);
-    let target = Target::Local { lake: Some(dir.path().to_str().unwrap().to_string()), options: Default::default() };
+    let target = Target { lake: Some(dir.path().to_str().unwrap().to_string()), options: Default::default() };
     let report = trigger::handle_event(json.as_bytes(), &target).await.unwrap();
     assert_eq!(report.local.len(), 1, "one lake");
     assert_eq!(report.local[0].1.days, [d(4), d(5)]);
@@ -119,53 +115,6 @@ async fn an_event_does_each_changed_day_once_and_skips_what_is_gone() {
 pub(crate) async fn glue() -> aws_sdk_glue::Client {
     assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run the tests with tests/run.sh, which starts moto");
     b3lake::aws::glue_client().await
-}
-
-#[tokio::test]
-async fn an_s3_event_starts_one_glue_job_run_per_day_on_moto() {
-    let glue = glue().await;
-    let command = JobCommand::builder().name("glueetl").script_location("s3://scripts/transform.py").build();
-    glue.create_job()
-        .name("b3lake-transform")
-        .role("arn:aws:iam::123456789012:role/glue")
-        .command(command)
-        .send()
-        .await
-        .unwrap();
-
-    let json = event(
-        "b3lake-events",
-        &[KEY_0204, "data+lake/raw/year%3D2022/month%3D02/day%3D07/cotacoes_20220207.parquet", KEY_0204],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("event.json");
-    std::fs::write(&file, &json).unwrap();
-    let out = cli(&["trigger", file.to_str().unwrap(), "--glue-job", "b3lake-transform"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let runs: Vec<(String, String)> = stdout
-        .lines()
-        .filter_map(|l| {
-            let rest = l.split("started Glue job run ").nth(1)?;
-            let (id, day) = rest.split_once(" for ")?;
-            Some((id.to_string(), day.to_string()))
-        })
-        .collect();
-    assert_eq!(runs.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>(), ["2022-02-04", "2022-02-07"], "{stdout}");
-    for (id, day) in &runs {
-        let run = glue.get_job_run().job_name("b3lake-transform").run_id(id).send().await.unwrap();
-        let run = run.job_run.unwrap();
-        assert_eq!(run.job_name.as_deref(), Some("b3lake-transform"));
-        let args = run.arguments.unwrap_or_default();
-        assert_eq!(args.get("--input_path").map(String::as_str), Some("s3://b3lake-events/data lake/raw/"));
-        assert_eq!(args.get("--output_path").map(String::as_str), Some("s3://b3lake-events/data lake/refined/"));
-        let (y, m, d) = (&day[0..4], &day[5..7], &day[8..10]);
-        assert_eq!([&args["--year"], &args["--month"], &args["--day"]].map(String::as_str), [y, m, d], "{args:?}");
-    }
-
-    let out = cli(&["trigger", file.to_str().unwrap(), "--glue-job", "no-such-job", "--attempts", "1"]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("no-such-job") && stderr(&out).contains("EntityNotFound"), "{}", stderr(&out));
 }
 
 /// A Glue endpoint on 127.0.0.1 that answers each request with the next scripted reply.
@@ -187,48 +136,12 @@ pub(crate) fn glue_at(url: &str) -> aws_sdk_glue::Client {
 }
 
 #[tokio::test]
-async fn glue_throttling_is_retried_with_backoff() {
-    let busy =
-        r#"{"__type":"ConcurrentRunsExceededException","Message":"Concurrent runs exceeded for b3lake-transform"}"#;
-    let glue = scripted_glue(vec![(400, busy), (400, busy), (200, r#"{"JobRunId":"jr_0123"}"#)]);
-    let day = NaiveDate::from_ymd_opt(2022, 2, 4).unwrap();
-    let id = trigger::start_job_run(
-        &glue_at(&glue.base),
-        "b3lake-transform",
-        "s3://b/lake",
-        day,
-        &RetryConfig::new(5, Duration::from_millis(100)),
-    )
-    .await
-    .unwrap();
-    assert_eq!(id, "jr_0123");
-    let times = glue.times();
-    assert_eq!(times.len(), 3);
-    assert!(times[1] - times[0] >= Duration::from_millis(100) && times[2] - times[1] >= Duration::from_millis(200));
-
-    // Out of attempts: the error says so.
-    let glue = scripted_glue(vec![(400, busy)]);
-    let err = trigger::start_job_run(
-        &glue_at(&glue.base),
-        "j",
-        "s3://b/lake",
-        day,
-        &RetryConfig::new(2, Duration::from_millis(10)),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("ConcurrentRunsExceededException") && err.contains("attempt 2 of 2"), "{err}");
-    assert_eq!(glue.requests().len(), 2);
-}
-
-#[tokio::test]
 async fn a_local_event_run_can_target_another_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).await.unwrap();
     ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
     let json = event("any-bucket", &["raw/year%3D2022/month%3D02/day%3D04/cotacoes_20220204.parquet"]);
-    let target = Target::Local {
+    let target = Target {
         lake: Some(dir.path().to_str().unwrap().to_string()),
         options: TransformOptions { days: Days::Incremental, ..Default::default() },
     };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. S3 tests need an S3 server: this installs moto from PyPI, starts it on
 # 127.0.0.1, points the AWS SDK and object_store at it, runs `cargo test` (with the Lambda
-# function's feature), and stops it. The AWS template's tests need cfn-lint and checkov,
-# installed into target/tools.
+# function's feature), and stops it. The AWS template's tests need cfn-lint and checkov, and the
+# workflow's check-jsonschema and zizmor, installed into target/tools.
 # The report test renders the HTML report in headless Chromium: Debian's package, installed
 # here when missing.
 set -euo pipefail
@@ -21,6 +21,10 @@ python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
 if [ ! -x target/tools/bin/checkov ]; then
     python3 -m venv target/tools
     target/tools/bin/pip install --quiet --disable-pip-version-check 'checkov==3.3.30' 'cfn-lint==1.58.0'
+fi
+# The GitHub Actions workflow's linters: its schema, and zizmor's security audits (offline).
+if [ ! -x target/tools/bin/zizmor ]; then
+    target/tools/bin/pip install --quiet --disable-pip-version-check 'zizmor==1.33.1' 'check-jsonschema==0.39.0'
 fi
 export B3LAKE_TOOLS="$PWD/target/tools/bin"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

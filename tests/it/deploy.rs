@@ -208,6 +208,54 @@ fn the_budget_is_the_stacks_and_a_new_package_has_a_new_key() {
     );
 }
 
+/// The dashboard is valid JSON once CloudFormation substitutes it, shows the design's widgets
+/// (functions, jobs, S3 storage and requests, Athena), and every b3lake metric it shows is one
+/// the code emits (and every one the code emits is on it).
+#[test]
+fn the_dashboard_shows_the_designs_metrics_and_only_emitted_ones() {
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&template()).unwrap();
+    let body = match &parsed["Resources"]["Dashboard"]["Properties"]["DashboardBody"] {
+        serde_yaml::Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str().unwrap().to_string(),
+        other => panic!("the dashboard's body is not a !Sub: {other:?}"),
+    };
+    let substituted = regex::Regex::new(r"\$\{[A-Za-z:.]+\}").unwrap().replace_all(&body, "x");
+    let dashboard: serde_json::Value = serde_json::from_str(&substituted).expect("the dashboard body is JSON");
+    let mut shown = std::collections::BTreeSet::new();
+    for widget in dashboard["widgets"].as_array().unwrap() {
+        for metric in widget["properties"]["metrics"].as_array().unwrap() {
+            if let Some(expression) = metric["expression"].as_str() {
+                let name = expression.split("MetricName=\"").nth(1).unwrap().split('"').next().unwrap();
+                shown.insert(("AWS/Athena".to_string(), name.to_string()));
+            } else {
+                let namespace = metric[0].as_str().unwrap().replace("b3lake/x", "b3lake");
+                shown.insert((namespace, metric[1].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    for (namespace, name) in [
+        ("AWS/Lambda", "Duration"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Invocations"),
+        ("AWS/S3", "BucketSizeBytes"),
+        ("AWS/S3", "AllRequests"),
+        ("AWS/Athena", "ProcessedBytes"),
+        ("AWS/Athena", "TotalExecutionTime"),
+    ] {
+        assert!(shown.contains(&(namespace.to_string(), name.to_string())), "no widget shows {namespace} {name}");
+    }
+    // b3lake's metrics: the names the code passes to telemetry (a quoted name before a Unit).
+    let mut emitted = std::collections::BTreeSet::from(["Duration".to_string(), "Failures".to_string()]);
+    let pattern = regex::Regex::new(r#"\("([A-Z][A-Za-z]+)",\s*(crate::telemetry::Unit::)?(Count|Bytes)"#).unwrap();
+    for file in ["src/transform/job.rs", "src/ingest/mod.rs", "src/ingest/portfolio.rs", "src/frontend/lambda.rs"] {
+        let text = std::fs::read_to_string(file).unwrap();
+        emitted.extend(pattern.captures_iter(&text).map(|c| c[1].to_string()));
+    }
+    let on_dashboard: std::collections::BTreeSet<String> =
+        shown.iter().filter(|(ns, _)| ns == "b3lake").map(|(_, n)| n.clone()).collect();
+    assert!(emitted.contains("MissingDays") && emitted.contains("DaysTransformed"), "{emitted:?}");
+    assert_eq!(on_dashboard, emitted, "the dashboard's b3lake metrics against the code's");
+}
+
 #[test]
 fn the_template_deploys_to_moto() {
     std::env::var("AWS_ENDPOINT_URL").expect("run the tests with tests/run.sh, which starts moto");
@@ -225,6 +273,37 @@ fn the_template_deploys_to_moto() {
         assert!(report.contains(line), "{report}");
     }
     assert!(!report.contains("FAIL"), "{report}");
+}
+
+/// The pipeline: valid against GitHub's workflow schema, clean under zizmor's security audits
+/// (actions pinned by hash, no credentials persisted, no injection), tests with `.ci/run`, and
+/// deploys only by hand, with an OIDC token instead of stored keys.
+#[test]
+fn the_workflow_is_valid_secure_and_deploys_only_by_hand_through_oidc() {
+    const WORKFLOW: &str = ".github/workflows/ci.yml";
+    let out = Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.github-workflows", WORKFLOW])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "check-jsonschema:\n{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new(tool("zizmor")).args(["--offline", "--no-progress", WORKFLOW]).output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.contains("No findings"), "zizmor:\n{report}");
+
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(WORKFLOW).unwrap()).unwrap();
+    let jobs = &workflow["jobs"];
+    let steps = |job: &str| format!("{:?}", jobs[job]["steps"]);
+    assert!(steps("test").contains(".ci/run"));
+    assert!(steps("package").contains("examples/aws/build_function.sh"));
+    assert_eq!(jobs["deploy"]["if"].as_str(), Some("github.event_name == 'workflow_dispatch'"));
+    assert_eq!(workflow["permissions"]["contents"].as_str(), Some("read"));
+    for (name, job) in jobs.as_mapping().unwrap() {
+        let oidc = job["permissions"]["id-token"].as_str() == Some("write");
+        assert_eq!(oidc, name.as_str() == Some("deploy"), "{name:?}: only the deploy job asks for a token");
+    }
+    let text = std::fs::read_to_string(WORKFLOW).unwrap();
+    assert!(!text.contains("secrets.") && !text.contains("AWS_SECRET_ACCESS_KEY"), "no stored keys");
+    assert!(text.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && text.contains("AWS_ROLE_ARN"));
 }
 
 /// With the function's binary beside the command line, the README's `cargo run --release -- demo`

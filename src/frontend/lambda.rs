@@ -63,6 +63,11 @@ pub struct Config {
     pub retry: RetryConfig,
     /// `B3LAKE_PARALLELISM`: days transformed at once [default: one per core].
     pub parallelism: Option<usize>,
+    /// `B3LAKE_BACKFILL_CONCURRENCY`: the backfill's invocations at once, which its list of
+    /// days tells the state machine [default: 40].
+    pub backfill_concurrency: u32,
+    /// `B3LAKE_BACKFILL_DAYS_PER_INVOCATION`: the days of one backfill invocation [default: 4].
+    pub backfill_days_per_invocation: u32,
 }
 
 impl Config {
@@ -111,6 +116,8 @@ impl Config {
             cache_dir: set("B3LAKE_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp/b3lake")),
             retry,
             parallelism: number("B3LAKE_PARALLELISM")?.map(|n| n.max(1) as usize),
+            backfill_concurrency: number("B3LAKE_BACKFILL_CONCURRENCY")?.unwrap_or(40).max(1),
+            backfill_days_per_invocation: number("B3LAKE_BACKFILL_DAYS_PER_INVOCATION")?.unwrap_or(4).max(1),
         })
     }
 
@@ -144,6 +151,9 @@ pub enum Request {
     Ingest(NaiveDate),
     /// Transform these days (a backfill).
     Transform(Vec<NaiveDate>),
+    /// The lake's raw days from the first day to the last (the backfill's list), and the
+    /// trading days among them without quotes.
+    Days(NaiveDate, NaiveDate),
 }
 
 /// B3's clock: São Paulo has kept UTC-3 all year since Brazil ended daylight saving in 2019.
@@ -156,7 +166,8 @@ fn b3_date(time: DateTime<Utc>) -> NaiveDate {
 /// - the schedule: `{"b3lake": "ingest", "time": "<aws.scheduler.scheduled-time>"}` (the
 ///   template's Scheduler input), `{"b3lake": "ingest", "day": "YYYY-MM-DD"}`, or an
 ///   EventBridge rule's `Scheduled Event`;
-/// - a backfill: `{"b3lake": "transform", "days": ["YYYY-MM-DD", ...]}`.
+/// - a backfill: `{"b3lake": "transform", "days": ["YYYY-MM-DD", ...]}`, and its list of days:
+///   `{"b3lake": "days", "from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`.
 pub fn parse_request(payload: &Value) -> Result<Request> {
     let bad = |why: &str| Error::Usage(format!("not a request b3lake's function serves: {why}"));
     if payload.get("Records").is_some() || payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
@@ -194,7 +205,16 @@ pub fn parse_request(payload: &Value) -> Result<Request> {
             }
             Ok(Request::Transform(days))
         }
-        Some(other) => Err(bad(&format!("unknown action {other:?}; ingest or transform"))),
+        Some("days") => {
+            let bound =
+                |name: &str| payload.get(name).ok_or_else(|| bad(&format!("a days request names its {name:?}")));
+            let (from, to) = (date(bound("from")?)?, date(bound("to")?)?);
+            if from > to {
+                return Err(bad(&format!("from {from} is after to {to}")));
+            }
+            Ok(Request::Days(from, to))
+        }
+        Some(other) => Err(bad(&format!("unknown action {other:?}; ingest, transform or days"))),
         None => Err(bad("no S3 records, schedule or \"b3lake\" action")),
     }
 }
@@ -207,6 +227,7 @@ pub async fn handle(payload: &Value, config: &Config) -> Result<Value> {
         Request::Scheduled(time) => Box::pin(scheduled_ingest(time, config)).await,
         Request::Ingest(day) => Box::pin(requested_ingest(day, config)).await,
         Request::Transform(days) => Box::pin(transform_days(days, config)).await,
+        Request::Days(from, to) => list_days(from, to, config).await,
     }
 }
 
@@ -236,6 +257,29 @@ async fn transform_days(days: Vec<NaiveDate>, config: &Config) -> Result<Value> 
     let report = transform(&lake, &config.transform_options(Days::Only(days))).await?;
     info!(lake = %config.lake, "{report}");
     Ok(json!({"action": "transform", "days": report.days, "rows": report.rows, "files": report.files}))
+}
+
+/// The backfill's list: the raw days from `from` to `to` in batches of the days one invocation
+/// transforms, the invocations to run at once, and B3's trading days between the first and the
+/// last raw day that the lake lacks (a backfill cannot transform those; `ingest` them first).
+async fn list_days(from: NaiveDate, to: NaiveDate, config: &Config) -> Result<Value> {
+    let lake = Lake::open(&config.lake).await?;
+    let days = crate::transform::raw_dates(&lake, &Days::Range(from, to)).await?;
+    let missing: Vec<NaiveDate> = match (days.first(), days.last()) {
+        (Some(first), Some(last)) => {
+            calendar::trading_days(*first, *last).filter(|d| days.binary_search(d).is_err()).collect()
+        }
+        _ => Vec::new(),
+    };
+    info!(lake = %config.lake, %from, %to, days = days.len(), missing = missing.len(), "the backfill's days");
+    let batches: Vec<&[NaiveDate]> = days.chunks(config.backfill_days_per_invocation as usize).collect();
+    Ok(json!({
+        "action": "days",
+        "days": days,
+        "missing": missing,
+        "batches": batches,
+        "concurrency": config.backfill_concurrency,
+    }))
 }
 
 /// The hour (São Paulo) from which B3's file of a trading day is due: it publishes in the evening.
@@ -395,6 +439,8 @@ mod tests {
         assert_eq!(parse_request(&rule).unwrap(), Request::Scheduled(at("2024-03-05T21:00:00Z")));
         let backfill = json!({"b3lake": "transform", "days": ["2024-01-02", "2024-01-03"]});
         assert_eq!(parse_request(&backfill).unwrap(), Request::Transform(vec![day("2024-01-02"), day("2024-01-03")]));
+        let list = json!({"b3lake": "days", "from": "2015-01-01", "to": "2024-12-31"});
+        assert_eq!(parse_request(&list).unwrap(), Request::Days(day("2015-01-01"), day("2024-12-31")));
         assert!(matches!(parse_request(&json!({"Records": []})).unwrap(), Request::S3Event(_)));
         for bad in [
             json!({}),
@@ -404,6 +450,8 @@ mod tests {
             json!({"b3lake": "ingest", "day": "2024-13-01"}),
             json!({"b3lake": "transform", "days": []}),
             json!({"b3lake": "transform", "days": ["yesterday"]}),
+            json!({"b3lake": "days", "from": "2024-01-02"}),
+            json!({"b3lake": "days", "from": "2024-01-02", "to": "2024-01-01"}),
         ] {
             let e = parse_request(&bad).unwrap_err().to_string();
             assert!(e.starts_with("not a request b3lake's function serves"), "{bad}: {e}");

@@ -47,6 +47,12 @@ def deploy(environment, region, code_key, update=False):
         # A rerun against the same moto: start from no stack.
         cfn.delete_stack(StackName=stack)
         cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        # moto's stack deletion leaves managed policies behind (AWS deletes them).
+        try:
+            client("iam", region).delete_policy(
+                PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/b3lake-{environment}-{region}-analyst")
+        except client("iam", region).exceptions.NoSuchEntityException:
+            pass
         # DeletionPolicy: Retain kept the lake; a new stack of the same name needs it gone.
         lake = f"b3lake-{environment}-{ACCOUNT}-{region}"
         s3 = client("s3", region)
@@ -285,6 +291,32 @@ def main(template_path):  # noqa: C901 (one check after another)
 
     verify("monthly budget", "AWS::Budgets::Budget", budgets,
            lambda found: any(x["BudgetName"] == f"b3lake-{ENVIRONMENT}-{REGION}-monthly" for x in found), budget_static)
+    # The backfill: a distributed map over the function's batches, as many at once as the
+    # function says, each retried when Lambda throttles.
+    def backfill_ok(definition):
+        listing, fan_out = definition["States"]["ListDays"], definition["States"]["TransformDays"]
+        batch = fan_out["ItemProcessor"]["States"]["TransformBatch"]
+        return (listing["Parameters"]["Payload"]["b3lake"] == "days" and fan_out["ItemsPath"] == "$.batches"
+                and fan_out["MaxConcurrencyPath"] == "$.concurrency"
+                and fan_out["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+                and batch["Parameters"]["Payload"] == {"b3lake": "transform", "days.$": "$"}
+                and any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in batch["Retry"]))
+
+    def backfill_definition():
+        machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:b3lake-{ENVIRONMENT}-backfill"
+        text = client("stepfunctions").describe_state_machine(stateMachineArn=machine)["definition"]
+        if not text:  # moto makes the machine but keeps only a DefinitionString
+            raise LookupError("definition not found")
+        return json.loads(text)
+
+    verify("backfill state machine fans the days out", "AWS::StepFunctions::StateMachine Definition",
+           backfill_definition, backfill_ok, lambda: backfill_ok(props("BackfillStateMachine")["Definition"]))
+    env = lam.get_function(FunctionName=f"b3lake-{ENVIRONMENT}-transform")["Configuration"]["Environment"]["Variables"]
+    check("the transform tells the backfill its fan-out", str(env.get("B3LAKE_BACKFILL_CONCURRENCY")) == "40"
+          and str(env.get("B3LAKE_BACKFILL_DAYS_PER_INVOCATION")) == "4", str(env))
+    analyst = iam.get_policy(PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/b3lake-{ENVIRONMENT}-{REGION}-analyst")["Policy"]
+    check("analyst policy", analyst["PolicyName"] == f"b3lake-{ENVIRONMENT}-{REGION}-analyst", str(analyst))
+
     # A new package under its own name deploys: the functions' code changes.
     before = client("lambda").get_function(FunctionName=f"b3lake-{ENVIRONMENT}-ingest")["Configuration"]["CodeSha256"]
     second, second_key = package("#!/bin/sh\necho two\n")

@@ -574,14 +574,14 @@ os.replace(port_file + ".tmp", port_file)
 server.serve_forever()
 "####;
 
-struct Proxy {
+pub(crate) struct Proxy {
     child: std::process::Child,
     dir: tempfile::TempDir,
     url: String,
 }
 
 impl Proxy {
-    fn start(kill_at: usize) -> Proxy {
+    pub(crate) fn start(kill_at: usize) -> Proxy {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("proxy.py");
         std::fs::write(&script, PROXY).unwrap();
@@ -602,7 +602,7 @@ impl Proxy {
     }
 
     /// Runs the CLI through the proxy: whether it was killed, and its changing requests.
-    fn run(&self, args: &[String]) -> (bool, usize) {
+    pub(crate) fn run(&self, args: &[String]) -> (bool, usize) {
         use std::os::unix::process::ExitStatusExt;
         let child = Command::new(env!("CARGO_BIN_EXE_b3lake"))
             .args(args)

@@ -267,6 +267,8 @@ fn the_template_deploys_to_moto() {
         "ok   bucket encrypted at rest",
         "ok   transform role grants named actions only",
         "ok   transform function runs the new package",
+        "ok   the transform tells the backfill its fan-out",
+        "ok   analyst policy",
         "ok   staging stack created in sa-east-1 beside the others",
         "ok   prod stack created in sa-east-1 beside the others",
     ] {

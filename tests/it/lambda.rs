@@ -260,6 +260,24 @@ async fn the_cli_backfills_the_raw_days_of_a_range() {
 
     let out = cli(&["trigger", "--lambda-function", "fn", "--from", "2016-01-01", "--to", "2016-12-31"]);
     assert!(!out.status.success() && stderr(&out).contains("--lake"), "{}", stderr(&out));
+
+    // The state machine's list of days: the raw days of the range, and the trading days between
+    // them the lake lacks (B3's calendar: 4 to 6 March 2024 are a Monday to a Wednesday).
+    let lake_dir = dir.path().to_str().unwrap().to_string();
+    let function = Config::from_vars(|name| match name {
+        "B3LAKE_LAKE" => Some(lake_dir.clone()),
+        "B3LAKE_BACKFILL_DAYS_PER_INVOCATION" => Some("2".into()),
+        _ => None,
+    })
+    .unwrap();
+    let list = json!({"b3lake": "days", "from": "2024-03-01", "to": "2024-03-31"});
+    let answer = handle(&list, &function).await.unwrap();
+    assert_eq!((&answer["days"], &answer["missing"]), (&json!(["2024-03-04", "2024-03-05", "2024-03-06"]), &json!([])));
+    let batches = json!([["2024-03-04", "2024-03-05"], ["2024-03-06"]]);
+    assert_eq!((&answer["batches"], &answer["concurrency"]), (&batches, &json!(40)));
+    std::fs::remove_dir_all(dir.path().join("raw/year=2024/month=03/day=05")).unwrap();
+    let answer = handle(&list, &function).await.unwrap();
+    assert_eq!((&answer["days"], &answer["missing"]), (&json!(["2024-03-04", "2024-03-06"]), &json!(["2024-03-05"])));
 }
 
 /// The function's binary itself, started as Lambda starts it, against a Lambda Runtime API on

@@ -202,12 +202,11 @@ fn missing_trading_days(present: &[arrow::array::RecordBatch], asked: &[NaiveDat
                 .filter_map(|((y, m), d)| NaiveDate::from_ymd_opt(y?, m? as u32, d? as u32)),
         );
     }
-    let candidates: Vec<NaiveDate> = match (asked.is_empty(), days.first(), days.last()) {
-        (false, _, _) => asked.iter().copied().filter(|d| crate::source::calendar::is_trading_day(*d)).collect(),
-        (true, Some(first), Some(last)) => crate::source::calendar::trading_days(*first, *last).collect(),
-        (true, _, _) => Vec::new(),
-    };
-    candidates.into_iter().filter(|d| !days.contains(d)).collect()
+    use crate::source::calendar;
+    if asked.is_empty() {
+        return calendar::missing_between(&days.into_iter().collect::<Vec<_>>());
+    }
+    asked.iter().copied().filter(|d| calendar::is_trading_day(*d) && !days.contains(d)).collect()
 }
 
 /// A filter on the partition columns (so only those days' files are read) and on the date.

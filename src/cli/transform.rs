@@ -86,9 +86,28 @@ impl TransformArgs {
             Days::Incremental
         };
         let lake = self.lake.open().await?;
+        let range = matches!(days, Days::Range(..)).then(|| days.clone());
         let report = transform(&lake, &self.job.options(days, progress)?).await?;
         println!("{lake}: {report}");
+        if let Some(range) = range {
+            warn_missing(&b3lake::transform::raw_dates(&lake, &range).await?);
+        }
         Ok(())
+    }
+}
+
+/// Says which of B3's trading days between the first and the last raw day of a range the lake
+/// lacks: a range transformed or backfilled without them has holes.
+fn warn_missing(raw_days: &[chrono::NaiveDate]) {
+    let missing = b3lake::source::calendar::missing_between(raw_days);
+    if let (Some(first), n) = (missing.first(), missing.len()) {
+        let days: Vec<String> = missing.iter().take(10).map(ToString::to_string).collect();
+        let more = if n > 10 { ", ..." } else { "" };
+        eprintln!(
+            "warning: {n} trading days of B3's calendar in the range have no raw data ({}{more}); ingest them \
+             (from {first})",
+            days.join(", ")
+        );
     }
 }
 
@@ -137,6 +156,7 @@ impl TriggerArgs {
             anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
             let lake = b3lake::lake::Lake::open(&lake).await?;
             let days = b3lake::transform::raw_dates(&lake, &Days::Range(from, to)).await?;
+            warn_missing(&days);
             let options = BackfillOptions {
                 function,
                 days_per_invocation: self.days_per_invocation as usize,

@@ -265,12 +265,7 @@ async fn transform_days(days: Vec<NaiveDate>, config: &Config) -> Result<Value> 
 async fn list_days(from: NaiveDate, to: NaiveDate, config: &Config) -> Result<Value> {
     let lake = Lake::open(&config.lake).await?;
     let days = crate::transform::raw_dates(&lake, &Days::Range(from, to)).await?;
-    let missing: Vec<NaiveDate> = match (days.first(), days.last()) {
-        (Some(first), Some(last)) => {
-            calendar::trading_days(*first, *last).filter(|d| days.binary_search(d).is_err()).collect()
-        }
-        _ => Vec::new(),
-    };
+    let missing = calendar::missing_between(&days);
     info!(lake = %config.lake, %from, %to, days = days.len(), missing = missing.len(), "the backfill's days");
     let batches: Vec<&[NaiveDate]> = days.chunks(config.backfill_days_per_invocation as usize).collect();
     Ok(json!({

@@ -76,6 +76,17 @@ pub fn trading_days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = Naiv
     from.iter_days().take_while(move |d| *d <= to).filter(|d| is_trading_day(*d))
 }
 
+/// The trading days between the first and the last of `present` (sorted) that it lacks: the
+/// sessions a lake holding `present` misses.
+pub fn missing_between(present: &[NaiveDate]) -> Vec<NaiveDate> {
+    match (present.first(), present.last()) {
+        (Some(first), Some(last)) => {
+            trading_days(*first, *last).filter(|d| present.binary_search(d).is_err()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The last trading day on or before `day`.
 pub fn trading_day_on_or_before(day: NaiveDate) -> NaiveDate {
     let mut d = day;
@@ -122,5 +133,8 @@ mod tests {
         assert!(is_trading_day(d("2022-12-29")));
         assert_eq!(trading_day_on_or_before(d("2023-01-01")), d("2022-12-29"));
         assert_eq!(trading_days(d("2024-02-09"), d("2024-02-15")).count(), 3, "Carnival Mon-Tue, a weekend");
+        let present = [d("2024-02-08"), d("2024-02-15")];
+        assert_eq!(missing_between(&present), [d("2024-02-09"), d("2024-02-14")]);
+        assert!(missing_between(&[]).is_empty());
     }
 }

@@ -278,6 +278,13 @@ async fn the_cli_backfills_the_raw_days_of_a_range() {
     std::fs::remove_dir_all(dir.path().join("raw/year=2024/month=03/day=05")).unwrap();
     let answer = handle(&list, &function).await.unwrap();
     assert_eq!((&answer["days"], &answer["missing"]), (&json!(["2024-03-04", "2024-03-06"]), &json!(["2024-03-05"])));
+    // The command says so too, for a backfill and for a transform of the range.
+    let out = backfill("1");
+    let warning = "1 trading days of B3's calendar in the range have no raw data (2024-03-05)";
+    assert!(out.status.success() && stderr(&out).contains(warning), "{}", stderr(&out));
+    let out = cli(&["transform", "--lake", &lake_dir, "--from", "2024-03-01", "--to", "2024-03-31"]);
+    assert!(out.status.success() && stderr(&out).contains(warning), "{}", stderr(&out));
+    assert!(!stderr(&backfill("1")).contains("2024-03-04"), "days present are not named");
 }
 
 /// The function's binary itself, started as Lambda starts it, against a Lambda Runtime API on

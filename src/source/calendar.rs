@@ -87,15 +87,6 @@ pub fn missing_between(present: &[NaiveDate]) -> Vec<NaiveDate> {
     }
 }
 
-/// The last trading day on or before `day`.
-pub fn trading_day_on_or_before(day: NaiveDate) -> NaiveDate {
-    let mut d = day;
-    while !is_trading_day(d) {
-        d = d.pred_opt().expect("a day before");
-    }
-    d
-}
-
 /// Easter Sunday of the Gregorian calendar (the anonymous algorithm, as in Meeus).
 fn easter(year: i32) -> NaiveDate {
     let (a, b, c) = (year % 19, year / 100, year % 100);
@@ -131,7 +122,6 @@ mod tests {
     fn the_last_weekday_of_a_year_and_the_day_before() {
         assert_eq!(closure(d("2022-12-30")), Some("last weekday of the year"));
         assert!(is_trading_day(d("2022-12-29")));
-        assert_eq!(trading_day_on_or_before(d("2023-01-01")), d("2022-12-29"));
         assert_eq!(trading_days(d("2024-02-09"), d("2024-02-15")).count(), 3, "Carnival Mon-Tue, a weekend");
         let present = [d("2024-02-08"), d("2024-02-15")];
         assert_eq!(missing_between(&present), [d("2024-02-09"), d("2024-02-14")]);

@@ -19,13 +19,14 @@ async fn main() -> b3lake::Result<()> {
     let report = ingest(&lake, &inputs, &IngestOptions::default()).await?;
     println!("{report}");
 
-    let ctx = b3lake::sql::session(&lake).await?;
-    ctx.sql(
-        "SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado FROM cotacoes_b3_raw \
+    let session = b3lake::sql::session(&lake).await?;
+    session
+        .plan(
+            "SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado FROM cotacoes_b3_raw \
          WHERE tipo_mercado = 10 ORDER BY volume_total_negociado DESC LIMIT 10",
-    )
-    .await?
-    .show()
-    .await?;
+        )
+        .await?
+        .show()
+        .await?;
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! statement that is not parsed within [`PARSE_TIME`] is refused with a clear error instead
 //! of hanging the prompt or the job. (Catalog statements are recognised by their keywords,
 //! names and literals alone, in one pass.) The parser's thread is left to finish on its own;
-//! a one-shot command exits at once.
+//! a one-shot command exits at once. An async caller awaits the parse ([`parse_within_async`]):
+//! a server's worker thread must not sit in a blocking wait while other requests queue.
 
 use std::time::Duration;
 
@@ -39,15 +40,35 @@ pub fn parse_within<T: Send + 'static>(parse: impl FnOnce() -> T + Send + 'stati
     within(PARSE_TIME, parse)
 }
 
-fn within<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> Result<T, TooSlow> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+/// [`parse_within`] for async callers: the wait is a future, so the worker thread runs other
+/// tasks while the parser's thread works.
+pub async fn parse_within_async<T: Send + 'static>(parse: impl FnOnce() -> T + Send + 'static) -> Result<T, TooSlow> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    spawn(move || {
+        let _ = tx.send(parse());
+    })?;
+    match tokio::time::timeout(PARSE_TIME, rx).await {
+        Ok(Ok(parsed)) => Ok(parsed),
+        // The thread ended without an answer (it panicked), or time ran out.
+        Ok(Err(_)) | Err(_) => Err(TooSlow::Timeout),
+    }
+}
+
+/// Starts `work` on a parser's thread.
+fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), TooSlow> {
     std::thread::Builder::new()
         .name("b3lake-parse".into())
         .stack_size(STACK)
-        .spawn(move || {
-            let _ = tx.send(work());
-        })
-        .map_err(|e| TooSlow::NoThread(e.to_string()))?;
+        .spawn(work)
+        .map(drop)
+        .map_err(|e| TooSlow::NoThread(e.to_string()))
+}
+
+fn within<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> Result<T, TooSlow> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    spawn(move || {
+        let _ = tx.send(work());
+    })?;
     rx.recv_timeout(limit).map_err(|_| TooSlow::Timeout)
 }
 
@@ -62,5 +83,26 @@ mod tests {
         let late = within(Duration::from_millis(100), || std::thread::sleep(Duration::from_secs(5)));
         assert!(late.is_err());
         assert!(started.elapsed() < Duration::from_secs(2), "the caller did not wait for the work");
+    }
+
+    /// While a parse runs, the one worker of a current-thread runtime keeps running other tasks.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_async_parse_leaves_the_worker_free() {
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        let parsed = parse_within_async(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            7
+        })
+        .await;
+        ticker.abort();
+        assert_eq!(parsed.unwrap(), 7);
+        assert!(ticks.load(std::sync::atomic::Ordering::Relaxed) >= 10, "the worker was blocked");
     }
 }

@@ -66,10 +66,10 @@ pub async fn run(location: &str, month: NaiveDate, progress: bool) -> Result<Dem
         let inputs = source::resolve(&[synthetic.clone(), real.clone()])?;
         let report = ingest(&lake, &inputs, &IngestOptions { progress, ..Default::default() }).await?;
         let refined = transform(&lake, &TransformOptions { progress, ..Default::default() }).await?;
-        let ctx = crate::sql::session(&lake).await?;
+        let session = crate::sql::session(&lake).await?;
         let mut results = Vec::new();
         for (title, sql) in QUERIES {
-            let batches = ctx.sql(sql).await?.collect().await?;
+            let batches = session.plan(sql).await?.collect().await?;
             let table = pretty_format_batches(&batches).map_err(datafusion::error::DataFusionError::from)?;
             results.push((title.to_string(), table.to_string()));
         }

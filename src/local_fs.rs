@@ -10,6 +10,11 @@ pub fn replace_local_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
     std::fs::rename(&tmp, path)
 }
 
+/// [`remove_empty_dirs`] off the async worker: the file system's calls block.
+pub async fn remove_empty_dirs_async(dir: std::path::PathBuf) {
+    let _ = tokio::task::spawn_blocking(move || remove_empty_dirs(&dir)).await;
+}
+
 /// Removes the empty folders under `dir`, and `dir` if it ends up empty: a local store keeps
 /// the folders of the files it deletes.
 pub fn remove_empty_dirs(dir: &std::path::Path) {

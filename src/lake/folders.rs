@@ -124,7 +124,7 @@ pub async fn replace(lake: &Lake, folder: &str, files: &Files) -> Result<(), Err
     let stale: Vec<Path> = lake.list_all(&lake.path(folder)).await?.into_iter().filter(|p| !new.contains(p)).collect();
     lake.remove_all(stale).await?;
     if let Some(root) = lake.local_root() {
-        crate::local_fs::remove_empty_dirs(&root.join(folder));
+        crate::local_fs::remove_empty_dirs_async(root.join(folder)).await;
     }
     Ok(())
 }

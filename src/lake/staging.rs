@@ -244,7 +244,7 @@ pub async fn move_in(lake: &Lake, run: &str, folder: &str) -> Result<(), Error> 
     let live = lake.list_all(&lake.path(folder)).await?;
     lake.remove_all(live.into_iter().filter(|p| !wanted.contains(p)).collect()).await?;
     if let Some(root) = lake.local_root() {
-        crate::local_fs::remove_empty_dirs(&root.join(folder));
+        crate::local_fs::remove_empty_dirs_async(root.join(folder)).await;
     }
     Ok(())
 }

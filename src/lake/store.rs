@@ -63,8 +63,9 @@ impl Lake {
             None if location.contains("://") => return Err(err("only local folders and s3:// are supported".into())),
             None => PathBuf::from(location),
         };
-        std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
-        let dir = dir.canonicalize().map_err(|e| err(e.to_string()))?;
+        // The file system's calls block: off the async worker.
+        let made = tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir).and_then(|()| dir.canonicalize()));
+        let dir = made.await.map_err(|e| err(e.to_string()))?.map_err(|e| err(e.to_string()))?;
         let url = Url::from_directory_path(&dir).map_err(|_| err("not an absolute path".into()))?;
         let root = Path::from_filesystem_path(&dir).map_err(|e| err(e.to_string()))?;
         Ok(Lake { url, store: Arc::new(super::local::LocalStore::default()), root, local_root: Some(dir) })

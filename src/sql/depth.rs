@@ -92,11 +92,18 @@ impl Visitor for Depth {
     }
 }
 
-/// Drops a statement that may be too deep for this thread's stack to drop recursively.
+/// Drops a statement that may be too deep for this thread's stack to drop recursively, on a
+/// thread of its own with a deep stack. The caller does not wait for it (an async caller must
+/// not block its worker); if no thread can be had, the statement is leaked rather than dropped
+/// here, where its depth could overflow the stack.
 pub fn drop_deep(statement: Statement) {
-    let dropped = std::thread::Builder::new().stack_size(256 << 20).spawn(move || drop(statement));
-    if let Ok(handle) = dropped {
-        let _ = handle.join();
+    let (tx, rx) = std::sync::mpsc::channel::<Statement>();
+    let spawned = std::thread::Builder::new().stack_size(256 << 20).spawn(move || drop(rx.recv()));
+    match spawned {
+        Ok(_) => {
+            let _ = tx.send(statement);
+        }
+        Err(_) => std::mem::forget(statement),
     }
 }
 

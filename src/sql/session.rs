@@ -1,7 +1,6 @@
 //! The one SQL session every front door uses: the lake's store and the catalog's tables.
 
 use std::collections::BTreeMap;
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use datafusion::catalog::SchemaProvider;
@@ -53,13 +52,6 @@ struct Views {
     stale: BTreeMap<String, String>,
 }
 
-impl Deref for Session {
-    type Target = SessionContext;
-    fn deref(&self) -> &SessionContext {
-        &self.ctx
-    }
-}
-
 /// A session over `lake` with every table of its catalog registered.
 pub async fn session(lake: &Lake) -> Result<Session> {
     session_with(lake, Partitions::Index).await
@@ -103,20 +95,13 @@ impl Session {
         Ok(self.plan_sized(sql).await?.0)
     }
 
-    /// [`SessionContext::sql`], with the views the statement reads planned first (see
-    /// [`Session::plan`]); without them it would find no view.
-    pub async fn sql(&self, sql: &str) -> datafusion::error::Result<DataFrame> {
-        self.plan_views(sql).await;
-        self.ctx.sql(sql).await
-    }
-
     /// [`Session::plan`] with the views registered as they are, and what the statement
     /// expands to (see [`super::expansion`]).
     async fn plan_sized(&self, sql: &str) -> Result<(DataFrame, u64)> {
         let state = self.ctx.state();
         let limit = state.config().options().sql_parser.recursion_limit.get();
         let text = sql.to_string();
-        let parsed = crate::deadline::parse_within(move || super::dialect::parse(&text, limit));
+        let parsed = crate::deadline::parse_within_async(move || super::dialect::parse(&text, limit)).await;
         let statement = parsed.map_err(|slow| Error::Usage(slow.to_string()))??;
         // DataFusion's own file statements name any path: the lake's catalog statements
         // (CREATE EXTERNAL TABLE, inside the lake) and `--output` take their place.
@@ -156,6 +141,18 @@ impl Session {
             )),
             None => error,
         }
+    }
+
+    /// Forgets a table the catalog dropped.
+    pub fn deregister(&self, name: &str) -> Result<()> {
+        self.ctx.deregister_table(name)?;
+        Ok(())
+    }
+
+    /// The names of the session's scalar and aggregate functions (for completion).
+    pub fn function_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        state.scalar_functions().keys().chain(state.aggregate_functions().keys()).cloned().collect()
     }
 
     /// The lake's catalog the tables come from.

@@ -332,7 +332,7 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
                 Err(CatalogError::TableNotFound(_)) if if_exists => {}
                 other => other?,
             }
-            session.deregister_table(name.as_str())?;
+            session.deregister(name.as_str())?;
             Ok(vec![])
         }
         Statement::Repair { table } => {
@@ -506,7 +506,7 @@ async fn describe(session: &Session, table: String) -> Result<Vec<RecordBatch>> 
     }
     // Not a catalog table (information_schema): DataFusion describes it.
     let Some(def) = catalog.table(&table).await? else {
-        return Ok(session.sql(&format!("DESCRIBE {table}")).await?.collect().await?);
+        return Ok(session.plan(&format!("DESCRIBE {table}")).await?.collect().await?);
     };
     let all: Vec<_> =
         def.columns.iter().map(|c| (c, false)).chain(def.partition_keys.iter().map(|c| (c, true))).collect();

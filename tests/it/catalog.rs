@@ -30,8 +30,10 @@ pub(crate) async fn real_day_lake(dir: &std::path::Path) -> Lake {
 /// per-file metrics).
 async fn rows_and_files(lake: &Lake, sql: &str, partitions: Partitions) -> (Vec<RecordBatch>, BTreeSet<String>) {
     let session = session_with(lake, partitions).await.unwrap();
-    let plan = session.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
-    let batches = datafusion::physical_plan::collect(plan.clone(), session.task_ctx()).await.unwrap();
+    let df = session.plan(sql).await.unwrap();
+    let task = std::sync::Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await.unwrap();
+    let batches = datafusion::physical_plan::collect(plan.clone(), task).await.unwrap();
     fn walk(plan: &dyn ExecutionPlan, out: &mut BTreeSet<String>) {
         for metric in plan.metrics().iter().flat_map(|m| m.iter().cloned().collect::<Vec<_>>()) {
             for label in metric.labels() {

@@ -58,7 +58,7 @@ pub async fn ingest_paths(lake: &Lake, paths: &[PathBuf]) -> b3lake::Result<Inge
 
 pub async fn query(lake: &Lake, sql: &str) -> Vec<RecordBatch> {
     let ctx = b3lake::sql::session(lake).await.unwrap();
-    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+    ctx.plan(sql).await.unwrap().collect().await.unwrap()
 }
 
 pub async fn query_one_i64(lake: &Lake, sql: &str) -> i64 {

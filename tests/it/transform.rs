@@ -113,11 +113,12 @@ async fn both_layouts_hold_the_same_rows_and_compact_skips_pages() {
     // A symbol filter on the compact file reads one page, not the day's 1,196 rows.
     let ctx = b3lake::sql::session(&compact).await.unwrap();
     let df = ctx
-        .sql("SELECT preco_fechamento FROM cotacoes_b3_refined WHERE year = 2022 AND symbol = 'PETR4'")
+        .plan("SELECT preco_fechamento FROM cotacoes_b3_refined WHERE year = 2022 AND symbol = 'PETR4'")
         .await
         .unwrap();
+    let task = std::sync::Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await.unwrap();
-    let batches = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx()).await.unwrap();
+    let batches = datafusion::physical_plan::collect(plan.clone(), task).await.unwrap();
     assert_eq!(strings(&batches), ["32.63"]);
     let scanned = scan_output_rows(plan.as_ref());
     assert!(scanned > 0 && scanned <= 64, "the scan returned {scanned} rows");

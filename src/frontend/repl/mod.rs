@@ -147,9 +147,7 @@ async fn command_run(shell: &mut Shell, command: Command) -> Result<()> {
 
 /// Tables, their columns and the session's functions, for completion.
 async fn refresh_words(shell: &Shell, words: &Words) {
-    let ctx: &datafusion::prelude::SessionContext = &shell.session;
-    let mut names: Vec<String> = ctx.state().scalar_functions().keys().cloned().collect();
-    names.extend(ctx.state().aggregate_functions().keys().cloned());
+    let mut names = shell.session.function_names();
     if let Some(schema) = shell.session.schema() {
         for table in schema.table_names() {
             if let Ok(Some(provider)) = schema.table(&table).await {

@@ -86,11 +86,12 @@ impl TransformArgs {
             Days::Incremental
         };
         let lake = self.lake.open().await?;
-        let range = matches!(days, Days::Range(..)).then(|| days.clone());
+        let range = matches!(days, Days::Range(..));
         let report = transform(&lake, &self.job.options(days, progress)?).await?;
         println!("{lake}: {report}");
-        if let Some(range) = range {
-            warn_missing(&b3lake::transform::raw_dates(&lake, &range).await?);
+        if range {
+            // A range transforms every raw day it holds: the report's days are those.
+            warn_missing(&report.days);
         }
         Ok(())
     }

@@ -290,17 +290,6 @@ fn due(day: NaiveDate) -> DateTime<Utc> {
     (evening + chrono::TimeDelta::hours(3)).and_utc()
 }
 
-/// Whether the lake holds `day`'s raw quotes.
-async fn has_raw_day(lake: &Lake, day: NaiveDate) -> Result<bool> {
-    use object_store::ObjectStoreExt;
-    let path = lake.path(&crate::lake::layout::raw_file(day));
-    match lake.store().head(&path).await {
-        Ok(_) => Ok(true),
-        Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(source) => Err(crate::lake::Error::Store { path: path.to_string(), source }.into()),
-    }
-}
-
 /// The schedule: the trading days due by `time` that the lake lacks since its last one (within
 /// a week), oldest first; on a lake with none of that week, the schedule's own day. A day whose
 /// file B3 has not published is late, and missing once [`MISSING_AFTER`] has passed.
@@ -311,7 +300,7 @@ async fn scheduled_ingest(time: DateTime<Utc>, config: &Config) -> Result<Value>
     let mut todo = Vec::new();
     let mut found = false;
     for &day in week.iter().rev() {
-        if has_raw_day(&lake, day).await? {
+        if lake.exists(&lake.path(&crate::lake::layout::raw_file(day))).await? {
             found = true;
             break;
         }

@@ -15,6 +15,7 @@ use cli::check::CheckArgs;
 use cli::demo::{DemoArgs, SynthArgs};
 use cli::ingest::{IngestArgs, IngestIbovArgs};
 use cli::report::ReportArgs;
+use cli::serve::ServeArgs;
 use cli::sql::SqlArgs;
 use cli::transform::{TransformArgs, TriggerArgs, WatchArgs};
 
@@ -54,6 +55,9 @@ enum Command {
     },
     /// Run SQL on the lake's tables: a REPL at a terminal, or -c, -f and standard input.
     Sql(SqlArgs),
+    /// Serve Amazon Athena's API on a local port, so that boto3, PyAthena, awswrangler or dbt
+    /// run their Athena code on the lake.
+    Serve(ServeArgs),
     /// Draw a chart of the lake to a PNG or SVG file.
     Chart {
         #[command(subcommand)]
@@ -109,6 +113,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Check(args) => args.run().await,
         Command::Catalog { action } => action.run().await,
         Command::Sql(args) => args.run().await,
+        Command::Serve(args) => args.run().await,
         Command::Chart { kind } => kind.run().await,
         Command::Report(args) => args.run(progress).await,
         Command::Demo(args) => args.run(progress).await,

@@ -2,7 +2,8 @@
 # Runs every test. S3 tests need an S3 server: this installs moto from PyPI, starts it on
 # 127.0.0.1, points the AWS SDK and object_store at it, runs `cargo test` (with the Lambda
 # function's feature), and stops it. The AWS template's tests need cfn-lint and checkov, and the
-# workflow's check-jsonschema and zizmor, installed into target/tools.
+# workflow's check-jsonschema and zizmor, installed into target/tools; Athena's clients, which
+# the server's tests run, into target/clients.
 # The report test renders the HTML report in headless Chromium: Debian's package, installed
 # here when missing.
 set -euo pipefail
@@ -27,6 +28,14 @@ if [ ! -x target/tools/bin/zizmor ]; then
     target/tools/bin/pip install --quiet --disable-pip-version-check 'zizmor==1.33.1' 'check-jsonschema==0.39.0'
 fi
 export B3LAKE_TOOLS="$PWD/target/tools/bin"
+# Athena's clients, run unchanged against `b3lake serve`: boto3, the AWS CLI, PyAthena (with
+# SQLAlchemy and pandas) and awswrangler, apart from the linters' packages.
+if [ ! -x target/clients/bin/aws ]; then
+    python3 -m venv target/clients
+    target/clients/bin/pip install --quiet --disable-pip-version-check 'awscli==1.46.2' \
+        'pyathena[sqlalchemy,pandas,arrow]==4.2.1' 'awswrangler==3.17.1'
+fi
+export B3LAKE_CLIENTS="$PWD/target/clients/bin"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
 # The least-privilege test records the requests the function's handlers make.

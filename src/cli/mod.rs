@@ -7,6 +7,7 @@ pub mod check;
 pub mod demo;
 pub mod ingest;
 pub mod report;
+pub mod serve;
 pub mod sql;
 pub mod transform;
 

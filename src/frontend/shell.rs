@@ -124,14 +124,17 @@ impl Shell {
                 *last = None;
                 let running = execute_with(session, sql, |batch| {
                     rows += batch.num_rows();
+                    let written = (|| {
+                        if let Some(out) = sink.take() {
+                            output = Some(printer.start(out, &batch.schema()).map_err(io)?);
+                        }
+                        output.as_mut().expect("started above").push(&batch).map_err(io)
+                    })();
                     match &mut kept {
-                        Some(k) if rows <= KEEP_ROWS => k.push(batch.clone()),
+                        Some(k) if rows <= KEEP_ROWS => k.push(batch),
                         _ => kept = None,
                     }
-                    if let Some(out) = sink.take() {
-                        output = Some(printer.start(out, &batch.schema()).map_err(io)?);
-                    }
-                    output.as_mut().expect("started above").push(batch).map_err(io)
+                    std::future::ready(written)
                 });
                 let done = tokio::select! {
                     r = running => r?,

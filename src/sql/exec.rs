@@ -106,9 +106,9 @@ pub fn human_bytes(bytes: u64) -> String {
 /// anything else on DataFusion.
 pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
     let mut batches = Vec::new();
-    let mut done = execute_with::<Error>(session, sql, |b| {
-        batches.push(b.clone());
-        Ok(())
+    let mut done = execute_with::<Error, _>(session, sql, |b| {
+        batches.push(b);
+        std::future::ready(Ok(()))
     })
     .await?;
     done.batches = batches;
@@ -119,21 +119,24 @@ pub async fn execute(session: &Session, sql: &str) -> Result<Executed> {
 /// them (the `Executed` has none): how a large result is written without holding it. Every
 /// query of the lake passes here, so that each sees one state of it. `each` fails with the
 /// caller's error type (a front end's write to its output), which the engine's convert into.
-pub async fn execute_with<E: From<Error>>(
+/// Its future is awaited before the next batch, so that a front end writing to a network
+/// store holds the query back without blocking its worker; it owns what it needs (a batch
+/// costs a reference count), so that a query can run in a task of its own.
+pub async fn execute_with<E: From<Error>, F: Future<Output = Result<(), E>>>(
     session: &Session,
     sql: &str,
-    mut each: impl FnMut(&RecordBatch) -> Result<(), E>,
+    mut each: impl FnMut(RecordBatch) -> F,
 ) -> Result<Executed, E> {
     let started = Instant::now();
     let mut rows = 0;
     let (schema, scanned) = match statements::parse(sql) {
         Some(statement) => {
             let batches = statements::run(session, statement?).await?;
-            for batch in &batches {
-                rows += batch.num_rows();
-                each(batch)?;
-            }
             let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(Schema::empty()));
+            for batch in batches {
+                rows += batch.num_rows();
+                each(batch).await?;
+            }
             (schema, Scanned::default())
         }
         None => {
@@ -143,11 +146,12 @@ pub async fn execute_with<E: From<Error>>(
             let ran = async {
                 if let Some((analyze, query)) = super::explain::parse(sql) {
                     let batches = super::explain::run(session, analyze, query).await?;
-                    for batch in &batches {
+                    let schema = batches[0].schema();
+                    for batch in batches {
                         rows += batch.num_rows();
-                        each(batch)?;
+                        each(batch).await?;
                     }
-                    return Ok::<_, E>((batches[0].schema(), Scanned::default()));
+                    return Ok::<_, E>((schema, Scanned::default()));
                 }
                 let df = session.plan(sql).await?;
                 let task = Arc::new(df.task_ctx());
@@ -159,7 +163,7 @@ pub async fn execute_with<E: From<Error>>(
                         Err(e) => return Err(changed_file(session, e).await.into()),
                     };
                     rows += batch.num_rows();
-                    each(&batch)?;
+                    each(batch).await?;
                 }
                 Ok::<_, E>((plan.schema(), Scanned::of(&plan)))
             }

@@ -22,6 +22,7 @@ mod parse;
 mod portfolio;
 mod readers;
 mod s3;
+mod serve;
 mod sql;
 mod statements;
 mod synth;

@@ -1,0 +1,292 @@
+//! `b3lake serve`: Athena's real clients (boto3, the AWS CLI, PyAthena, SQLAlchemy), unchanged,
+//! against the server over a local lake and over an S3 lake on moto. Their answers must equal
+//! `b3lake sql`'s on the same lake; the client script (tests/clients/athena_clients.py) asserts
+//! what Athena's API Reference says of states, errors, paging and the spelling of values.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use b3lake::lake::Lake;
+use serde_json::Value;
+
+use crate::common::*;
+
+const PRICES: &str = "SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado, data_pregao \
+     FROM cotacoes_b3_raw WHERE year = 2022 AND codigo_negociacao IN ('PETR4', 'VALE3', 'ITUB4') \
+     ORDER BY codigo_negociacao";
+
+/// A running `b3lake serve`, stopped when dropped.
+struct Served {
+    child: Child,
+    endpoint: String,
+}
+
+impl Served {
+    fn start(lake: &str, args: &[&str]) -> Served {
+        Self::start_with(lake, args, &[])
+    }
+
+    fn start_with(lake: &str, args: &[&str], env: &[(&str, &str)]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_b3lake"))
+            .args(["serve", "--lake", lake, "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run b3lake serve");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("the server did not start: {line}"))
+            .to_string();
+        // The rest of its log, read so that the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Served { child, endpoint }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The clients' Python (`B3LAKE_CLIENTS`, which tests/run.sh fills).
+fn python() -> PathBuf {
+    let dir = std::env::var("B3LAKE_CLIENTS")
+        .expect("B3LAKE_CLIENTS is not set: run the tests with tests/run.sh, which installs boto3, PyAthena, ...");
+    let path = Path::new(&dir).join("python");
+    assert!(path.exists(), "{} is missing: run the tests with tests/run.sh", path.display());
+    path
+}
+
+/// Runs a mode of the client script; its JSON.
+fn clients(mode: &str, endpoint: &str, args: &[&str]) -> Value {
+    let out = Command::new(python())
+        .arg("tests/clients/athena_clients.py")
+        .args([mode, endpoint])
+        .args(args)
+        .output()
+        .expect("run the clients");
+    assert!(
+        out.status.success(),
+        "{mode}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{mode}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `b3lake sql`'s rows of a statement, as CSV cells.
+fn engine(lake: &str, sql: &str) -> Vec<Vec<String>> {
+    let out = cli(&["sql", "--lake", lake, "--format", "csv", "-c", sql]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+}
+
+fn rows(value: &Value) -> Vec<Vec<String>> {
+    let rows = value.as_array().unwrap_or_else(|| panic!("not rows: {value}"));
+    rows.iter()
+        .map(|r| r.as_array().unwrap().iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect())
+        .collect()
+}
+
+fn count(lake: &str, sql: &str) -> i64 {
+    engine(lake, sql)[0][0].parse().unwrap()
+}
+
+/// Everything boto3 asks of the API, and the answers against the engine's.
+fn check_boto3(lake: &str, endpoint: &str) -> Value {
+    let out = clients("boto3", endpoint, &[]);
+    let prices = engine(lake, PRICES);
+    assert_eq!(prices[1][1], "32.63", "PETR4's close on 2022-02-04, from B3's file");
+    assert_eq!(rows(&out["prices"]), prices);
+    assert_eq!(out["paged"]["rows"], count(lake, "SELECT count(*) FROM cotacoes_b3_raw WHERE year = 2022"));
+    assert_eq!(out["paged"]["pages"], 8, "7,523 rows with the header, 1,000 a page");
+    assert_eq!(rows(&out["parameter"]), [["32.63"]]);
+    assert_eq!(rows(&out["prepared"]), [["87.98"]]);
+    let opening = "SELECT preco_abertura FROM cotacoes_b3_raw WHERE codigo_negociacao = 'VALE3' AND year = 2022";
+    assert_eq!(rows(&out["prepared_updated"]), engine(lake, opening));
+    let petr = "SELECT count(*) FROM cotacoes_b3_raw WHERE codigo_negociacao LIKE 'PETR%' AND year = 2022";
+    assert_eq!(out["ctas_rows"], count(lake, petr));
+    assert_eq!(out["ctas_count"].as_str().unwrap().parse::<i64>().unwrap(), count(lake, petr));
+    let tables: Vec<Vec<String>> = engine(lake, "SHOW TABLES");
+    let tables: Vec<String> = tables.into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(out["tables"].as_array().unwrap().len(), tables.len(), "{out}");
+    assert_eq!(rows(&out["history_rows"]), prices);
+    out
+}
+
+fn check_pyathena(lake: &str, endpoint: &str, staging: Option<&str>) {
+    let out = clients("pyathena", endpoint, staging.as_slice());
+    let prices = engine(lake, PRICES);
+    assert_eq!(rows(&out["cursor"]), prices);
+    assert_eq!(rows(&out["sqlalchemy"]), prices, "SQLAlchemy with pandas.read_sql");
+    assert_eq!(out["cursor_parameter"], serde_json::json!(["32.63"]));
+    assert_eq!(out["cursor_count"], count(lake, "SELECT count(*) FROM cotacoes_b3_raw WHERE year = 2022"));
+    if staging.is_some() {
+        // pandas keeps a decimal column as Python Decimals, spelled as the engine spells them.
+        assert_eq!(rows(&out["pandas"]), prices, "PandasCursor, reading the CSV from S3");
+    }
+}
+
+async fn json(answer: reqwest::Response) -> Value {
+    serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
+}
+
+async fn local_lake(dir: &Path) -> String {
+    let path = dir.join("lake");
+    let lake = Lake::open(path.to_str().unwrap()).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn athenas_clients_run_unchanged_on_a_local_lake_and_the_history_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let served = Served::start(&lake, &["--max-concurrent", "2"]);
+    let out = tokio::task::block_in_place(|| check_boto3(&lake, &served.endpoint));
+    // Results where Athena puts them: the workgroup's folder, by default under the lake.
+    let id = out["history_id"].as_str().unwrap();
+    let csv = std::fs::read_to_string(Path::new(&lake).join(format!("athena-results/{id}.csv"))).unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("\"codigo_negociacao\",\"preco_ultimo_negocio\",\"volume_total_negociado\",\"data_pregao\"")
+    );
+    assert!(csv.contains("\"PETR4\",\"32.63\",\"1945649554.00\",\"2022-02-04\""), "{csv}");
+    drop(served);
+
+    let served = Served::start(&lake, &[]);
+    let history = tokio::task::block_in_place(|| clients("history", &served.endpoint, &[id]));
+    assert_eq!(rows(&history["rows"]), engine(&lake, PRICES));
+    let cli = tokio::task::block_in_place(|| clients("cli", &served.endpoint, &[]));
+    assert_eq!(rows(&cli["prices"]), engine(&lake, PRICES), "the AWS CLI");
+    tokio::task::block_in_place(|| check_pyathena(&lake, &served.endpoint, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn athenas_clients_run_unchanged_on_an_s3_lake_with_results_on_s3() {
+    let url = bucket("b3lake-serve").await;
+    let lake = Lake::open(&url).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    let served = Served::start(&url, &["--max-concurrent", "2", "--output", "s3://b3lake-serve/athena-results"]);
+    tokio::task::block_in_place(|| {
+        let out = check_boto3(&url, &served.endpoint);
+        let id = out["history_id"].as_str().unwrap();
+        let key = format!("athena-results/{id}.csv");
+        let results = Lake::open("s3://b3lake-serve/");
+        let results = tokio::runtime::Handle::current().block_on(results).unwrap();
+        let csv = tokio::runtime::Handle::current().block_on(results.read(&results.path(&key))).unwrap();
+        assert!(csv.is_some_and(|c| c.starts_with(b"\"codigo_negociacao\"")), "the results are on S3");
+        check_pyathena(&url, &served.endpoint, Some("s3://b3lake-serve/staging/"));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pair_makes_every_request_signed_and_off_loopback_one_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let refused = cli(&["serve", "--lake", &lake, "--listen", "0.0.0.0:0"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("needs a key pair"), "{}", stderr(&refused));
+
+    let key = [("B3LAKE_SERVE_ACCESS_KEY_ID", "AKIAB3LAKETEST"), ("B3LAKE_SERVE_SECRET_ACCESS_KEY", "s3cr3t-value")];
+    let served = Served::start_with(&lake, &[], &key);
+    let out = tokio::task::block_in_place(|| clients("signed", &served.endpoint, &["AKIAB3LAKETEST", "s3cr3t-value"]));
+    assert_eq!(out["ok"], true);
+    // An unsigned request.
+    let answer = reqwest::Client::new()
+        .post(&served.endpoint)
+        .header("x-amz-target", "AmazonAthena.ListWorkGroups")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+    let body = json(answer).await;
+    assert_eq!(body["__type"], "UnrecognizedClientException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_every_write_and_answers_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let before = snapshot(Path::new(&lake).join("raw").as_path());
+    let served = Served::start(&lake, &["--read-only"]);
+    let out = tokio::task::block_in_place(|| clients("read-only", &served.endpoint, &[]));
+    assert_eq!(rows(&out["prices"]), engine(&lake, PRICES));
+    assert_eq!(snapshot(Path::new(&lake).join("raw").as_path()), before, "the lake is as it was");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_athenas_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let served = Served::start(&lake, &[]);
+    let client = reqwest::Client::new();
+    let call = |target: &'static str, body: Vec<u8>| {
+        client
+            .post(&served.endpoint)
+            .header("x-amz-target", target)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body)
+            .send()
+    };
+    let kind = |answer: reqwest::Response| async move {
+        let status = answer.status().as_u16();
+        let body = json(answer).await;
+        (status, body["__type"].as_str().unwrap().to_string())
+    };
+    let malformed = call("AmazonAthena.StartQueryExecution", b"{\"QueryString\": ".to_vec()).await.unwrap();
+    assert_eq!(kind(malformed).await, (400, "SerializationException".into()));
+    let unknown = call("AmazonAthena.CreateNotebook", b"{}".to_vec()).await.unwrap();
+    assert_eq!(kind(unknown).await, (400, "UnknownOperationException".into()));
+    let missing = call("AmazonAthena.StartQueryExecution", b"{}".to_vec()).await.unwrap();
+    assert_eq!(kind(missing).await, (400, "InvalidRequestException".into()));
+    let huge = format!("{{\"QueryString\": \"SELECT '{}'\"}}", "x".repeat(2_000_000));
+    let huge = call("AmazonAthena.StartQueryExecution", huge.into_bytes()).await.unwrap();
+    assert_eq!(kind(huge).await, (413, "RequestEntityTooLargeException".into()));
+    // The AWS JSON 1.1 protocol (the Rust SDK's) answers as the REST one (boto3's) does.
+    let start = call("AmazonAthena.StartQueryExecution", br#"{"QueryString": "SELECT 1 AS one"}"#.to_vec());
+    let id = json(start.await.unwrap()).await;
+    let id = id["QueryExecutionId"].as_str().unwrap().to_string();
+    let state = loop {
+        let body = serde_json::to_vec(&serde_json::json!({ "QueryExecutionId": id })).unwrap();
+        let answer = json(call("AmazonAthena.GetQueryExecution", body).await.unwrap()).await;
+        let state = answer["QueryExecution"]["Status"]["State"].as_str().unwrap().to_string();
+        if state != "QUEUED" && state != "RUNNING" {
+            break state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(state, "SUCCEEDED");
+    let body = serde_json::to_vec(&serde_json::json!({ "QueryExecutionId": id })).unwrap();
+    let results = json(call("AmazonAthena.GetQueryResults", body).await.unwrap()).await;
+    assert_eq!(results["ResultSet"]["Rows"][1]["Data"][0]["VarCharValue"], "1");
+}
+
+/// `b3lake sql --engine athena` pointed at the server runs the SQL as the local engine does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b3lakes_own_athena_engine_runs_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let served = Served::start(&lake, &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_b3lake"))
+        .args(["sql", "--lake", &lake, "--engine", "athena", "--format", "csv", "-c", PRICES])
+        .env("AWS_ENDPOINT_URL_ATHENA", &served.endpoint)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let remote: Vec<Vec<String>> = text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+    assert_eq!(remote, engine(&lake, PRICES));
+}

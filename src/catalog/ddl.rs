@@ -359,11 +359,13 @@ fn parse_builtin(name: &str, sql: &str) -> TableDef {
     TableDef::parse(sql, &format!("catalog/{name}.sql")).unwrap_or_else(|e| panic!("built-in DDL: {e}"))
 }
 
-/// A table name as the catalog keys it: unquoted, lower case, without `default.`.
+/// A table name as the catalog keys it: unquoted, lower case, without `default.` (or
+/// `awsdatacatalog.default.`), however each part is quoted (`"default"."t"`, as awswrangler
+/// names its CTAS tables).
 pub fn table_name(name: &str) -> String {
-    let name = name.trim().trim_matches(|c| c == '`' || c == '"').to_lowercase();
-    let name = name.strip_prefix("default.").unwrap_or(&name);
-    name.replace(['`', '"'], "")
+    let name = name.trim().replace(['`', '"'], "").to_lowercase();
+    let name = name.strip_prefix("awsdatacatalog.").unwrap_or(&name);
+    name.strip_prefix("default.").unwrap_or(name).to_string()
 }
 
 fn column(def: &datafusion::sql::sqlparser::ast::ColumnDef) -> Result<Column, String> {
@@ -418,6 +420,16 @@ fn with_slash(location: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_names_lose_their_quotes_and_the_default_schema_however_quoted() {
+        for name in
+            ["t", "T", "`t`", "\"t\"", "default.t", "\"default\".\"t\"", "`default`.`t`", "awsdatacatalog.default.t"]
+        {
+            assert_eq!(table_name(name), "t", "{name}");
+        }
+        assert_eq!(table_name("other.t"), "other.t", "another schema stays, to be refused");
+    }
 
     #[test]
     fn comments_and_properties_print_back_as_read() {

@@ -2,7 +2,7 @@
 
 Run by tests/it/serve.rs with the clients the test command installs (tests/run.sh):
     python athena_clients.py MODE ENDPOINT
-MODE is boto3, history, cli, pyathena, signed or read-only. The script asserts what Athena's
+MODE is boto3, history, cli, pyathena, wrangler, signed or read-only. The script asserts what Athena's
 API Reference and Trino's rules say (states, errors, paging, how values are spelled) and prints
 one JSON object of the rows it read, which the Rust test compares with `b3lake sql`'s.
 
@@ -17,6 +17,7 @@ import time
 
 MODE, ENDPOINT = sys.argv[1], sys.argv[2]
 REGION = "us-east-1"
+os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
 PRICES = (
     "SELECT codigo_negociacao, preco_ultimo_negocio, volume_total_negociado, data_pregao "
     "FROM cotacoes_b3_raw WHERE year = 2022 AND codigo_negociacao IN ('PETR4', 'VALE3', 'ITUB4') "
@@ -336,6 +337,30 @@ def pyathena_mode():
     print(json.dumps(out))
 
 
+def wrangler_mode():
+    """awswrangler, with Athena and Glue at the server and S3 where the lake is."""
+    os.environ["AWS_ENDPOINT_URL_ATHENA"] = ENDPOINT
+    os.environ["AWS_ENDPOINT_URL_GLUE"] = ENDPOINT
+    import awswrangler as wr
+
+    unload_to = sys.argv[3]
+    out = {}
+
+    def cells(frame):
+        return [[str(v) for v in row] for row in frame.itertuples(index=False)]
+
+    out["csv"] = cells(wr.athena.read_sql_query(PRICES, database="default", ctas_approach=False))
+    out["ctas"] = cells(wr.athena.read_sql_query(PRICES, database="default", ctas_approach=True))
+    out["unload"] = cells(
+        wr.athena.read_sql_query(PRICES, database="default", ctas_approach=False, unload_approach=True, s3_output=unload_to)
+    )
+    qid = wr.athena.start_query_execution(PRICES, database="default", wait=True)["QueryExecutionId"]
+    out["results"] = cells(wr.athena.get_query_results(query_execution_id=qid))
+    # The CTAS's temporary table, deleted through Glue, is gone from the lake's catalog too.
+    out["tables"] = [[t["Name"]] for t in wr.catalog.get_tables(database="default")]
+    print(json.dumps(out))
+
+
 def signed_mode():
     """A server with a key: the right key passes, another key or secret does not."""
     key, secret = sys.argv[3], sys.argv[4]
@@ -365,5 +390,6 @@ def read_only_mode():
     "cli": cli_mode,
     "pyathena": pyathena_mode,
     "signed": signed_mode,
+    "wrangler": wrangler_mode,
     "read-only": read_only_mode,
 }[MODE]()

@@ -191,6 +191,27 @@ async fn athenas_clients_run_unchanged_on_an_s3_lake_with_results_on_s3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awswrangler_reads_by_csv_ctas_and_unload_and_its_glue_calls_reach_the_lakes_catalog() {
+    let url = bucket("b3lake-wrangler").await;
+    let lake = Lake::open(&url).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    let tables_before = engine(&url, "SHOW TABLES");
+    // The workgroup's results under the lake, where CTAS's temporary tables then go too.
+    let served = Served::start(&url, &[]);
+    // UNLOAD's target must be empty, as Athena's.
+    let target = format!("s3://b3lake-wrangler/lake/unloaded-{}/", uuid::Uuid::new_v4());
+    let out = tokio::task::block_in_place(|| clients("wrangler", &served.endpoint, &[&target]));
+    let prices = engine(&url, PRICES);
+    for approach in ["csv", "ctas", "unload", "results"] {
+        assert_eq!(rows(&out[approach]), prices, "{approach}");
+    }
+    let tables: Vec<String> = tables_before.into_iter().map(|r| r[0].clone()).collect();
+    let served_tables: Vec<String> = rows(&out["tables"]).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(served_tables.iter().filter(|t| t.starts_with("temp_table_")).count(), 0, "{served_tables:?}");
+    assert_eq!(served_tables.len(), tables.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_pair_makes_every_request_signed_and_off_loopback_one_is_required() {
     let dir = tempfile::tempdir().unwrap();
     let lake = local_lake(dir.path()).await;
@@ -253,7 +274,15 @@ async fn bad_requests_get_athenas_errors() {
     let missing = call("AmazonAthena.StartQueryExecution", b"{}".to_vec()).await.unwrap();
     assert_eq!(kind(missing).await, (400, "InvalidRequestException".into()));
     let huge = format!("{{\"QueryString\": \"SELECT '{}'\"}}", "x".repeat(2_000_000));
-    let huge = call("AmazonAthena.StartQueryExecution", huge.into_bytes()).await.unwrap();
+    // On a connection of its own: the server closes it, with the body unread.
+    let huge = reqwest::Client::new()
+        .post(&served.endpoint)
+        .header("x-amz-target", "AmazonAthena.StartQueryExecution")
+        .header("content-length", huge.len())
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(kind(huge).await, (413, "RequestEntityTooLargeException".into()));
     // The AWS JSON 1.1 protocol (the Rust SDK's) answers as the REST one (boto3's) does.
     let start = call("AmazonAthena.StartQueryExecution", br#"{"QueryString": "SELECT 1 AS one"}"#.to_vec());

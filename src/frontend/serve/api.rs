@@ -243,7 +243,8 @@ impl Api {
         }
     }
 
-    fn known_database(&self, name: &str) -> Result<(), ApiError> {
+    /// Whether `name` is the lake's database.
+    pub fn known_database(&self, name: &str) -> Result<(), ApiError> {
         if name.eq_ignore_ascii_case(&self.database) {
             Ok(())
         } else {
@@ -266,10 +267,15 @@ impl Api {
         })
     }
 
-    /// The lake's tables and views as `TableMetadata`.
+    /// The tables and views of the catalog and database `input` names.
     async fn tables(&self, input: &Value) -> Result<Vec<Value>, ApiError> {
         self.known_catalog(required(input, "CatalogName")?)?;
         self.known_database(required(input, "DatabaseName")?)?;
+        self.table_metadata().await
+    }
+
+    /// The lake's tables and views as `TableMetadata`, by name.
+    pub async fn table_metadata(&self) -> Result<Vec<Value>, ApiError> {
         let catalog = LocalCatalog::new(self.executions.lake());
         let internal = |e: crate::catalog::Error| ApiError::internal(e.to_string());
         let mut tables = Vec::new();
@@ -357,7 +363,7 @@ fn statistics(r: &Record) -> Value {
     let queued = Record::millis(Some(r.submitted), r.started.or(r.completed));
     let engine = Record::millis(r.started, r.completed);
     let total = Record::millis(Some(r.submitted), r.completed);
-    let statistics = json!({
+    let mut statistics = json!({
         "EngineExecutionTimeInMillis": engine,
         "DataScannedInBytes": r.scanned_bytes,
         "TotalExecutionTimeInMillis": total,
@@ -367,6 +373,9 @@ fn statistics(r: &Record) -> Value {
         "ServiceProcessingTimeInMillis": 0,
         "ResultReuseInformation": { "ReusedPreviousResult": false },
     });
+    if let Some(manifest) = &r.manifest {
+        statistics["DataManifestLocation"] = json!(manifest);
+    }
     statistics
 }
 

@@ -17,7 +17,10 @@ use tracing::{info, warn};
 use super::protocol::ApiError;
 use super::results::{self, Column, Format};
 use super::statement::{self, Kind};
+use crate::catalog::{Catalog, LocalCatalog};
 use crate::lake::Lake;
+use crate::sql::statements::Statement;
+use crate::sql::write::Write;
 use crate::sql::{Error as SqlError, Partitions};
 
 /// How long Athena keeps a query's history.
@@ -96,6 +99,9 @@ pub struct Record {
     pub rows: u64,
     /// Rows an INSERT or CTAS wrote.
     pub update_count: Option<i64>,
+    /// The data files a CTAS or UNLOAD wrote, listed (`DataManifestLocation`).
+    #[serde(default)]
+    pub manifest: Option<String>,
 }
 
 impl Record {
@@ -289,6 +295,7 @@ impl Executions {
             result: None,
             rows: 0,
             update_count: None,
+            manifest: None,
         };
         let id = record.id.clone();
         {
@@ -376,6 +383,7 @@ impl Executions {
                     current.result = Some((done.format, done.bytes));
                     current.rows = done.rows;
                     current.update_count = done.update_count;
+                    current.manifest = done.manifest;
                 }
                 Err((reason, failure)) => {
                     current.state = State::Failed;
@@ -403,6 +411,7 @@ impl Executions {
                 rows: 0,
                 scanned_bytes: 0,
                 update_count: None,
+                manifest: None,
             });
         }
         let sql = self.resolve(record).map_err(user)?;
@@ -461,7 +470,40 @@ impl Executions {
             _ => None,
         };
         let rows = executed.rows as u64;
-        Ok(Done { format, bytes, columns, rows, scanned_bytes: executed.scanned.bytes, update_count })
+        let manifest =
+            self.manifest(record, &sql, &output).await.map_err(|e| system(format!("the data manifest: {e}")))?;
+        Ok(Done { format, bytes, columns, rows, scanned_bytes: executed.scanned.bytes, update_count, manifest })
+    }
+
+    /// Lists the data files a CTAS or UNLOAD wrote, one URL a line, where Athena puts that list
+    /// (`tables/<id>-manifest.csv` for a CTAS, `<id>-manifest.csv` for an UNLOAD): clients such
+    /// as awswrangler read the new files from it. The target was empty before the statement
+    /// (both refuse otherwise), so what is there now is what it wrote, besides this query's own
+    /// result files.
+    async fn manifest(&self, record: &Record, sql: &str, output: &Lake) -> crate::Result<Option<String>> {
+        let (target, name) = match crate::sql::statements::parse(sql) {
+            Some(Ok(Statement::Write(Write::CreateTableAs { name, .. }))) => {
+                let catalog = LocalCatalog::new(&self.lake);
+                let Some(def) = catalog.table(&name).await? else { return Ok(None) };
+                (def.resolved_location(&catalog.lake_url()), format!("tables/{}-manifest.csv", record.id))
+            }
+            Some(Ok(Statement::Write(Write::Unload { location, .. }))) => {
+                (location, format!("{}-manifest.csv", record.id))
+            }
+            _ => return Ok(None),
+        };
+        let written = self.output(&target).await?;
+        let mut lines = String::new();
+        for path in written.list_all(&written.path("")).await? {
+            // A client may send the results where the data goes (awswrangler's UNLOAD does).
+            if path.filename().is_some_and(|name| name.starts_with(&record.id)) {
+                continue;
+            }
+            lines.push_str(&format!("{}{}\n", written.url(), written.relative(&path)));
+        }
+        let path = output.path(&name);
+        output.write(&path, lines.into_bytes()).await?;
+        Ok(Some(format!("{}{name}", record.output_folder)))
     }
 
     /// Runs `PREPARE name FROM ...` and `DEALLOCATE PREPARE name`, if the record is one.
@@ -595,6 +637,11 @@ impl Executions {
         self.state.remove(&path).await.map_err(|e| ApiError::internal(e.to_string()))
     }
 
+    /// Whether statements that change the lake are refused.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The lake queries run on.
     pub fn lake(&self) -> &Lake {
         &self.lake
@@ -622,6 +669,7 @@ struct Done {
     rows: u64,
     scanned_bytes: u64,
     update_count: Option<i64>,
+    manifest: Option<String>,
 }
 
 /// An engine error as Athena words a failed query: its error name, then the message.

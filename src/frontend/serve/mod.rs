@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod executions;
+pub mod glue;
 pub mod protocol;
 pub mod results;
 pub mod sigv4;
@@ -215,6 +216,10 @@ impl Server {
         };
         if !input.is_object() {
             return Err(fail(ApiError::serialization("the body is not a JSON object")));
+        }
+        if let Some(operation) = target.strip_prefix("AWSGlue.") {
+            let answer = glue::call(&self.api, operation, &input).await.map_err(fail)?;
+            return Ok((target.clone(), answer));
         }
         // AWS JSON 1.1 names its operation in a header; REST-JSON in the method and path.
         let operation = match protocol::operation(&target) {

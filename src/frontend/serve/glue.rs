@@ -67,14 +67,8 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
             let session = crate::sql::session_in(lake, crate::sql::Partitions::Index, &db)
                 .await
                 .map_err(|e| ApiError::internal(crate::chain::chain(&e)))?;
-            if session
-                .catalog()
-                .definitions()
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))?
-                .get(&name)
-                .is_none()
-            {
+            let tables = session.catalog().definitions().await.map_err(|e| ApiError::internal(e.to_string()))?;
+            if !tables.contains_key(&name) {
                 return Err(not_found(format!("Table {name} not found.")));
             }
             let sql = format!("DROP TABLE `{name}`");

@@ -19,9 +19,9 @@ use aws_sdk_athena::types::{
     ColumnInfo, QueryExecutionContext, QueryExecutionState, ResultConfiguration, StatementType,
 };
 
+use super::Error;
 use crate::aws::retry;
 use crate::retry::RetryConfig;
-use crate::sql::Error;
 use crate::sql::exec::{Executed, Scanned};
 
 /// Athena bills $5 per TB scanned, at least 10 MB a query.

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "cli")]
 pub mod athena;
+pub mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "cli")]
@@ -17,3 +18,5 @@ pub mod script;
 pub mod serve;
 #[cfg(feature = "cli")]
 pub mod shell;
+
+pub use error::{Error, Result};

@@ -5,6 +5,7 @@
 //! it runs as is and a caller overrides what it wants (`--var day=2022-03-10`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
@@ -22,7 +23,22 @@ pub struct Statement {
     pub sql: String,
 }
 
-pub use crate::sql::Position;
+/// Where a statement failed: its number and the position of the error (or of the statement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The statement, counting from 1 in its script.
+    pub statement: usize,
+    /// The line in the script, from 1.
+    pub line: u64,
+    /// The column in the line, from 1.
+    pub column: u64,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "statement {}, line {}, column {}", self.statement, self.line, self.column)
+    }
+}
 
 /// The statements of `text`, split at the `;` that end them (not those inside strings,
 /// quoted names or comments). Text after the last `;` is a statement too.

@@ -13,11 +13,10 @@ use arrow::datatypes::SchemaRef;
 use super::athena::{Athena, AthenaOptions, cost_usd};
 use super::print::Printer;
 use super::script::{self, Vars};
+use super::{Error, Result};
 use crate::catalog::Catalog;
 use crate::chart::data::XyStyle;
 use crate::chart::{self, Error as ChartError, Figure, Size};
-use crate::error::{Error, Result};
-use crate::sql::Error as SqlError;
 use crate::sql::exec::{Executed, execute_with, human_bytes};
 use crate::sql::session::Session;
 
@@ -61,7 +60,7 @@ async fn interrupted() {
 
 /// An error writing results.
 fn io(e: std::io::Error) -> Error {
-    Error::Sql(SqlError::Io { path: "output".into(), source: e })
+    Error::Io { path: "output".into(), source: e }
 }
 
 /// A session at a prompt or running scripts.
@@ -138,7 +137,7 @@ impl Shell {
                 });
                 let done = tokio::select! {
                     r = running => r?,
-                    () = interrupted() => return Err(SqlError::Cancelled.into()),
+                    () = interrupted() => return Err(Error::Cancelled),
                 };
                 match output {
                     Some(output) => output.finish().map_err(io)?,
@@ -188,21 +187,21 @@ impl Shell {
     /// Runs every statement of a script, in order; stops at the first error, which names the
     /// statement and its line and column in the script.
     pub async fn run_script(&mut self, name: &str, text: &str) -> Result<usize> {
-        let script_err = |message: String| Error::Sql(SqlError::Script { script: name.to_string(), message });
+        let script_err = |message: String| Error::Script { script: name.to_string(), message };
         let vars = self.vars.with_defaults(text);
         let statements = script::split(text).map_err(script_err)?;
         for statement in &statements {
             let sql = vars.substitute(&statement.sql).map_err(|m| {
                 let position = script::position(statement, "");
-                Error::Sql(SqlError::Statement { script: name.to_string(), position, message: m })
+                Error::Statement { script: name.to_string(), position, message: m }
             })?;
             if let Err(e) = self.run(&sql).await {
-                if matches!(e, Error::Sql(SqlError::Cancelled)) {
+                if matches!(e, Error::Cancelled) {
                     return Err(e);
                 }
                 let message = crate::chain::chain(&e);
                 let position = script::position(statement, &message);
-                return Err(Error::Sql(SqlError::Statement { script: name.to_string(), position, message }));
+                return Err(Error::Statement { script: name.to_string(), position, message });
             }
         }
         Ok(statements.len())

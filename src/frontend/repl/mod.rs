@@ -13,8 +13,7 @@ use rustyline::{Config, Editor};
 use self::command::{Command, HELP};
 use self::helper::{ReplHelper, Words};
 use super::shell::{EngineKind, Shell};
-use crate::error::{Error, Result};
-use crate::sql::Error as SqlError;
+use super::{Error, Result};
 
 /// Where the history is kept: `$B3LAKE_HISTORY`, else `~/.b3lake_history`.
 pub fn history_file() -> Option<PathBuf> {
@@ -76,7 +75,7 @@ pub async fn run(shell: &mut Shell) -> Result<()> {
         };
         match outcome {
             Ok(()) => {}
-            Err(Error::Sql(SqlError::Cancelled)) => println!("^C query cancelled\n"),
+            Err(Error::Cancelled) => println!("^C query cancelled\n"),
             Err(e) => println!("error: {}\n", crate::chain::Chain(&e)),
         }
         refresh_words(shell, &words).await;
@@ -117,7 +116,7 @@ async fn command_run(shell: &mut Shell, command: Command) -> Result<()> {
         }
         Command::Include(path) => {
             let text = std::fs::read_to_string(&path)
-                .map_err(|e| SqlError::Io { path: path.display().to_string(), source: e })?;
+                .map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
             shell.run_script(&path.display().to_string(), &text).await?;
         }
         Command::Engine(engine) => {

@@ -36,6 +36,13 @@ if [ ! -x target/clients/bin/aws ]; then
         'pyathena[sqlalchemy,pandas,arrow]==4.2.1' 'awswrangler==3.17.1'
 fi
 export B3LAKE_CLIENTS="$PWD/target/clients/bin"
+# dbt-athena in a folder of its own (its pins differ). dbt-core 1.12's parser package is built
+# by downloading from GitHub, which a registries-only network refuses: 1.11 has none.
+if [ ! -x target/dbt/bin/dbt ]; then
+    python3 -m venv target/dbt
+    target/dbt/bin/pip install --quiet --disable-pip-version-check 'dbt-core==1.11.16' 'dbt-athena==1.11.1'
+fi
+export B3LAKE_DBT="$PWD/target/dbt/bin"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
 # The least-privilege test records the requests the function's handlers make.

@@ -67,6 +67,13 @@ pub enum Statement {
         /// The partitions, each maybe partial (every partition under it).
         partitions: Vec<Spec>,
     },
+    /// `ALTER TABLE ... SET TBLPROPERTIES ('key' = 'value', ...)`.
+    SetProperties {
+        /// The table.
+        table: String,
+        /// The properties set (others are kept).
+        properties: Vec<(String, String)>,
+    },
     /// `SHOW TABLES`.
     ShowTables,
     /// `SHOW PARTITIONS`.
@@ -161,6 +168,21 @@ pub fn parse(sql: &str) -> Option<Result<Statement>> {
                     }
                     Ok(Statement::DropPartitions { table, if_exists, partitions })
                 })()
+            } else if p.parse_keywords(&[Keyword::SET, Keyword::TBLPROPERTIES]) {
+                (|| {
+                    p.expect_token(&Token::LParen)?;
+                    let mut properties = Vec::new();
+                    loop {
+                        let key = p.parse_literal_string()?;
+                        p.expect_token(&Token::Eq)?;
+                        properties.push((key, p.parse_literal_string()?));
+                        if !p.consume_token(&Token::Comma) {
+                            break;
+                        }
+                    }
+                    p.expect_token(&Token::RParen)?;
+                    Ok(Statement::SetProperties { table, properties })
+                })()
             } else {
                 return None;
             }
@@ -249,6 +271,7 @@ pub async fn run(session: &Session, statement: Statement) -> Result<Vec<RecordBa
         | Repair { .. }
         | AddPartitions { .. }
         | DropPartitions { .. }
+        | SetProperties { .. }
         | CreateView(_)
         | DropView { .. } => {
             let lake = session.catalog().lake().clone();
@@ -324,6 +347,15 @@ async fn run_unlocked(session: &Session, statement: Statement) -> Result<Vec<Rec
                 Err(CatalogError::TableExists(_)) if if_not_exists => {}
                 other => other?,
             }
+            session.register(def)?;
+            Ok(vec![])
+        }
+        Statement::SetProperties { table, properties } => {
+            let mut def = catalog.require(&table).await?;
+            def.properties.extend(properties);
+            // A projection set this way must compute, as one made with the table.
+            crate::catalog::projection::Projection::of(&def, &lake_url)?;
+            catalog.update_table(&def).await?;
             session.register(def)?;
             Ok(vec![])
         }
@@ -592,6 +624,13 @@ mod tests {
         );
         assert_eq!(s("SHOW PARTITIONS default.x"), Some(Statement::ShowPartitions { table: "x".into() }));
         assert_eq!(s("DROP TABLE IF EXISTS `x`"), Some(Statement::DropTable { name: "x".into(), if_exists: true }));
+        assert_eq!(
+            s("ALTER TABLE `default`.`t` SET TBLPROPERTIES('classification' = 'parquet', 'k' = 'v')"),
+            Some(Statement::SetProperties {
+                table: "t".into(),
+                properties: vec![("classification".into(), "parquet".into()), ("k".into(), "v".into())]
+            })
+        );
         assert_eq!(s("DESCRIBE x"), Some(Statement::Describe { table: "x".into() }));
         assert_eq!(
             s(

@@ -303,6 +303,48 @@ async fn bad_requests_get_athenas_errors() {
     assert_eq!(results["ResultSet"]["Rows"][1]["Data"][0]["VarCharValue"], "1");
 }
 
+/// dbt-athena's `dbt run` and `dbt test` of examples/dbt (a view over raw, a table model, three
+/// tests), with Athena and Glue at the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dbt_athena_runs_and_tests_the_example_project() {
+    let url = bucket("b3lake-dbt").await;
+    let lake = Lake::open(&url).await.unwrap();
+    ingest_paths(&lake, &[data(DAY_2022)]).await.unwrap();
+    let served = Served::start(&url, &[]);
+    let dbt = std::env::var("B3LAKE_DBT")
+        .expect("B3LAKE_DBT is not set: run the tests with tests/run.sh, which installs dbt-athena");
+    let work = tempfile::tempdir().unwrap();
+    let data_dir = format!("s3://b3lake-dbt/lake/dbt-{}/", uuid::Uuid::new_v4());
+    // A second run replaces the table and the view, as a scheduled dbt job does.
+    for step in ["run", "test", "run"] {
+        let out = Command::new(Path::new(&dbt).join("dbt"))
+            .current_dir("examples/dbt")
+            .args([step, "--profiles-dir", "."])
+            .arg("--target-path")
+            .arg(work.path().join("target"))
+            .arg("--log-path")
+            .arg(work.path().join("logs"))
+            .env("AWS_ENDPOINT_URL_ATHENA", &served.endpoint)
+            .env("AWS_ENDPOINT_URL_GLUE", &served.endpoint)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("B3LAKE_DBT_STAGING", "s3://b3lake-dbt/lake/athena-results/")
+            .env("B3LAKE_DBT_DATA", &data_dir)
+            .env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+            .env("HOME", work.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "dbt {step}:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("Completed successfully"), "dbt {step}:\n{text}");
+    }
+    // The models are the lake's: the same answers from b3lake sql.
+    let volume = "SELECT data_pregao, count(*), sum(volume_total_negociado) FROM cotacoes_b3_raw \
+                  WHERE tipo_mercado = 10 GROUP BY data_pregao";
+    assert_eq!(engine(&url, "SELECT data_pregao, papeis, volume FROM daily_volume"), engine(&url, volume));
+    let petr = "SELECT count(*) FROM cotacoes_b3_raw WHERE codigo_negociacao LIKE 'PETR%'";
+    assert_eq!(engine(&url, "SELECT count(*) FROM petr_quotes"), engine(&url, petr));
+}
+
 /// `b3lake sql --engine athena` pointed at the server runs the SQL as the local engine does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b3lakes_own_athena_engine_runs_through_the_server() {

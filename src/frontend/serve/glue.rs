@@ -1,5 +1,5 @@
 //! The AWS Glue calls Athena's clients make beside Athena's (awswrangler reads a CTAS table's
-//! types and deletes it through Glue), answered from the lake's own catalog on the same port,
+//! types and deletes it through Glue; dbt-athena lists tables and their versions), answered from the lake's own catalog on the same port,
 //! so that a client pointed at the server for both (`AWS_ENDPOINT_URL_ATHENA` and
 //! `AWS_ENDPOINT_URL_GLUE`) never sees the lake and Glue disagree: there is one catalog.
 //! AWS JSON 1.1, `X-Amz-Target: AWSGlue.<Operation>`.
@@ -27,6 +27,7 @@ fn glue_table(database: &str, meta: &Value) -> Value {
         "PartitionKeys": meta["PartitionKeys"],
         "Parameters": meta["Parameters"],
         "CatalogId": "000000000000",
+        "VersionId": "1",
     })
 }
 
@@ -50,6 +51,15 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
             let table = tables.iter().find(|t| t["Name"] == name.as_str());
             let table = table.ok_or_else(|| not_found(format!("Table {name} not found.")))?;
             Ok(json!({ "Table": glue_table(&db, table) }))
+        }
+        // One version, the table as it is: the lake keeps no older definitions.
+        "GetTableVersions" => {
+            let db = database(input, "DatabaseName")?;
+            let name = required(input, "TableName")?.to_ascii_lowercase();
+            let tables = api.table_metadata().await?;
+            let table = tables.iter().find(|t| t["Name"] == name.as_str());
+            let table = table.ok_or_else(|| not_found(format!("Table {name} not found.")))?;
+            Ok(json!({ "TableVersions": [{ "Table": glue_table(&db, table), "VersionId": "1" }] }))
         }
         "GetTables" => {
             let db = database(input, "DatabaseName")?;

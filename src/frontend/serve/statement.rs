@@ -48,6 +48,7 @@ pub fn classify(sql: &str) -> Classified {
             Statement::Repair { .. } => c(Kind::Ddl, "MSCK_REPAIR_TABLE", true),
             Statement::AddPartitions { .. } => c(Kind::Ddl, "ALTER_TABLE_ADD_PARTITION", true),
             Statement::DropPartitions { .. } => c(Kind::Ddl, "ALTER_TABLE_DROP_PARTITION", true),
+            Statement::SetProperties { .. } => c(Kind::Ddl, "ALTER_TABLE_SET_TBLPROPERTIES", true),
             Statement::ShowTables => c(Kind::Utility, "SHOW_TABLES", false),
             Statement::ShowPartitions { .. } => c(Kind::Utility, "SHOW_PARTITIONS", false),
             Statement::Describe { .. } => c(Kind::Utility, "DESCRIBE", false),

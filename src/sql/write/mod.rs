@@ -227,6 +227,7 @@ fn options(list: Vec<SqlOption>) -> std::result::Result<Options, String> {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Ok(s.clone()),
             Value::Number(n, _) => Ok(n.clone()),
+            Value::Boolean(b) => Ok(b.to_string()),
             other => Err(format!("unsupported property value {other}")),
         },
         other => Err(format!("unsupported property value {other}")),
@@ -375,6 +376,20 @@ async fn create_table_as(
     if format != "PARQUET" {
         return Err(Error::Usage(format!(
             "format '{format}': b3lake's tables are Parquet (format = 'PARQUET'); UNLOAD writes the other formats"
+        )));
+    }
+    // What Athena's CTAS makes by default, said out loud (dbt-athena does): an external Hive table.
+    let kind = text(&mut options, "table_type")?.unwrap_or_else(|| "HIVE".into()).to_uppercase();
+    if kind != "HIVE" {
+        return Err(Error::Usage(format!(
+            "table_type '{kind}': b3lake's tables are Hive tables (table_type = 'HIVE')"
+        )));
+    }
+    if let Some(external) = text(&mut options, "is_external")?
+        && !external.eq_ignore_ascii_case("true")
+    {
+        return Err(Error::Usage(format!(
+            "is_external {external}: b3lake's Hive tables are external (is_external = true)"
         )));
     }
     let compression = match text(&mut options, "write_compression")? {

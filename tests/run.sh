@@ -29,11 +29,13 @@ if [ ! -x target/tools/bin/zizmor ]; then
 fi
 export B3LAKE_TOOLS="$PWD/target/tools/bin"
 # Athena's clients, run unchanged against `b3lake serve`: boto3, the AWS CLI, PyAthena (with
-# SQLAlchemy and pandas) and awswrangler, apart from the linters' packages.
-if [ ! -x target/clients/bin/aws ]; then
+# SQLAlchemy and pandas) and awswrangler, and Jupyter with Plotly for the example notebook,
+# apart from the linters' packages.
+if [ ! -x target/clients/bin/jupyter ]; then
     python3 -m venv target/clients
     target/clients/bin/pip install --quiet --disable-pip-version-check 'awscli==1.46.2' \
-        'pyathena[sqlalchemy,pandas,arrow]==4.2.1' 'awswrangler==3.17.1'
+        'pyathena[sqlalchemy,pandas,arrow]==4.2.1' 'awswrangler==3.17.1' \
+        'nbconvert==7.17.2' 'nbclient==0.11.0' 'ipykernel==7.4.0' 'plotly==7.1.0'
 fi
 export B3LAKE_CLIENTS="$PWD/target/clients/bin"
 # dbt-athena in a folder of its own (its pins differ). dbt-core 1.12's parser package is built

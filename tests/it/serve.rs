@@ -345,6 +345,63 @@ async fn dbt_athena_runs_and_tests_the_example_project() {
     assert_eq!(engine(&url, "SELECT count(*) FROM petr_quotes"), engine(&url, petr));
 }
 
+/// The design's analytics notebook (examples/notebooks/), executed headless through PyAthena
+/// against the server, saved as HTML whose Plotly charts then draw in headless Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_analytics_notebook_runs_against_the_server_and_its_charts_draw() {
+    let lake = demo_lake().await;
+    let lake = lake.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let results = out.path().join("results");
+    // Results apart: the demo lake is shared with other tests.
+    let served = Served::start(lake, &["--output", results.to_str().unwrap()]);
+    let jupyter = Path::new(&std::env::var("B3LAKE_CLIENTS").expect("B3LAKE_CLIENTS is not set")).join("jupyter");
+    let run = Command::new(jupyter)
+        .args([
+            "nbconvert",
+            "--to",
+            "html",
+            "--execute",
+            "examples/notebooks/b3_athena_analytics.ipynb",
+            "--output-dir",
+        ])
+        .arg(out.path())
+        .env("B3LAKE_ATHENA_ENDPOINT", &served.endpoint)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let page = out.path().join("b3_athena_analytics.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("class=\"plotly-graph-div\"").count(), 3, "three charts");
+    let top = "SELECT codigo_negociacao, volume_total_negociado FROM cotacoes_b3_raw WHERE tipo_mercado = 10 \
+               AND data_pregao = (SELECT max(data_pregao) FROM cotacoes_b3_raw) ORDER BY volume_total_negociado DESC LIMIT 1";
+    let top = &engine(lake, top)[0];
+    assert!(html.contains(&top[0]) && html.contains(&top[1]), "the top ticker and its exact value: {top:?}");
+    assert!(!html.contains("Traceback"), "every cell ran");
+
+    // Interactive: Plotly draws each chart's SVG when the page runs, offline.
+    let chromium = Path::new("/usr/bin/chromium");
+    assert!(chromium.exists(), "Debian's chromium is missing: tests/run.sh installs it");
+    let dom = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", out.path().join("profile").display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.matches("class=\"main-svg\"").count() >= 3, "the charts did not draw");
+}
+
 /// `b3lake sql --engine athena` pointed at the server runs the SQL as the local engine does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b3lakes_own_athena_engine_runs_through_the_server() {

@@ -418,3 +418,173 @@ async fn b3lakes_own_athena_engine_runs_through_the_server() {
     let remote: Vec<Vec<String>> = text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
     assert_eq!(remote, engine(&lake, PRICES));
 }
+
+/// The `.slt` suite's records, run through Athena's API (AWS JSON 1.1) instead of the engine:
+/// every query the suite checks locally answers the same through the server.
+struct ApiDb {
+    endpoint: String,
+    client: reqwest::Client,
+    /// The suite's own in-memory tables (`CREATE TABLE t (...)`, `INSERT INTO t VALUES`), which
+    /// Athena has no equivalent of: their records run on a local session, as the suite's runner
+    /// runs them.
+    local: datafusion::prelude::SessionContext,
+}
+
+/// Records the suite ran through the API.
+static THROUGH_API: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The tables the suite makes in memory.
+const MEMORY_TABLES: [&str; 3] = ["shipping", "negocios", "big"];
+
+impl ApiDb {
+    async fn call(&self, operation: &str, body: Value) -> Value {
+        let answer = self
+            .client
+            .post(&self.endpoint)
+            .header("x-amz-target", format!("AmazonAthena.{operation}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(serde_json::to_vec(&body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        json(answer).await
+    }
+
+    fn uses_memory_tables(sql: &str) -> bool {
+        let lower = sql.to_ascii_lowercase();
+        lower.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| MEMORY_TABLES.contains(&w))
+    }
+
+    async fn run_locally(&self, sql: &str) -> Result<sqllogictest::DBOutput<sqllogictest::DefaultColumnType>, String> {
+        let statement = b3lake::sql::dialect::parse(sql, 50).map_err(|e| e.to_string())?;
+        let plan = self.local.state().statement_to_plan(statement).await.map_err(|e| e.to_string())?;
+        let df = self.local.execute_logical_plan(plan).await.map_err(|e| e.to_string())?;
+        let columns = df.schema().fields().len();
+        let batches = df.collect().await.map_err(|e| e.to_string())?;
+        if batches.iter().all(|b| b.num_rows() == 0) && sql.trim_start().to_ascii_uppercase().starts_with("CREATE") {
+            return Ok(sqllogictest::DBOutput::StatementComplete(0));
+        }
+        let mut rows = Vec::new();
+        for batch in &batches {
+            for i in 0..batch.num_rows() {
+                rows.push(
+                    batch
+                        .columns()
+                        .iter()
+                        .map(|c| {
+                            cell(b3lake::sql::dialect::text::value(
+                                c.as_ref(),
+                                i,
+                                b3lake::sql::dialect::text::Double::Shown,
+                            ))
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(sqllogictest::DBOutput::Rows { types: vec![sqllogictest::DefaultColumnType::Any; columns], rows })
+    }
+}
+
+/// A value as the suite writes it.
+fn cell(value: Option<String>) -> String {
+    match value {
+        None => "NULL".into(),
+        Some(v) if v.is_empty() => "(empty)".into(),
+        Some(v) => v,
+    }
+}
+
+#[async_trait::async_trait]
+impl sqllogictest::AsyncDB for ApiDb {
+    type Error = std::io::Error;
+    type ColumnType = sqllogictest::DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<sqllogictest::DBOutput<Self::ColumnType>, Self::Error> {
+        if Self::uses_memory_tables(sql) {
+            return self.run_locally(sql).await.map_err(std::io::Error::other);
+        }
+        THROUGH_API.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = self.call("StartQueryExecution", serde_json::json!({ "QueryString": sql })).await;
+        let id = started["QueryExecutionId"].as_str().ok_or_else(|| std::io::Error::other(started.to_string()))?;
+        let execution = loop {
+            let answer = self.call("GetQueryExecution", serde_json::json!({ "QueryExecutionId": id })).await;
+            let execution = answer["QueryExecution"].clone();
+            match execution["Status"]["State"].as_str() {
+                Some("QUEUED" | "RUNNING") => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+                _ => break execution,
+            }
+        };
+        if execution["Status"]["State"] != "SUCCEEDED" {
+            return Err(std::io::Error::other(
+                execution["Status"]["StateChangeReason"].as_str().unwrap_or("failed").to_string(),
+            ));
+        }
+        let (mut rows, mut token, mut columns) = (Vec::new(), None::<String>, 0);
+        loop {
+            let mut body = serde_json::json!({ "QueryExecutionId": id });
+            if let Some(token) = &token {
+                body["NextToken"] = serde_json::json!(token);
+            }
+            let page = self.call("GetQueryResults", body).await;
+            columns = page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"].as_array().map_or(0, Vec::len);
+            for row in page["ResultSet"]["Rows"].as_array().into_iter().flatten() {
+                let data = row["Data"].as_array().unwrap();
+                rows.push(
+                    data.iter().map(|d| cell(d["VarCharValue"].as_str().map(str::to_string))).collect::<Vec<_>>(),
+                );
+            }
+            token = page["NextToken"].as_str().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        // A query's first row repeats the column names.
+        if execution["StatementType"] == "DML" && !rows.is_empty() {
+            rows.remove(0);
+        }
+        if columns == 0 {
+            return Ok(sqllogictest::DBOutput::StatementComplete(0));
+        }
+        Ok(sqllogictest::DBOutput::Rows { types: vec![sqllogictest::DefaultColumnType::Any; columns], rows })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "b3lake serve"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_athena_sql_suite_answers_the_same_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let served = Served::start(lake.to_str().unwrap(), &["--max-concurrent", "4"]);
+    let mut files: Vec<PathBuf> = std::fs::read_dir("tests/slt/athena")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 16, "{files:?}");
+    let mut failed = Vec::new();
+    for file in &files {
+        let endpoint = served.endpoint.clone();
+        let mut runner = sqllogictest::Runner::new(move || {
+            let endpoint = endpoint.clone();
+            async move {
+                let local = datafusion::prelude::SessionContext::new();
+                b3lake::sql::dialect::register(&local);
+                Ok::<_, std::io::Error>(ApiDb { endpoint, client: reqwest::Client::new(), local })
+            }
+        });
+        if let Err(e) = runner.run_file_async(file).await {
+            failed.push(format!("{}: {}", file.display(), e.display(false)));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+    let through = THROUGH_API.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(through > 950, "{through} records through the API");
+    eprintln!("{through} records of the .slt suite through the API");
+}

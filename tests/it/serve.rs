@@ -520,7 +520,8 @@ impl sqllogictest::AsyncDB for ApiDb {
                 execution["Status"]["StateChangeReason"].as_str().unwrap_or("failed").to_string(),
             ));
         }
-        let (mut rows, mut token, mut columns) = (Vec::new(), None::<String>, 0);
+        let (mut rows, mut token) = (Vec::new(), None::<String>);
+        let mut columns;
         loop {
             let mut body = serde_json::json!({ "QueryExecutionId": id });
             if let Some(token) = &token {

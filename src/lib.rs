@@ -47,8 +47,8 @@
 //! 4. the SQL engine: [`sql`] (session, lake tables, dialect, statements, execution);
 //! 5. [`transform`];
 //! 6. [`chart`], [`quality`], [`report`] and the crate's [`Error`];
-//! 7. the front ends: the REPL, scripts, output formats, the Athena client and the Lambda
-//!    function's handler in [`frontend`], and [`demo`];
+//! 7. the front ends: the REPL, scripts, output formats, the Athena client, the Athena API
+//!    server and the Lambda function's handler in [`frontend`], and [`demo`];
 //! 8. the binary.
 
 #![warn(missing_docs)]

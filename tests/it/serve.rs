@@ -303,6 +303,68 @@ async fn bad_requests_get_athenas_errors() {
     assert_eq!(results["ResultSet"]["Rows"][1]["Data"][0]["VarCharValue"], "1");
 }
 
+/// A server killed during a CTAS: the lake is whole (the table all there or not there), and the
+/// query reads FAILED after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_ctas_leaves_the_lake_whole_and_the_query_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let mut served = Served::start(&lake, &[]);
+    let client = reqwest::Client::new();
+    let call = |endpoint: String, operation: &'static str, body: Value| {
+        let client = client.clone();
+        async move {
+            let answer = client
+                .post(endpoint)
+                .header("x-amz-target", format!("AmazonAthena.{operation}"))
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(serde_json::to_vec(&body).unwrap())
+                .send()
+                .await
+                .unwrap();
+            json(answer).await
+        }
+    };
+    let ctas = "CREATE TABLE copies AS SELECT r.* FROM cotacoes_b3_raw r CROSS JOIN UNNEST(sequence(1, 20)) AS t(n)";
+    let started =
+        call(served.endpoint.clone(), "StartQueryExecution", serde_json::json!({ "QueryString": ctas })).await;
+    let id = started["QueryExecutionId"].as_str().unwrap().to_string();
+    loop {
+        let answer =
+            call(served.endpoint.clone(), "GetQueryExecution", serde_json::json!({ "QueryExecutionId": id })).await;
+        if answer["QueryExecution"]["Status"]["State"] == "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+    drop(served);
+
+    let served = Served::start(&lake, &[]);
+    let answer =
+        call(served.endpoint.clone(), "GetQueryExecution", serde_json::json!({ "QueryExecutionId": id })).await;
+    let status = &answer["QueryExecution"]["Status"];
+    // Killed before it ended, or (on a fast machine) after: never left RUNNING.
+    assert!(
+        status["State"] == "FAILED" && status["StateChangeReason"].as_str().unwrap().contains("server stopped")
+            || status["State"] == "SUCCEEDED",
+        "{status}"
+    );
+    eprintln!("the killed CTAS: {}", status["State"]);
+    let expected = 20 * count(&lake, "SELECT count(*) FROM cotacoes_b3_raw");
+    let tables: Vec<String> = engine(&lake, "SHOW TABLES").into_iter().map(|r| r[0].clone()).collect();
+    if tables.contains(&"copies".to_string()) {
+        assert_eq!(count(&lake, "SELECT count(*) FROM copies"), expected, "all of the table, or none");
+    } else {
+        // Not there: the same CTAS runs again, to the whole table.
+        let again = cli(&["sql", "--lake", &lake, "-c", ctas]);
+        assert!(again.status.success(), "{}", stderr(&again));
+        assert_eq!(count(&lake, "SELECT count(*) FROM copies"), expected);
+    }
+}
+
 /// dbt-athena's `dbt run` and `dbt test` of examples/dbt (a view over raw, a table model, three
 /// tests), with Athena and Glue at the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

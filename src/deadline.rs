@@ -16,9 +16,10 @@ use std::time::Duration;
 /// parse in milliseconds.
 pub const PARSE_TIME: Duration = Duration::from_secs(3);
 
-/// A parser's thread gets the stack the command thread has (see `main`): deep statements
-/// recurse until the parser's own depth limit refuses them.
-const STACK: usize = 64 * 1024 * 1024;
+/// Stack of every thread that parses, plans or evaluates SQL: statements may nest up to
+/// [`crate::sql::depth::MAX_DEPTH`] levels, and each recurses once per level. The memory is
+/// only reserved, and touched as deep statements need it.
+pub const STACK: usize = 64 * 1024 * 1024;
 
 /// Why a statement was not parsed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -69,10 +69,8 @@ enum Command {
     Demo(DemoArgs),
 }
 
-/// Stack of every thread that plans or evaluates SQL. Statements may nest up to
-/// `b3lake::sql::depth::MAX_DEPTH` levels, and evaluating them recurses once per level; the
-/// memory is only reserved, and touched as deep statements need it.
-const STACK: usize = 64 << 20;
+/// Stack of every thread that plans or evaluates SQL.
+const STACK: usize = b3lake::deadline::STACK;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--kinds", default="point,point,aggregate,failing,cancelled,ctas", help="the mix of the load")
     ap.add_argument("--round-trip", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.round_trip:
@@ -200,7 +201,7 @@ def main():
             c = client(f"http://127.0.0.1:{serve_port}")
             rng = random.Random(n)
             for i in range(args.queries):
-                kind = rng.choice(["point", "point", "aggregate", "failing", "cancelled", "ctas"])
+                kind = rng.choice(args.kinds.split(","))
                 started = time.perf_counter()
                 try:
                     if kind in ("point", "aggregate", "failing"):

@@ -11,6 +11,7 @@ pub mod session;
 pub mod statements;
 pub mod table;
 pub mod write;
+pub mod yielding;
 
 pub use exec::{Executed, Scanned, execute, execute_with};
 pub use session::{Session, session, session_in, session_with};

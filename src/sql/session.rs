@@ -71,7 +71,12 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
         .with_collect_statistics(false)
         .with_default_catalog_and_schema(CATALOG, database);
     // The tables find their own files (see `table`), from the catalog's partition index.
-    let ctx = SessionContext::new_with_config(config);
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(super::yielding::YieldingJoins))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     super::dialect::register(&ctx);
     lake.register(&ctx);
     let session = Session {

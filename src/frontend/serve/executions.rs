@@ -150,9 +150,39 @@ pub struct Submission {
     pub token: Option<String>,
 }
 
+/// The runtime queries run on, apart from the one that answers requests: a query's operators
+/// keep its threads busy for as long as they compute, and a request must not wait for them.
+struct EngineRuntime(Option<tokio::runtime::Runtime>);
+
+impl EngineRuntime {
+    fn new(threads: usize) -> std::io::Result<EngineRuntime> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("b3lake-engine")
+            .thread_stack_size(crate::deadline::STACK)
+            .enable_all()
+            .build()?;
+        Ok(EngineRuntime(Some(runtime)))
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("dropped only at the end").handle()
+    }
+}
+
+impl Drop for EngineRuntime {
+    fn drop(&mut self) {
+        // Dropped from async code when the server stops: without waiting for its threads.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// The server's executions.
 pub struct Executions {
     lake: Lake,
+    engine: EngineRuntime,
     /// Where state and default results go.
     state: Lake,
     default_output: String,
@@ -183,8 +213,12 @@ impl Executions {
     pub async fn open(lake: Lake, output: &str, max_concurrent: usize, read_only: bool) -> crate::Result<Executions> {
         let default_output = format!("{}/", output.trim_end_matches('/'));
         let state = Lake::open(&default_output).await?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let engine = EngineRuntime::new(threads)
+            .map_err(|e| crate::Error::Usage(format!("cannot start the engine's threads: {e}")))?;
         let executions = Executions {
             lake,
+            engine,
             state,
             default_output,
             read_only,
@@ -309,7 +343,7 @@ impl Executions {
         self.save(&record).await;
         let this = self.clone();
         let run_id = id.clone();
-        let task = tokio::spawn(async move { this.run(run_id).await });
+        let task = self.engine.handle().spawn(async move { this.run(run_id).await });
         let mut inner = self.inner.lock().expect("not poisoned");
         if !inner.records.get(&id).is_some_and(|r| r.state.is_final()) {
             inner.tasks.insert(id.clone(), task.abort_handle());

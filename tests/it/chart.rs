@@ -10,7 +10,7 @@ use b3lake::chart::{self, Kind, Plot};
 use b3lake::lake::Lake;
 use chrono::NaiveDate;
 
-use crate::common::{demo_lake, query, strings};
+use crate::common::{chromium, demo_lake, query, strings};
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -434,24 +434,9 @@ async fn the_report_shows_every_chart_in_headless_chromium() {
     assert!(html.contains(&format!("<td>{symbol}</td>")) && html.contains(&format!("R$ {exact}")), "{symbol} {exact}");
 
     // Headless Chromium renders the page; its screenshot holds each chart, pixel for pixel.
-    let chromium = Path::new("/usr/bin/chromium");
-    assert!(chromium.exists(), "Debian's chromium is missing: tests/run.sh installs it");
     let shot = out.path().join("shot.png");
-    let profile = out.path().join("profile");
-    let o = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            "--window-size=1100,7000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let o = chromium(&out.path().join("profile"))
+        .args(["--hide-scrollbars", "--force-device-scale-factor=1", "--window-size=1100,7000"])
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", html_path.display()))
         .output()

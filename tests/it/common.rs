@@ -271,3 +271,23 @@ impl HttpServer {
         self.seen.lock().unwrap().iter().map(|s| s.at).collect()
     }
 }
+
+/// Debian's headless Chromium, as the probe of this machine starts it (no network of its own),
+/// with a profile folder of its own: the caller adds what it wants of the page.
+pub fn chromium(profile: &Path) -> Command {
+    let chromium = Path::new("/usr/bin/chromium");
+    assert!(chromium.exists(), "Debian's chromium is missing: tests/run.sh installs it");
+    let mut command = Command::new(chromium);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()));
+    command
+}

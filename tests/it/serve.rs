@@ -141,6 +141,19 @@ async fn json(answer: reqwest::Response) -> Value {
     serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
 }
 
+/// One Athena call in AWS JSON 1.1, as the Rust and Java SDKs make it; the answer's JSON.
+async fn athena_call(client: &reqwest::Client, endpoint: &str, operation: &str, body: &Value) -> Value {
+    let answer = client
+        .post(endpoint)
+        .header("x-amz-target", format!("AmazonAthena.{operation}"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    json(answer).await
+}
+
 async fn local_lake(dir: &Path) -> String {
     let path = dir.join("lake");
     let lake = Lake::open(path.to_str().unwrap()).await.unwrap();
@@ -313,17 +326,7 @@ async fn a_server_killed_mid_ctas_leaves_the_lake_whole_and_the_query_failed() {
     let client = reqwest::Client::new();
     let call = |endpoint: String, operation: &'static str, body: Value| {
         let client = client.clone();
-        async move {
-            let answer = client
-                .post(endpoint)
-                .header("x-amz-target", format!("AmazonAthena.{operation}"))
-                .header("content-type", "application/x-amz-json-1.1")
-                .body(serde_json::to_vec(&body).unwrap())
-                .send()
-                .await
-                .unwrap();
-            json(answer).await
-        }
+        async move { athena_call(&client, &endpoint, operation, &body).await }
     };
     let ctas = "CREATE TABLE copies AS SELECT r.* FROM cotacoes_b3_raw r CROSS JOIN UNNEST(sequence(1, 20)) AS t(n)";
     let started =
@@ -442,21 +445,8 @@ async fn the_analytics_notebook_runs_against_the_server_and_its_charts_draw() {
     assert!(!html.contains("Traceback"), "every cell ran");
 
     // Interactive: Plotly draws each chart's SVG when the page runs, offline.
-    let chromium = Path::new("/usr/bin/chromium");
-    assert!(chromium.exists(), "Debian's chromium is missing: tests/run.sh installs it");
-    let dom = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", out.path().join("profile").display()))
+    let dom = chromium(&out.path().join("profile"))
+        .args(["--virtual-time-budget=15000", "--dump-dom"])
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
@@ -500,16 +490,7 @@ const MEMORY_TABLES: [&str; 3] = ["shipping", "negocios", "big"];
 
 impl ApiDb {
     async fn call(&self, operation: &str, body: Value) -> Value {
-        let answer = self
-            .client
-            .post(&self.endpoint)
-            .header("x-amz-target", format!("AmazonAthena.{operation}"))
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(serde_json::to_vec(&body).unwrap())
-            .send()
-            .await
-            .unwrap();
-        json(answer).await
+        athena_call(&self.client, &self.endpoint, operation, &body).await
     }
 
     fn uses_memory_tables(sql: &str) -> bool {

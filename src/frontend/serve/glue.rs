@@ -31,6 +31,14 @@ fn glue_table(database: &str, meta: &Value) -> Value {
     })
 }
 
+/// The Glue `Table` named `name`, or Glue's `EntityNotFoundException`.
+async fn table(api: &Api, database: &str, name: &str) -> Result<Value, ApiError> {
+    let name = name.to_ascii_lowercase();
+    let tables = api.table_metadata().await?;
+    let table = tables.iter().find(|t| t["Name"] == name.as_str());
+    Ok(glue_table(database, table.ok_or_else(|| not_found(format!("Table {name} not found.")))?))
+}
+
 /// Answers one Glue operation.
 pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, ApiError> {
     let database = |input: &Value, field: &str| -> Result<String, ApiError> {
@@ -45,21 +53,13 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
         }
         "GetDatabases" => Ok(json!({ "DatabaseList": [{ "Name": api.database, "CatalogId": "000000000000" }] })),
         "GetTable" => {
-            let db = database(input, "DatabaseName")?;
-            let name = required(input, "Name")?.to_ascii_lowercase();
-            let tables = api.table_metadata().await?;
-            let table = tables.iter().find(|t| t["Name"] == name.as_str());
-            let table = table.ok_or_else(|| not_found(format!("Table {name} not found.")))?;
-            Ok(json!({ "Table": glue_table(&db, table) }))
+            let table = table(api, &database(input, "DatabaseName")?, required(input, "Name")?).await?;
+            Ok(json!({ "Table": table }))
         }
         // One version, the table as it is: the lake keeps no older definitions.
         "GetTableVersions" => {
-            let db = database(input, "DatabaseName")?;
-            let name = required(input, "TableName")?.to_ascii_lowercase();
-            let tables = api.table_metadata().await?;
-            let table = tables.iter().find(|t| t["Name"] == name.as_str());
-            let table = table.ok_or_else(|| not_found(format!("Table {name} not found.")))?;
-            Ok(json!({ "TableVersions": [{ "Table": glue_table(&db, table), "VersionId": "1" }] }))
+            let table = table(api, &database(input, "DatabaseName")?, required(input, "TableName")?).await?;
+            Ok(json!({ "TableVersions": [{ "Table": table, "VersionId": "1" }] }))
         }
         "GetTables" => {
             let db = database(input, "DatabaseName")?;

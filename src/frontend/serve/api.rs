@@ -320,8 +320,7 @@ fn engine_version() -> Value {
 
 /// `QueryExecution`.
 fn execution(r: &Record) -> Value {
-    let state = serde_json::to_value(r.state).expect("a state serializes");
-    let mut status = json!({ "State": state, "SubmissionDateTime": epoch(r.submitted) });
+    let mut status = json!({ "State": r.state.name(), "SubmissionDateTime": epoch(r.submitted) });
     if let Some(completed) = r.completed {
         status["CompletionDateTime"] = epoch(completed);
     }

@@ -43,6 +43,17 @@ pub enum State {
 }
 
 impl State {
+    /// As Athena spells it (`SUCCEEDED`).
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Queued => "QUEUED",
+            State::Running => "RUNNING",
+            State::Succeeded => "SUCCEEDED",
+            State::Failed => "FAILED",
+            State::Cancelled => "CANCELLED",
+        }
+    }
+
     /// Whether the query has ended.
     pub fn is_final(self) -> bool {
         matches!(self, State::Succeeded | State::Failed | State::Cancelled)
@@ -228,11 +239,6 @@ impl Executions {
         };
         executions.load().await?;
         Ok(executions)
-    }
-
-    /// The results folder of a workgroup that names none.
-    pub fn default_output(&self) -> &str {
-        &self.default_output
     }
 
     /// The folder results go to when the request names none, as a URL.
@@ -599,14 +605,14 @@ impl Executions {
             State::Failed | State::Cancelled => {
                 let reason = record.reason.clone().unwrap_or_else(|| "Query was cancelled".into());
                 return Err(ApiError::invalid(format!(
-                    "Query has not yet finished. Current state: {:?}: {reason}",
-                    record.state
+                    "Query did not finish successfully. Final query state: {}: {reason}",
+                    record.state.name()
                 )));
             }
-            _ => {
+            State::Queued | State::Running => {
                 return Err(ApiError::invalid(format!(
                     "Query has not yet finished. Current state: {}",
-                    serde_json::to_value(record.state).expect("a state serializes").as_str().unwrap_or_default()
+                    record.state.name()
                 )));
             }
         }
@@ -679,11 +685,6 @@ impl Executions {
     /// The lake queries run on.
     pub fn lake(&self) -> &Lake {
         &self.lake
-    }
-
-    /// Queries not yet ended.
-    pub fn active(&self) -> usize {
-        self.inner.lock().expect("not poisoned").records.values().filter(|r| !r.state.is_final()).count()
     }
 
     /// Reads a page of a result file.

@@ -632,3 +632,68 @@ async fn the_athena_sql_suite_answers_the_same_through_the_api() {
     assert!(through > 950, "{through} records through the API");
     eprintln!("{through} records of the .slt suite through the API");
 }
+
+/// Many clients at once, each its own connection: every answer equals the query's serial one,
+/// stopped queries end CANCELLED, and failures stay each client's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_at_once_get_the_serial_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path()).await;
+    let served = Served::start(&lake, &["--max-concurrent", "4"]);
+    let queries = [
+        PRICES,
+        "SELECT tipo_mercado, count(*), sum(volume_total_negociado) FROM cotacoes_b3_raw GROUP BY 1 ORDER BY 1",
+        "SELECT * FROM no_such_table",
+    ];
+    /// Runs a query to its end; its state and every row (the header row included).
+    async fn answer(client: &reqwest::Client, endpoint: &str, sql: &str, stop: bool) -> (String, Vec<Value>) {
+        let started =
+            athena_call(client, endpoint, "StartQueryExecution", &serde_json::json!({ "QueryString": sql })).await;
+        let id = serde_json::json!({ "QueryExecutionId": started["QueryExecutionId"] });
+        if stop {
+            athena_call(client, endpoint, "StopQueryExecution", &id).await;
+        }
+        let state = loop {
+            let execution = athena_call(client, endpoint, "GetQueryExecution", &id).await;
+            let state = execution["QueryExecution"]["Status"]["State"].as_str().unwrap().to_string();
+            if state != "QUEUED" && state != "RUNNING" {
+                break state;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        };
+        let rows = match state.as_str() {
+            "SUCCEEDED" => {
+                let page = athena_call(client, endpoint, "GetQueryResults", &id).await;
+                page["ResultSet"]["Rows"].as_array().unwrap().clone()
+            }
+            _ => Vec::new(),
+        };
+        (state, rows)
+    }
+    let client = reqwest::Client::new();
+    let mut serial = Vec::new();
+    for sql in queries {
+        serial.push(answer(&client, &served.endpoint, sql, false).await);
+    }
+    assert_eq!(serial.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["SUCCEEDED", "SUCCEEDED", "FAILED"]);
+    let slow = "SELECT count(*) FROM cotacoes_b3_raw a CROSS JOIN cotacoes_b3_raw b CROSS JOIN cotacoes_b3_raw c";
+    let mut clients = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let (endpoint, serial) = (served.endpoint.clone(), serial.clone());
+        clients.spawn(async move {
+            let client = reqwest::Client::new();
+            for i in 0..12 {
+                if (n + i) % 4 == 3 {
+                    let (state, _) = answer(&client, &endpoint, slow, true).await;
+                    assert_eq!(state, "CANCELLED", "client {n}, query {i}");
+                } else {
+                    let k = (n + i) % 3;
+                    assert_eq!(answer(&client, &endpoint, queries[k], false).await, serial[k], "client {n}, query {i}");
+                }
+            }
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.unwrap();
+    }
+}

@@ -42,7 +42,6 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     pub async fn run(self) -> anyhow::Result<()> {
-        let lake = self.lake.open().await?;
         let key = match (self.access_key_id, self.secret_access_key) {
             (Some(access_key_id), Some(secret_access_key)) => Some(Key { access_key_id, secret_access_key }),
             _ => None,
@@ -56,9 +55,9 @@ impl ServeArgs {
             key,
             ..Default::default()
         };
-        if !self.listen.ip().is_loopback() && options.key.is_none() {
-            return Err(b3lake::frontend::serve::Error::Unauthenticated(self.listen).into());
-        }
+        // Before the lake is opened or the port taken.
+        options.check_listen(self.listen)?;
+        let lake = self.lake.open().await?;
         let server = Server::new(lake, options).await?;
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await

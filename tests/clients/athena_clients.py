@@ -358,6 +358,8 @@ def wrangler_mode():
     out["results"] = cells(wr.athena.get_query_results(query_execution_id=qid))
     # The CTAS's temporary table, deleted through Glue, is gone from the lake's catalog too.
     out["tables"] = [[t["Name"]] for t in wr.catalog.get_tables(database="default")]
+    # Glue's answer for a table that is not there, which awswrangler takes as "nothing to delete".
+    assert wr.catalog.delete_table_if_exists(database="default", table="no_such_table") is False
     print(json.dumps(out))
 
 

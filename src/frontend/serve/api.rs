@@ -334,10 +334,7 @@ fn execution(r: &Record) -> Value {
             "ErrorMessage": r.reason.clone().unwrap_or_default(),
         });
     }
-    let output = match r.result_name() {
-        Some(name) => format!("{}{name}", r.output_folder),
-        None => format!("{}{}.{}", r.output_folder, r.id, if r.statement_type == "DML" { "csv" } else { "txt" }),
-    };
+    let output = format!("{}{}", r.output_folder, r.result_name());
     let mut execution = json!({
         "QueryExecutionId": r.id,
         "Query": r.query,
@@ -381,7 +378,7 @@ fn statistics(r: &Record) -> Value {
 /// `QueryRuntimeStatistics`: the timeline and the rows and bytes out.
 fn runtime_statistics(r: &Record) -> Value {
     let stats = statistics(r);
-    let output_bytes = r.result.map_or(0, |(_, bytes)| bytes);
+    let output_bytes = r.result_bytes.unwrap_or(0);
     json!({
         "Timeline": {
             "QueryQueueTimeInMillis": stats["QueryQueueTimeInMillis"],

@@ -104,8 +104,8 @@ pub struct Record {
     pub scanned_bytes: u64,
     /// The result's columns.
     pub columns: Vec<Column>,
-    /// The result file's format and size.
-    pub result: Option<(Format, u64)>,
+    /// The result file's size, once written.
+    pub result_bytes: Option<u64>,
     /// Rows in the result.
     pub rows: u64,
     /// Rows an INSERT or CTAS wrote.
@@ -116,9 +116,18 @@ pub struct Record {
 }
 
 impl Record {
-    /// The result file's name in the output folder, once there is one.
-    pub fn result_name(&self) -> Option<String> {
-        self.result.map(|(format, _)| format!("{}.{}", self.id, format.extension()))
+    /// How its result file spells rows: a query's CSV, a statement's text.
+    pub fn format(&self) -> Format {
+        if self.statement_type == Kind::Dml.name() && self.substatement_type == "SELECT" {
+            Format::Csv
+        } else {
+            Format::Txt
+        }
+    }
+
+    /// The result file's name in the output folder.
+    pub fn result_name(&self) -> String {
+        format!("{}.{}", self.id, self.format().extension())
     }
 
     /// Milliseconds from `from` to `to`, 0 if either is unknown.
@@ -332,7 +341,7 @@ impl Executions {
             completed: None,
             scanned_bytes: 0,
             columns: Vec::new(),
-            result: None,
+            result_bytes: None,
             rows: 0,
             update_count: None,
             manifest: None,
@@ -351,7 +360,11 @@ impl Executions {
         let run_id = id.clone();
         let task = self.engine.handle().spawn(async move { this.run(run_id).await });
         let mut inner = self.inner.lock().expect("not poisoned");
-        if !inner.records.get(&id).is_some_and(|r| r.state.is_final()) {
+        if inner.records.get(&id).is_some_and(|r| r.state.is_final()) {
+            // Stopped before its handle was kept: its plan is dropped now (a finished task
+            // ignores it).
+            task.abort();
+        } else {
             inner.tasks.insert(id.clone(), task.abort_handle());
         }
         Ok(id)
@@ -420,7 +433,7 @@ impl Executions {
                     current.state = State::Succeeded;
                     current.scanned_bytes = done.scanned_bytes;
                     current.columns = done.columns;
-                    current.result = Some((done.format, done.bytes));
+                    current.result_bytes = Some(done.bytes);
                     current.rows = done.rows;
                     current.update_count = done.update_count;
                     current.manifest = done.manifest;
@@ -442,10 +455,8 @@ impl Executions {
         let system = |message: String| (message, Failure { category: 1, retryable: true });
         if self.prepare_in_sql(record).await.map_err(user)? {
             let output = self.output(&record.output_folder).await.map_err(|e| user(e.to_string()))?;
-            let path = output.path(&format!("{}.{}", record.id, Format::Txt.extension()));
-            output.write(&path, Vec::new()).await.map_err(|e| system(e.to_string()))?;
+            output.write(&output.path(&record.result_name()), Vec::new()).await.map_err(|e| system(e.to_string()))?;
             return Ok(Done {
-                format: Format::Txt,
                 bytes: 0,
                 columns: Vec::new(),
                 rows: 0,
@@ -459,13 +470,8 @@ impl Executions {
             .await
             .map_err(|e| system(crate::chain::chain(&e)))?;
         let output = self.output(&record.output_folder).await.map_err(|e| user(e.to_string()))?;
-        let format = if record.statement_type == Kind::Dml.name() && record.substatement_type == "SELECT" {
-            Format::Csv
-        } else {
-            Format::Txt
-        };
-        let path = output.path(&format!("{}.{}", record.id, format.extension()));
-        let mut writer = results::Writer::new(output.store().clone(), path, format);
+        let path = output.path(&record.result_name());
+        let mut writer = results::Writer::new(output.store().clone(), path, record.format());
         // The engine hands its batches over a short queue to the writer, which holds it back
         // while the store is slower; a writer that fails ends the queue, and the query.
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<RecordBatch>(2);
@@ -498,7 +504,7 @@ impl Executions {
             }
             (Ok(executed), Ok(first)) => (executed, first),
         };
-        writer.header(&executed.schema).await.map_err(|e| system(e.to_string()))?;
+        writer.header(&executed.schema);
         let bytes = writer.finish().await.map_err(|e| system(format!("writing the results: {e}")))?;
         let columns = results::columns(&executed.schema);
         // CTAS and INSERT answer the rows they wrote.
@@ -512,7 +518,7 @@ impl Executions {
         let rows = executed.rows as u64;
         let manifest =
             self.manifest(record, &sql, &output).await.map_err(|e| system(format!("the data manifest: {e}")))?;
-        Ok(Done { format, bytes, columns, rows, scanned_bytes: executed.scanned.bytes, update_count, manifest })
+        Ok(Done { bytes, columns, rows, scanned_bytes: executed.scanned.bytes, update_count, manifest })
     }
 
     /// Lists the data files a CTAS or UNLOAD wrote, one URL a line, where Athena puts that list
@@ -571,13 +577,10 @@ impl Executions {
     fn resolve(&self, record: &Record) -> Result<String, String> {
         let (sql, values) = match statement::parse_execute(&record.query) {
             Some((name, using)) => {
-                let inner = self.inner.lock().expect("not poisoned");
-                let key = (record.workgroup.clone(), name.clone());
-                let prepared =
-                    inner.prepared.get(&key).ok_or_else(|| format!("Prepared statement not found: {name}"))?;
+                let prepared = self.prepared(&record.workgroup, &name).map_err(|e| e.message)?;
                 let mut values = record.parameters.clone();
                 values.extend(using);
-                (prepared.query.clone(), values)
+                (prepared.query, values)
             }
             None => (record.query.clone(), record.parameters.clone()),
         };
@@ -593,33 +596,6 @@ impl Executions {
         let lake = Lake::open(folder).await?;
         outputs.insert(folder.to_string(), lake.clone());
         Ok(lake)
-    }
-
-    /// The result file of a query and its size, to page.
-    pub async fn result_file(
-        &self,
-        record: &Record,
-    ) -> Result<(Lake, object_store::path::Path, Format, u64), ApiError> {
-        match record.state {
-            State::Succeeded => {}
-            State::Failed | State::Cancelled => {
-                let reason = record.reason.clone().unwrap_or_else(|| "Query was cancelled".into());
-                return Err(ApiError::invalid(format!(
-                    "Query did not finish successfully. Final query state: {}: {reason}",
-                    record.state.name()
-                )));
-            }
-            State::Queued | State::Running => {
-                return Err(ApiError::invalid(format!(
-                    "Query has not yet finished. Current state: {}",
-                    record.state.name()
-                )));
-            }
-        }
-        let (format, size) = record.result.ok_or_else(|| ApiError::internal("no result file"))?;
-        let output = self.output(&record.output_folder).await.map_err(|e| ApiError::internal(e.to_string()))?;
-        let path = output.path(&record.result_name().unwrap_or_default());
-        Ok((output, path, format, size))
     }
 
     /// Writes a record where the next start finds it.
@@ -687,10 +663,28 @@ impl Executions {
         &self.lake
     }
 
-    /// Reads a page of a result file.
+    /// Reads a page of a finished query's result file.
     pub async fn page(&self, record: &Record, offset: u64, max: usize) -> Result<results::Page, ApiError> {
-        let (output, path, format, size) = self.result_file(record).await?;
-        results::page(output.store().as_ref(), &path, format, size, offset, max)
+        match record.state {
+            State::Succeeded => {}
+            State::Failed | State::Cancelled => {
+                let reason = record.reason.clone().unwrap_or_else(|| "Query was cancelled".into());
+                return Err(ApiError::invalid(format!(
+                    "Query did not finish successfully. Final query state: {}: {reason}",
+                    record.state.name()
+                )));
+            }
+            State::Queued | State::Running => {
+                return Err(ApiError::invalid(format!(
+                    "Query has not yet finished. Current state: {}",
+                    record.state.name()
+                )));
+            }
+        }
+        let size = record.result_bytes.ok_or_else(|| ApiError::internal("no result file"))?;
+        let output = self.output(&record.output_folder).await.map_err(|e| ApiError::internal(e.to_string()))?;
+        let path = output.path(&record.result_name());
+        results::page(output.store().as_ref(), &path, record.format(), size, offset, max)
             .await
             .map_err(|e| ApiError::internal(format!("reading the results: {e}")))
     }
@@ -698,7 +692,6 @@ impl Executions {
 
 /// A query's result, once written.
 struct Done {
-    format: Format,
     bytes: u64,
     columns: Vec<Column>,
     rows: u64,

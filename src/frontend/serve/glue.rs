@@ -77,13 +77,13 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
             let session = crate::sql::session_in(lake, crate::sql::Partitions::Index, &db)
                 .await
                 .map_err(|e| ApiError::internal(crate::chain::chain(&e)))?;
-            let tables = session.catalog().definitions().await.map_err(|e| ApiError::internal(e.to_string()))?;
-            if !tables.contains_key(&name) {
-                return Err(not_found(format!("Table {name} not found.")));
+            match crate::sql::execute(&session, &format!("DROP TABLE `{name}`")).await {
+                Ok(_) => Ok(json!({})),
+                Err(crate::sql::Error::Catalog(crate::catalog::Error::TableNotFound(_))) => {
+                    Err(not_found(format!("Table {name} not found.")))
+                }
+                Err(e) => Err(ApiError::invalid(crate::chain::chain(&e))),
             }
-            let sql = format!("DROP TABLE `{name}`");
-            crate::sql::execute(&session, &sql).await.map_err(|e| ApiError::invalid(crate::chain::chain(&e)))?;
-            Ok(json!({}))
         }
         other => Err(ApiError::unknown_operation(&format!("AWSGlue.{other}"))),
     }

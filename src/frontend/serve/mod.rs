@@ -75,6 +75,13 @@ impl Default for ServeOptions {
     }
 }
 
+impl ServeOptions {
+    /// Refuses an address beyond loopback without a key pair to check requests with.
+    pub fn check_listen(&self, address: std::net::SocketAddr) -> Result<(), Error> {
+        if address.ip().is_loopback() || self.key.is_some() { Ok(()) } else { Err(Error::Unauthenticated(address)) }
+    }
+}
+
 /// What the server refuses to start with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -125,9 +132,7 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let address = listener.local_addr()?;
-        if !address.ip().is_loopback() && self.options.key.is_none() {
-            return Err(Error::Unauthenticated(address));
-        }
+        self.options.check_listen(address)?;
         info!(%address, signed = self.options.key.is_some(), read_only = self.options.read_only, "serving Athena's API");
         let connections = Arc::new(Semaphore::new(self.options.max_connections.max(1)));
         tokio::pin!(shutdown);

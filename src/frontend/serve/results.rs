@@ -24,7 +24,7 @@ use crate::catalog::view::trino_type;
 use crate::sql::dialect::text::{self, Double};
 
 /// How a result file spells its rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A query's: quoted CSV with a header row.
     Csv,
@@ -127,7 +127,7 @@ pub struct Writer {
     format: Format,
     pending: Vec<u8>,
     /// Bytes written so far.
-    pub bytes: u64,
+    bytes: u64,
     header: bool,
 }
 
@@ -138,20 +138,17 @@ impl Writer {
     }
 
     /// Writes the header row (a CSV's only), once, before any row.
-    pub async fn header(&mut self, schema: &Schema) -> object_store::Result<()> {
-        if self.header || self.format != Format::Csv || schema.fields().is_empty() {
-            self.header = true;
-            return Ok(());
+    pub fn header(&mut self, schema: &Schema) {
+        if std::mem::replace(&mut self.header, true) || self.format != Format::Csv || schema.fields().is_empty() {
+            return;
         }
-        self.header = true;
         let names: Vec<Option<String>> = schema.fields().iter().map(|f| Some(f.name().clone())).collect();
         self.row(&names);
-        Ok(())
     }
 
     /// Writes a batch's rows.
     pub async fn push(&mut self, batch: &RecordBatch) -> object_store::Result<()> {
-        self.header(&batch.schema()).await?;
+        self.header(&batch.schema());
         let columns = batch.columns();
         let mut values = vec![None; columns.len()];
         for i in 0..batch.num_rows() {

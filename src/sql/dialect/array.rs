@@ -1,73 +1,57 @@
 //! Trino's array functions that DataFusion lacks or reads otherwise: `contains`,
 //! `array_position` (0 when absent), `array_remove` (every match), `array_max`/`array_min`
-//! (NULL when an element is), `reverse` and `repeat` of arrays, `sequence`, `slice`,
-//! `trim_array`, `ngrams`, `combinations` and `zip`.
+//! (NULL when an element is; NaN only when every element is), `reverse` and `repeat` of
+//! arrays, `sequence` (integers, dates, timestamps), `slice`, `trim_array`, `ngrams`,
+//! `combinations`, `zip`, `array_histogram` and `contains_sequence`.
 //!
-//! Each works row by row on the row's elements as an Arrow array, and the results are put
-//! back together as one list array.
+//! Each kernel works on the list column's flat values at once: elements are compared with
+//! one Arrow kernel call per batch (per constant element, when the array is a constant), and
+//! results are built by gathering values with one `take`, never by slicing row by row.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use chrono::Datelike;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array, ListArray, StructArray, UInt32Array,
-    new_empty_array,
+    Array, ArrayRef, ArrowNativeTypeOp, ArrowPrimitiveType, AsArray, BooleanArray, Datum, Int64Array, ListArray,
+    MapArray, PrimitiveArray, Scalar, StructArray, UInt32Array, downcast_primitive_array, new_null_array,
 };
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer};
 use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{SortOptions, concat, take};
-use arrow::datatypes::{DataType, Field, Fields, Int64Type, IntervalMonthDayNanoType};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use arrow::compute::{SortOptions, filter, take};
+use arrow::datatypes::{
+    DataType, Date32Type, Field, Fields, Float32Type, Float64Type, Int64Type, IntervalMonthDayNano,
+    IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+};
+use arrow::row::{RowConverter, SortField};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum A {
-    Contains,
-    Position,
-    Remove,
-    Max,
-    Min,
-    Reverse,
-    Repeat,
-    Sequence,
-    Slice,
-    TrimArray,
-    Ngrams,
-    Combinations,
-    Zip,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ArrayFn {
-    a: A,
-    name: &'static str,
-    signature: Signature,
-}
+use super::function::{Args, Function, udf};
+use super::shared::{arity, bigint};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [
-        (A::Contains, "contains"),
-        (A::Position, "array_position"),
-        (A::Remove, "array_remove"),
-        (A::Max, "array_max"),
-        (A::Min, "array_min"),
-        (A::Reverse, "reverse"),
-        (A::Repeat, "repeat"),
-        (A::Sequence, "sequence"),
-        (A::Slice, "slice"),
-        (A::TrimArray, "trim_array"),
-        (A::Ngrams, "ngrams"),
-        (A::Combinations, "combinations"),
-        (A::Zip, "zip"),
+    vec![
+        udf(Contains),
+        udf(ArrayPosition),
+        udf(ArrayRemove),
+        udf(Extreme { max: true }),
+        udf(Extreme { max: false }),
+        udf(Reverse),
+        udf(Repeat),
+        udf(Sequence),
+        udf(Slice),
+        udf(TrimArray),
+        udf(Ngrams),
+        udf(Combinations),
+        udf(Zip),
+        udf(ArrayHistogram),
+        udf(ContainsSequence),
     ]
-    .into_iter()
-    .map(|(a, name)| {
-        ScalarUDF::new_from_impl(ArrayFn { a, name, signature: Signature::user_defined(Volatility::Immutable) })
-    })
-    .collect()
 }
 
 fn element(t: &DataType) -> Option<DataType> {
@@ -81,322 +65,552 @@ fn list_of(t: DataType) -> DataType {
     DataType::new_list(t, true)
 }
 
-impl ScalarUDFImpl for ArrayFn {
-    fn name(&self) -> &str {
-        self.name
+/// An argument that must be an array, as a `List` (NULL as an array of unknown).
+fn array(name: &str, t: &DataType) -> Result<DataType> {
+    match element(t) {
+        Some(e) => Ok(list_of(e)),
+        None if t.is_null() => Ok(list_of(DataType::Null)),
+        None => plan_err!("{name} expects an array, got {t}"),
     }
+}
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+/// An array and a value to look for in it, as an array of their common type and that type.
+fn array_and_element(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    arity(name, t, 2..=2)?;
+    let e = element(&t[0]).unwrap_or(DataType::Null);
+    let common = type_union_resolution(&[e, t[1].clone()])
+        .ok_or_else(|| plan_datafusion_err!("{name}: no common type of {} and {}", t[0], t[1]))?;
+    Ok(vec![list_of(common.clone()), common])
+}
+
+/// Row `i`'s range in the list's values (`None` for a NULL array).
+fn range(list: &ListArray, i: usize) -> Option<Range<usize>> {
+    let offsets = list.value_offsets();
+    list.is_valid(i).then(|| offsets[i] as usize..offsets[i + 1] as usize)
+}
+
+/// Whether each value is not NaN (SQL's NaN equals nothing; Arrow's total order says it
+/// equals itself), or `None` for types without NaN.
+fn not_nan(values: &dyn Array) -> Option<BooleanBuffer> {
+    match values.data_type() {
+        DataType::Float64 => Some(values.as_primitive::<Float64Type>().values().iter().map(|v| !v.is_nan()).collect()),
+        DataType::Float32 => Some(values.as_primitive::<Float32Type>().values().iter().map(|v| !v.is_nan()).collect()),
+        _ => None,
     }
+}
 
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let name = self.name;
-        let array = |t: &DataType| -> Result<DataType> {
-            match element(t) {
-                Some(e) => Ok(list_of(e)),
-                None if t.is_null() => Ok(list_of(DataType::Null)),
-                None => plan_err!("{name} expects an array, got {t}"),
+/// SQL's `=`: NULL when either side is, NaN equal to nothing.
+fn equal(left: &ArrayRef, right: &dyn Datum) -> Result<BooleanArray> {
+    let hits = eq(left, right)?;
+    Ok(match not_nan(left.as_ref()) {
+        Some(keep) => BooleanArray::new(hits.values() & &keep, hits.nulls().cloned()),
+        None => hits,
+    })
+}
+
+/// Where a comparison is true (not false, not NULL).
+fn true_and_valid(hits: &BooleanArray) -> BooleanBuffer {
+    match hits.nulls() {
+        Some(valid) => hits.values() & valid.inner(),
+        None => hits.values().clone(),
+    }
+}
+
+/// For every element of every row, whether it equals that row's value of `needle`
+/// (false where either is NULL).
+fn element_hits(list: &ListArray, needle: &Args, i: usize) -> Result<BooleanBuffer> {
+    let values = list.values();
+    let hits = match needle.constant(i) {
+        Some(value) => equal(values, &Scalar::new(value.to_array()?))?,
+        None => {
+            // Each element beside its row's needle: the row of element j, for every j.
+            let offsets = list.value_offsets();
+            let mut rows = vec![0u32; values.len()];
+            for row in 0..list.len() {
+                rows[offsets[row] as usize..offsets[row + 1] as usize].fill(row as u32);
             }
+            equal(values, &take(&needle.column(i)?, &UInt32Array::from(rows), None)?)?
+        }
+    };
+    Ok(true_and_valid(&hits))
+}
+
+/// Where each row's needle first occurs in its array (0 when absent, `None` for NULL), and
+/// whether the array holds a NULL (which might have been the needle: SQL's unknown).
+struct Found {
+    position: Vec<Option<i64>>,
+    has_null: Vec<bool>,
+}
+
+fn find(args: &Args) -> Result<Found> {
+    let rows = args.rows;
+    if let (Some(ScalarValue::List(array)), None) = (args.constant(0), args.constant(1)) {
+        // One array for every row (`contains(ARRAY['PETR4', 'VALE3'], ticker)`): the needle
+        // column is compared with each element once.
+        let needles = args.column(1)?;
+        let Some(elements) = (!array.is_null(0)).then(|| array.value(0)) else {
+            return Ok(Found { position: vec![None; rows], has_null: vec![false; rows] });
         };
-        let int = |t: &DataType| super::shared::bigint(name, t);
-        let count = |range: std::ops::RangeInclusive<usize>| -> Result<()> {
-            if range.contains(&t.len()) { Ok(()) } else { plan_err!("{name} cannot take {} arguments", t.len()) }
-        };
-        match self.a {
-            A::Contains | A::Position | A::Remove => {
-                count(2..=2)?;
-                let e = element(&t[0]).unwrap_or(DataType::Null);
-                let common = type_union_resolution(&[e, t[1].clone()])
-                    .ok_or_else(|| datafusion::common::plan_datafusion_err!("{name}: no common type of {t:?}"))?;
-                Ok(vec![list_of(common.clone()), common])
+        let mut position = vec![0i64; rows];
+        let not_nan = not_nan(elements.as_ref());
+        for j in (0..elements.len()).rev() {
+            if elements.is_null(j) || not_nan.as_ref().is_some_and(|keep| !keep.value(j)) {
+                continue;
             }
-            A::Max | A::Min => {
-                count(1..=1)?;
-                Ok(vec![array(&t[0])?])
-            }
-            A::Reverse => {
-                count(1..=1)?;
-                match element(&t[0]) {
-                    Some(e) => Ok(vec![list_of(e)]),
-                    None => Ok(vec![DataType::Utf8]),
-                }
-            }
-            A::Repeat => {
-                count(2..=2)?;
-                Ok(vec![t[0].clone(), int(&t[1])?])
-            }
-            A::Sequence => {
-                count(2..=3)?;
-                let dates = t[..2].iter().any(|t| matches!(t, DataType::Date32 | DataType::Date64));
-                if dates {
-                    let step = match t.get(2) {
-                        Some(DataType::Interval(_)) | None => {
-                            DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano)
-                        }
-                        Some(other) => return plan_err!("{name} of dates steps by an interval, got {other}"),
-                    };
-                    let mut out = vec![DataType::Date32, DataType::Date32];
-                    if t.len() == 3 {
-                        out.push(step);
-                    }
-                    return Ok(out);
-                }
-                t.iter().map(int).collect()
-            }
-            A::Slice => {
-                count(3..=3)?;
-                Ok(vec![array(&t[0])?, int(&t[1])?, int(&t[2])?])
-            }
-            A::TrimArray | A::Ngrams | A::Combinations => {
-                count(2..=2)?;
-                Ok(vec![array(&t[0])?, int(&t[1])?])
-            }
-            A::Zip => {
-                if t.len() < 2 {
-                    return plan_err!("zip takes at least two arrays");
-                }
-                t.iter().map(array).collect()
+            let hits = true_and_valid(&eq(&needles, &Scalar::new(elements.slice(j, 1)))?);
+            for i in hits.set_indices() {
+                position[i] = j as i64 + 1;
             }
         }
+        let valid = |i: usize| needles.is_valid(i);
+        return Ok(Found {
+            position: position.into_iter().enumerate().map(|(i, p)| valid(i).then_some(p)).collect(),
+            has_null: vec![elements.null_count() > 0; rows],
+        });
     }
+    let column = args.column(0)?;
+    let list = column.as_list::<i32>();
+    let hits = element_hits(list, args, 1)?;
+    let nulls = list.values().logical_nulls();
+    let needles = args.column(1)?;
+    let (mut position, mut has_null) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for i in 0..rows {
+        let Some(r) = range(list, i).filter(|_| needles.is_valid(i)) else {
+            position.push(None);
+            has_null.push(false);
+            continue;
+        };
+        let first = hits.slice(r.start, r.len()).set_indices().next();
+        position.push(Some(first.map_or(0, |j| j as i64 + 1)));
+        has_null.push(nulls.as_ref().is_some_and(|n| n.inner().slice(r.start, r.len()).count_set_bits() < r.len()));
+    }
+    Ok(Found { position, has_null })
+}
 
+/// `contains(array, value)`: true when found; NULL when not found but the array holds a NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Contains;
+
+impl Function for Contains {
+    fn name(&self) -> &'static str {
+        "contains"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        array_and_element(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let found = find(args)?;
+        let out: BooleanArray = found
+            .position
+            .iter()
+            .zip(&found.has_null)
+            .map(|(p, &has_null)| match p {
+                Some(0) if has_null => None,
+                Some(p) => Some(*p > 0),
+                None => None,
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+}
+
+/// `array_position(array, value)`: the first position, from 1, or 0 (NULL elements match nothing).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayPosition;
+
+impl Function for ArrayPosition {
+    fn name(&self) -> &'static str {
+        "array_position"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        array_and_element(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        Ok(Arc::new(Int64Array::from(find(args)?.position)))
+    }
+}
+
+/// `array_remove(array, value)`: every element equal to the value removed (NULLs stay).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayRemove;
+
+impl Function for ArrayRemove {
+    fn name(&self) -> &'static str {
+        "array_remove"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        array_and_element(self.name(), t)
+    }
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
-        Ok(match self.a {
-            A::Contains => DataType::Boolean,
-            A::Position => DataType::Int64,
-            A::Remove | A::Slice | A::TrimArray => t[0].clone(),
-            A::Reverse => t[0].clone(),
-            A::Max | A::Min => element(&t[0]).unwrap_or(DataType::Null),
-            A::Repeat => list_of(t[0].clone()),
-            A::Sequence => list_of(if t[0] == DataType::Date32 { DataType::Date32 } else { DataType::Int64 }),
-            A::Ngrams | A::Combinations => list_of(t[0].clone()),
-            A::Zip => {
-                let fields: Fields = t
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| Field::new(format!("c{i}"), element(t).unwrap_or(DataType::Null), true))
-                    .collect();
-                list_of(DataType::Struct(fields))
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let keep = !&element_hits(list, args, 1)?;
+        let needles = args.column(1)?;
+        let mut lengths = Vec::with_capacity(args.rows);
+        let mut valid = Vec::with_capacity(args.rows);
+        for i in 0..args.rows {
+            let r = range(list, i).filter(|_| needles.is_valid(i));
+            valid.push(r.is_some());
+            lengths.push(r.map_or(0, |r| keep.slice(r.start, r.len()).count_set_bits()));
+        }
+        // Elements of NULL rows go too, so that the offsets count only what is kept.
+        let mut mask = keep.into_iter().collect::<Vec<bool>>();
+        for i in (0..args.rows).filter(|&i| !valid[i]) {
+            let offsets = list.value_offsets();
+            mask[offsets[i] as usize..offsets[i + 1] as usize].fill(false);
+        }
+        let values = filter(list.values(), &BooleanArray::from(mask))?;
+        let field = Arc::new(Field::new_list_field(values.data_type().clone(), true));
+        Ok(Arc::new(ListArray::try_new(
+            field,
+            OffsetBuffer::from_lengths(lengths),
+            values,
+            Some(NullBuffer::from(valid)),
+        )?))
+    }
+}
+
+/// `array_max` and `array_min`: NULL when an element is NULL or the array is empty; NaN is
+/// passed over unless every element is NaN (Trino's rule for its max and min functions).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Extreme {
+    max: bool,
+}
+
+/// Row by row, the position of the greatest (or least) value, NaN last either way.
+fn extreme_positions<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+    list: &ListArray,
+    max: bool,
+) -> Vec<Option<u32>> {
+    let not_nan = not_nan(values);
+    let is_nan = |j: usize| not_nan.as_ref().is_some_and(|keep| !keep.value(j));
+    let v = values.values();
+    (0..list.len())
+        .map(|i| {
+            let r = range(list, i)?;
+            if r.is_empty()
+                || values.nulls().is_some_and(|n| n.inner().slice(r.start, r.len()).count_set_bits() < r.len())
+            {
+                return None;
             }
+            let mut best = r.start;
+            for j in r {
+                let better = if max { v[j].is_gt(v[best]) } else { v[j].is_lt(v[best]) };
+                if is_nan(best) || (better && !is_nan(j)) {
+                    best = j;
+                }
+            }
+            Some(best as u32)
         })
-    }
+        .collect()
+}
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |a, n| {
-            let ret = args.return_field.data_type().clone();
-            let out = self.run(a, n, &ret)?;
-            Ok(out)
-        })
+impl Function for Extreme {
+    fn name(&self) -> &'static str {
+        if self.max { "array_max" } else { "array_min" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![array(self.name(), &t[0])?])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(element(&t[0]).unwrap_or(DataType::Null))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let values = list.values();
+        let picks = downcast_primitive_array!(
+            values => extreme_positions(values, list, self.max),
+            DataType::Null => return Ok(new_null_array(args.ret, args.rows)),
+            _ => {
+                // Other types by their rank in the batch's sorted values.
+                let order = arrow::compute::sort_to_indices(values, Some(SortOptions::default()), None)?;
+                let mut ranks = vec![0u32; values.len()];
+                for (rank, &j) in order.values().iter().enumerate() {
+                    ranks[j as usize] = rank as u32;
+                }
+                let ranks = UInt32Array::new(ranks.into(), values.logical_nulls());
+                extreme_positions(&ranks, list, self.max)
+            }
+        );
+        Ok(take(values, &UInt32Array::from(picks), None)?)
     }
 }
 
-/// Row `i` of a list argument: its elements, or `None` when NULL.
-fn row(a: &ArrayRef, i: usize) -> Option<ArrayRef> {
-    let l = a.as_list::<i32>();
-    l.is_valid(i).then(|| l.value(i))
+/// Rows of a list column gathered from the positions of another column's values: the
+/// positions are collected row by row and the values taken once.
+struct Gather {
+    picks: Vec<Option<u32>>,
+    lengths: Vec<usize>,
+    valid: Vec<bool>,
 }
 
+impl Gather {
+    fn new(rows: usize) -> Self {
+        Gather { picks: Vec::new(), lengths: Vec::with_capacity(rows), valid: Vec::with_capacity(rows) }
+    }
+
+    fn push(&mut self, picks: impl IntoIterator<Item = usize>) {
+        let before = self.picks.len();
+        self.picks.extend(picks.into_iter().map(|p| Some(p as u32)));
+        self.lengths.push(self.picks.len() - before);
+        self.valid.push(true);
+    }
+
+    fn null(&mut self) {
+        self.lengths.push(0);
+        self.valid.push(false);
+    }
+
+    /// The rows, of values taken from `from`.
+    fn finish(self, from: &ArrayRef) -> Result<ArrayRef> {
+        let values = take(from, &UInt32Array::from(self.picks), None)?;
+        nest(values, self.lengths, self.valid)
+    }
+}
+
+/// A list column of `values`, `lengths[i]` of them in row `i`.
+fn nest(values: ArrayRef, lengths: Vec<usize>, valid: Vec<bool>) -> Result<ArrayRef> {
+    let field = Arc::new(Field::new_list_field(values.data_type().clone(), true));
+    Ok(Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, Some(NullBuffer::from(valid)))?))
+}
+
+/// An integer argument's value on row `i`.
 fn int(a: &ArrayRef, i: usize) -> Option<i64> {
     let a = a.as_primitive::<Int64Type>();
     a.is_valid(i).then(|| a.value(i))
 }
 
-/// A list array from one optional array of elements per row.
-fn lists(rows: Vec<Option<ArrayRef>>, element: &DataType) -> Result<ArrayRef> {
-    let lengths: Vec<usize> = rows.iter().map(|r| r.as_ref().map_or(0, |r| r.len())).collect();
-    let nulls: NullBuffer = rows.iter().map(Option::is_some).collect::<Vec<_>>().into();
-    let pieces: Vec<&dyn Array> = rows.iter().flatten().map(|r| r.as_ref()).collect();
-    let values = if pieces.is_empty() { new_empty_array(element) } else { concat(&pieces)? };
-    let field = Arc::new(Field::new_list_field(values.data_type().clone(), true));
-    Ok(Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, Some(nulls))?))
+/// `reverse`: of an array, its elements backwards; of a varchar, its characters.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Reverse;
+
+impl Function for Reverse {
+    fn name(&self) -> &'static str {
+        "reverse"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![element(&t[0]).map_or(DataType::Utf8, list_of)])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        if let Some(text) = column.as_string_opt::<i32>() {
+            let out: arrow::array::StringArray =
+                text.iter().map(|v| v.map(|v| v.chars().rev().collect::<String>())).collect();
+            return Ok(Arc::new(out));
+        }
+        let list = column.as_list::<i32>();
+        let mut out = Gather::new(args.rows);
+        for i in 0..args.rows {
+            match range(list, i) {
+                Some(r) => out.push(r.rev()),
+                None => out.null(),
+            }
+        }
+        out.finish(list.values())
+    }
 }
 
-fn indices(v: impl IntoIterator<Item = usize>) -> UInt32Array {
-    UInt32Array::from_iter_values(v.into_iter().map(|i| i as u32))
+/// `repeat(element, count)`: an array of `count` copies.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Repeat;
+
+impl Function for Repeat {
+    fn name(&self) -> &'static str {
+        "repeat"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![t[0].clone(), bigint(self.name(), &t[1])?])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(list_of(t[0].clone()))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (elements, counts) = (args.column(0)?, args.column(1)?);
+        let mut out = Gather::new(args.rows);
+        for i in 0..args.rows {
+            match int(&counts, i) {
+                None => out.null(),
+                Some(c) if c < 0 => {
+                    return exec_err!("count argument of repeat function must be greater than or equal to 0");
+                }
+                Some(c) if c > 10_000 => {
+                    return exec_err!("count argument of repeat function must be less than or equal to 10000");
+                }
+                Some(c) => out.push(std::iter::repeat_n(i, c as usize)),
+            }
+        }
+        out.finish(&elements)
+    }
 }
 
-impl ArrayFn {
-    fn run(&self, a: &[ArrayRef], n: usize, ret: &DataType) -> Result<ArrayRef> {
-        let element = element(ret).unwrap_or(DataType::Null);
-        Ok(match self.a {
-            A::Contains | A::Position => {
-                let mut bools = Vec::with_capacity(n);
-                let mut ints = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (Some(values), true) = (row(&a[0], i), a[1].is_valid(i)) else {
-                        bools.push(None);
-                        ints.push(None);
-                        continue;
-                    };
-                    let needle = a[1].slice(i, 1);
-                    let hits = eq(&values, &arrow::array::Scalar::new(needle))?;
-                    let first = (0..hits.len()).find(|&j| hits.is_valid(j) && hits.value(j));
-                    // Trino: contains is NULL when absent but a NULL element might have matched.
-                    bools.push(match first {
-                        Some(_) => Some(true),
-                        None if values.null_count() > 0 => None,
-                        None => Some(false),
-                    });
-                    ints.push(Some(first.map_or(0, |j| j as i64 + 1)));
-                }
-                if self.a == A::Contains {
-                    Arc::new(BooleanArray::from(bools))
-                } else {
-                    Arc::new(Int64Array::from(ints))
-                }
+/// `slice(array, start, length)`: `start` from 1, or from the end when negative.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Slice;
+
+impl Function for Slice {
+    fn name(&self) -> &'static str {
+        "slice"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 3..=3)?;
+        Ok(vec![array(self.name(), &t[0])?, bigint(self.name(), &t[1])?, bigint(self.name(), &t[2])?])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let [column, starts, lengths] = &args.columns()?[..] else { unreachable!("three arguments") };
+        let list = column.as_list::<i32>();
+        let mut out = Gather::new(args.rows);
+        for i in 0..args.rows {
+            let (Some(r), Some(start), Some(length)) = (range(list, i), int(starts, i), int(lengths, i)) else {
+                out.null();
+                continue;
+            };
+            if start == 0 {
+                return exec_err!("SQL array indices start at 1");
             }
-            A::Remove => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (Some(values), true) = (row(&a[0], i), a[1].is_valid(i)) else {
-                        out.push(None);
-                        continue;
-                    };
-                    let hits = eq(&values, &arrow::array::Scalar::new(a[1].slice(i, 1)))?;
-                    let keep = (0..values.len()).filter(|&j| !(hits.is_valid(j) && hits.value(j)));
-                    out.push(Some(take(&values, &indices(keep), None)?));
-                }
-                lists(out, &element)?
+            if length < 0 {
+                return exec_err!("length must be greater than or equal to 0");
             }
-            A::Max | A::Min => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let best = match row(&a[0], i) {
-                        Some(values) if !values.is_empty() && values.null_count() == 0 => {
-                            let options = SortOptions { descending: self.a == A::Max, nulls_first: false };
-                            let order = arrow::compute::sort_to_indices(&values, Some(options), Some(1))?;
-                            ScalarValue::try_from_array(&values, order.value(0) as usize)?
-                        }
-                        _ => ScalarValue::try_from(ret)?,
-                    };
-                    out.push(best);
-                }
-                ScalarValue::iter_to_array(out)?
+            let len = r.len() as i64;
+            let from = if start > 0 { start - 1 } else { len + start };
+            let (from, to) = (from.clamp(0, len) as usize, (from + length).clamp(0, len) as usize);
+            out.push(r.start + from..r.start + to.max(from));
+        }
+        out.finish(list.values())
+    }
+}
+
+/// `trim_array(array, n)`: without its last `n` elements.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TrimArray;
+
+impl Function for TrimArray {
+    fn name(&self) -> &'static str {
+        "trim_array"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        array_and_count(self.name(), t)
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (column, counts) = (args.column(0)?, args.column(1)?);
+        let list = column.as_list::<i32>();
+        let mut out = Gather::new(args.rows);
+        for i in 0..args.rows {
+            let (Some(r), Some(k)) = (range(list, i), int(&counts, i)) else {
+                out.null();
+                continue;
+            };
+            if k < 0 || k as usize > r.len() {
+                return exec_err!("size must not be negative or greater than the array's cardinality: {k}");
             }
-            A::Reverse if matches!(a[0].data_type(), DataType::List(_)) => {
-                let out = (0..n)
-                    .map(|i| row(&a[0], i).map(|v| take(&v, &indices((0..v.len()).rev()), None)).transpose())
-                    .collect::<std::result::Result<_, _>>()?;
-                lists(out, &element)?
+            out.push(r.start..r.end - k as usize);
+        }
+        out.finish(list.values())
+    }
+}
+
+fn array_and_count(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    arity(name, t, 2..=2)?;
+    Ok(vec![array(name, &t[0])?, bigint(name, &t[1])?])
+}
+
+/// Arrays of groups of each row's elements (`ngrams`, `combinations`): the groups' element
+/// positions, gathered once, then the groups nested in their rows.
+fn groups(args: &Args, mut of: impl FnMut(Range<usize>, usize) -> Result<Vec<Vec<usize>>>) -> Result<ArrayRef> {
+    let (column, sizes) = (args.column(0)?, args.column(1)?);
+    let list = column.as_list::<i32>();
+    let mut inner = Gather::new(args.rows);
+    let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+    for i in 0..args.rows {
+        let (Some(r), Some(k)) = (range(list, i), int(&sizes, i)) else {
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        };
+        let groups = of(r, k.max(1) as usize)?;
+        lengths.push(groups.len());
+        valid.push(true);
+        for g in groups {
+            inner.push(g);
+        }
+    }
+    nest(inner.finish(list.values())?, lengths, valid)
+}
+
+/// `ngrams(array, n)`: the runs of `n` consecutive elements (the whole array when shorter).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Ngrams;
+
+impl Function for Ngrams {
+    fn name(&self) -> &'static str {
+        "ngrams"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        array_and_count(self.name(), t)
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(list_of(t[0].clone()))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let sizes = args.column(1)?;
+        if (0..args.rows).any(|i| int(&sizes, i).is_some_and(|k| k <= 0)) {
+            return exec_err!("N must be positive");
+        }
+        groups(args, |r, k| {
+            let k = k.min(r.len().max(1));
+            Ok(if r.is_empty() { vec![vec![]] } else { (r.start..=r.end - k).map(|s| (s..s + k).collect()).collect() })
+        })
+    }
+}
+
+/// `combinations(array, n)`: the `n`-element combinations, in Trino's order.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Combinations;
+
+impl Function for Combinations {
+    fn name(&self) -> &'static str {
+        "combinations"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        array_and_count(self.name(), t)
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(list_of(t[0].clone()))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let sizes = args.column(1)?;
+        for k in (0..args.rows).filter_map(|i| int(&sizes, i)) {
+            if k <= 0 {
+                return exec_err!("combination size must be positive");
             }
-            A::Reverse => {
-                let s = a[0].as_string::<i32>();
-                Arc::new(
-                    s.iter()
-                        .map(|v| v.map(|v| v.chars().rev().collect::<String>()))
-                        .collect::<arrow::array::StringArray>(),
-                )
+            if k > 5 {
+                return exec_err!("combination size must not exceed 5: {k}");
             }
-            A::Repeat => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let Some(count) = int(&a[1], i) else {
-                        out.push(None);
-                        continue;
-                    };
-                    if count < 0 {
-                        return exec_err!("count argument of repeat function must be greater than or equal to 0");
-                    }
-                    if count > 10_000 {
-                        return exec_err!("count argument of repeat function must be less than or equal to 10000");
-                    }
-                    out.push(Some(take(&a[0], &indices(std::iter::repeat_n(i, count as usize)), None)?));
-                }
-                lists(out, &element)?
-            }
-            A::Sequence => sequence(a, n, &element)?,
-            A::Slice => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (Some(values), Some(start), Some(length)) = (row(&a[0], i), int(&a[1], i), int(&a[2], i))
-                    else {
-                        out.push(None);
-                        continue;
-                    };
-                    if start == 0 {
-                        return exec_err!("SQL array indices start at 1");
-                    }
-                    if length < 0 {
-                        return exec_err!("length must be greater than or equal to 0");
-                    }
-                    let len = values.len() as i64;
-                    let from = if start > 0 { start - 1 } else { len + start };
-                    let (from, to) = (from.clamp(0, len), (from + length).clamp(0, len));
-                    out.push(Some(values.slice(from as usize, (to - from).max(0) as usize)));
-                }
-                lists(out, &element)?
-            }
-            A::TrimArray => {
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (Some(values), Some(k)) = (row(&a[0], i), int(&a[1], i)) else {
-                        out.push(None);
-                        continue;
-                    };
-                    if k < 0 || k as usize > values.len() {
-                        return exec_err!("size must not be negative or greater than the array's cardinality: {k}");
-                    }
-                    out.push(Some(values.slice(0, values.len() - k as usize)));
-                }
-                lists(out, &element)?
-            }
-            A::Ngrams | A::Combinations => {
-                let inner = self::element(&element).unwrap_or(DataType::Null);
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (Some(values), Some(k)) = (row(&a[0], i), int(&a[1], i)) else {
-                        out.push(None);
-                        continue;
-                    };
-                    if k <= 0 {
-                        return exec_err!(
-                            "{} must be positive",
-                            if self.a == A::Ngrams { "N" } else { "combination size" }
-                        );
-                    }
-                    let groups: Vec<Vec<usize>> = if self.a == A::Ngrams {
-                        let k = (k as usize).min(values.len().max(1));
-                        if values.is_empty() {
-                            vec![vec![]]
-                        } else {
-                            (0..=values.len() - k).map(|s| (s..s + k).collect()).collect()
-                        }
-                    } else {
-                        if k > 5 {
-                            return exec_err!("combination size must not exceed 5: {k}");
-                        }
-                        combinations(values.len(), k as usize)
-                    };
-                    let rows = groups
-                        .into_iter()
-                        .map(|g| take(&values, &indices(g), None).map(Some))
-                        .collect::<std::result::Result<_, _>>()?;
-                    out.push(Some(lists(rows, &inner)?));
-                }
-                lists(out, &element)?
-            }
-            A::Zip => {
-                let DataType::Struct(fields) = &element else { return exec_err!("zip returns rows") };
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let rows: Option<Vec<ArrayRef>> = a.iter().map(|x| row(x, i)).collect();
-                    let Some(rows) = rows else {
-                        out.push(None);
-                        continue;
-                    };
-                    let longest = rows.iter().map(|r| r.len()).max().unwrap_or(0);
-                    let columns = rows
-                        .iter()
-                        .map(|r| {
-                            let picks = UInt32Array::from_iter((0..longest).map(|j| (j < r.len()).then_some(j as u32)));
-                            take(r, &picks, None)
-                        })
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
-                    out.push(Some(Arc::new(StructArray::try_new(fields.clone(), columns, None)?) as ArrayRef));
-                }
-                lists(out, &element)?
-            }
+        }
+        groups(args, |r, k| {
+            Ok(combinations(r.len(), k).into_iter().map(|g| g.into_iter().map(|j| r.start + j).collect()).collect())
         })
     }
 }
@@ -419,77 +633,327 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// `sequence(start, stop[, step])` of integers, or of dates by days or months.
-fn sequence(a: &[ArrayRef], n: usize, element: &DataType) -> Result<ArrayRef> {
-    const MAX: usize = 10_000;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        if a.iter().any(|x| x.is_null(i)) {
-            out.push(None);
-            continue;
-        }
-        let piece: ArrayRef = if element == &DataType::Date32 {
-            let (start, stop) = (
-                a[0].as_primitive::<arrow::datatypes::Date32Type>().value(i),
-                a[1].as_primitive::<arrow::datatypes::Date32Type>().value(i),
-            );
-            let step = match a.get(2) {
-                Some(s) => s.as_primitive::<IntervalMonthDayNanoType>().value(i),
-                None => arrow::datatypes::IntervalMonthDayNano::new(0, if stop >= start { 1 } else { -1 }, 0),
-            };
-            if step.nanoseconds != 0 || (step.months != 0 && step.days != 0) || (step.months == 0 && step.days == 0) {
-                return exec_err!("sequence of dates steps by a whole number of days or of months");
-            }
-            let first = chrono::NaiveDate::from_num_days_from_ce_opt(start + 719_163).expect("a date");
-            let mut days = Vec::new();
-            for k in 0.. {
-                let d = if step.months != 0 {
-                    let months = step.months as i64 * k;
-                    if months >= 0 {
-                        first.checked_add_months(chrono::Months::new(months as u32))
-                    } else {
-                        first.checked_sub_months(chrono::Months::new((-months) as u32))
-                    }
-                } else {
-                    first.checked_add_signed(chrono::Duration::days(step.days as i64 * k))
-                };
-                let Some(d) = d else { break };
-                let value = d.num_days_from_ce() - 719_163;
-                let forward = step.months > 0 || step.days > 0;
-                if (forward && value > stop) || (!forward && value < stop) {
-                    break;
-                }
-                if days.len() >= MAX {
-                    return exec_err!("result of sequence function must not have more than {MAX} entries");
-                }
-                days.push(value);
-            }
-            if (step.months > 0 || step.days > 0) != (stop >= start) && start != stop {
-                return exec_err!(
-                    "sequence stop value should be greater than or equal to start value if step is greater than zero otherwise stop should be less than or equal to start"
-                );
-            }
-            Arc::new(Date32Array::from(days))
-        } else {
-            let (start, stop) = (a[0].as_primitive::<Int64Type>().value(i), a[1].as_primitive::<Int64Type>().value(i));
-            let step = a.get(2).map_or(if stop >= start { 1 } else { -1 }, |s| s.as_primitive::<Int64Type>().value(i));
-            if step == 0 {
-                return exec_err!("step must not be zero");
-            }
-            if (step > 0 && stop < start) || (step < 0 && stop > start) {
-                return exec_err!(
-                    "sequence stop value should be greater than or equal to start value if step is greater than zero otherwise stop should be less than or equal to start"
-                );
-            }
-            let count = ((stop - start) / step) as usize + 1;
-            if count > MAX {
-                return exec_err!("result of sequence function must not have more than {MAX} entries");
-            }
-            Arc::new(Int64Array::from_iter_values((0..count as i64).map(|k| start + k * step)))
-        };
-        out.push(Some(piece));
+/// `zip(a, b, ...)`: rows of the arrays' elements side by side, NULL where one is shorter.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Zip;
+
+impl Function for Zip {
+    fn name(&self) -> &'static str {
+        "zip"
     }
-    lists(out, element)
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        if t.len() < 2 {
+            return plan_err!("zip takes at least two arrays");
+        }
+        t.iter().map(|t| array(self.name(), t)).collect()
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        let fields: Fields = t
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Field::new(format!("c{i}"), element(t).unwrap_or(DataType::Null), true))
+            .collect();
+        Ok(list_of(DataType::Struct(fields)))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let Some(DataType::Struct(fields)) = element(args.ret) else { return exec_err!("zip returns rows") };
+        let columns = args.columns()?;
+        let lists: Vec<&ListArray> = columns.iter().map(|c| c.as_list::<i32>()).collect();
+        let mut picks: Vec<Vec<Option<u32>>> = vec![Vec::new(); lists.len()];
+        let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+        for i in 0..args.rows {
+            let ranges: Option<Vec<Range<usize>>> = lists.iter().map(|l| range(l, i)).collect();
+            let Some(ranges) = ranges else {
+                lengths.push(0);
+                valid.push(false);
+                continue;
+            };
+            let longest = ranges.iter().map(Range::len).max().unwrap_or(0);
+            for (p, r) in picks.iter_mut().zip(&ranges) {
+                p.extend((0..longest).map(|k| (k < r.len()).then_some((r.start + k) as u32)));
+            }
+            lengths.push(longest);
+            valid.push(true);
+        }
+        let taken = lists
+            .iter()
+            .zip(picks)
+            .map(|(l, p)| take(l.values(), &UInt32Array::from(p), None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        nest(Arc::new(StructArray::try_new(fields, taken, None)?), lengths, valid)
+    }
+}
+
+/// `array_histogram(array)`: each distinct element and how often it occurs; NULLs are not counted.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayHistogram;
+
+impl Function for ArrayHistogram {
+    fn name(&self) -> &'static str {
+        "array_histogram"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![array(self.name(), &t[0])?])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(super::map::map_type(element(&t[0]).unwrap_or(DataType::Null), DataType::Int64))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let DataType::Map(entry, _) = args.ret else { return exec_err!("array_histogram returns a map") };
+        let DataType::Struct(fields) = entry.data_type() else { return exec_err!("a map's entries are a struct") };
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let values = list.values();
+        // Elements compared by their row-format bytes: one encoding of the whole batch.
+        let encoded = RowConverter::new(vec![SortField::new(values.data_type().clone())])?
+            .convert_columns(std::slice::from_ref(values))?;
+        let (mut keys, mut counts, mut lengths, mut valid) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut seen: HashMap<arrow::row::Row<'_>, usize> = HashMap::new();
+        for i in 0..args.rows {
+            let Some(r) = range(list, i) else {
+                lengths.push(0);
+                valid.push(false);
+                continue;
+            };
+            seen.clear();
+            let first = keys.len();
+            for j in r.filter(|&j| values.is_valid(j)) {
+                match seen.get(&encoded.row(j)) {
+                    Some(&k) => counts[k] += 1,
+                    None => {
+                        seen.insert(encoded.row(j), keys.len());
+                        keys.push(j as u32);
+                        counts.push(1i64);
+                    }
+                }
+            }
+            lengths.push(keys.len() - first);
+            valid.push(true);
+        }
+        let keys = take(values, &UInt32Array::from(keys), None)?;
+        let entries = StructArray::try_new(fields.clone(), vec![keys, Arc::new(Int64Array::from(counts))], None)?;
+        Ok(Arc::new(MapArray::try_new(
+            entry.clone(),
+            OffsetBuffer::from_lengths(lengths),
+            entries,
+            Some(NullBuffer::from(valid)),
+            false,
+        )?))
+    }
+}
+
+/// `contains_sequence(array, seq)`: whether `seq` occurs in the array as consecutive elements
+/// (NULL elements match NULL).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ContainsSequence;
+
+impl Function for ContainsSequence {
+    fn name(&self) -> &'static str {
+        "contains_sequence"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        let elements = [element(&t[0]).unwrap_or(DataType::Null), element(&t[1]).unwrap_or(DataType::Null)];
+        let common = type_union_resolution(&elements)
+            .ok_or_else(|| plan_datafusion_err!("{}: no common type of {} and {}", self.name(), t[0], t[1]))?;
+        Ok(vec![list_of(common.clone()), list_of(common)])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        let (a, b) = (a.as_list::<i32>(), b.as_list::<i32>());
+        let same = arrow::array::make_comparator(a.values(), b.values(), SortOptions::default())?;
+        let out: BooleanArray = (0..args.rows)
+            .map(|i| {
+                let (x, s) = (range(a, i)?, range(b, i)?);
+                Some(
+                    s.is_empty()
+                        || (x.start..(x.end + 1).saturating_sub(s.len()))
+                            .any(|start| s.clone().enumerate().all(|(k, j)| same(start + k, j).is_eq())),
+                )
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+}
+
+/// `sequence(start, stop[, step])`: integers (step 1 or -1 by default), dates (a day by
+/// default, or a step of whole days or months), or timestamps (by an interval).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Sequence;
+
+const SEQUENCE_MAX: usize = 10_000;
+
+fn sequence_direction_error<T>() -> Result<T> {
+    exec_err!(
+        "sequence stop value should be greater than or equal to start value if step is greater than zero otherwise stop should be less than or equal to start"
+    )
+}
+
+impl Function for Sequence {
+    fn name(&self) -> &'static str {
+        "sequence"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        let name = self.name();
+        arity(name, t, 2..=3)?;
+        let step = || match t.get(2) {
+            Some(DataType::Interval(_)) | None => Ok(DataType::Interval(IntervalUnit::MonthDayNano)),
+            Some(other) => plan_err!("{name} of dates or timestamps steps by an interval, got {other}"),
+        };
+        let timestamp = t[..2].iter().find_map(|t| match t {
+            DataType::Timestamp(unit, _) => Some(*unit),
+            _ => None,
+        });
+        let mut out = if let Some(unit) = timestamp {
+            if t.len() == 2 {
+                return plan_err!("{name} of timestamps takes a step: sequence(start, stop, step)");
+            }
+            vec![DataType::Timestamp(unit, None); 2]
+        } else if t[..2].iter().any(|t| matches!(t, DataType::Date32 | DataType::Date64)) {
+            vec![DataType::Date32, DataType::Date32]
+        } else {
+            return t.iter().map(|t| bigint(name, t)).collect();
+        };
+        if t.len() == 3 {
+            out.push(step()?);
+        }
+        Ok(out)
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(list_of(match &t[0] {
+            DataType::Date32 | DataType::Timestamp(..) => t[0].clone(),
+            _ => DataType::Int64,
+        }))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let mut values: Vec<i64> = Vec::new();
+        let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+        for i in 0..args.rows {
+            if columns.iter().any(|c| c.is_null(i)) {
+                lengths.push(0);
+                valid.push(false);
+                continue;
+            }
+            let before = values.len();
+            match columns[0].data_type() {
+                DataType::Date32 => date_sequence(&columns, i, &mut values)?,
+                DataType::Timestamp(unit, _) => timestamp_sequence(&columns, i, *unit, &mut values)?,
+                _ => {
+                    let (start, stop) = (int(&columns[0], i).unwrap_or(0), int(&columns[1], i).unwrap_or(0));
+                    let step = columns.get(2).and_then(|s| int(s, i)).unwrap_or(if stop >= start { 1 } else { -1 });
+                    if step == 0 {
+                        return exec_err!("step must not be zero");
+                    }
+                    if (step > 0 && stop < start) || (step < 0 && stop > start) {
+                        return sequence_direction_error();
+                    }
+                    let count = ((stop as i128 - start as i128) / step as i128) as usize + 1;
+                    if count > SEQUENCE_MAX {
+                        return exec_err!("result of sequence function must not have more than {SEQUENCE_MAX} entries");
+                    }
+                    values.extend((0..count as i64).map(|k| start + k * step));
+                }
+            }
+            lengths.push(values.len() - before);
+            valid.push(true);
+        }
+        let element = element(args.ret).unwrap_or(DataType::Int64);
+        let values: ArrayRef = match &element {
+            DataType::Date32 => {
+                Arc::new(PrimitiveArray::<Date32Type>::from_iter_values(values.iter().map(|&v| v as i32)))
+            }
+            _ => arrow::compute::cast(&Int64Array::from(values), &element)?,
+        };
+        nest(values, lengths, valid)
+    }
+}
+
+/// Steps from `start` by `step` while not past `stop`; `next(k)` is the k-th value (None past
+/// the calendar's end).
+fn walk(start: i64, stop: i64, forward: bool, out: &mut Vec<i64>, next: impl Fn(i64) -> Option<i64>) -> Result<()> {
+    if forward != (stop >= start) && start != stop {
+        return sequence_direction_error();
+    }
+    let before = out.len();
+    for k in 0.. {
+        let Some(v) = next(k) else { break };
+        if (forward && v > stop) || (!forward && v < stop) {
+            break;
+        }
+        if out.len() - before >= SEQUENCE_MAX {
+            return exec_err!("result of sequence function must not have more than {SEQUENCE_MAX} entries");
+        }
+        out.push(v);
+    }
+    Ok(())
+}
+
+fn step_of(columns: &[ArrayRef], i: usize, default: IntervalMonthDayNano) -> IntervalMonthDayNano {
+    columns.get(2).map_or(default, |s| s.as_primitive::<IntervalMonthDayNanoType>().value(i))
+}
+
+fn date_sequence(columns: &[ArrayRef], i: usize, out: &mut Vec<i64>) -> Result<()> {
+    let day = |c: &ArrayRef| c.as_primitive::<Date32Type>().value(i) as i64;
+    let (start, stop) = (day(&columns[0]), day(&columns[1]));
+    let step = step_of(columns, i, IntervalMonthDayNano::new(0, if stop >= start { 1 } else { -1 }, 0));
+    if step.nanoseconds != 0 || (step.months != 0 && step.days != 0) {
+        return exec_err!("sequence step must be a day interval if start and end values are dates");
+    }
+    if step.months == 0 && step.days == 0 {
+        return exec_err!("step must not be zero");
+    }
+    let first = chrono::NaiveDate::from_num_days_from_ce_opt(start as i32 + 719_163).expect("a date");
+    walk(start, stop, step.months > 0 || step.days > 0, out, |k| {
+        let d = if step.months != 0 {
+            add_months(first, step.months as i64 * k)
+        } else {
+            first.checked_add_signed(chrono::Duration::days(step.days as i64 * k))
+        };
+        d.map(|d| d.num_days_from_ce() as i64 - 719_163)
+    })
+}
+
+fn add_months(d: chrono::NaiveDate, months: i64) -> Option<chrono::NaiveDate> {
+    let m = chrono::Months::new(months.unsigned_abs().try_into().ok()?);
+    if months >= 0 { d.checked_add_months(m) } else { d.checked_sub_months(m) }
+}
+
+/// Timestamps step by a day-to-second interval (a fixed length) or by whole months.
+fn timestamp_sequence(columns: &[ArrayRef], i: usize, unit: TimeUnit, out: &mut Vec<i64>) -> Result<()> {
+    let per_second: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let at = |c: &ArrayRef| -> Result<i64> {
+        Ok(arrow::compute::cast(&c.slice(i, 1), &DataType::Int64)?.as_primitive::<Int64Type>().value(0))
+    };
+    let (start, stop) = (at(&columns[0])?, at(&columns[1])?);
+    let step = step_of(columns, i, IntervalMonthDayNano::new(0, 0, 0));
+    if step.months != 0 && (step.days != 0 || step.nanoseconds != 0) {
+        return exec_err!("sequence step must be a year-to-month or a day-to-second interval");
+    }
+    if step.months != 0 {
+        let first = chrono::DateTime::from_timestamp(start.div_euclid(per_second), 0).expect("a timestamp").naive_utc();
+        let fraction = start.rem_euclid(per_second);
+        return walk(start, stop, step.months > 0, out, |k| {
+            let d = add_months(first.date(), step.months as i64 * k)?.and_time(first.time());
+            Some(d.and_utc().timestamp() * per_second + fraction)
+        });
+    }
+    let length =
+        (step.days as i128 * 86_400_000_000_000 + step.nanoseconds as i128) * per_second as i128 / 1_000_000_000;
+    if length == 0 {
+        return exec_err!("step must not be zero");
+    }
+    let length = i64::try_from(length).map_err(|_| plan_datafusion_err!("sequence step too large"))?;
+    walk(start, stop, length > 0, out, |k| start.checked_add(length.checked_mul(k)?))
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod aggregate;
 mod array;
 mod datetime;
 mod decimal;
+mod function;
 mod interval;
 mod json;
 mod lambda;

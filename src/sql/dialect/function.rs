@@ -1,0 +1,114 @@
+//! The shape of a dialect function, written once: a type per function with its name, how it
+//! reads its arguments' types, and a kernel over whole Arrow columns. DataFusion's
+//! `ScalarUDFImpl` boilerplate (the signature, constants in and out) lives here, so a family
+//! module holds only what differs from one function to the next.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+
+/// One of the dialect's scalar functions.
+pub trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
+    /// The name SQL calls it by.
+    fn name(&self) -> &'static str;
+
+    /// Other names SQL may call it by.
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The types the arguments are cast to, from those of the call; an error refuses the call
+    /// while the statement is planned, naming the function.
+    fn coerce(&self, args: &[DataType]) -> Result<Vec<DataType>>;
+
+    /// The result's type, given the coerced arguments'.
+    fn return_type(&self, args: &[DataType]) -> Result<DataType>;
+
+    /// The kernel: the arguments, each a column or a constant, to a column of `args.rows` values.
+    fn kernel(&self, args: &Args) -> Result<ArrayRef>;
+}
+
+/// A call's arguments as the kernel sees them: which are constants (to be used once, not
+/// expanded row by row), and the columns when it wants them.
+pub struct Args<'a> {
+    values: &'a [ColumnarValue],
+    /// The number of rows the result has (1 when every argument is a constant).
+    pub rows: usize,
+    /// The result's type.
+    pub ret: &'a DataType,
+}
+
+impl Args<'_> {
+    /// The number of arguments.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Argument `i` when it is the same on every row.
+    pub fn constant(&self, i: usize) -> Option<&ScalarValue> {
+        match &self.values[i] {
+            ColumnarValue::Scalar(s) => Some(s),
+            ColumnarValue::Array(_) => None,
+        }
+    }
+
+    /// Argument `i` as a column of `rows` values (a constant repeated).
+    pub fn column(&self, i: usize) -> Result<ArrayRef> {
+        self.values[i].to_array(self.rows)
+    }
+
+    /// Every argument as a column.
+    pub fn columns(&self) -> Result<Vec<ArrayRef>> {
+        (0..self.len()).map(|i| self.column(i)).collect()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Udf<F> {
+    f: F,
+    aliases: Vec<String>,
+    signature: Signature,
+}
+
+/// The function as DataFusion registers it.
+pub fn udf(f: impl Function) -> ScalarUDF {
+    let aliases = f.aliases().iter().map(|a| a.to_string()).collect();
+    ScalarUDF::new_from_impl(Udf { f, aliases, signature: Signature::user_defined(Volatility::Immutable) })
+}
+
+impl<F: Function> ScalarUDFImpl for Udf<F> {
+    fn name(&self) -> &str {
+        self.f.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, types: &[DataType]) -> Result<Vec<DataType>> {
+        self.f.coerce(types)
+    }
+
+    fn return_type(&self, types: &[DataType]) -> Result<DataType> {
+        self.f.return_type(types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let constant = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = if constant { 1 } else { args.number_rows };
+        let out = self.f.kernel(&Args { values: &args.args, rows, ret: args.return_field.data_type() })?;
+        Ok(if constant {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
+    }
+}

@@ -48,9 +48,9 @@ impl Args<'_> {
         self.values.len()
     }
 
-    /// Argument `i` when it is the same on every row.
+    /// Argument `i` when it is the same on every row (`None` as well when there is no such argument).
     pub fn constant(&self, i: usize) -> Option<&ScalarValue> {
-        match &self.values[i] {
+        match self.values.get(i)? {
             ColumnarValue::Scalar(s) => Some(s),
             ColumnarValue::Array(_) => None,
         }

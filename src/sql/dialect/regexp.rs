@@ -7,68 +7,49 @@
 //! back-references (refused with the pattern named). A constant pattern is compiled once per
 //! batch.
 
+use std::borrow::Cow;
+use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{Result, exec_err, plan_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::ScalarUDF;
 use regex::Regex;
 
-use super::shared::{bigint, varchar};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum R {
-    Extract,
-    ExtractAll,
-    Position,
-    Split,
-    Count,
-    Replace,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Regexp {
-    r: R,
-    name: &'static str,
-    signature: Signature,
-}
+use super::function::{Args, Function, udf};
+use super::shared::{arity, bigint, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [
-        (R::Extract, "regexp_extract"),
-        (R::ExtractAll, "regexp_extract_all"),
-        (R::Position, "regexp_position"),
-        (R::Split, "regexp_split"),
-        (R::Count, "regexp_count"),
-        (R::Replace, "regexp_replace"),
-    ]
-    .into_iter()
-    .map(|(r, name)| {
-        ScalarUDF::new_from_impl(Regexp { r, name, signature: Signature::user_defined(Volatility::Immutable) })
-    })
-    .collect()
+    vec![udf(Extract), udf(ExtractAll), udf(Position), udf(Split), udf(Count), udf(Replace)]
 }
 
-/// A pattern, compiled once when it is the same for every row.
-struct Patterns<'a> {
-    patterns: &'a StringArray,
-    constant: Option<Regex>,
+/// Each row's pattern: compiled once when it is a constant, else row by row.
+enum Patterns {
+    Constant(Option<Regex>),
+    Column(ArrayRef),
 }
 
-impl<'a> Patterns<'a> {
-    fn new(patterns: &'a StringArray, scalar: bool) -> Result<Self> {
-        let constant = if scalar && patterns.is_valid(0) { Some(compile(patterns.value(0))?) } else { None };
-        Ok(Patterns { patterns, constant })
+impl Patterns {
+    fn new(args: &Args) -> Result<Self> {
+        Ok(match args.constant(1) {
+            Some(p) => Patterns::Constant(match p.try_as_str().flatten() {
+                Some(p) => Some(compile(p)?),
+                None => None,
+            }),
+            None => Patterns::Column(args.column(1)?),
+        })
     }
 
-    fn get(&self, i: usize) -> Result<Option<Regex>> {
-        if let Some(r) = &self.constant {
-            return Ok(Some(r.clone()));
+    fn get(&self, i: usize) -> Result<Option<Cow<'_, Regex>>> {
+        match self {
+            Patterns::Constant(re) => Ok(re.as_ref().map(Cow::Borrowed)),
+            Patterns::Column(c) => {
+                let c = c.as_string::<i32>();
+                if c.is_null(i) { Ok(None) } else { compile(c.value(i)).map(|re| Some(Cow::Owned(re))) }
+            }
         }
-        let i = if self.patterns.len() == 1 { 0 } else { i };
-        if self.patterns.is_null(i) { Ok(None) } else { compile(self.patterns.value(i)).map(Some) }
     }
 }
 
@@ -76,8 +57,280 @@ fn compile(pattern: &str) -> Result<Regex> {
     Regex::new(pattern).or_else(|e| exec_err!("invalid regular expression {pattern:?}: {e}"))
 }
 
-/// Trino's replacement (`$1`, `${name}`, `\$` for a dollar) in Rust's syntax (`$$` for one).
-fn replacement(trino: &str) -> String {
+/// `f` on each row's text and pattern (NULL when either is NULL).
+fn each<'a, T>(
+    text: &'a StringArray,
+    patterns: &Patterns,
+    rows: usize,
+    mut f: impl FnMut(usize, &'a str, &Regex) -> Result<Option<T>>,
+) -> Result<Vec<Option<T>>> {
+    (0..rows)
+        .map(|i| {
+            if text.is_null(i) {
+                return Ok(None);
+            }
+            match patterns.get(i)? {
+                Some(re) => f(i, text.value(i), &re),
+                None => Ok(None),
+            }
+        })
+        .collect()
+}
+
+/// An integer argument of row `i`: `None` when absent, `Some(None)` when NULL.
+fn int(args: &[ArrayRef], k: usize, i: usize) -> Option<Option<i64>> {
+    args.get(k).map(|a| {
+        let a = a.as_primitive::<Int64Type>();
+        a.is_valid(i).then(|| a.value(i))
+    })
+}
+
+/// The text, the pattern, then integers.
+fn text_pattern_ints(name: &str, t: &[DataType], range: std::ops::RangeInclusive<usize>) -> Result<Vec<DataType>> {
+    arity(name, t, range)?;
+    t.iter().enumerate().map(|(i, t)| if i < 2 { varchar(name, t) } else { bigint(name, t) }).collect()
+}
+
+fn strings<S: AsRef<str>>(values: Vec<Option<S>>) -> ArrayRef {
+    Arc::new(values.iter().map(|v| v.as_ref().map(AsRef::as_ref)).collect::<StringArray>())
+}
+
+fn lists(values: Vec<Option<Vec<Option<&str>>>>) -> ArrayRef {
+    let mut out = ListBuilder::new(StringBuilder::new());
+    for row in values {
+        match row {
+            Some(items) => {
+                for item in items {
+                    out.values().append_option(item);
+                }
+                out.append(true);
+            }
+            None => out.append_null(),
+        }
+    }
+    Arc::new(out.finish())
+}
+
+/// `regexp_extract(s, pattern[, group])`: the first match (or its group), NULL when none.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Extract;
+
+impl Function for Extract {
+    fn name(&self) -> &'static str {
+        "regexp_extract"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        text_pattern_ints(self.name(), t, 2..=3)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let patterns = Patterns::new(args)?;
+        let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
+            Ok(match group(re, int(&columns, 2, i))? {
+                None => None,
+                Some(0) => re.find(s).map(|m| m.as_str()),
+                Some(g) => re.captures(s).and_then(|c| c.get(g)).map(|m| m.as_str()),
+            })
+        })?;
+        Ok(strings(out))
+    }
+}
+
+/// `regexp_extract_all(s, pattern[, group])`: every match (or its group).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ExtractAll;
+
+impl Function for ExtractAll {
+    fn name(&self) -> &'static str {
+        "regexp_extract_all"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        text_pattern_ints(self.name(), t, 2..=3)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Utf8, true))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let patterns = Patterns::new(args)?;
+        let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
+            Ok(match group(re, int(&columns, 2, i))? {
+                None => None,
+                Some(0) => Some(re.find_iter(s).map(|m| Some(m.as_str())).collect()),
+                Some(g) => Some(re.captures_iter(s).map(|c| c.get(g).map(|m| m.as_str())).collect()),
+            })
+        })?;
+        Ok(lists(out))
+    }
+}
+
+/// `regexp_split(s, pattern)`: the pieces between matches.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Split;
+
+impl Function for Split {
+    fn name(&self) -> &'static str {
+        "regexp_split"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        text_pattern_ints(self.name(), t, 2..=2)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Utf8, true))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let patterns = Patterns::new(args)?;
+        let out = each(column.as_string::<i32>(), &patterns, args.rows, |_, s, re| {
+            Ok(Some(re.split(s).map(Some).collect()))
+        })?;
+        Ok(lists(out))
+    }
+}
+
+/// `regexp_count(s, pattern)`: how many times it matches.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Count;
+
+impl Function for Count {
+    fn name(&self) -> &'static str {
+        "regexp_count"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        text_pattern_ints(self.name(), t, 2..=2)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let patterns = Patterns::new(args)?;
+        let out =
+            each(column.as_string::<i32>(), &patterns, args.rows, |_, s, re| Ok(Some(re.find_iter(s).count() as i64)))?;
+        Ok(Arc::new(Int64Array::from(out)))
+    }
+}
+
+/// `regexp_position(s, pattern[, start[, occurrence]])`: the character position (from 1) of
+/// the occurrence-th match at or after `start`, or -1.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Position;
+
+impl Function for Position {
+    fn name(&self) -> &'static str {
+        "regexp_position"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        text_pattern_ints(self.name(), t, 2..=4)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let patterns = Patterns::new(args)?;
+        let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
+            let (Some(start), Some(occurrence)) =
+                (int(&columns, 2, i).unwrap_or(Some(1)), int(&columns, 3, i).unwrap_or(Some(1)))
+            else {
+                return Ok(None);
+            };
+            if start < 1 {
+                return exec_err!("start position cannot be smaller than 1");
+            }
+            if occurrence < 1 {
+                return exec_err!("occurrence cannot be smaller than 1");
+            }
+            let from = s.char_indices().nth((start - 1) as usize).map(|(b, _)| b);
+            let found =
+                from.and_then(|from| re.find_iter(&s[from..]).nth((occurrence - 1) as usize).map(|m| from + m.start()));
+            Ok(Some(found.map_or(-1, |b| s[..b].chars().count() as i64 + 1)))
+        })?;
+        Ok(Arc::new(Int64Array::from(out)))
+    }
+}
+
+/// `regexp_replace(s, pattern[, replacement])`: every match replaced (removed without a
+/// replacement); the replacement names groups as `$1` or `${name}`, `\$` is a dollar.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Replace;
+
+impl Function for Replace {
+    fn name(&self) -> &'static str {
+        "regexp_replace"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=3)?;
+        t.iter().map(|t| varchar(self.name(), t)).collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let patterns = Patterns::new(args)?;
+        // A constant replacement is read once, against the constant pattern's groups.
+        let constant = match (&patterns, args.len() == 2, args.constant(2)) {
+            (_, true, _) => Some(Some(String::new())),
+            (Patterns::Constant(Some(re)), false, Some(ScalarValue::Utf8(w))) => {
+                Some(w.as_deref().map(|w| template(w, re)).transpose()?)
+            }
+            _ => None,
+        };
+        let with = columns.get(2).map(|w| w.as_string::<i32>());
+        let text = columns[0].as_string::<i32>();
+        // Written straight into the result's buffer: no string per row.
+        let mut out = StringBuilder::with_capacity(args.rows, text.values().len());
+        let mut expanded = String::new();
+        for i in 0..args.rows {
+            let re = if text.is_null(i) { None } else { patterns.get(i)? };
+            let Some(re) = re else {
+                out.append_null();
+                continue;
+            };
+            let template = match &constant {
+                Some(t) => t.as_deref().map(Cow::Borrowed),
+                None => with.filter(|w| w.is_valid(i)).map(|w| template(w.value(i), &re)).transpose()?.map(Cow::Owned),
+            };
+            let Some(template) = template else {
+                out.append_null();
+                continue;
+            };
+            let s = text.value(i);
+            let mut last = 0;
+            if template.contains('$') {
+                for caps in re.captures_iter(s) {
+                    let m = caps.get(0).expect("a match has group 0");
+                    expanded.clear();
+                    caps.expand(&template, &mut expanded);
+                    out.write_str(&s[last..m.start()])
+                        .and_then(|_| out.write_str(&expanded))
+                        .expect("a string builder takes text");
+                    last = m.end();
+                }
+            } else {
+                for m in re.find_iter(s) {
+                    out.write_str(&s[last..m.start()])
+                        .and_then(|_| out.write_str(&template))
+                        .expect("a string builder takes text");
+                    last = m.end();
+                }
+            }
+            out.append_value(&s[last..]);
+        }
+        Ok(Arc::new(out.finish()))
+    }
+}
+
+/// Trino's replacement (Java's rules) in Rust's template syntax: `$` and digits name the
+/// longest group number the pattern has (`$10` is group 1 then `0` when there are fewer than
+/// ten groups), `${name}` a named group, a backslash escapes the next character; a reference
+/// to a group the pattern lacks is an error.
+fn template(trino: &str, re: &Regex) -> Result<String> {
+    let groups = re.captures_len() - 1;
     let mut out = String::with_capacity(trino.len());
     let mut chars = trino.chars().peekable();
     while let Some(c) = chars.next() {
@@ -85,178 +338,37 @@ fn replacement(trino: &str) -> String {
             '\\' => match chars.next() {
                 Some('$') => out.push_str("$$"),
                 Some(other) => out.push(other),
-                None => out.push('\\'),
+                None => return exec_err!("Illegal escape: a replacement ends with a backslash"),
             },
-            '$' if chars.peek().is_some_and(|c| c.is_ascii_digit()) => {
-                let mut group = String::new();
-                while let Some(d) = chars.peek().filter(|c| c.is_ascii_digit()) {
-                    group.push(*d);
-                    chars.next();
+            '$' => match chars.next() {
+                Some('{') => {
+                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    if !re.capture_names().flatten().any(|n| n == name) {
+                        return exec_err!("Illegal group reference: no group named '{name}'");
+                    }
+                    out.push_str(&format!("${{{name}}}"));
                 }
-                out.push_str(&format!("${{{group}}}"));
-            }
+                Some(d) if d.is_ascii_digit() => {
+                    let mut group = d.to_digit(10).unwrap_or(0) as usize;
+                    if group > groups {
+                        return exec_err!("Illegal group reference: the pattern has {groups} groups, not {group}");
+                    }
+                    while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
+                        let longer = group * 10 + next as usize;
+                        if longer > groups {
+                            break;
+                        }
+                        group = longer;
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                _ => return exec_err!("Illegal group reference in replacement {trino:?}"),
+            },
             c => out.push(c),
         }
     }
-    out
-}
-
-/// The character position (from 1) of a byte offset in `s`.
-fn char_position(s: &str, byte: usize) -> i64 {
-    s[..byte].chars().count() as i64 + 1
-}
-
-impl ScalarUDFImpl for Regexp {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let name = self.name;
-        let range = match self.r {
-            R::Extract | R::ExtractAll => 2..=3,
-            R::Position => 2..=4,
-            R::Split | R::Count => 2..=2,
-            R::Replace => 2..=3,
-        };
-        if !range.contains(&t.len()) {
-            return plan_err!("{name} takes {range:?} arguments, got {}", t.len());
-        }
-        t.iter()
-            .enumerate()
-            .map(|(i, t)| match (self.r, i) {
-                (_, 0 | 1) | (R::Replace, 2) => varchar(name, t),
-                _ => bigint(name, t),
-            })
-            .collect()
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(match self.r {
-            R::Extract | R::Replace => DataType::Utf8,
-            R::ExtractAll | R::Split => DataType::new_list(DataType::Utf8, true),
-            R::Position | R::Count => DataType::Int64,
-        })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let pattern_scalar = matches!(args.args[1], ColumnarValue::Scalar(_));
-        super::shared::invoke(&args, |arrays, n| {
-            let strings = arrays[0].as_string::<i32>();
-            let patterns = Patterns::new(arrays[1].as_string::<i32>(), pattern_scalar)?;
-            let int = |k: usize, i: usize| -> Option<Option<i64>> {
-                arrays.get(k).map(|a| {
-                    let a = a.as_primitive::<Int64Type>();
-                    a.is_valid(i).then(|| a.value(i))
-                })
-            };
-            let out: ArrayRef = match self.r {
-                R::Extract | R::Replace => {
-                    let mut out = StringBuilder::new();
-                    for i in 0..n {
-                        let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
-                            out.append_null();
-                            continue;
-                        };
-                        let s = strings.value(i);
-                        if self.r == R::Replace {
-                            let with = match arrays.get(2).map(|a| a.as_string::<i32>()) {
-                                None => Some(String::new()),
-                                Some(w) if w.is_valid(i) => Some(replacement(w.value(i))),
-                                Some(_) => None,
-                            };
-                            match with {
-                                Some(w) => out.append_value(re.replace_all(s, w.as_str())),
-                                None => out.append_null(),
-                            }
-                            continue;
-                        }
-                        let Some(group) = group(&re, int(2, i))? else {
-                            out.append_null();
-                            continue;
-                        };
-                        match re.captures(s).and_then(|c| c.get(group)) {
-                            Some(m) => out.append_value(m.as_str()),
-                            None => out.append_null(),
-                        }
-                    }
-                    Arc::new(out.finish())
-                }
-                R::ExtractAll | R::Split => {
-                    let mut out = ListBuilder::new(StringBuilder::new());
-                    for i in 0..n {
-                        let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
-                            out.append_null();
-                            continue;
-                        };
-                        let s = strings.value(i);
-                        if self.r == R::Split {
-                            for part in re.split(s) {
-                                out.values().append_value(part);
-                            }
-                            out.append(true);
-                            continue;
-                        }
-                        let Some(group) = group(&re, int(2, i))? else {
-                            out.append_null();
-                            continue;
-                        };
-                        for c in re.captures_iter(s) {
-                            match c.get(group) {
-                                Some(m) => out.values().append_value(m.as_str()),
-                                None => out.values().append_null(),
-                            }
-                        }
-                        out.append(true);
-                    }
-                    Arc::new(out.finish())
-                }
-                R::Count => {
-                    let mut out = Vec::with_capacity(n);
-                    for i in 0..n {
-                        out.push(match (patterns.get(i)?, strings.is_valid(i)) {
-                            (Some(re), true) => Some(re.find_iter(strings.value(i)).count() as i64),
-                            _ => None,
-                        });
-                    }
-                    Arc::new(Int64Array::from(out))
-                }
-                R::Position => {
-                    let mut out = Vec::with_capacity(n);
-                    for i in 0..n {
-                        let (Some(re), true) = (patterns.get(i)?, strings.is_valid(i)) else {
-                            out.push(None);
-                            continue;
-                        };
-                        let (start, occurrence) = (int(2, i), int(3, i));
-                        let (Some(start), Some(occurrence)) = (start.unwrap_or(Some(1)), occurrence.unwrap_or(Some(1)))
-                        else {
-                            out.push(None);
-                            continue;
-                        };
-                        if start < 1 {
-                            return exec_err!("start position cannot be smaller than 1");
-                        }
-                        if occurrence < 1 {
-                            return exec_err!("occurrence cannot be smaller than 1");
-                        }
-                        let s = strings.value(i);
-                        let from = s.char_indices().nth((start - 1) as usize).map(|(b, _)| b);
-                        let found = from.and_then(|from| {
-                            re.find_iter(&s[from..]).nth((occurrence - 1) as usize).map(|m| from + m.start())
-                        });
-                        out.push(Some(found.map_or(-1, |b| char_position(s, b))));
-                    }
-                    Arc::new(Int64Array::from(out))
-                }
-            };
-            Ok(out)
-        })
-    }
+    Ok(out)
 }
 
 /// The capture group an argument names (0, the whole match, when there is none), checked
@@ -279,9 +391,16 @@ mod tests {
 
     #[test]
     fn replacements_read_as_trino_writes_them() {
-        assert_eq!(replacement("$1"), "${1}");
-        assert_eq!(replacement("x$2y"), "x${2}y");
-        assert_eq!(replacement("\\$1"), "$$1");
-        assert_eq!(replacement("${name}"), "${name}");
+        let re = Regex::new("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(?<k>k)").unwrap();
+        assert_eq!(template("$1", &re).unwrap(), "${1}");
+        assert_eq!(template("x$2y", &re).unwrap(), "x${2}y");
+        assert_eq!(template("\\$1", &re).unwrap(), "$$1");
+        assert_eq!(template("${k}", &re).unwrap(), "${k}");
+        assert_eq!(template("$11$12", &re).unwrap(), "${11}${1}2");
+        let two = Regex::new("(a)(b)").unwrap();
+        assert_eq!(template("$10", &two).unwrap(), "${1}0");
+        assert!(template("$3", &two).is_err());
+        assert!(template("${x}", &two).is_err());
+        assert!(template("$", &two).is_err());
     }
 }

@@ -5,8 +5,9 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{ArrayRef, BinaryBuilder, BooleanArray, Int64Array, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
@@ -111,4 +112,32 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
             ColumnarValue::Array(out)
         })
     }
+}
+
+/// A text column from its values in row order (NULL as `None`), written into one buffer.
+pub fn strings<S: AsRef<str>>(values: impl Iterator<Item = Result<Option<S>>>) -> Result<ArrayRef> {
+    let mut out = StringBuilder::new();
+    for v in values {
+        out.append_option(v?);
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// A `bigint` column from its values in row order.
+pub fn ints(values: impl Iterator<Item = Result<Option<i64>>>) -> Result<ArrayRef> {
+    Ok(Arc::new(values.collect::<Result<Int64Array>>()?))
+}
+
+/// A `boolean` column from its values in row order.
+pub fn bools(values: impl Iterator<Item = Result<Option<bool>>>) -> Result<ArrayRef> {
+    Ok(Arc::new(values.collect::<Result<BooleanArray>>()?))
+}
+
+/// A `varbinary` column from its values in row order.
+pub fn binaries<B: AsRef<[u8]>>(values: impl Iterator<Item = Result<Option<B>>>) -> Result<ArrayRef> {
+    let mut out = BinaryBuilder::new();
+    for v in values {
+        out.append_option(v?);
+    }
+    Ok(Arc::new(out.finish()))
 }

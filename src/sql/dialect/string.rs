@@ -9,228 +9,495 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, ListArray, ListBuilder, MapBuilder, StringArray,
-    StringBuilder,
-};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringBuilder};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Int64Type};
 use base64::Engine;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use sha2::Digest;
 
-use super::shared::{bigint, varchar};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum S {
-    Concat,
-    ConcatWs,
-    Codepoint,
-    Hamming,
-    Levenshtein,
-    Luhn,
-    Replace,
-    Soundex,
-    Split,
-    SplitToMap,
-    SplitToMultimap,
-    Strpos,
-    Strrpos,
-    Substr,
-    ToUtf8,
-    FromUtf8,
-    ToHex,
-    FromHex,
-    ToBase64,
-    FromBase64,
-    Md5,
-    Sha1,
-    Sha256,
-    Sha512,
-    Crc32,
-    Length,
-    Format,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Text {
-    s: S,
-    name: &'static str,
-    aliases: Vec<String>,
-    signature: Signature,
-}
+use super::function::{Args, Function, binaries, bools, ints, strings, udf};
+use super::shared::{arity, bigint, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [
-        (S::Concat, "concat", &[][..]),
-        (S::ConcatWs, "concat_ws", &[]),
-        (S::Codepoint, "codepoint", &[]),
-        (S::Hamming, "hamming_distance", &[]),
-        (S::Levenshtein, "levenshtein_distance", &[]),
-        (S::Luhn, "luhn_check", &[]),
-        (S::Replace, "replace", &[]),
-        (S::Soundex, "soundex", &[]),
-        (S::Split, "split", &[]),
-        (S::SplitToMap, "split_to_map", &[]),
-        (S::SplitToMultimap, "split_to_multimap", &[]),
-        (S::Strpos, "strpos", &[]),
-        (S::Strrpos, "strrpos", &[]),
-        (S::Substr, "substr", &["substring"]),
-        (S::ToUtf8, "to_utf8", &[]),
-        (S::FromUtf8, "from_utf8", &[]),
-        (S::ToHex, "to_hex", &[]),
-        (S::FromHex, "from_hex", &[]),
-        (S::ToBase64, "to_base64", &[]),
-        (S::FromBase64, "from_base64", &[]),
-        (S::Md5, "md5", &[]),
-        (S::Sha1, "sha1", &[]),
-        (S::Sha256, "sha256", &[]),
-        (S::Sha512, "sha512", &[]),
-        (S::Crc32, "crc32", &[]),
-        (S::Length, "length", &[]),
-        (S::Format, "format", &[]),
+    vec![
+        udf(Concat),
+        udf(ConcatWs),
+        udf(Codepoint),
+        udf(Hamming),
+        udf(Levenshtein),
+        udf(Luhn),
+        udf(Replace),
+        udf(Soundex),
+        udf(Split),
+        udf(SplitToMap { multi: false }),
+        udf(SplitToMap { multi: true }),
+        udf(Strpos { from_end: false }),
+        udf(Strpos { from_end: true }),
+        udf(Substr),
+        udf(ToUtf8),
+        udf(FromUtf8),
+        udf(ToHex),
+        udf(FromHex),
+        udf(ToBase64),
+        udf(FromBase64),
+        udf(Md5),
+        udf(Sha1),
+        udf(Sha256),
+        udf(Sha512),
+        udf(Crc32),
+        udf(Length),
+        udf(Format),
     ]
-    .into_iter()
-    .map(|(s, name, aliases)| {
-        ScalarUDF::new_from_impl(Text {
-            s,
-            name,
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            signature: Signature::user_defined(Volatility::Immutable),
-        })
-    })
-    .collect()
 }
 
 fn is_binary(t: &DataType) -> bool {
     matches!(t, DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null)
 }
 
-impl ScalarUDFImpl for Text {
-    fn name(&self) -> &str {
-        self.name
+fn is_list(t: &DataType) -> bool {
+    matches!(t, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..))
+}
+
+/// An argument that must be a `varbinary`.
+fn binary(name: &str, t: &DataType) -> Result<DataType> {
+    if is_binary(t) { Ok(DataType::Binary) } else { plan_err!("{name} expects a varbinary, got {t}") }
+}
+
+/// A text argument's values; a constant one is read once, not per row.
+enum Text {
+    Constant(Option<String>),
+    Column(ArrayRef),
+}
+
+impl Text {
+    fn new(args: &Args, i: usize) -> Result<Self> {
+        Ok(match args.constant(i) {
+            Some(v) => Text::Constant(v.try_as_str().flatten().map(str::to_string)),
+            None => Text::Column(args.column(i)?),
+        })
     }
 
-    fn aliases(&self) -> &[String] {
-        &self.aliases
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let name = self.name;
-        let (min, max) = match self.s {
-            S::Concat => (1, usize::MAX),
-            S::ConcatWs => (2, usize::MAX),
-            S::Codepoint | S::Luhn | S::Soundex | S::ToUtf8 | S::ToHex | S::FromHex | S::ToBase64 | S::FromBase64 => {
-                (1, 1)
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Text::Constant(v) => v.as_deref(),
+            Text::Column(c) => {
+                let c = c.as_string::<i32>();
+                c.is_valid(i).then(|| c.value(i))
             }
-            S::Md5 | S::Sha1 | S::Sha256 | S::Sha512 | S::Crc32 => (1, 1),
-            S::FromUtf8 => (1, 1),
-            S::Hamming | S::Levenshtein => (2, 2),
-            S::Replace | S::Split => (2, 3),
-            S::SplitToMap | S::SplitToMultimap => (3, 3),
-            S::Strpos | S::Strrpos => (2, 3),
-            S::Substr => (2, 3),
-            S::Length => (1, 1),
-            S::Format => (1, usize::MAX),
-        };
-        if t.len() < min || t.len() > max {
-            return plan_err!("{name} cannot take {} arguments", t.len());
         }
-        let text = |t: &DataType| varchar(name, t);
-        let binary = |t: &DataType| -> Result<DataType> {
-            if is_binary(t) { Ok(DataType::Binary) } else { plan_err!("{name} expects a varbinary, got {t}") }
-        };
-        let int = |t: &DataType| bigint(name, t);
-        match self.s {
-            S::Concat => {
-                if t.iter()
-                    .any(|t| matches!(t, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)))
-                {
-                    let element = |t: &DataType| match t {
-                        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-                            f.data_type().clone()
-                        }
-                        other => other.clone(),
-                    };
-                    let elements: Vec<DataType> = t.iter().map(element).collect();
-                    let common = type_union_resolution(&elements)
-                        .ok_or_else(|| datafusion::common::plan_datafusion_err!("concat: no common type of {t:?}"))?;
-                    return Ok(t
-                        .iter()
-                        .map(|t| match t {
-                            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
-                                DataType::new_list(common.clone(), true)
-                            }
-                            _ => common.clone(),
-                        })
-                        .collect());
-                }
-                if t.iter().all(is_binary) && !t.iter().all(DataType::is_null) {
-                    return Ok(vec![DataType::Binary; t.len()]);
-                }
-                // Trino concatenates text; numbers must be cast (here they are, as DataFusion does).
-                Ok(vec![DataType::Utf8; t.len()])
+    }
+}
+
+/// An integer argument's value on row `i` (`None` for NULL).
+fn int_at(a: &ArrayRef, i: usize) -> Option<i64> {
+    let a = a.as_primitive::<Int64Type>();
+    a.is_valid(i).then(|| a.value(i))
+}
+
+/// A function of one value, declared once: its type, SQL name, the argument it takes (`varchar`
+/// or `varbinary`), its result type and column, and what it makes of one value.
+macro_rules! unary {
+    ($(#[$doc:meta])* $type:ident, $name:literal, $arg:ident -> $ret:expr, $out:ident, |$v:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        struct $type;
+
+        impl Function for $type {
+            fn name(&self) -> &'static str {
+                $name
             }
-            S::ConcatWs => {
-                let mut out = vec![text(&t[0])?];
-                for t in &t[1..] {
-                    out.push(match t {
-                        DataType::List(_) | DataType::LargeList(_) => DataType::new_list(DataType::Utf8, true),
-                        t => text(t)?,
-                    });
-                }
-                Ok(out)
+            fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+                arity($name, t, 1..=1)?;
+                Ok(vec![$arg($name, &t[0])?])
             }
-            S::FromUtf8 | S::ToHex | S::ToBase64 | S::Md5 | S::Sha1 | S::Sha256 | S::Sha512 | S::Crc32 => {
-                Ok(vec![binary(&t[0])?])
+            fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+                Ok($ret)
             }
-            S::Length => Ok(vec![if is_binary(&t[0]) && !t[0].is_null() { DataType::Binary } else { text(&t[0])? }]),
-            S::Format => {
-                let mut out = vec![text(&t[0])?];
-                out.extend(t[1..].iter().map(|t| match t {
-                    t if t.is_integer() => DataType::Int64,
-                    t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => DataType::Float64,
-                    _ => DataType::Utf8,
-                }));
-                Ok(out)
+            fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+                let column = args.column(0)?;
+                unary!(@values $arg, column).map(|v| v.map(|$v| $body).transpose()).pipe($out)
             }
-            S::Strpos | S::Strrpos | S::Substr | S::Split => t
+        }
+    };
+    (@values varchar, $c:ident) => { $c.as_string::<i32>().iter() };
+    (@values binary, $c:ident) => { $c.as_binary::<i32>().iter() };
+}
+
+/// `f(x)` written as `x.pipe(f)`, so that a column's builder closes a chain of iterators.
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+
+impl<I: Iterator> Pipe for I {}
+
+unary!(
+    /// `codepoint(c)`: the Unicode code point of a single character.
+    Codepoint, "codepoint", varchar -> DataType::Int64, ints,
+    |s| {
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Ok(c as i64),
+            _ => exec_err!("codepoint expects a single character, got '{s}'"),
+        }
+    }
+);
+unary!(
+    /// `luhn_check(digits)`: whether the digits pass the Luhn check.
+    Luhn, "luhn_check", varchar -> DataType::Boolean, bools, |s| Ok(luhn(s))
+);
+unary!(
+    /// `soundex(s)`: American Soundex, a letter and three digits.
+    Soundex, "soundex", varchar -> DataType::Utf8, strings, |s| Ok(soundex(s))
+);
+unary!(
+    /// `to_utf8(s)`: the text's UTF-8 bytes.
+    ToUtf8, "to_utf8", varchar -> DataType::Binary, binaries, |s| Ok(s.as_bytes())
+);
+unary!(
+    /// `from_utf8(b)`: the bytes as text, invalid sequences replaced.
+    FromUtf8, "from_utf8", binary -> DataType::Utf8, strings, |b| Ok(String::from_utf8_lossy(b))
+);
+unary!(
+    /// `to_hex(b)`: upper-case hexadecimal.
+    ToHex, "to_hex", binary -> DataType::Utf8, strings, |b| Ok(hex::encode_upper(b))
+);
+unary!(
+    /// `from_hex(s)`: the bytes hexadecimal digits spell.
+    FromHex, "from_hex", varchar -> DataType::Binary, binaries,
+    |s| hex::decode(s).or_else(|_| exec_err!("from_hex: invalid hexadecimal '{s}'"))
+);
+unary!(
+    /// `to_base64(b)`: standard base64 with padding.
+    ToBase64, "to_base64", binary -> DataType::Utf8, strings,
+    |b| Ok(base64::engine::general_purpose::STANDARD.encode(b))
+);
+unary!(
+    /// `from_base64(s)`: the bytes base64 spells.
+    FromBase64, "from_base64", varchar -> DataType::Binary, binaries,
+    |s| base64::engine::general_purpose::STANDARD.decode(s).or_else(|_| exec_err!("from_base64: invalid base64 '{s}'"))
+);
+unary!(
+    /// `md5(b)`.
+    Md5, "md5", binary -> DataType::Binary, binaries, |b| Ok(md5::Md5::digest(b))
+);
+unary!(
+    /// `sha1(b)`.
+    Sha1, "sha1", binary -> DataType::Binary, binaries, |b| Ok(sha1::Sha1::digest(b))
+);
+unary!(
+    /// `sha256(b)`.
+    Sha256, "sha256", binary -> DataType::Binary, binaries, |b| Ok(sha2::Sha256::digest(b))
+);
+unary!(
+    /// `sha512(b)`.
+    Sha512, "sha512", binary -> DataType::Binary, binaries, |b| Ok(sha2::Sha512::digest(b))
+);
+unary!(
+    /// `crc32(b)`: CRC-32 as a `bigint`.
+    Crc32, "crc32", binary -> DataType::Int64, ints, |b| Ok(crc32fast::hash(b) as i64)
+);
+
+/// `length(s)`: characters of a varchar, bytes of a varbinary.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Length;
+
+impl Function for Length {
+    fn name(&self) -> &'static str {
+        "length"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![if is_binary(&t[0]) && !t[0].is_null() { DataType::Binary } else { varchar(self.name(), &t[0])? }])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        if let Some(b) = column.as_binary_opt::<i32>() {
+            return ints(b.iter().map(|b| Ok(b.map(|b| b.len() as i64))));
+        }
+        ints(column.as_string::<i32>().iter().map(|s| Ok(s.map(|s| chars(s) as i64))))
+    }
+}
+
+/// The number of characters (ASCII text counted by its bytes).
+fn chars(s: &str) -> usize {
+    if s.is_ascii() { s.len() } else { s.chars().count() }
+}
+
+/// `concat(...)`: text, bytes or arrays joined; NULL when any argument is.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Concat;
+
+impl Function for Concat {
+    fn name(&self) -> &'static str {
+        "concat"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=usize::MAX)?;
+        if t.iter().any(is_list) {
+            let element = |t: &DataType| match t {
+                DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => f.data_type().clone(),
+                other => other.clone(),
+            };
+            let elements: Vec<DataType> = t.iter().map(element).collect();
+            let common = type_union_resolution(&elements)
+                .ok_or_else(|| plan_datafusion_err!("concat: no common type of {t:?}"))?;
+            return Ok(t
                 .iter()
-                .enumerate()
-                .map(|(i, ty)| if i == 0 || (i == 1 && self.s != S::Substr) { text(ty) } else { int(ty) })
-                .collect(),
-            _ => t.iter().map(text).collect(),
+                .map(|t| if is_list(t) { DataType::new_list(common.clone(), true) } else { common.clone() })
+                .collect());
         }
+        if t.iter().all(is_binary) && !t.iter().all(DataType::is_null) {
+            return Ok(vec![DataType::Binary; t.len()]);
+        }
+        // Trino concatenates text; numbers must be cast (here they are, as DataFusion does).
+        Ok(vec![DataType::Utf8; t.len()])
     }
-
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
-        Ok(match self.s {
-            // An element joined to an array (`'x' || ARRAY['a']`) makes an array, wherever it stands.
-            S::Concat => t.iter().find(|t| matches!(t, DataType::List(_))).unwrap_or(&t[0]).clone(),
-            S::Codepoint | S::Hamming | S::Levenshtein | S::Strpos | S::Strrpos | S::Crc32 | S::Length => {
-                DataType::Int64
-            }
-            S::Luhn => DataType::Boolean,
-            S::Split => DataType::new_list(DataType::Utf8, true),
-            S::SplitToMap => map_type(DataType::Utf8),
-            S::SplitToMultimap => map_type(DataType::new_list(DataType::Utf8, true)),
-            S::ToUtf8 | S::FromHex | S::FromBase64 | S::Md5 | S::Sha1 | S::Sha256 | S::Sha512 => DataType::Binary,
-            _ => DataType::Utf8,
-        })
+        // An element joined to an array (`'x' || ARRAY['a']`) makes an array, wherever it stands.
+        Ok(t.iter().find(|t| matches!(t, DataType::List(_))).unwrap_or(&t[0]).clone())
     }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        if matches!(args.ret, DataType::List(_)) {
+            return concat_arrays(&args.columns()?, args.rows);
+        }
+        if args.ret == &DataType::Binary {
+            let columns = args.columns()?;
+            return binaries((0..args.rows).map(|i| {
+                let parts: Option<Vec<&[u8]>> = columns
+                    .iter()
+                    .map(|c| {
+                        let c = c.as_binary::<i32>();
+                        c.is_valid(i).then(|| c.value(i))
+                    })
+                    .collect();
+                Ok(parts.map(|p| p.concat()))
+            }));
+        }
+        let parts: Vec<Text> = (0..args.len()).map(|i| Text::new(args, i)).collect::<Result<_>>()?;
+        let mut out = StringBuilder::new();
+        for i in 0..args.rows {
+            if parts.iter().any(|p| p.get(i).is_none()) {
+                out.append_null();
+                continue;
+            }
+            for p in &parts {
+                std::fmt::Write::write_str(&mut out, p.get(i).unwrap_or_default())
+                    .expect("a string builder takes text");
+            }
+            out.append_value("");
+        }
+        Ok(Arc::new(out.finish()))
+    }
+}
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |arrays, n| {
-            let out = self.run(arrays, n, args.return_field.data_type())?;
-            Ok(out)
+/// `concat_ws(separator, ...)`: the non-NULL strings (and arrays' strings) joined.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ConcatWs;
+
+impl Function for ConcatWs {
+    fn name(&self) -> &'static str {
+        "concat_ws"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=usize::MAX)?;
+        let mut out = vec![varchar(self.name(), &t[0])?];
+        for t in &t[1..] {
+            out.push(if is_list(t) { DataType::new_list(DataType::Utf8, true) } else { varchar(self.name(), t)? });
+        }
+        Ok(out)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let a = args.columns()?;
+        let text_at = |x: &ArrayRef, i: usize| {
+            let x = x.as_string::<i32>();
+            x.is_valid(i).then(|| x.value(i).to_string())
+        };
+        strings((0..args.rows).map(|i| {
+            let Some(sep) = text_at(&a[0], i) else { return Ok(None) };
+            let mut parts = Vec::new();
+            for x in &a[1..] {
+                match x.data_type() {
+                    DataType::List(_) => {
+                        let l = x.as_list::<i32>();
+                        if l.is_valid(i) {
+                            parts.extend(l.value(i).as_string::<i32>().iter().flatten().map(str::to_string));
+                        }
+                    }
+                    _ => parts.extend(text_at(x, i)),
+                }
+            }
+            Ok(Some(parts.join(&sep)))
+        }))
+    }
+}
+
+/// Two strings row by row (NULL when either is).
+fn pairs<T>(args: &Args, mut f: impl FnMut(&str, &str) -> Result<T>) -> Result<Vec<Option<T>>> {
+    let (a, b) = (Text::new(args, 0)?, Text::new(args, 1)?);
+    (0..args.rows)
+        .map(|i| match (a.get(i), b.get(i)) {
+            (Some(x), Some(y)) => f(x, y).map(Some),
+            _ => Ok(None),
         })
+        .collect()
+}
+
+/// `hamming_distance(a, b)`: characters that differ, of two strings as long.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Hamming;
+
+impl Function for Hamming {
+    fn name(&self) -> &'static str {
+        "hamming_distance"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        texts(self.name(), t, 2..=2)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let out = pairs(args, |x, y| {
+            if chars(x) != chars(y) {
+                return exec_err!("The input strings to hamming_distance function must have the same length");
+            }
+            Ok(x.chars().zip(y.chars()).filter(|(p, q)| p != q).count() as i64)
+        })?;
+        ints(out.into_iter().map(Ok))
+    }
+}
+
+/// `levenshtein_distance(a, b)`: the fewest single-character edits.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Levenshtein;
+
+impl Function for Levenshtein {
+    fn name(&self) -> &'static str {
+        "levenshtein_distance"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        texts(self.name(), t, 2..=2)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let out = pairs(args, |x, y| Ok(levenshtein(x, y)))?;
+        ints(out.into_iter().map(Ok))
+    }
+}
+
+/// Arguments that are all text.
+fn texts(name: &str, t: &[DataType], range: std::ops::RangeInclusive<usize>) -> Result<Vec<DataType>> {
+    arity(name, t, range)?;
+    t.iter().map(|t| varchar(name, t)).collect()
+}
+
+/// `replace(s, search[, with])`: every occurrence replaced (removed without `with`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Replace;
+
+impl Function for Replace {
+    fn name(&self) -> &'static str {
+        "replace"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        texts(self.name(), t, 2..=3)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (s, from) = (Text::new(args, 0)?, Text::new(args, 1)?);
+        let with = if args.len() == 3 { Text::new(args, 2)? } else { Text::Constant(Some(String::new())) };
+        strings((0..args.rows).map(|i| {
+            Ok(match (s.get(i), from.get(i), with.get(i)) {
+                (Some(s), Some(f), Some(w)) => Some(s.replace(f, w)),
+                _ => None,
+            })
+        }))
+    }
+}
+
+/// `split(s, delimiter[, limit])`: the pieces, at most `limit` (the last keeps the rest).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Split;
+
+impl Function for Split {
+    fn name(&self) -> &'static str {
+        "split"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=3)?;
+        t.iter()
+            .enumerate()
+            .map(|(i, t)| if i < 2 { varchar(self.name(), t) } else { bigint(self.name(), t) })
+            .collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Utf8, true))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (text, delimiters) = (Text::new(args, 0)?, Text::new(args, 1)?);
+        let limits = if args.len() == 3 { Some(args.column(2)?) } else { None };
+        let mut out = ListBuilder::with_capacity(StringBuilder::new(), args.rows);
+        for i in 0..args.rows {
+            let limit = match &limits {
+                Some(l) => int_at(l, i),
+                None => Some(0),
+            };
+            let (Some(s), Some(d), Some(limit)) = (text.get(i), delimiters.get(i), limit) else {
+                out.append_null();
+                continue;
+            };
+            if limits.is_some() && limit <= 0 {
+                return exec_err!("Limit must be positive");
+            }
+            if d.is_empty() {
+                return exec_err!("The delimiter may not be the empty string");
+            }
+            if limit > 0 {
+                s.splitn(limit as usize, d).for_each(|p| out.values().append_value(p));
+            } else {
+                s.split(d).for_each(|p| out.values().append_value(p));
+            }
+            out.append(true);
+        }
+        Ok(Arc::new(out.finish()))
+    }
+}
+
+/// `split_to_map(s, entry_delimiter, key_value_delimiter)` (duplicate keys refused) and
+/// `split_to_multimap` (each key's values in an array).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SplitToMap {
+    multi: bool,
+}
+
+impl Function for SplitToMap {
+    fn name(&self) -> &'static str {
+        if self.multi { "split_to_multimap" } else { "split_to_map" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        texts(self.name(), t, 3..=3)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(map_type(if self.multi { DataType::new_list(DataType::Utf8, true) } else { DataType::Utf8 }))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        split_to_map(self.multi, &args.columns()?, args.rows)
     }
 }
 
@@ -243,196 +510,117 @@ fn map_type(value: DataType) -> DataType {
     DataType::Map(Arc::new(entries), false)
 }
 
-/// Row `i` of a text argument.
-fn text_at(a: &ArrayRef, i: usize) -> Option<&str> {
-    let a = a.as_string::<i32>();
-    a.is_valid(i).then(|| a.value(i))
+/// `strpos(s, sub[, instance])` and `strrpos` (from the end): the character position, from 1,
+/// of the instance-th occurrence (overlapping ones count), 0 when there is none.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Strpos {
+    from_end: bool,
 }
 
-fn bytes_at(a: &ArrayRef, i: usize) -> Option<&[u8]> {
-    let a = a.as_binary::<i32>();
-    a.is_valid(i).then(|| a.value(i))
-}
-
-fn int_at(a: Option<&ArrayRef>, i: usize) -> Option<Option<i64>> {
-    a.map(|a| {
-        let a = a.as_primitive::<Int64Type>();
-        a.is_valid(i).then(|| a.value(i))
-    })
-}
-
-impl Text {
-    fn run(&self, a: &[ArrayRef], n: usize, ret: &DataType) -> Result<ArrayRef> {
-        let name = self.name;
-        Ok(match self.s {
-            S::Concat if matches!(ret, DataType::List(_)) => concat_arrays(a, n)?,
-            S::Concat if ret == &DataType::Binary => {
-                let mut out = BinaryBuilder::new();
-                for i in 0..n {
-                    let parts: Option<Vec<&[u8]>> = a.iter().map(|x| bytes_at(x, i)).collect();
-                    match parts {
-                        Some(p) => out.append_value(p.concat()),
-                        None => out.append_null(),
-                    }
-                }
-                Arc::new(out.finish())
+impl Function for Strpos {
+    fn name(&self) -> &'static str {
+        if self.from_end { "strrpos" } else { "strpos" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=3)?;
+        t.iter()
+            .enumerate()
+            .map(|(i, t)| if i < 2 { varchar(self.name(), t) } else { bigint(self.name(), t) })
+            .collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (text, subs) = (Text::new(args, 0)?, Text::new(args, 1)?);
+        let instances = if args.len() == 3 { Some(args.column(2)?) } else { None };
+        ints((0..args.rows).map(|i| {
+            let k = match &instances {
+                Some(a) => int_at(a, i),
+                None => Some(1),
+            };
+            let (Some(s), Some(sub), Some(k)) = (text.get(i), subs.get(i), k) else { return Ok(None) };
+            if k == 0 {
+                return exec_err!("'instance' must be a positive or negative number");
             }
-            S::Concat => {
-                strings(n, |i| Ok(a.iter().map(|x| text_at(x, i)).collect::<Option<Vec<_>>>().map(|p| p.concat())))?
-            }
-            S::ConcatWs => strings(n, |i| {
-                let Some(sep) = text_at(&a[0], i) else { return Ok(None) };
-                let mut parts = Vec::new();
-                for x in &a[1..] {
-                    match x.data_type() {
-                        DataType::List(_) => {
-                            let l = x.as_list::<i32>();
-                            if l.is_valid(i) {
-                                let v = l.value(i);
-                                let v = v.as_string::<i32>();
-                                parts.extend(v.iter().flatten().map(str::to_string));
-                            }
-                        }
-                        _ => parts.extend(text_at(x, i).map(str::to_string)),
-                    }
-                }
-                Ok(Some(parts.join(sep)))
-            })?,
-            S::Codepoint => ints(n, |i| match text_at(&a[0], i) {
-                None => Ok(None),
-                Some(s) if s.chars().count() == 1 => Ok(s.chars().next().map(|c| c as i64)),
-                Some(s) => exec_err!("codepoint expects a single character, got '{s}'"),
-            })?,
-            S::Hamming => ints(n, |i| match (text_at(&a[0], i), text_at(&a[1], i)) {
-                (Some(x), Some(y)) => {
-                    if x.chars().count() != y.chars().count() {
-                        return exec_err!("The input strings to hamming_distance function must have the same length");
-                    }
-                    Ok(Some(x.chars().zip(y.chars()).filter(|(p, q)| p != q).count() as i64))
-                }
-                _ => Ok(None),
-            })?,
-            S::Levenshtein => ints(n, |i| match (text_at(&a[0], i), text_at(&a[1], i)) {
-                (Some(x), Some(y)) => Ok(Some(levenshtein(x, y))),
-                _ => Ok(None),
-            })?,
-            S::Luhn => {
-                let out: BooleanArray = (0..n).map(|i| text_at(&a[0], i).map(luhn)).collect();
-                Arc::new(out)
-            }
-            S::Replace => strings(n, |i| {
-                let with = match a.get(2) {
-                    None => Some(""),
-                    Some(w) => text_at(w, i),
-                };
-                Ok(match (text_at(&a[0], i), text_at(&a[1], i), with) {
-                    (Some(s), Some(f), Some(w)) => Some(s.replace(f, w)),
-                    _ => None,
-                })
-            })?,
-            S::Soundex => strings(n, |i| Ok(text_at(&a[0], i).map(soundex)))?,
-            S::Split => {
-                let mut out = ListBuilder::new(StringBuilder::new());
-                for i in 0..n {
-                    let limit = int_at(a.get(2), i);
-                    let (Some(s), Some(d), Some(limit)) =
-                        (text_at(&a[0], i), text_at(&a[1], i), limit.unwrap_or(Some(0)))
-                    else {
-                        out.append_null();
-                        continue;
-                    };
-                    if a.len() == 3 && limit <= 0 {
-                        return exec_err!("Limit must be positive");
-                    }
-                    if d.is_empty() {
-                        return exec_err!("The delimiter may not be the empty string");
-                    }
-                    let parts: Vec<&str> =
-                        if limit > 0 { s.splitn(limit as usize, d).collect() } else { s.split(d).collect() };
-                    for p in parts {
-                        out.values().append_value(p);
-                    }
-                    out.append(true);
-                }
-                Arc::new(out.finish())
-            }
-            S::SplitToMap | S::SplitToMultimap => split_to_map(self.s, a, n)?,
-            S::Strpos | S::Strrpos => ints(n, |i| {
-                let instance = int_at(a.get(2), i).unwrap_or(Some(1));
-                let (Some(s), Some(sub), Some(k)) = (text_at(&a[0], i), text_at(&a[1], i), instance) else {
-                    return Ok(None);
-                };
-                if k == 0 {
-                    return exec_err!("'instance' must be a positive or negative number");
-                }
-                let from_end = (self.s == S::Strrpos) != (k < 0);
-                Ok(Some(position(s, sub, k.unsigned_abs() as usize, from_end)))
-            })?,
-            S::Substr => strings(n, |i| {
-                let (Some(s), Some(start)) = (text_at(&a[0], i), int_at(a.get(1), i).flatten()) else {
-                    return Ok(None);
-                };
-                let length = match int_at(a.get(2), i) {
-                    None => None,
-                    Some(None) => return Ok(None),
-                    Some(Some(l)) => Some(l),
-                };
-                Ok(Some(substr(s, start, length)))
-            })?,
-            S::ToUtf8 => binaries(n, |i| Ok(text_at(&a[0], i).map(|s| s.as_bytes().to_vec())))?,
-            S::FromUtf8 => strings(n, |i| Ok(bytes_at(&a[0], i).map(|b| String::from_utf8_lossy(b).into_owned())))?,
-            S::ToHex => strings(n, |i| Ok(bytes_at(&a[0], i).map(hex::encode_upper)))?,
-            S::FromHex => binaries(n, |i| match text_at(&a[0], i) {
-                None => Ok(None),
-                Some(s) => hex::decode(s).map(Some).or_else(|_| exec_err!("{name}: invalid hexadecimal '{s}'")),
-            })?,
-            S::ToBase64 => {
-                strings(n, |i| Ok(bytes_at(&a[0], i).map(|b| base64::engine::general_purpose::STANDARD.encode(b))))?
-            }
-            S::FromBase64 => binaries(n, |i| match text_at(&a[0], i) {
-                None => Ok(None),
-                Some(s) => base64::engine::general_purpose::STANDARD
-                    .decode(s)
-                    .map(Some)
-                    .or_else(|_| exec_err!("{name}: invalid base64 '{s}'")),
-            })?,
-            S::Md5 => binaries(n, |i| Ok(bytes_at(&a[0], i).map(|b| md5::Md5::digest(b).to_vec())))?,
-            S::Sha1 => binaries(n, |i| Ok(bytes_at(&a[0], i).map(|b| sha1::Sha1::digest(b).to_vec())))?,
-            S::Sha256 => binaries(n, |i| Ok(bytes_at(&a[0], i).map(|b| sha2::Sha256::digest(b).to_vec())))?,
-            S::Sha512 => binaries(n, |i| Ok(bytes_at(&a[0], i).map(|b| sha2::Sha512::digest(b).to_vec())))?,
-            S::Crc32 => ints(n, |i| Ok(bytes_at(&a[0], i).map(|b| crc32fast::hash(b) as i64)))?,
-            // Characters of a varchar, bytes of a varbinary.
-            S::Length if a[0].data_type() == &DataType::Binary => {
-                ints(n, |i| Ok(bytes_at(&a[0], i).map(|b| b.len() as i64)))?
-            }
-            S::Length => ints(n, |i| Ok(text_at(&a[0], i).map(|s| s.chars().count() as i64)))?,
-            S::Format => strings(n, |i| {
-                let Some(pattern) = text_at(&a[0], i) else { return Ok(None) };
-                let values: Vec<ScalarValue> =
-                    a[1..].iter().map(|x| ScalarValue::try_from_array(x, i)).collect::<Result<_>>()?;
-                format(pattern, &values).map(Some)
-            })?,
-        })
+            Ok(Some(position(s, sub, k.unsigned_abs() as usize, self.from_end != (k < 0))))
+        }))
     }
 }
 
-fn strings(n: usize, f: impl Fn(usize) -> Result<Option<String>>) -> Result<ArrayRef> {
-    Ok(Arc::new((0..n).map(f).collect::<Result<StringArray>>()?))
-}
+/// `substr(s, start[, length])` (also `substring`): from 1, a negative start counting from the end.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Substr;
 
-fn ints(n: usize, f: impl Fn(usize) -> Result<Option<i64>>) -> Result<ArrayRef> {
-    Ok(Arc::new((0..n).map(f).collect::<Result<Int64Array>>()?))
-}
-
-fn binaries(n: usize, f: impl Fn(usize) -> Result<Option<Vec<u8>>>) -> Result<ArrayRef> {
-    let mut out = BinaryBuilder::new();
-    for i in 0..n {
-        match f(i)? {
-            Some(b) => out.append_value(b),
-            None => out.append_null(),
+impl Function for Substr {
+    fn name(&self) -> &'static str {
+        "substr"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["substring"]
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=3)?;
+        t.iter()
+            .enumerate()
+            .map(|(i, t)| if i == 0 { varchar(self.name(), t) } else { bigint(self.name(), t) })
+            .collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let text = Text::new(args, 0)?;
+        let starts = args.column(1)?;
+        let lengths = if args.len() == 3 { Some(args.column(2)?) } else { None };
+        let mut out = StringBuilder::new();
+        for i in 0..args.rows {
+            let length = match &lengths {
+                None => Some(None),
+                Some(l) => int_at(l, i).map(Some),
+            };
+            match (text.get(i), int_at(&starts, i), length) {
+                (Some(s), Some(start), Some(length)) => out.append_value(substr(s, start, length)),
+                _ => out.append_null(),
+            }
         }
+        Ok(Arc::new(out.finish()))
     }
-    Ok(Arc::new(out.finish()))
+}
+
+/// `format(pattern, ...)`: Java's `String.format`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Format;
+
+impl Function for Format {
+    fn name(&self) -> &'static str {
+        "format"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=usize::MAX)?;
+        let mut out = vec![varchar(self.name(), &t[0])?];
+        out.extend(t[1..].iter().map(|t| match t {
+            t if t.is_integer() => DataType::Int64,
+            t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => DataType::Float64,
+            _ => DataType::Utf8,
+        }));
+        Ok(out)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let a = args.columns()?;
+        let patterns = a[0].as_string::<i32>();
+        strings((0..args.rows).map(|i| {
+            if patterns.is_null(i) {
+                return Ok(None);
+            }
+            let values: Vec<ScalarValue> =
+                a[1..].iter().map(|x| ScalarValue::try_from_array(x, i)).collect::<Result<_>>()?;
+            format(patterns.value(i), &values).map(Some)
+        }))
+    }
 }
 
 /// `concat` of arrays (and single elements): NULL when any argument is.
@@ -480,8 +668,11 @@ fn concat_arrays(a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     Ok(Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, Some(nulls.into()))?))
 }
 
-fn split_to_map(s: S, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
-    let multi = s == S::SplitToMultimap;
+fn split_to_map(multi: bool, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    fn text_at(x: &ArrayRef, i: usize) -> Option<&str> {
+        let x = x.as_string::<i32>();
+        x.is_valid(i).then(|| x.value(i))
+    }
     let names = arrow::array::MapFieldNames { entry: "entries".into(), key: "keys".into(), value: "values".into() };
     let mut single = MapBuilder::new(Some(names.clone()), StringBuilder::new(), StringBuilder::new());
     let mut many = MapBuilder::new(Some(names), StringBuilder::new(), ListBuilder::new(StringBuilder::new()));
@@ -532,25 +723,43 @@ fn split_to_map(s: S, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
 /// The character position (from 1) of the `k`-th `sub` in `s`, from the start or the end; 0
 /// when there is none.
 fn position(s: &str, sub: &str, k: usize, from_end: bool) -> i64 {
-    let starts: Vec<usize> = if sub.is_empty() {
-        (0..=s.len()).filter(|b| s.is_char_boundary(*b)).collect()
+    let found = if !from_end && !sub.is_empty() {
+        // Forward: each search resumes a character after the last match (overlapping ones count).
+        let mut at = 0;
+        let mut seen = 0;
+        loop {
+            let Some(p) = s[at..].find(sub) else { break None };
+            seen += 1;
+            if seen == k {
+                break Some(at + p);
+            }
+            at += p + s[at + p..].chars().next().map_or(1, char::len_utf8);
+        }
     } else {
-        // Overlapping matches count, as in Trino.
-        (0..s.len()).filter(|&b| s.is_char_boundary(b) && s[b..].starts_with(sub)).collect()
+        let starts: Vec<usize> = if sub.is_empty() {
+            (0..=s.len()).filter(|b| s.is_char_boundary(*b)).collect()
+        } else {
+            (0..s.len()).filter(|&b| s.is_char_boundary(b) && s[b..].starts_with(sub)).collect()
+        };
+        if from_end { starts.iter().rev().nth(k - 1).copied() } else { starts.get(k - 1).copied() }
     };
-    let found = if from_end { starts.iter().rev().nth(k - 1) } else { starts.get(k - 1) };
-    found.map_or(0, |&b| s[..b].chars().count() as i64 + 1)
+    found.map_or(0, |b| chars(&s[..b]) as i64 + 1)
 }
 
 /// `substr(s, start[, length])`: from 1, a negative start counts from the end, 0 is empty.
-fn substr(s: &str, start: i64, length: Option<i64>) -> String {
-    let chars = s.chars().count() as i64;
-    if start == 0 || start.abs() > chars || length.is_some_and(|l| l <= 0) {
-        return String::new();
+fn substr(s: &str, start: i64, length: Option<i64>) -> &str {
+    let ascii = s.is_ascii();
+    let count = if ascii { s.len() } else { s.chars().count() } as i64;
+    if start == 0 || start.abs() > count || length.is_some_and(|l| l <= 0) {
+        return "";
     }
-    let from = if start > 0 { start - 1 } else { chars + start };
-    let take = length.unwrap_or(chars).min(chars - from);
-    s.chars().skip(from as usize).take(take as usize).collect()
+    let from = if start > 0 { start - 1 } else { count + start };
+    let to = from + length.unwrap_or(count).min(count - from);
+    if ascii {
+        return &s[from as usize..to as usize];
+    }
+    let byte = |k: i64| s.char_indices().nth(k as usize).map_or(s.len(), |(b, _)| b);
+    &s[byte(from)..byte(to)]
 }
 
 /// Java's `String.format` for what SQL passes it: `%s`, `%d`, `%f` (with a precision),

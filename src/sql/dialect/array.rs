@@ -2,7 +2,8 @@
 //! `array_position` (0 when absent), `array_remove` (every match), `array_max`/`array_min`
 //! (NULL when an element is; NaN only when every element is), `reverse` and `repeat` of
 //! arrays, `sequence` (integers, dates, timestamps), `slice`, `trim_array`, `ngrams`,
-//! `combinations`, `zip`, `array_histogram` and `contains_sequence`.
+//! `combinations`, `zip`, `array_histogram`, `contains_sequence`, and `cardinality` (as
+//! DataFusion's, read from the offsets without visiting the rows).
 //!
 //! Each kernel works on the list column's flat values at once: elements are compared with
 //! one Arrow kernel call per batch (per constant element, when the array is a constant), and
@@ -51,6 +52,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Zip),
         udf(ArrayHistogram),
         udf(ContainsSequence),
+        udf(Cardinality),
     ]
 }
 
@@ -777,6 +779,38 @@ impl Function for ContainsSequence {
             })
             .collect();
         Ok(Arc::new(out))
+    }
+}
+
+/// `cardinality(array or map)`: the number of elements (entries), NULL for NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Cardinality;
+
+impl Function for Cardinality {
+    fn name(&self) -> &'static str {
+        "cardinality"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        match &t[0] {
+            DataType::Map(..) => Ok(vec![t[0].clone()]),
+            t => Ok(vec![array(self.name(), t)?]),
+        }
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let (offsets, nulls) = match column.as_map_opt() {
+            Some(map) => (map.offsets().clone(), map.nulls().cloned()),
+            None => {
+                let list = column.as_list::<i32>();
+                (list.offsets().clone(), list.nulls().cloned())
+            }
+        };
+        let lengths = offsets.windows(2).map(|w| (w[1] - w[0]) as i64).collect::<Vec<_>>();
+        Ok(Arc::new(Int64Array::new(lengths.into(), nulls)))
     }
 }
 

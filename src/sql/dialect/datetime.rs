@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArray, StringBuilder, TimestampMicrosecondArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMicrosecondType};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
 use datafusion::common::{Result, exec_datafusion_err, exec_err};
 
@@ -45,6 +45,43 @@ impl Unit {
         }
         Ok(unit)
     }
+}
+
+/// Each row's unit, parsed again only when the text changes (it is usually a constant).
+struct Units<'a> {
+    text: &'a StringArray,
+    of: &'a DataType,
+    last: Option<(&'a str, Unit)>,
+}
+
+impl<'a> Units<'a> {
+    fn new(array: &'a ArrayRef, of: &'a DataType) -> Result<Self> {
+        Ok(Units { text: strings(array)?, of, last: None })
+    }
+
+    fn at(&mut self, i: usize) -> Result<Option<Unit>> {
+        if self.text.is_null(i) {
+            return Ok(None);
+        }
+        let text = self.text.value(i);
+        match self.last {
+            Some((last, unit)) if last == text => Ok(Some(unit)),
+            _ => {
+                let unit = Unit::parse(text, self.of)?;
+                self.last = Some((text, unit));
+                Ok(Some(unit))
+            }
+        }
+    }
+}
+
+/// Days since 1970-01-01 as a date, and back.
+fn from_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(719_163)?)
+}
+
+fn to_days(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - 719_163
 }
 
 impl PartialOrd for Unit {
@@ -166,13 +203,13 @@ fn trunc(unit: Unit, x: NaiveDateTime) -> NaiveDateTime {
 
 /// `date_diff(unit, a, b)`: whole units from `a` to `b`.
 pub fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let units = strings(&args[0])?;
     let (a, b) = (datetimes(&args[1])?, datetimes(&args[2])?);
     let of = args[1].data_type();
+    let mut units = Units::new(&args[0], of)?;
     let mut out = Vec::with_capacity(a.len());
     for i in 0..a.len() {
-        out.push(match (units.is_valid(i), a[i], b[i]) {
-            (true, Some(a), Some(b)) => Some(diff(Unit::parse(units.value(i), of)?, a, b)),
+        out.push(match (units.at(i)?, a[i], b[i]) {
+            (Some(unit), Some(a), Some(b)) => Some(diff(unit, a, b)),
             _ => None,
         });
     }
@@ -181,16 +218,38 @@ pub fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
 
 /// `date_add(unit, n, x)`: `x` plus `n` units, of the type of `x`.
 pub fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let units = strings(&args[0])?;
-    let n = args[1].as_primitive::<arrow::datatypes::Int64Type>();
     let of = args[2].data_type();
+    let mut units = Units::new(&args[0], of)?;
+    let n = args[1].as_primitive::<arrow::datatypes::Int64Type>();
+    let out_of_range = |i: usize| {
+        let unit = args[0].as_string_opt::<i32>().map_or("", |u| u.value(i));
+        exec_datafusion_err!("date_add: {} {unit} is out of range", n.value(i))
+    };
+    if of == &DataType::Date32 {
+        // Dates stay day numbers: no trip through timestamps.
+        let days = args[2].as_primitive::<Date32Type>();
+        let mut out = Vec::with_capacity(days.len());
+        for i in 0..days.len() {
+            out.push(match (units.at(i)?, n.is_valid(i) && days.is_valid(i)) {
+                (Some(unit), true) => {
+                    let (d, k) = (days.value(i), n.value(i));
+                    let moved = match unit {
+                        Unit::Day => i32::try_from(k).ok().and_then(|k| d.checked_add(k)),
+                        Unit::Week => k.checked_mul(7).and_then(|k| i32::try_from(k).ok()).and_then(|k| d.checked_add(k)),
+                        _ => from_days(d).and_then(|x| add(unit, k, midnight(x))).map(|x| to_days(x.date())),
+                    };
+                    Some(moved.ok_or_else(|| out_of_range(i))?)
+                }
+                _ => None,
+            });
+        }
+        return Ok(Arc::new(Date32Array::from(out)));
+    }
     let x = datetimes(&args[2])?;
     let mut out = Vec::with_capacity(x.len());
     for (i, x) in x.into_iter().enumerate() {
-        out.push(match (units.is_valid(i), n.is_valid(i), x) {
-            (true, true, Some(x)) => Some(add(Unit::parse(units.value(i), of)?, n.value(i), x).ok_or_else(|| {
-                exec_datafusion_err!("date_add: {} {} from {x} is out of range", n.value(i), units.value(i))
-            })?),
+        out.push(match (units.at(i)?, n.is_valid(i), x) {
+            (Some(unit), true, Some(x)) => Some(add(unit, n.value(i), x).ok_or_else(|| out_of_range(i))?),
             _ => None,
         });
     }
@@ -199,13 +258,32 @@ pub fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
 
 /// `date_trunc(unit, x)`: `x` truncated to the unit, of the type of `x`.
 pub fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let units = strings(&args[0])?;
     let of = args[1].data_type();
+    let mut units = Units::new(&args[0], of)?;
+    if of == &DataType::Date32 {
+        let days = args[1].as_primitive::<Date32Type>();
+        let mut out = Vec::with_capacity(days.len());
+        for i in 0..days.len() {
+            out.push(match (units.at(i)?, days.is_valid(i)) {
+                (Some(unit), true) => {
+                    let d = days.value(i);
+                    match unit {
+                        Unit::Day => Some(d),
+                        // 1970-01-01 was a Thursday: three days after a Monday.
+                        Unit::Week => Some(d - (d + 3).rem_euclid(7)),
+                        _ => from_days(d).map(|x| to_days(trunc(unit, midnight(x)).date())),
+                    }
+                }
+                _ => None,
+            });
+        }
+        return Ok(Arc::new(Date32Array::from(out)));
+    }
     let x = datetimes(&args[1])?;
     let mut out = Vec::with_capacity(x.len());
     for (i, x) in x.into_iter().enumerate() {
-        out.push(match (units.is_valid(i), x) {
-            (true, Some(x)) => Some(trunc(Unit::parse(units.value(i), of)?, x)),
+        out.push(match (units.at(i)?, x) {
+            (Some(unit), Some(x)) => Some(trunc(unit, x)),
             _ => None,
         });
     }
@@ -342,18 +420,21 @@ fn iso8601_date(s: &str) -> Option<NaiveDate> {
 pub fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
     let values = datetimes(&args[0])?;
     let patterns = strings(&args[1])?;
-    let mut out = Vec::with_capacity(values.len());
+    let mut out = StringBuilder::with_capacity(values.len(), values.len() * 10);
+    let mut text = String::new();
     for (i, v) in values.into_iter().enumerate() {
-        out.push(match (v, patterns.is_valid(i)) {
+        match (v, patterns.is_valid(i)) {
             (Some(d), true) => {
                 let p = patterns.value(i);
-                let text = if joda { pattern::joda_format(&d, p) } else { pattern::mysql_format(&d, p) };
-                Some(text.map_err(|e| exec_datafusion_err!("{e}"))?)
+                text.clear();
+                let written = if joda { pattern::joda_format(&d, p, &mut text) } else { pattern::mysql_format(&d, p, &mut text) };
+                written.map_err(|e| exec_datafusion_err!("{e}"))?;
+                out.append_value(&text);
             }
-            _ => None,
-        });
+            _ => out.append_null(),
+        }
     }
-    Ok(Arc::new(StringArray::from(out)))
+    Ok(Arc::new(out.finish()))
 }
 
 /// `date_parse(s, pattern)`: a timestamp(3). With `lenient`, what does not parse is NULL.

@@ -22,8 +22,7 @@ fn mysql_pieces(pattern: &str) -> impl Iterator<Item = Piece> + '_ {
 }
 
 /// `dt` formatted with a MySQL pattern, as Trino's `date_format` does.
-pub fn mysql_format(dt: &NaiveDateTime, pattern: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(pattern.len() + 8);
+pub fn mysql_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Result<(), String> {
     for piece in mysql_pieces(pattern) {
         let spec = match piece {
             Piece::Literal(c) => {
@@ -63,7 +62,7 @@ pub fn mysql_format(dt: &NaiveDateTime, pattern: &str) -> Result<String, String>
             other => write!(out, "{other}"),
         };
     }
-    Ok(out)
+    Ok(())
 }
 
 fn unsupported(spec: char) -> String {
@@ -148,8 +147,7 @@ fn complete(parsed: &mut Parsed) -> &mut Parsed {
 }
 
 /// `dt` formatted with a Joda-Time pattern, as Trino's `format_datetime` does.
-pub fn joda_format(dt: &NaiveDateTime, pattern: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(pattern.len() + 8);
+pub fn joda_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Result<(), String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -218,7 +216,7 @@ pub fn joda_format(dt: &NaiveDateTime, pattern: &str) -> Result<String, String> 
         };
         out.push_str(&text);
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -227,6 +225,16 @@ mod tests {
 
     use super::*;
 
+    fn mysql(t: &NaiveDateTime, pattern: &str) -> Result<String, String> {
+        let mut out = String::new();
+        mysql_format(t, pattern, &mut out).map(|_| out)
+    }
+
+    fn joda(t: &NaiveDateTime, pattern: &str) -> Result<String, String> {
+        let mut out = String::new();
+        joda_format(t, pattern, &mut out).map(|_| out)
+    }
+
     fn at(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_milli_opt(h, mi, s, ms).unwrap()
     }
@@ -234,12 +242,12 @@ mod tests {
     #[test]
     fn mysql_patterns_round_trip() {
         let t = at(2022, 2, 4, 17, 5, 9, 321);
-        assert_eq!(mysql_format(&t, "%Y-%m-%d %H:%i:%s.%f").unwrap(), "2022-02-04 17:05:09.321000");
+        assert_eq!(mysql(&t, "%Y-%m-%d %H:%i:%s.%f").unwrap(), "2022-02-04 17:05:09.321000");
         assert_eq!(
-            mysql_format(&t, "%a %b %e %l:%i %p, %W %M %c %j %y %T %r %%").unwrap(),
+            mysql(&t, "%a %b %e %l:%i %p, %W %M %c %j %y %T %r %%").unwrap(),
             "Fri Feb 4 5:05 PM, Friday February 2 035 22 17:05:09 05:05:09 PM %"
         );
-        assert!(mysql_format(&t, "%D").unwrap_err().contains("%D"));
+        assert!(mysql(&t, "%D").unwrap_err().contains("%D"));
         assert_eq!(mysql_parse("2022-02-04 17:05:09", "%Y-%m-%d %H:%i:%s").unwrap(), at(2022, 2, 4, 17, 5, 9, 0));
         assert_eq!(mysql_parse("04/02/2022", "%d/%m/%Y").unwrap(), at(2022, 2, 4, 0, 0, 0, 0));
         assert_eq!(mysql_parse("2022", "%Y").unwrap(), at(2022, 1, 1, 0, 0, 0, 0));
@@ -250,11 +258,11 @@ mod tests {
     #[test]
     fn joda_patterns() {
         let t = at(2022, 2, 4, 7, 5, 9, 321);
-        assert_eq!(joda_format(&t, "yyyy-MM-dd HH:mm:ss.SSS").unwrap(), "2022-02-04 07:05:09.321");
+        assert_eq!(joda(&t, "yyyy-MM-dd HH:mm:ss.SSS").unwrap(), "2022-02-04 07:05:09.321");
         assert_eq!(
-            joda_format(&t, "dd/MM/yy 'às' h:mm a, EEEE, MMMM (D) ''x''").unwrap(),
+            joda(&t, "dd/MM/yy 'às' h:mm a, EEEE, MMMM (D) ''x''").unwrap(),
             "04/02/22 às 7:05 AM, Friday, February (35) '2022'"
         );
-        assert!(joda_format(&t, "zzz").is_err());
+        assert!(joda(&t, "zzz").is_err());
     }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringArray, StringBuilder};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Int64Type};
 use base64::Engine;
@@ -70,24 +70,21 @@ fn binary(name: &str, t: &DataType) -> Result<DataType> {
 /// A text argument's values; a constant one is read once, not per row.
 enum Text {
     Constant(Option<String>),
-    Column(ArrayRef),
+    Column(StringArray),
 }
 
 impl Text {
     fn new(args: &Args, i: usize) -> Result<Self> {
         Ok(match args.constant(i) {
             Some(v) => Text::Constant(v.try_as_str().flatten().map(str::to_string)),
-            None => Text::Column(args.column(i)?),
+            None => Text::Column(args.column(i)?.as_string::<i32>().clone()),
         })
     }
 
     fn get(&self, i: usize) -> Option<&str> {
         match self {
             Text::Constant(v) => v.as_deref(),
-            Text::Column(c) => {
-                let c = c.as_string::<i32>();
-                c.is_valid(i).then(|| c.value(i))
-            }
+            Text::Column(c) => c.is_valid(i).then(|| c.value(i)),
         }
     }
 }
@@ -452,7 +449,11 @@ impl Function for Split {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let (text, delimiters) = (Text::new(args, 0)?, Text::new(args, 1)?);
         let limits = if args.len() == 3 { Some(args.column(2)?) } else { None };
-        let mut out = ListBuilder::with_capacity(StringBuilder::new(), args.rows);
+        let bytes = match &text {
+            Text::Column(c) => c.values().len(),
+            Text::Constant(_) => 0,
+        };
+        let mut out = ListBuilder::with_capacity(StringBuilder::with_capacity(args.rows * 2, bytes), args.rows);
         for i in 0..args.rows {
             let limit = match &limits {
                 Some(l) => int_at(l, i),
@@ -468,10 +469,13 @@ impl Function for Split {
             if d.is_empty() {
                 return exec_err!("The delimiter may not be the empty string");
             }
-            if limit > 0 {
-                s.splitn(limit as usize, d).for_each(|p| out.values().append_value(p));
-            } else {
-                s.split(d).for_each(|p| out.values().append_value(p));
+            let values = out.values();
+            let mut one = d.chars();
+            match (one.next(), one.next(), limit) {
+                // A one-character delimiter (the usual space or comma) is found by memchr.
+                (Some(c), None, 0) => s.split(c).for_each(|p| values.append_value(p)),
+                (_, _, 0) => s.split(d).for_each(|p| values.append_value(p)),
+                _ => s.splitn(limit as usize, d).for_each(|p| values.append_value(p)),
             }
             out.append(true);
         }

@@ -28,8 +28,13 @@ use arrow::datatypes::{
 };
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
+use datafusion::logical_expr::{Expr, ScalarUDF};
 
 use super::function::{Args, Function, udf};
 use super::shared::{arity, bigint};
@@ -347,6 +352,37 @@ impl Function for Extreme {
             }
         );
         Ok(take(values, &UInt32Array::from(picks), None)?)
+    }
+}
+
+/// `array_max(ARRAY[a, b, c])` as `greatest(a, b, c)` (and `array_min` as `least`), the same
+/// answer (NULL when a value is, NaN passed over) without building the array of each row.
+#[derive(Debug)]
+pub struct ExtremeOfRow {
+    /// `greatest` and `least`, as the session has them.
+    pub greatest: Arc<ScalarUDF>,
+    /// See `greatest`.
+    pub least: Arc<ScalarUDF>,
+}
+
+impl FunctionRewrite for ExtremeOfRow {
+    fn name(&self) -> &str {
+        "athena_extreme_of_row"
+    }
+
+    fn rewrite(&self, expr: Expr, _: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
+        let Expr::ScalarFunction(f) = &expr else { return Ok(Transformed::no(expr)) };
+        let by = match f.func.name() {
+            "array_max" => &self.greatest,
+            "array_min" => &self.least,
+            _ => return Ok(Transformed::no(expr)),
+        };
+        match f.args.as_slice() {
+            [Expr::ScalarFunction(inner)] if inner.func.name() == "make_array" && !inner.args.is_empty() => {
+                Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(by.clone(), inner.args.clone()))))
+            }
+            _ => Ok(Transformed::no(expr)),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use arrow::array::{
 use arrow::compute::kernels::cmp::{gt, lt};
 use arrow::compute::kernels::numeric::rem;
 use arrow::compute::kernels::zip::zip;
-use arrow::compute::{cast, is_null, or};
+use arrow::compute::{and, cast, is_null, or};
 use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
@@ -377,6 +377,14 @@ impl ScalarUDFImpl for Numeric {
                     let mut nulls = is_null(&arrays[0])?;
                     for next in &arrays[1..] {
                         let better = if self.n == N::Greatest { gt(next, &best)? } else { lt(next, &best)? };
+                        // NaN is passed over unless every value is NaN (Trino's max functions):
+                        // Arrow's order puts it above everything, which only `greatest` minds.
+                        let better = match (self.n, not_nan(next), not_nan(&best)) {
+                            (N::Greatest, Some(next_real), Some(best_real)) => {
+                                or(&and(&better, &next_real)?, &arrow::compute::not(&best_real)?)?
+                            }
+                            _ => better,
+                        };
                         best = zip(&better, next, &best)?;
                         nulls = or(&nulls, &is_null(next)?)?;
                     }
@@ -387,6 +395,12 @@ impl ScalarUDFImpl for Numeric {
             Ok(if out.data_type() == &ret { out } else { cast(&out, &ret)? })
         })
     }
+}
+
+/// Whether each double is a number (not NaN); `None` for other types.
+fn not_nan(x: &ArrayRef) -> Option<BooleanArray> {
+    let x = x.as_primitive_opt::<Float64Type>()?;
+    Some(BooleanArray::new(x.values().iter().map(|v| !v.is_nan()).collect(), None))
 }
 
 /// `ceiling`, `floor`, `truncate` and `sign` in the input's own kind of number.

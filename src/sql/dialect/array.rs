@@ -27,10 +27,10 @@ use arrow::datatypes::{
     IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
 };
 use arrow::row::{RowConverter, SortField};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
+use datafusion::common::DFSchema;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::DFSchema;
+use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArray, StringBuilder, TimestampMicrosecondArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArray, StringBuilder, TimestampMicrosecondArray,
+};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMicrosecondType};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
@@ -235,7 +237,9 @@ pub fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
                     let (d, k) = (days.value(i), n.value(i));
                     let moved = match unit {
                         Unit::Day => i32::try_from(k).ok().and_then(|k| d.checked_add(k)),
-                        Unit::Week => k.checked_mul(7).and_then(|k| i32::try_from(k).ok()).and_then(|k| d.checked_add(k)),
+                        Unit::Week => {
+                            k.checked_mul(7).and_then(|k| i32::try_from(k).ok()).and_then(|k| d.checked_add(k))
+                        }
                         _ => from_days(d).and_then(|x| add(unit, k, midnight(x))).map(|x| to_days(x.date())),
                     };
                     Some(moved.ok_or_else(|| out_of_range(i))?)
@@ -427,7 +431,8 @@ pub fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
             (Some(d), true) => {
                 let p = patterns.value(i);
                 text.clear();
-                let written = if joda { pattern::joda_format(&d, p, &mut text) } else { pattern::mysql_format(&d, p, &mut text) };
+                let written =
+                    if joda { pattern::joda_format(&d, p, &mut text) } else { pattern::mysql_format(&d, p, &mut text) };
                 written.map_err(|e| exec_datafusion_err!("{e}"))?;
                 out.append_value(&text);
             }

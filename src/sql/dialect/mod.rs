@@ -34,9 +34,11 @@ mod pattern;
 mod regexp;
 mod scalar;
 mod shared;
+mod statistics;
 mod string;
 pub mod syntax;
 pub mod text;
+mod units;
 mod url;
 
 pub use syntax::{Athena, parse};
@@ -87,6 +89,8 @@ pub fn register(ctx: &SessionContext) {
         map::functions(),
         interval::functions(),
         url::functions(),
+        statistics::functions(),
+        units::functions(),
     ];
     for udf in udfs.into_iter().flatten() {
         ctx.register_udf(udf);

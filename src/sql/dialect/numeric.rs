@@ -48,7 +48,9 @@ enum N {
     FromBase,
     ToBase,
     CosineSimilarity,
+    CosineDistance,
     EuclideanDistance,
+    DotProduct,
     Greatest,
     Least,
     Sqrt,
@@ -90,6 +92,8 @@ pub fn functions() -> Vec<ScalarUDF> {
         (N::ToBase, "to_base", &[]),
         (N::CosineSimilarity, "cosine_similarity", &[]),
         (N::EuclideanDistance, "euclidean_distance", &[]),
+        (N::CosineDistance, "cosine_distance", &[]),
+        (N::DotProduct, "dot_product", &[]),
         (N::Greatest, "greatest", &[]),
         (N::Least, "least", &[]),
         (N::Sqrt, "sqrt", &[]),
@@ -189,14 +193,14 @@ impl ScalarUDFImpl for Numeric {
                 arity(name, t, 2..=2)?;
                 Ok(vec![bigint(name, &t[0])?, bigint(name, &t[1])?])
             }
-            N::CosineSimilarity | N::EuclideanDistance => {
+            N::CosineSimilarity | N::CosineDistance | N::EuclideanDistance | N::DotProduct => {
                 arity(name, t, 2..=2)?;
                 t.iter()
                     .map(|t| match t {
                         DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) | DataType::Null => {
                             Ok(DataType::new_list(DataType::Float64, true))
                         }
-                        DataType::Map(..) if self.n == N::CosineSimilarity => Ok(t.clone()),
+                        DataType::Map(..) if matches!(self.n, N::CosineSimilarity | N::CosineDistance) => Ok(t.clone()),
                         other => plan_err!("{name} expects arrays of doubles, got {other}"),
                     })
                     .collect()
@@ -214,9 +218,15 @@ impl ScalarUDFImpl for Numeric {
 
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         Ok(match self.n {
-            N::Nan | N::Infinity | N::E | N::CosineSimilarity | N::EuclideanDistance | N::Sqrt | N::Power => {
-                DataType::Float64
-            }
+            N::Nan
+            | N::Infinity
+            | N::E
+            | N::CosineSimilarity
+            | N::CosineDistance
+            | N::EuclideanDistance
+            | N::DotProduct
+            | N::Sqrt
+            | N::Power => DataType::Float64,
             N::IsNan | N::IsFinite | N::IsInfinite => DataType::Boolean,
             N::FormatNumber | N::ToBase => DataType::Utf8,
             N::BitwiseAnd
@@ -371,7 +381,12 @@ impl ScalarUDFImpl for Numeric {
                     }
                     Arc::new(StringArray::from(out))
                 }
-                N::CosineSimilarity | N::EuclideanDistance => vectors(self.n, &arrays[0], &arrays[1])?,
+                N::CosineSimilarity | N::EuclideanDistance | N::DotProduct => vectors(self.n, &arrays[0], &arrays[1])?,
+                // 1 - cosine similarity, of arrays or of sparse vectors as maps.
+                N::CosineDistance => {
+                    let similarity = vectors(N::CosineSimilarity, &arrays[0], &arrays[1])?;
+                    Arc::new(similarity.as_primitive::<Float64Type>().unary::<_, Float64Type>(|s| 1.0 - s))
+                }
                 N::Greatest | N::Least => {
                     let mut best = arrays[0].clone();
                     let mut nulls = is_null(&arrays[0])?;
@@ -524,7 +539,7 @@ fn to_base(x: i64, radix: u32) -> String {
     digits.iter().rev().collect()
 }
 
-/// `cosine_similarity` and `euclidean_distance` of two arrays (of the same length), or
+/// `cosine_similarity`, `euclidean_distance` and `dot_product` of two arrays (of the same length), or
 /// `cosine_similarity` of two sparse vectors as maps.
 fn vectors(n: N, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef> {
     if let (DataType::Map(..), DataType::Map(..)) = (a.data_type(), b.data_type()) {
@@ -550,6 +565,7 @@ fn vectors(n: N, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef> {
             N::EuclideanDistance => {
                 x.iter().zip(y.iter()).map(|(p, q)| (p - q) * (p - q)).fold(0.0, |a, b| a + b).sqrt()
             }
+            N::DotProduct => x.iter().zip(y.iter()).map(|(p, q)| p * q).fold(0.0, |a, b| a + b),
             _ => {
                 let dot: f64 = x.iter().zip(y.iter()).map(|(p, q)| p * q).fold(0.0, |a, b| a + b);
                 let norm = |v: &[f64]| v.iter().map(|p| p * p).sum::<f64>().sqrt();

@@ -606,6 +606,8 @@ impl Function for Format {
         out.extend(t[1..].iter().map(|t| match t {
             t if t.is_integer() => DataType::Int64,
             t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => DataType::Float64,
+            // Dates and timestamps reach `%s` as themselves, to be spelled as Java spells them.
+            t @ (DataType::Date32 | DataType::Timestamp(_, None)) => t.clone(),
             _ => DataType::Utf8,
         }));
         Ok(out)
@@ -808,7 +810,7 @@ fn format(pattern: &str, values: &[ScalarValue]) -> Result<String> {
         let text = match (conversion, value) {
             (_, v) if v.is_null() => "null".to_string(),
             ('s' | 'S', ScalarValue::Utf8(Some(s))) => s.clone(),
-            ('s' | 'S', v) => v.to_string(),
+            ('s' | 'S', v) => java_text(v),
             ('d', ScalarValue::Int64(Some(i))) => i.to_string(),
             ('x', ScalarValue::Int64(Some(i))) => format!("{i:x}"),
             ('X', ScalarValue::Int64(Some(i))) => format!("{i:X}"),
@@ -827,6 +829,42 @@ fn format(pattern: &str, values: &[ScalarValue]) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// A value as Java's `toString` spells it, as `format('%s', x)` shows it: a timestamp is a
+/// `LocalDateTime` (`2020-05-01T12:34:56.100`: seconds left out when they and the fraction are
+/// zero, the fraction in groups of three digits).
+fn java_text(v: &ScalarValue) -> String {
+    let micros = match v {
+        ScalarValue::TimestampSecond(Some(s), None) => s.checked_mul(1_000_000),
+        ScalarValue::TimestampMillisecond(Some(ms), None) => ms.checked_mul(1_000),
+        ScalarValue::TimestampMicrosecond(Some(us), None) => Some(*us),
+        ScalarValue::TimestampNanosecond(Some(ns), None) => {
+            let t = chrono::DateTime::from_timestamp_nanos(*ns).naive_utc();
+            return java_datetime(t);
+        }
+        other => return other.to_string(),
+    };
+    match micros.and_then(chrono::DateTime::from_timestamp_micros) {
+        Some(t) => java_datetime(t.naive_utc()),
+        None => v.to_string(),
+    }
+}
+
+fn java_datetime(t: chrono::NaiveDateTime) -> String {
+    use chrono::Timelike;
+    let nanos = t.nanosecond();
+    let fraction = match nanos {
+        0 => String::new(),
+        n if n % 1_000_000 == 0 => format!(".{:03}", n / 1_000_000),
+        n if n % 1_000 == 0 => format!(".{:06}", n / 1_000),
+        n => format!(".{n:09}"),
+    };
+    if t.second() == 0 && nanos == 0 {
+        t.format("%Y-%m-%dT%H:%M").to_string()
+    } else {
+        format!("{}{fraction}", t.format("%Y-%m-%dT%H:%M:%S"))
+    }
 }
 
 fn levenshtein(a: &str, b: &str) -> i64 {

@@ -34,7 +34,8 @@ use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, pla
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use datafusion::logical_expr::{Expr, ScalarUDF};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF};
+use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, udf};
 use super::shared::{arity, bigint};
@@ -58,6 +59,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(ArrayHistogram),
         udf(ContainsSequence),
         udf(Cardinality),
+        udf(ArraysOverlap),
     ]
 }
 
@@ -815,6 +817,136 @@ impl Function for ContainsSequence {
             })
             .collect();
         Ok(Arc::new(out))
+    }
+}
+
+/// `arrays_overlap(x, y)`: true when they share a non-NULL element; NULL when they share none
+/// but either holds a NULL; false otherwise.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArraysOverlap;
+
+impl Function for ArraysOverlap {
+    fn name(&self) -> &'static str {
+        "arrays_overlap"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        ContainsSequence.coerce(t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        let (a, b) = (a.as_list::<i32>(), b.as_list::<i32>());
+        let converter = RowConverter::new(vec![SortField::new(a.values().data_type().clone())])?;
+        let x = converter.convert_columns(std::slice::from_ref(a.values()))?;
+        let y = converter.convert_columns(std::slice::from_ref(b.values()))?;
+        let mut seen = std::collections::HashSet::new();
+        let out: BooleanArray = (0..args.rows)
+            .map(|i| {
+                let (rx, ry) = (range(a, i)?, range(b, i)?);
+                seen.clear();
+                let mut nulls = false;
+                for j in rx {
+                    if a.values().is_valid(j) {
+                        seen.insert(x.row(j));
+                    } else {
+                        nulls = true;
+                    }
+                }
+                for j in ry {
+                    if !b.values().is_valid(j) {
+                        nulls = true;
+                    } else if seen.contains(&y.row(j)) {
+                        return Some(true);
+                    }
+                }
+                if nulls { None } else { Some(false) }
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+}
+
+/// `x = y` of arrays as Trino compares them: false when the lengths differ or two elements
+/// differ, else NULL when a pair holds a NULL, else true (NaN equals nothing). Called for
+/// `=` and `<>` of arrays of scalars by [`ArrayComparisons`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayEquality;
+
+impl Function for ArrayEquality {
+    fn name(&self) -> &'static str {
+        "athena_array_equal"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        ContainsSequence.coerce(t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        let (a, b) = (a.as_list::<i32>(), b.as_list::<i32>());
+        // Rows of equal lengths, element beside element: one comparison of the batch.
+        let mut state: Vec<Option<bool>> = Vec::with_capacity(args.rows);
+        let (mut left, mut right, mut owner) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..args.rows {
+            state.push(match (range(a, i), range(b, i)) {
+                (Some(x), Some(y)) if x.len() == y.len() => {
+                    left.extend(x.clone().map(|j| j as u32));
+                    right.extend(y.map(|j| j as u32));
+                    owner.extend(std::iter::repeat_n(i, x.len()));
+                    Some(true)
+                }
+                (Some(_), Some(_)) => Some(false),
+                _ => None,
+            });
+        }
+        let x = take(a.values(), &UInt32Array::from(left), None)?;
+        let y = take(b.values(), &UInt32Array::from(right), None)?;
+        let same = equal(&x, &y)?;
+        let mut unknown = vec![false; args.rows];
+        for (k, &i) in owner.iter().enumerate() {
+            if same.is_null(k) {
+                unknown[i] = true;
+            } else if !same.value(k) {
+                state[i] = Some(false);
+            }
+        }
+        let out: BooleanArray =
+            state.into_iter().zip(unknown).map(|(s, u)| if s == Some(true) && u { None } else { s }).collect();
+        Ok(Arc::new(out))
+    }
+}
+
+/// `=` and `<>` of arrays of scalars, rewritten to [`ArrayEquality`] once types are coerced
+/// (Arrow's comparison of lists says false where Trino says NULL).
+#[derive(Debug, Default)]
+pub struct ArrayComparisons;
+
+impl AnalyzerRule for ArrayComparisons {
+    fn name(&self) -> &str {
+        "athena_array_comparisons"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        let equality = Arc::new(udf(ArrayEquality));
+        super::shared::rewrite_expressions(plan, |e, schema| {
+            let Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Eq | Operator::NotEq), right }) = &e else {
+                return Ok(Transformed::no(e));
+            };
+            let flat = |x: &Expr| {
+                x.get_type(schema).is_ok_and(|t| element(&t).is_some_and(|e| !e.is_nested() && !e.is_null()))
+            };
+            if !(flat(left) && flat(right)) {
+                return Ok(Transformed::no(e));
+            }
+            let call = Expr::ScalarFunction(ScalarFunction::new_udf(
+                equality.clone(),
+                vec![left.as_ref().clone(), right.as_ref().clone()],
+            ));
+            Ok(Transformed::yes(if *op == Operator::Eq { call } else { Expr::Not(Box::new(call)) }))
+        })
     }
 }
 

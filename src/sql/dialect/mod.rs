@@ -121,6 +121,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));
+    ctx.add_analyzer_rule(Arc::new(array::ArrayComparisons));
     ctx.add_analyzer_rule(Arc::new(text::SpelledCasts));
     let state = ctx.state_ref();
     let mut state = state.write();

@@ -18,10 +18,10 @@ use super::shared::{arity, bigint};
 pub fn functions() -> Vec<ScalarUDF> {
     vec![
         udf(WidthBucket),
-        udf(Distribution::NormalCdf),
-        udf(Distribution::InverseNormalCdf),
-        udf(Distribution::BetaCdf),
-        udf(Distribution::InverseBetaCdf),
+        udf(Distribution::Normal),
+        udf(Distribution::NormalInverse),
+        udf(Distribution::Beta),
+        udf(Distribution::BetaInverse),
         udf(Wilson { upper: false }),
         udf(Wilson { upper: true }),
     ]
@@ -135,19 +135,19 @@ fn width_bucket(v: f64, bound1: f64, bound2: f64, count: i64) -> Result<i64> {
 /// `inverse_beta_cdf(a, b, p)`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 enum Distribution {
-    NormalCdf,
-    InverseNormalCdf,
-    BetaCdf,
-    InverseBetaCdf,
+    Normal,
+    NormalInverse,
+    Beta,
+    BetaInverse,
 }
 
 impl Function for Distribution {
     fn name(&self) -> &'static str {
         match self {
-            Distribution::NormalCdf => "normal_cdf",
-            Distribution::InverseNormalCdf => "inverse_normal_cdf",
-            Distribution::BetaCdf => "beta_cdf",
-            Distribution::InverseBetaCdf => "inverse_beta_cdf",
+            Distribution::Normal => "normal_cdf",
+            Distribution::NormalInverse => "inverse_normal_cdf",
+            Distribution::Beta => "beta_cdf",
+            Distribution::BetaInverse => "inverse_beta_cdf",
         }
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
@@ -169,13 +169,13 @@ impl Function for Distribution {
 impl Distribution {
     fn at(&self, a: f64, b: f64, v: f64) -> Result<f64> {
         match self {
-            Distribution::NormalCdf => {
+            Distribution::Normal => {
                 if b <= 0.0 {
                     return exec_err!("standardDeviation must be > 0");
                 }
                 Ok(0.5 * libm::erfc(-(v - a) / (b * SQRT_2)))
             }
-            Distribution::InverseNormalCdf => {
+            Distribution::NormalInverse => {
                 if !(v > 0.0 && v < 1.0) {
                     return exec_err!("p must be 0 > p > 1");
                 }
@@ -184,7 +184,7 @@ impl Distribution {
                 }
                 Ok(a + b * SQRT_2 * erf_inverse(2.0 * v - 1.0))
             }
-            Distribution::BetaCdf | Distribution::InverseBetaCdf => {
+            Distribution::Beta | Distribution::BetaInverse => {
                 if a <= 0.0 {
                     return exec_err!("a must be > 0");
                 }
@@ -192,13 +192,13 @@ impl Distribution {
                     return exec_err!("b must be > 0");
                 }
                 if !(0.0..=1.0).contains(&v) {
-                    return if *self == Distribution::BetaCdf {
+                    return if *self == Distribution::Beta {
                         exec_err!("value must be in the interval [0, 1]")
                     } else {
                         exec_err!("p must be in the interval [0, 1]")
                     };
                 }
-                Ok(if *self == Distribution::BetaCdf { regularized_beta(v, a, b) } else { inverse_beta(v, a, b) })
+                Ok(if *self == Distribution::Beta { regularized_beta(v, a, b) } else { inverse_beta(v, a, b) })
             }
         }
     }
@@ -354,9 +354,9 @@ mod tests {
 
     #[test]
     fn buckets() {
-        assert_eq!(width_bucket(3.14, 0.0, 4.0, 3).unwrap(), 3);
+        assert_eq!(width_bucket(3.25, 0.0, 4.0, 3).unwrap(), 3);
         assert_eq!(width_bucket(-1.0, 0.0, 4.0, 3).unwrap(), 0);
         assert_eq!(width_bucket(4.0, 0.0, 4.0, 3).unwrap(), 4);
-        assert_eq!(width_bucket(3.14, 4.0, 0.0, 3).unwrap(), 1);
+        assert_eq!(width_bucket(3.25, 4.0, 0.0, 3).unwrap(), 1);
     }
 }

@@ -111,6 +111,10 @@ pub enum Field {
 
 /// The date or timestamp values of an array, as naive date-times (dates at midnight).
 fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
+    if let Some(days) = array.as_primitive_opt::<Date32Type>() {
+        // Dates straight from their day numbers, not through a cast to microseconds.
+        return Ok(days.iter().map(|d| d.and_then(from_days).map(midnight)).collect());
+    }
     let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
     Ok(micros
         .as_primitive::<TimestampMicrosecondType>()

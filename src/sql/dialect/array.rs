@@ -13,8 +13,6 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use chrono::Datelike;
-
 use arrow::array::{
     Array, ArrayRef, ArrowNativeTypeOp, ArrowPrimitiveType, AsArray, BooleanArray, Datum, Int64Array, ListArray,
     MapArray, PrimitiveArray, Scalar, StructArray, UInt32Array, downcast_primitive_array, new_null_array,
@@ -23,8 +21,8 @@ use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer};
 use arrow::compute::kernels::cmp::eq;
 use arrow::compute::{SortOptions, filter, take};
 use arrow::datatypes::{
-    DataType, Date32Type, Field, Fields, Float32Type, Float64Type, Int64Type, IntervalMonthDayNano,
-    IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+    DataType, Date32Type, Field, Fields, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
+    TimeUnit,
 };
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::DFSchema;
@@ -37,8 +35,9 @@ use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF};
 use datafusion::optimizer::AnalyzerRule;
 
-use super::function::{Args, Function, udf};
-use super::shared::{arity, bigint};
+use super::datetime::{from_days, to_days};
+use super::function::{Args, Function, int_at, udf};
+use super::shared::{arity, bigint, not_nan};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -96,16 +95,6 @@ fn array_and_element(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
 fn range(list: &ListArray, i: usize) -> Option<Range<usize>> {
     let offsets = list.value_offsets();
     list.is_valid(i).then(|| offsets[i] as usize..offsets[i + 1] as usize)
-}
-
-/// Whether each value is not NaN (SQL's NaN equals nothing; Arrow's total order says it
-/// equals itself), or `None` for types without NaN.
-fn not_nan(values: &dyn Array) -> Option<BooleanBuffer> {
-    match values.data_type() {
-        DataType::Float64 => Some(values.as_primitive::<Float64Type>().values().iter().map(|v| !v.is_nan()).collect()),
-        DataType::Float32 => Some(values.as_primitive::<Float32Type>().values().iter().map(|v| !v.is_nan()).collect()),
-        _ => None,
-    }
 }
 
 /// SQL's `=`: NULL when either side is, NaN equal to nothing.
@@ -426,12 +415,6 @@ fn nest(values: ArrayRef, lengths: Vec<usize>, valid: Vec<bool>) -> Result<Array
     Ok(Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, Some(NullBuffer::from(valid)))?))
 }
 
-/// An integer argument's value on row `i`.
-fn int(a: &ArrayRef, i: usize) -> Option<i64> {
-    let a = a.as_primitive::<Int64Type>();
-    a.is_valid(i).then(|| a.value(i))
-}
-
 /// `reverse`: of an array, its elements backwards; of a varchar, its characters.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Reverse;
@@ -485,7 +468,7 @@ impl Function for Repeat {
         let (elements, counts) = (args.column(0)?, args.column(1)?);
         let mut out = Gather::new(args.rows);
         for i in 0..args.rows {
-            match int(&counts, i) {
+            match int_at(&counts, i) {
                 None => out.null(),
                 Some(c) if c < 0 => {
                     return exec_err!("count argument of repeat function must be greater than or equal to 0");
@@ -520,7 +503,7 @@ impl Function for Slice {
         let list = column.as_list::<i32>();
         let mut out = Gather::new(args.rows);
         for i in 0..args.rows {
-            let (Some(r), Some(start), Some(length)) = (range(list, i), int(starts, i), int(lengths, i)) else {
+            let (Some(r), Some(start), Some(length)) = (range(list, i), int_at(starts, i), int_at(lengths, i)) else {
                 out.null();
                 continue;
             };
@@ -558,7 +541,7 @@ impl Function for TrimArray {
         let list = column.as_list::<i32>();
         let mut out = Gather::new(args.rows);
         for i in 0..args.rows {
-            let (Some(r), Some(k)) = (range(list, i), int(&counts, i)) else {
+            let (Some(r), Some(k)) = (range(list, i), int_at(&counts, i)) else {
                 out.null();
                 continue;
             };
@@ -584,7 +567,7 @@ fn groups(args: &Args, mut of: impl FnMut(Range<usize>, usize) -> Result<Vec<Vec
     let mut inner = Gather::new(args.rows);
     let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
     for i in 0..args.rows {
-        let (Some(r), Some(k)) = (range(list, i), int(&sizes, i)) else {
+        let (Some(r), Some(k)) = (range(list, i), int_at(&sizes, i)) else {
             lengths.push(0);
             valid.push(false);
             continue;
@@ -615,7 +598,7 @@ impl Function for Ngrams {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let sizes = args.column(1)?;
-        if (0..args.rows).any(|i| int(&sizes, i).is_some_and(|k| k <= 0)) {
+        if (0..args.rows).any(|i| int_at(&sizes, i).is_some_and(|k| k <= 0)) {
             return exec_err!("N must be positive");
         }
         groups(args, |r, k| {
@@ -641,7 +624,7 @@ impl Function for Combinations {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let sizes = args.column(1)?;
-        for k in (0..args.rows).filter_map(|i| int(&sizes, i)) {
+        for k in (0..args.rows).filter_map(|i| int_at(&sizes, i)) {
             if k <= 0 {
                 return exec_err!("combination size must be positive");
             }
@@ -1046,8 +1029,8 @@ impl Function for Sequence {
                 DataType::Date32 => date_sequence(&columns, i, &mut values)?,
                 DataType::Timestamp(unit, _) => timestamp_sequence(&columns, i, *unit, &mut values)?,
                 _ => {
-                    let (start, stop) = (int(&columns[0], i).unwrap_or(0), int(&columns[1], i).unwrap_or(0));
-                    let step = columns.get(2).and_then(|s| int(s, i)).unwrap_or(if stop >= start { 1 } else { -1 });
+                    let (start, stop) = (int_at(&columns[0], i).unwrap_or(0), int_at(&columns[1], i).unwrap_or(0));
+                    let step = columns.get(2).and_then(|s| int_at(s, i)).unwrap_or(if stop >= start { 1 } else { -1 });
                     if step == 0 {
                         return exec_err!("step must not be zero");
                     }
@@ -1109,14 +1092,14 @@ fn date_sequence(columns: &[ArrayRef], i: usize, out: &mut Vec<i64>) -> Result<(
     if step.months == 0 && step.days == 0 {
         return exec_err!("step must not be zero");
     }
-    let first = chrono::NaiveDate::from_num_days_from_ce_opt(start as i32 + 719_163).expect("a date");
+    let first = from_days(start as i32).expect("a date");
     walk(start, stop, step.months > 0 || step.days > 0, out, |k| {
         let d = if step.months != 0 {
             add_months(first, step.months as i64 * k)
         } else {
             first.checked_add_signed(chrono::Duration::days(step.days as i64 * k))
         };
-        d.map(|d| d.num_days_from_ce() as i64 - 719_163)
+        d.map(|d| to_days(d) as i64)
     })
 }
 

@@ -78,11 +78,11 @@ impl<'a> Units<'a> {
 }
 
 /// Days since 1970-01-01 as a date, and back.
-fn from_days(days: i32) -> Option<NaiveDate> {
+pub fn from_days(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(days.checked_add(719_163)?)
 }
 
-fn to_days(d: NaiveDate) -> i32 {
+pub fn to_days(d: NaiveDate) -> i32 {
     d.num_days_from_ce() - 719_163
 }
 

@@ -7,8 +7,8 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BinaryBuilder, BooleanArray, Int64Array, StringBuilder};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, StringBuilder};
+use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
@@ -66,6 +66,12 @@ impl Args<'_> {
     pub fn columns(&self) -> Result<Vec<ArrayRef>> {
         (0..self.len()).map(|i| self.column(i)).collect()
     }
+}
+
+/// An integer (`bigint`) argument's value on row `i` (`None` for NULL).
+pub fn int_at(a: &ArrayRef, i: usize) -> Option<i64> {
+    let a = a.as_primitive::<Int64Type>();
+    a.is_valid(i).then(|| a.value(i))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -394,7 +394,9 @@ impl ScalarUDFImpl for Numeric {
                         let better = if self.n == N::Greatest { gt(next, &best)? } else { lt(next, &best)? };
                         // NaN is passed over unless every value is NaN (Trino's max functions):
                         // Arrow's order puts it above everything, which only `greatest` minds.
-                        let better = match (self.n, not_nan(next), not_nan(&best)) {
+                        let real =
+                            |x: &ArrayRef| super::shared::not_nan(x.as_ref()).map(|b| BooleanArray::new(b, None));
+                        let better = match (self.n, real(next), real(&best)) {
                             (N::Greatest, Some(next_real), Some(best_real)) => {
                                 or(&and(&better, &next_real)?, &arrow::compute::not(&best_real)?)?
                             }
@@ -410,12 +412,6 @@ impl ScalarUDFImpl for Numeric {
             Ok(if out.data_type() == &ret { out } else { cast(&out, &ret)? })
         })
     }
-}
-
-/// Whether each double is a number (not NaN); `None` for other types.
-fn not_nan(x: &ArrayRef) -> Option<BooleanArray> {
-    let x = x.as_primitive_opt::<Float64Type>()?;
-    Some(BooleanArray::new(x.values().iter().map(|v| !v.is_nan()).collect(), None))
 }
 
 /// `ceiling`, `floor`, `truncate` and `sign` in the input's own kind of number.

@@ -56,6 +56,18 @@ pub fn rewrite_whole_expressions(
     .map(|t| t.data)
 }
 
+/// Whether each value is not NaN (SQL's NaN equals nothing and orders with nothing; Arrow's
+/// total order puts it above everything, equal to itself), or `None` for types without NaN.
+pub fn not_nan(values: &dyn arrow::array::Array) -> Option<arrow::buffer::BooleanBuffer> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Float32Type, Float64Type};
+    match values.data_type() {
+        DataType::Float64 => Some(values.as_primitive::<Float64Type>().values().iter().map(|v| !v.is_nan()).collect()),
+        DataType::Float32 => Some(values.as_primitive::<Float32Type>().values().iter().map(|v| !v.is_nan()).collect()),
+        _ => None,
+    }
+}
+
 /// An argument of `name` that must be text: any string type (or NULL) as `Utf8`.
 pub fn varchar(name: &str, t: &DataType) -> Result<DataType> {
     match t {

@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringArray, StringBuilder};
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field, Int64Type};
+use arrow::datatypes::{DataType, Field};
 use base64::Engine;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use sha2::Digest;
 
-use super::function::{Args, Function, binaries, bools, ints, strings, udf};
+use super::function::{Args, Function, binaries, bools, int_at, ints, strings, udf};
 use super::shared::{arity, bigint, varchar};
 
 /// The functions of this module.
@@ -87,12 +87,6 @@ impl Text {
             Text::Column(c) => c.is_valid(i).then(|| c.value(i)),
         }
     }
-}
-
-/// An integer argument's value on row `i` (`None` for NULL).
-fn int_at(a: &ArrayRef, i: usize) -> Option<i64> {
-    let a = a.as_primitive::<Int64Type>();
-    a.is_valid(i).then(|| a.value(i))
 }
 
 /// A function of one value, declared once: its type, SQL name, the argument it takes (`varchar`

@@ -1,116 +1,57 @@
 //! Trino's mathematical and bitwise functions that DataFusion lacks or types otherwise:
 //! `ceiling`/`floor`/`truncate`/`sign` keep an integer or decimal an integer or decimal,
 //! `mod`, `nan()`, `infinity()`, `e()`, `is_nan`, `is_finite`, `is_infinite`, the
-//! `bitwise_*` family, `bit_count`, `format_number`, `from_base`/`to_base`,
-//! `cosine_similarity`/`euclidean_distance`, `sqrt` and `power` of doubles (NaN, not an
-//! error, for a negative root; a double even of integers), and `greatest`/`least`, which are NULL when an
-//! argument is (DataFusion's skip NULLs).
+//! `bitwise_*` family, `bit_count`, `format_number`, `from_base`/`to_base`, the vector
+//! functions (`cosine_similarity`, `cosine_distance`, `euclidean_distance`, `dot_product`),
+//! `sqrt` and `power` of doubles (NaN, not an error, for a negative root; a double even of
+//! integers), and `greatest`/`least`, which are NULL when an argument is (DataFusion's skip
+//! NULLs).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int64Array, MapArray, StringArray,
-};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, GenericListArray, MapArray, PrimitiveArray};
 use arrow::compute::kernels::cmp::{gt, lt};
 use arrow::compute::kernels::numeric::rem;
 use arrow::compute::kernels::zip::zip;
 use arrow::compute::{and, cast, is_null, or};
 use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use arrow::row::{RowConverter, SortField};
+use datafusion::common::{Result, exec_datafusion_err, exec_err, plan_datafusion_err, plan_err};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
-use super::shared::{arity, bigint, varchar};
-
-/// Which Trino function a `Numeric` is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum N {
-    Ceiling,
-    Floor,
-    Truncate,
-    Sign,
-    Mod,
-    Nan,
-    Infinity,
-    E,
-    IsNan,
-    IsFinite,
-    IsInfinite,
-    BitwiseAnd,
-    BitwiseOr,
-    BitwiseXor,
-    BitwiseNot,
-    LeftShift,
-    RightShift,
-    RightShiftArithmetic,
-    BitCount,
-    FormatNumber,
-    FromBase,
-    ToBase,
-    CosineSimilarity,
-    CosineDistance,
-    EuclideanDistance,
-    DotProduct,
-    Greatest,
-    Least,
-    Sqrt,
-    Power,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Numeric {
-    n: N,
-    name: &'static str,
-    aliases: Vec<String>,
-    signature: Signature,
-}
+use super::function::{Args, Function, ints, strings, udf};
+use super::shared::{arity, bigint, not_nan, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [
-        (N::Ceiling, "ceiling", &["ceil"][..]),
-        (N::Floor, "floor", &[]),
-        (N::Truncate, "truncate", &[]),
-        (N::Sign, "sign", &[]),
-        (N::Mod, "mod", &[]),
-        (N::Nan, "nan", &[]),
-        (N::Infinity, "infinity", &[]),
-        (N::E, "e", &[]),
-        (N::IsNan, "is_nan", &[]),
-        (N::IsFinite, "is_finite", &[]),
-        (N::IsInfinite, "is_infinite", &[]),
-        (N::BitwiseAnd, "bitwise_and", &[]),
-        (N::BitwiseOr, "bitwise_or", &[]),
-        (N::BitwiseXor, "bitwise_xor", &[]),
-        (N::BitwiseNot, "bitwise_not", &[]),
-        (N::LeftShift, "bitwise_left_shift", &[]),
-        (N::RightShift, "bitwise_right_shift", &[]),
-        (N::RightShiftArithmetic, "bitwise_right_shift_arithmetic", &[]),
-        (N::BitCount, "bit_count", &[]),
-        (N::FormatNumber, "format_number", &[]),
-        (N::FromBase, "from_base", &[]),
-        (N::ToBase, "to_base", &[]),
-        (N::CosineSimilarity, "cosine_similarity", &[]),
-        (N::EuclideanDistance, "euclidean_distance", &[]),
-        (N::CosineDistance, "cosine_distance", &[]),
-        (N::DotProduct, "dot_product", &[]),
-        (N::Greatest, "greatest", &[]),
-        (N::Least, "least", &[]),
-        (N::Sqrt, "sqrt", &[]),
-        (N::Power, "power", &["pow"]),
-    ]
-    .into_iter()
-    .map(|(n, name, aliases)| {
-        ScalarUDF::new_from_impl(Numeric {
-            n,
-            name,
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            signature: Signature::user_defined(Volatility::Immutable),
-        })
-    })
-    .collect()
+    use Bitwise::*;
+    use Rounding::*;
+    use Vectors::*;
+    let mut out = vec![
+        udf(Constant::Nan),
+        udf(Constant::Infinity),
+        udf(Constant::E),
+        udf(Mod),
+        udf(Sqrt),
+        udf(Power),
+        udf(BitwiseNot),
+        udf(BitCount),
+        udf(FormatNumber),
+        udf(FromBase),
+        udf(ToBase),
+        udf(Extremum { greatest: true }),
+        udf(Extremum { greatest: false }),
+    ];
+    out.extend([Ceiling, Floor, Truncate, Sign].map(udf));
+    out.extend([Classify::Nan, Classify::Finite, Classify::Infinite].map(udf));
+    out.extend([And, Or, Xor, LeftShift, RightShift, RightShiftArithmetic].map(udf));
+    out.extend([CosineSimilarity, CosineDistance, EuclideanDistance, DotProduct].map(udf));
+    out
 }
 
+/// A number argument: integers as `bigint`, decimals and doubles as they are, others as double.
 fn number(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         t if t.is_integer() => Ok(DataType::Int64),
@@ -124,367 +65,486 @@ fn double(name: &str, t: &DataType) -> Result<DataType> {
     number(name, t).map(|_| DataType::Float64)
 }
 
-impl ScalarUDFImpl for Numeric {
-    fn name(&self) -> &str {
-        self.name
-    }
+/// `nan()`, `infinity()`, `e()`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Constant {
+    Nan,
+    Infinity,
+    E,
+}
 
-    fn aliases(&self) -> &[String] {
-        &self.aliases
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let name = self.name;
-        match self.n {
-            N::Nan | N::Infinity | N::E => arity(name, t, 0..=0).map(|_| vec![]),
-            N::Ceiling | N::Floor | N::Sign => {
-                arity(name, t, 1..=1)?;
-                Ok(vec![number(name, &t[0])?])
-            }
-            N::Truncate => {
-                arity(name, t, 1..=2)?;
-                let mut out = vec![number(name, &t[0])?];
-                if t.len() == 2 {
-                    out.push(bigint(name, &t[1])?);
-                }
-                Ok(out)
-            }
-            N::Mod => {
-                arity(name, t, 2..=2)?;
-                let (a, b) = (number(name, &t[0])?, number(name, &t[1])?);
-                let common = type_union_resolution(&[a.clone(), b.clone()]).unwrap_or(DataType::Float64);
-                Ok(vec![common.clone(), common])
-            }
-            N::IsNan | N::IsFinite | N::IsInfinite | N::Sqrt => {
-                arity(name, t, 1..=1)?;
-                Ok(vec![double(name, &t[0])?])
-            }
-            N::Power => {
-                arity(name, t, 2..=2)?;
-                Ok(vec![double(name, &t[0])?, double(name, &t[1])?])
-            }
-            N::BitwiseNot => {
-                arity(name, t, 1..=1)?;
-                Ok(vec![bigint(name, &t[0])?])
-            }
-            N::BitwiseAnd
-            | N::BitwiseOr
-            | N::BitwiseXor
-            | N::LeftShift
-            | N::RightShift
-            | N::RightShiftArithmetic
-            | N::BitCount => {
-                arity(name, t, 2..=2)?;
-                Ok(vec![bigint(name, &t[0])?, bigint(name, &t[1])?])
-            }
-            N::FormatNumber => {
-                arity(name, t, 1..=1)?;
-                Ok(vec![double(name, &t[0])?])
-            }
-            N::FromBase => {
-                arity(name, t, 2..=2)?;
-                Ok(vec![varchar(name, &t[0])?, bigint(name, &t[1])?])
-            }
-            N::ToBase => {
-                arity(name, t, 2..=2)?;
-                Ok(vec![bigint(name, &t[0])?, bigint(name, &t[1])?])
-            }
-            N::CosineSimilarity | N::CosineDistance | N::EuclideanDistance | N::DotProduct => {
-                arity(name, t, 2..=2)?;
-                t.iter()
-                    .map(|t| match t {
-                        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) | DataType::Null => {
-                            Ok(DataType::new_list(DataType::Float64, true))
-                        }
-                        DataType::Map(..) if matches!(self.n, N::CosineSimilarity | N::CosineDistance) => Ok(t.clone()),
-                        other => plan_err!("{name} expects arrays of doubles, got {other}"),
-                    })
-                    .collect()
-            }
-            N::Greatest | N::Least => {
-                if t.is_empty() {
-                    return plan_err!("{name} takes at least one argument");
-                }
-                let common = type_union_resolution(t)
-                    .ok_or_else(|| datafusion::common::plan_datafusion_err!("{name}: no common type of {t:?}"))?;
-                Ok(vec![common; t.len()])
-            }
+impl Function for Constant {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Nan => "nan",
+            Self::Infinity => "infinity",
+            Self::E => "e",
         }
     }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 0..=0).map(|_| vec![])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let value = match self {
+            Self::Nan => f64::NAN,
+            Self::Infinity => f64::INFINITY,
+            Self::E => std::f64::consts::E,
+        };
+        Ok(Arc::new(Float64Array::from_value(value, args.rows)))
+    }
+}
 
+/// `ceiling`, `floor`, `truncate` (to a number of decimal places, too) and `sign`, in the
+/// argument's own kind of number: an integer stays an integer, a decimal a decimal of the
+/// digits that are left.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Rounding {
+    Ceiling,
+    Floor,
+    Truncate,
+    Sign,
+}
+
+impl Function for Rounding {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Ceiling => "ceiling",
+            Self::Floor => "floor",
+            Self::Truncate => "truncate",
+            Self::Sign => "sign",
+        }
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        if *self == Self::Ceiling { &["ceil"] } else { &[] }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        let name = self.name();
+        arity(name, t, 1..=if *self == Self::Truncate { 2 } else { 1 })?;
+        let mut out = vec![number(name, &t[0])?];
+        if let Some(digits) = t.get(1) {
+            out.push(bigint(name, digits)?);
+        }
+        Ok(out)
+    }
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
-        Ok(match self.n {
-            N::Nan
-            | N::Infinity
-            | N::E
-            | N::CosineSimilarity
-            | N::CosineDistance
-            | N::EuclideanDistance
-            | N::DotProduct
-            | N::Sqrt
-            | N::Power => DataType::Float64,
-            N::IsNan | N::IsFinite | N::IsInfinite => DataType::Boolean,
-            N::FormatNumber | N::ToBase => DataType::Utf8,
-            N::BitwiseAnd
-            | N::BitwiseOr
-            | N::BitwiseXor
-            | N::BitwiseNot
-            | N::LeftShift
-            | N::RightShift
-            | N::RightShiftArithmetic
-            | N::BitCount
-            | N::FromBase => DataType::Int64,
-            N::Ceiling | N::Floor => match &t[0] {
-                DataType::Decimal128(p, s) => {
-                    DataType::Decimal128((*p as i16 - *s as i16 + (*s).min(1) as i16).max(1) as u8, 0)
-                }
-                other => other.clone(),
-            },
-            N::Truncate => match &t[0] {
-                DataType::Decimal128(p, s) if t.len() == 1 => {
-                    DataType::Decimal128((*p as i16 - *s as i16).max(1) as u8, 0)
-                }
-                other => other.clone(),
-            },
-            N::Sign => match &t[0] {
-                DataType::Decimal128(..) => DataType::Decimal128(1, 0),
-                other => other.clone(),
-            },
-            N::Mod | N::Greatest | N::Least => t[0].clone(),
+        Ok(match (&t[0], self) {
+            (DataType::Decimal128(p, s), Self::Ceiling | Self::Floor) => {
+                DataType::Decimal128((*p as i16 - *s as i16 + (*s).min(1) as i16).max(1) as u8, 0)
+            }
+            (DataType::Decimal128(p, s), Self::Truncate) if t.len() == 1 => {
+                DataType::Decimal128((*p as i16 - *s as i16).max(1) as u8, 0)
+            }
+            (DataType::Decimal128(..), Self::Sign) => DataType::Decimal128(1, 0),
+            (other, _) => other.clone(),
         })
     }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let ret = args.return_field.data_type().clone();
-        super::shared::invoke(&args, |arrays, len| {
-            let out: ArrayRef = match self.n {
-                N::Nan => Arc::new(Float64Array::from(vec![f64::NAN; len])),
-                N::Infinity => Arc::new(Float64Array::from(vec![f64::INFINITY; len])),
-                N::E => Arc::new(Float64Array::from(vec![std::f64::consts::E; len])),
-                N::IsNan | N::IsFinite | N::IsInfinite => {
-                    let x = arrays[0].as_primitive::<Float64Type>();
-                    let f = match self.n {
-                        N::IsNan => f64::is_nan,
-                        N::IsFinite => f64::is_finite,
-                        _ => f64::is_infinite,
-                    };
-                    Arc::new(x.iter().map(|v| v.map(f)).collect::<BooleanArray>())
-                }
-                N::Ceiling | N::Floor | N::Truncate | N::Sign => rounding(self.n, arrays, &ret)?,
-                // IEEE, as Java: the square root of a negative number is NaN, not an error.
-                N::Sqrt => Arc::new(arrays[0].as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::sqrt)),
-                N::Power => Arc::new(arrow::compute::binary::<_, _, _, Float64Type>(
-                    arrays[0].as_primitive::<Float64Type>(),
-                    arrays[1].as_primitive::<Float64Type>(),
-                    f64::powf,
-                )?),
-                N::Mod => rem(&arrays[0], &arrays[1]).map_err(|e| match e {
-                    arrow::error::ArrowError::DivideByZero => {
-                        datafusion::common::exec_datafusion_err!("Division by zero")
-                    }
-                    e => e.into(),
-                })?,
-                N::BitwiseNot => Arc::new(arrays[0].as_primitive::<Int64Type>().unary::<_, Int64Type>(|v| !v)),
-                N::BitwiseAnd
-                | N::BitwiseOr
-                | N::BitwiseXor
-                | N::LeftShift
-                | N::RightShift
-                | N::RightShiftArithmetic => {
-                    let (a, b) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
-                    let f: fn(i64, i64) -> i64 = match self.n {
-                        N::BitwiseAnd => |a, b| a & b,
-                        N::BitwiseOr => |a, b| a | b,
-                        N::BitwiseXor => |a, b| a ^ b,
-                        // Trino shifts by the low six bits; 64 or more shifts everything out.
-                        N::LeftShift => |a, b| if (0..64).contains(&b) { a << b } else { 0 },
-                        N::RightShift => |a, b| if (0..64).contains(&b) { ((a as u64) >> b) as i64 } else { 0 },
-                        _ => |a, b| {
-                            if (0..64).contains(&b) {
-                                a >> b
-                            } else if a < 0 {
-                                -1
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let x = args.column(0)?;
+        let digits = if args.len() == 2 { Some(args.column(1)?) } else { None };
+        let digits = digits.as_ref().map(|d| d.as_primitive::<Int64Type>());
+        Ok(match x.data_type() {
+            DataType::Int64 => {
+                let v = x.as_primitive::<Int64Type>();
+                match (self, digits) {
+                    (Self::Sign, _) => Arc::new(v.unary::<_, Int64Type>(i64::signum)),
+                    (Self::Truncate, Some(d)) => {
+                        Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(v, d, |v, d| {
+                            if d >= 0 {
+                                v
                             } else {
-                                0
+                                let m = 10i64.saturating_pow((-d) as u32);
+                                v / m * m
                             }
-                        },
-                    };
-                    Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(a, b, f)?)
-                }
-                N::BitCount => {
-                    let (a, b) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
-                    let mut out = Vec::with_capacity(a.len());
-                    for i in 0..a.len() {
-                        if a.is_null(i) || b.is_null(i) {
-                            out.push(None);
-                            continue;
-                        }
-                        let (x, bits) = (a.value(i), b.value(i));
-                        if !(2..=64).contains(&bits) {
-                            return exec_err!("Bits specified in bit_count must be between 2 and 64, got {bits}");
-                        }
-                        let (low, high) = if bits == 64 {
-                            (i64::MIN, i64::MAX)
-                        } else {
-                            (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
-                        };
-                        if x < low || x > high {
-                            return exec_err!(
-                                "Number must be representable with the bits specified. {x} cannot be represented with {bits} bits"
-                            );
-                        }
-                        let masked = if bits == 64 { x as u64 } else { (x as u64) & ((1u64 << bits) - 1) };
-                        out.push(Some(masked.count_ones() as i64));
+                        })?)
                     }
-                    Arc::new(Int64Array::from(out))
+                    _ => x.clone(),
                 }
-                N::FormatNumber => {
-                    let x = arrays[0].as_primitive::<Float64Type>();
-                    Arc::new(x.iter().map(|v| v.map(format_number)).collect::<StringArray>())
-                }
-                N::FromBase => {
-                    let (s, radix) = (arrays[0].as_string::<i32>(), arrays[1].as_primitive::<Int64Type>());
-                    let mut out = Vec::with_capacity(s.len());
-                    for i in 0..s.len() {
-                        if s.is_null(i) || radix.is_null(i) {
-                            out.push(None);
-                            continue;
-                        }
-                        let r = radix.value(i);
-                        if !(2..=36).contains(&r) {
-                            return exec_err!("Radix must be between 2 and 36");
-                        }
-                        match i64::from_str_radix(s.value(i), r as u32) {
-                            Ok(v) => out.push(Some(v)),
-                            Err(_) => return exec_err!("Not a valid base-{r} number: {}", s.value(i)),
-                        }
+            }
+            DataType::Float64 => {
+                let v = x.as_primitive::<Float64Type>();
+                Arc::new(match (self, digits) {
+                    (Self::Ceiling, _) => v.unary::<_, Float64Type>(f64::ceil),
+                    (Self::Floor, _) => v.unary::<_, Float64Type>(f64::floor),
+                    (Self::Sign, _) => {
+                        v.unary::<_, Float64Type>(|f| if f.is_nan() || f == 0.0 { f } else { f.signum() })
                     }
-                    Arc::new(Int64Array::from(out))
-                }
-                N::ToBase => {
-                    let (x, radix) = (arrays[0].as_primitive::<Int64Type>(), arrays[1].as_primitive::<Int64Type>());
-                    let mut out = Vec::with_capacity(x.len());
-                    for i in 0..x.len() {
-                        if x.is_null(i) || radix.is_null(i) {
-                            out.push(None);
-                            continue;
-                        }
-                        let r = radix.value(i);
-                        if !(2..=36).contains(&r) {
-                            return exec_err!("Radix must be between 2 and 36");
-                        }
-                        out.push(Some(to_base(x.value(i), r as u32)));
-                    }
-                    Arc::new(StringArray::from(out))
-                }
-                N::CosineSimilarity | N::EuclideanDistance | N::DotProduct => vectors(self.n, &arrays[0], &arrays[1])?,
-                // 1 - cosine similarity, of arrays or of sparse vectors as maps.
-                N::CosineDistance => {
-                    let similarity = vectors(N::CosineSimilarity, &arrays[0], &arrays[1])?;
-                    Arc::new(similarity.as_primitive::<Float64Type>().unary::<_, Float64Type>(|s| 1.0 - s))
-                }
-                N::Greatest | N::Least => {
-                    let mut best = arrays[0].clone();
-                    let mut nulls = is_null(&arrays[0])?;
-                    for next in &arrays[1..] {
-                        let better = if self.n == N::Greatest { gt(next, &best)? } else { lt(next, &best)? };
-                        // NaN is passed over unless every value is NaN (Trino's max functions):
-                        // Arrow's order puts it above everything, which only `greatest` minds.
-                        let real =
-                            |x: &ArrayRef| super::shared::not_nan(x.as_ref()).map(|b| BooleanArray::new(b, None));
-                        let better = match (self.n, real(next), real(&best)) {
-                            (N::Greatest, Some(next_real), Some(best_real)) => {
-                                or(&and(&better, &next_real)?, &arrow::compute::not(&best_real)?)?
-                            }
-                            _ => better,
-                        };
-                        best = zip(&better, next, &best)?;
-                        nulls = or(&nulls, &is_null(next)?)?;
-                    }
-                    // Any NULL argument makes the answer NULL.
-                    arrow::compute::nullif(&best, &nulls)?
-                }
-            };
-            Ok(if out.data_type() == &ret { out } else { cast(&out, &ret)? })
+                    (_, None) => v.unary::<_, Float64Type>(f64::trunc),
+                    (_, Some(d)) => arrow::compute::binary::<_, _, _, Float64Type>(v, d, |f, d| {
+                        let m = 10f64.powi(d as i32);
+                        (f * m).trunc() / m
+                    })?,
+                })
+            }
+            DataType::Decimal128(_, scale) => {
+                let (v, scale) = (x.as_primitive::<Decimal128Type>(), *scale as i64);
+                let unit = 10i128.pow(scale.max(0) as u32);
+                let out: PrimitiveArray<Decimal128Type> = match (self, digits) {
+                    (Self::Sign, _) => v.unary(i128::signum),
+                    (Self::Ceiling, _) => v.unary(|x| x.div_euclid(unit) + i128::from(x.rem_euclid(unit) != 0)),
+                    (Self::Floor, _) => v.unary(|x| x.div_euclid(unit)),
+                    (_, None) => v.unary(|x| x / unit),
+                    // Keeps the scale: the digits past `d` become zeros.
+                    (_, Some(d)) => arrow::compute::binary(v, d, |x, d| {
+                        let m = 10i128.pow((scale - d).clamp(0, 38) as u32);
+                        x / m * m
+                    })?,
+                };
+                let DataType::Decimal128(p, s) = args.ret else {
+                    return exec_err!("{} returns a decimal", self.name());
+                };
+                Arc::new(out.with_precision_and_scale(*p, *s)?)
+            }
+            other => return exec_err!("{} expects a number, got {other}", self.name()),
         })
     }
 }
 
-/// `ceiling`, `floor`, `truncate` and `sign` in the input's own kind of number.
-fn rounding(n: N, arrays: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
-    let x = &arrays[0];
-    Ok(match x.data_type() {
-        DataType::Int64 => match n {
-            N::Sign => Arc::new(x.as_primitive::<Int64Type>().unary::<_, Int64Type>(i64::signum)),
-            N::Truncate if arrays.len() == 2 => {
-                let d = arrays[1].as_primitive::<Int64Type>();
-                Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(x.as_primitive::<Int64Type>(), d, |v, d| {
-                    if d >= 0 {
-                        v
-                    } else {
-                        let m = 10i64.saturating_pow((-d) as u32);
-                        v / m * m
-                    }
-                })?)
-            }
-            _ => x.clone(),
-        },
-        DataType::Float64 => {
-            let v = x.as_primitive::<Float64Type>();
-            match n {
-                N::Ceiling => Arc::new(v.unary::<_, Float64Type>(f64::ceil)),
-                N::Floor => Arc::new(v.unary::<_, Float64Type>(f64::floor)),
-                N::Sign => Arc::new(v.unary::<_, Float64Type>(|f| if f.is_nan() || f == 0.0 { f } else { f.signum() })),
-                _ => match arrays.get(1) {
-                    None => Arc::new(v.unary::<_, Float64Type>(f64::trunc)),
-                    Some(d) => Arc::new(arrow::compute::binary::<_, _, _, Float64Type>(
-                        v,
-                        d.as_primitive::<Int64Type>(),
-                        |f, d| {
-                            let m = 10f64.powi(d as i32);
-                            (f * m).trunc() / m
-                        },
-                    )?),
-                },
-            }
+/// `mod(n, m)`: the remainder with the dividend's sign, in the arguments' common type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Mod;
+
+impl Function for Mod {
+    fn name(&self) -> &'static str {
+        "mod"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("mod", t, 2..=2)?;
+        let (a, b) = (number("mod", &t[0])?, number("mod", &t[1])?);
+        let common = type_union_resolution(&[a, b]).unwrap_or(DataType::Float64);
+        Ok(vec![common.clone(), common])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        rem(&args.column(0)?, &args.column(1)?).map_err(|e| match e {
+            arrow::error::ArrowError::DivideByZero => exec_datafusion_err!("Division by zero"),
+            e => e.into(),
+        })
+    }
+}
+
+/// `is_nan`, `is_finite`, `is_infinite` of a double.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Classify {
+    Nan,
+    Finite,
+    Infinite,
+}
+
+impl Function for Classify {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Nan => "is_nan",
+            Self::Finite => "is_finite",
+            Self::Infinite => "is_infinite",
         }
-        DataType::Decimal128(_, scale) => {
-            let v = x.as_primitive::<Decimal128Type>();
-            let unit = 10i128.pow((*scale).max(0) as u32);
-            let (p, s) = match ret {
-                DataType::Decimal128(p, s) => (*p, *s),
-                _ => (38, 0),
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![double(self.name(), &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let x = args.column(0)?;
+        let x = x.as_primitive::<Float64Type>();
+        let test = match self {
+            Self::Nan => f64::is_nan,
+            Self::Finite => f64::is_finite,
+            Self::Infinite => f64::is_infinite,
+        };
+        let values = x.values().iter().map(|v| test(*v)).collect();
+        Ok(Arc::new(BooleanArray::new(values, x.nulls().cloned())))
+    }
+}
+
+/// `sqrt(x)` of a double: IEEE, as Java, so the root of a negative number is NaN, not an error.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Sqrt;
+
+impl Function for Sqrt {
+    fn name(&self) -> &'static str {
+        "sqrt"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("sqrt", t, 1..=1)?;
+        Ok(vec![double("sqrt", &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        Ok(Arc::new(args.column(0)?.as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::sqrt)))
+    }
+}
+
+/// `power(x, p)` of doubles, even of integers.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Power;
+
+impl Function for Power {
+    fn name(&self) -> &'static str {
+        "power"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["pow"]
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("power", t, 2..=2)?;
+        Ok(vec![double("power", &t[0])?, double("power", &t[1])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (x, p) = (args.column(0)?, args.column(1)?);
+        Ok(Arc::new(arrow::compute::binary::<_, _, _, Float64Type>(
+            x.as_primitive::<Float64Type>(),
+            p.as_primitive::<Float64Type>(),
+            f64::powf,
+        )?))
+    }
+}
+
+/// Two `bigint`s of a call, as Arrow arrays.
+fn two_ints(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    arity(name, t, 2..=2)?;
+    Ok(vec![bigint(name, &t[0])?, bigint(name, &t[1])?])
+}
+
+/// `bitwise_and`, `bitwise_or`, `bitwise_xor` and the shifts of two `bigint`s.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Bitwise {
+    And,
+    Or,
+    Xor,
+    LeftShift,
+    RightShift,
+    RightShiftArithmetic,
+}
+
+impl Function for Bitwise {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::And => "bitwise_and",
+            Self::Or => "bitwise_or",
+            Self::Xor => "bitwise_xor",
+            Self::LeftShift => "bitwise_left_shift",
+            Self::RightShift => "bitwise_right_shift",
+            Self::RightShiftArithmetic => "bitwise_right_shift_arithmetic",
+        }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        two_ints(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let f: fn(i64, i64) -> i64 = match self {
+            Self::And => |a, b| a & b,
+            Self::Or => |a, b| a | b,
+            Self::Xor => |a, b| a ^ b,
+            // Trino shifts by the low six bits; 64 or more shifts everything out.
+            Self::LeftShift => |a, b| if (0..64).contains(&b) { a << b } else { 0 },
+            Self::RightShift => |a, b| if (0..64).contains(&b) { ((a as u64) >> b) as i64 } else { 0 },
+            Self::RightShiftArithmetic => |a, b| {
+                if (0..64).contains(&b) {
+                    a >> b
+                } else if a < 0 {
+                    -1
+                } else {
+                    0
+                }
+            },
+        };
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        Ok(Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(
+            a.as_primitive::<Int64Type>(),
+            b.as_primitive::<Int64Type>(),
+            f,
+        )?))
+    }
+}
+
+/// `bitwise_not(x)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BitwiseNot;
+
+impl Function for BitwiseNot {
+    fn name(&self) -> &'static str {
+        "bitwise_not"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("bitwise_not", t, 1..=1)?;
+        Ok(vec![bigint("bitwise_not", &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        Ok(Arc::new(args.column(0)?.as_primitive::<Int64Type>().unary::<_, Int64Type>(|v| !v)))
+    }
+}
+
+/// The rows where both `bigint` columns have a value, as pairs (`None` where either is NULL).
+fn int_pairs<'a>(a: &'a ArrayRef, b: &'a ArrayRef) -> impl Iterator<Item = Option<(i64, i64)>> + 'a {
+    a.as_primitive::<Int64Type>().iter().zip(b.as_primitive::<Int64Type>().iter()).map(|(a, b)| a.zip(b))
+}
+
+/// `bit_count(x, bits)`: the one bits of `x` as a two's complement number of `bits` bits.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BitCount;
+
+impl Function for BitCount {
+    fn name(&self) -> &'static str {
+        "bit_count"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        two_ints("bit_count", t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (x, bits) = (args.column(0)?, args.column(1)?);
+        ints(int_pairs(&x, &bits).map(|pair| pair.map(|(x, bits)| bit_count(x, bits)).transpose()))
+    }
+}
+
+fn bit_count(x: i64, bits: i64) -> Result<i64> {
+    if !(2..=64).contains(&bits) {
+        return exec_err!("Bits specified in bit_count must be between 2 and 64, got {bits}");
+    }
+    let (low, high) = if bits == 64 { (i64::MIN, i64::MAX) } else { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1) };
+    if x < low || x > high {
+        return exec_err!(
+            "Number must be representable with the bits specified. {x} cannot be represented with {bits} bits"
+        );
+    }
+    let masked = if bits == 64 { x as u64 } else { (x as u64) & ((1u64 << bits) - 1) };
+    Ok(masked.count_ones() as i64)
+}
+
+/// `format_number(x)`: a number with a unit symbol and three significant digits.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FormatNumber;
+
+impl Function for FormatNumber {
+    fn name(&self) -> &'static str {
+        "format_number"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("format_number", t, 1..=1)?;
+        Ok(vec![double("format_number", &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let x = args.column(0)?;
+        strings(x.as_primitive::<Float64Type>().iter().map(|v| Ok(v.map(format_number))))
+    }
+}
+
+fn radix(r: i64) -> Result<u32> {
+    if (2..=36).contains(&r) { Ok(r as u32) } else { exec_err!("Radix must be between 2 and 36") }
+}
+
+/// `from_base(digits, radix)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FromBase;
+
+impl Function for FromBase {
+    fn name(&self) -> &'static str {
+        "from_base"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("from_base", t, 2..=2)?;
+        Ok(vec![varchar("from_base", &t[0])?, bigint("from_base", &t[1])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (s, r) = (args.column(0)?, args.column(1)?);
+        let rows = s.as_string::<i32>().iter().zip(r.as_primitive::<Int64Type>().iter());
+        ints(rows.map(|row| match row {
+            (Some(s), Some(r)) => {
+                let r = radix(r)?;
+                i64::from_str_radix(s, r).map(Some).or_else(|_| exec_err!("Not a valid base-{r} number: {s}"))
+            }
+            _ => Ok(None),
+        }))
+    }
+}
+
+/// `to_base(x, radix)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToBase;
+
+impl Function for ToBase {
+    fn name(&self) -> &'static str {
+        "to_base"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        two_ints("to_base", t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (x, r) = (args.column(0)?, args.column(1)?);
+        strings(int_pairs(&x, &r).map(|pair| pair.map(|(x, r)| Ok(to_base(x, radix(r)?))).transpose()))
+    }
+}
+
+/// `greatest(...)` and `least(...)`: NULL when any argument is; NaN is passed over unless
+/// every value is NaN (Trino's max functions).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Extremum {
+    greatest: bool,
+}
+
+impl Function for Extremum {
+    fn name(&self) -> &'static str {
+        if self.greatest { "greatest" } else { "least" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        let name = self.name();
+        if t.is_empty() {
+            return plan_err!("{name} takes at least one argument");
+        }
+        let common = type_union_resolution(t).ok_or_else(|| plan_datafusion_err!("{name}: no common type of {t:?}"))?;
+        Ok(vec![common; t.len()])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let mut best = columns[0].clone();
+        let mut nulls = is_null(&best)?;
+        let real = |x: &ArrayRef| not_nan(x.as_ref()).map(|b| BooleanArray::new(b, None));
+        for next in &columns[1..] {
+            let better = if self.greatest { gt(next, &best)? } else { lt(next, &best)? };
+            // Arrow's order puts NaN above everything, which only `greatest` minds.
+            let better = match (self.greatest, real(next), real(&best)) {
+                (true, Some(next_real), Some(best_real)) => {
+                    or(&and(&better, &next_real)?, &arrow::compute::not(&best_real)?)?
+                }
+                _ => better,
             };
-            let digits = arrays.get(1).map(|d| d.as_primitive::<Int64Type>());
-            let out: Decimal128Array = (0..v.len())
-                .map(|i| {
-                    if v.is_null(i) || digits.is_some_and(|d| d.is_null(i)) {
-                        return None;
-                    }
-                    let value = v.value(i);
-                    Some(match n {
-                        N::Sign => value.signum(),
-                        N::Ceiling => value.div_euclid(unit) + i128::from(value.rem_euclid(unit) != 0),
-                        N::Floor => value.div_euclid(unit),
-                        _ => match digits {
-                            None => value / unit,
-                            Some(d) => {
-                                let keep = (*scale as i64 - d.value(i)).clamp(0, 38) as u32;
-                                let m = 10i128.pow(keep);
-                                value / m * m
-                            }
-                        },
-                    })
-                })
-                .collect();
-            Arc::new(out.with_precision_and_scale(p, s)?)
+            best = zip(&better, next, &best)?;
+            nulls = or(&nulls, &is_null(next)?)?;
         }
-        other => return exec_err!("not a number: {other}"),
-    })
+        Ok(arrow::compute::nullif(&best, &nulls)?)
+    }
 }
 
 /// `format_number(x)`: a number with a unit symbol and three significant digits, half up,
@@ -535,74 +595,119 @@ fn to_base(x: i64, radix: u32) -> String {
     digits.iter().rev().collect()
 }
 
-/// `cosine_similarity`, `euclidean_distance` and `dot_product` of two arrays (of the same length), or
-/// `cosine_similarity` of two sparse vectors as maps.
-fn vectors(n: N, a: &ArrayRef, b: &ArrayRef) -> Result<ArrayRef> {
-    if let (DataType::Map(..), DataType::Map(..)) = (a.data_type(), b.data_type()) {
-        return maps_cosine(a.as_map(), b.as_map());
-    }
-    let (a, b) = (a.as_list::<i32>(), b.as_list::<i32>());
-    let mut out = Vec::with_capacity(a.len());
-    for i in 0..a.len() {
-        if a.is_null(i) || b.is_null(i) {
-            out.push(None);
-            continue;
-        }
-        let (x, y) = (a.value(i), b.value(i));
-        let (x, y) = (x.as_primitive::<Float64Type>(), y.as_primitive::<Float64Type>());
-        if x.len() != y.len() {
-            return exec_err!("The arguments have different array lengths: {} and {}", x.len(), y.len());
-        }
-        if x.null_count() > 0 || y.null_count() > 0 {
-            return exec_err!("Vectors must not contain nulls");
-        }
-        let (x, y) = (x.values(), y.values());
-        out.push(Some(match n {
-            N::EuclideanDistance => {
-                x.iter().zip(y.iter()).map(|(p, q)| (p - q) * (p - q)).fold(0.0, |a, b| a + b).sqrt()
-            }
-            N::DotProduct => x.iter().zip(y.iter()).map(|(p, q)| p * q).fold(0.0, |a, b| a + b),
-            _ => {
-                let dot: f64 = x.iter().zip(y.iter()).map(|(p, q)| p * q).fold(0.0, |a, b| a + b);
-                let norm = |v: &[f64]| v.iter().map(|p| p * p).sum::<f64>().sqrt();
-                dot / (norm(x) * norm(y))
-            }
-        }));
-    }
-    Ok(Arc::new(Float64Array::from(out)))
+/// The vector functions of two arrays of doubles of one length: `cosine_similarity`,
+/// `cosine_distance` (1 - similarity), `euclidean_distance`, `dot_product`; the cosine ones
+/// also of two sparse vectors as maps (keys absent from one are zeros there).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Vectors {
+    CosineSimilarity,
+    CosineDistance,
+    EuclideanDistance,
+    DotProduct,
 }
 
-fn maps_cosine(a: &MapArray, b: &MapArray) -> Result<ArrayRef> {
-    let mut out = Vec::with_capacity(a.len());
-    for i in 0..a.len() {
-        if a.is_null(i) || b.is_null(i) {
-            out.push(None);
-            continue;
+impl Function for Vectors {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::CosineSimilarity => "cosine_similarity",
+            Self::CosineDistance => "cosine_distance",
+            Self::EuclideanDistance => "euclidean_distance",
+            Self::DotProduct => "dot_product",
         }
-        let entries = |m: &MapArray| -> Result<Vec<(ScalarValue, Option<f64>)>> {
-            let e = m.value(i);
-            let values = cast(e.column(1), &DataType::Float64)?;
-            let values = values.as_primitive::<Float64Type>();
-            (0..e.len())
-                .map(|j| {
-                    Ok((ScalarValue::try_from_array(e.column(0), j)?, values.is_valid(j).then(|| values.value(j))))
-                })
-                .collect()
-        };
-        let (x, y) = (entries(a)?, entries(b)?);
-        if x.iter().chain(&y).any(|(_, v)| v.is_none()) {
-            out.push(None);
-            continue;
-        }
-        let norm =
-            |v: &[(ScalarValue, Option<f64>)]| v.iter().map(|(_, p)| p.unwrap_or(0.0).powi(2)).sum::<f64>().sqrt();
-        let dot: f64 = x
-            .iter()
-            .filter_map(|(k, p)| y.iter().find(|(l, _)| l == k).map(|(_, q)| p.unwrap_or(0.0) * q.unwrap_or(0.0)))
-            .fold(0.0, |a, b| a + b);
-        out.push(Some(dot / (norm(&x) * norm(&y))));
     }
-    Ok(Arc::new(Float64Array::from(out)))
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        let name = self.name();
+        arity(name, t, 2..=2)?;
+        let cosine = matches!(self, Self::CosineSimilarity | Self::CosineDistance);
+        t.iter()
+            .map(|t| match t {
+                DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) | DataType::Null => {
+                    Ok(DataType::new_list(DataType::Float64, true))
+                }
+                DataType::Map(..) if cosine => Ok(t.clone()),
+                other => plan_err!("{name} expects arrays of doubles, got {other}"),
+            })
+            .collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        let out = match (a.data_type(), b.data_type()) {
+            (DataType::Map(..), DataType::Map(..)) => maps_cosine(a.as_map(), b.as_map())?,
+            _ => self.arrays(a.as_list::<i32>(), b.as_list::<i32>())?,
+        };
+        Ok(Arc::new(match self {
+            Self::CosineDistance => out.unary::<_, Float64Type>(|s| 1.0 - s),
+            _ => out,
+        }))
+    }
+}
+
+impl Vectors {
+    /// Each row's pair of vectors read as slices of the two flat value buffers.
+    fn arrays(&self, a: &GenericListArray<i32>, b: &GenericListArray<i32>) -> Result<Float64Array> {
+        let (x, y) = (a.values().as_primitive::<Float64Type>(), b.values().as_primitive::<Float64Type>());
+        let (xs, ys) = (x.values(), y.values());
+        let has_null = |v: &Float64Array, range: std::ops::Range<usize>| {
+            v.nulls().is_some_and(|n| n.slice(range.start, range.len()).null_count() > 0)
+        };
+        let mut out = Vec::with_capacity(a.len());
+        for (i, (ra, rb)) in a.offsets().windows(2).zip(b.offsets().windows(2)).enumerate() {
+            if a.is_null(i) || b.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let (ra, rb) = (ra[0] as usize..ra[1] as usize, rb[0] as usize..rb[1] as usize);
+            if ra.len() != rb.len() {
+                return exec_err!("The arguments have different array lengths: {} and {}", ra.len(), rb.len());
+            }
+            if has_null(x, ra.clone()) || has_null(y, rb.clone()) {
+                return exec_err!("Vectors must not contain nulls");
+            }
+            let (p, q) = (&xs[ra], &ys[rb]);
+            let dot = || p.iter().zip(q).map(|(p, q)| p * q).fold(0.0, |s, v| s + v);
+            out.push(Some(match self {
+                Self::EuclideanDistance => {
+                    p.iter().zip(q).map(|(p, q)| (p - q) * (p - q)).fold(0.0, |s, v| s + v).sqrt()
+                }
+                Self::DotProduct => dot(),
+                Self::CosineSimilarity | Self::CosineDistance => {
+                    dot() / (norm(p.iter().copied()) * norm(q.iter().copied()))
+                }
+            }));
+        }
+        Ok(Float64Array::from(out))
+    }
+}
+
+fn norm(v: impl Iterator<Item = f64>) -> f64 {
+    v.map(|p| p * p).sum::<f64>().sqrt()
+}
+
+/// The cosine similarity of sparse vectors: the keys of both maps as rows of bytes (one
+/// conversion for the batch), values as doubles; NULL when a value is NULL.
+fn maps_cosine(a: &MapArray, b: &MapArray) -> Result<Float64Array> {
+    let key_type = a.keys().data_type().clone();
+    let converter = RowConverter::new(vec![SortField::new(key_type.clone())])?;
+    let (ka, kb) =
+        (converter.convert_columns(&[a.keys().clone()])?, converter.convert_columns(&[cast(b.keys(), &key_type)?])?);
+    let (va, vb) = (cast(a.values(), &DataType::Float64)?, cast(b.values(), &DataType::Float64)?);
+    let (va, vb) = (va.as_primitive::<Float64Type>(), vb.as_primitive::<Float64Type>());
+    let mut out = Vec::with_capacity(a.len());
+    for (i, (ra, rb)) in a.offsets().windows(2).zip(b.offsets().windows(2)).enumerate() {
+        let (ra, rb) = (ra[0] as usize..ra[1] as usize, rb[0] as usize..rb[1] as usize);
+        if a.is_null(i) || b.is_null(i) || ra.clone().any(|j| va.is_null(j)) || rb.clone().any(|j| vb.is_null(j)) {
+            out.push(None);
+            continue;
+        }
+        let first: HashMap<_, _> = ra.clone().map(|j| (ka.row(j), va.value(j))).collect();
+        let dot: f64 =
+            rb.clone().filter_map(|j| first.get(&kb.row(j)).map(|p| p * vb.value(j))).fold(0.0, |s, v| s + v);
+        out.push(Some(dot / (norm(ra.map(|j| va.value(j))) * norm(rb.map(|j| vb.value(j))))));
+    }
+    Ok(Float64Array::from(out))
 }
 
 #[cfg(test)]

@@ -6,56 +6,280 @@
 //! object keys sorted), so a value reads the same as Athena shows it. Paths are the JSONPath
 //! subset Trino's `json_extract` documents: `$`, `.key`, `["key"]`, `[index]`.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::ScalarUDF;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum J {
-    Parse,
-    Format,
-    Extract,
-    ExtractScalar,
-    ArrayContains,
-    ArrayGet,
-    ArrayLength,
-    Size,
-    IsScalar,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Json {
-    j: J,
-    name: &'static str,
-    signature: Signature,
-}
+use super::function::{Args, Function, bools, ints, strings, udf};
+use super::shared::{arity, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [
-        (J::Parse, "json_parse"),
-        (J::Format, "json_format"),
-        (J::Extract, "json_extract"),
-        (J::ExtractScalar, "json_extract_scalar"),
-        (J::ArrayContains, "json_array_contains"),
-        (J::ArrayGet, "json_array_get"),
-        (J::ArrayLength, "json_array_length"),
-        (J::Size, "json_size"),
-        (J::IsScalar, "is_json_scalar"),
+    vec![
+        udf(Canonical { parse: true }),
+        udf(Canonical { parse: false }),
+        udf(Extract { scalar: false }),
+        udf(Extract { scalar: true }),
+        udf(Size),
+        udf(ArrayLength),
+        udf(IsScalar),
+        udf(ArrayGet),
+        udf(ArrayContains),
     ]
-    .into_iter()
-    .map(|(j, name)| {
-        ScalarUDF::new_from_impl(Json { j, name, signature: Signature::user_defined(Volatility::Immutable) })
+}
+
+/// Argument 0's documents, parsed; text that is not JSON is NULL (or an error when `strict`,
+/// naming the text).
+fn documents(docs: &ArrayRef, strict: bool) -> impl Iterator<Item = Result<Option<Value>>> + '_ {
+    docs.as_string::<i32>().iter().map(move |doc| match doc.map(|d| (d, serde_json::from_str::<Value>(d))) {
+        None => Ok(None),
+        Some((_, Ok(v))) => Ok(Some(v)),
+        Some((d, Err(e))) if strict => exec_err!("Cannot convert value to JSON: '{d}': {e}"),
+        Some(_) => Ok(None),
     })
-    .collect()
+}
+
+/// The paths of argument 1: a constant parsed once, or a column parsed row by row.
+enum Paths {
+    Constant(Option<Vec<Step>>),
+    Column(StringArray),
+}
+
+impl Paths {
+    fn of(args: &Args) -> Result<Self> {
+        Ok(match args.constant(1) {
+            Some(p) => Self::Constant(match p {
+                ScalarValue::Utf8(Some(p)) => Some(path(p)?),
+                _ => None,
+            }),
+            None => Self::Column(args.column(1)?.as_string::<i32>().clone()),
+        })
+    }
+
+    fn at(&self, i: usize) -> Result<Option<Cow<'_, [Step]>>> {
+        Ok(match self {
+            Self::Constant(p) => p.as_deref().map(Cow::Borrowed),
+            Self::Column(c) => {
+                if c.is_valid(i) {
+                    Some(Cow::Owned(path(c.value(i))?))
+                } else {
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// Each row's document and path, walked: the value the path reaches.
+fn reached<T>(args: &Args, mut f: impl FnMut(&Value) -> Option<T>) -> Result<Vec<Option<T>>> {
+    let docs = args.column(0)?;
+    let paths = Paths::of(args)?;
+    documents(&docs, false)
+        .enumerate()
+        .map(|(i, doc)| {
+            Ok(match (doc?, paths.at(i)?) {
+                (Some(v), Some(steps)) => walk(&v, &steps).and_then(&mut f),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
+/// The JSON argument: text.
+fn json(name: &str, t: &DataType) -> Result<DataType> {
+    varchar(name, t).or_else(|_| plan_err!("{name} expects JSON text (varchar), got {t}"))
+}
+
+/// A call of JSON text alone.
+fn json_alone(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    arity(name, t, 1..=1)?;
+    Ok(vec![json(name, &t[0])?])
+}
+
+/// `json_parse(text)` (an error for text that is not JSON) and `json_format(json)`: Trino's
+/// canonical text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Canonical {
+    parse: bool,
+}
+
+impl Function for Canonical {
+    fn name(&self) -> &'static str {
+        if self.parse { "json_parse" } else { "json_format" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        json_alone(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        strings(documents(&args.column(0)?, self.parse).map(|d| Ok(d?.map(|v| v.to_string()))))
+    }
+}
+
+/// `json_extract(json, path)`: the JSON the path reaches; `json_extract_scalar`: the text of
+/// the scalar it reaches (NULL for an array or object).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Extract {
+    scalar: bool,
+}
+
+fn path_arg(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    arity(name, t, 2..=2)?;
+    Ok(vec![json(name, &t[0])?, varchar(name, &t[1])?])
+}
+
+impl Function for Extract {
+    fn name(&self) -> &'static str {
+        if self.scalar { "json_extract_scalar" } else { "json_extract" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        path_arg(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let text = |v: &Value| if self.scalar { scalar_text(v) } else { Some(v.to_string()) };
+        strings(reached(args, text)?.into_iter().map(Ok))
+    }
+}
+
+/// `json_size(json, path)`: the number of elements or members the path reaches (0 for a scalar).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Size;
+
+impl Function for Size {
+    fn name(&self) -> &'static str {
+        "json_size"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        path_arg(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let size = |v: &Value| match v {
+            Value::Array(a) => a.len(),
+            Value::Object(o) => o.len(),
+            _ => 0,
+        };
+        ints(reached(args, |v| Some(size(v) as i64))?.into_iter().map(Ok))
+    }
+}
+
+/// `json_array_length(json)`: NULL when it is not an array.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayLength;
+
+impl Function for ArrayLength {
+    fn name(&self) -> &'static str {
+        "json_array_length"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        json_alone(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        ints(documents(&args.column(0)?, false).map(|d| Ok(d?.and_then(|v| v.as_array().map(|a| a.len() as i64)))))
+    }
+}
+
+/// `is_json_scalar(json)`: neither an array nor an object.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct IsScalar;
+
+impl Function for IsScalar {
+    fn name(&self) -> &'static str {
+        "is_json_scalar"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        json_alone(self.name(), t)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        bools(documents(&args.column(0)?, false).map(|d| Ok(d?.map(|v| !v.is_array() && !v.is_object()))))
+    }
+}
+
+/// `json_array_get(json, index)`: the element at `index` (from the end when negative), as JSON.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayGet;
+
+impl Function for ArrayGet {
+    fn name(&self) -> &'static str {
+        "json_array_get"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![json(self.name(), &t[0])?, super::shared::bigint(self.name(), &t[1])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (docs, index) = (args.column(0)?, args.column(1)?);
+        let rows = documents(&docs, false).zip(index.as_primitive::<Int64Type>().iter());
+        strings(rows.map(|(doc, k)| {
+            let (Some(doc), Some(k)) = (doc?, k) else { return Ok(None) };
+            let Some(a) = doc.as_array() else { return Ok(None) };
+            let at = if k < 0 { a.len() as i64 + k } else { k };
+            Ok(usize::try_from(at).ok().and_then(|at| a.get(at)).map(Value::to_string))
+        }))
+    }
+}
+
+/// `json_array_contains(json, value)`: whether the array holds the value (a string, number
+/// or boolean), compared as JSON's own kinds.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayContains;
+
+impl Function for ArrayContains {
+    fn name(&self) -> &'static str {
+        "json_array_contains"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        let name = self.name();
+        arity(name, t, 2..=2)?;
+        let wanted = match &t[1] {
+            v if v.is_numeric() => DataType::Float64,
+            DataType::Boolean => DataType::Boolean,
+            v => varchar(name, v).or_else(|_| plan_err!("{name} expects a varchar, number or boolean, got {v}"))?,
+        };
+        Ok(vec![json(name, &t[0])?, wanted])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (docs, wanted) = (args.column(0)?, args.column(1)?);
+        let is = |i: usize, e: &Value| match (wanted.data_type(), e) {
+            (DataType::Utf8, Value::String(t)) => wanted.as_string::<i32>().value(i) == t,
+            (DataType::Float64, Value::Number(m)) => m.as_f64() == Some(wanted.as_primitive::<Float64Type>().value(i)),
+            (DataType::Boolean, Value::Bool(c)) => wanted.as_boolean().value(i) == *c,
+            _ => false,
+        };
+        bools(documents(&docs, false).enumerate().map(|(i, doc)| {
+            Ok(match doc?.as_ref().and_then(Value::as_array) {
+                Some(a) if wanted.is_valid(i) => Some(a.iter().any(|e| is(i, e))),
+                _ => None,
+            })
+        }))
+    }
 }
 
 /// One step of a JSONPath.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Step {
     Key(String),
     Index(usize),
@@ -108,142 +332,6 @@ fn scalar_text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
-    }
-}
-
-impl ScalarUDFImpl for Json {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let count = match self.j {
-            J::Parse | J::Format | J::ArrayLength | J::IsScalar => 1,
-            _ => 2,
-        };
-        if t.len() != count {
-            return plan_err!("{} takes {count} arguments, got {}", self.name, t.len());
-        }
-        t.iter()
-            .enumerate()
-            .map(|(i, t)| match (self.j, i, t) {
-                (J::ArrayGet, 1, t) if t.is_integer() || t.is_null() => Ok(DataType::Int64),
-                (J::ArrayContains, 1, t) if t.is_numeric() => Ok(DataType::Float64),
-                (J::ArrayContains, 1, DataType::Boolean) => Ok(DataType::Boolean),
-                (_, _, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null) => {
-                    Ok(DataType::Utf8)
-                }
-                (_, _, other) => plan_err!("{} expects JSON text (varchar), got {other}", self.name),
-            })
-            .collect()
-    }
-
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(match self.j {
-            J::ArrayContains | J::IsScalar => DataType::Boolean,
-            J::ArrayLength | J::Size => DataType::Int64,
-            _ => DataType::Utf8,
-        })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |arrays, n| {
-            let docs = arrays[0].as_string::<i32>();
-            let second = arrays.get(1);
-            // A constant path is parsed once.
-            let constant_path = match (self.j, second) {
-                (J::Extract | J::ExtractScalar | J::Size, Some(p))
-                    if matches!(args.args[1], ColumnarValue::Scalar(_)) =>
-                {
-                    let p = p.as_string::<i32>();
-                    if p.is_valid(0) { Some(path(p.value(0))?) } else { None }
-                }
-                _ => None,
-            };
-            let mut texts: Vec<Option<String>> = Vec::new();
-            let mut ints: Vec<Option<i64>> = Vec::new();
-            let mut bools: Vec<Option<bool>> = Vec::new();
-            for i in 0..n {
-                let doc = docs.is_valid(i).then(|| docs.value(i));
-                let parsed = match doc {
-                    None => None,
-                    Some(d) => match serde_json::from_str::<Value>(d) {
-                        Ok(v) => Some(v),
-                        Err(e) if self.j == J::Parse => return exec_err!("Cannot convert value to JSON: '{d}': {e}"),
-                        Err(_) => None,
-                    },
-                };
-                let steps = match (&constant_path, second) {
-                    (Some(p), _) => Some(p),
-                    _ => None,
-                };
-                let own;
-                let steps = match (steps, self.j, second) {
-                    (Some(s), _, _) => Some(s),
-                    (None, J::Extract | J::ExtractScalar | J::Size, Some(p)) => {
-                        let p = p.as_string::<i32>();
-                        if p.is_null(i) {
-                            None
-                        } else {
-                            own = path(p.value(i))?;
-                            Some(&own)
-                        }
-                    }
-                    _ => None,
-                };
-                match self.j {
-                    J::Parse | J::Format => texts.push(parsed.map(|v| v.to_string())),
-                    J::Extract => {
-                        texts.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).map(Value::to_string))
-                    }
-                    J::ExtractScalar => {
-                        texts.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).and_then(scalar_text))
-                    }
-                    J::Size => ints.push(parsed.as_ref().zip(steps).and_then(|(v, s)| walk(v, s)).map(|v| match v {
-                        Value::Array(a) => a.len() as i64,
-                        Value::Object(o) => o.len() as i64,
-                        _ => 0,
-                    })),
-                    J::ArrayLength => ints.push(parsed.as_ref().and_then(|v| v.as_array()).map(|a| a.len() as i64)),
-                    J::IsScalar => bools.push(parsed.as_ref().map(|v| !v.is_array() && !v.is_object())),
-                    J::ArrayGet => {
-                        let index = second.map(|a| a.as_primitive::<arrow::datatypes::Int64Type>());
-                        let got =
-                            parsed.as_ref().and_then(|v| v.as_array()).zip(index.filter(|x| x.is_valid(i))).and_then(
-                                |(a, x)| {
-                                    let k = x.value(i);
-                                    let at = if k < 0 { a.len() as i64 + k } else { k };
-                                    usize::try_from(at).ok().and_then(|at| a.get(at))
-                                },
-                            );
-                        texts.push(got.map(Value::to_string));
-                    }
-                    J::ArrayContains => {
-                        let value =
-                            second.and_then(|a| ScalarValue::try_from_array(a, i).ok()).filter(|v| !v.is_null());
-                        bools.push(match (parsed.as_ref().and_then(|v| v.as_array()), value) {
-                            (Some(a), Some(v)) => Some(a.iter().any(|e| match (&v, e) {
-                                (ScalarValue::Utf8(Some(s)), Value::String(t)) => s == t,
-                                (ScalarValue::Float64(Some(f)), Value::Number(m)) => m.as_f64() == Some(*f),
-                                (ScalarValue::Boolean(Some(b)), Value::Bool(c)) => b == c,
-                                _ => false,
-                            })),
-                            _ => None,
-                        });
-                    }
-                }
-            }
-            let out: ArrayRef = match self.j {
-                J::ArrayContains | J::IsScalar => Arc::new(BooleanArray::from(bools)),
-                J::ArrayLength | J::Size => Arc::new(Int64Array::from(ints)),
-                _ => Arc::new(StringArray::from(texts)),
-            };
-            Ok(out)
-        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
@@ -67,6 +67,70 @@ impl Args<'_> {
         (0..self.len()).map(|i| self.column(i)).collect()
     }
 }
+
+/// A text argument's values; a constant one is read once, not per row.
+pub enum Text {
+    /// The same value on every row.
+    Constant(Option<String>),
+    /// A value a row.
+    Column(StringArray),
+}
+
+impl Text {
+    /// Argument `i` of the call.
+    pub fn new(args: &Args, i: usize) -> Result<Self> {
+        Ok(match args.constant(i) {
+            Some(v) => Text::Constant(v.try_as_str().flatten().map(str::to_string)),
+            None => Text::Column(args.column(i)?.as_string::<i32>().clone()),
+        })
+    }
+
+    /// The value on row `i` (`None` for NULL).
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Text::Constant(v) => v.as_deref(),
+            Text::Column(c) => c.is_valid(i).then(|| c.value(i)),
+        }
+    }
+}
+
+/// A function of one value, declared once: its type, SQL name, the argument it takes (`varchar`
+/// or `binary`, as `shared` coerces them), its result type and column builder (`strings`,
+/// `ints`, `bools`, `binaries`), and what it makes of one value (NULL gives NULL; after
+/// `nullable`, the body answers an `Option` and may give NULL itself).
+macro_rules! unary {
+    ($(#[$doc:meta])* $type:ident, $name:literal, $arg:ident -> $ret:expr, $out:ident, |$v:ident| $body:expr) => {
+        $crate::sql::dialect::function::unary!(
+            $(#[$doc])* $type, $name, $arg -> $ret, $out, nullable |$v| $body.map(Some)
+        );
+    };
+    ($(#[$doc:meta])* $type:ident, $name:literal, $arg:ident -> $ret:expr, $out:ident, nullable |$v:ident| $body:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        struct $type;
+
+        impl $crate::sql::dialect::function::Function for $type {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn coerce(&self, t: &[arrow::datatypes::DataType]) -> datafusion::common::Result<Vec<arrow::datatypes::DataType>> {
+                $crate::sql::dialect::shared::arity($name, t, 1..=1)?;
+                Ok(vec![$crate::sql::dialect::shared::$arg($name, &t[0])?])
+            }
+            fn return_type(&self, _: &[arrow::datatypes::DataType]) -> datafusion::common::Result<arrow::datatypes::DataType> {
+                Ok($ret)
+            }
+            fn kernel(&self, args: &$crate::sql::dialect::function::Args) -> datafusion::common::Result<arrow::array::ArrayRef> {
+                let column = args.column(0)?;
+                let values = $crate::sql::dialect::function::unary!(@values $arg, column);
+                $crate::sql::dialect::function::$out(values.map(|v| v.map(|$v| $body).transpose().map(Option::flatten)))
+            }
+        }
+    };
+    (@values varchar, $c:ident) => { arrow::array::AsArray::as_string::<i32>(&$c).iter() };
+    (@values binary, $c:ident) => { arrow::array::AsArray::as_binary::<i32>(&$c).iter() };
+}
+pub(super) use unary;
 
 /// An integer (`bigint`) argument's value on row `i` (`None` for NULL).
 pub fn int_at(a: &ArrayRef, i: usize) -> Option<i64> {

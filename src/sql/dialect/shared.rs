@@ -76,6 +76,14 @@ pub fn varchar(name: &str, t: &DataType) -> Result<DataType> {
     }
 }
 
+/// An argument of `name` that must be a `varbinary`: any binary type (or NULL) as `Binary`.
+pub fn binary(name: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null => Ok(DataType::Binary),
+        other => plan_err!("{name} expects a varbinary, got {other}"),
+    }
+}
+
 /// An argument of `name` that must be an integer: any integer type (or NULL) as `Int64`.
 pub fn bigint(name: &str, t: &DataType) -> Result<DataType> {
     if t.is_integer() || t.is_null() { Ok(DataType::Int64) } else { plan_err!("{name} expects an integer, got {t}") }

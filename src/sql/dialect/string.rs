@@ -9,16 +9,16 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringBuilder};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use base64::Engine;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use sha2::Digest;
 
-use super::function::{Args, Function, binaries, bools, int_at, ints, strings, udf};
+use super::function::{Args, Function, Text, binaries, int_at, ints, strings, udf, unary};
 use super::shared::{arity, bigint, varchar};
 
 /// The functions of this module.
@@ -61,71 +61,6 @@ fn is_binary(t: &DataType) -> bool {
 fn is_list(t: &DataType) -> bool {
     matches!(t, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..))
 }
-
-/// An argument that must be a `varbinary`.
-fn binary(name: &str, t: &DataType) -> Result<DataType> {
-    if is_binary(t) { Ok(DataType::Binary) } else { plan_err!("{name} expects a varbinary, got {t}") }
-}
-
-/// A text argument's values; a constant one is read once, not per row.
-enum Text {
-    Constant(Option<String>),
-    Column(StringArray),
-}
-
-impl Text {
-    fn new(args: &Args, i: usize) -> Result<Self> {
-        Ok(match args.constant(i) {
-            Some(v) => Text::Constant(v.try_as_str().flatten().map(str::to_string)),
-            None => Text::Column(args.column(i)?.as_string::<i32>().clone()),
-        })
-    }
-
-    fn get(&self, i: usize) -> Option<&str> {
-        match self {
-            Text::Constant(v) => v.as_deref(),
-            Text::Column(c) => c.is_valid(i).then(|| c.value(i)),
-        }
-    }
-}
-
-/// A function of one value, declared once: its type, SQL name, the argument it takes (`varchar`
-/// or `varbinary`), its result type and column, and what it makes of one value.
-macro_rules! unary {
-    ($(#[$doc:meta])* $type:ident, $name:literal, $arg:ident -> $ret:expr, $out:ident, |$v:ident| $body:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, PartialEq, Eq, Hash)]
-        struct $type;
-
-        impl Function for $type {
-            fn name(&self) -> &'static str {
-                $name
-            }
-            fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-                arity($name, t, 1..=1)?;
-                Ok(vec![$arg($name, &t[0])?])
-            }
-            fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-                Ok($ret)
-            }
-            fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-                let column = args.column(0)?;
-                unary!(@values $arg, column).map(|v| v.map(|$v| $body).transpose()).pipe($out)
-            }
-        }
-    };
-    (@values varchar, $c:ident) => { $c.as_string::<i32>().iter() };
-    (@values binary, $c:ident) => { $c.as_binary::<i32>().iter() };
-}
-
-/// `f(x)` written as `x.pipe(f)`, so that a column's builder closes a chain of iterators.
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-
-impl<I: Iterator> Pipe for I {}
 
 unary!(
     /// `codepoint(c)`: the Unicode code point of a single character.

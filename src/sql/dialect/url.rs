@@ -5,51 +5,19 @@
 //! A URI is split as written (Trino reads it with `java.net.URI`): a default port is still
 //! the port, an empty path is empty, and text that is not a URI (a space, say) has no parts.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray};
+use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::DataType;
-use datafusion::common::{Result, exec_err, plan_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::ScalarUDF;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum U {
-    Fragment,
-    Host,
-    Parameter,
-    Path,
-    Port,
-    Protocol,
-    Query,
-    Encode,
-    Decode,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct UrlFn {
-    u: U,
-    name: &'static str,
-    signature: Signature,
-}
+use super::function::{Args, Function, Text, ints, strings, udf, unary};
+use super::shared::{arity, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [
-        (U::Fragment, "url_extract_fragment"),
-        (U::Host, "url_extract_host"),
-        (U::Parameter, "url_extract_parameter"),
-        (U::Path, "url_extract_path"),
-        (U::Port, "url_extract_port"),
-        (U::Protocol, "url_extract_protocol"),
-        (U::Query, "url_extract_query"),
-        (U::Encode, "url_encode"),
-        (U::Decode, "url_decode"),
-    ]
-    .into_iter()
-    .map(|(u, name)| {
-        ScalarUDF::new_from_impl(UrlFn { u, name, signature: Signature::user_defined(Volatility::Immutable) })
-    })
-    .collect()
+    let mut out = vec![udf(Port), udf(Parameter), udf(Encode), udf(Decode)];
+    out.extend([Part::Fragment, Part::Host, Part::Path, Part::Protocol, Part::Query].map(udf));
+    out
 }
 
 /// The parts of a URI, as written.
@@ -130,75 +98,110 @@ fn decode(s: &str) -> Option<String> {
     percent_encoding::percent_decode_str(&plus).decode_utf8().ok().map(|c| c.into_owned())
 }
 
-impl ScalarUDFImpl for UrlFn {
-    fn name(&self) -> &str {
-        self.name
-    }
+unary!(
+    /// `url_encode(s)`.
+    Encode, "url_encode", varchar -> DataType::Utf8, strings, |s| Ok(encode(s))
+);
+unary!(
+    /// `url_decode(s)`: NULL when the bytes are not UTF-8.
+    Decode, "url_decode", varchar -> DataType::Utf8, strings, nullable |s| Ok(decode(s))
+);
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
+/// `url_extract_fragment`, `_host`, `_path`, `_protocol`, `_query`: a part of the URI as written.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Part {
+    Fragment,
+    Host,
+    Path,
+    Protocol,
+    Query,
+}
 
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let n = if self.u == U::Parameter { 2 } else { 1 };
-        if t.len() != n {
-            return plan_err!("{} takes {n} arguments, got {}", self.name, t.len());
+impl Function for Part {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Fragment => "url_extract_fragment",
+            Self::Host => "url_extract_host",
+            Self::Path => "url_extract_path",
+            Self::Protocol => "url_extract_protocol",
+            Self::Query => "url_extract_query",
         }
-        t.iter().map(|t| super::shared::varchar(self.name, t)).collect()
     }
-
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![varchar(self.name(), &t[0])?])
+    }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(if self.u == U::Port { DataType::Int64 } else { DataType::Utf8 })
+        Ok(DataType::Utf8)
     }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        fn part<'a>(f: &Part, p: Parts<'a>) -> Option<&'a str> {
+            match f {
+                Part::Fragment => p.fragment,
+                Part::Host => p.host,
+                Part::Path => Some(p.path),
+                Part::Protocol => p.scheme,
+                Part::Query => p.query,
+            }
+        }
+        let uris = args.column(0)?;
+        strings(uris.as_string::<i32>().iter().map(|u| Ok(u.and_then(parts).and_then(|p| part(self, p)))))
+    }
+}
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |a, n| {
-            let text = a[0].as_string::<i32>();
-            let out: ArrayRef = if self.u == U::Port {
-                let mut ports = Vec::with_capacity(n);
-                for i in 0..n {
-                    let port = text.is_valid(i).then(|| parts(text.value(i))).flatten().and_then(|p| p.port);
-                    ports.push(match port.map(str::parse::<i64>) {
-                        Some(Ok(p)) => Some(p),
-                        Some(Err(_)) => return exec_err!("url_extract_port: not a port in '{}'", text.value(i)),
-                        None => None,
-                    });
-                }
-                Arc::new(Int64Array::from(ports))
-            } else {
-                let out: StringArray = (0..n)
-                    .map(|i| {
-                        if text.is_null(i) {
-                            return None;
-                        }
-                        let s = text.value(i);
-                        match self.u {
-                            U::Encode => Some(encode(s)),
-                            U::Decode => decode(s),
-                            U::Parameter => {
-                                let names = a[1].as_string::<i32>();
-                                if names.is_null(i) {
-                                    return None;
-                                }
-                                let name = names.value(i);
-                                parts(s)?.query?.split('&').find_map(|pair| {
-                                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                                    (decode(k).as_deref() == Some(name)).then(|| decode(v)).flatten()
-                                })
-                            }
-                            U::Fragment => parts(s)?.fragment.map(str::to_string),
-                            U::Host => parts(s)?.host.map(str::to_string),
-                            U::Path => Some(parts(s)?.path.to_string()),
-                            U::Protocol => parts(s)?.scheme.map(str::to_string),
-                            U::Query => parts(s)?.query.map(str::to_string),
-                            U::Port => None,
-                        }
-                    })
-                    .collect();
-                Arc::new(out)
-            };
-            Ok(out)
-        })
+/// `url_extract_port(uri)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Port;
+
+impl Function for Port {
+    fn name(&self) -> &'static str {
+        "url_extract_port"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![varchar(self.name(), &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let uris = args.column(0)?;
+        ints(uris.as_string::<i32>().iter().map(|u| {
+            match u.and_then(parts).and_then(|p| p.port).map(|p| (p, p.parse::<i64>())) {
+                Some((_, Ok(p))) => Ok(Some(p)),
+                Some((p, Err(_))) => exec_err!("url_extract_port: not a port: '{p}' in '{}'", u.unwrap_or_default()),
+                None => Ok(None),
+            }
+        }))
+    }
+}
+
+/// `url_extract_parameter(uri, name)`: the first value of the query's parameter `name`, decoded.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Parameter;
+
+impl Function for Parameter {
+    fn name(&self) -> &'static str {
+        "url_extract_parameter"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        t.iter().map(|t| varchar(self.name(), t)).collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (uris, names) = (Text::new(args, 0)?, Text::new(args, 1)?);
+        strings((0..args.rows).map(|i| {
+            let (Some(uri), Some(name)) = (uris.get(i), names.get(i)) else { return Ok(None) };
+            Ok(parts(uri).and_then(|p| p.query).and_then(|q| {
+                q.split('&').find_map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(k).as_deref() == Some(name)).then(|| decode(v)).flatten()
+                })
+            }))
+        }))
     }
 }
 

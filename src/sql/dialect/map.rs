@@ -2,21 +2,25 @@
 //! `map_from_entries`, `multimap_from_entries`, and the aggregates `map_agg`, `histogram`
 //! and `multimap_agg`.
 //!
-//! Maps are built entry by entry as `ScalarValue`s: they are small (a row's map), and the
-//! aggregates keep one entry per distinct key of a group.
+//! The scalar functions gather a batch's entries with one `take`/`interleave`, keys compared
+//! as Arrow rows; the aggregates keep a group's entries as `ScalarValue`s (one per distinct
+//! key of the group).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray, UInt32Array};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::compute::{cast, interleave};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use arrow::row::{RowConverter, Rows, SortField};
+use datafusion::common::{Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
-};
+use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, ScalarUDF, Signature, Volatility};
+
+use super::function::{Args, Function, udf};
 
 /// The type `map(key, value)`, as DataFusion's `map` builds it.
 pub fn map_type(key: DataType, value: DataType) -> DataType {
@@ -39,20 +43,39 @@ fn key_value(t: &DataType) -> Option<(DataType, DataType)> {
     }
 }
 
-/// One map per row, from its entries (`None` for a NULL map).
+/// One map per row, from its entries (`None` for a NULL map): the aggregates' maps.
 fn maps(rows: Vec<Option<Vec<(ScalarValue, ScalarValue)>>>, t: &DataType) -> Result<ArrayRef> {
-    let DataType::Map(entry, sorted) = t else { return exec_err!("expected a map type, got {t}") };
-    let DataType::Struct(fields) = entry.data_type() else { return exec_err!("a map's entries are a struct") };
+    let (key_type, value_type) = key_value(t).ok_or_else(|| exec_datafusion_err!("expected a map type, got {t}"))?;
     let lengths: Vec<usize> = rows.iter().map(|r| r.as_ref().map_or(0, Vec::len)).collect();
-    let nulls: NullBuffer = rows.iter().map(Option::is_some).collect::<Vec<_>>().into();
+    let valid: Vec<bool> = rows.iter().map(Option::is_some).collect();
     let (keys, values): (Vec<ScalarValue>, Vec<ScalarValue>) = rows.into_iter().flatten().flatten().unzip();
     let column = |values: Vec<ScalarValue>, t: &DataType| -> Result<ArrayRef> {
         if values.is_empty() { Ok(arrow::array::new_empty_array(t)) } else { ScalarValue::iter_to_array(values) }
     };
-    let keys = arrow::compute::cast(&column(keys, fields[0].data_type())?, fields[0].data_type())?;
-    let values = arrow::compute::cast(&column(values, fields[1].data_type())?, fields[1].data_type())?;
+    build_map(t, lengths, column(keys, &key_type)?, column(values, &value_type)?, valid)
+}
+
+/// A map column of type `t`: each row's number of entries, the entries' keys and values in
+/// row order, and which rows are not NULL.
+fn build_map(
+    t: &DataType,
+    lengths: Vec<usize>,
+    keys: ArrayRef,
+    values: ArrayRef,
+    valid: Vec<bool>,
+) -> Result<ArrayRef> {
+    let DataType::Map(entry, sorted) = t else { return exec_err!("expected a map type, got {t}") };
+    let DataType::Struct(fields) = entry.data_type() else { return exec_err!("a map's entries are a struct") };
+    let keys = cast(&keys, fields[0].data_type())?;
+    let values = cast(&values, fields[1].data_type())?;
     let entries = StructArray::try_new(fields.clone(), vec![keys, values], None)?;
-    Ok(Arc::new(MapArray::try_new(entry.clone(), OffsetBuffer::from_lengths(lengths), entries, Some(nulls), *sorted)?))
+    let nulls = Some(NullBuffer::from(valid));
+    Ok(Arc::new(MapArray::try_new(entry.clone(), OffsetBuffer::from_lengths(lengths), entries, nulls, *sorted)?))
+}
+
+/// Keys as comparable rows of bytes, converted once for a batch.
+fn key_rows(keys: &ArrayRef) -> Result<Rows> {
+    Ok(RowConverter::new(vec![SortField::new(keys.data_type().clone())])?.convert_columns(std::slice::from_ref(keys))?)
 }
 
 fn entries_of(map: &MapArray, i: usize) -> Result<Vec<(ScalarValue, ScalarValue)>> {
@@ -62,159 +85,155 @@ fn entries_of(map: &MapArray, i: usize) -> Result<Vec<(ScalarValue, ScalarValue)
         .collect()
 }
 
-/// Puts `value` under `key`, replacing an earlier value.
-fn put(entries: &mut Vec<(ScalarValue, ScalarValue)>, key: ScalarValue, value: ScalarValue) {
-    match entries.iter_mut().find(|(k, _)| *k == key) {
-        Some(e) => e.1 = value,
-        None => entries.push((key, value)),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum M {
-    Concat,
-    FromEntries,
-    MultimapFromEntries,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct MapFn {
-    m: M,
-    name: &'static str,
-    signature: Signature,
-}
-
 /// The scalar functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    [(M::Concat, "map_concat"), (M::FromEntries, "map_from_entries"), (M::MultimapFromEntries, "multimap_from_entries")]
-        .into_iter()
-        .map(|(m, name)| {
-            ScalarUDF::new_from_impl(MapFn { m, name, signature: Signature::user_defined(Volatility::Immutable) })
-        })
-        .collect()
+    vec![udf(Concat), udf(FromEntries { multi: false }), udf(FromEntries { multi: true })]
 }
 
-impl ScalarUDFImpl for MapFn {
-    fn name(&self) -> &str {
-        self.name
-    }
+/// `map_concat(m1, m2, ...)`: every map's entries, a key's value from the last map holding
+/// it; NULL when a map is.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Concat;
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+impl Function for Concat {
+    fn name(&self) -> &'static str {
+        "map_concat"
     }
-
-    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        let name = self.name;
-        match self.m {
-            M::Concat => {
-                // An untyped NULL takes the other maps' type.
-                let kvs: Option<Vec<(DataType, DataType)>> = t.iter().filter(|t| !t.is_null()).map(key_value).collect();
-                let Some(kvs) = kvs.filter(|k| !k.is_empty()) else {
-                    return plan_err!("{name} expects maps, got {t:?}");
-                };
-                let keys: Vec<DataType> = kvs.iter().map(|k| k.0.clone()).collect();
-                let values: Vec<DataType> = kvs.iter().map(|k| k.1.clone()).collect();
-                match (type_union_resolution(&keys), type_union_resolution(&values)) {
-                    (Some(k), Some(v)) => Ok(vec![map_type(k, v); t.len()]),
-                    _ => plan_err!("{name}: maps of different types {t:?}"),
-                }
-            }
-            M::FromEntries | M::MultimapFromEntries => match t {
-                [DataType::List(f)] if matches!(f.data_type(), DataType::Struct(kv) if kv.len() == 2) => Ok(t.to_vec()),
-                // NULL, or an empty ARRAY[]: entries of unknown types.
-                [DataType::Null] => Ok(vec![DataType::new_list(unknown_entry(), true)]),
-                [DataType::List(f)] if f.data_type().is_null() => Ok(vec![DataType::new_list(unknown_entry(), true)]),
-                _ => plan_err!("{name} expects an array of (key, value) rows, got {t:?}"),
-            },
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        // An untyped NULL takes the other maps' type.
+        let kvs: Option<Vec<(DataType, DataType)>> = t.iter().filter(|t| !t.is_null()).map(key_value).collect();
+        let Some(kvs) = kvs.filter(|k| !k.is_empty()) else {
+            return plan_err!("map_concat expects maps, got {t:?}");
+        };
+        let keys: Vec<DataType> = kvs.iter().map(|k| k.0.clone()).collect();
+        let values: Vec<DataType> = kvs.iter().map(|k| k.1.clone()).collect();
+        match (type_union_resolution(&keys), type_union_resolution(&values)) {
+            (Some(k), Some(v)) => Ok(vec![map_type(k, v); t.len()]),
+            _ => plan_err!("map_concat: maps of different types {t:?}"),
         }
     }
-
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
-        let entry = |t: &DataType| -> Option<(DataType, DataType)> {
-            match t {
-                DataType::List(f) => match f.data_type() {
-                    DataType::Struct(kv) => Some((kv[0].data_type().clone(), kv[1].data_type().clone())),
-                    _ => None,
-                },
-                _ => None,
-            }
-        };
-        Ok(match self.m {
-            M::Concat => t[0].clone(),
-            M::FromEntries => {
-                let (k, v) = entry(&t[0]).unwrap_or((DataType::Null, DataType::Null));
-                map_type(k, v)
-            }
-            M::MultimapFromEntries => {
-                let (k, v) = entry(&t[0]).unwrap_or((DataType::Null, DataType::Null));
-                map_type(k, DataType::new_list(v, true))
-            }
-        })
+        Ok(t[0].clone())
     }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |a, n| {
-            let ret = args.return_field.data_type();
-            let mut rows = Vec::with_capacity(n);
-            for i in 0..n {
-                rows.push(match self.m {
-                    M::Concat => {
-                        if a.iter().any(|m| m.is_null(i) || m.data_type().is_null()) {
-                            None
-                        } else {
-                            let mut entries = Vec::new();
-                            for m in a {
-                                for (k, v) in entries_of(m.as_map(), i)? {
-                                    put(&mut entries, k, v);
-                                }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let maps: Vec<&MapArray> = columns.iter().map(|m| m.as_map()).collect();
+        let keys: Vec<Rows> = maps.iter().map(|m| key_rows(m.keys())).collect::<Result<_>>()?;
+        // Which map and entry each entry of the result comes from.
+        let mut picks: Vec<(usize, usize)> = Vec::new();
+        let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+        let mut seen = HashMap::new();
+        for i in 0..args.rows {
+            let start = picks.len();
+            let present = maps.iter().all(|m| m.is_valid(i));
+            if present {
+                seen.clear();
+                for (a, m) in maps.iter().enumerate() {
+                    let range = m.value_offsets()[i] as usize..m.value_offsets()[i + 1] as usize;
+                    for j in range {
+                        match seen.entry(keys[a].row(j)) {
+                            Entry::Occupied(at) => picks[*at.get()] = (a, j),
+                            Entry::Vacant(at) => {
+                                at.insert(picks.len());
+                                picks.push((a, j));
                             }
-                            Some(entries)
                         }
                     }
-                    M::FromEntries | M::MultimapFromEntries => {
-                        let list: &ListArray = a[0].as_list();
-                        if list.is_null(i) {
-                            None
-                        } else {
-                            let items = list.value(i);
-                            let items = items.as_struct();
-                            let mut entries: Vec<(ScalarValue, ScalarValue)> = Vec::new();
-                            for j in 0..items.len() {
-                                if items.is_null(j) {
-                                    return exec_err!("map entry cannot be null");
-                                }
-                                let k = ScalarValue::try_from_array(items.column(0), j)?;
-                                let v = ScalarValue::try_from_array(items.column(1), j)?;
-                                if k.is_null() {
-                                    return exec_err!("map key cannot be null");
-                                }
-                                match (self.m, entries.iter_mut().find(|(x, _)| *x == k)) {
-                                    (M::FromEntries, Some(_)) => {
-                                        return exec_err!("Duplicate map keys ({k}) are not allowed");
-                                    }
-                                    (M::FromEntries, None) => entries.push((k, v)),
-                                    (_, Some((_, ScalarValue::List(l)))) => {
-                                        let mut values: Vec<ScalarValue> = (0..l.value(0).len())
-                                            .map(|x| ScalarValue::try_from_array(&l.value(0), x))
-                                            .collect::<Result<_>>()?;
-                                        values.push(v);
-                                        *l = ScalarValue::new_list_nullable(&values, &l.value_type());
-                                    }
-                                    (_, Some(_)) => return exec_err!("multimap values are arrays"),
-                                    (_, None) => {
-                                        let t = v.data_type();
-                                        entries.push((k, ScalarValue::List(ScalarValue::new_list_nullable(&[v], &t))));
-                                    }
-                                }
-                            }
-                            Some(entries)
-                        }
-                    }
-                });
+                }
             }
-            let out = maps(rows, ret)?;
-            Ok(out)
-        })
+            lengths.push(picks.len() - start);
+            valid.push(present);
+        }
+        let gather = |part: fn(&MapArray) -> &ArrayRef| -> Result<ArrayRef> {
+            let parts: Vec<&dyn Array> = maps.iter().map(|m| part(m).as_ref()).collect();
+            Ok(interleave(&parts, &picks)?)
+        };
+        build_map(args.ret, lengths, gather(MapArray::keys)?, gather(MapArray::values)?, valid)
+    }
+}
+
+/// `map_from_entries(ARRAY[(k, v), ...])` (a duplicate key is an error) and
+/// `multimap_from_entries` (a key's values gathered into an array, in order).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FromEntries {
+    multi: bool,
+}
+
+impl Function for FromEntries {
+    fn name(&self) -> &'static str {
+        if self.multi { "multimap_from_entries" } else { "map_from_entries" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        match t {
+            [DataType::List(f)] if matches!(f.data_type(), DataType::Struct(kv) if kv.len() == 2) => Ok(t.to_vec()),
+            // NULL, or an empty ARRAY[]: entries of unknown types.
+            [DataType::Null] => Ok(vec![DataType::new_list(unknown_entry(), true)]),
+            [DataType::List(f)] if f.data_type().is_null() => Ok(vec![DataType::new_list(unknown_entry(), true)]),
+            _ => plan_err!("{} expects an array of (key, value) rows, got {t:?}", self.name()),
+        }
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        let (k, v) = match &t[0] {
+            DataType::List(f) => match f.data_type() {
+                DataType::Struct(kv) => (kv[0].data_type().clone(), kv[1].data_type().clone()),
+                _ => (DataType::Null, DataType::Null),
+            },
+            _ => (DataType::Null, DataType::Null),
+        };
+        Ok(if self.multi { map_type(k, DataType::new_list(v, true)) } else { map_type(k, v) })
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let items = list.values().as_struct();
+        let (k, v) = (items.column(0), items.column(1));
+        let rows = if k.data_type().is_null() { None } else { Some(key_rows(k)?) };
+        // The entries each map takes (a key's first entry), and for a multimap every key's
+        // entries in order.
+        let (mut keys, mut values, mut counts): (Vec<u32>, Vec<u32>, Vec<usize>) = (vec![], vec![], vec![]);
+        let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+        let mut seen: HashMap<_, usize> = HashMap::new();
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        for (i, range) in list.offsets().windows(2).enumerate() {
+            let start = keys.len();
+            valid.push(list.is_valid(i));
+            seen.clear();
+            groups.clear();
+            for j in (range[0] as usize..range[1] as usize).filter(|_| list.is_valid(i)) {
+                if items.is_null(j) {
+                    return exec_err!("map entry cannot be null");
+                }
+                let Some(rows) = rows.as_ref().filter(|_| k.is_valid(j)) else {
+                    return exec_err!("map key cannot be null");
+                };
+                match seen.entry(rows.row(j)) {
+                    Entry::Occupied(_) if !self.multi => {
+                        let key = ScalarValue::try_from_array(k, j)?;
+                        return exec_err!("Duplicate map keys ({key}) are not allowed");
+                    }
+                    Entry::Occupied(at) => groups[*at.get()].push(j as u32),
+                    Entry::Vacant(at) => {
+                        at.insert(groups.len());
+                        groups.push(vec![j as u32]);
+                        keys.push(j as u32);
+                    }
+                }
+            }
+            for g in &groups {
+                counts.push(g.len());
+                values.extend(g);
+            }
+            lengths.push(keys.len() - start);
+        }
+        let take = |c: &ArrayRef, at: Vec<u32>| arrow::compute::take(c, &UInt32Array::from(at), None);
+        let values = if self.multi {
+            let flat = take(v, values)?;
+            let field = Arc::new(Field::new_list_field(flat.data_type().clone(), true));
+            Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(counts), flat, None)?)
+        } else {
+            take(v, keys.clone())?
+        };
+        build_map(args.ret, lengths, take(k, keys)?, values, valid)
     }
 }
 

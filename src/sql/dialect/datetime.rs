@@ -10,9 +10,12 @@ use arrow::array::{
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMicrosecondType};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
-use datafusion::common::{Result, exec_datafusion_err, exec_err};
+use datafusion::common::{Result, exec_datafusion_err, exec_err, plan_err};
+use datafusion::logical_expr::ScalarUDF;
 
+use super::function::{Args, Function, udf};
 use super::pattern;
+use super::shared::{arity, bigint, varchar};
 
 /// A unit of `date_diff`, `date_add` and `date_trunc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +97,7 @@ impl PartialOrd for Unit {
 
 /// A field `year`, `month`, ... read from a date or a timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Field {
+enum Field {
     Year,
     Quarter,
     Month,
@@ -208,7 +211,7 @@ fn trunc(unit: Unit, x: NaiveDateTime) -> NaiveDateTime {
 }
 
 /// `date_diff(unit, a, b)`: whole units from `a` to `b`.
-pub fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
+fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
     let (a, b) = (datetimes(&args[1])?, datetimes(&args[2])?);
     let of = args[1].data_type();
     let mut units = Units::new(&args[0], of)?;
@@ -223,7 +226,7 @@ pub fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 /// `date_add(unit, n, x)`: `x` plus `n` units, of the type of `x`.
-pub fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
+fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
     let of = args[2].data_type();
     let mut units = Units::new(&args[0], of)?;
     let n = args[1].as_primitive::<arrow::datatypes::Int64Type>();
@@ -265,7 +268,7 @@ pub fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 /// `date_trunc(unit, x)`: `x` truncated to the unit, of the type of `x`.
-pub fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
+fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
     let of = args[1].data_type();
     let mut units = Units::new(&args[0], of)?;
     if of == &DataType::Date32 {
@@ -299,7 +302,7 @@ pub fn date_trunc(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 /// `year(x)`, `month(x)`, `day_of_week(x)`, ...: a field of a date or a timestamp.
-pub fn field(field: Field, args: &[ArrayRef]) -> Result<ArrayRef> {
+fn field(field: Field, args: &[ArrayRef]) -> Result<ArrayRef> {
     if let DataType::Interval(_) = args[0].data_type() {
         return interval_field(field, &args[0]);
     }
@@ -355,7 +358,7 @@ fn interval_field(field: Field, array: &ArrayRef) -> Result<ArrayRef> {
 }
 
 /// `to_unixtime(x)`: seconds since 1970 as a double.
-pub fn to_unixtime(args: &[ArrayRef]) -> Result<ArrayRef> {
+fn to_unixtime(args: &[ArrayRef]) -> Result<ArrayRef> {
     let values = datetimes(&args[0])?;
     Ok(Arc::new(
         values
@@ -366,7 +369,7 @@ pub fn to_unixtime(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 /// `last_day_of_month(x)`: a date.
-pub fn last_day_of_month(args: &[ArrayRef]) -> Result<ArrayRef> {
+fn last_day_of_month(args: &[ArrayRef]) -> Result<ArrayRef> {
     let values = datetimes(&args[0])?;
     temporal_array(values.into_iter().map(|v| v.map(|d| midnight(last_day(d.date())))), &DataType::Date32)
 }
@@ -377,7 +380,7 @@ fn midnight(d: NaiveDate) -> NaiveDateTime {
 
 /// `to_iso8601(x)`: `2022-02-04`, or `2022-02-04T10:15:00.000` for a timestamp, with the
 /// fraction digits of its precision.
-pub fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
+fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
     let pattern = match args[0].data_type() {
         DataType::Date32 => "%Y-%m-%d",
         DataType::Timestamp(TimeUnit::Second, _) => "%Y-%m-%dT%H:%M:%S",
@@ -392,7 +395,7 @@ pub fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
 
 /// `from_iso8601_date(s)`: a calendar date (`2020-05-11`), a week date (`2020-W10`,
 /// `2020-W10-3`) or an ordinal date (`2020-123`). With `lenient`, what does not parse is NULL.
-pub fn from_iso8601_date(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
+fn from_iso8601_date(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
     let text = strings(&args[0])?;
     let mut out = Vec::with_capacity(text.len());
     for s in text.iter() {
@@ -425,7 +428,7 @@ fn iso8601_date(s: &str) -> Option<NaiveDate> {
 }
 
 /// `date_format(x, pattern)` (MySQL patterns) or `format_datetime(x, pattern)` (Joda).
-pub fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
+fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
     let values = datetimes(&args[0])?;
     let patterns = strings(&args[1])?;
     let mut out = StringBuilder::with_capacity(values.len(), values.len() * 10);
@@ -447,7 +450,7 @@ pub fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
 }
 
 /// `date_parse(s, pattern)`: a timestamp(3). With `lenient`, what does not parse is NULL.
-pub fn date_parse(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
+fn date_parse(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
     let text = strings(&args[0])?;
     let patterns = strings(&args[1])?;
     let mut out = Vec::with_capacity(text.len());
@@ -493,5 +496,231 @@ mod tests {
         assert_eq!(iso8601_date("2020-W10-3"), NaiveDate::from_ymd_opt(2020, 3, 4));
         assert_eq!(iso8601_date("2020-5-11"), None);
         assert_eq!(iso8601_date("20200511"), None);
+    }
+}
+
+/// The functions of this module.
+pub fn functions() -> Vec<ScalarUDF> {
+    let mut out = vec![
+        udf(DateDiff),
+        udf(DateAdd),
+        udf(DateTrunc),
+        udf(LastDayOfMonth),
+        udf(ToIso8601),
+        udf(ToUnixtime),
+        udf(Format { joda: false }),
+        udf(Format { joda: true }),
+        udf(DateParse { lenient: false }),
+        udf(FromIso8601Date { lenient: false }),
+    ];
+    use Field::*;
+    let fields = [Year, Quarter, Month, Week, Day, DayOfWeek, DayOfYear, Hour, Minute, Second, Millisecond, YearOfWeek];
+    out.extend(fields.map(udf));
+    out
+}
+
+/// A date or timestamp argument (a NULL as a date).
+fn temporal(name: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        DataType::Date32 | DataType::Timestamp(_, _) => Ok(t.clone()),
+        DataType::Date64 | DataType::Null => Ok(DataType::Date32),
+        other => plan_err!("{name} expects a date or a timestamp, got {other}"),
+    }
+}
+
+/// Declares a date function whose kernel is one of this module's functions of arrays.
+macro_rules! date_function {
+    ($(#[$doc:meta])* $type:ident, $name:literal, |$t:ident| $coerce:expr, |$r:ident| $ret:expr, |$a:ident| $kernel:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        struct $type;
+
+        impl Function for $type {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn coerce(&self, $t: &[DataType]) -> Result<Vec<DataType>> {
+                $coerce
+            }
+            fn return_type(&self, $r: &[DataType]) -> Result<DataType> {
+                Ok($ret)
+            }
+            fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+                let $a = args.columns()?;
+                $kernel
+            }
+        }
+    };
+}
+
+date_function!(
+    /// `date_diff(unit, a, b)`: a date against a timestamp compares as timestamps.
+    DateDiff, "date_diff",
+    |t| {
+        arity("date_diff", t, 3..=3)?;
+        let (a, b) = (temporal("date_diff", &t[1])?, temporal("date_diff", &t[2])?);
+        let common = if a == b { a } else { DataType::Timestamp(TimeUnit::Microsecond, None) };
+        Ok(vec![varchar("date_diff", &t[0])?, common.clone(), common])
+    },
+    |_t| DataType::Int64,
+    |a| date_diff(&a)
+);
+date_function!(
+    /// `date_add(unit, n, x)`.
+    DateAdd, "date_add",
+    |t| {
+        arity("date_add", t, 3..=3)?;
+        Ok(vec![varchar("date_add", &t[0])?, bigint("date_add", &t[1])?, temporal("date_add", &t[2])?])
+    },
+    |t| t[2].clone(),
+    |a| date_add(&a)
+);
+date_function!(
+    /// `date_trunc(unit, x)`.
+    DateTrunc, "date_trunc",
+    |t| {
+        arity("date_trunc", t, 2..=2)?;
+        Ok(vec![varchar("date_trunc", &t[0])?, temporal("date_trunc", &t[1])?])
+    },
+    |t| t[1].clone(),
+    |a| date_trunc(&a)
+);
+date_function!(
+    /// `last_day_of_month(x)`.
+    LastDayOfMonth, "last_day_of_month",
+    |t| {
+        arity("last_day_of_month", t, 1..=1)?;
+        Ok(vec![temporal("last_day_of_month", &t[0])?])
+    },
+    |_t| DataType::Date32,
+    |a| last_day_of_month(&a)
+);
+date_function!(
+    /// `to_iso8601(x)`.
+    ToIso8601, "to_iso8601",
+    |t| {
+        arity("to_iso8601", t, 1..=1)?;
+        Ok(vec![temporal("to_iso8601", &t[0])?])
+    },
+    |_t| DataType::Utf8,
+    |a| to_iso8601(&a)
+);
+date_function!(
+    /// `to_unixtime(x)`: seconds since the epoch, a double.
+    ToUnixtime, "to_unixtime",
+    |t| {
+        arity("to_unixtime", t, 1..=1)?;
+        Ok(vec![temporal("to_unixtime", &t[0])?])
+    },
+    |_t| DataType::Float64,
+    |a| to_unixtime(&a)
+);
+
+/// `date_format(x, mysql_pattern)` and `format_datetime(x, joda_pattern)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Format {
+    joda: bool,
+}
+
+impl Function for Format {
+    fn name(&self) -> &'static str {
+        if self.joda { "format_datetime" } else { "date_format" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![temporal(self.name(), &t[0])?, varchar(self.name(), &t[1])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        format(&args.columns()?, self.joda)
+    }
+}
+
+/// `date_parse(text, mysql_pattern)`; `lenient` (inside `try`): NULL for text that does not parse.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct DateParse {
+    pub lenient: bool,
+}
+
+impl Function for DateParse {
+    fn name(&self) -> &'static str {
+        "date_parse"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("date_parse", t, 2..=2)?;
+        Ok(vec![varchar("date_parse", &t[0])?, varchar("date_parse", &t[1])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(TimeUnit::Millisecond, None))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        date_parse(&args.columns()?, self.lenient)
+    }
+}
+
+/// `from_iso8601_date(text)`; `lenient` as `DateParse`'s.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FromIso8601Date {
+    pub lenient: bool,
+}
+
+impl Function for FromIso8601Date {
+    fn name(&self) -> &'static str {
+        "from_iso8601_date"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("from_iso8601_date", t, 1..=1)?;
+        Ok(vec![varchar("from_iso8601_date", &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Date32)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        from_iso8601_date(&args.columns()?, self.lenient)
+    }
+}
+
+/// `year(x)`, `month(x)`, ...: a field of a date or timestamp (or of an interval).
+impl Function for Field {
+    fn name(&self) -> &'static str {
+        match self {
+            Field::Year => "year",
+            Field::Quarter => "quarter",
+            Field::Month => "month",
+            Field::Week => "week",
+            Field::Day => "day",
+            Field::DayOfWeek => "day_of_week",
+            Field::DayOfYear => "day_of_year",
+            Field::Hour => "hour",
+            Field::Minute => "minute",
+            Field::Second => "second",
+            Field::Millisecond => "millisecond",
+            Field::YearOfWeek => "year_of_week",
+        }
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        match self {
+            Field::Week => &["week_of_year"],
+            Field::Day => &["day_of_month"],
+            Field::DayOfWeek => &["dow"],
+            Field::DayOfYear => &["doy"],
+            Field::YearOfWeek => &["yow"],
+            _ => &[],
+        }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        match &t[0] {
+            DataType::Interval(_) => Ok(t.to_vec()),
+            other => Ok(vec![temporal(self.name(), other)?]),
+        }
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        field(*self, &args.columns()?)
     }
 }

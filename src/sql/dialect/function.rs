@@ -3,6 +3,7 @@
 //! `ScalarUDFImpl` boilerplate (the signature, constants in and out) lives here, so a family
 //! module holds only what differs from one function to the next.
 
+use std::any::Any;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -10,7 +11,10 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 
 /// One of the dialect's scalar functions.
 pub trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
@@ -31,6 +35,17 @@ pub trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
 
     /// The kernel: the arguments, each a column or a constant, to a column of `args.rows` values.
     fn kernel(&self, args: &Args) -> Result<ArrayRef>;
+
+    /// The call rewritten while the plan is simplified, for functions that are another
+    /// expression in disguise (`if` is a `CASE`); the kernel still answers a plan that skipped it.
+    fn simplify(&self, args: Vec<Expr>, _: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        Ok(ExprSimplifyResult::Original(args))
+    }
+}
+
+/// The function a registered UDF is, when it is an `F`.
+pub fn downcast<F: Function>(f: &ScalarUDF) -> Option<&F> {
+    (f.inner().as_ref() as &dyn Any).downcast_ref::<Udf<F>>().map(|u| &u.f)
 }
 
 /// A call's arguments as the kernel sees them: which are constants (to be used once, not
@@ -60,6 +75,11 @@ impl Args<'_> {
     /// Argument `i` as a column of `rows` values (a constant repeated).
     pub fn column(&self, i: usize) -> Result<ArrayRef> {
         self.values[i].to_array(self.rows)
+    }
+
+    /// Argument `i`'s type.
+    pub fn data_type(&self, i: usize) -> DataType {
+        self.values[i].data_type()
     }
 
     /// Every argument as a column.
@@ -170,6 +190,10 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
 
     fn return_type(&self, types: &[DataType]) -> Result<DataType> {
         self.f.return_type(types)
+    }
+
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        self.f.simplify(args, info)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -75,7 +75,8 @@ fn build_map(
 
 /// Keys as comparable rows of bytes, converted once for a batch.
 fn key_rows(keys: &ArrayRef) -> Result<Rows> {
-    Ok(RowConverter::new(vec![SortField::new(keys.data_type().clone())])?.convert_columns(std::slice::from_ref(keys))?)
+    Ok(RowConverter::new(vec![SortField::new(keys.data_type().clone())])?
+        .convert_columns(std::slice::from_ref(keys))?)
 }
 
 fn entries_of(map: &MapArray, i: usize) -> Result<Vec<(ScalarValue, ScalarValue)>> {

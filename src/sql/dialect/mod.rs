@@ -81,6 +81,7 @@ pub fn names(ctx: &SessionContext) -> Vec<String> {
 pub fn register(ctx: &SessionContext) {
     let udfs = [
         scalar::functions(),
+        datetime::functions(),
         numeric::functions(),
         regexp::functions(),
         json::functions(),

@@ -33,6 +33,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Replace),
         udf(Soundex),
         udf(Split),
+        udf(SplitPart),
         udf(SplitToMap { multi: false }),
         udf(SplitToMap { multi: true }),
         udf(Strpos { from_end: false }),
@@ -860,6 +861,41 @@ fn soundex(s: &str) -> String {
         out.push('0');
     }
     out
+}
+
+/// `split_part(s, delimiter, n)`: the n-th field (from 1), NULL past the last one; an empty
+/// delimiter splits into characters.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SplitPart;
+
+impl Function for SplitPart {
+    fn name(&self) -> &'static str {
+        "split_part"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("split_part", t, 3..=3)?;
+        Ok(vec![varchar("split_part", &t[0])?, varchar("split_part", &t[1])?, bigint("split_part", &t[2])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (text, delimiter, index) = (Text::new(args, 0)?, Text::new(args, 1)?, args.column(2)?);
+        strings((0..args.rows).map(|i| {
+            let (Some(s), Some(d), Some(n)) = (text.get(i), delimiter.get(i), int_at(&index, i)) else {
+                return Ok(None);
+            };
+            if n <= 0 {
+                return exec_err!("split_part: index must be greater than zero, got {n}");
+            }
+            let nth = (n - 1) as usize;
+            Ok(if d.is_empty() {
+                s.chars().nth(nth).map(String::from)
+            } else {
+                s.split(d).nth(nth).map(str::to_string)
+            })
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -13,18 +13,21 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, Decimal128Array};
 use arrow::datatypes::{DataType, Decimal128Type, FieldRef, i256};
+use arrow::error::ArrowError;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
 use datafusion::functions_aggregate::average::avg_udaf;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, ReversedUDAF};
 use datafusion::logical_expr::{
-    BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature, TryCast, Volatility,
+    BinaryExpr, Cast, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF, Signature, TryCast,
 };
 use datafusion::optimizer::AnalyzerRule;
+
+use super::function::{Args, Function, udf};
+use super::shared::arity;
 
 /// The type of `decimal(p1, s1) / decimal(p2, s2)` in Trino (`p2` does not count).
 fn quotient_type(p1: u8, s1: i8, s2: i8) -> DataType {
@@ -46,17 +49,21 @@ fn decimal_parts(t: &DataType) -> Option<(u8, i8)> {
 
 /// `a / b` of decimals as Trino divides them.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct Quotient {
-    signature: Signature,
-}
+struct Quotient;
 
-impl ScalarUDFImpl for Quotient {
-    fn name(&self) -> &str {
+impl Function for Quotient {
+    fn name(&self) -> &'static str {
         "athena_decimal_divide"
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        t.iter()
+            .map(|t| match decimal_parts(t) {
+                Some((p, s)) => Ok(DataType::Decimal128(p.max(1), s)),
+                None => plan_err!("decimal division of {t}"),
+            })
+            .collect()
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
@@ -66,49 +73,46 @@ impl ScalarUDFImpl for Quotient {
         }
     }
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let DataType::Decimal128(precision, scale) = args.return_field.data_type().clone() else {
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let &DataType::Decimal128(precision, scale) = args.ret else {
             return exec_err!("decimal division returns a decimal");
         };
-        super::shared::invoke(&args, |arrays, n| {
-            let as_decimal = |array: &ArrayRef| -> Result<(ArrayRef, i8)> {
-                let (p, s) = decimal_parts(array.data_type()).unwrap_or((38, 0));
-                Ok((arrow::compute::cast(array, &DataType::Decimal128(p.max(1), s))?, s))
-            };
-            let ((a, s1), (b, s2)) = (as_decimal(&arrays[0])?, as_decimal(&arrays[1])?);
-            let (a, b) = (a.as_primitive::<Decimal128Type>(), b.as_primitive::<Decimal128Type>());
-            // a / 10^s1 ÷ b / 10^s2, at `scale`: a · 10^(scale + s2 - s1) ÷ b, rounded half up.
-            let shift = i256::from_i128(10).pow_wrapping((scale as i32 + s2 as i32 - s1 as i32) as u32);
-            let limit = i256::from_i128(10).pow_wrapping(precision as u32);
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                if a.is_null(i) || b.is_null(i) {
-                    out.push(None);
-                    continue;
-                }
-                let (x, y) = (i256::from_i128(a.value(i)), i256::from_i128(b.value(i)));
-                if y == i256::ZERO {
-                    return exec_err!("Division by zero");
-                }
-                let num = x.wrapping_mul(shift);
-                let (q, r) = (num.wrapping_div(y), num.wrapping_rem(y));
-                let twice = r.wrapping_abs().wrapping_mul(i256::from_i128(2));
-                let q = if twice >= y.wrapping_abs() {
-                    if (num < i256::ZERO) != (y < i256::ZERO) {
-                        q.wrapping_sub(i256::ONE)
-                    } else {
-                        q.wrapping_add(i256::ONE)
-                    }
-                } else {
-                    q
-                };
-                if q.wrapping_abs() >= limit {
-                    return exec_err!("Decimal overflow: the quotient does not fit DECIMAL({precision}, {scale})");
-                }
-                out.push(q.to_i128());
+        // Made by the rule below after types are coerced: an integer comes as it is.
+        let as_decimal = |array: ArrayRef| -> Result<(ArrayRef, i8)> {
+            let (p, s) = decimal_parts(array.data_type()).unwrap_or((38, 0));
+            Ok((arrow::compute::cast(&array, &DataType::Decimal128(p.max(1), s))?, s))
+        };
+        let ((a, s1), (b, s2)) = (as_decimal(args.column(0)?)?, as_decimal(args.column(1)?)?);
+        // a / 10^s1 ÷ b / 10^s2, at `scale`: a · 10^(scale + s2 - s1) ÷ b, rounded half up.
+        let shift = i256::from_i128(10).pow_wrapping((scale as i32 + s2 as i32 - s1 as i32) as u32);
+        let limit = i256::from_i128(10).pow_wrapping(precision as u32);
+        let quotient = |x: i128, y: i128| {
+            let (x, y) = (i256::from_i128(x), i256::from_i128(y));
+            if y == i256::ZERO {
+                return Err(ArrowError::DivideByZero);
             }
-            Ok(Arc::new(Decimal128Array::from(out).with_precision_and_scale(precision, scale)?) as ArrayRef)
-        })
+            let num = x.wrapping_mul(shift);
+            let (q, r) = (num.wrapping_div(y), num.wrapping_rem(y));
+            let twice = r.wrapping_abs().wrapping_mul(i256::from_i128(2));
+            let away = if (num < i256::ZERO) != (y < i256::ZERO) { i256::MINUS_ONE } else { i256::ONE };
+            let q = if twice >= y.wrapping_abs() { q.wrapping_add(away) } else { q };
+            match q.to_i128() {
+                Some(v) if q.wrapping_abs() < limit => Ok(v),
+                _ => Err(ArrowError::ComputeError(format!(
+                    "Decimal overflow: the quotient does not fit DECIMAL({precision}, {scale})"
+                ))),
+            }
+        };
+        let out: Decimal128Array = arrow::compute::try_binary(
+            a.as_primitive::<Decimal128Type>(),
+            b.as_primitive::<Decimal128Type>(),
+            quotient,
+        )
+        .map_err(|e| match e {
+            ArrowError::DivideByZero => exec_datafusion_err!("Division by zero"),
+            e => e.into(),
+        })?;
+        Ok(Arc::new(out.with_precision_and_scale(precision, scale)?))
     }
 }
 
@@ -122,8 +126,7 @@ impl AnalyzerRule for DecimalRules {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let divide =
-            Arc::new(ScalarUDF::new_from_impl(Quotient { signature: Signature::any(2, Volatility::Immutable) }));
+        let divide = Arc::new(udf(Quotient));
         super::shared::rewrite_expressions(plan, |e, schema| rule(e, schema, &divide))
     }
 }

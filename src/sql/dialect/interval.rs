@@ -4,106 +4,93 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, IntervalMonthDayNanoArray};
+use arrow::array::{ArrayRef, AsArray, IntervalMonthDayNanoArray};
 use arrow::datatypes::{
     DataType, Date32Type, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
 };
+use arrow::error::ArrowError;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
-use datafusion::logical_expr::{
-    BinaryExpr, ColumnarValue, Expr, ExprSchemable, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
-};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
+
+use super::function::{Args, Function, udf};
+use super::shared::arity;
 
 const MONTH_DAY_NANO: DataType = DataType::Interval(IntervalUnit::MonthDayNano);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum I {
-    /// `interval * n` (and `interval / n` as `interval * (1 / n)`).
-    Scale,
-    /// `date - date`.
-    Days,
-}
-
+/// `interval * n` (and `interval / n` as `interval * (1 / n)`), under the name the parser
+/// gives it (see `syntax`): DataFusion's planner refuses the operator before any rewrite
+/// could see it.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct IntervalFn {
-    i: I,
-    signature: Signature,
-}
+struct Scale;
 
-/// `interval * number`, under the name the parser gives it (see `syntax`): DataFusion's
-/// planner refuses the operator before any rewrite could see it.
+/// `date - date`: an interval of days.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Days;
+
+/// The functions of this module callable by name.
 pub fn functions() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::new_from_impl(IntervalFn { i: I::Scale, signature: Signature::any(2, Volatility::Immutable) })]
+    vec![udf(Scale)]
 }
 
-fn udf(i: I) -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(IntervalFn { i, signature: Signature::any(2, Volatility::Immutable) }))
-}
-
-impl ScalarUDFImpl for IntervalFn {
-    fn name(&self) -> &str {
-        match self.i {
-            I::Scale => "athena_interval_scale",
-            I::Days => "athena_date_difference",
-        }
+impl Function for Scale {
+    fn name(&self) -> &'static str {
+        "athena_interval_scale"
     }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![MONTH_DAY_NANO, DataType::Float64])
     }
-
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(MONTH_DAY_NANO)
     }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (intervals, factors) = (args.column(0)?, args.column(1)?);
+        let out: IntervalMonthDayNanoArray = arrow::compute::try_binary(
+            intervals.as_primitive::<IntervalMonthDayNanoType>(),
+            factors.as_primitive::<Float64Type>(),
+            |v, f| {
+                if v.months != 0 && (v.days != 0 || v.nanoseconds != 0) {
+                    return Err(ArrowError::ComputeError(
+                        "an interval is either year to month or day to second".into(),
+                    ));
+                }
+                if v.months != 0 {
+                    return Ok(IntervalMonthDayNano::new((v.months as f64 * f).round() as i32, 0, 0));
+                }
+                // Day to second: milliseconds, as Trino keeps them.
+                let ms = (v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6) * f;
+                if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 1e6 {
+                    return Err(ArrowError::ComputeError("interval overflow".into()));
+                }
+                Ok(IntervalMonthDayNano::new(0, 0, ms.round() as i64 * 1_000_000))
+            },
+        )?;
+        Ok(Arc::new(out))
+    }
+}
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |a, n| {
-            let out: IntervalMonthDayNanoArray = match self.i {
-                I::Scale => {
-                    let intervals = arrow::compute::cast(&a[0], &MONTH_DAY_NANO)?;
-                    let intervals = intervals.as_primitive::<IntervalMonthDayNanoType>();
-                    let factors = arrow::compute::cast(&a[1], &DataType::Float64)?;
-                    let factors = factors.as_primitive::<Float64Type>();
-                    let mut out = Vec::with_capacity(n);
-                    for i in 0..n {
-                        if intervals.is_null(i) || factors.is_null(i) {
-                            out.push(None);
-                            continue;
-                        }
-                        let (v, f) = (intervals.value(i), factors.value(i));
-                        if v.months != 0 && (v.days != 0 || v.nanoseconds != 0) {
-                            return exec_err!("an interval is either year to month or day to second");
-                        }
-                        if v.months != 0 {
-                            out.push(Some(IntervalMonthDayNano::new((v.months as f64 * f).round() as i32, 0, 0)));
-                        } else {
-                            // Day to second: milliseconds, as Trino keeps them.
-                            let ms = (v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6) * f;
-                            if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 1e6 {
-                                return exec_err!("interval overflow");
-                            }
-                            out.push(Some(IntervalMonthDayNano::new(0, 0, ms.round() as i64 * 1_000_000)));
-                        }
-                    }
-                    out.into_iter().collect()
-                }
-                I::Days => {
-                    let (x, y) = (a[0].as_primitive::<Date32Type>(), a[1].as_primitive::<Date32Type>());
-                    (0..n)
-                        .map(|i| {
-                            (x.is_valid(i) && y.is_valid(i))
-                                .then(|| IntervalMonthDayNano::new(0, x.value(i) - y.value(i), 0))
-                        })
-                        .collect()
-                }
-            };
-            let out: ArrayRef = Arc::new(out);
-            Ok(out)
-        })
+impl Function for Days {
+    fn name(&self) -> &'static str {
+        "athena_date_difference"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![DataType::Date32, DataType::Date32])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(MONTH_DAY_NANO)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (x, y) = (args.column(0)?, args.column(1)?);
+        let out: IntervalMonthDayNanoArray =
+            arrow::compute::binary(x.as_primitive::<Date32Type>(), y.as_primitive::<Date32Type>(), |a, b| {
+                IntervalMonthDayNano::new(0, a - b, 0)
+            })?;
+        Ok(Arc::new(out))
     }
 }
 
@@ -128,20 +115,20 @@ impl FunctionRewrite for IntervalArithmetic {
             matches!(e, Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.days == 0 && v.nanoseconds == 0)
                 || matches!(e, Expr::Literal(ScalarValue::IntervalYearMonth(_), _))
         };
-        let call = |i: I, args: Vec<Expr>| Expr::ScalarFunction(ScalarFunction::new_udf(udf(i), args));
+        let call = |f: ScalarUDF, args: Vec<Expr>| Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(f), args));
         let rewritten = match op {
-            Operator::Multiply if interval(&l) && number(&r) => call(I::Scale, vec![*left.clone(), *right.clone()]),
-            Operator::Multiply if number(&l) && interval(&r) => call(I::Scale, vec![*right.clone(), *left.clone()]),
+            Operator::Multiply if interval(&l) && number(&r) => call(udf(Scale), vec![*left.clone(), *right.clone()]),
+            Operator::Multiply if number(&l) && interval(&r) => call(udf(Scale), vec![*right.clone(), *left.clone()]),
             Operator::Divide if interval(&l) && number(&r) => {
                 let inverse = Expr::BinaryExpr(BinaryExpr::new(
                     Box::new(datafusion::logical_expr::lit(1.0_f64)),
                     Operator::Divide,
                     Box::new(right.as_ref().clone().cast_to(&DataType::Float64, schema)?),
                 ));
-                call(I::Scale, vec![*left.clone(), inverse])
+                call(udf(Scale), vec![*left.clone(), inverse])
             }
             Operator::Minus if l == DataType::Date32 && r == DataType::Date32 => {
-                call(I::Days, vec![*left.clone(), *right.clone()])
+                call(udf(Days), vec![*left.clone(), *right.clone()])
             }
             // A timestamp(0) plus an interval of days to seconds is a timestamp(3) in Trino (the
             // interval's own precision), so that `+ INTERVAL '1.5' SECOND` keeps its fraction.

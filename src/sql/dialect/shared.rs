@@ -1,27 +1,12 @@
-//! What the dialect's functions and rules share: running a function on arrays whether its
-//! arguments are columns or constants, and rewriting every expression of a plan once its
-//! types are known.
+//! What the dialect's functions and rules share: reading arguments' types, and rewriting
+//! every expression of a plan once its types are known.
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
+use datafusion::common::{DFSchema, Result, plan_err};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
-use datafusion::logical_expr::{ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 
-use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
-
-/// Runs `f` on the arguments as arrays (one row when every argument is a constant, and then
-/// the answer is a constant too); `f` gets the arrays and their length.
-pub fn invoke(
-    args: &ScalarFunctionArgs,
-    f: impl FnOnce(&[ArrayRef], usize) -> Result<ArrayRef>,
-) -> Result<ColumnarValue> {
-    let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let n = if scalar { 1 } else { args.number_rows };
-    let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
-    let out = f(&arrays, n)?;
-    Ok(if scalar { ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?) } else { ColumnarValue::Array(out) })
-}
 
 /// Rewrites every expression of `plan` and its subqueries bottom up with `rule`, which sees the
 /// schema the expression's columns come from; results keep their names.

@@ -20,11 +20,10 @@ use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{
-    Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    TryCast, Volatility,
-};
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
 use datafusion::optimizer::AnalyzerRule;
+
+use super::function::{Args, Function, udf};
 
 /// How a double is spelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,28 +268,23 @@ fn respelled(t: &DataType) -> bool {
 
 /// `CAST(x AS VARCHAR)` with Trino's spelling.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct ToVarchar {
-    signature: Signature,
-}
+struct ToVarchar;
 
-impl ScalarUDFImpl for ToVarchar {
-    fn name(&self) -> &str {
+impl Function for ToVarchar {
+    fn name(&self) -> &'static str {
         "athena_to_varchar"
     }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(t.to_vec())
     }
-
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)
     }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        super::shared::invoke(&args, |arrays, n| {
-            let text: StringArray = (0..n).map(|i| value(arrays[0].as_ref(), i, Double::Cast)).collect();
-            Ok(Arc::new(text) as ArrayRef)
-        })
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let values = args.column(0)?;
+        let text: StringArray = (0..args.rows).map(|i| value(values.as_ref(), i, Double::Cast)).collect();
+        Ok(Arc::new(text))
     }
 }
 
@@ -304,7 +298,7 @@ impl AnalyzerRule for SpelledCasts {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let udf = Arc::new(ScalarUDF::new_from_impl(ToVarchar { signature: Signature::any(1, Volatility::Immutable) }));
+        let to_varchar = Arc::new(udf(ToVarchar));
         super::shared::rewrite_expressions(plan, |e, schema| {
             let (inner, target) = match &e {
                 Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type()),
@@ -314,7 +308,7 @@ impl AnalyzerRule for SpelledCasts {
             if !text || !inner.get_type(schema).is_ok_and(|t| respelled(&t)) {
                 return Ok(Transformed::no(e));
             }
-            let call = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![inner.as_ref().clone()]));
+            let call = Expr::ScalarFunction(ScalarFunction::new_udf(to_varchar.clone(), vec![inner.as_ref().clone()]));
             Ok(Transformed::yes(if target == &DataType::Utf8 { call } else { call.cast_to(target, schema)? }))
         })
     }

@@ -282,6 +282,11 @@ impl Function for Replace {
         };
         let with = columns.get(2).map(|w| w.as_string::<i32>());
         let text = columns[0].as_string::<i32>();
+        if let (Patterns::Constant(Some(re)), Some(Some(template))) = (&patterns, &constant)
+            && let Some(literal) = Literal::of(re.as_str()).filter(|_| !template.contains('$'))
+        {
+            return Ok(Arc::new(literal.replace(text, template)));
+        }
         // Written straight into the result's buffer: no string per row.
         let mut out = StringBuilder::with_capacity(args.rows, text.values().len());
         let mut expanded = String::new();
@@ -322,6 +327,64 @@ impl Function for Replace {
             out.append_value(&s[last..]);
         }
         Ok(Arc::new(out.finish()))
+    }
+}
+
+/// A pattern that matches a fixed string, or one character of an ASCII class: replaced by a
+/// byte search, without the regex engine's per-match work (a match of either is whole
+/// characters, and the leftmost-first matches are the non-overlapping ones left to right).
+enum Literal {
+    Text(Box<memchr::memmem::Finder<'static>>),
+    Class(Box<[bool; 256]>),
+}
+
+impl Literal {
+    fn of(pattern: &str) -> Option<Literal> {
+        use regex_syntax::hir::{Class, HirKind};
+        let hir = regex_syntax::parse(pattern).ok()?;
+        match hir.kind() {
+            HirKind::Literal(l) if !l.0.is_empty() => {
+                Some(Literal::Text(Box::new(memchr::memmem::Finder::new(&l.0[..]).into_owned())))
+            }
+            HirKind::Class(Class::Unicode(c)) if c.ranges().iter().all(|r| r.end().is_ascii()) => {
+                let mut table = Box::new([false; 256]);
+                for r in c.ranges() {
+                    table[r.start() as usize..=r.end() as usize].fill(true);
+                }
+                Some(Literal::Class(table))
+            }
+            _ => None,
+        }
+    }
+
+    /// Every match in each text replaced by `with`, written into one buffer.
+    fn replace(&self, text: &StringArray, with: &str) -> StringArray {
+        let mut out = StringBuilder::with_capacity(text.len(), text.values().len());
+        for s in text.iter() {
+            let Some(s) = s else {
+                out.append_null();
+                continue;
+            };
+            let mut last = 0;
+            let mut put = |out: &mut StringBuilder, at: usize, len: usize| {
+                out.write_str(&s[last..at]).and_then(|_| out.write_str(with)).expect("a string builder takes text");
+                last = at + len;
+            };
+            match self {
+                Literal::Text(finder) => {
+                    for at in finder.find_iter(s.as_bytes()) {
+                        put(&mut out, at, finder.needle().len());
+                    }
+                }
+                Literal::Class(table) => {
+                    for (at, _) in s.bytes().enumerate().filter(|(_, b)| table[*b as usize]) {
+                        put(&mut out, at, 1);
+                    }
+                }
+            }
+            out.append_value(&s[last..]);
+        }
+        out.finish()
     }
 }
 

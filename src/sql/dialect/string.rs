@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, ListBuilder, MapBuilder, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, ListBuilder, MapBuilder, StringBuilder};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use base64::Engine;
@@ -468,6 +468,15 @@ impl Function for Strpos {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let (text, subs) = (Text::new(args, 0)?, Text::new(args, 1)?);
         let instances = if args.len() == 3 { Some(args.column(2)?) } else { None };
+        // The usual call, a constant needle's first position: one searcher for the batch.
+        if let (Text::Column(column), Text::Constant(Some(sub)), None, false) =
+            (&text, &subs, &instances, self.from_end)
+            && !sub.is_empty()
+        {
+            let finder = memchr::memmem::Finder::new(sub.as_bytes());
+            let first = |s: &str| finder.find(s.as_bytes()).map_or(0, |b| chars(&s[..b]) as i64 + 1);
+            return Ok(Arc::new(column.iter().map(|s| s.map(first)).collect::<Int64Array>()));
+        }
         ints((0..args.rows).map(|i| {
             let k = match &instances {
                 Some(a) => int_at(a, i),

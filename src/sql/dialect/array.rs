@@ -29,7 +29,7 @@ use datafusion::common::DFSchema;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
-use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr::{InList, ScalarFunction};
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF};
@@ -915,20 +915,28 @@ impl AnalyzerRule for ArrayComparisons {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let equality = Arc::new(udf(ArrayEquality));
         super::shared::rewrite_expressions(plan, |e, schema| {
-            let Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Eq | Operator::NotEq), right }) = &e else {
-                return Ok(Transformed::no(e));
-            };
             let flat = |x: &Expr| {
                 x.get_type(schema).is_ok_and(|t| element(&t).is_some_and(|e| !e.is_nested() && !e.is_null()))
             };
-            if !(flat(left) && flat(right)) {
-                return Ok(Transformed::no(e));
-            }
-            let call = Expr::ScalarFunction(ScalarFunction::new_udf(
-                equality.clone(),
-                vec![left.as_ref().clone(), right.as_ref().clone()],
-            ));
-            Ok(Transformed::yes(if *op == Operator::Eq { call } else { Expr::Not(Box::new(call)) }))
+            let equal = |a: &Expr, b: &Expr| {
+                Expr::ScalarFunction(ScalarFunction::new_udf(equality.clone(), vec![a.clone(), b.clone()]))
+            };
+            let not = |x: Expr, negated: bool| if negated { Expr::Not(Box::new(x)) } else { x };
+            Ok(match &e {
+                Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Eq | Operator::NotEq), right })
+                    if flat(left) && flat(right) =>
+                {
+                    Transformed::yes(not(equal(left, right), *op == Operator::NotEq))
+                }
+                // `x IN (a, b)` is `x = a OR x = b`, three-valued as each equality is.
+                Expr::InList(InList { expr, list, negated }) if flat(expr) && list.iter().all(flat) => {
+                    match list.iter().map(|item| equal(expr, item)).reduce(Expr::or) {
+                        Some(any) => Transformed::yes(not(any, *negated)),
+                        None => Transformed::no(e),
+                    }
+                }
+                _ => Transformed::no(e),
+            })
         })
     }
 }

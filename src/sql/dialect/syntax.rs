@@ -20,7 +20,7 @@ use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::{
     ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName,
-    OrderByKind, Query, Select, SelectItem, SetExpr, StructBracketKind, StructField, TimezoneInfo, Value,
+    OrderByKind, Query, Select, SelectItem, SetExpr, StructBracketKind, StructField, TimezoneInfo, TypedString, Value,
     ValueWithSpan, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
@@ -274,36 +274,12 @@ impl VisitorMut for Trino {
     }
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        let typed = match expr {
+        let replacement = match expr {
             Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) => {
-                decimal_type(n).map(|t| (n.clone(), t))
+                decimal_type(n).map(|t| typed_literal(n.clone(), t))
             }
-            Expr::TypedString(t) => {
-                let text = t.value.value.clone().into_string();
-                match (&t.data_type, text) {
-                    (DataType::Decimal(ExactNumberInfo::None), Some(text)) => {
-                        let text = text.trim();
-                        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-                        let point = if digits.contains('.') { digits.to_string() } else { format!("{digits}.") };
-                        decimal_type(&point).map(|d| (text.to_string(), d))
-                    }
-                    (DataType::Timestamp(None, TimezoneInfo::None), Some(text)) => timestamp(&text),
-                    // JSON is text here: `JSON '[1, 2]'` is `json_parse('[1, 2]')`.
-                    (DataType::JSON, Some(text)) => {
-                        *expr = call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))]);
-                        return ControlFlow::Continue(());
-                    }
-                    _ => None,
-                }
-            }
-            // SUBSTRING(s FROM a FOR b) and substr(s, a, b) are Trino's `substr`, not DataFusion's.
-            Expr::Substring { expr: text, substring_from, substring_for, .. } => {
-                let mut args = vec![std::mem::replace(text.as_mut(), Expr::value(Value::Null))];
-                args.extend(substring_from.take().map(|e| *e));
-                args.extend(substring_for.take().map(|e| *e));
-                *expr = call("substr", args);
-                return ControlFlow::Continue(());
-            }
+            Expr::TypedString(t) => typed_string(t),
+            Expr::Substring { .. } => Some(substring(expr)),
             Expr::Cast { data_type, .. } => {
                 row_type(data_type);
                 // Trino's TIMESTAMP is TIMESTAMP(3).
@@ -312,94 +288,13 @@ impl VisitorMut for Trino {
                 }
                 None
             }
-            // An interval literal times or over a number (DataFusion's planner has no such operator).
             Expr::BinaryOp { left, op: op @ (BinaryOperator::Multiply | BinaryOperator::Divide), right }
                 if is_interval(left) || (is_interval(right) && *op == BinaryOperator::Multiply) =>
             {
-                let divide = *op == BinaryOperator::Divide;
-                let (l, r) = (
-                    std::mem::replace(left.as_mut(), Expr::value(Value::Null)),
-                    std::mem::replace(right.as_mut(), Expr::value(Value::Null)),
-                );
-                let (interval, factor) = if is_interval(&l) { (l, r) } else { (r, l) };
-                let factor = if divide {
-                    Expr::BinaryOp {
-                        left: Box::new(Expr::value(Value::Number("1e0".into(), false))),
-                        op: BinaryOperator::Divide,
-                        right: Box::new(factor),
-                    }
-                } else {
-                    factor
-                };
-                *expr = call("athena_interval_scale", vec![interval, factor]);
-                return ControlFlow::Continue(());
+                Some(interval_scale(left, *op == BinaryOperator::Divide, right))
             }
-            // EXTRACT(field FROM x) is the function of that field, with Trino's numbering.
-            Expr::Extract { field, expr: from, .. } => {
-                let name = match field.to_string().to_ascii_uppercase().as_str() {
-                    "YEAR" => "year",
-                    "QUARTER" => "quarter",
-                    "MONTH" => "month",
-                    "WEEK" => "week",
-                    "DAY" | "DAY_OF_MONTH" => "day",
-                    "DOW" | "DAY_OF_WEEK" => "day_of_week",
-                    "DOY" | "DAY_OF_YEAR" => "day_of_year",
-                    "YOW" | "YEAR_OF_WEEK" => "year_of_week",
-                    "HOUR" => "hour",
-                    "MINUTE" => "minute",
-                    "SECOND" => "second",
-                    _ => return ControlFlow::Continue(()),
-                };
-                let from = std::mem::replace(from.as_mut(), Expr::value(Value::Null));
-                *expr = call(name, vec![from]);
-                return ControlFlow::Continue(());
-            }
-            // date(x) is CAST(x AS DATE).
-            Expr::Function(f)
-                if f.name.to_string().eq_ignore_ascii_case("date")
-                    && matches!(&f.args, FunctionArguments::List(l) if l.args.len() == 1) =>
-            {
-                let FunctionArguments::List(l) = &mut f.args else { return ControlFlow::Continue(()) };
-                let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = l.args.remove(0) else {
-                    return ControlFlow::Continue(());
-                };
-                *expr = Expr::Cast {
-                    kind: CastKind::Cast,
-                    expr: Box::new(x),
-                    data_type: DataType::Date,
-                    array: false,
-                    format: None,
-                };
-                return ControlFlow::Continue(());
-            }
-            // `max(x, n)`, `min(x, n)`, `max_by(x, y, n)`, `min_by(x, y, n)`: the n best, by name.
-            Expr::Function(f)
-                if matches!(&f.args, FunctionArguments::List(l)
-                    if matches!((f.name.to_string().to_ascii_lowercase().as_str(), l.args.len()),
-                        ("max" | "min", 2) | ("max_by" | "min_by", 3))) =>
-            {
-                let name = format!("{}_n", f.name.to_string().to_ascii_lowercase());
-                f.name = ObjectName::from(vec![Ident::new(name)]);
-                None
-            }
-            // listagg(x, sep) WITHIN GROUP (ORDER BY ...) is string_agg(x, sep ORDER BY ...).
-            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("listagg") && !f.within_group.is_empty() => {
-                let order = std::mem::take(&mut f.within_group);
-                if let FunctionArguments::List(l) = &mut f.args {
-                    l.clauses.push(FunctionArgumentClause::OrderBy(order));
-                }
-                f.name = ObjectName::from(vec![Ident::new("string_agg")]);
-                None
-            }
-            // Trino's empty map, `map()`.
-            Expr::Function(f)
-                if f.name.to_string().eq_ignore_ascii_case("map")
-                    && matches!(&f.args, FunctionArguments::List(l) if l.args.is_empty()) =>
-            {
-                let empty = || Expr::Array(datafusion::sql::sqlparser::ast::Array { elem: vec![], named: true });
-                *expr = call("map", vec![empty(), empty()]);
-                return ControlFlow::Continue(());
-            }
+            Expr::Extract { field, expr: from, .. } => extract(field, from),
+            Expr::Function(f) => function(f),
             Expr::Interval(i) => {
                 if let Some(spelled) = compound_interval(i) {
                     *i = spelled;
@@ -408,16 +303,122 @@ impl VisitorMut for Trino {
             }
             _ => None,
         };
-        if let Some((text, data_type)) = typed {
-            *expr = Expr::Cast {
-                kind: CastKind::Cast,
-                expr: Box::new(Expr::value(Value::SingleQuotedString(text))),
-                data_type,
-                array: false,
-                format: None,
-            };
+        if let Some(replacement) = replacement {
+            *expr = replacement;
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// `text` read as a literal of `data_type`.
+fn typed_literal(text: String, data_type: DataType) -> Expr {
+    Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(Expr::value(Value::SingleQuotedString(text))),
+        data_type,
+        array: false,
+        format: None,
+    }
+}
+
+/// `DECIMAL '1.5'` with the literal's own precision and scale, `TIMESTAMP '...'` with its
+/// precision, and `JSON '[1, 2]'` as `json_parse('[1, 2]')` (JSON is text here).
+fn typed_string(t: &TypedString) -> Option<Expr> {
+    let text = t.value.value.clone().into_string()?;
+    let (text, data_type) = match &t.data_type {
+        DataType::Decimal(ExactNumberInfo::None) => {
+            let text = text.trim();
+            let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+            let point = if digits.contains('.') { digits.to_string() } else { format!("{digits}.") };
+            (text.to_string(), decimal_type(&point)?)
+        }
+        DataType::Timestamp(None, TimezoneInfo::None) => timestamp(&text)?,
+        DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
+        _ => return None,
+    };
+    Some(typed_literal(text, data_type))
+}
+
+/// Takes an expression out of the tree, leaving a NULL in its place.
+fn take(e: &mut Expr) -> Expr {
+    std::mem::replace(e, Expr::value(Value::Null))
+}
+
+/// `SUBSTRING(s FROM a FOR b)` is Trino's `substr`, not DataFusion's.
+fn substring(expr: &mut Expr) -> Expr {
+    let Expr::Substring { expr: text, substring_from, substring_for, .. } = expr else { unreachable!("matched") };
+    let mut args = vec![take(text)];
+    args.extend(substring_from.take().map(|e| *e));
+    args.extend(substring_for.take().map(|e| *e));
+    call("substr", args)
+}
+
+/// An interval literal times or over a number (DataFusion's planner has no such operator).
+fn interval_scale(left: &mut Expr, divide: bool, right: &mut Expr) -> Expr {
+    let (l, r) = (take(left), take(right));
+    let (interval, factor) = if is_interval(&l) { (l, r) } else { (r, l) };
+    let factor = if divide {
+        Expr::BinaryOp {
+            left: Box::new(Expr::value(Value::Number("1e0".into(), false))),
+            op: BinaryOperator::Divide,
+            right: Box::new(factor),
+        }
+    } else {
+        factor
+    };
+    call("athena_interval_scale", vec![interval, factor])
+}
+
+/// `EXTRACT(field FROM x)` is the function of that field, with Trino's numbering.
+fn extract(field: &DateTimeField, from: &mut Expr) -> Option<Expr> {
+    let name = match field.to_string().to_ascii_uppercase().as_str() {
+        "YEAR" => "year",
+        "QUARTER" => "quarter",
+        "MONTH" => "month",
+        "WEEK" => "week",
+        "DAY" | "DAY_OF_MONTH" => "day",
+        "DOW" | "DAY_OF_WEEK" => "day_of_week",
+        "DOY" | "DAY_OF_YEAR" => "day_of_year",
+        "YOW" | "YEAR_OF_WEEK" => "year_of_week",
+        "HOUR" => "hour",
+        "MINUTE" => "minute",
+        "SECOND" => "second",
+        _ => return None,
+    };
+    Some(call(name, vec![take(from)]))
+}
+
+/// Calls Trino spells otherwise: `date(x)` is a cast; `max(x, n)`, `min(x, n)`, `max_by(x,
+/// y, n)`, `min_by(x, y, n)` are the n best, by name; `listagg(x, sep) WITHIN GROUP (ORDER BY
+/// ...)` is `string_agg(x, sep ORDER BY ...)`; `map()` is the empty map.
+fn function(f: &mut Function) -> Option<Expr> {
+    let name = f.name.to_string().to_ascii_lowercase();
+    let FunctionArguments::List(list) = &mut f.args else { return None };
+    match (name.as_str(), list.args.len()) {
+        ("date", 1) => {
+            let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = list.args.remove(0) else { return None };
+            Some(Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(x),
+                data_type: DataType::Date,
+                array: false,
+                format: None,
+            })
+        }
+        ("max" | "min", 2) | ("max_by" | "min_by", 3) => {
+            f.name = ObjectName::from(vec![Ident::new(format!("{name}_n"))]);
+            None
+        }
+        ("listagg", _) if !f.within_group.is_empty() => {
+            list.clauses.push(FunctionArgumentClause::OrderBy(std::mem::take(&mut f.within_group)));
+            f.name = ObjectName::from(vec![Ident::new("string_agg")]);
+            None
+        }
+        ("map", 0) => {
+            let empty = || Expr::Array(datafusion::sql::sqlparser::ast::Array { elem: vec![], named: true });
+            Some(call("map", vec![empty(), empty()]))
+        }
+        _ => None,
     }
 }
 

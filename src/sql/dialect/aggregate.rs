@@ -4,12 +4,10 @@
 //!
 //! `count_if(c)` is `count(*) FILTER (WHERE c)`; `arbitrary(x)` is `first_value(x) IGNORE
 //! NULLS`; `max_by(x, y)` is `first_value(x ORDER BY y DESC) FILTER (WHERE y IS NOT NULL)`
-//! (and `min_by` ascending); `approx_percentile(x, p)` is `approx_percentile_cont(p) WITHIN
-//! GROUP (ORDER BY x)`.
+//! (and `min_by` ascending).
 
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, not_impl_err, plan_err};
-use datafusion::functions_aggregate::approx_percentile_cont::approx_percentile_cont_udaf;
 use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::functions_aggregate::first_last::first_value_udaf;
 use datafusion::logical_expr::expr::{AggregateFunction, AggregateFunctionParams, NullTreatment};
@@ -24,7 +22,6 @@ enum Agg {
     Arbitrary,
     MaxBy,
     MinBy,
-    ApproxPercentile,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -41,16 +38,10 @@ pub fn functions() -> Vec<AggregateUDF> {
         (Agg::Arbitrary, "arbitrary", 1),
         (Agg::MaxBy, "max_by", 2),
         (Agg::MinBy, "min_by", 2),
-        (Agg::ApproxPercentile, "approx_percentile", 2),
     ]
     .into_iter()
     .map(|(agg, name, args)| {
-        let signature = match agg {
-            // Coerced as the function it becomes, so that the plan's types do not change.
-            Agg::ApproxPercentile => approx_percentile_cont_udaf().signature().clone(),
-            _ => Signature::any(args, Volatility::Immutable),
-        };
-        AggregateUDF::new_from_impl(Rewrite { agg, name, signature })
+        AggregateUDF::new_from_impl(Rewrite { agg, name, signature: Signature::any(args, Volatility::Immutable) })
     })
     .collect()
 }
@@ -77,7 +68,6 @@ impl AggregateUDFImpl for Rewrite {
             Agg::CountIf if t[0] == DataType::Boolean || t[0].is_null() => Ok(DataType::Int64),
             Agg::CountIf => plan_err!("count_if expects a boolean, got {}", t[0]),
             Agg::Arbitrary | Agg::MaxBy | Agg::MinBy => Ok(t[0].clone()),
-            Agg::ApproxPercentile => approx_percentile_cont_udaf().return_type(t),
         }
     }
 
@@ -88,7 +78,7 @@ impl AggregateUDFImpl for Rewrite {
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
         let agg = self.agg;
         Some(Box::new(move |f: AggregateFunction, _| {
-            let AggregateFunctionParams { mut args, distinct, filter, order_by, null_treatment } = f.params;
+            let AggregateFunctionParams { mut args, filter, order_by, .. } = f.params;
             let expr = match agg {
                 Agg::CountIf => {
                     let cond = args.remove(0);
@@ -119,17 +109,6 @@ impl AggregateUDFImpl for Rewrite {
                         and_filter(filter, by.is_not_null()),
                         order,
                         None,
-                    )
-                }
-                Agg::ApproxPercentile => {
-                    let order = vec![SortExpr::new(args[0].clone(), true, false)];
-                    AggregateFunction::new_udf(
-                        approx_percentile_cont_udaf(),
-                        args,
-                        distinct,
-                        filter,
-                        order,
-                        null_treatment,
                     )
                 }
             };

@@ -12,7 +12,7 @@
 //! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
 //!   `numeric`, `string`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`;
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
-//!   so they run as fast as the native form), `map` and `accumulate`;
+//!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
 //! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
 //!   (`overflow`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
 //!   Trino's spelling of `CAST(x AS VARCHAR)` ([`text`], which also spells results).
@@ -31,6 +31,7 @@ mod nan;
 mod numeric;
 mod overflow;
 mod pattern;
+mod percentile;
 mod regexp;
 mod scalar;
 mod shared;
@@ -101,7 +102,8 @@ pub fn register(ctx: &SessionContext) {
         ctx.deregister_udf(hof.name());
         ctx.register_higher_order_function(hof);
     }
-    for udaf in aggregate::functions().into_iter().chain(map::aggregates()).chain(accumulate::functions()) {
+    let udafs = aggregate::functions().into_iter().chain(map::aggregates()).chain(accumulate::functions());
+    for udaf in udafs.chain([percentile::function()]) {
         ctx.register_udaf(udaf);
     }
     // DataFusion's aggregates under Trino's names as well.

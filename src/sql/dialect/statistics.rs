@@ -1,7 +1,7 @@
 //! Trino's statistical functions: `width_bucket` (equal-width buckets, or an array of
-//! bounds), the normal and beta distributions' CDFs and their inverses, and the Wilson score
-//! interval. Each is a function of doubles, NULL when an argument is; arguments out of their
-//! domain are errors that name the rule, as Trino's are.
+//! bounds), the normal and beta distributions' CDFs and their inverses, Student's t CDF and
+//! density, and the Wilson score interval. Each is a function of doubles, NULL when an
+//! argument is; arguments out of their domain are errors that name the rule, as Trino's are.
 
 use std::f64::consts::SQRT_2;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Distribution::NormalInverse),
         udf(Distribution::Beta),
         udf(Distribution::BetaInverse),
+        udf(StudentT { density: false }),
+        udf(StudentT { density: true }),
         udf(Wilson { upper: false }),
         udf(Wilson { upper: true }),
     ]
@@ -201,6 +203,44 @@ impl Distribution {
                 Ok(if *self == Distribution::Beta { regularized_beta(v, a, b) } else { inverse_beta(v, a, b) })
             }
         }
+    }
+}
+
+/// `t_cdf(df, value)` and `t_pdf(df, value)`: Student's t distribution with `df` degrees of
+/// freedom; the CDF through the regularized incomplete beta function, as the beta CDF.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct StudentT {
+    density: bool,
+}
+
+impl Function for StudentT {
+    fn name(&self) -> &'static str {
+        if self.density { "t_pdf" } else { "t_cdf" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        t.iter().map(|t| double(self.name(), t)).collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let columns = args.columns()?;
+        let at = |[df, t]: [f64; 2]| {
+            if df <= 0.0 || df.is_nan() {
+                return exec_err!("df must be greater than 0");
+            }
+            Ok(if self.density {
+                let ln = libm::lgamma((df + 1.0) / 2.0) - libm::lgamma(df / 2.0);
+                ln.exp() / (df * std::f64::consts::PI).sqrt() * (1.0 + t * t / df).powf(-(df + 1.0) / 2.0)
+            } else {
+                let tail = 0.5 * regularized_beta(df / (df + t * t), df / 2.0, 0.5);
+                if t > 0.0 { 1.0 - tail } else { tail }
+            })
+        };
+        let out =
+            (0..args.rows).map(|i| row::<2>(&columns, i).map(at).transpose()).collect::<Result<Float64Array>>()?;
+        Ok(Arc::new(out))
     }
 }
 

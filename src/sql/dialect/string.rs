@@ -34,6 +34,8 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Soundex),
         udf(Split),
         udf(SplitPart),
+        udf(Normalize),
+        udf(WordStem),
         udf(SplitToMap { multi: false }),
         udf(SplitToMap { multi: true }),
         udf(Strpos { from_end: false }),
@@ -870,6 +872,111 @@ fn soundex(s: &str) -> String {
         out.push('0');
     }
     out
+}
+
+/// `normalize(s[, form])`: the text in a Unicode normal form, NFC unless named (NFD, NFKC,
+/// NFKD; the parser turns Trino's bare keyword into text).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Normalize;
+
+impl Function for Normalize {
+    fn name(&self) -> &'static str {
+        "normalize"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("normalize", t, 1..=2)?;
+        t.iter().map(|t| varchar("normalize", t)).collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        use unicode_normalization::UnicodeNormalization;
+        let text = Text::new(args, 0)?;
+        let forms = if args.len() == 2 { Text::new(args, 1)? } else { Text::Constant(Some("NFC".into())) };
+        let mut out = StringBuilder::new();
+        for i in 0..args.rows {
+            let (Some(s), Some(form)) = (text.get(i), forms.get(i)) else {
+                out.append_null();
+                continue;
+            };
+            let normal: String = match form.to_ascii_uppercase().as_str() {
+                "NFC" => s.nfc().collect(),
+                "NFD" => s.nfd().collect(),
+                "NFKC" => s.nfkc().collect(),
+                "NFKD" => s.nfkd().collect(),
+                _ => return exec_err!("normalize: unknown normal form '{form}' (NFC, NFD, NFKC or NFKD)"),
+            };
+            out.append_value(normal);
+        }
+        Ok(Arc::new(out.finish()))
+    }
+}
+
+/// `word_stem(word[, language])`: the word's Snowball stem, English unless a language code is
+/// given; the word as it is when the stemmer leaves it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct WordStem;
+
+/// The Snowball stemmer of one of Trino's language codes.
+fn stemmer(language: &str) -> Result<rust_stemmers::Stemmer> {
+    use rust_stemmers::Algorithm::*;
+    let algorithm = match language {
+        "da" => Danish,
+        "de" => German,
+        "en" => English,
+        "es" => Spanish,
+        "fi" => Finnish,
+        "fr" => French,
+        "hu" => Hungarian,
+        "it" => Italian,
+        "nl" => Dutch,
+        "no" => Norwegian,
+        "pt" => Portuguese,
+        "ro" => Romanian,
+        "ru" => Russian,
+        "sv" => Swedish,
+        "tr" => Turkish,
+        "ca" | "eu" | "hy" | "ir" | "lt" => {
+            return exec_err!("word_stem: no stemmer for language '{language}' in this build");
+        }
+        _ => return exec_err!("Unknown stemmer language: {language}"),
+    };
+    Ok(rust_stemmers::Stemmer::create(algorithm))
+}
+
+impl Function for WordStem {
+    fn name(&self) -> &'static str {
+        "word_stem"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity("word_stem", t, 1..=2)?;
+        t.iter().map(|t| varchar("word_stem", t)).collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let words = Text::new(args, 0)?;
+        let languages = if args.len() == 2 { Text::new(args, 1)? } else { Text::Constant(Some("en".into())) };
+        // A constant language's stemmer is made once.
+        let constant = match &languages {
+            Text::Constant(Some(l)) => Some(stemmer(l)?),
+            _ => None,
+        };
+        let mut out = StringBuilder::new();
+        for i in 0..args.rows {
+            let (Some(word), Some(language)) = (words.get(i), languages.get(i)) else {
+                out.append_null();
+                continue;
+            };
+            match &constant {
+                Some(s) => out.append_value(s.stem(word)),
+                None => out.append_value(stemmer(language)?.stem(word)),
+            }
+        }
+        Ok(Arc::new(out.finish()))
+    }
 }
 
 /// `split_part(s, delimiter, n)`: the n-th field (from 1), NULL past the last one; an empty

@@ -414,6 +414,14 @@ fn function(f: &mut Function) -> Option<Expr> {
             f.name = ObjectName::from(vec![Ident::new("string_agg")]);
             None
         }
+        // normalize(s, NFD): the form is a keyword in Trino, text here.
+        ("normalize", 2) => {
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(form @ Expr::Identifier(_))) = &mut list.args[1] {
+                let Expr::Identifier(ident) = &*form else { unreachable!("matched") };
+                *form = Expr::value(Value::SingleQuotedString(ident.value.clone()));
+            }
+            None
+        }
         ("map", 0) => {
             let empty = || Expr::Array(datafusion::sql::sqlparser::ast::Array { elem: vec![], named: true });
             Some(call("map", vec![empty(), empty()]))

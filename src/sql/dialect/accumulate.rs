@@ -42,7 +42,12 @@ pub fn functions() -> Vec<AggregateUDF> {
     ]
     .into_iter()
     .map(|(k, name, n)| {
-        AggregateUDF::new_from_impl(Agg { k, name, signature: Signature::any(n, Volatility::Immutable) })
+        let signature = match k {
+            // `n` read as a bigint whatever integer it is written as.
+            K::MaxN | K::MinN | K::MaxByN | K::MinByN => Signature::user_defined(Volatility::Immutable),
+            _ => Signature::any(n, Volatility::Immutable),
+        };
+        AggregateUDF::new_from_impl(Agg { k, name, signature })
     })
     .collect()
 }
@@ -54,6 +59,18 @@ impl AggregateUDFImpl for Agg {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        let arguments = if matches!(self.k, K::MaxByN | K::MinByN) { 3 } else { 2 };
+        if t.len() != arguments {
+            return plan_err!("{} takes {arguments} arguments, got {}", self.name, t.len());
+        }
+        let mut out = t.to_vec();
+        if let Some(n) = out.last_mut().filter(|n| n.is_integer()) {
+            *n = DataType::Int64;
+        }
+        Ok(out)
     }
 
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {

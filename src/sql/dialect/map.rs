@@ -15,10 +15,15 @@ use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{cast, interleave};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use arrow::row::{RowConverter, Rows, SortField};
-use datafusion::common::{Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
+use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, ScalarUDF, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, ExprSchemable, ScalarUDF, Signature, Volatility,
+};
 
 use super::function::{Args, Function, udf};
 
@@ -392,5 +397,33 @@ impl Accumulator for Entries {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.entries.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>()
+    }
+}
+
+/// `m[key]` compares the key with the map's keys without coercing it (`MAP(ARRAY[1],
+/// ARRAY['a'])[1]`: an `integer` map and a `bigint` subscript): the key is cast to the map's
+/// key type first, as Trino coerces it.
+#[derive(Debug)]
+pub struct Subscripts;
+
+impl FunctionRewrite for Subscripts {
+    fn name(&self) -> &str {
+        "athena_map_subscripts"
+    }
+
+    fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
+        let Expr::ScalarFunction(mut f) = expr else { return Ok(Transformed::no(expr)) };
+        if f.name() != "get_field" || f.args.len() != 2 {
+            return Ok(Transformed::no(Expr::ScalarFunction(f)));
+        }
+        let key = f.args[0].get_type(schema).ok().and_then(|t| key_value(&t)).map(|(k, _)| k);
+        match (key, f.args[1].get_type(schema)) {
+            (Some(k), Ok(given)) if given != k && !given.is_null() => {
+                let subscript = std::mem::replace(&mut f.args[1], Expr::Literal(ScalarValue::Null, None));
+                f.args[1] = subscript.cast_to(&k, schema)?;
+                Ok(Transformed::yes(Expr::ScalarFunction(f)))
+            }
+            _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
+        }
     }
 }

@@ -130,6 +130,7 @@ pub fn register(ctx: &SessionContext) {
     let mut state = state.write();
     state.register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
     state.register_function_rewrite(Arc::new(interval::IntervalArithmetic)).expect("a session takes function rewrites");
+    state.register_function_rewrite(Arc::new(map::Subscripts)).expect("a session takes function rewrites");
     let extreme = array::ExtremeOfRow {
         greatest: state.udf("greatest").expect("greatest is registered above"),
         least: state.udf("least").expect("least is registered above"),

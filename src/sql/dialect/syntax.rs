@@ -18,10 +18,11 @@ use std::ops::ControlFlow;
 use datafusion::common::Result;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::{
-    ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName,
-    OrderByKind, Query, Select, SelectItem, SetExpr, StructBracketKind, StructField, TimezoneInfo, TypedString, Value,
-    ValueWithSpan, VisitMut, VisitorMut,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function,
+    FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, GroupByExpr, Ident,
+    Interval, LimitClause, ObjectName, OrderBy, OrderByKind, Query, Select, SelectItem, SetExpr, StructBracketKind,
+    StructField, Subscript, TimezoneInfo, TypedString, Value, ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound,
+    WindowType,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
@@ -241,6 +242,9 @@ impl VisitorMut for Trino {
     type Break = ();
 
     fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        if let GroupByExpr::Expressions(items, _) = &mut select.group_by {
+            items.iter_mut().for_each(number);
+        }
         for (i, item) in select.projection.iter_mut().enumerate() {
             if let SelectItem::UnnamedExpr(expr) = item
                 && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
@@ -255,6 +259,19 @@ impl VisitorMut for Trino {
     /// An ORDER BY item written as an unnamed result column is that column by its new name
     /// (`SELECT DISTINCT x + 1 … ORDER BY x + 1` still finds it).
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(OrderBy { kind: OrderByKind::Expressions(items), .. }) = &mut query.order_by {
+            items.iter_mut().for_each(|item| number(&mut item.expr));
+        }
+        match &mut query.limit_clause {
+            Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+                limit.iter_mut().chain(offset.as_mut().map(|o| &mut o.value)).chain(limit_by).for_each(number);
+            }
+            Some(LimitClause::OffsetCommaLimit { offset, limit }) => [offset, limit].into_iter().for_each(number),
+            None => {}
+        }
+        if let Some(fetch) = &mut query.fetch {
+            fetch.quantity.iter_mut().for_each(number);
+        }
         let (Some(order), SetExpr::Select(select)) = (query.order_by.as_mut(), query.body.as_ref()) else {
             return ControlFlow::Continue(());
         };
@@ -276,7 +293,7 @@ impl VisitorMut for Trino {
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let replacement = match expr {
             Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) => {
-                decimal_type(n).map(|t| typed_literal(n.clone(), t))
+                decimal_type(n).map(|t| typed_literal(n.clone(), t)).or_else(|| integer(n))
             }
             Expr::TypedString(t) => typed_string(t),
             Expr::Substring { .. } => Some(substring(expr)),
@@ -294,8 +311,41 @@ impl VisitorMut for Trino {
                 Some(interval_scale(left, *op == BinaryOperator::Divide, right))
             }
             Expr::Extract { field, expr: from, .. } => extract(field, from),
-            Expr::Function(f) => function(f),
+            Expr::Function(f) => {
+                // A window function's offsets and its frame's bounds are numbers.
+                if let Some(WindowType::WindowSpec(spec)) = &mut f.over {
+                    if let FunctionArguments::List(list) = &mut f.args {
+                        for arg in &mut list.args {
+                            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                                number(e);
+                            }
+                        }
+                    }
+                    if let Some(frame) = &mut spec.window_frame {
+                        for bound in std::iter::once(&mut frame.start_bound).chain(frame.end_bound.as_mut()) {
+                            if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = bound {
+                                number(e);
+                            }
+                        }
+                    }
+                }
+                function(f)
+            }
+            // DataFusion's tuples take literals only: a row's integers stay bigint.
+            Expr::Tuple(items) => {
+                items.iter_mut().for_each(number);
+                None
+            }
+            Expr::CompoundFieldAccess { access_chain, .. } => {
+                for access in access_chain {
+                    if let AccessExpr::Subscript(Subscript::Index { index }) = access {
+                        number(index);
+                    }
+                }
+                None
+            }
             Expr::Interval(i) => {
+                number(&mut i.value);
                 if let Some(spelled) = compound_interval(i) {
                     *i = spelled;
                 }
@@ -307,6 +357,29 @@ impl VisitorMut for Trino {
             *expr = replacement;
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// A bare integer literal that fits 32 bits is Trino's `integer` (`typeof(1)` is `integer`,
+/// `2147483647 + 1` overflows); wider ones stay `bigint`.
+fn integer(n: &str) -> Option<Expr> {
+    n.parse::<i32>().ok()?;
+    Some(Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(Expr::value(Value::Number(n.into(), false))),
+        data_type: DataType::Integer(None),
+        array: false,
+        format: None,
+    })
+}
+
+/// Where a number is a position or a count rather than a value (an ORDER BY or GROUP BY
+/// ordinal, LIMIT, a window's offsets, a subscript), the literal `integer` gives it back.
+fn number(e: &mut Expr) {
+    if let Expr::Cast { kind: CastKind::Cast, expr, data_type: DataType::Integer(None), format: None, .. } = e
+        && matches!(**expr, Expr::Value(ValueWithSpan { value: Value::Number(..), .. }))
+    {
+        *e = take(expr);
     }
 }
 
@@ -548,7 +621,7 @@ mod tests {
             parse("SELECT transform(ARRAY[1, 2], x -> x + 1), reduce(a, 0, (s, x) -> s + x, s -> s) FROM t", 50)
                 .unwrap()
                 .to_string();
-        assert!(statement.contains("x -> x + 1"), "{statement}");
+        assert!(statement.contains("x -> x + CAST(1 AS INTEGER)"), "{statement}");
         assert!(statement.contains("(s, x) -> s + x"), "{statement}");
         assert!(parse("SELECT 1; SELECT 2", 50).is_err());
         // A generic-only form still parses.
@@ -561,7 +634,12 @@ mod tests {
         assert_eq!(
             sql("SELECT 1.5, 0.0123, DECIMAL ' 0.1234567890123456', 1e3, 7, a"),
             "SELECT CAST('1.5' AS DECIMAL(2,1)) AS _col0, CAST('0.0123' AS DECIMAL(4,4)) AS _col1, \
-             CAST('0.1234567890123456' AS DECIMAL(16,16)) AS _col2, 1e3 AS _col3, 7 AS _col4, a"
+             CAST('0.1234567890123456' AS DECIMAL(16,16)) AS _col2, 1e3 AS _col3, CAST(7 AS INTEGER) AS _col4, a"
+        );
+        // A literal too wide for an integer is a bigint; a number that is a position stays a number.
+        assert_eq!(
+            sql("SELECT 2147483648, x FROM t GROUP BY 2 ORDER BY 2 LIMIT 3"),
+            "SELECT 2147483648 AS _col0, x FROM t GROUP BY 2 ORDER BY 2 LIMIT 3"
         );
         assert_eq!(
             sql("SELECT TIMESTAMP '2001-1-22 3:04:05.321' AS t, TIMESTAMP '2001-08-22'"),
@@ -569,7 +647,7 @@ mod tests {
         );
         assert_eq!(
             sql("SELECT DISTINCT x + 1 FROM t ORDER BY x + 1 DESC"),
-            "SELECT DISTINCT x + 1 AS _col0 FROM t ORDER BY _col0 DESC"
+            "SELECT DISTINCT x + CAST(1 AS INTEGER) AS _col0 FROM t ORDER BY _col0 DESC"
         );
         assert_eq!(
             sql("SELECT INTERVAL '42-07' YEAR TO MONTH AS a, INTERVAL '-2 10:30:00.5' DAY TO SECOND AS b"),

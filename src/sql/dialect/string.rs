@@ -892,25 +892,31 @@ impl Function for Normalize {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         use unicode_normalization::UnicodeNormalization;
-        let text = Text::new(args, 0)?;
-        let forms = if args.len() == 2 { Text::new(args, 1)? } else { Text::Constant(Some("NFC".into())) };
-        let mut out = StringBuilder::new();
-        for i in 0..args.rows {
-            let (Some(s), Some(form)) = (text.get(i), forms.get(i)) else {
-                out.append_null();
-                continue;
-            };
-            let normal: String = match form.to_ascii_uppercase().as_str() {
-                "NFC" => s.nfc().collect(),
+        with_option(args, "NFC", |s, form| {
+            Ok(match form.to_ascii_uppercase().as_str() {
+                "NFC" => s.nfc().collect::<String>(),
                 "NFD" => s.nfd().collect(),
                 "NFKC" => s.nfkc().collect(),
                 "NFKD" => s.nfkd().collect(),
                 _ => return exec_err!("normalize: unknown normal form '{form}' (NFC, NFD, NFKC or NFKD)"),
-            };
-            out.append_value(normal);
-        }
-        Ok(Arc::new(out.finish()))
+            })
+        })
     }
+}
+
+/// `f(text, option)` on each row, the option (argument 1) `default` when the call leaves it
+/// out; NULL when either is NULL.
+fn with_option<S: AsRef<str>>(
+    args: &Args,
+    default: &str,
+    mut f: impl FnMut(&str, &str) -> Result<S>,
+) -> Result<ArrayRef> {
+    let text = Text::new(args, 0)?;
+    let option = if args.len() == 2 { Text::new(args, 1)? } else { Text::Constant(Some(default.into())) };
+    strings((0..args.rows).map(|i| match (text.get(i), option.get(i)) {
+        (Some(s), Some(o)) => f(s, o).map(Some),
+        _ => Ok(None),
+    }))
 }
 
 /// `word_stem(word[, language])`: the word's Snowball stem, English unless a language code is
@@ -957,25 +963,18 @@ impl Function for WordStem {
         Ok(DataType::Utf8)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let words = Text::new(args, 0)?;
-        let languages = if args.len() == 2 { Text::new(args, 1)? } else { Text::Constant(Some("en".into())) };
         // A constant language's stemmer is made once.
-        let constant = match &languages {
-            Text::Constant(Some(l)) => Some(stemmer(l)?),
+        let constant = match (args.len(), args.constant(1)) {
+            (1, _) => Some(stemmer("en")?),
+            (_, Some(ScalarValue::Utf8(Some(language)))) => Some(stemmer(language)?),
             _ => None,
         };
-        let mut out = StringBuilder::new();
-        for i in 0..args.rows {
-            let (Some(word), Some(language)) = (words.get(i), languages.get(i)) else {
-                out.append_null();
-                continue;
-            };
-            match &constant {
-                Some(s) => out.append_value(s.stem(word)),
-                None => out.append_value(stemmer(language)?.stem(word)),
-            }
-        }
-        Ok(Arc::new(out.finish()))
+        with_option(args, "en", |word, language| {
+            Ok(match &constant {
+                Some(s) => s.stem(word).into_owned(),
+                None => stemmer(language)?.stem(word).into_owned(),
+            })
+        })
     }
 }
 

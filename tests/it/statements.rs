@@ -287,7 +287,7 @@ async fn bad_writes_fail_with_athenas_words_and_change_nothing() {
     fails("INSERT INTO t VALUES (1, 'x')", "Insert query has mismatched column size").await;
     fails(
         "INSERT INTO t VALUES ('x', 'y', 1)",
-        "Insert query has mismatched column types: Table: [decimal(5,2), varchar, bigint]",
+        "Insert query has mismatched column types: Table: [decimal(5,2), varchar, integer]",
     )
     .await;
     fails("INSERT INTO t (nada) VALUES (1)", "Insert column name does not exist in target table: nada").await;

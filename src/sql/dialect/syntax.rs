@@ -20,9 +20,9 @@ use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function,
     FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, GroupByExpr, Ident,
-    Interval, LimitClause, ObjectName, OrderBy, OrderByKind, Query, Select, SelectItem, SetExpr, StructBracketKind,
-    StructField, Subscript, TimezoneInfo, TypedString, Value, ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound,
-    WindowType,
+    Interval, LimitClause, NamedWindowDefinition, NamedWindowExpr, ObjectName, OrderBy, OrderByKind, Query, Select,
+    SelectItem, SetExpr, StructBracketKind, StructField, Subscript, TimezoneInfo, TypedString, Value, ValueWithSpan,
+    VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
@@ -245,6 +245,11 @@ impl VisitorMut for Trino {
         if let GroupByExpr::Expressions(items, _) = &mut select.group_by {
             items.iter_mut().for_each(number);
         }
+        for NamedWindowDefinition(_, window) in &mut select.named_window {
+            if let NamedWindowExpr::WindowSpec(spec) = window {
+                frame_numbers(spec);
+            }
+        }
         for (i, item) in select.projection.iter_mut().enumerate() {
             if let SelectItem::UnnamedExpr(expr) = item
                 && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
@@ -313,7 +318,7 @@ impl VisitorMut for Trino {
             Expr::Extract { field, expr: from, .. } => extract(field, from),
             Expr::Function(f) => {
                 // A window function's offsets and its frame's bounds are numbers.
-                if let Some(WindowType::WindowSpec(spec)) = &mut f.over {
+                if let Some(over) = &mut f.over {
                     if let FunctionArguments::List(list) = &mut f.args {
                         for arg in &mut list.args {
                             if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
@@ -321,12 +326,8 @@ impl VisitorMut for Trino {
                             }
                         }
                     }
-                    if let Some(frame) = &mut spec.window_frame {
-                        for bound in std::iter::once(&mut frame.start_bound).chain(frame.end_bound.as_mut()) {
-                            if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = bound {
-                                number(e);
-                            }
-                        }
+                    if let WindowType::WindowSpec(spec) = over {
+                        frame_numbers(spec);
                     }
                 }
                 function(f)
@@ -380,6 +381,17 @@ fn number(e: &mut Expr) {
         && matches!(**expr, Expr::Value(ValueWithSpan { value: Value::Number(..), .. }))
     {
         *e = take(expr);
+    }
+}
+
+/// A window frame's offsets are numbers (`ROWS BETWEEN 19 PRECEDING AND CURRENT ROW`).
+fn frame_numbers(spec: &mut WindowSpec) {
+    if let Some(frame) = &mut spec.window_frame {
+        for bound in std::iter::once(&mut frame.start_bound).chain(frame.end_bound.as_mut()) {
+            if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = bound {
+                number(e);
+            }
+        }
     }
 }
 

@@ -24,7 +24,6 @@ use arrow::datatypes::{
     DataType, Date32Type, Field, Fields, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
     TimeUnit,
 };
-use arrow::row::{RowConverter, SortField};
 use datafusion::common::DFSchema;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
@@ -37,7 +36,7 @@ use datafusion::optimizer::AnalyzerRule;
 
 use super::datetime::{from_days, to_days};
 use super::function::{Args, Function, int_at, udf};
-use super::shared::{arity, bigint, not_nan};
+use super::shared::{arity, bigint, not_nan, rows};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -729,8 +728,7 @@ impl Function for ArrayHistogram {
         let list = column.as_list::<i32>();
         let values = list.values();
         // Elements compared by their row-format bytes: one encoding of the whole batch.
-        let encoded = RowConverter::new(vec![SortField::new(values.data_type().clone())])?
-            .convert_columns(std::slice::from_ref(values))?;
+        let encoded = rows(std::slice::from_ref(values))?.remove(0);
         let (mut keys, mut counts, mut lengths, mut valid) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut seen: HashMap<arrow::row::Row<'_>, usize> = HashMap::new();
         for i in 0..args.rows {
@@ -821,9 +819,8 @@ impl Function for ArraysOverlap {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let (a, b) = (args.column(0)?, args.column(1)?);
         let (a, b) = (a.as_list::<i32>(), b.as_list::<i32>());
-        let converter = RowConverter::new(vec![SortField::new(a.values().data_type().clone())])?;
-        let x = converter.convert_columns(std::slice::from_ref(a.values()))?;
-        let y = converter.convert_columns(std::slice::from_ref(b.values()))?;
+        let both = rows(&[a.values().clone(), b.values().clone()])?;
+        let (x, y) = (&both[0], &both[1]);
         let mut seen = std::collections::HashSet::new();
         let out: BooleanArray = (0..args.rows)
             .map(|i| {

@@ -468,37 +468,6 @@ fn date_parse(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
     temporal_array(out, &DataType::Timestamp(TimeUnit::Millisecond, None))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(&format!("{s} 00:00:00"), "%Y-%m-%d %H:%M:%S").unwrap()
-    }
-
-    #[test]
-    fn month_differences_follow_joda() {
-        assert_eq!(months_between(d("2022-01-31"), d("2022-02-28")), 1);
-        assert_eq!(months_between(d("2022-01-31"), d("2022-02-27")), 0);
-        assert_eq!(months_between(d("2022-03-15"), d("2022-01-20")), -1);
-        assert_eq!(months_between(d("2020-02-29"), d("2021-02-28")), 12);
-        assert_eq!(diff(Unit::Year, d("2020-02-29"), d("2021-02-28")), 1);
-        assert_eq!(diff(Unit::Quarter, d("2022-01-01"), d("2022-12-31")), 3);
-        assert_eq!(add(Unit::Month, 1, d("2022-01-31")), Some(d("2022-02-28")));
-        assert_eq!(add(Unit::Month, -1, d("2022-03-31")), Some(d("2022-02-28")));
-    }
-
-    #[test]
-    fn iso_dates() {
-        assert_eq!(iso8601_date("2020-05-11"), NaiveDate::from_ymd_opt(2020, 5, 11));
-        assert_eq!(iso8601_date("2020-W10"), NaiveDate::from_ymd_opt(2020, 3, 2));
-        assert_eq!(iso8601_date("2020-123"), NaiveDate::from_ymd_opt(2020, 5, 2));
-        assert_eq!(iso8601_date("2020-W10-3"), NaiveDate::from_ymd_opt(2020, 3, 4));
-        assert_eq!(iso8601_date("2020-5-11"), None);
-        assert_eq!(iso8601_date("20200511"), None);
-    }
-}
-
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
     let mut out = vec![
@@ -722,5 +691,36 @@ impl Function for Field {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         field(*self, &args.columns()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(&format!("{s} 00:00:00"), "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn month_differences_follow_joda() {
+        assert_eq!(months_between(d("2022-01-31"), d("2022-02-28")), 1);
+        assert_eq!(months_between(d("2022-01-31"), d("2022-02-27")), 0);
+        assert_eq!(months_between(d("2022-03-15"), d("2022-01-20")), -1);
+        assert_eq!(months_between(d("2020-02-29"), d("2021-02-28")), 12);
+        assert_eq!(diff(Unit::Year, d("2020-02-29"), d("2021-02-28")), 1);
+        assert_eq!(diff(Unit::Quarter, d("2022-01-01"), d("2022-12-31")), 3);
+        assert_eq!(add(Unit::Month, 1, d("2022-01-31")), Some(d("2022-02-28")));
+        assert_eq!(add(Unit::Month, -1, d("2022-03-31")), Some(d("2022-02-28")));
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601_date("2020-05-11"), NaiveDate::from_ymd_opt(2020, 5, 11));
+        assert_eq!(iso8601_date("2020-W10"), NaiveDate::from_ymd_opt(2020, 3, 2));
+        assert_eq!(iso8601_date("2020-123"), NaiveDate::from_ymd_opt(2020, 5, 2));
+        assert_eq!(iso8601_date("2020-W10-3"), NaiveDate::from_ymd_opt(2020, 3, 4));
+        assert_eq!(iso8601_date("2020-5-11"), None);
+        assert_eq!(iso8601_date("20200511"), None);
     }
 }

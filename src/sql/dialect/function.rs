@@ -4,6 +4,7 @@
 //! module holds only what differs from one function to the next.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -111,6 +112,39 @@ impl Text {
             Text::Constant(v) => v.as_deref(),
             Text::Column(c) => c.is_valid(i).then(|| c.value(i)),
         }
+    }
+}
+
+/// A text argument read as something parsed from it (a pattern, a path): parsed once when the
+/// argument is a constant, else row by row.
+pub enum Parsed<T: Clone> {
+    /// The constant's parse (`None` for NULL).
+    Constant(Option<T>),
+    /// A text a row, and how to parse it.
+    Column(StringArray, fn(&str) -> Result<T>),
+}
+
+impl<T: Clone> Parsed<T> {
+    /// Argument `i` of the call, parsed with `parse`.
+    pub fn new(args: &Args, i: usize, parse: fn(&str) -> Result<T>) -> Result<Self> {
+        Ok(match Text::new(args, i)? {
+            Text::Constant(v) => Parsed::Constant(v.as_deref().map(parse).transpose()?),
+            Text::Column(c) => Parsed::Column(c, parse),
+        })
+    }
+
+    /// The parse on row `i` (`None` for NULL).
+    pub fn get(&self, i: usize) -> Result<Option<Cow<'_, T>>> {
+        Ok(match self {
+            Parsed::Constant(v) => v.as_ref().map(Cow::Borrowed),
+            Parsed::Column(c, parse) => {
+                if c.is_valid(i) {
+                    Some(Cow::Owned(parse(c.value(i))?))
+                } else {
+                    None
+                }
+            }
+        })
     }
 }
 

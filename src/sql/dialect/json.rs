@@ -6,15 +6,13 @@
 //! object keys sorted), so a value reads the same as Athena shows it. Paths are the JSONPath
 //! subset Trino's `json_extract` documents: `$`, `.key`, `["key"]`, `[index]`.
 
-use std::borrow::Cow;
-
-use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 use serde_json::Value;
 
-use super::function::{Args, Function, bools, ints, strings, udf};
+use super::function::{Args, Function, Parsed, bools, ints, strings, udf};
 use super::shared::{arity, varchar};
 
 /// The functions of this module.
@@ -43,45 +41,14 @@ fn documents(docs: &ArrayRef, strict: bool) -> impl Iterator<Item = Result<Optio
     })
 }
 
-/// The paths of argument 1: a constant parsed once, or a column parsed row by row.
-enum Paths {
-    Constant(Option<Vec<Step>>),
-    Column(StringArray),
-}
-
-impl Paths {
-    fn of(args: &Args) -> Result<Self> {
-        Ok(match args.constant(1) {
-            Some(p) => Self::Constant(match p {
-                ScalarValue::Utf8(Some(p)) => Some(path(p)?),
-                _ => None,
-            }),
-            None => Self::Column(args.column(1)?.as_string::<i32>().clone()),
-        })
-    }
-
-    fn at(&self, i: usize) -> Result<Option<Cow<'_, [Step]>>> {
-        Ok(match self {
-            Self::Constant(p) => p.as_deref().map(Cow::Borrowed),
-            Self::Column(c) => {
-                if c.is_valid(i) {
-                    Some(Cow::Owned(path(c.value(i))?))
-                } else {
-                    None
-                }
-            }
-        })
-    }
-}
-
 /// Each row's document and path, walked: the value the path reaches.
 fn reached<T>(args: &Args, mut f: impl FnMut(&Value) -> Option<T>) -> Result<Vec<Option<T>>> {
     let docs = args.column(0)?;
-    let paths = Paths::of(args)?;
+    let paths = Parsed::new(args, 1, path)?;
     documents(&docs, false)
         .enumerate()
         .map(|(i, doc)| {
-            Ok(match (doc?, paths.at(i)?) {
+            Ok(match (doc?, paths.get(i)?) {
                 (Some(v), Some(steps)) => walk(&v, &steps).and_then(&mut f),
                 _ => None,
             })

@@ -14,7 +14,6 @@ use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray, U
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{cast, interleave};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
@@ -26,6 +25,7 @@ use datafusion::logical_expr::{
 };
 
 use super::function::{Args, Function, udf};
+use super::shared::rows;
 
 /// The type `map(key, value)`, as DataFusion's `map` builds it.
 pub fn map_type(key: DataType, value: DataType) -> DataType {
@@ -78,12 +78,6 @@ fn build_map(
     Ok(Arc::new(MapArray::try_new(entry.clone(), OffsetBuffer::from_lengths(lengths), entries, nulls, *sorted)?))
 }
 
-/// Keys as comparable rows of bytes, converted once for a batch.
-fn key_rows(keys: &ArrayRef) -> Result<Rows> {
-    Ok(RowConverter::new(vec![SortField::new(keys.data_type().clone())])?
-        .convert_columns(std::slice::from_ref(keys))?)
-}
-
 fn entries_of(map: &MapArray, i: usize) -> Result<Vec<(ScalarValue, ScalarValue)>> {
     let e = map.value(i);
     (0..e.len())
@@ -124,7 +118,7 @@ impl Function for Concat {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let columns = args.columns()?;
         let maps: Vec<&MapArray> = columns.iter().map(|m| m.as_map()).collect();
-        let keys: Vec<Rows> = maps.iter().map(|m| key_rows(m.keys())).collect::<Result<_>>()?;
+        let keys = rows(&maps.iter().map(|m| m.keys().clone()).collect::<Vec<_>>())?;
         // Which map and entry each entry of the result comes from.
         let mut picks: Vec<(usize, usize)> = Vec::new();
         let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
@@ -193,7 +187,7 @@ impl Function for FromEntries {
         let list = column.as_list::<i32>();
         let items = list.values().as_struct();
         let (k, v) = (items.column(0), items.column(1));
-        let rows = if k.data_type().is_null() { None } else { Some(key_rows(k)?) };
+        let keyed = if k.data_type().is_null() { None } else { rows(std::slice::from_ref(k))?.pop() };
         // The entries each map takes (a key's first entry), and for a multimap every key's
         // entries in order.
         let (mut keys, mut values, mut counts): (Vec<u32>, Vec<u32>, Vec<usize>) = (vec![], vec![], vec![]);
@@ -209,10 +203,10 @@ impl Function for FromEntries {
                 if items.is_null(j) {
                     return exec_err!("map entry cannot be null");
                 }
-                let Some(rows) = rows.as_ref().filter(|_| k.is_valid(j)) else {
+                let Some(keyed) = keyed.as_ref().filter(|_| k.is_valid(j)) else {
                     return exec_err!("map key cannot be null");
                 };
-                match seen.entry(rows.row(j)) {
+                match seen.entry(keyed.row(j)) {
                     Entry::Occupied(_) if !self.multi => {
                         let key = ScalarValue::try_from_array(k, j)?;
                         return exec_err!("Duplicate map keys ({key}) are not allowed");

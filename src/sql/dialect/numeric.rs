@@ -16,13 +16,12 @@ use arrow::compute::kernels::numeric::rem;
 use arrow::compute::kernels::zip::zip;
 use arrow::compute::{and, cast, is_null, or};
 use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
-use arrow::row::{RowConverter, SortField};
 use datafusion::common::{Result, exec_datafusion_err, exec_err, plan_datafusion_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 
 use super::function::{Args, Function, ints, strings, udf};
-use super::shared::{arity, bigint, not_nan, varchar};
+use super::shared::{arity, bigint, double, not_nan, rows, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -59,10 +58,6 @@ fn number(name: &str, t: &DataType) -> Result<DataType> {
         DataType::Float32 | DataType::Float16 | DataType::Decimal256(..) | DataType::Null => Ok(DataType::Float64),
         other => plan_err!("{name} expects a number, got {other}"),
     }
-}
-
-fn double(name: &str, t: &DataType) -> Result<DataType> {
-    number(name, t).map(|_| DataType::Float64)
 }
 
 /// `nan()`, `infinity()`, `e()`.
@@ -689,10 +684,8 @@ fn norm(v: impl Iterator<Item = f64>) -> f64 {
 /// The cosine similarity of sparse vectors: the keys of both maps as rows of bytes (one
 /// conversion for the batch), values as doubles; NULL when a value is NULL.
 fn maps_cosine(a: &MapArray, b: &MapArray) -> Result<Float64Array> {
-    let key_type = a.keys().data_type().clone();
-    let converter = RowConverter::new(vec![SortField::new(key_type.clone())])?;
-    let (ka, kb) =
-        (converter.convert_columns(&[a.keys().clone()])?, converter.convert_columns(&[cast(b.keys(), &key_type)?])?);
+    let keys = rows(&[a.keys().clone(), cast(b.keys(), a.keys().data_type())?])?;
+    let (ka, kb) = (&keys[0], &keys[1]);
     let (va, vb) = (cast(a.values(), &DataType::Float64)?, cast(b.values(), &DataType::Float64)?);
     let (va, vb) = (va.as_primitive::<Float64Type>(), vb.as_primitive::<Float64Type>());
     let mut out = Vec::with_capacity(a.len());

@@ -17,7 +17,7 @@ use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ScalarUDF;
 use regex::Regex;
 
-use super::function::{Args, Function, udf};
+use super::function::{Args, Function, Parsed, udf};
 use super::shared::{arity, bigint, varchar};
 
 /// The functions of this module.
@@ -26,32 +26,7 @@ pub fn functions() -> Vec<ScalarUDF> {
 }
 
 /// Each row's pattern: compiled once when it is a constant, else row by row.
-enum Patterns {
-    Constant(Option<Regex>),
-    Column(ArrayRef),
-}
-
-impl Patterns {
-    fn new(args: &Args) -> Result<Self> {
-        Ok(match args.constant(1) {
-            Some(p) => Patterns::Constant(match p.try_as_str().flatten() {
-                Some(p) => Some(compile(p)?),
-                None => None,
-            }),
-            None => Patterns::Column(args.column(1)?),
-        })
-    }
-
-    fn get(&self, i: usize) -> Result<Option<Cow<'_, Regex>>> {
-        match self {
-            Patterns::Constant(re) => Ok(re.as_ref().map(Cow::Borrowed)),
-            Patterns::Column(c) => {
-                let c = c.as_string::<i32>();
-                if c.is_null(i) { Ok(None) } else { compile(c.value(i)).map(|re| Some(Cow::Owned(re))) }
-            }
-        }
-    }
-}
+type Patterns = Parsed<Regex>;
 
 fn compile(pattern: &str) -> Result<Regex> {
     Regex::new(pattern).or_else(|e| exec_err!("invalid regular expression {pattern:?}: {e}"))
@@ -127,7 +102,7 @@ impl Function for Extract {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let columns = args.columns()?;
-        let patterns = Patterns::new(args)?;
+        let patterns = Patterns::new(args, 1, compile)?;
         let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
             Ok(match group(re, int(&columns, 2, i))? {
                 None => None,
@@ -155,7 +130,7 @@ impl Function for ExtractAll {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let columns = args.columns()?;
-        let patterns = Patterns::new(args)?;
+        let patterns = Patterns::new(args, 1, compile)?;
         let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
             Ok(match group(re, int(&columns, 2, i))? {
                 None => None,
@@ -183,7 +158,7 @@ impl Function for Split {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let column = args.column(0)?;
-        let patterns = Patterns::new(args)?;
+        let patterns = Patterns::new(args, 1, compile)?;
         let out = each(column.as_string::<i32>(), &patterns, args.rows, |_, s, re| {
             Ok(Some(re.split(s).map(Some).collect()))
         })?;
@@ -207,7 +182,7 @@ impl Function for Count {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let column = args.column(0)?;
-        let patterns = Patterns::new(args)?;
+        let patterns = Patterns::new(args, 1, compile)?;
         let out =
             each(column.as_string::<i32>(), &patterns, args.rows, |_, s, re| Ok(Some(re.find_iter(s).count() as i64)))?;
         Ok(Arc::new(Int64Array::from(out)))
@@ -231,7 +206,7 @@ impl Function for Position {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let columns = args.columns()?;
-        let patterns = Patterns::new(args)?;
+        let patterns = Patterns::new(args, 1, compile)?;
         let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
             let (Some(start), Some(occurrence)) =
                 (int(&columns, 2, i).unwrap_or(Some(1)), int(&columns, 3, i).unwrap_or(Some(1)))
@@ -271,18 +246,18 @@ impl Function for Replace {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let columns = args.columns()?;
-        let patterns = Patterns::new(args)?;
+        let patterns = Patterns::new(args, 1, compile)?;
         // A constant replacement is read once, against the constant pattern's groups.
         let constant = match (&patterns, args.len() == 2, args.constant(2)) {
             (_, true, _) => Some(Some(String::new())),
-            (Patterns::Constant(Some(re)), false, Some(ScalarValue::Utf8(w))) => {
+            (Parsed::Constant(Some(re)), false, Some(ScalarValue::Utf8(w))) => {
                 Some(w.as_deref().map(|w| template(w, re)).transpose()?)
             }
             _ => None,
         };
         let with = columns.get(2).map(|w| w.as_string::<i32>());
         let text = columns[0].as_string::<i32>();
-        if let (Patterns::Constant(Some(re)), Some(Some(template))) = (&patterns, &constant)
+        if let (Parsed::Constant(Some(re)), Some(Some(template))) = (&patterns, &constant)
             && let Some(literal) = Literal::of(re.as_str()).filter(|_| !template.contains('$'))
         {
             return Ok(Arc::new(literal.replace(text, template)));

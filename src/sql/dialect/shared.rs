@@ -1,12 +1,14 @@
-//! What the dialect's functions and rules share: reading arguments' types, and rewriting
-//! every expression of a plan once its types are known.
+//! What the dialect's functions and rules share: reading arguments' types, values as
+//! comparable rows, and rewriting every expression of a plan once its types are known.
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, plan_err};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 
+use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, Rows, SortField};
 
 /// Rewrites every expression of `plan` and its subqueries bottom up with `rule`, which sees the
 /// schema the expression's columns come from; results keep their names.
@@ -53,6 +55,25 @@ pub fn not_nan(values: &dyn arrow::array::Array) -> Option<arrow::buffer::Boolea
     }
 }
 
+/// Columns of one type as rows of bytes that compare and hash as their values do, through
+/// one converter (rows of different converters need not compare): a batch's values encoded
+/// once instead of a value per row.
+pub fn rows(columns: &[ArrayRef]) -> Result<Vec<Rows>> {
+    let Some(first) = columns.first() else { return Ok(vec![]) };
+    let converter = RowConverter::new(vec![SortField::new(first.data_type().clone())])?;
+    columns.iter().map(|c| Ok(converter.convert_columns(std::slice::from_ref(c))?)).collect()
+}
+
+/// An argument of `name` that must be a number, read as a double.
+pub fn double(name: &str, t: &DataType) -> Result<DataType> {
+    if t.is_numeric() || t.is_null() { Ok(DataType::Float64) } else { plan_err!("{name} expects a number, got {t}") }
+}
+
+/// Whether a type is a `varbinary` (or NULL, which any type takes).
+pub fn is_binary(t: &DataType) -> bool {
+    matches!(t, DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null)
+}
+
 /// An argument of `name` that must be text: any string type (or NULL) as `Utf8`.
 pub fn varchar(name: &str, t: &DataType) -> Result<DataType> {
     match t {
@@ -63,10 +84,7 @@ pub fn varchar(name: &str, t: &DataType) -> Result<DataType> {
 
 /// An argument of `name` that must be a `varbinary`: any binary type (or NULL) as `Binary`.
 pub fn binary(name: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null => Ok(DataType::Binary),
-        other => plan_err!("{name} expects a varbinary, got {other}"),
-    }
+    if is_binary(t) { Ok(DataType::Binary) } else { plan_err!("{name} expects a varbinary, got {t}") }
 }
 
 /// An argument of `name` that must be an integer: any integer type (or NULL) as `Int64`.

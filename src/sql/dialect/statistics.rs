@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ScalarUDF;
 
 use super::function::{Args, Function, udf};
-use super::shared::{arity, bigint};
+use super::shared::{arity, bigint, double};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -27,10 +27,6 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Wilson { upper: false }),
         udf(Wilson { upper: true }),
     ]
-}
-
-fn double(name: &str, t: &DataType) -> Result<DataType> {
-    if t.is_numeric() || t.is_null() { Ok(DataType::Float64) } else { plan_err!("{name} expects a double, got {t}") }
 }
 
 /// Row `i` of every argument as doubles (`None` when one is NULL).

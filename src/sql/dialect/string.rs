@@ -19,7 +19,7 @@ use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use sha2::Digest;
 
 use super::function::{Args, Function, Text, binaries, int_at, ints, strings, udf, unary};
-use super::shared::{arity, bigint, varchar};
+use super::shared::{arity, bigint, is_binary, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -55,10 +55,6 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Length),
         udf(Format),
     ]
-}
-
-fn is_binary(t: &DataType) -> bool {
-    matches!(t, DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null)
 }
 
 fn is_list(t: &DataType) -> bool {

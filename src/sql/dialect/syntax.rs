@@ -316,22 +316,7 @@ impl VisitorMut for Trino {
                 Some(interval_scale(left, *op == BinaryOperator::Divide, right))
             }
             Expr::Extract { field, expr: from, .. } => extract(field, from),
-            Expr::Function(f) => {
-                // A window function's offsets and its frame's bounds are numbers.
-                if let Some(over) = &mut f.over {
-                    if let FunctionArguments::List(list) = &mut f.args {
-                        for arg in &mut list.args {
-                            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
-                                number(e);
-                            }
-                        }
-                    }
-                    if let WindowType::WindowSpec(spec) = over {
-                        frame_numbers(spec);
-                    }
-                }
-                function(f)
-            }
+            Expr::Function(f) => function(f),
             // DataFusion's tuples take literals only: a row's integers stay bigint.
             Expr::Tuple(items) => {
                 items.iter_mut().for_each(number);
@@ -365,13 +350,7 @@ impl VisitorMut for Trino {
 /// `2147483647 + 1` overflows); wider ones stay `bigint`.
 fn integer(n: &str) -> Option<Expr> {
     n.parse::<i32>().ok()?;
-    Some(Expr::Cast {
-        kind: CastKind::Cast,
-        expr: Box::new(Expr::value(Value::Number(n.into(), false))),
-        data_type: DataType::Integer(None),
-        array: false,
-        format: None,
-    })
+    Some(cast(Expr::value(Value::Number(n.into(), false)), DataType::Integer(None)))
 }
 
 /// Where a number is a position or a count rather than a value (an ORDER BY or GROUP BY
@@ -397,13 +376,12 @@ fn frame_numbers(spec: &mut WindowSpec) {
 
 /// `text` read as a literal of `data_type`.
 fn typed_literal(text: String, data_type: DataType) -> Expr {
-    Expr::Cast {
-        kind: CastKind::Cast,
-        expr: Box::new(Expr::value(Value::SingleQuotedString(text))),
-        data_type,
-        array: false,
-        format: None,
-    }
+    cast(Expr::value(Value::SingleQuotedString(text)), data_type)
+}
+
+/// `CAST(expr AS data_type)`.
+fn cast(expr: Expr, data_type: DataType) -> Expr {
+    Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type, array: false, format: None }
 }
 
 /// `DECIMAL '1.5'` with the literal's own precision and scale, `TIMESTAMP '...'` with its
@@ -479,17 +457,22 @@ fn extract(field: &DateTimeField, from: &mut Expr) -> Option<Expr> {
 fn function(f: &mut Function) -> Option<Expr> {
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &mut f.args else { return None };
-    match (name.as_str(), list.args.len()) {
-        ("date", 1) => {
-            let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = list.args.remove(0) else { return None };
-            Some(Expr::Cast {
-                kind: CastKind::Cast,
-                expr: Box::new(x),
-                data_type: DataType::Date,
-                array: false,
-                format: None,
-            })
+    // A window function's offsets and its frame's bounds are numbers.
+    if let Some(over) = &mut f.over {
+        for arg in &mut list.args {
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                number(e);
+            }
         }
+        if let WindowType::WindowSpec(spec) = over {
+            frame_numbers(spec);
+        }
+    }
+    match (name.as_str(), list.args.len()) {
+        ("date", 1) => match &mut list.args[0] {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(cast(take(x), DataType::Date)),
+            _ => None,
+        },
         ("max" | "min", 2) | ("max_by" | "min_by", 3) => {
             f.name = ObjectName::from(vec![Ident::new(format!("{name}_n"))]);
             None
@@ -501,9 +484,11 @@ fn function(f: &mut Function) -> Option<Expr> {
         }
         // normalize(s, NFD): the form is a keyword in Trino, text here.
         ("normalize", 2) => {
-            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(form @ Expr::Identifier(_))) = &mut list.args[1] {
-                let Expr::Identifier(ident) = &*form else { unreachable!("matched") };
-                *form = Expr::value(Value::SingleQuotedString(ident.value.clone()));
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(form)) = &mut list.args[1]
+                && let Expr::Identifier(ident) = form
+            {
+                let text = ident.value.clone();
+                *form = Expr::value(Value::SingleQuotedString(text));
             }
             None
         }

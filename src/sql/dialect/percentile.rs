@@ -15,12 +15,9 @@ use arrow::record_batch::RecordBatch;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, Signature, Volatility};
-use datafusion_functions_aggregate_common::tdigest::{Centroid, TDigest};
+use datafusion_functions_aggregate_common::tdigest::{Centroid, DEFAULT_MAX_SIZE, TDigest};
 
 use super::shared::arity;
-
-/// The t-digest's size, as DataFusion's `approx_percentile_cont` has it.
-const CENTROIDS: usize = 100;
 
 /// The aggregate, under Trino's name.
 pub fn function() -> AggregateUDF {
@@ -103,7 +100,7 @@ impl AggregateUDFImpl for ApproxPercentile {
             return exec_err!("Percentile must be between 0 and 1, got {p}");
         }
         Ok(Box::new(Digest {
-            digest: TDigest::new(CENTROIDS),
+            digest: TDigest::new(DEFAULT_MAX_SIZE),
             percentages,
             weighted: args.exprs.len() == 3,
             returns: args.return_field.data_type().clone(),
@@ -118,6 +115,13 @@ struct Digest {
     percentages: Vec<f64>,
     weighted: bool,
     returns: DataType,
+}
+
+impl Digest {
+    /// The digest so far, to be merged with more (and put back).
+    fn take(&mut self) -> TDigest {
+        std::mem::replace(&mut self.digest, TDigest::new(DEFAULT_MAX_SIZE))
+    }
 }
 
 impl Accumulator for Digest {
@@ -142,14 +146,14 @@ impl Accumulator for Digest {
             .values()
             .iter()
             .zip(w.values())
-            .map(|(x, w)| TDigest::new_with_centroid(CENTROIDS, Centroid::new(*x, *w)));
-        let digests: Vec<TDigest> = single.chain(std::iter::once(self.digest.clone())).collect();
+            .map(|(x, w)| TDigest::new_with_centroid(DEFAULT_MAX_SIZE, Centroid::new(*x, *w)));
+        let digests: Vec<TDigest> = single.chain([self.take()]).collect();
         self.digest = TDigest::merge_digests(&digests);
         Ok(())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let mut digests = vec![self.digest.clone()];
+        let mut digests = vec![self.take()];
         for row in 0..states.first().map_or(0, |s| s.len()) {
             let state = states.iter().map(|s| ScalarValue::try_from_array(s, row)).collect::<Result<Vec<_>>>()?;
             digests.push(TDigest::from_scalar_state(&state));

@@ -10,7 +10,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ScalarUDF;
 
-use super::function::{Args, Function, Text, ints, strings, udf, unary};
+use super::function::{Args, Function, Text, strings, udf, unary};
 use super::shared::{arity, varchar};
 
 /// The functions of this module.
@@ -149,32 +149,14 @@ impl Function for Part {
     }
 }
 
-/// `url_extract_port(uri)`.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Port;
-
-impl Function for Port {
-    fn name(&self) -> &'static str {
-        "url_extract_port"
+unary!(
+    /// `url_extract_port(uri)`.
+    Port, "url_extract_port", varchar -> DataType::Int64, ints,
+    nullable |u| match parts(u).and_then(|p| p.port) {
+        Some(p) => p.parse::<i64>().map(Some).or_else(|_| exec_err!("url_extract_port: not a port: '{p}' in '{u}'")),
+        None => Ok(None),
     }
-    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        arity(self.name(), t, 1..=1)?;
-        Ok(vec![varchar(self.name(), &t[0])?])
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
-    }
-    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let uris = args.column(0)?;
-        ints(uris.as_string::<i32>().iter().map(|u| {
-            match u.and_then(parts).and_then(|p| p.port).map(|p| (p, p.parse::<i64>())) {
-                Some((_, Ok(p))) => Ok(Some(p)),
-                Some((p, Err(_))) => exec_err!("url_extract_port: not a port: '{p}' in '{}'", u.unwrap_or_default()),
-                None => Ok(None),
-            }
-        }))
-    }
-}
+);
 
 /// `url_extract_parameter(uri, name)`: the first value of the query's parameter `name`, decoded.
 #[derive(Debug, PartialEq, Eq, Hash)]

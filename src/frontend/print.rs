@@ -121,8 +121,7 @@ impl Output<'_> {
                     _ => {}
                 }
             }
-            let row: Vec<Option<String>> =
-                batch.columns().iter().map(|c| text::value(c.as_ref(), i, Double::Shown)).collect();
+            let row: Vec<Option<String>> = text::row(batch, i, Double::Shown).collect();
             match format {
                 Format::Table => self.kept.push(row),
                 Format::Csv | Format::Tsv => self.delimited(&row)?,

@@ -511,16 +511,8 @@ impl ApiDb {
         for batch in &batches {
             for i in 0..batch.num_rows() {
                 rows.push(
-                    batch
-                        .columns()
-                        .iter()
-                        .map(|c| {
-                            cell(b3lake::sql::dialect::text::value(
-                                c.as_ref(),
-                                i,
-                                b3lake::sql::dialect::text::Double::Shown,
-                            ))
-                        })
+                    b3lake::sql::dialect::text::row(batch, i, b3lake::sql::dialect::text::Double::Shown)
+                        .map(cell)
                         .collect(),
                 );
             }

@@ -56,10 +56,8 @@ impl sqllogictest::AsyncDB for Db {
         for batch in &batches {
             for i in 0..batch.num_rows() {
                 rows.push(
-                    batch
-                        .columns()
-                        .iter()
-                        .map(|c| match text::value(c.as_ref(), i, Double::Shown) {
+                    text::row(batch, i, Double::Shown)
+                        .map(|c| match c {
                             None => "NULL".into(),
                             // An empty string, as DataFusion's .slt files write it.
                             Some(v) if v.is_empty() => "(empty)".into(),

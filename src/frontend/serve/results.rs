@@ -149,11 +149,10 @@ impl Writer {
     /// Writes a batch's rows.
     pub async fn push(&mut self, batch: &RecordBatch) -> object_store::Result<()> {
         self.header(&batch.schema());
-        let columns = batch.columns();
-        let mut values = vec![None; columns.len()];
+        let mut values = vec![None; batch.num_columns()];
         for i in 0..batch.num_rows() {
-            for (value, column) in values.iter_mut().zip(columns) {
-                *value = text::value(column.as_ref(), i, Double::Shown);
+            for (value, cell) in values.iter_mut().zip(text::row(batch, i, Double::Shown)) {
+                *value = cell;
             }
             self.row(&values);
             if self.pending.len() >= CHUNK {

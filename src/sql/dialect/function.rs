@@ -10,11 +10,11 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, StringArray, StringBuilder};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
 /// One of the dialect's scalar functions.
@@ -33,6 +33,12 @@ pub trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
 
     /// The result's type, given the coerced arguments'.
     fn return_type(&self, args: &[DataType]) -> Result<DataType>;
+
+    /// The result's field, for a result that carries more than its type (a timestamp's
+    /// precision, which Arrow's type cannot say); `None` for a plain field of `return_type`.
+    fn return_field(&self, _: &ReturnFieldArgs) -> Result<Option<Field>> {
+        Ok(None)
+    }
 
     /// The kernel: the arguments, each a column or a constant, to a column of `args.rows` values.
     fn kernel(&self, args: &Args) -> Result<ArrayRef>;
@@ -53,6 +59,7 @@ pub fn downcast<F: Function>(f: &ScalarUDF) -> Option<&F> {
 /// expanded row by row), and the columns when it wants them.
 pub struct Args<'a> {
     values: &'a [ColumnarValue],
+    fields: &'a [FieldRef],
     /// The number of rows the result has (1 when every argument is a constant).
     pub rows: usize,
     /// The result's type.
@@ -78,9 +85,9 @@ impl Args<'_> {
         self.values[i].to_array(self.rows)
     }
 
-    /// Argument `i`'s type.
-    pub fn data_type(&self, i: usize) -> DataType {
-        self.values[i].data_type()
+    /// Argument `i`'s field: its type and what rides with it (a timestamp's precision).
+    pub fn field(&self, i: usize) -> &Field {
+        &self.fields[i]
     }
 
     /// Every argument as a column.
@@ -226,6 +233,14 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
         self.f.return_type(types)
     }
 
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        if let Some(field) = self.f.return_field(&args)? {
+            return Ok(Arc::new(field));
+        }
+        let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        Ok(Arc::new(Field::new(self.name(), self.f.return_type(&types)?, true)))
+    }
+
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
         self.f.simplify(args, info)
     }
@@ -233,7 +248,12 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let constant = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = if constant { 1 } else { args.number_rows };
-        let out = self.f.kernel(&Args { values: &args.args, rows, ret: args.return_field.data_type() })?;
+        let out = self.f.kernel(&Args {
+            values: &args.args,
+            fields: &args.arg_fields,
+            rows,
+            ret: args.return_field.data_type(),
+        })?;
         Ok(if constant {
             ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
         } else {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, IntervalMonthDayNanoArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+    DataType, Date32Type, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
 };
 use arrow::error::ArrowError;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
@@ -108,13 +108,6 @@ impl FunctionRewrite for IntervalArithmetic {
         let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) else { return Ok(Transformed::no(expr)) };
         let interval = |t: &DataType| matches!(t, DataType::Interval(_));
         let number = |t: &DataType| t.is_numeric();
-        let seconds = |t: &DataType| matches!(t, DataType::Timestamp(TimeUnit::Second, None));
-        // An interval literal of whole months is Trino's `interval year to month`, which keeps
-        // the timestamp's precision.
-        let months_only = |e: &Expr| {
-            matches!(e, Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.days == 0 && v.nanoseconds == 0)
-                || matches!(e, Expr::Literal(ScalarValue::IntervalYearMonth(_), _))
-        };
         let call = |f: ScalarUDF, args: Vec<Expr>| Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(f), args));
         let rewritten = match op {
             Operator::Multiply if interval(&l) && number(&r) => call(udf(Scale), vec![*left.clone(), *right.clone()]),
@@ -129,18 +122,6 @@ impl FunctionRewrite for IntervalArithmetic {
             }
             Operator::Minus if l == DataType::Date32 && r == DataType::Date32 => {
                 call(udf(Days), vec![*left.clone(), *right.clone()])
-            }
-            // A timestamp(0) plus an interval of days to seconds is a timestamp(3) in Trino (the
-            // interval's own precision), so that `+ INTERVAL '1.5' SECOND` keeps its fraction.
-            Operator::Plus | Operator::Minus if seconds(&l) && interval(&r) && !months_only(right) => {
-                let millis =
-                    left.as_ref().clone().cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), schema)?;
-                Expr::BinaryExpr(BinaryExpr::new(Box::new(millis), *op, right.clone()))
-            }
-            Operator::Plus if interval(&l) && seconds(&r) && !months_only(left) => {
-                let millis =
-                    right.as_ref().clone().cast_to(&DataType::Timestamp(TimeUnit::Millisecond, None), schema)?;
-                Expr::BinaryExpr(BinaryExpr::new(left.clone(), *op, Box::new(millis)))
             }
             _ => return Ok(Transformed::no(expr)),
         };

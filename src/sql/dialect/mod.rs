@@ -15,7 +15,8 @@
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
 //! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
 //!   (`overflow`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
-//!   Trino's spelling of `CAST(x AS VARCHAR)` ([`text`], which also spells results).
+//!   a timestamp's precision where Trino keeps it (`precision`), Trino's spelling of
+//!   `CAST(x AS VARCHAR)` ([`text`], which also spells results).
 
 mod accumulate;
 mod aggregate;
@@ -32,6 +33,7 @@ mod numeric;
 mod overflow;
 mod pattern;
 mod percentile;
+mod precision;
 mod regexp;
 mod scalar;
 mod shared;
@@ -93,6 +95,7 @@ pub fn register(ctx: &SessionContext) {
         url::functions(),
         statistics::functions(),
         units::functions(),
+        precision::functions(),
     ];
     for udf in udfs.into_iter().flatten() {
         ctx.register_udf(udf);
@@ -125,6 +128,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));
     ctx.add_analyzer_rule(Arc::new(array::ArrayComparisons));
+    ctx.add_analyzer_rule(Arc::new(precision::KeptPrecision));
     ctx.add_analyzer_rule(Arc::new(text::SpelledCasts));
     let state = ctx.state_ref();
     let mut state = state.write();

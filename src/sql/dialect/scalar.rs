@@ -5,7 +5,7 @@
 use arrow::array::{ArrayRef, AsArray, StringArray};
 use arrow::compute::is_not_null;
 use arrow::compute::kernels::zip::zip;
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
@@ -105,7 +105,11 @@ impl Function for TypeOf {
         Ok(DataType::Utf8)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let name = trino_type(&args.data_type(0));
+        let field = args.field(0);
+        let name = match (super::precision::declared(field), field.data_type()) {
+            (Some(p), DataType::Timestamp(_, None)) => format!("timestamp({p})"),
+            _ => trino_type(field.data_type()),
+        };
         Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(name, args.rows))))
     }
 }
@@ -222,12 +226,7 @@ pub fn trino_type(t: &DataType) -> String {
         }
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Timestamp(unit, tz) => {
-            let p = match unit {
-                TimeUnit::Second => 0,
-                TimeUnit::Millisecond => 3,
-                TimeUnit::Microsecond => 6,
-                TimeUnit::Nanosecond => 9,
-            };
+            let p = super::precision::natural(unit);
             if tz.is_some() { format!("timestamp({p}) with time zone") } else { format!("timestamp({p})") }
         }
         DataType::Time32(_) | DataType::Time64(_) => "time".into(),

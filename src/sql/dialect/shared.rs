@@ -25,6 +25,20 @@ pub fn rewrite_whole_expressions(
     plan: LogicalPlan,
     rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>,
 ) -> Result<LogicalPlan> {
+    walk(plan, rewrite, false)
+}
+
+/// [`rewrite_expressions`] for a rule that changes what an expression's field says (its type, or
+/// metadata such as a timestamp's precision): each plan's schema is recomputed from its
+/// rewritten expressions, so that the plans above see the change.
+pub fn retype_expressions(
+    plan: LogicalPlan,
+    rule: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+) -> Result<LogicalPlan> {
+    walk(plan, |expr, schema| Ok(expr.transform_up(|e| rule(e, schema))?.data), true)
+}
+
+fn walk(plan: LogicalPlan, rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>, recompute: bool) -> Result<LogicalPlan> {
     plan.transform_up_with_subqueries(|plan| {
         // The inputs' schemas type the columns the expressions refer to (a scan: its own).
         let mut schema = match plan.inputs().first() {
@@ -35,10 +49,11 @@ pub fn rewrite_whole_expressions(
             schema.merge(input.schema());
         }
         let preserver = NamePreserver::new(&plan);
-        plan.map_expressions(|expr| {
+        let rewritten = plan.map_expressions(|expr| {
             let saved = preserver.save(&expr);
             Ok(Transformed::yes(saved.restore(rewrite(expr, &schema)?)))
-        })
+        })?;
+        if recompute { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
     })
     .map(|t| t.data)
 }

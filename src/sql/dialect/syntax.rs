@@ -26,6 +26,8 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
+use super::precision;
+
 /// The parser's dialect for Athena's SQL.
 #[derive(Debug, Default)]
 pub struct Athena(GenericDialect);
@@ -302,13 +304,15 @@ impl VisitorMut for Trino {
             }
             Expr::TypedString(t) => typed_string(t),
             Expr::Substring { .. } => Some(substring(expr)),
-            Expr::Cast { data_type, .. } => {
+            Expr::Cast { kind, expr: inner, data_type, format: None, .. } => {
                 row_type(data_type);
-                // Trino's TIMESTAMP is TIMESTAMP(3).
-                if let DataType::Timestamp(precision @ None, TimezoneInfo::None) = data_type {
-                    *precision = Some(3);
+                match data_type {
+                    // Trino's TIMESTAMP is TIMESTAMP(3).
+                    DataType::Timestamp(p, TimezoneInfo::None) if p.is_none_or(|p| p <= 9) => {
+                        Some(timestamp_cast(kind.clone(), take(inner), p.unwrap_or(3)))
+                    }
+                    _ => None,
                 }
-                None
             }
             Expr::BinaryOp { left, op: op @ (BinaryOperator::Multiply | BinaryOperator::Divide), right }
                 if is_interval(left) || (is_interval(right) && *op == BinaryOperator::Multiply) =>
@@ -395,7 +399,10 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
             let point = if digits.contains('.') { digits.to_string() } else { format!("{digits}.") };
             (text.to_string(), decimal_type(&point)?)
         }
-        DataType::Timestamp(None, TimezoneInfo::None) => timestamp(&text)?,
+        DataType::Timestamp(None, TimezoneInfo::None) => {
+            let (text, p) = timestamp(&text)?;
+            return Some(timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p));
+        }
         DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
         _ => return None,
     };
@@ -539,9 +546,18 @@ fn decimal_type(number: &str) -> Option<DataType> {
     (precision <= 38).then_some(DataType::Decimal(ExactNumberInfo::PrecisionAndScale(precision, scale)))
 }
 
-/// A timestamp literal padded as Arrow reads it (`2001-1-2 3:04:05` is Trino's too), typed
-/// with the precision of its fraction: seconds, milli-, micro- or nanoseconds.
-fn timestamp(text: &str) -> Option<(String, DataType)> {
+/// `CAST(expr AS TIMESTAMP(p))`: a p that Arrow's units lack (1, 2, 4, 5, 7, 8) is a cast to
+/// the unit that holds it, rounded and typed by the precision function.
+fn timestamp_cast(kind: CastKind, expr: Expr, p: u64) -> Expr {
+    let held = precision::natural(&precision::unit(p as u32)) as u64;
+    let data_type = DataType::Timestamp(Some(held), TimezoneInfo::None);
+    let cast = Expr::Cast { kind, expr: Box::new(expr), data_type, array: false, format: None };
+    if held == p { cast } else { call(precision::NAME, vec![cast, Expr::value(Value::Number(p.to_string(), false))]) }
+}
+
+/// A timestamp literal padded as Arrow reads it (`2001-1-2 3:04:05` is Trino's too), with the
+/// precision of its fraction.
+fn timestamp(text: &str) -> Option<(String, u64)> {
     let text = text.trim();
     let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
     let mut d = date.splitn(3, '-');
@@ -553,18 +569,12 @@ fn timestamp(text: &str) -> Option<(String, DataType)> {
     if all.iter().any(|p| !p.chars().all(|c| c.is_ascii_digit())) || fraction.len() > 9 {
         return None;
     }
-    let precision = match fraction.len() {
-        0 => 0,
-        1..=3 => 3,
-        4..=6 => 6,
-        _ => 9,
-    };
     let mut padded = format!("{y:0>4}-{m:0>2}-{dd:0>2} {h:0>2}:{mi:0>2}:{sec:0>2}");
     if !fraction.is_empty() {
         padded.push('.');
         padded.push_str(fraction);
     }
-    Some((padded, DataType::Timestamp(Some(precision), TimezoneInfo::None)))
+    Some((padded, fraction.len() as u64))
 }
 
 /// `INTERVAL '42-07' YEAR TO MONTH`, `'2 10:30:00.5' DAY TO SECOND` and their shorter ranges,

@@ -8,10 +8,10 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
-    DurationSecondType, Float32Type, Float64Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit,
+    DurationSecondType, Field, Float32Type, Float64Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit,
     IntervalYearMonthType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType,
 };
@@ -44,6 +44,37 @@ pub fn value(array: &dyn Array, row: usize, double: Double) -> Option<String> {
     Some(out)
 }
 
+/// Row `row` of a column of `field`: [`value`], a timestamp with its own precision's digits
+/// (Trino's `timestamp(1)` shows one, which Arrow's unit cannot say).
+pub fn cell(field: &Field, array: &dyn Array, row: usize, double: Double) -> Option<String> {
+    match super::precision::declared(field) {
+        Some(p) if !array.is_null(row) => Some(timestamp(nanos(array, row), p as usize)),
+        _ => value(array, row, double),
+    }
+}
+
+/// Row `row` of `batch`, each column's value as [`cell`] spells it.
+pub fn row(batch: &RecordBatch, row: usize, double: Double) -> impl Iterator<Item = Option<String>> + '_ {
+    let fields = batch.schema_ref().fields().iter();
+    fields.zip(batch.columns()).map(move |(field, column)| cell(field, column.as_ref(), row, double))
+}
+
+/// A timestamp (without time zone) in nanoseconds since the epoch.
+fn nanos(array: &dyn Array, row: usize) -> i128 {
+    match array.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            array.as_primitive::<TimestampSecondType>().value(row) as i128 * 1_000_000_000
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            array.as_primitive::<TimestampMillisecondType>().value(row) as i128 * 1_000_000
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            array.as_primitive::<TimestampMicrosecondType>().value(row) as i128 * 1_000
+        }
+        _ => array.as_primitive::<TimestampNanosecondType>().value(row) as i128,
+    }
+}
+
 fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) {
     if array.is_null(row) || array.data_type() == &DataType::Null {
         out.push_str("NULL");
@@ -56,17 +87,8 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
             out.push_str(&spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &format!("{v:e}"), double))
         }
         DataType::Timestamp(unit, None) => {
-            let (value, digits) = match unit {
-                TimeUnit::Second => (array.as_primitive::<TimestampSecondType>().value(row) as i128 * 1_000_000_000, 0),
-                TimeUnit::Millisecond => {
-                    (array.as_primitive::<TimestampMillisecondType>().value(row) as i128 * 1_000_000, 3)
-                }
-                TimeUnit::Microsecond => {
-                    (array.as_primitive::<TimestampMicrosecondType>().value(row) as i128 * 1_000, 6)
-                }
-                TimeUnit::Nanosecond => (array.as_primitive::<TimestampNanosecondType>().value(row) as i128, 9),
-            };
-            out.push_str(&timestamp(value, digits));
+            let digits = super::precision::natural(unit) as usize;
+            out.push_str(&timestamp(nanos(array, row), digits));
         }
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row);
@@ -282,8 +304,8 @@ impl Function for ToVarchar {
         Ok(DataType::Utf8)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let values = args.column(0)?;
-        let text: StringArray = (0..args.rows).map(|i| value(values.as_ref(), i, Double::Cast)).collect();
+        let (values, field) = (args.column(0)?, args.field(0));
+        let text: StringArray = (0..args.rows).map(|i| cell(field, values.as_ref(), i, Double::Cast)).collect();
         Ok(Arc::new(text))
     }
 }

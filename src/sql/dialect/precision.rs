@@ -46,8 +46,10 @@ pub fn digits(field: &Field) -> Option<u32> {
     Some(declared(field).unwrap_or(natural(unit)))
 }
 
-/// The precision a field's metadata declares.
+/// The precision a timestamp field's metadata declares. A cast to another type (a date) passes
+/// its argument's metadata on, so the key alone is not enough.
 pub fn declared(field: &Field) -> Option<u32> {
+    let DataType::Timestamp(_, None) = field.data_type() else { return None };
     field.metadata().get(KEY).and_then(|p| p.parse().ok())
 }
 

@@ -106,9 +106,9 @@ impl Function for TypeOf {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let field = args.field(0);
-        let name = match (super::precision::declared(field), field.data_type()) {
-            (Some(p), DataType::Timestamp(_, None)) => format!("timestamp({p})"),
-            _ => trino_type(field.data_type()),
+        let name = match super::precision::declared(field) {
+            Some(p) => format!("timestamp({p})"),
+            None => trino_type(field.data_type()),
         };
         Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(name, args.rows))))
     }

@@ -167,9 +167,9 @@ fn kept(e: Expr, schema: &DFSchema, precision: &Arc<ScalarUDF>) -> Result<Transf
             let stamp_left = matches!(l.data_type(), DataType::Timestamp(_, None)) && interval(&r);
             let stamp_right =
                 *op == Operator::Plus && interval(&l) && matches!(r.data_type(), DataType::Timestamp(_, None));
-            let (stamp, period) = match (stamp_left, stamp_right) {
-                (true, _) => (&l, right),
-                (_, true) => (&r, left),
+            let (stamp, (period, period_field)) = match (stamp_left, stamp_right) {
+                (true, _) => (&l, (right, &r)),
+                (_, true) => (&r, (left, &l)),
                 _ => return Ok(Transformed::no(e)),
             };
             let (Some(p), DataType::Timestamp(from, _)) = (digits(stamp), stamp.data_type()) else {
@@ -177,8 +177,8 @@ fn kept(e: Expr, schema: &DFSchema, precision: &Arc<ScalarUDF>) -> Result<Transf
             };
             // An interval of months keeps the precision; one of days to seconds has
             // milliseconds, so the result has at least 3 digits (`+ INTERVAL '1.5' SECOND`).
-            let months = months_only(period)
-                || matches!(field(period), Some(f) if f.data_type() == &DataType::Interval(IntervalUnit::YearMonth));
+            let months =
+                months_only(period) || period_field.data_type() == &DataType::Interval(IntervalUnit::YearMonth);
             let out = if months { p } else { p.max(3) };
             let to = unit(out);
             if natural(from) == out {

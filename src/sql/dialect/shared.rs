@@ -1,6 +1,8 @@
 //! What the dialect's functions and rules share: reading arguments' types, values as
 //! comparable rows, and rewriting every expression of a plan once its types are known.
 
+use std::cell::Cell;
+
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, plan_err};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
@@ -25,20 +27,32 @@ pub fn rewrite_whole_expressions(
     plan: LogicalPlan,
     rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>,
 ) -> Result<LogicalPlan> {
-    walk(plan, rewrite, false)
+    walk(plan, rewrite, None)
 }
 
 /// [`rewrite_expressions`] for a rule that changes what an expression's field says (its type, or
 /// metadata such as a timestamp's precision): each plan's schema is recomputed from its
-/// rewritten expressions, so that the plans above see the change.
+/// rewritten expressions, so that the plans above see the change. Plans are walked bottom up, so
+/// once the rule has changed something every plan after it is recomputed; until then none is.
 pub fn retype_expressions(
     plan: LogicalPlan,
     rule: impl Fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
 ) -> Result<LogicalPlan> {
-    walk(plan, |expr, schema| Ok(expr.transform_up(|e| rule(e, schema))?.data), true)
+    let changed = Cell::new(false);
+    let rewrite = |expr: Expr, schema: &DFSchema| {
+        let rewritten = expr.transform_up(|e| rule(e, schema))?;
+        changed.set(changed.get() || rewritten.transformed);
+        Ok(rewritten.data)
+    };
+    walk(plan, rewrite, Some(&changed))
 }
 
-fn walk(plan: LogicalPlan, rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>, recompute: bool) -> Result<LogicalPlan> {
+/// Rewrites each expression of each plan; recomputes a plan's schema once `changed` is set.
+fn walk(
+    plan: LogicalPlan,
+    rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>,
+    changed: Option<&Cell<bool>>,
+) -> Result<LogicalPlan> {
     plan.transform_up_with_subqueries(|plan| {
         // The inputs' schemas type the columns the expressions refer to (a scan: its own).
         let mut schema = match plan.inputs().first() {
@@ -53,7 +67,7 @@ fn walk(plan: LogicalPlan, rewrite: impl Fn(Expr, &DFSchema) -> Result<Expr>, re
             let saved = preserver.save(&expr);
             Ok(Transformed::yes(saved.restore(rewrite(expr, &schema)?)))
         })?;
-        if recompute { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
+        if changed.is_some_and(Cell::get) { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
     })
     .map(|t| t.data)
 }

@@ -414,7 +414,8 @@ fn nest(values: ArrayRef, lengths: Vec<usize>, valid: Vec<bool>) -> Result<Array
     Ok(Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, Some(NullBuffer::from(valid)))?))
 }
 
-/// `reverse`: of an array, its elements backwards; of a varchar, its characters.
+/// `reverse`: of an array, its elements backwards; of a varchar, its characters; of a
+/// varbinary, its bytes.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Reverse;
 
@@ -424,6 +425,9 @@ impl Function for Reverse {
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 1..=1)?;
+        if super::shared::is_binary(&t[0]) && !t[0].is_null() {
+            return Ok(vec![DataType::Binary]);
+        }
         Ok(vec![element(&t[0]).map_or(DataType::Utf8, list_of)])
     }
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
@@ -431,6 +435,11 @@ impl Function for Reverse {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let column = args.column(0)?;
+        if let Some(bytes) = column.as_binary_opt::<i32>() {
+            return super::function::binaries(
+                bytes.iter().map(|b| Ok(b.map(|b| b.iter().rev().copied().collect::<Vec<u8>>()))),
+            );
+        }
         if let Some(text) = column.as_string_opt::<i32>() {
             let out: arrow::array::StringArray =
                 text.iter().map(|v| v.map(|v| v.chars().rev().collect::<String>())).collect();

@@ -9,8 +9,8 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, StringArray, StringBuilder};
-use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, PrimitiveArray, StringArray, StringBuilder};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, FieldRef, Float32Type, Float64Type, Int32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
@@ -155,10 +155,11 @@ impl<T: Clone> Parsed<T> {
     }
 }
 
-/// A function of one value, declared once: its type, SQL name, the argument it takes (`varchar`
-/// or `binary`, as `shared` coerces them), its result type and column builder (`strings`,
-/// `ints`, `bools`, `binaries`), and what it makes of one value (NULL gives NULL; after
-/// `nullable`, the body answers an `Option` and may give NULL itself).
+/// A function of one value, declared once: its type, SQL name, the argument it takes (`varchar`,
+/// `binary`, `bytes`, `integer`, `bigint`, `real` or `double`, as `shared` coerces them), its
+/// result type and column builder (`strings`, `ints`, `integers`, `reals`, `doubles`, `bools`,
+/// `binaries`), and what it makes of one value (NULL gives NULL; after `nullable`, the body
+/// answers an `Option` and may give NULL itself).
 macro_rules! unary {
     ($(#[$doc:meta])* $type:ident, $name:literal, $arg:ident -> $ret:expr, $out:ident, |$v:ident| $body:expr) => {
         $crate::sql::dialect::function::unary!(
@@ -190,6 +191,11 @@ macro_rules! unary {
     };
     (@values varchar, $c:ident) => { arrow::array::AsArray::as_string::<i32>(&$c).iter() };
     (@values binary, $c:ident) => { arrow::array::AsArray::as_binary::<i32>(&$c).iter() };
+    (@values bytes, $c:ident) => { arrow::array::AsArray::as_binary::<i32>(&$c).iter() };
+    (@values integer, $c:ident) => { arrow::array::AsArray::as_primitive::<arrow::datatypes::Int32Type>(&$c).iter() };
+    (@values bigint, $c:ident) => { arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(&$c).iter() };
+    (@values real, $c:ident) => { arrow::array::AsArray::as_primitive::<arrow::datatypes::Float32Type>(&$c).iter() };
+    (@values double, $c:ident) => { arrow::array::AsArray::as_primitive::<arrow::datatypes::Float64Type>(&$c).iter() };
 }
 pub(super) use unary;
 
@@ -271,9 +277,29 @@ pub fn strings<S: AsRef<str>>(values: impl Iterator<Item = Result<Option<S>>>) -
     Ok(Arc::new(out.finish()))
 }
 
+/// A column of Arrow's type `T` from its values in row order.
+fn primitives<T: ArrowPrimitiveType>(values: impl Iterator<Item = Result<Option<T::Native>>>) -> Result<ArrayRef> {
+    Ok(Arc::new(values.collect::<Result<PrimitiveArray<T>>>()?))
+}
+
 /// A `bigint` column from its values in row order.
 pub fn ints(values: impl Iterator<Item = Result<Option<i64>>>) -> Result<ArrayRef> {
-    Ok(Arc::new(values.collect::<Result<Int64Array>>()?))
+    primitives::<Int64Type>(values)
+}
+
+/// An `integer` column from its values in row order.
+pub fn integers(values: impl Iterator<Item = Result<Option<i32>>>) -> Result<ArrayRef> {
+    primitives::<Int32Type>(values)
+}
+
+/// A `real` column from its values in row order.
+pub fn reals(values: impl Iterator<Item = Result<Option<f32>>>) -> Result<ArrayRef> {
+    primitives::<Float32Type>(values)
+}
+
+/// A `double` column from its values in row order.
+pub fn doubles(values: impl Iterator<Item = Result<Option<f64>>>) -> Result<ArrayRef> {
+    primitives::<Float64Type>(values)
 }
 
 /// A `boolean` column from its values in row order.

@@ -10,7 +10,7 @@
 //!   Trino reads it otherwise (decimal literals, timestamp precision, `_col0` names, ...);
 //! - function rewrites before types are coerced (`try`, interval arithmetic);
 //! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
-//!   `numeric`, `string`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`;
+//!   `numeric`, `string`, `binary`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`;
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
 //! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
@@ -21,6 +21,7 @@
 mod accumulate;
 mod aggregate;
 mod array;
+mod binary;
 mod datetime;
 mod decimal;
 mod function;
@@ -37,6 +38,7 @@ mod precision;
 mod regexp;
 mod scalar;
 mod shared;
+mod spooky;
 mod statistics;
 mod string;
 pub mod syntax;
@@ -89,6 +91,7 @@ pub fn register(ctx: &SessionContext) {
         regexp::functions(),
         json::functions(),
         string::functions(),
+        binary::functions(),
         array::functions(),
         map::functions(),
         interval::functions(),

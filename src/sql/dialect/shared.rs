@@ -116,6 +116,36 @@ pub fn binary(name: &str, t: &DataType) -> Result<DataType> {
     if is_binary(t) { Ok(DataType::Binary) } else { plan_err!("{name} expects a varbinary, got {t}") }
 }
 
+/// An argument of `name` that is bytes or the text that spells them (a decoder's): either as
+/// `Binary`, the text's UTF-8 bytes.
+pub fn bytes(name: &str, t: &DataType) -> Result<DataType> {
+    if is_binary(t) || varchar(name, t).is_ok() {
+        Ok(DataType::Binary)
+    } else {
+        plan_err!("{name} expects a varchar or a varbinary, got {t}")
+    }
+}
+
+/// An argument of `name` that must be an `integer` (32 bits): a narrower integer (or NULL) as
+/// `Int32`; a `bigint` is refused, as Trino refuses it.
+pub fn integer(name: &str, t: &DataType) -> Result<DataType> {
+    use DataType::*;
+    match t {
+        Int8 | Int16 | Int32 | UInt8 | UInt16 | Null => Ok(Int32),
+        other => plan_err!("{name} expects an integer, got {other}"),
+    }
+}
+
+/// An argument of `name` that must be a `real`: any number but a `double` (which Trino does not
+/// narrow implicitly), or NULL, as `Float32`.
+pub fn real(name: &str, t: &DataType) -> Result<DataType> {
+    if (t.is_numeric() && t != &DataType::Float64) || t.is_null() {
+        Ok(DataType::Float32)
+    } else {
+        plan_err!("{name} expects a real, got {t}")
+    }
+}
+
 /// An argument of `name` that must be an integer: any integer type (or NULL) as `Int64`.
 pub fn bigint(name: &str, t: &DataType) -> Result<DataType> {
     if t.is_integer() || t.is_null() { Ok(DataType::Int64) } else { plan_err!("{name} expects an integer, got {t}") }

@@ -2,8 +2,8 @@
 //! is NULL when an argument is (and joins arrays), `substr` counts a negative start from the
 //! end, `strpos` takes an instance, `replace` takes two arguments, and `split`,
 //! `split_to_map`, `codepoint`, `hamming_distance`, `levenshtein_distance`, `soundex`,
-//! `luhn_check`, `to_utf8`/`from_utf8`, `to_hex`/`from_hex`, base64 and the hashes of a
-//! `varbinary` (`md5`, `sha1`, `sha256`, `sha512`, `crc32`).
+//! `luhn_check`, `to_utf8`/`from_utf8`. `length`, `concat`, `lpad`, `rpad` and `substr` take a
+//! `varbinary` as well (and count bytes); `binary` has the functions of bytes alone.
 //!
 //! Lengths and positions count characters, from 1.
 
@@ -11,12 +11,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, ListBuilder, MapBuilder, StringBuilder};
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field};
-use base64::Engine;
+use arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
-use sha2::Digest;
 
 use super::function::{Args, Function, Text, binaries, int_at, ints, strings, udf, unary};
 use super::shared::{arity, bigint, is_binary, varchar};
@@ -41,17 +39,10 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Strpos { from_end: false }),
         udf(Strpos { from_end: true }),
         udf(Substr),
+        udf(Pad { left: true }),
+        udf(Pad { left: false }),
         udf(ToUtf8),
         udf(FromUtf8),
-        udf(ToHex),
-        udf(FromHex),
-        udf(ToBase64),
-        udf(FromBase64),
-        udf(Md5),
-        udf(Sha1),
-        udf(Sha256),
-        udf(Sha512),
-        udf(Crc32),
         udf(Length),
         udf(Format),
     ]
@@ -88,46 +79,6 @@ unary!(
     /// `from_utf8(b)`: the bytes as text, invalid sequences replaced.
     FromUtf8, "from_utf8", binary -> DataType::Utf8, strings, |b| Ok(String::from_utf8_lossy(b))
 );
-unary!(
-    /// `to_hex(b)`: upper-case hexadecimal.
-    ToHex, "to_hex", binary -> DataType::Utf8, strings, |b| Ok(hex::encode_upper(b))
-);
-unary!(
-    /// `from_hex(s)`: the bytes hexadecimal digits spell.
-    FromHex, "from_hex", varchar -> DataType::Binary, binaries,
-    |s| hex::decode(s).or_else(|_| exec_err!("from_hex: invalid hexadecimal '{s}'"))
-);
-unary!(
-    /// `to_base64(b)`: standard base64 with padding.
-    ToBase64, "to_base64", binary -> DataType::Utf8, strings,
-    |b| Ok(base64::engine::general_purpose::STANDARD.encode(b))
-);
-unary!(
-    /// `from_base64(s)`: the bytes base64 spells.
-    FromBase64, "from_base64", varchar -> DataType::Binary, binaries,
-    |s| base64::engine::general_purpose::STANDARD.decode(s).or_else(|_| exec_err!("from_base64: invalid base64 '{s}'"))
-);
-unary!(
-    /// `md5(b)`.
-    Md5, "md5", binary -> DataType::Binary, binaries, |b| Ok(md5::Md5::digest(b))
-);
-unary!(
-    /// `sha1(b)`.
-    Sha1, "sha1", binary -> DataType::Binary, binaries, |b| Ok(sha1::Sha1::digest(b))
-);
-unary!(
-    /// `sha256(b)`.
-    Sha256, "sha256", binary -> DataType::Binary, binaries, |b| Ok(sha2::Sha256::digest(b))
-);
-unary!(
-    /// `sha512(b)`.
-    Sha512, "sha512", binary -> DataType::Binary, binaries, |b| Ok(sha2::Sha512::digest(b))
-);
-unary!(
-    /// `crc32(b)`: CRC-32 as a `bigint`.
-    Crc32, "crc32", binary -> DataType::Int64, ints, |b| Ok(crc32fast::hash(b) as i64)
-);
-
 /// `length(s)`: characters of a varchar, bytes of a varbinary.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Length;
@@ -489,7 +440,8 @@ impl Function for Strpos {
     }
 }
 
-/// `substr(s, start[, length])` (also `substring`): from 1, a negative start counting from the end.
+/// `substr(s, start[, length])` (also `substring`): from 1, a negative start counting from the
+/// end; of a varbinary, in bytes.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Substr;
 
@@ -502,30 +454,105 @@ impl Function for Substr {
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 2..=3)?;
-        t.iter()
-            .enumerate()
-            .map(|(i, t)| if i == 0 { varchar(self.name(), t) } else { bigint(self.name(), t) })
-            .collect()
+        let first = text_or_bytes(self.name(), &t[0], &t[0])?;
+        std::iter::once(Ok(first)).chain(t[1..].iter().map(|t| bigint(self.name(), t))).collect()
     }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let text = Text::new(args, 0)?;
         let starts = args.column(1)?;
+        let starts = starts.as_primitive::<Int64Type>();
         let lengths = if args.len() == 3 { Some(args.column(2)?) } else { None };
-        let mut out = StringBuilder::new();
-        for i in 0..args.rows {
-            let length = match &lengths {
-                None => Some(None),
-                Some(l) => int_at(l, i).map(Some),
-            };
-            match (text.get(i), int_at(&starts, i), length) {
-                (Some(s), Some(start), Some(length)) => out.append_value(substr(s, start, length)),
-                _ => out.append_null(),
-            }
+        // A missing length is the rest (`Some(None)`); a NULL one gives NULL (`None`).
+        let length = |i: usize| match &lengths {
+            None => Some(None),
+            Some(l) => int_at(l, i).map(Some),
+        };
+        if args.ret == &DataType::Binary {
+            let bytes = args.column(0)?;
+            let bytes = bytes.as_binary::<i32>();
+            return binaries(bytes.iter().zip(starts).enumerate().map(|(i, (b, start))| {
+                Ok(b.zip(start).zip(length(i)).map(|((b, start), length)| {
+                    span(b.len(), start, length).map_or(&b[..0], |(from, to)| &b[from..to])
+                }))
+            }));
         }
-        Ok(Arc::new(out.finish()))
+        let text = Text::new(args, 0)?;
+        strings(starts.iter().enumerate().map(|(i, start)| {
+            Ok(text.get(i).zip(start).zip(length(i)).map(|((s, start), length)| substr(s, start, length)))
+        }))
+    }
+}
+
+/// An argument of `name` that is a varbinary when the function's first one is (the function's
+/// bytes form), else a varchar.
+fn text_or_bytes(name: &str, first: &DataType, t: &DataType) -> Result<DataType> {
+    if is_binary(first) && !first.is_null() { super::shared::binary(name, t) } else { varchar(name, t) }
+}
+
+/// `lpad(s, size, fill)` and `rpad`: `s` cut or filled to `size` characters (bytes, of a
+/// varbinary) with `fill` repeated, before it or after it; a size out of `[0, 2^31 - 1]` or an
+/// empty fill is an error, as in Trino.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Pad {
+    left: bool,
+}
+
+impl Function for Pad {
+    fn name(&self) -> &'static str {
+        if self.left { "lpad" } else { "rpad" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 3..=3)?;
+        let name = self.name();
+        Ok(vec![text_or_bytes(name, &t[0], &t[0])?, bigint(name, &t[1])?, text_or_bytes(name, &t[0], &t[2])?])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let sizes = args.column(1)?;
+        let sizes = sizes.as_primitive::<Int64Type>().iter();
+        let name = self.name();
+        let size = |n: i64| match usize::try_from(n) {
+            Ok(n) if n <= i32::MAX as usize => Ok(n),
+            _ => exec_err!("{name}: target length must be in the range [0..2147483647], got {n}"),
+        };
+        if args.ret == &DataType::Binary {
+            let (values, fills) = (args.column(0)?, args.column(2)?);
+            let (values, fills) = (values.as_binary::<i32>().iter(), fills.as_binary::<i32>().iter());
+            return binaries(values.zip(sizes).zip(fills).map(|((v, n), fill)| {
+                let (Some(v), Some(n), Some(fill)) = (v, n, fill) else { return Ok(None) };
+                if fill.is_empty() {
+                    return exec_err!("{name}: padding bytes must not be empty");
+                }
+                let n = size(n)?;
+                if v.len() >= n {
+                    return Ok(Some(v[..n].to_vec()));
+                }
+                let fill = fill.iter().cycle().take(n - v.len());
+                Ok(Some(if self.left {
+                    fill.chain(v).copied().collect()
+                } else {
+                    v.iter().chain(fill).copied().collect()
+                }))
+            }));
+        }
+        let (values, fills) = (Text::new(args, 0)?, Text::new(args, 2)?);
+        strings(sizes.enumerate().map(|(i, n)| {
+            let (Some(v), Some(n), Some(fill)) = (values.get(i), n, fills.get(i)) else { return Ok(None) };
+            if fill.is_empty() {
+                return exec_err!("{name}: padding string must not be empty");
+            }
+            let n = size(n)?;
+            let count = chars(v);
+            if count >= n {
+                return Ok(Some(substr(v, 1, Some(n as i64)).to_string()));
+            }
+            let fill = fill.chars().cycle().take(n - count);
+            Ok(Some(if self.left { fill.chain(v.chars()).collect() } else { v.chars().chain(fill).collect() }))
+        }))
     }
 }
 
@@ -692,17 +719,25 @@ fn position(s: &str, sub: &str, k: usize, from_end: bool) -> i64 {
 /// `substr(s, start[, length])`: from 1, a negative start counts from the end, 0 is empty.
 fn substr(s: &str, start: i64, length: Option<i64>) -> &str {
     let ascii = s.is_ascii();
-    let count = if ascii { s.len() } else { s.chars().count() } as i64;
+    let Some((from, to)) = span(chars(s), start, length) else { return "" };
+    if ascii {
+        return &s[from..to];
+    }
+    let byte = |k: usize| s.char_indices().nth(k).map_or(s.len(), |(b, _)| b);
+    &s[byte(from)..byte(to)]
+}
+
+/// The positions `[from, to)` of Trino's `substr` of `count` characters or bytes: from 1, a
+/// negative start counting from the end; `None` when nothing is taken (a start of 0 or past
+/// either end, a length that is not positive).
+fn span(count: usize, start: i64, length: Option<i64>) -> Option<(usize, usize)> {
+    let count = count as i64;
     if start == 0 || start.abs() > count || length.is_some_and(|l| l <= 0) {
-        return "";
+        return None;
     }
     let from = if start > 0 { start - 1 } else { count + start };
     let to = from + length.unwrap_or(count).min(count - from);
-    if ascii {
-        return &s[from as usize..to as usize];
-    }
-    let byte = |k: i64| s.char_indices().nth(k as usize).map_or(s.len(), |(b, _)| b);
-    &s[byte(from)..byte(to)]
+    Some((from as usize, to as usize))
 }
 
 /// Java's `String.format` for what SQL passes it: `%s`, `%d`, `%f` (with a precision),

@@ -84,7 +84,7 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
         DataType::Float64 => out.push_str(&float(array.as_primitive::<Float64Type>().value(row), double)),
         DataType::Float32 => {
             let v = array.as_primitive::<Float32Type>().value(row);
-            out.push_str(&spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &format!("{v:e}"), double))
+            out.push_str(&spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &java_digits(v), double))
         }
         DataType::Timestamp(unit, None) => {
             let digits = super::precision::natural(unit) as usize;
@@ -190,7 +190,20 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
 }
 
 fn float(v: f64, double: Double) -> String {
-    spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &format!("{v:e}"), double)
+    spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &java_digits(v), double)
+}
+
+/// Java's digits of a floating-point value: the shortest that read back as it (Rust's `{:e}`),
+/// but never one digit alone: then the two-digit decimal nearest the value, which is `d.0` but
+/// for the smallest subnormals (`4.9E-324`, where the shortest is `5e-324`).
+fn java_digits<T: std::fmt::LowerExp>(v: T) -> String {
+    let shortest = format!("{v:e}");
+    let mantissa = shortest.split_once('e').map_or(shortest.as_str(), |(m, _)| m);
+    if mantissa.trim_start_matches('-').len() > 1 {
+        return shortest;
+    }
+    let two = format!("{v:.1e}");
+    if two.contains(".0e") { shortest } else { two }
 }
 
 /// A floating-point value from Rust's shortest round-trip digits (`{:e}`: `-1.71e1`).
@@ -360,6 +373,10 @@ mod tests {
         assert_eq!(cast(0.0), "0.0E0");
         assert_eq!(cast(-0.5), "-5.0E-1");
         assert_eq!(cast(f64::INFINITY), "Infinity");
+        // Java's two digits at least: the nearest two, not the shortest one padded.
+        assert_eq!(shown(4.9e-324), "4.9E-324");
+        assert_eq!(cast(-1.5e-323), "-1.5E-323");
+        assert_eq!(shown(3e20), "3.0E20");
     }
 
     #[test]

@@ -316,6 +316,9 @@ def pyathena_mode():
     out["cursor_parameter"] = [str(v) for v in cursor.fetchone()]
     cursor.execute("SELECT codigo_negociacao FROM cotacoes_b3_raw WHERE year = 2022")
     out["cursor_count"] = len(cursor.fetchall())
+    # A JSON column is typed `json`, which PyAthena's converter parses.
+    cursor.execute("""SELECT json_parse('{"a": [1, 2]}') AS j, CAST(ARRAY[1] AS JSON) AS k""")
+    out["cursor_json"] = list(cursor.fetchone())
 
     import pandas as pd
     import sqlalchemy

@@ -131,6 +131,7 @@ fn check_pyathena(lake: &str, endpoint: &str, staging: Option<&str>) {
     assert_eq!(rows(&out["sqlalchemy"]), prices, "SQLAlchemy with pandas.read_sql");
     assert_eq!(out["cursor_parameter"], serde_json::json!(["32.63"]));
     assert_eq!(out["cursor_count"], count(lake, "SELECT count(*) FROM cotacoes_b3_raw WHERE year = 2022"));
+    assert_eq!(out["cursor_json"], serde_json::json!([{"a": [1, 2]}, [1]]), "JSON columns reach PyAthena as JSON");
     if staging.is_some() {
         // pandas keeps a decimal column as Python Decimals, spelled as the engine spells them.
         assert_eq!(rows(&out["pandas"]), prices, "PandasCursor, reading the CSV from S3");

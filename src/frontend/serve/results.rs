@@ -81,6 +81,10 @@ impl Column {
         } else {
             base
         };
+        // JSON is text marked as JSON; Athena names it `json` (and clients parse it).
+        if crate::sql::dialect::is_json(field) {
+            return Column { name: field.name().clone(), type_name: "json".into(), precision: 0, scale: 0 };
+        }
         Column { name: field.name().clone(), type_name, precision, scale }
     }
 
@@ -336,6 +340,8 @@ mod tests {
     fn columns_are_named_as_athena_names_them() {
         let decimal = Column::of(&Field::new("preco", DataType::Decimal128(13, 2), true));
         assert_eq!((decimal.type_name.as_str(), decimal.precision, decimal.scale), ("decimal", 13, 2));
+        let json = Column::of(&crate::sql::dialect::json_field("j"));
+        assert_eq!((json.type_name.as_str(), json.precision), ("json", 0));
         let list = Column::of(&Field::new("l", DataType::new_list(DataType::Int32, true), true));
         assert_eq!(list.type_name, "array");
         let ts = Column::of(&Field::new("t", DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, None), true));

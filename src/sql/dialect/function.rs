@@ -261,7 +261,13 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
             ret: args.return_field.data_type(),
         })?;
         Ok(if constant {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+            let scalar = ScalarValue::try_from_array(&out, 0)?;
+            // A list's scalar is rebuilt with a plain element field: keep the kernel's (its metadata).
+            if let (ScalarValue::List(_), Some(list)) = (&scalar, out.as_list_opt::<i32>()) {
+                ColumnarValue::Scalar(ScalarValue::List(Arc::new(list.slice(0, 1))))
+            } else {
+                ColumnarValue::Scalar(scalar)
+            }
         } else {
             ColumnarValue::Array(out)
         })

@@ -2,17 +2,19 @@
 //! `json_extract`, `json_extract_scalar`, `json_array_contains`, `json_array_get`,
 //! `json_array_length`, `json_size` and `is_json_scalar`.
 //!
-//! Trino has a `JSON` type; here JSON is a `varchar` holding Trino's canonical text (compact,
-//! object keys sorted), so a value reads the same as Athena shows it. Paths are the JSONPath
+//! Trino has a `JSON` type; here JSON is text holding Trino's canonical text (compact, object
+//! keys sorted), so a value reads the same as Athena shows it, in a field `json_cast` marks as
+//! JSON (`json_parse`, `json_extract` and `json_array_get` answer JSON). Paths are the JSONPath
 //! subset Trino's `json_extract` documents: `$`, `.key`, `["key"]`, `[index]`.
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
 use datafusion::common::{Result, exec_err, plan_err};
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{ReturnFieldArgs, ScalarUDF};
 use serde_json::Value;
 
 use super::function::{Args, Function, Parsed, bools, ints, strings, udf};
+use super::json_cast;
 use super::shared::{arity, varchar};
 
 /// The functions of this module.
@@ -84,6 +86,9 @@ impl Function for Canonical {
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)
     }
+    fn return_field(&self, _: &ReturnFieldArgs) -> Result<Option<Field>> {
+        Ok(self.parse.then(|| json_cast::field(self.name())))
+    }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         strings(documents(&args.column(0)?, self.parse).map(|d| Ok(d?.map(|v| v.to_string()))))
     }
@@ -110,6 +115,9 @@ impl Function for Extract {
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)
+    }
+    fn return_field(&self, _: &ReturnFieldArgs) -> Result<Option<Field>> {
+        Ok((!self.scalar).then(|| json_cast::field(self.name())))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let text = |v: &Value| if self.scalar { scalar_text(v) } else { Some(v.to_string()) };
@@ -193,6 +201,9 @@ impl Function for ArrayGet {
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)
+    }
+    fn return_field(&self, _: &ReturnFieldArgs) -> Result<Option<Field>> {
+        Ok(Some(json_cast::field(self.name())))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let (docs, index) = (args.column(0)?, args.column(1)?);

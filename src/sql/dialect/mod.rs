@@ -14,7 +14,8 @@
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
 //! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
-//!   (`overflow`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
+//!   (`overflow`), casts to and from JSON (`json_cast`, which also plans Trino's `JSON` and
+//!   `MAP(K, V)` types), casts between rows by position (`row_cast`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
 //!   a timestamp's precision where Trino keeps it (`precision`), Trino's spelling of
 //!   `CAST(x AS VARCHAR)` ([`text`], which also spells results).
 
@@ -27,6 +28,7 @@ mod decimal;
 mod function;
 mod interval;
 mod json;
+mod json_cast;
 mod lambda;
 mod map;
 mod nan;
@@ -36,6 +38,7 @@ mod pattern;
 mod percentile;
 mod precision;
 mod regexp;
+mod row_cast;
 mod scalar;
 mod shared;
 mod spooky;
@@ -46,6 +49,7 @@ pub mod text;
 mod units;
 mod url;
 
+pub use json_cast::{field as json_field, is_json};
 pub use syntax::{Athena, parse};
 
 use std::sync::Arc;
@@ -84,6 +88,14 @@ pub fn names(ctx: &SessionContext) -> Vec<String> {
 
 /// Registers the Athena functions on a session, replacing DataFusion's where they differ.
 pub fn register(ctx: &SessionContext) {
+    // First: a state rebuilt later would register its functions again, DataFusion's over ours.
+    {
+        let state = ctx.state_ref();
+        let mut state = state.write();
+        *state = datafusion::execution::SessionStateBuilder::new_from_existing(state.clone())
+            .with_type_planner(Arc::new(json_cast::TrinoTypes))
+            .build();
+    }
     let udfs = [
         scalar::functions(),
         datetime::functions(),
@@ -127,6 +139,9 @@ pub fn register(ctx: &SessionContext) {
     }
     ctx.register_udaf(overflow::checked_sum());
     ctx.register_udaf(decimal::avg());
+    // Before the rules that read casts (decimal scales, `CAST(x AS VARCHAR)`'s spelling).
+    ctx.add_analyzer_rule(Arc::new(json_cast::JsonCasts));
+    ctx.add_analyzer_rule(Arc::new(row_cast::RowCasts));
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));

@@ -108,7 +108,7 @@ impl Function for TypeOf {
         let field = args.field(0);
         let name = match super::precision::declared(field) {
             Some(p) => format!("timestamp({p})"),
-            None => trino_type(field.data_type()),
+            None => field_type(field),
         };
         Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(name, args.rows))))
     }
@@ -207,6 +207,11 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
     Ok(rewritten.data)
 }
 
+/// The name Trino gives a field's type: its data type's, or `json`.
+fn field_type(f: &arrow::datatypes::Field) -> String {
+    if super::json_cast::is_json(f) { "json".into() } else { trino_type(f.data_type()) }
+}
+
 /// The name Trino gives a type (what `typeof` answers).
 pub fn trino_type(t: &DataType) -> String {
     match t {
@@ -233,17 +238,16 @@ pub fn trino_type(t: &DataType) -> String {
         DataType::Interval(arrow::datatypes::IntervalUnit::YearMonth) => "interval year to month".into(),
         DataType::Interval(_) | DataType::Duration(_) => "interval day to second".into(),
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) => {
-            format!("array({})", trino_type(f.data_type()))
+            format!("array({})", field_type(f))
         }
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(fields) if fields.len() == 2 => {
-                format!("map({}, {})", trino_type(fields[0].data_type()), trino_type(fields[1].data_type()))
+                format!("map({}, {})", field_type(&fields[0]), field_type(&fields[1]))
             }
             _ => "map".into(),
         },
         DataType::Struct(fields) => {
-            let inner: Vec<String> =
-                fields.iter().map(|f| format!("{} {}", f.name(), trino_type(f.data_type()))).collect();
+            let inner: Vec<String> = fields.iter().map(|f| format!("{} {}", f.name(), field_type(f))).collect();
             format!("row({})", inner.join(", "))
         }
         DataType::Dictionary(_, v) => trino_type(v),

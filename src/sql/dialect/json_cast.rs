@@ -1,0 +1,421 @@
+//! Trino's `JSON` type and its casts. JSON is text here (Trino's canonical text, as `json`
+//! keeps it), told apart from a `varchar` by its field's metadata, which DataFusion carries
+//! through columns, aliases and subqueries: so `CAST(json_extract(j, '$.name') AS VARCHAR)` is
+//! the string, not its quoted JSON, and `CAST(x AS JSON)` of a varchar is a JSON string.
+//!
+//! - [`TrinoTypes`] plans the type names DataFusion lacks: `JSON` (anywhere in a type, so
+//!   `MAP(VARCHAR, JSON)` keeps its values as JSON) and `MAP(K, V)`.
+//! - [`JsonCasts`] turns a cast to JSON into [`ToJson`] and a cast of JSON (or of text to an
+//!   array, map or row) into [`FromJson`], both written column by column.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StringArray, StructArray};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::compute::CastOptions;
+use arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{Result, exec_datafusion_err, exec_err};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::planner::TypePlanner;
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, TryCast};
+use datafusion::optimizer::AnalyzerRule;
+use datafusion::sql::sqlparser::ast::DataType as SqlType;
+use serde_json::Value;
+
+use super::function::{Args, Function, udf};
+use super::text::{self, Double};
+
+/// The metadata key that makes a text field JSON.
+const KEY: &str = "b3lake.json";
+
+/// A JSON field named `name`.
+pub fn field(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true).with_metadata(HashMap::from([(KEY.to_string(), String::new())]))
+}
+
+/// Whether a field holds JSON.
+pub fn is_json(field: &Field) -> bool {
+    field.metadata().contains_key(KEY)
+}
+
+/// Trino's type names DataFusion does not plan: `JSON`, and `MAP(K, V)` as Arrow's map.
+#[derive(Debug)]
+pub struct TrinoTypes;
+
+impl TypePlanner for TrinoTypes {
+    fn plan_type_field(&self, t: &SqlType) -> Result<Option<FieldRef>> {
+        // Other types as DataFusion plans them: a JSON inside an array or a row comes back here.
+        Ok(match t {
+            SqlType::JSON | SqlType::Map(..) => plan(t).map(Arc::new),
+            _ => None,
+        })
+    }
+}
+
+/// The field of a type a map may hold (DataFusion plans no map types of its own).
+fn plan(t: &SqlType) -> Option<Field> {
+    use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, ExactNumberInfo};
+    let plain = |t: DataType| Some(Field::new("", t, true));
+    match t {
+        SqlType::JSON => Some(field("")),
+        SqlType::Map(key, value) => {
+            let (key, value) = (plan(key)?, plan(value)?);
+            plain(map_type(key.data_type().clone(), value))
+        }
+        SqlType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::Parenthesis(inner)) => {
+            plain(DataType::List(Arc::new(plan(inner)?.with_name("item"))))
+        }
+        SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Text | SqlType::String(_) => plain(DataType::Utf8),
+        SqlType::Boolean | SqlType::Bool => plain(DataType::Boolean),
+        SqlType::TinyInt(_) => plain(DataType::Int8),
+        SqlType::SmallInt(_) => plain(DataType::Int16),
+        SqlType::Int(_) | SqlType::Integer(_) => plain(DataType::Int32),
+        SqlType::BigInt(_) => plain(DataType::Int64),
+        SqlType::Real | SqlType::Float(_) => plain(DataType::Float32),
+        SqlType::Double(_) | SqlType::DoublePrecision => plain(DataType::Float64),
+        SqlType::Date => plain(DataType::Date32),
+        SqlType::Bytea | SqlType::Varbinary(_) => plain(DataType::Binary),
+        SqlType::Decimal(ExactNumberInfo::PrecisionAndScale(p, s)) => plain(DataType::Decimal128(*p as u8, *s as i8)),
+        SqlType::Decimal(ExactNumberInfo::Precision(p)) => plain(DataType::Decimal128(*p as u8, 0)),
+        _ => None,
+    }
+}
+
+/// The Arrow map of `key` to `value` (a key is never NULL).
+fn map_type(key: DataType, value: Field) -> DataType {
+    let entries = Fields::from(vec![Field::new("key", key, false), value.with_name("value")]);
+    DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+}
+
+/// Rewrites casts to and from JSON (see the module's documentation).
+#[derive(Debug)]
+pub struct JsonCasts;
+
+impl AnalyzerRule for JsonCasts {
+    fn name(&self) -> &str {
+        "athena_json_casts"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        let to_json = Arc::new(udf(ToJson));
+        super::shared::rewrite_expressions(plan, |e, schema| {
+            let (inner, target, try_) = match &e {
+                Expr::Cast(Cast { expr, field }) => (expr, field, false),
+                Expr::TryCast(TryCast { expr, field }) => (expr, field, true),
+                _ => return Ok(Transformed::no(e)),
+            };
+            let (_, source) = inner.to_field(schema)?;
+            let text = matches!(source.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+            let call = match (is_json(&source), is_json(target)) {
+                (true, true) => return Ok(Transformed::yes(inner.as_ref().clone())),
+                (false, true) => to_json.clone(),
+                (true, false) => Arc::new(udf(FromJson { target: target.clone(), try_ })),
+                // Text cast to an array, a map or a row is read as JSON (Trino casts only JSON so).
+                (false, false)
+                    if text
+                        && matches!(
+                            target.data_type(),
+                            DataType::List(_) | DataType::Map(..) | DataType::Struct(_)
+                        ) =>
+                {
+                    Arc::new(udf(FromJson { target: target.clone(), try_ }))
+                }
+                _ => return Ok(Transformed::no(e)),
+            };
+            let mut inner = inner.as_ref().clone();
+            if source.data_type() != &DataType::Utf8 && call.name() == "athena_from_json" {
+                inner = inner.cast_to(&DataType::Utf8, schema)?;
+            }
+            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(call, vec![inner]))))
+        })
+    }
+}
+
+/// `CAST(x AS JSON)`: a value as JSON text: numbers and booleans as themselves, text as a JSON
+/// string, arrays as arrays, maps as objects (keys as text, in order), rows as objects of their
+/// fields (an unnamed field's key is empty, as Trino writes it); NULL inside is `null`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToJson;
+
+impl Function for ToJson {
+    fn name(&self) -> &'static str {
+        "athena_to_json"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn return_field(&self, _: &ReturnFieldArgs) -> Result<Option<Field>> {
+        Ok(Some(field(self.name())))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let source = args.field(0);
+        let mut out = Vec::with_capacity(args.rows);
+        for row in 0..args.rows {
+            out.push(if column.is_null(row) || column.data_type() == &DataType::Null {
+                None
+            } else {
+                let mut text = String::new();
+                write(&mut text, source, column.as_ref(), row)?;
+                Some(text)
+            });
+        }
+        Ok(Arc::new(StringArray::from(out)))
+    }
+}
+
+/// Row `row` of `array` (of `field`) as JSON, onto `out`.
+fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Result<()> {
+    if array.is_null(row) || array.data_type() == &DataType::Null {
+        out.push_str("null");
+        return Ok(());
+    }
+    match array.data_type() {
+        _ if is_json(field) => out.push_str(array.as_string::<i32>().value(row)),
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Date32 | DataType::Timestamp(..) => {
+            let s = text::cell(field, array, row, Double::Shown).unwrap_or_default();
+            out.push_str(&Value::String(s).to_string());
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let (inner, values) = match array.data_type() {
+                DataType::List(f) => (f, array.as_list::<i32>().value(row)),
+                DataType::LargeList(f) => (f, array.as_list::<i64>().value(row)),
+                DataType::FixedSizeList(f, _) => (f, array.as_fixed_size_list().value(row)),
+                _ => unreachable!("matched above"),
+            };
+            out.push('[');
+            for i in 0..values.len() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(out, inner, values.as_ref(), i)?;
+            }
+            out.push(']');
+        }
+        DataType::Map(..) => {
+            let map = array.as_map();
+            let entries = map.value(row);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            let value_field = map.entries().fields()[1].clone();
+            let mut members: Vec<(String, usize)> = (0..entries.len())
+                .map(|i| (text::value(keys.as_ref(), i, Double::Shown).unwrap_or_default(), i))
+                .collect();
+            members.sort();
+            out.push('{');
+            for (n, (key, i)) in members.into_iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key).to_string());
+                out.push(':');
+                write(out, &value_field, values.as_ref(), i)?;
+            }
+            out.push('}');
+        }
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            out.push('{');
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                // DataFusion names an unnamed field c0, c1, ...; Trino's key for it is empty.
+                let unnamed =
+                    f.name().strip_prefix('c').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                out.push_str(&Value::String(if unnamed { String::new() } else { f.name().clone() }).to_string());
+                out.push(':');
+                write(out, f, s.column(i).as_ref(), row)?;
+            }
+            out.push('}');
+        }
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(..) => out.push_str(&text::value(array, row, Double::Shown).unwrap_or_default()),
+        other => return exec_err!("Cannot cast {} to JSON", super::scalar::trino_type(other)),
+    }
+    Ok(())
+}
+
+/// `CAST(json AS T)`: JSON read as a value of `T`. A JSON `null` is NULL; a scalar converts as
+/// Trino converts it (a number to text is its digits, `1.5` to an integer rounds, a boolean to a
+/// number is 1 or 0); an array to an array, an object to a map, an object (by field name, in any
+/// case) or an array (by position) to a row; `JSON` inside `T` keeps the value's JSON text.
+/// Anything else is an error naming the type, or NULL under `TRY_CAST`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FromJson {
+    target: FieldRef,
+    try_: bool,
+}
+
+impl Function for FromJson {
+    fn name(&self) -> &'static str {
+        "athena_from_json"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(vec![DataType::Utf8])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(self.target.data_type().clone())
+    }
+    fn return_field(&self, _: &ReturnFieldArgs) -> Result<Option<Field>> {
+        Ok(Some(self.target.as_ref().clone().with_name(self.name()).with_nullable(true)))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let texts = column.as_string::<i32>();
+        let mut documents: Vec<Option<Value>> = Vec::with_capacity(texts.len());
+        for text in texts {
+            documents.push(match text.map(serde_json::from_str::<Value>) {
+                None => None,
+                Some(Ok(v)) => Some(v),
+                Some(Err(_)) if self.try_ => None,
+                Some(Err(e)) => return exec_err!("Cannot cast to {}: invalid JSON: {e}", self.target_name()),
+            });
+        }
+        if self.try_ {
+            // A row that does not convert is NULL: tried alone, then left out.
+            for d in documents.iter_mut() {
+                if d.as_ref().is_some_and(|v| read(&[Some(v)], &self.target).is_err()) {
+                    *d = None;
+                }
+            }
+        }
+        let values: Vec<Option<&Value>> = documents.iter().map(|d| d.as_ref().filter(|v| !v.is_null())).collect();
+        read(&values, &self.target)
+            .map_err(|e| exec_datafusion_err!("Cannot cast to {}: {}", self.target_name(), e.message()))
+    }
+}
+
+impl FromJson {
+    fn target_name(&self) -> String {
+        super::scalar::trino_type(self.target.data_type())
+    }
+}
+
+/// A column of `field` from JSON values (`None`: NULL), one level at a time: an array's
+/// elements, a map's keys and values, a row's fields are read as one column each.
+fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef> {
+    fn present<'a>(v: &Option<&'a Value>) -> Option<&'a Value> {
+        v.filter(|v| !v.is_null())
+    }
+    let nulls = || NullBuffer::from(values.iter().map(|v| v.is_some_and(|v| !v.is_null())).collect::<Vec<bool>>());
+    if is_json(field) {
+        // JSON inside a type keeps `null` as JSON's null.
+        return Ok(Arc::new(values.iter().map(|v| v.map(Value::to_string)).collect::<StringArray>()));
+    }
+    match field.data_type() {
+        DataType::List(inner) => {
+            let mut lengths = Vec::with_capacity(values.len());
+            let mut elements = Vec::new();
+            for v in values.iter().map(present) {
+                match v {
+                    None => lengths.push(0),
+                    Some(Value::Array(a)) => {
+                        lengths.push(a.len());
+                        elements.extend(a.iter().map(Some));
+                    }
+                    Some(other) => return exec_err!("expected a JSON array, got {other}"),
+                }
+            }
+            let elements = read(&elements, inner)?;
+            Ok(Arc::new(ListArray::try_new(
+                inner.clone(),
+                OffsetBuffer::from_lengths(lengths),
+                elements,
+                Some(nulls()),
+            )?))
+        }
+        DataType::Map(entries, sorted) => {
+            let DataType::Struct(kv) = entries.data_type() else { return exec_err!("a map of {entries}") };
+            let mut lengths = Vec::with_capacity(values.len());
+            let (mut keys, mut members) = (Vec::new(), Vec::new());
+            for v in values.iter().map(present) {
+                match v {
+                    None => lengths.push(0),
+                    Some(Value::Object(o)) => {
+                        lengths.push(o.len());
+                        for (k, v) in o {
+                            keys.push(Value::String(k.clone()));
+                            members.push(Some(v));
+                        }
+                    }
+                    Some(other) => return exec_err!("expected a JSON object, got {other}"),
+                }
+            }
+            let keys = read(&keys.iter().map(Some).collect::<Vec<_>>(), &kv[0])?;
+            let members = read(&members, &kv[1])?;
+            let entries_array = StructArray::try_new(kv.clone(), vec![keys, members], None)?;
+            let offsets = OffsetBuffer::from_lengths(lengths);
+            Ok(Arc::new(MapArray::try_new(entries.clone(), offsets, entries_array, Some(nulls()), *sorted)?))
+        }
+        DataType::Struct(fields) => {
+            let mut columns: Vec<Vec<Option<&Value>>> = vec![Vec::with_capacity(values.len()); fields.len()];
+            for v in values.iter().map(present) {
+                match v {
+                    None => columns.iter_mut().for_each(|c| c.push(None)),
+                    Some(Value::Object(o)) => {
+                        for (f, c) in fields.iter().zip(columns.iter_mut()) {
+                            c.push(o.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.name())).map(|(_, v)| v));
+                        }
+                    }
+                    Some(Value::Array(a)) if a.len() == fields.len() => {
+                        columns.iter_mut().zip(a).for_each(|(c, v)| c.push(Some(v)));
+                    }
+                    Some(other) => {
+                        return exec_err!("expected a JSON object or an array of {} values, got {other}", fields.len());
+                    }
+                }
+            }
+            let columns = fields.iter().zip(&columns).map(|(f, c)| read(c, f)).collect::<Result<Vec<_>>>()?;
+            Ok(Arc::new(StructArray::try_new(fields.clone(), columns, Some(nulls()))?))
+        }
+        target => {
+            let texts = values
+                .iter()
+                .map(|v| present(v).map(|v| scalar(v, target)).transpose())
+                .collect::<Result<StringArray>>()?;
+            if target == &DataType::Utf8 {
+                return Ok(Arc::new(texts));
+            }
+            Ok(arrow::compute::cast_with_options(&texts, target, &CastOptions { safe: false, ..Default::default() })?)
+        }
+    }
+}
+
+/// A JSON scalar as the text that casts to `target` as Trino converts it.
+fn scalar(v: &Value, target: &DataType) -> Result<String> {
+    Ok(match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) if target.is_numeric() => (if *b { "1" } else { "0" }).into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) if target == &DataType::Boolean => (n.as_f64() != Some(0.0)).to_string(),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            // A fraction to an integer rounds half up (Java's Math.round).
+            (None, Some(f)) if target.is_integer() => (f + 0.5).floor().to_string(),
+            (None, Some(f)) if target == &DataType::Utf8 => {
+                text::value(&arrow::array::Float64Array::from(vec![f]), 0, Double::Shown).unwrap_or_default()
+            }
+            _ => n.to_string(),
+        },
+        Value::Array(_) | Value::Object(_) => return exec_err!("expected a JSON scalar, got {v}"),
+        Value::Null => unreachable!("NULL is read before"),
+    })
+}

@@ -1,0 +1,73 @@
+//! Trino's cast of a row to a row type: field by field in order, whatever the names
+//! (`CAST(ROW(1, 'a') AS ROW(id BIGINT, name VARCHAR))`), where Arrow casts structs only by
+//! name. The cast becomes the target's fields built from the source's, each cast in turn
+//! (rows inside rows too), and a NULL row stays NULL; under `TRY_CAST`, so does a row with a
+//! field that does not convert.
+
+use arrow::datatypes::{DataType, Fields};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::functions::core::expr_fn::{get_field, named_struct};
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast, lit, when};
+use datafusion::optimizer::AnalyzerRule;
+
+/// Rewrites casts between row types of other field names (see the module's documentation).
+#[derive(Debug)]
+pub struct RowCasts;
+
+impl AnalyzerRule for RowCasts {
+    fn name(&self) -> &str {
+        "athena_row_casts"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        super::shared::rewrite_expressions(plan, |e, schema| {
+            let (inner, target, try_) = match &e {
+                Expr::Cast(Cast { expr, field }) => (expr, field.data_type(), false),
+                Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type(), true),
+                _ => return Ok(Transformed::no(e)),
+            };
+            let source = inner.get_type(schema)?;
+            match by_position(inner.as_ref().clone(), &source, target, try_)? {
+                Some(rows) => Ok(Transformed::yes(rows)),
+                None => Ok(Transformed::no(e)),
+            }
+        })
+    }
+}
+
+/// `expr` (of `source`) as `target`, field by field, when both are rows of as many fields
+/// under other names; `None` when Arrow's cast does it.
+fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> Result<Option<Expr>> {
+    let (DataType::Struct(from), DataType::Struct(to)) = (source, target) else { return Ok(None) };
+    if from.len() != to.len() || !renamed(from, to) {
+        return Ok(None);
+    }
+    let mut args = Vec::with_capacity(2 * to.len());
+    // Under TRY_CAST a row any of whose fields fails to convert is NULL as a whole.
+    let mut failed = expr.clone().is_null();
+    for (f, t) in from.iter().zip(to.iter()) {
+        let field = get_field(expr.clone(), f.name().as_str());
+        let value = match by_position(field.clone(), f.data_type(), t.data_type(), try_)? {
+            Some(rows) => rows,
+            None if f.data_type() == t.data_type() => field.clone(),
+            None if try_ => Expr::TryCast(TryCast::new(Box::new(field.clone()), t.data_type().clone())),
+            None => Expr::Cast(Cast::new(Box::new(field.clone()), t.data_type().clone())),
+        };
+        if try_ {
+            failed = failed.or(field.is_not_null().and(value.clone().is_null()));
+        }
+        args.extend([lit(t.name().as_str()), value]);
+    }
+    let null = lit(ScalarValue::try_new_null(target)?);
+    Ok(Some(when(failed, null).otherwise(named_struct(args))?))
+}
+
+/// Whether any field, here or in a row inside, has another name in the target.
+fn renamed(from: &Fields, to: &Fields) -> bool {
+    from.iter().zip(to.iter()).any(|(f, t)| {
+        f.name() != t.name()
+            || matches!((f.data_type(), t.data_type()), (DataType::Struct(a), DataType::Struct(b)) if a.len() == b.len() && renamed(a, b))
+    })
+}

@@ -112,17 +112,26 @@ enum Field {
     YearOfWeek,
 }
 
-/// The date or timestamp values of an array, as naive date-times (dates at midnight).
+/// The date or timestamp values of an array, as naive date-times (dates at midnight; a
+/// timestamp with a time zone as its local time there, as Trino reads its fields).
 fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
     if let Some(days) = array.as_primitive_opt::<Date32Type>() {
         // Dates straight from their day numbers, not through a cast to microseconds.
         return Ok(days.iter().map(|d| d.and_then(from_days).map(midnight)).collect());
     }
+    let zone = match array.data_type() {
+        DataType::Timestamp(_, Some(z)) => Some(z.parse::<arrow::array::timezone::Tz>()?),
+        _ => None,
+    };
     let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+    let local = |d: NaiveDateTime| match &zone {
+        Some(tz) => chrono::TimeZone::from_utc_datetime(tz, &d).naive_local(),
+        None => d,
+    };
     Ok(micros
         .as_primitive::<TimestampMicrosecondType>()
         .iter()
-        .map(|v| v.and_then(DateTime::from_timestamp_micros).map(|d| d.naive_utc()))
+        .map(|v| v.and_then(DateTime::from_timestamp_micros).map(|d| local(d.naive_utc())))
         .collect())
 }
 
@@ -389,7 +398,27 @@ fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
         _ => "%Y-%m-%dT%H:%M:%S%.3f",
     };
     let values = datetimes(&args[0])?;
-    let text: StringArray = values.into_iter().map(|v| v.map(|d| d.format(pattern).to_string())).collect();
+    let DataType::Timestamp(_, Some(_)) = args[0].data_type() else {
+        let text: StringArray = values.into_iter().map(|v| v.map(|d| d.format(pattern).to_string())).collect();
+        return Ok(Arc::new(text));
+    };
+    // With a zone: the local time and its offset from UTC then (`Z` for none).
+    let micros = cast(&args[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+    let instants = micros.as_primitive::<TimestampMicrosecondType>().iter();
+    let text: StringArray = values
+        .into_iter()
+        .zip(instants)
+        .map(|(local, utc)| {
+            let (local, utc) = (local?, DateTime::from_timestamp_micros(utc?)?.naive_utc());
+            let offset = (local - utc).num_minutes();
+            let zone = if offset == 0 {
+                "Z".to_string()
+            } else {
+                format!("{}{:02}:{:02}", if offset < 0 { '-' } else { '+' }, offset.abs() / 60, offset.abs() % 60)
+            };
+            Some(format!("{}{zone}", local.format(pattern)))
+        })
+        .collect();
     Ok(Arc::new(text))
 }
 

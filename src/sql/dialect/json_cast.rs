@@ -3,8 +3,8 @@
 //! through columns, aliases and subqueries: so `CAST(json_extract(j, '$.name') AS VARCHAR)` is
 //! the string, not its quoted JSON, and `CAST(x AS JSON)` of a varchar is a JSON string.
 //!
-//! - [`TrinoTypes`] plans the type names DataFusion lacks: `JSON` (anywhere in a type, so
-//!   `MAP(VARCHAR, JSON)` keeps its values as JSON) and `MAP(K, V)`.
+//! - `types` plans `JSON` as such a field (anywhere in a type, so `MAP(VARCHAR, JSON)` keeps its
+//!   values as JSON).
 //! - [`JsonCasts`] turns a cast to JSON into [`ToJson`] and a cast of JSON (or of text to an
 //!   array, map or row) into [`FromJson`], both written column by column.
 
@@ -14,15 +14,13 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StringArray, StructArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::CastOptions;
-use arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, exec_datafusion_err, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, TryCast};
 use datafusion::optimizer::AnalyzerRule;
-use datafusion::sql::sqlparser::ast::DataType as SqlType;
 use serde_json::Value;
 
 use super::function::{Args, Function, udf};
@@ -39,55 +37,6 @@ pub fn field(name: &str) -> Field {
 /// Whether a field holds JSON.
 pub fn is_json(field: &Field) -> bool {
     field.metadata().contains_key(KEY)
-}
-
-/// Trino's type names DataFusion does not plan: `JSON`, and `MAP(K, V)` as Arrow's map.
-#[derive(Debug)]
-pub struct TrinoTypes;
-
-impl TypePlanner for TrinoTypes {
-    fn plan_type_field(&self, t: &SqlType) -> Result<Option<FieldRef>> {
-        // Other types as DataFusion plans them: a JSON inside an array or a row comes back here.
-        Ok(match t {
-            SqlType::JSON | SqlType::Map(..) => plan(t).map(Arc::new),
-            _ => None,
-        })
-    }
-}
-
-/// The field of a type a map may hold (DataFusion plans no map types of its own).
-fn plan(t: &SqlType) -> Option<Field> {
-    use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, ExactNumberInfo};
-    let plain = |t: DataType| Some(Field::new("", t, true));
-    match t {
-        SqlType::JSON => Some(field("")),
-        SqlType::Map(key, value) => {
-            let (key, value) = (plan(key)?, plan(value)?);
-            plain(map_type(key.data_type().clone(), value))
-        }
-        SqlType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::Parenthesis(inner)) => {
-            plain(DataType::List(Arc::new(plan(inner)?.with_name("item"))))
-        }
-        SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Text | SqlType::String(_) => plain(DataType::Utf8),
-        SqlType::Boolean | SqlType::Bool => plain(DataType::Boolean),
-        SqlType::TinyInt(_) => plain(DataType::Int8),
-        SqlType::SmallInt(_) => plain(DataType::Int16),
-        SqlType::Int(_) | SqlType::Integer(_) => plain(DataType::Int32),
-        SqlType::BigInt(_) => plain(DataType::Int64),
-        SqlType::Real | SqlType::Float(_) => plain(DataType::Float32),
-        SqlType::Double(_) | SqlType::DoublePrecision => plain(DataType::Float64),
-        SqlType::Date => plain(DataType::Date32),
-        SqlType::Bytea | SqlType::Varbinary(_) => plain(DataType::Binary),
-        SqlType::Decimal(ExactNumberInfo::PrecisionAndScale(p, s)) => plain(DataType::Decimal128(*p as u8, *s as i8)),
-        SqlType::Decimal(ExactNumberInfo::Precision(p)) => plain(DataType::Decimal128(*p as u8, 0)),
-        _ => None,
-    }
-}
-
-/// The Arrow map of `key` to `value` (a key is never NULL).
-fn map_type(key: DataType, value: Field) -> DataType {
-    let entries = Fields::from(vec![Field::new("key", key, false), value.with_name("value")]);
-    DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
 }
 
 /// Rewrites casts to and from JSON (see the module's documentation).

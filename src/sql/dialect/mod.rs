@@ -10,12 +10,13 @@
 //!   Trino reads it otherwise (decimal literals, timestamp precision, `_col0` names, ...);
 //! - function rewrites before types are coerced (`try`, interval arithmetic);
 //! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
-//!   `numeric`, `string`, `binary`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`;
+//!   `numeric`, `string`, `binary`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`,
+//!   `zone` (timestamps with a time zone);
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
 //! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
-//!   (`overflow`), casts to and from JSON (`json_cast`, which also plans Trino's `JSON` and
-//!   `MAP(K, V)` types), casts between rows by position (`row_cast`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
+//!   (`overflow`), casts to and from JSON (`json_cast`; `types` plans Trino's `JSON`, `MAP(K, V)` and
+//!   `TIMESTAMP WITH TIME ZONE`), casts between rows by position (`row_cast`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
 //!   a timestamp's precision where Trino keeps it (`precision`), Trino's spelling of
 //!   `CAST(x AS VARCHAR)` ([`text`], which also spells results).
 
@@ -46,8 +47,10 @@ mod statistics;
 mod string;
 pub mod syntax;
 pub mod text;
+mod types;
 mod units;
 mod url;
+mod zone;
 
 pub use json_cast::{field as json_field, is_json};
 pub use syntax::{Athena, parse};
@@ -93,7 +96,7 @@ pub fn register(ctx: &SessionContext) {
         let state = ctx.state_ref();
         let mut state = state.write();
         *state = datafusion::execution::SessionStateBuilder::new_from_existing(state.clone())
-            .with_type_planner(Arc::new(json_cast::TrinoTypes))
+            .with_type_planner(Arc::new(types::TrinoTypes))
             .build();
     }
     let udfs = [
@@ -111,6 +114,7 @@ pub fn register(ctx: &SessionContext) {
         statistics::functions(),
         units::functions(),
         precision::functions(),
+        zone::functions(),
     ];
     for udf in udfs.into_iter().flatten() {
         ctx.register_udf(udf);
@@ -142,6 +146,7 @@ pub fn register(ctx: &SessionContext) {
     // Before the rules that read casts (decimal scales, `CAST(x AS VARCHAR)`'s spelling).
     ctx.add_analyzer_rule(Arc::new(json_cast::JsonCasts));
     ctx.add_analyzer_rule(Arc::new(row_cast::RowCasts));
+    ctx.add_analyzer_rule(Arc::new(zone::LocalTimes));
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));

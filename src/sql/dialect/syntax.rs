@@ -21,8 +21,8 @@ use datafusion::sql::sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function,
     FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, GroupByExpr, Ident,
     Interval, LimitClause, NamedWindowDefinition, NamedWindowExpr, ObjectName, OrderBy, OrderByKind, Query, Select,
-    SelectItem, SetExpr, StructBracketKind, StructField, Subscript, TimezoneInfo, TypedString, Value, ValueWithSpan,
-    VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
+    SelectItem, SetExpr, StructBracketKind, StructField, Subscript, TimezoneInfo, TypedString, UnaryOperator, Value,
+    ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
@@ -324,6 +324,11 @@ impl VisitorMut for Trino {
                 Some(interval_scale(left, *op == BinaryOperator::Divide, right))
             }
             Expr::Extract { field, expr: from, .. } => extract(field, from),
+            // `ts AT TIME ZONE zone` is `at_timezone(ts, zone)` (DataFusion's cast reads a
+            // timestamp without a zone as local to the new one; Trino reads it as UTC).
+            Expr::AtTimeZone { timestamp, time_zone } => {
+                Some(call("at_timezone", vec![take(timestamp), take(time_zone)]))
+            }
             Expr::Function(f) => function(f),
             // DataFusion's tuples take literals only: a row's integers stay bigint.
             Expr::Tuple(items) => {
@@ -364,6 +369,9 @@ fn integer(n: &str) -> Option<Expr> {
 /// Where a number is a position or a count rather than a value (an ORDER BY or GROUP BY
 /// ordinal, LIMIT, a window's offsets, a subscript), the literal `integer` gives it back.
 fn number(e: &mut Expr) {
+    if let Expr::UnaryOp { op: UnaryOperator::Minus, expr } = e {
+        return number(expr);
+    }
     if let Expr::Cast { kind: CastKind::Cast, expr, data_type: DataType::Integer(None), format: None, .. } = e
         && matches!(**expr, Expr::Value(ValueWithSpan { value: Value::Number(..), .. }))
     {
@@ -405,8 +413,19 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
             (text.to_string(), decimal_type(&point)?)
         }
         DataType::Timestamp(None, TimezoneInfo::None) => {
+            // `TIMESTAMP '2012-10-31 01:00 America/Sao_Paulo'`: that local time there.
+            let (text, zone) = match text.trim().rsplit_once(' ') {
+                Some((local, zone)) if zone.starts_with(|c: char| c.is_ascii_alphabetic() || c == '+' || c == '-') => {
+                    (local.to_string(), Some(zone.to_string()))
+                }
+                _ => (text, None),
+            };
             let (text, p) = timestamp(&text)?;
-            return Some(timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p));
+            let local = timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p);
+            return Some(match zone {
+                Some(zone) => call("with_timezone", vec![local, Expr::value(Value::SingleQuotedString(zone))]),
+                None => local,
+            });
         }
         DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
         // The text's UTF-8 bytes.
@@ -487,6 +506,15 @@ fn function(f: &mut Function) -> Option<Expr> {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(cast(take(x), DataType::Date)),
             _ => None,
         },
+        // The offset's hours and minutes are constants the result's type is made of.
+        ("from_unixtime", 3) => {
+            for arg in &mut list.args[1..] {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                    number(e);
+                }
+            }
+            None
+        }
         ("max" | "min", 2) | ("max_by" | "min_by", 3) => {
             f.name = ObjectName::from(vec![Ident::new(format!("{name}_n"))]);
             None

@@ -90,6 +90,16 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
             let digits = super::precision::natural(unit) as usize;
             out.push_str(&timestamp(nanos(array, row), digits));
         }
+        // Trino's `timestamp with time zone`: the local time in the zone, and the zone.
+        DataType::Timestamp(unit, Some(zone)) => {
+            let digits = super::precision::natural(unit) as usize;
+            let instant = nanos(array, row);
+            let zone = super::zone::zone(zone).unwrap_or_else(|_| zone.clone());
+            match super::zone::local(instant, &zone).and_then(|t| t.and_utc().timestamp_nanos_opt()) {
+                Some(local) => write!(out, "{} {zone}", timestamp(local as i128, digits)).unwrap(),
+                None => write!(out, "{} UTC", timestamp(instant, digits)).unwrap(),
+            }
+        }
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row);
             out.push_str(&date(days as i64));
@@ -291,7 +301,7 @@ fn respelled(t: &DataType) -> bool {
         t,
         DataType::Float64
             | DataType::Float32
-            | DataType::Timestamp(_, None)
+            | DataType::Timestamp(..)
             | DataType::Interval(_)
             | DataType::List(_)
             | DataType::LargeList(_)

@@ -47,6 +47,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Extreme { max: true }),
         udf(Extreme { max: false }),
         udf(Reverse),
+        udf(Shuffle),
         udf(Repeat),
         udf(Sequence),
         udf(Slice),
@@ -450,6 +451,47 @@ impl Function for Reverse {
         for i in 0..args.rows {
             match range(list, i) {
                 Some(r) => out.push(r.rev()),
+                None => out.null(),
+            }
+        }
+        out.finish(list.values())
+    }
+}
+
+/// `shuffle(array)`: its elements in a random order.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Shuffle;
+
+impl Function for Shuffle {
+    fn name(&self) -> &'static str {
+        "shuffle"
+    }
+    fn volatile(&self) -> bool {
+        true
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        match element(&t[0]) {
+            Some(e) => Ok(vec![list_of(e)]),
+            None => plan_err!("shuffle expects an array, got {}", t[0]),
+        }
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        use rand::seq::SliceRandom;
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let mut rng = rand::rng();
+        let mut out = Gather::new(args.rows);
+        for i in 0..args.rows {
+            match range(list, i) {
+                Some(r) => {
+                    let mut picks: Vec<usize> = r.collect();
+                    picks.shuffle(&mut rng);
+                    out.push(picks);
+                }
                 None => out.null(),
             }
         }

@@ -40,6 +40,12 @@ pub trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Whether each call gives new values (`random`, `shuffle`): never folded into a constant,
+    /// and a value a row even when every argument is a constant.
+    fn volatile(&self) -> bool {
+        false
+    }
+
     /// The kernel: the arguments, each a column or a constant, to a column of `args.rows` values.
     fn kernel(&self, args: &Args) -> Result<ArrayRef>;
 
@@ -215,7 +221,8 @@ struct Udf<F> {
 /// The function as DataFusion registers it.
 pub fn udf(f: impl Function) -> ScalarUDF {
     let aliases = f.aliases().iter().map(|a| a.to_string()).collect();
-    ScalarUDF::new_from_impl(Udf { f, aliases, signature: Signature::user_defined(Volatility::Immutable) })
+    let volatility = if f.volatile() { Volatility::Volatile } else { Volatility::Immutable };
+    ScalarUDF::new_from_impl(Udf { f, aliases, signature: Signature::user_defined(volatility) })
 }
 
 impl<F: Function> ScalarUDFImpl for Udf<F> {
@@ -252,7 +259,7 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let constant = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let constant = !self.f.volatile() && args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = if constant { 1 } else { args.number_rows };
         let out = self.f.kernel(&Args {
             values: &args.args,

@@ -20,7 +20,7 @@ use datafusion::common::{Result, exec_datafusion_err, exec_err, plan_datafusion_
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 
-use super::function::{Args, Function, ints, strings, udf};
+use super::function::{Args, Function, int_at, ints, strings, udf};
 use super::shared::{arity, bigint, double, not_nan, rows, varchar};
 
 /// The functions of this module.
@@ -42,6 +42,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(ToBase),
         udf(Extremum { greatest: true }),
         udf(Extremum { greatest: false }),
+        udf(Random),
     ];
     out.extend([Ceiling, Floor, Truncate, Sign].map(udf));
     out.extend([Classify::Nan, Classify::Finite, Classify::Infinite].map(udf));
@@ -718,5 +719,61 @@ mod tests {
         assert_eq!(format_number(1.5), "1.5");
         assert_eq!(to_base(255, 16), "ff");
         assert_eq!(to_base(-10, 2), "-1010");
+    }
+}
+
+/// `random()` (also `rand()`): a double in [0, 1); `random(n)`: an integer in [0, n);
+/// `random(m, n)`: in [m, n); of the bounds' integer type. Bounds that leave no value are an
+/// error, as in Trino.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Random;
+
+impl Function for Random {
+    fn name(&self) -> &'static str {
+        "random"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["rand"]
+    }
+    fn volatile(&self) -> bool {
+        true
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 0..=2)?;
+        if let Some(bad) = t.iter().find(|t| !t.is_integer() && !t.is_null()) {
+            return plan_err!("random expects integer bounds, got {bad}");
+        }
+        // The widest of the bounds' types (a NULL bound as an integer).
+        let width = |t: &DataType| t.primitive_width().unwrap_or(4);
+        let widest = t.iter().filter(|t| !t.is_null()).max_by_key(|t| width(t)).cloned().unwrap_or(DataType::Int32);
+        Ok(vec![widest; t.len()])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t.first().cloned().unwrap_or(DataType::Float64))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        if args.len() == 0 {
+            let values: Float64Array = (0..args.rows).map(|_| Some(rng.random::<f64>())).collect();
+            return Ok(Arc::new(values));
+        }
+        let bounds =
+            args.columns()?.iter().map(|c| Ok(cast(c, &DataType::Int64)?)).collect::<Result<Vec<ArrayRef>>>()?;
+        let (low, high) = if bounds.len() == 2 { (Some(&bounds[0]), &bounds[1]) } else { (None, &bounds[0]) };
+        let values = (0..args.rows).map(|i| {
+            let lo = match low {
+                Some(l) => int_at(l, i),
+                None => Some(0),
+            };
+            match (lo, int_at(high, i)) {
+                (Some(lo), Some(hi)) if hi > lo => Ok(Some(rng.random_range(lo..hi))),
+                (Some(_), Some(_)) if low.is_none() => exec_err!("random: upper bound must be positive"),
+                (Some(_), Some(_)) => exec_err!("random: upper bound must be greater than lower bound"),
+                _ => Ok(None),
+            }
+        });
+        let values = ints(values)?;
+        Ok(cast(&values, args.ret)?)
     }
 }

@@ -1,20 +1,21 @@
 //! Trino's functions between quantities and their human spellings: `parse_data_size`
-//! (`'2.3MB'` to bytes, powers of 1024, as a `decimal(38,0)`) and `human_readable_seconds`
-//! (`3762` to `1 hour, 2 minutes, 42 seconds`).
+//! (`'2.3MB'` to bytes, powers of 1024, as a `decimal(38,0)`), `human_readable_seconds`
+//! (`3762` to `1 hour, 2 minutes, 42 seconds`), and durations: `parse_duration` (`'3.81 d'`
+//! to an interval) and `to_milliseconds` (an interval's length).
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Decimal128Array};
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::array::{ArrayRef, AsArray, Decimal128Array, IntervalDayTimeArray};
+use arrow::datatypes::{DataType, Float64Type, IntervalDayTime, IntervalMonthDayNanoType, IntervalUnit};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 
-use super::function::{Args, Function, strings, udf};
+use super::function::{Args, Function, ints, strings, udf};
 use super::shared::{arity, varchar};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
-    vec![udf(ParseDataSize), udf(HumanReadableSeconds)]
+    vec![udf(ParseDataSize), udf(HumanReadableSeconds), udf(ParseDuration), udf(ToMilliseconds)]
 }
 
 /// `parse_data_size(text)`: a number and a unit (`B`, `kB`, `MB`, ... `YB`, each 1024 of the
@@ -132,4 +133,79 @@ mod tests {
         assert!(data_size("2.3 MB").is_err());
         assert!(data_size("MB").is_err());
     }
+}
+
+/// `to_milliseconds(interval)`: a day-to-second interval's length in milliseconds.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToMilliseconds;
+
+impl Function for ToMilliseconds {
+    fn name(&self) -> &'static str {
+        "to_milliseconds"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        match &t[0] {
+            DataType::Interval(_) | DataType::Duration(_) | DataType::Null => {
+                Ok(vec![DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano)])
+            }
+            other => plan_err!("to_milliseconds expects an interval day to second, got {other}"),
+        }
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let values = args.column(0)?;
+        ints(values.as_primitive::<IntervalMonthDayNanoType>().iter().map(|v| match v {
+            Some(v) if v.months != 0 => exec_err!("to_milliseconds expects an interval day to second"),
+            v => Ok(v.map(|v| v.days as i64 * 86_400_000 + v.nanoseconds.div_euclid(1_000_000))),
+        }))
+    }
+}
+
+/// `parse_duration(text)`: a number and a unit (`ns`, `us`, `ms`, `s`, `m`, `h`, `d`), as an
+/// interval day to second rounded to the millisecond (`'42.8ms'` is `0 00:00:00.043`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ParseDuration;
+
+impl Function for ParseDuration {
+    fn name(&self) -> &'static str {
+        "parse_duration"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![varchar(self.name(), &t[0])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(IntervalUnit::DayTime))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let values =
+            column.as_string::<i32>().iter().map(|s| s.map(duration).transpose()).collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(IntervalDayTimeArray::from(values)))
+    }
+}
+
+/// A duration's text as days and milliseconds.
+fn duration(text: &str) -> Result<IntervalDayTime> {
+    let bad = || exec_err!("duration is not a valid data duration string: {text}");
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = (&trimmed[..split], trimmed[split..].trim());
+    let Ok(value) = number.parse::<f64>() else { return bad() };
+    let millis_per_unit = match unit {
+        "ns" => 1e-6,
+        "us" => 1e-3,
+        "ms" => 1.0,
+        "s" => 1e3,
+        "m" => 6e4,
+        "h" => 3.6e6,
+        "d" => 8.64e7,
+        _ => return bad(),
+    };
+    let millis = (value * millis_per_unit).round() as i64;
+    let Ok(days) = i32::try_from(millis.div_euclid(86_400_000)) else { return bad() };
+    Ok(IntervalDayTime::new(days, millis.rem_euclid(86_400_000) as i32))
 }

@@ -14,8 +14,8 @@ use arrow::array::timezone::Tz;
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{
-    ArrowTimestampType, DataType, Field, Float64Type, IntervalMonthDayNanoType, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    ArrowTimestampType, DataType, Field, Float64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
 };
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use datafusion::common::config::ConfigOptions;
@@ -43,7 +43,6 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(CurrentTimezone),
         udf(ZoneOffset { minutes: false }),
         udf(ZoneOffset { minutes: true }),
-        udf(ToMilliseconds),
         udf(LocalTime),
     ]
 }
@@ -403,35 +402,6 @@ impl Function for ZoneOffset {
                 } as i64;
                 if self.minutes { seconds / 60 % 60 } else { seconds / 3600 }
             }))
-        }))
-    }
-}
-
-/// `to_milliseconds(interval)`: a day-to-second interval's length in milliseconds.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ToMilliseconds;
-
-impl Function for ToMilliseconds {
-    fn name(&self) -> &'static str {
-        "to_milliseconds"
-    }
-    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        arity(self.name(), t, 1..=1)?;
-        match &t[0] {
-            DataType::Interval(_) | DataType::Duration(_) | DataType::Null => {
-                Ok(vec![DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano)])
-            }
-            other => plan_err!("to_milliseconds expects an interval day to second, got {other}"),
-        }
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
-    }
-    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let values = args.column(0)?;
-        ints(values.as_primitive::<IntervalMonthDayNanoType>().iter().map(|v| match v {
-            Some(v) if v.months != 0 => exec_err!("to_milliseconds expects an interval day to second"),
-            v => Ok(v.map(|v| v.days as i64 * 86_400_000 + v.nanoseconds.div_euclid(1_000_000))),
         }))
     }
 }

@@ -466,8 +466,8 @@ impl Function for Shuffle {
     fn name(&self) -> &'static str {
         "shuffle"
     }
-    fn volatile(&self) -> bool {
-        true
+    fn volatility(&self) -> datafusion::logical_expr::Volatility {
+        datafusion::logical_expr::Volatility::Volatile
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 1..=1)?;

@@ -40,10 +40,12 @@ pub trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
         Ok(None)
     }
 
-    /// Whether each call gives new values (`random`, `shuffle`): never folded into a constant,
-    /// and a value a row even when every argument is a constant.
-    fn volatile(&self) -> bool {
-        false
+    /// Whether a call's answer depends on its arguments alone (`Immutable`, folded into a
+    /// constant while planning), on the statement (`Stable`: `now()`, the same all through it),
+    /// or on each call (`Volatile`: `random`, a value a row even when every argument is a
+    /// constant).
+    fn volatility(&self) -> Volatility {
+        Volatility::Immutable
     }
 
     /// The kernel: the arguments, each a column or a constant, to a column of `args.rows` values.
@@ -221,8 +223,8 @@ struct Udf<F> {
 /// The function as DataFusion registers it.
 pub fn udf(f: impl Function) -> ScalarUDF {
     let aliases = f.aliases().iter().map(|a| a.to_string()).collect();
-    let volatility = if f.volatile() { Volatility::Volatile } else { Volatility::Immutable };
-    ScalarUDF::new_from_impl(Udf { f, aliases, signature: Signature::user_defined(volatility) })
+    let signature = Signature::user_defined(f.volatility());
+    ScalarUDF::new_from_impl(Udf { f, aliases, signature })
 }
 
 impl<F: Function> ScalarUDFImpl for Udf<F> {
@@ -259,7 +261,8 @@ impl<F: Function> ScalarUDFImpl for Udf<F> {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let constant = !self.f.volatile() && args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let volatile = self.f.volatility() == Volatility::Volatile;
+        let constant = !volatile && args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = if constant { 1 } else { args.number_rows };
         let out = self.f.kernel(&Args {
             values: &args.args,

@@ -735,8 +735,8 @@ impl Function for Random {
     fn aliases(&self) -> &'static [&'static str] {
         &["rand"]
     }
-    fn volatile(&self) -> bool {
-        true
+    fn volatility(&self) -> datafusion::logical_expr::Volatility {
+        datafusion::logical_expr::Volatility::Volatile
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 0..=2)?;

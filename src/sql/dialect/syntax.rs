@@ -326,6 +326,12 @@ impl VisitorMut for Trino {
             Expr::Extract { field, expr: from, .. } => extract(field, from),
             // `ts AT TIME ZONE zone` is `at_timezone(ts, zone)` (DataFusion's cast reads a
             // timestamp without a zone as local to the new one; Trino reads it as UTC).
+            // Trino's `localtimestamp` is a function without parentheses.
+            Expr::Identifier(Ident { value, quote_style: None, .. })
+                if value.eq_ignore_ascii_case("localtimestamp") =>
+            {
+                Some(call("localtimestamp", vec![]))
+            }
             Expr::AtTimeZone { timestamp, time_zone } => {
                 Some(call("at_timezone", vec![take(timestamp), take(time_zone)]))
             }

@@ -22,6 +22,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarUDF, TryCast};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -41,6 +42,8 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(FromIso8601 { nanos: false }),
         udf(FromIso8601 { nanos: true }),
         udf(CurrentTimezone),
+        udf(Now { local: false }),
+        udf(Now { local: true }),
         udf(ZoneOffset { minutes: false }),
         udf(ZoneOffset { minutes: true }),
         udf(LocalTime),
@@ -362,6 +365,49 @@ impl Function for CurrentTimezone {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(SESSION, args.rows))))
+    }
+}
+
+/// `current_timestamp` (also `now()`): the statement's start, a `timestamp(3) with time zone`
+/// in the session's zone; `localtimestamp` (`local`): its local time there, a `timestamp(3)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Now {
+    local: bool,
+}
+
+impl Now {
+    fn value(&self, start: chrono::DateTime<chrono::Utc>) -> ScalarValue {
+        let zone = (!self.local).then(|| Arc::from(SESSION));
+        ScalarValue::TimestampMillisecond(Some(start.timestamp_millis()), zone)
+    }
+}
+
+impl Function for Now {
+    fn name(&self) -> &'static str {
+        if self.local { "localtimestamp" } else { "now" }
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        if self.local { &[] } else { &["current_timestamp"] }
+    }
+    fn volatility(&self) -> datafusion::logical_expr::Volatility {
+        datafusion::logical_expr::Volatility::Stable
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 0..=0)?;
+        Ok(vec![])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(self.value(chrono::Utc::now()).data_type())
+    }
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        // The same instant everywhere in the statement, as Trino's.
+        Ok(match info.query_execution_start_time() {
+            Some(start) => ExprSimplifyResult::Simplified(Expr::Literal(self.value(start), None)),
+            None => ExprSimplifyResult::Original(args),
+        })
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        self.value(chrono::Utc::now()).to_array_of_size(args.rows)
     }
 }
 

@@ -19,7 +19,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, exec_datafusion_err, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, TryCast};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs};
 use datafusion::optimizer::AnalyzerRule;
 use serde_json::Value;
 
@@ -51,15 +51,11 @@ impl AnalyzerRule for JsonCasts {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let to_json = Arc::new(udf(ToJson));
         super::shared::rewrite_expressions(plan, |e, schema| {
-            let (inner, target, try_) = match &e {
-                Expr::Cast(Cast { expr, field }) => (expr, field, false),
-                Expr::TryCast(TryCast { expr, field }) => (expr, field, true),
-                _ => return Ok(Transformed::no(e)),
-            };
+            let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let (_, source) = inner.to_field(schema)?;
             let text = matches!(source.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
             let call = match (is_json(&source), is_json(target)) {
-                (true, true) => return Ok(Transformed::yes(inner.as_ref().clone())),
+                (true, true) => return Ok(Transformed::yes(inner.clone())),
                 (false, true) => to_json.clone(),
                 (true, false) => Arc::new(udf(FromJson { target: target.clone(), try_ })),
                 // Text cast to an array, a map or a row is read as JSON (Trino casts only JSON so).
@@ -74,7 +70,7 @@ impl AnalyzerRule for JsonCasts {
                 }
                 _ => return Ok(Transformed::no(e)),
             };
-            let mut inner = inner.as_ref().clone();
+            let mut inner = inner.clone();
             if source.data_type() != &DataType::Utf8 && call.name() == "athena_from_json" {
                 inner = inner.cast_to(&DataType::Utf8, schema)?;
             }

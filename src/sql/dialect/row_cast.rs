@@ -23,13 +23,9 @@ impl AnalyzerRule for RowCasts {
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         super::shared::rewrite_expressions(plan, |e, schema| {
-            let (inner, target, try_) = match &e {
-                Expr::Cast(Cast { expr, field }) => (expr, field.data_type(), false),
-                Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type(), true),
-                _ => return Ok(Transformed::no(e)),
-            };
+            let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let source = inner.get_type(schema)?;
-            match by_position(inner.as_ref().clone(), &source, target, try_)? {
+            match by_position(inner.clone(), &source, target.data_type(), try_)? {
                 Some(rows) => Ok(Transformed::yes(rows)),
                 None => Ok(Transformed::no(e)),
             }

@@ -72,6 +72,16 @@ fn walk(
     .map(|t| t.data)
 }
 
+/// A `CAST` or `TRY_CAST`: what is cast, to which field, and whether it is a `TRY_CAST`.
+pub fn cast_of(e: &Expr) -> Option<(&Expr, &arrow::datatypes::FieldRef, bool)> {
+    use datafusion::logical_expr::{Cast, TryCast};
+    match e {
+        Expr::Cast(Cast { expr, field }) => Some((expr, field, false)),
+        Expr::TryCast(TryCast { expr, field }) => Some((expr, field, true)),
+        _ => None,
+    }
+}
+
 /// Whether each value is not NaN (SQL's NaN equals nothing and orders with nothing; Arrow's
 /// total order puts it above everything, equal to itself), or `None` for types without NaN.
 pub fn not_nan(values: &dyn arrow::array::Array) -> Option<arrow::buffer::BooleanBuffer> {

@@ -20,7 +20,7 @@ use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, udf};
@@ -345,15 +345,13 @@ impl AnalyzerRule for SpelledCasts {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let to_varchar = Arc::new(udf(ToVarchar));
         super::shared::rewrite_expressions(plan, |e, schema| {
-            let (inner, target) = match &e {
-                Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type()),
-                _ => return Ok(Transformed::no(e)),
-            };
+            let Some((inner, field, _)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
+            let target = field.data_type();
             let text = matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
             if !text || !inner.get_type(schema).is_ok_and(|t| respelled(&t)) {
                 return Ok(Transformed::no(e));
             }
-            let call = Expr::ScalarFunction(ScalarFunction::new_udf(to_varchar.clone(), vec![inner.as_ref().clone()]));
+            let call = Expr::ScalarFunction(ScalarFunction::new_udf(to_varchar.clone(), vec![inner.clone()]));
             Ok(Transformed::yes(if target == &DataType::Utf8 { call } else { call.cast_to(target, schema)? }))
         })
     }

@@ -23,7 +23,7 @@ use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarUDF, TryCast};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarUDF};
 use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, ints, udf};
@@ -465,15 +465,13 @@ impl AnalyzerRule for LocalTimes {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let local = Arc::new(udf(LocalTime));
         super::shared::rewrite_expressions(plan, |e, schema| {
-            let (inner, target) = match &e {
-                Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => (expr, field.data_type()),
-                _ => return Ok(Transformed::no(e)),
-            };
+            let Some((inner, field, _)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
+            let target = field.data_type();
             let zoned = matches!(inner.get_type(schema)?, DataType::Timestamp(_, Some(_)));
             if !zoned || !matches!(target, DataType::Timestamp(_, None)) {
                 return Ok(Transformed::no(e));
             }
-            let call = Expr::ScalarFunction(ScalarFunction::new_udf(local.clone(), vec![inner.as_ref().clone()]));
+            let call = Expr::ScalarFunction(ScalarFunction::new_udf(local.clone(), vec![inner.clone()]));
             Ok(Transformed::yes(call.cast_to(target, schema)?))
         })
     }

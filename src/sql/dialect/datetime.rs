@@ -411,11 +411,7 @@ fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
         .map(|(local, utc)| {
             let (local, utc) = (local?, DateTime::from_timestamp_micros(utc?)?.naive_utc());
             let offset = (local - utc).num_minutes();
-            let zone = if offset == 0 {
-                "Z".to_string()
-            } else {
-                format!("{}{:02}:{:02}", if offset < 0 { '-' } else { '+' }, offset.abs() / 60, offset.abs() % 60)
-            };
+            let zone = if offset == 0 { "Z".to_string() } else { super::zone::offset(offset) };
             Some(format!("{}{zone}", local.format(pattern)))
         })
         .collect();

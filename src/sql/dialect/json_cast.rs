@@ -19,7 +19,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, exec_datafusion_err, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarUDF};
 use datafusion::optimizer::AnalyzerRule;
 use serde_json::Value;
 
@@ -54,27 +54,19 @@ impl AnalyzerRule for JsonCasts {
             let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let (_, source) = inner.to_field(schema)?;
             let text = matches!(source.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
-            let call = match (is_json(&source), is_json(target)) {
-                (true, true) => return Ok(Transformed::yes(inner.clone())),
-                (false, true) => to_json.clone(),
-                (true, false) => Arc::new(udf(FromJson { target: target.clone(), try_ })),
-                // Text cast to an array, a map or a row is read as JSON (Trino casts only JSON so).
-                (false, false)
-                    if text
-                        && matches!(
-                            target.data_type(),
-                            DataType::List(_) | DataType::Map(..) | DataType::Struct(_)
-                        ) =>
-                {
-                    Arc::new(udf(FromJson { target: target.clone(), try_ }))
+            // Text cast to an array, a map or a row is read as JSON (Trino casts only JSON so).
+            let structured =
+                text && matches!(target.data_type(), DataType::List(_) | DataType::Map(..) | DataType::Struct(_));
+            let call = |f: Arc<ScalarUDF>, arg: Expr| Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![arg]));
+            Ok(Transformed::yes(match (is_json(&source), is_json(target)) {
+                (true, true) => inner.clone(),
+                (false, true) => call(to_json.clone(), inner.clone()),
+                (json, false) if json || structured => {
+                    let from_json = Arc::new(udf(FromJson { target: target.clone(), try_ }));
+                    call(from_json, inner.clone().cast_to(&DataType::Utf8, schema)?)
                 }
                 _ => return Ok(Transformed::no(e)),
-            };
-            let mut inner = inner.clone();
-            if source.data_type() != &DataType::Utf8 && call.name() == "athena_from_json" {
-                inner = inner.cast_to(&DataType::Utf8, schema)?;
-            }
-            Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(call, vec![inner]))))
+            }))
         })
     }
 }

@@ -203,12 +203,10 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// A type as Trino names it, in the words DataFusion plans: `VARBINARY` (and Hive's `BINARY`)
-/// is `BYTEA`, and `ROW(name type, ...)`, which the parser keeps as a custom type with its
-/// words, is a `STRUCT` (fields of one-word types); inside arrays and rows too.
-fn trino_type(t: &mut DataType) {
+/// Trino's `ROW(name type, ...)`, which the parser keeps as a custom type with its words, as
+/// the `STRUCT` DataFusion plans (fields of one-word types).
+fn row_type(t: &mut DataType) {
     match t {
-        DataType::Varbinary(_) | DataType::Binary(_) => *t = DataType::Bytea,
         DataType::Custom(name, words) if name.to_string().eq_ignore_ascii_case("row") && words.len() % 2 == 0 => {
             let dialect = GenericDialect {};
             let fields: Option<Vec<StructField>> = words
@@ -216,8 +214,7 @@ fn trino_type(t: &mut DataType) {
                 .map(|pair| {
                     let mut parser =
                         datafusion::sql::sqlparser::parser::Parser::new(&dialect).try_with_sql(&pair[1]).ok()?;
-                    let mut field_type = parser.parse_data_type().ok()?;
-                    trino_type(&mut field_type);
+                    let field_type = parser.parse_data_type().ok()?;
                     Some(StructField { field_name: Some(Ident::new(&pair[0])), field_type, options: None })
                 })
                 .collect();
@@ -225,8 +222,7 @@ fn trino_type(t: &mut DataType) {
                 *t = DataType::Struct(fields, StructBracketKind::Parentheses);
             }
         }
-        DataType::Array(ArrayElemTypeDef::AngleBracket(inner)) => trino_type(inner),
-        DataType::Struct(fields, _) => fields.iter_mut().for_each(|f| trino_type(&mut f.field_type)),
+        DataType::Array(ArrayElemTypeDef::AngleBracket(inner)) => row_type(inner),
         _ => {}
     }
 }
@@ -309,7 +305,7 @@ impl VisitorMut for Trino {
             Expr::TypedString(t) => typed_string(t),
             Expr::Substring { .. } => Some(substring(expr)),
             Expr::Cast { kind, expr: inner, data_type, format: None, .. } => {
-                trino_type(data_type);
+                row_type(data_type);
                 match data_type {
                     // Trino's TIMESTAMP is TIMESTAMP(3).
                     DataType::Timestamp(p, TimezoneInfo::None) if p.is_none_or(|p| p <= 9) => {
@@ -407,8 +403,7 @@ fn cast(expr: Expr, data_type: DataType) -> Expr {
 }
 
 /// `DECIMAL '1.5'` with the literal's own precision and scale, `TIMESTAMP '...'` with its
-/// precision, `JSON '[1, 2]'` as `json_parse('[1, 2]')` (JSON is text here), and
-/// `VARBINARY 'abc'` as the text's bytes.
+/// precision, and `JSON '[1, 2]'` as `json_parse('[1, 2]')` (JSON is text here).
 fn typed_string(t: &TypedString) -> Option<Expr> {
     let text = t.value.value.clone().into_string()?;
     let (text, data_type) = match &t.data_type {
@@ -434,8 +429,6 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
             });
         }
         DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
-        // The text's UTF-8 bytes.
-        DataType::Varbinary(_) | DataType::Binary(_) => (text, DataType::Bytea),
         _ => return None,
     };
     Some(typed_literal(text, data_type))

@@ -10,7 +10,8 @@ use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::sql::sqlparser::ast::{DataType as SqlType, TimezoneInfo};
 
 /// Trino's type names DataFusion does not plan, or plans otherwise: `JSON` (text marked as
-/// JSON), `MAP(K, V)` as Arrow's map, and `TIMESTAMP(p) WITH TIME ZONE` in the session's zone.
+/// JSON), `MAP(K, V)` as Arrow's map, `TIMESTAMP(p) WITH TIME ZONE` in the session's zone, and
+/// `VARBINARY`.
 #[derive(Debug)]
 pub struct TrinoTypes;
 
@@ -18,9 +19,11 @@ impl TypePlanner for TrinoTypes {
     fn plan_type_field(&self, t: &SqlType) -> Result<Option<FieldRef>> {
         // Other types as DataFusion plans them: a JSON inside an array or a row comes back here.
         Ok(match t {
-            SqlType::JSON | SqlType::Map(..) | SqlType::Timestamp(_, TimezoneInfo::WithTimeZone) => {
-                plan(t).map(Arc::new)
-            }
+            SqlType::JSON
+            | SqlType::Map(..)
+            | SqlType::Timestamp(_, TimezoneInfo::WithTimeZone)
+            | SqlType::Varbinary(_)
+            | SqlType::Binary(_) => plan(t).map(Arc::new),
             _ => None,
         })
     }
@@ -54,7 +57,8 @@ fn plan(t: &SqlType) -> Option<Field> {
         SqlType::Real | SqlType::Float(_) => plain(DataType::Float32),
         SqlType::Double(_) | SqlType::DoublePrecision => plain(DataType::Float64),
         SqlType::Date => plain(DataType::Date32),
-        SqlType::Bytea | SqlType::Varbinary(_) => plain(DataType::Binary),
+        // `VARBINARY` (and Hive's `BINARY`): a text cast to it is its UTF-8 bytes.
+        SqlType::Bytea | SqlType::Varbinary(_) | SqlType::Binary(_) => plain(DataType::Binary),
         SqlType::Decimal(ExactNumberInfo::PrecisionAndScale(p, s)) => plain(DataType::Decimal128(*p as u8, *s as i8)),
         SqlType::Decimal(ExactNumberInfo::Precision(p)) => plain(DataType::Decimal128(*p as u8, 0)),
         _ => None,

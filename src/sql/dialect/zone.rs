@@ -63,6 +63,12 @@ pub fn zone(name: &str) -> Result<Arc<str>> {
     }
 }
 
+/// An offset from UTC in minutes as a zone spells it: `+05:30`, `-03:00`.
+pub fn offset(minutes: i64) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60)
+}
+
 /// The local time of an instant (nanoseconds since the epoch) in `zone`.
 pub fn local(nanos: i128, zone: &str) -> Option<NaiveDateTime> {
     let utc = chrono::DateTime::from_timestamp(
@@ -219,8 +225,7 @@ impl FromUnixtime {
                 if minutes.abs() > 14 * 60 {
                     return plan_err!("Invalid offset minutes {minutes}");
                 }
-                let sign = if minutes < 0 { '-' } else { '+' };
-                zone(&format!("{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60))
+                zone(&offset(minutes))
             }
         }
     }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::catalog::SchemaProvider;
 use datafusion::catalog::view::ViewTable;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement;
 use tracing::warn;
@@ -71,13 +72,12 @@ pub async fn session_in(lake: &Lake, partitions: Partitions, database: &str) -> 
         .with_collect_statistics(false)
         .with_default_catalog_and_schema(CATALOG, database);
     // The tables find their own files (see `table`), from the catalog's partition index.
-    let state = datafusion::execution::SessionStateBuilder::new()
-        .with_config(config)
-        .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(super::yielding::YieldingJoins))
-        .build();
-    let ctx = SessionContext::new_with_state(state);
-    super::dialect::register(&ctx);
+    let ctx = super::dialect::context(
+        SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(super::yielding::YieldingJoins)),
+    );
     lake.register(&ctx);
     let session = Session {
         ctx,

@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStoreExt};
@@ -620,9 +621,7 @@ impl DayJob {
     async fn compute(&self, day: &DayInput) -> Result<(RecordBatch, RecordBatch, Option<RecordBatch>), Error> {
         let (date, raw) = (day.date, &day.raw);
         let sql = |e| Error::Sql(REFINED_VIEW.into(), e);
-        // One day is small: one partition avoids repartitioning, and days run in parallel.
-        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-        crate::sql::dialect::register(&ctx);
+        let ctx = day_context();
         self.lake.register(&ctx);
         let table = self.files_table(std::slice::from_ref(raw), raw_schema()).map_err(sql)?;
         ctx.register_table("raw_arquivo", table).map_err(sql)?;
@@ -634,8 +633,7 @@ impl DayJob {
             return Err(Error::Usage(format!("the raw file of {date} holds rows of {other}")));
         }
 
-        let summary_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-        crate::sql::dialect::register(&summary_ctx);
+        let summary_ctx = day_context();
         let mem = MemTable::try_new(refined.schema(), vec![vec![refined.clone()]]).map_err(sql)?;
         summary_ctx.register_table(REFINED_VIEW, Arc::new(mem)).map_err(sql)?;
         self.queries.register_summary(&summary_ctx).await?;
@@ -693,4 +691,11 @@ async fn one_batch(df: DataFrame, view: &str) -> Result<RecordBatch, Error> {
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(|e| Error::Sql(view.into(), e))?;
     arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::Arrow(e.to_string()))
+}
+
+/// A session for one day's queries, in Athena's dialect. A day is small: one partition avoids
+/// repartitioning, and days run in parallel.
+fn day_context() -> SessionContext {
+    let config = SessionConfig::new().with_target_partitions(1);
+    crate::sql::dialect::context(SessionStateBuilder::new().with_config(config).with_default_features())
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
 
@@ -174,8 +175,7 @@ impl Queries {
     /// Plans every step over an empty raw table filtered by `filter`: a typo in the filter or
     /// the SQL fails here, before any work, and the plan gives the tables' schemas.
     pub async fn plan_empty_day(&self, filter: &str) -> Result<Schemas, Error> {
-        let ctx = SessionContext::new();
-        crate::sql::dialect::register(&ctx);
+        let ctx = crate::sql::dialect::context(SessionStateBuilder::new().with_default_features());
         for (name, schema) in [("raw", raw_schema()), (PORTFOLIO_VIEW, portfolio_schema())] {
             let empty = MemTable::try_new(schema, vec![vec![]]).map_err(|e| Error::Sql(name.into(), e))?;
             ctx.register_table(name, Arc::new(empty)).map_err(|e| Error::Sql(name.into(), e))?;

@@ -611,8 +611,9 @@ async fn the_athena_sql_suite_answers_the_same_through_the_api() {
         let mut runner = sqllogictest::Runner::new(move || {
             let endpoint = endpoint.clone();
             async move {
-                let local = datafusion::prelude::SessionContext::new();
-                b3lake::sql::dialect::register(&local);
+                let local = b3lake::sql::dialect::context(
+                    datafusion::execution::SessionStateBuilder::new().with_default_features(),
+                );
                 Ok::<_, std::io::Error>(ApiDb { endpoint, client: reqwest::Client::new(), local })
             }
         });

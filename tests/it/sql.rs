@@ -503,8 +503,7 @@ fn the_readme_lists_athenas_functions_as_they_are() {
     let start = readme.find("#### Athena's SQL, locally").expect("the README's Athena section");
     let section = &readme[start..];
     let section = &section[..section.find("\n### ").unwrap_or(section.len())];
-    let ctx = datafusion::prelude::SessionContext::new();
-    b3lake::sql::dialect::register(&ctx);
+    let ctx = b3lake::sql::dialect::context(datafusion::execution::SessionStateBuilder::new().with_default_features());
     let state = ctx.state();
     let resolves = |name: &str| {
         state.scalar_functions().contains_key(name)

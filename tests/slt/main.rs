@@ -15,6 +15,7 @@ use b3lake::transform::Queries;
 use b3lake::transform::queries::{INPUT_VIEW, PORTFOLIO_VIEW};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use sqllogictest::{DBOutput, DefaultColumnType};
@@ -25,8 +26,7 @@ struct Db {
 
 impl Db {
     async fn new() -> Result<Self, DataFusionError> {
-        let ctx = SessionContext::new();
-        b3lake::sql::dialect::register(&ctx);
+        let ctx = b3lake::sql::dialect::context(SessionStateBuilder::new().with_default_features());
         ctx.register_table(INPUT_VIEW, Arc::new(MemTable::try_new(raw_schema(), vec![vec![]])?))?;
         ctx.register_table(PORTFOLIO_VIEW, Arc::new(MemTable::try_new(portfolio_schema(), vec![vec![]])?))?;
         Queries::embedded().register_all(&ctx).await.map_err(|e| DataFusionError::External(Box::new(e)))?;

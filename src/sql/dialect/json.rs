@@ -14,8 +14,8 @@ use datafusion::logical_expr::{ReturnFieldArgs, ScalarUDF};
 use serde_json::Value;
 
 use super::function::{Args, Function, Parsed, bools, ints, strings, udf};
-use super::json_cast;
 use super::shared::{arity, varchar};
+use super::{json_cast, json_path};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -43,19 +43,30 @@ fn documents(docs: &ArrayRef, strict: bool) -> impl Iterator<Item = Result<Optio
     })
 }
 
-/// Each row's document and path, walked: the value the path reaches.
-fn reached<T>(args: &Args, mut f: impl FnMut(&Value) -> Option<T>) -> Result<Vec<Option<T>>> {
-    let docs = args.column(0)?;
-    let paths = Parsed::new(args, 1, path)?;
-    documents(&docs, false)
-        .enumerate()
-        .map(|(i, doc)| {
-            Ok(match (doc?, paths.get(i)?) {
-                (Some(v), Some(steps)) => walk(&v, &steps).and_then(&mut f),
-                _ => None,
-            })
+/// Each row's document (argument 0) and path (argument 1): the text of the value the path
+/// reaches, read by `f`.
+fn reached<'a, T>(
+    docs: &'a ArrayRef,
+    paths: &'a Parsed<Vec<json_path::Step>>,
+    f: impl Fn(&'a str) -> Option<T> + 'a,
+) -> impl Iterator<Item = Result<Option<T>>> + 'a {
+    let docs = docs.as_string::<i32>();
+    (0..docs.len()).map(move |i| {
+        Ok(match (docs.is_valid(i), paths.get(i)?) {
+            (true, Some(steps)) => json_path::reach(docs.value(i), &steps).and_then(&f),
+            _ => None,
         })
-        .collect()
+    })
+}
+
+/// The arguments `reached` reads.
+fn doc_and_path(args: &Args) -> Result<(ArrayRef, Parsed<Vec<json_path::Step>>)> {
+    Ok((args.column(0)?, Parsed::new(args, 1, json_path::parse)?))
+}
+
+/// A reached value's text as a document (it was checked as it was read).
+fn value(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok()
 }
 
 /// The JSON argument: text.
@@ -120,8 +131,12 @@ impl Function for Extract {
         Ok((!self.scalar).then(|| json_cast::field(self.name())))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let text = |v: &Value| if self.scalar { scalar_text(v) } else { Some(v.to_string()) };
-        strings(reached(args, text)?.into_iter().map(Ok))
+        let (docs, paths) = doc_and_path(args)?;
+        if self.scalar {
+            strings(reached(&docs, &paths, json_path::scalar_text))
+        } else {
+            strings(reached(&docs, &paths, |v| Some(value(v)?.to_string())))
+        }
     }
 }
 
@@ -140,12 +155,13 @@ impl Function for Size {
         Ok(DataType::Int64)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let size = |v: &Value| match v {
+        let size = |v: Value| match v {
             Value::Array(a) => a.len(),
             Value::Object(o) => o.len(),
             _ => 0,
         };
-        ints(reached(args, |v| Some(size(v) as i64))?.into_iter().map(Ok))
+        let (docs, paths) = doc_and_path(args)?;
+        ints(reached(&docs, &paths, |v| Some(size(value(v)?) as i64)))
     }
 }
 
@@ -253,76 +269,5 @@ impl Function for ArrayContains {
                 _ => None,
             })
         }))
-    }
-}
-
-/// One step of a JSONPath.
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-fn path(text: &str) -> Result<Vec<Step>> {
-    let bad = || exec_err!("Invalid JSON path: '{text}'");
-    let Some(mut rest) = text.trim().strip_prefix('$') else { return bad() };
-    let mut steps = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            if end == 0 {
-                return bad();
-            }
-            steps.push(Step::Key(r[..end].to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let Some(end) = r.find(']') else { return bad() };
-            let inside = r[..end].trim();
-            if let Some(quoted) = inside.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-                steps.push(Step::Key(quoted.to_string()));
-            } else if let Ok(i) = inside.parse::<usize>() {
-                steps.push(Step::Index(i));
-            } else {
-                return bad();
-            }
-            rest = &r[end + 1..];
-        } else {
-            return bad();
-        }
-    }
-    Ok(steps)
-}
-
-fn walk<'a>(mut v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
-    for step in steps {
-        v = match (step, v) {
-            (Step::Key(k), Value::Object(o)) => o.get(k)?,
-            (Step::Index(i), Value::Array(a)) => a.get(*i)?,
-            _ => return None,
-        };
-    }
-    Some(v)
-}
-
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_parse_as_trino_documents_them() {
-        assert_eq!(path("$.store.book[0].title").unwrap().len(), 4);
-        assert_eq!(path("$[\"a b\"][2]").unwrap(), vec![Step::Key("a b".into()), Step::Index(2)]);
-        assert!(path("store").is_err());
-        assert!(path("$.").is_err());
-        assert!(walk(&serde_json::json!({"a": [1, 2]}), &path("$.a[1]").unwrap()).is_some_and(|v| v == 2));
     }
 }

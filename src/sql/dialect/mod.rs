@@ -30,6 +30,7 @@ mod function;
 mod interval;
 mod json;
 mod json_cast;
+mod json_path;
 mod lambda;
 mod map;
 mod nan;
@@ -57,7 +58,7 @@ pub use syntax::{Athena, parse};
 
 use std::sync::Arc;
 
-use datafusion::execution::FunctionRegistry;
+use datafusion::execution::{FunctionRegistry, SessionStateBuilder};
 use datafusion::prelude::SessionContext;
 
 /// The names (and aliases) of every function [`register`] puts on a session, for the docs
@@ -89,16 +90,16 @@ pub fn names(ctx: &SessionContext) -> Vec<String> {
     names
 }
 
+/// A session speaking Athena's dialect, from a state being built (with the caller's config
+/// and rules): Trino's types planned, its functions in place of DataFusion's where they differ.
+pub fn context(state: SessionStateBuilder) -> SessionContext {
+    let ctx = SessionContext::new_with_state(state.with_type_planner(Arc::new(types::TrinoTypes)).build());
+    register(&ctx);
+    ctx
+}
+
 /// Registers the Athena functions on a session, replacing DataFusion's where they differ.
-pub fn register(ctx: &SessionContext) {
-    // First: a state rebuilt later would register its functions again, DataFusion's over ours.
-    {
-        let state = ctx.state_ref();
-        let mut state = state.write();
-        *state = datafusion::execution::SessionStateBuilder::new_from_existing(state.clone())
-            .with_type_planner(Arc::new(types::TrinoTypes))
-            .build();
-    }
+fn register(ctx: &SessionContext) {
     let udfs = [
         scalar::functions(),
         datetime::functions(),

@@ -25,6 +25,7 @@ use datafusion::sql::sqlparser::ast::{
     ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+use datafusion::sql::sqlparser::tokenizer::Location;
 
 use super::precision;
 
@@ -136,6 +137,7 @@ impl Dialect for Athena {
 pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
+    let sql = bare_values(&sql);
     let mut statements = DFParserBuilder::new(sql.as_ref())
         .with_dialect(&dialect)
         .with_recursion_limit(recursion_limit)
@@ -185,14 +187,34 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
             }
         }
     }
-    if swaps.is_empty() {
+    let swaps = swaps.into_iter().map(|(at, with)| (at, Edit::Swap(with))).collect();
+    edited(sql, swaps)
+}
+
+/// A change to one character of a statement's text, at a token's location.
+enum Edit {
+    /// Another character in its place.
+    Swap(char),
+    /// A character before it.
+    Insert(char),
+}
+
+/// `sql` with `edits` made.
+fn edited(sql: &str, edits: Vec<(Location, Edit)>) -> std::borrow::Cow<'_, str> {
+    if edits.is_empty() {
         return sql.into();
     }
-    let mut out = String::with_capacity(sql.len());
+    let mut out = String::with_capacity(sql.len() + edits.len());
     let (mut line, mut column) = (1, 1);
     for c in sql.chars() {
-        let swap = swaps.iter().find(|(at, _)| at.line == line && at.column == column);
-        out.push(swap.map_or(c, |(_, with)| *with));
+        let mut with = c;
+        for (_, edit) in edits.iter().filter(|(at, _)| at.line == line && at.column == column) {
+            match edit {
+                Edit::Swap(other) => with = *other,
+                Edit::Insert(before) => out.push(*before),
+            }
+        }
+        out.push(with);
         if c == '\n' {
             line += 1;
             column = 1;
@@ -200,7 +222,70 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
             column += 1;
         }
     }
+    // Insertions after the last character.
+    for (_, edit) in edits.iter().filter(|(at, _)| at.line == line && at.column == column) {
+        if let Edit::Insert(c) = edit {
+            out.push(*c);
+        }
+    }
     out.into()
+}
+
+/// Trino's `VALUES 1, 2` (a row of one column needs no parentheses) as the parser reads it,
+/// `VALUES (1), (2)`. A row that is already in parentheses, or `ROW(...)`, stays as it is.
+fn bare_values(sql: &str) -> std::borrow::Cow<'_, str> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    if !sql.to_ascii_uppercase().contains("VALUES") {
+        return sql.into();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
+    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let word = |i: usize, k: Keyword| matches!(tokens.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k);
+    let ends = [
+        Keyword::ORDER,
+        Keyword::LIMIT,
+        Keyword::OFFSET,
+        Keyword::FETCH,
+        Keyword::UNION,
+        Keyword::EXCEPT,
+        Keyword::INTERSECT,
+    ];
+    let mut edits = Vec::new();
+    for start in (0..tokens.len()).filter(|&i| word(i, Keyword::VALUES)) {
+        // The rows: from one comma at the list's own depth to the next, up to the list's end.
+        let mut i = start + 1;
+        loop {
+            let first = i;
+            let (mut depth, mut closed_at) = (0i32, None);
+            while let Some(t) = tokens.get(i) {
+                match &t.token {
+                    Token::LParen | Token::LBracket => depth += 1,
+                    Token::RParen | Token::RBracket if depth == 0 => break,
+                    Token::RParen | Token::RBracket => {
+                        depth -= 1;
+                        if depth == 0 && closed_at.is_none() {
+                            closed_at = Some(i);
+                        }
+                    }
+                    Token::Comma | Token::SemiColon | Token::EOF if depth == 0 => break,
+                    Token::Word(w) if depth == 0 && ends.contains(&w.keyword) => break,
+                    _ => {}
+                }
+                i += 1;
+            }
+            let parenthesized = matches!(tokens[first].token, Token::LParen) && closed_at == Some(i - 1);
+            if i > first && !parenthesized && !word(first, Keyword::ROW) {
+                edits.push((tokens[first].span.start, Edit::Insert('(')));
+                edits.push((tokens[i - 1].span.end, Edit::Insert(')')));
+            }
+            if tokens.get(i).map(|t| &t.token) != Some(&Token::Comma) {
+                break;
+            }
+            i += 1;
+        }
+    }
+    edited(sql, edits)
 }
 
 /// Trino's `ROW(name type, ...)`, which the parser keeps as a custom type with its words, as
@@ -655,6 +740,18 @@ fn compound_interval(interval: &Interval) -> Option<Interval> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_values_rows_get_parentheses_and_the_rest_is_left_alone() {
+        assert_eq!(bare_values("VALUES 1, 'a'"), "VALUES (1), ('a')");
+        assert_eq!(
+            bare_values("SELECT * FROM (VALUES 1,\n 2) t(x) UNION VALUES 3"),
+            "SELECT * FROM (VALUES (1),\n (2)) t(x) UNION VALUES (3)"
+        );
+        assert_eq!(bare_values("VALUES (1, 2), ROW(3, 4)"), "VALUES (1, 2), ROW(3, 4)");
+        assert_eq!(bare_values("VALUES (1) + 2, f(1, 2) ORDER BY 1"), "VALUES ((1) + 2), (f(1, 2)) ORDER BY 1");
+        assert_eq!(bare_values("SELECT 'VALUES 1'"), "SELECT 'VALUES 1'");
+    }
 
     #[test]
     fn lambdas_parse_and_the_rest_reads_as_the_generic_dialect() {

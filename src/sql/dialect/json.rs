@@ -203,7 +203,8 @@ impl Function for IsScalar {
     }
 }
 
-/// `json_array_get(json, index)`: the element at `index` (from the end when negative), as JSON.
+/// `json_array_get(json, index)`: the element at `index` (from the end when negative), as JSON
+/// (a string as its bare text, which Trino documents as invalid JSON).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ArrayGet;
 
@@ -228,7 +229,13 @@ impl Function for ArrayGet {
             let (Some(doc), Some(k)) = (doc?, k) else { return Ok(None) };
             let Some(a) = doc.as_array() else { return Ok(None) };
             let at = if k < 0 { a.len() as i64 + k } else { k };
-            Ok(usize::try_from(at).ok().and_then(|at| a.get(at)).map(Value::to_string))
+            // A scalar element is its text (a string's without quotes, JSON's null NULL), as
+            // Trino's JsonFunctions answer: its documentation warns that a string is then not JSON.
+            Ok(usize::try_from(at).ok().and_then(|at| a.get(at)).and_then(|v| match v {
+                Value::String(text) => Some(text.clone()),
+                Value::Null => None,
+                v => Some(v.to_string()),
+            }))
         }))
     }
 }

@@ -248,7 +248,7 @@ impl FromJson {
 
 /// A column of `field` from JSON values (`None`: NULL), one level at a time: an array's
 /// elements, a map's keys and values, a row's fields are read as one column each.
-fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef> {
+pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef> {
     fn present<'a>(v: &Option<&'a Value>) -> Option<&'a Value> {
         v.filter(|v| !v.is_null())
     }

@@ -30,6 +30,7 @@ mod function;
 mod interval;
 mod json;
 mod json_cast;
+mod json_construct;
 mod json_path;
 mod lambda;
 mod map;
@@ -44,6 +45,8 @@ mod row_cast;
 mod scalar;
 mod shared;
 mod spooky;
+mod sqljson;
+mod sqljson_path;
 mod statistics;
 mod string;
 pub mod syntax;
@@ -106,6 +109,8 @@ fn register(ctx: &SessionContext) {
         numeric::functions(),
         regexp::functions(),
         json::functions(),
+        sqljson::functions(),
+        json_construct::functions(),
         string::functions(),
         binary::functions(),
         array::functions(),

@@ -138,6 +138,8 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
     let sql = bare_values(&sql);
+    let sql = json_clauses(&sql);
+    let sql = json_constructors(&sql);
     let mut statements = DFParserBuilder::new(sql.as_ref())
         .with_dialect(&dialect)
         .with_recursion_limit(recursion_limit)
@@ -191,12 +193,14 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
     edited(sql, swaps)
 }
 
-/// A change to one character of a statement's text, at a token's location.
+/// A change to a statement's text, at a token's location.
 enum Edit {
     /// Another character in its place.
     Swap(char),
-    /// A character before it.
-    Insert(char),
+    /// Text before it.
+    Insert(String),
+    /// Spaces in place of the text from it up to a location (line breaks kept).
+    Blank(Location),
 }
 
 /// `sql` with `edits` made.
@@ -204,15 +208,28 @@ fn edited(sql: &str, edits: Vec<(Location, Edit)>) -> std::borrow::Cow<'_, str> 
     if edits.is_empty() {
         return sql.into();
     }
-    let mut out = String::with_capacity(sql.len() + edits.len());
+    let mut out = String::with_capacity(sql.len() + 16);
     let (mut line, mut column) = (1, 1);
+    let mut blank_until: Option<Location> = None;
+    let inserts = |out: &mut String, line: u64, column: u64| {
+        for (_, edit) in edits.iter().filter(|(at, _)| at.line == line && at.column == column) {
+            if let Edit::Insert(text) = edit {
+                out.push_str(text);
+            }
+        }
+    };
     for c in sql.chars() {
+        inserts(&mut out, line, column);
         let mut with = c;
         for (_, edit) in edits.iter().filter(|(at, _)| at.line == line && at.column == column) {
             match edit {
                 Edit::Swap(other) => with = *other,
-                Edit::Insert(before) => out.push(*before),
+                Edit::Blank(until) => blank_until = Some(*until),
+                Edit::Insert(_) => {}
             }
+        }
+        if blank_until.is_some_and(|u| (line, column) < (u.line, u.column)) && c != '\n' {
+            with = ' ';
         }
         out.push(with);
         if c == '\n' {
@@ -223,12 +240,200 @@ fn edited(sql: &str, edits: Vec<(Location, Edit)>) -> std::borrow::Cow<'_, str> 
         }
     }
     // Insertions after the last character.
-    for (_, edit) in edits.iter().filter(|(at, _)| at.line == line && at.column == column) {
-        if let Edit::Insert(c) = edit {
-            out.push(*c);
-        }
-    }
+    inserts(&mut out, line, column);
     out.into()
+}
+
+/// The clauses of Trino's `json_exists`, `json_value` and `json_query` (`RETURNING BIGINT`,
+/// `WITH ARRAY WRAPPER`, `DEFAULT -1 ON EMPTY`, ...), which the parser does not know, as
+/// arguments it reads: a string of the clauses' words, then each `DEFAULT`'s expression
+/// (`json_value(j, 'lax $.a', 'RETURNING BIGINT DEFAULT ON EMPTY', -1)`). `FORMAT JSON`
+/// after the input goes.
+fn json_clauses(sql: &str) -> std::borrow::Cow<'_, str> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    if !sql.to_ascii_lowercase().contains("json_") {
+        return sql.into();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
+    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let mut edits = Vec::new();
+    for i in 0..tokens.len() {
+        let is_call = matches!(word(i).as_deref(), Some("JSON_EXISTS" | "JSON_VALUE" | "JSON_QUERY"))
+            && tokens.get(i + 1).is_some_and(|t| t.token == Token::LParen);
+        if !is_call {
+            continue;
+        }
+        // The call's top-level commas and its closing parenthesis.
+        let (mut depth, mut commas, mut close) = (0, Vec::new(), None);
+        for (j, t) in tokens.iter().enumerate().skip(i + 1) {
+            match t.token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => depth -= 1,
+                Token::Comma if depth == 1 => commas.push(j),
+                _ => {}
+            }
+            if depth == 0 {
+                close = Some(j);
+                break;
+            }
+        }
+        let (Some(close), Some(&comma)) = (close, commas.first()) else { continue };
+        if let Some(format) =
+            (i + 2..comma).find(|&k| word(k).as_deref() == Some("FORMAT") && word(k + 1).as_deref() == Some("JSON"))
+        {
+            edits.push((tokens[format].span.start, Edit::Blank(tokens[comma].span.start)));
+        }
+        // The path is one string; what follows it up to the parenthesis, the clauses.
+        let first = comma + 2;
+        if first >= close || tokens[first].token == Token::Comma {
+            continue;
+        }
+        let (mut words, mut defaults) = (Vec::new(), Vec::new());
+        let mut k = first;
+        while k < close {
+            if word(k).as_deref() == Some("DEFAULT") {
+                words.push("DEFAULT".to_string());
+                let (mut depth, mut expr) = (0, Vec::new());
+                k += 1;
+                while k < close {
+                    let ends = matches!(word(k + 1).as_deref(), Some("EMPTY" | "ERROR"));
+                    match &tokens[k].token {
+                        Token::LParen | Token::LBracket => depth += 1,
+                        Token::RParen | Token::RBracket => depth -= 1,
+                        Token::Word(w) if depth == 0 && w.keyword == Keyword::ON && ends => break,
+                        _ => {}
+                    }
+                    expr.push(tokens[k].token.to_string());
+                    k += 1;
+                }
+                defaults.push(expr.join(" "));
+            } else {
+                words.push(tokens[k].token.to_string());
+                k += 1;
+            }
+        }
+        let mut text = format!(", '{}'", words.join(" ").replace('\'', "''"));
+        defaults.iter().for_each(|d| text.push_str(&format!(", {d}")));
+        edits.push((tokens[first].span.start, Edit::Insert(text)));
+        edits.push((tokens[first].span.start, Edit::Blank(tokens[close].span.start)));
+    }
+    edited(sql, edits)
+}
+
+/// Trino's `json_array(v, ... [ABSENT ON NULL] [RETURNING t])` and `json_object('k' : v,
+/// KEY 'k' VALUE v, 'k' VALUE v, ... [clauses])` as calls the parser reads: the clauses' words
+/// as a string first, then the values (an object's keys and values in turn); a value marked
+/// `FORMAT JSON` is read by `json_parse`.
+fn json_constructors(sql: &str) -> std::borrow::Cow<'_, str> {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("json_array") && !lower.contains("json_object") {
+        return sql.into();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
+    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let text =
+        |range: std::ops::Range<usize>| tokens[range].iter().map(|t| t.token.to_string()).collect::<Vec<_>>().join(" ");
+    let mut edits = Vec::new();
+    for i in 0..tokens.len() {
+        let object = match word(i).as_deref() {
+            Some("JSON_OBJECT") => true,
+            Some("JSON_ARRAY") => false,
+            _ => continue,
+        };
+        if tokens.get(i + 1).is_none_or(|t| t.token != Token::LParen) {
+            continue;
+        }
+        // The arguments (token ranges between top-level commas), to the closing parenthesis.
+        let (mut depth, mut pieces, mut start, mut close) = (0, Vec::new(), i + 2, None);
+        for (j, t) in tokens.iter().enumerate().skip(i + 1) {
+            match t.token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => depth -= 1,
+                Token::Comma if depth == 1 => {
+                    pieces.push(start..j);
+                    start = j + 1;
+                }
+                _ => {}
+            }
+            if depth == 0 {
+                close = Some(j);
+                break;
+            }
+        }
+        let Some(close) = close else { continue };
+        pieces.push(start..close);
+        pieces.retain(|r| !r.is_empty());
+        // The clauses: from the first of NULL/ABSENT ON, WITH/WITHOUT UNIQUE or RETURNING at the
+        // last argument's own depth.
+        let mut clauses = String::new();
+        if let Some(last) = pieces.last_mut() {
+            let mut depth = 0;
+            for k in last.clone() {
+                match tokens[k].token {
+                    Token::LParen | Token::LBracket => depth += 1,
+                    Token::RParen | Token::RBracket => depth -= 1,
+                    _ => {}
+                }
+                let starts = matches!(
+                    (word(k).as_deref(), word(k + 1).as_deref()),
+                    (Some("NULL" | "ABSENT"), Some("ON"))
+                        | (Some("WITH" | "WITHOUT"), Some("UNIQUE"))
+                        | (Some("RETURNING"), _)
+                );
+                if depth == 0 && starts {
+                    clauses = text(k..last.end);
+                    *last = last.start..k;
+                    break;
+                }
+            }
+        }
+        pieces.retain(|r| !r.is_empty());
+        // A value, `json_parse`d when it is marked FORMAT JSON (and the encoding dropped).
+        let value = |r: std::ops::Range<usize>| match (r.start..r.end)
+            .find(|&k| word(k).as_deref() == Some("FORMAT") && word(k + 1).as_deref() == Some("JSON"))
+        {
+            Some(k) => format!("json_parse({})", text(r.start..k)),
+            None => text(r),
+        };
+        let mut args = vec![format!("'{}'", clauses.replace('\'', "''"))];
+        for r in pieces {
+            if !object {
+                args.push(value(r));
+                continue;
+            }
+            let r = if word(r.start).as_deref() == Some("KEY") { r.start + 1..r.end } else { r };
+            let mut depth = 0;
+            let separator = r.clone().find(|&k| {
+                match tokens[k].token {
+                    Token::LParen | Token::LBracket => depth += 1,
+                    Token::RParen | Token::RBracket => depth -= 1,
+                    _ => {}
+                }
+                depth == 0 && (tokens[k].token == Token::Colon || word(k).as_deref() == Some("VALUE"))
+            });
+            match separator {
+                Some(k) => {
+                    args.push(text(r.start..k));
+                    args.push(value(k + 1..r.end));
+                }
+                None => args.push(text(r)),
+            }
+        }
+        let at = tokens[i + 2].span.start;
+        edits.push((at, Edit::Insert(args.join(", "))));
+        edits.push((at, Edit::Blank(tokens[close].span.start)));
+    }
+    edited(sql, edits)
 }
 
 /// Trino's `VALUES 1, 2` (a row of one column needs no parentheses) as the parser reads it,
@@ -276,8 +481,8 @@ fn bare_values(sql: &str) -> std::borrow::Cow<'_, str> {
             }
             let parenthesized = matches!(tokens[first].token, Token::LParen) && closed_at == Some(i - 1);
             if i > first && !parenthesized && !word(first, Keyword::ROW) {
-                edits.push((tokens[first].span.start, Edit::Insert('(')));
-                edits.push((tokens[i - 1].span.end, Edit::Insert(')')));
+                edits.push((tokens[first].span.start, Edit::Insert("(".into())));
+                edits.push((tokens[i - 1].span.end, Edit::Insert(")".into())));
             }
             if tokens.get(i).map(|t| &t.token) != Some(&Token::Comma) {
                 break;

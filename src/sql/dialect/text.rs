@@ -199,7 +199,8 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
     }
 }
 
-fn float(v: f64, double: Double) -> String {
+/// A `double` as Trino spells it (`Shown`: Java's `Double.toString`; `Cast`: a cast to varchar).
+pub(super) fn float(v: f64, double: Double) -> String {
     spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &java_digits(v), double)
 }
 

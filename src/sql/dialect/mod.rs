@@ -4,13 +4,13 @@
 //! DataFusion already has many of Trino's functions under the same name and meaning
 //! (`strpos`, `regexp_like`, `cardinality`, `approx_distinct`, `try_cast`, window functions);
 //! this module adds the ones it lacks and replaces the ones whose meaning differs, all in
-//! [`register`]. The pieces, in the order a statement meets them:
+//! [`context`]. The pieces, in the order a statement meets them:
 //!
 //! - [`syntax`]: the parser's dialect (lambdas) and the rewrites of the parsed text where
 //!   Trino reads it otherwise (decimal literals, timestamp precision, `_col0` names, ...);
 //! - function rewrites before types are coerced (`try`, interval arithmetic);
 //! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
-//!   `numeric`, `string`, `binary`, `regexp`, `json`, `array`, `map`, `lambda`, `url`, `interval`,
+//!   `numeric`, `string`, `binary`, `regexp`, `json` (with `json_path`), `sqljson` (with `sqljson_path`, the SQL/JSON path language), `json_construct`, `array`, `map`, `lambda`, `url`, `interval`,
 //!   `zone` (timestamps with a time zone);
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
@@ -64,7 +64,7 @@ use std::sync::Arc;
 use datafusion::execution::{FunctionRegistry, SessionStateBuilder};
 use datafusion::prelude::SessionContext;
 
-/// The names (and aliases) of every function [`register`] puts on a session, for the docs
+/// The names (and aliases) of every function [`context`] puts on a session, for the docs
 /// and the tests: what b3lake adds to DataFusion or replaces in it.
 pub fn names(ctx: &SessionContext) -> Vec<String> {
     let fresh = SessionContext::new();

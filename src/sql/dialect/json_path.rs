@@ -157,13 +157,7 @@ impl Reader<'_> {
                     if self.key_is(key, &step.key) {
                         return self.find(rest);
                     }
-                    self.space();
-                    self.value(0)?;
-                    self.space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        _ => return None,
-                    }
+                    self.pass()?;
                 }
             }
             b'[' => {
@@ -177,18 +171,20 @@ impl Reader<'_> {
                     if step.index == Some(i) {
                         return self.find(rest);
                     }
-                    self.space();
-                    self.value(0)?;
-                    self.space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        _ => return None,
-                    }
+                    self.pass()?;
                     i += 1;
                 }
             }
             _ => None,
         }
+    }
+
+    /// Skips a member or element the path does not take, and the comma after it: there must
+    /// be another (the one the path takes) before the object or array ends.
+    fn pass(&mut self) -> Option<()> {
+        self.space();
+        self.value(0)?;
+        self.expect(b',')
     }
 
     /// Whether the string token at `start..end` (quotes included) names `key`.

@@ -25,7 +25,7 @@ use datafusion::sql::sqlparser::ast::{
     ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
-use datafusion::sql::sqlparser::tokenizer::Location;
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 use super::precision;
 
@@ -155,17 +155,52 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     }
 }
 
+/// A statement's tokens without whitespace and comments, with their locations (`None` when
+/// it does not tokenize: the parser then reports the error).
+fn tokens(sql: &str) -> Option<Vec<TokenWithSpan>> {
+    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location().ok()?;
+    Some(tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect())
+}
+
+/// Token `i` when it is an unquoted word, in capitals.
+fn bare_word(tokens: &[TokenWithSpan], i: usize) -> Option<String> {
+    match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// The arguments of the call whose parenthesis opens at token `open` (token ranges between its
+/// own commas, empty ones included), and where it closes.
+fn call_arguments(tokens: &[TokenWithSpan], open: usize) -> Option<(Vec<std::ops::Range<usize>>, usize)> {
+    let (mut depth, mut pieces, mut start) = (0, Vec::new(), open + 1);
+    for (j, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth -= 1,
+            Token::Comma if depth == 1 => {
+                pieces.push(start..j);
+                start = j + 1;
+            }
+            _ => {}
+        }
+        if depth == 0 {
+            pieces.push(start..j);
+            return Some((pieces, j));
+        }
+    }
+    None
+}
+
 /// Trino's `ARRAY(T)` type as the parser reads it, `ARRAY<T>`: the same characters at the
 /// same places, so errors still point at the text as written. `ARRAY(` is a type wherever
 /// it is not a subquery (`ARRAY(SELECT ...)`, which Trino does not have either).
 fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
     use datafusion::sql::sqlparser::keywords::Keyword;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     if !sql.to_ascii_uppercase().contains("ARRAY") {
         return sql.into();
     }
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
-    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let Some(tokens) = tokens(sql) else { return sql.into() };
     let mut swaps = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
         let is_array = matches!(&t.token, Token::Word(w) if w.keyword == Keyword::ARRAY);
@@ -251,16 +286,11 @@ fn edited(sql: &str, edits: Vec<(Location, Edit)>) -> std::borrow::Cow<'_, str> 
 /// after the input goes.
 fn json_clauses(sql: &str) -> std::borrow::Cow<'_, str> {
     use datafusion::sql::sqlparser::keywords::Keyword;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     if !sql.to_ascii_lowercase().contains("json_") {
         return sql.into();
     }
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
-    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
-    let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
-        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    };
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let word = |i: usize| bare_word(&tokens, i);
     let mut edits = Vec::new();
     for i in 0..tokens.len() {
         let is_call = matches!(word(i).as_deref(), Some("JSON_EXISTS" | "JSON_VALUE" | "JSON_QUERY"))
@@ -268,21 +298,12 @@ fn json_clauses(sql: &str) -> std::borrow::Cow<'_, str> {
         if !is_call {
             continue;
         }
-        // The call's top-level commas and its closing parenthesis.
-        let (mut depth, mut commas, mut close) = (0, Vec::new(), None);
-        for (j, t) in tokens.iter().enumerate().skip(i + 1) {
-            match t.token {
-                Token::LParen | Token::LBracket => depth += 1,
-                Token::RParen | Token::RBracket => depth -= 1,
-                Token::Comma if depth == 1 => commas.push(j),
-                _ => {}
-            }
-            if depth == 0 {
-                close = Some(j);
-                break;
-            }
+        let Some((arguments, close)) = call_arguments(&tokens, i + 1) else { continue };
+        let [input, ..] = arguments.as_slice() else { continue };
+        let comma = input.end;
+        if comma == close {
+            continue;
         }
-        let (Some(close), Some(&comma)) = (close, commas.first()) else { continue };
         if let Some(format) =
             (i + 2..comma).find(|&k| word(k).as_deref() == Some("FORMAT") && word(k + 1).as_deref() == Some("JSON"))
         {
@@ -330,17 +351,12 @@ fn json_clauses(sql: &str) -> std::borrow::Cow<'_, str> {
 /// as a string first, then the values (an object's keys and values in turn); a value marked
 /// `FORMAT JSON` is read by `json_parse`.
 fn json_constructors(sql: &str) -> std::borrow::Cow<'_, str> {
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     let lower = sql.to_ascii_lowercase();
     if !lower.contains("json_array") && !lower.contains("json_object") {
         return sql.into();
     }
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
-    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
-    let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
-        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    };
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let word = |i: usize| bare_word(&tokens, i);
     let text =
         |range: std::ops::Range<usize>| tokens[range].iter().map(|t| t.token.to_string()).collect::<Vec<_>>().join(" ");
     let mut edits = Vec::new();
@@ -353,25 +369,7 @@ fn json_constructors(sql: &str) -> std::borrow::Cow<'_, str> {
         if tokens.get(i + 1).is_none_or(|t| t.token != Token::LParen) {
             continue;
         }
-        // The arguments (token ranges between top-level commas), to the closing parenthesis.
-        let (mut depth, mut pieces, mut start, mut close) = (0, Vec::new(), i + 2, None);
-        for (j, t) in tokens.iter().enumerate().skip(i + 1) {
-            match t.token {
-                Token::LParen | Token::LBracket => depth += 1,
-                Token::RParen | Token::RBracket => depth -= 1,
-                Token::Comma if depth == 1 => {
-                    pieces.push(start..j);
-                    start = j + 1;
-                }
-                _ => {}
-            }
-            if depth == 0 {
-                close = Some(j);
-                break;
-            }
-        }
-        let Some(close) = close else { continue };
-        pieces.push(start..close);
+        let Some((mut pieces, close)) = call_arguments(&tokens, i + 1) else { continue };
         pieces.retain(|r| !r.is_empty());
         // The clauses: from the first of NULL/ABSENT ON, WITH/WITHOUT UNIQUE or RETURNING at the
         // last argument's own depth.
@@ -440,12 +438,10 @@ fn json_constructors(sql: &str) -> std::borrow::Cow<'_, str> {
 /// `VALUES (1), (2)`. A row that is already in parentheses, or `ROW(...)`, stays as it is.
 fn bare_values(sql: &str) -> std::borrow::Cow<'_, str> {
     use datafusion::sql::sqlparser::keywords::Keyword;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     if !sql.to_ascii_uppercase().contains("VALUES") {
         return sql.into();
     }
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else { return sql.into() };
-    let tokens: Vec<_> = tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let Some(tokens) = tokens(sql) else { return sql.into() };
     let word = |i: usize, k: Keyword| matches!(tokens.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k);
     let ends = [
         Keyword::ORDER,

@@ -368,13 +368,15 @@ fn interval_field(field: Field, array: &ArrayRef) -> Result<ArrayRef> {
 
 /// `to_unixtime(x)`: seconds since 1970 as a double.
 fn to_unixtime(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let values = datetimes(&args[0])?;
-    Ok(Arc::new(
-        values
-            .into_iter()
-            .map(|v| v.map(|d| d.and_utc().timestamp_micros() as f64 / 1e6))
-            .collect::<arrow::array::Float64Array>(),
-    ))
+    let micros: Vec<Option<i64>> = match args[0].data_type() {
+        // A timestamp with a time zone is an instant: its seconds, not its local time's.
+        DataType::Timestamp(_, Some(_)) => {
+            let instants = cast(&args[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+            instants.as_primitive::<TimestampMicrosecondType>().iter().collect()
+        }
+        _ => datetimes(&args[0])?.into_iter().map(|v| v.map(|d| d.and_utc().timestamp_micros())).collect(),
+    };
+    Ok(Arc::new(micros.into_iter().map(|v| v.map(|m| m as f64 / 1e6)).collect::<arrow::array::Float64Array>()))
 }
 
 /// `last_day_of_month(x)`: a date.

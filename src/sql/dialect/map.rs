@@ -242,6 +242,8 @@ enum G {
     MapAgg,
     Histogram,
     MultimapAgg,
+    MapUnion,
+    MostFrequent,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -253,8 +255,14 @@ struct MapAgg {
 
 /// The aggregates of this module.
 pub fn aggregates() -> Vec<AggregateUDF> {
-    [(G::MapAgg, "map_agg", 2), (G::Histogram, "histogram", 1), (G::MultimapAgg, "multimap_agg", 2)]
-        .into_iter()
+    let all = [
+        (G::MapAgg, "map_agg", 2),
+        (G::Histogram, "histogram", 1),
+        (G::MultimapAgg, "multimap_agg", 2),
+        (G::MapUnion, "map_union", 1),
+        (G::MostFrequent, "approx_most_frequent", 3),
+    ];
+    all.into_iter()
         .map(|(g, name, n)| {
             AggregateUDF::new_from_impl(MapAgg { g, name, signature: Signature::any(n, Volatility::Immutable) })
         })
@@ -275,6 +283,9 @@ impl AggregateUDFImpl for MapAgg {
             G::MapAgg => map_type(t[0].clone(), t[1].clone()),
             G::Histogram => map_type(t[0].clone(), DataType::Int64),
             G::MultimapAgg => map_type(t[0].clone(), DataType::new_list(t[1].clone(), true)),
+            G::MapUnion if key_value(&t[0]).is_some() => t[0].clone(),
+            G::MapUnion => return plan_err!("map_union expects a map, got {}", t[0]),
+            G::MostFrequent => map_type(t[1].clone(), DataType::Int64),
         })
     }
 
@@ -283,7 +294,8 @@ impl AggregateUDFImpl for MapAgg {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(Entries { g: self.g, entries: Vec::new(), data_type: args.return_field.data_type().clone() }))
+        let data_type = args.return_field.data_type().clone();
+        Ok(Box::new(Entries { g: self.g, entries: Vec::new(), data_type, maps: false, buckets: None }))
     }
 }
 
@@ -293,6 +305,11 @@ struct Entries {
     g: G,
     entries: Vec<(ScalarValue, ScalarValue)>,
     data_type: DataType,
+    /// Whether a map (perhaps empty) was read: `map_union` of empty maps is an empty map, of
+    /// no maps NULL.
+    maps: bool,
+    /// `approx_most_frequent`'s number of values to keep (its first argument).
+    buckets: Option<usize>,
 }
 
 impl Entries {
@@ -303,9 +320,9 @@ impl Entries {
         let at = self.entries.iter().position(|(k, _)| *k == key);
         match (self.g, at) {
             // Trino keeps one of a key's values: the first here.
-            (G::MapAgg, Some(_)) => {}
-            (G::MapAgg, None) => self.entries.push((key, value)),
-            (G::Histogram, Some(p)) => {
+            (G::MapAgg | G::MapUnion, Some(_)) => {}
+            (G::MapAgg | G::MapUnion, None) => self.entries.push((key, value)),
+            (G::Histogram | G::MostFrequent, Some(p)) => {
                 let ScalarValue::Int64(Some(c)) = self.entries[p].1 else { return exec_err!("histogram counts") };
                 let more = match value {
                     ScalarValue::Int64(Some(m)) => m,
@@ -313,7 +330,7 @@ impl Entries {
                 };
                 self.entries[p].1 = ScalarValue::Int64(Some(c + more));
             }
-            (G::Histogram, None) => {
+            (G::Histogram | G::MostFrequent, None) => {
                 let count = match value {
                     ScalarValue::Int64(Some(m)) => m,
                     _ => 1,
@@ -352,8 +369,37 @@ impl Entries {
     }
 }
 
+impl Entries {
+    /// The map of `entries`; no entries are NULL (but for `map_union` of empty maps).
+    fn map(&self, entries: Vec<(ScalarValue, ScalarValue)>) -> Result<ScalarValue> {
+        if entries.is_empty() && !(self.g == G::MapUnion && self.maps) {
+            return ScalarValue::try_from(&self.data_type);
+        }
+        ScalarValue::try_from_array(&maps(vec![Some(entries)], &self.data_type)?, 0)
+    }
+}
+
 impl Accumulator for Entries {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        if self.g == G::MapUnion {
+            return self.merge_batch(values);
+        }
+        if self.g == G::MostFrequent {
+            // Counted exactly: within the capacity Trino's estimate is exact as well.
+            if values[1].is_empty() {
+                return Ok(());
+            }
+            let buckets = arrow::compute::cast(&values[0], &DataType::Int64)?;
+            let buckets = buckets.as_primitive::<arrow::datatypes::Int64Type>();
+            match buckets.is_valid(0).then(|| buckets.value(0)) {
+                Some(b) if b > 0 => self.buckets = Some(b as usize),
+                _ => return exec_err!("approx_most_frequent: the number of buckets must be positive"),
+            }
+            for i in 0..values[1].len() {
+                self.add(ScalarValue::try_from_array(&values[1], i)?, ScalarValue::Int64(None))?;
+            }
+            return Ok(());
+        }
         for i in 0..values[0].len() {
             let key = ScalarValue::try_from_array(&values[0], i)?;
             let value = match self.g {
@@ -369,6 +415,7 @@ impl Accumulator for Entries {
         let maps = states[0].as_map();
         for i in 0..maps.len() {
             if maps.is_valid(i) {
+                self.maps = true;
                 for (k, v) in entries_of(maps, i)? {
                     self.add(k, v)?;
                 }
@@ -378,15 +425,19 @@ impl Accumulator for Entries {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.evaluate()?])
+        Ok(vec![self.map(self.entries.clone())?])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        if self.entries.is_empty() {
-            return ScalarValue::try_from(&self.data_type);
+        let mut entries = self.entries.clone();
+        if let Some(buckets) = self.buckets {
+            // The most frequent first (the first seen among equal counts).
+            entries.sort_by_key(|(_, count)| {
+                std::cmp::Reverse(if let ScalarValue::Int64(Some(c)) = count { *c } else { 0 })
+            });
+            entries.truncate(buckets);
         }
-        let map = maps(vec![Some(self.entries.clone())], &self.data_type)?;
-        ScalarValue::try_from_array(&map, 0)
+        self.map(entries)
     }
 
     fn size(&self) -> usize {

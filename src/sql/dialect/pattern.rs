@@ -146,42 +146,65 @@ fn complete(parsed: &mut Parsed) -> &mut Parsed {
     parsed
 }
 
-/// `dt` formatted with a Joda-Time pattern, as Trino's `format_datetime` does.
-pub fn joda_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Result<(), String> {
+/// A piece of a Joda-Time pattern: literal text (`'quoted'` or not a letter), or a letter
+/// repeated `n` times.
+#[derive(Debug, PartialEq)]
+enum Joda {
+    Literal(String),
+    Field(char, usize),
+}
+
+fn joda_pieces(pattern: &str) -> Vec<Joda> {
     let chars: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c == '\'' {
             // 'text' is literal; '' is a quote.
+            let mut text = String::new();
             let mut j = i + 1;
             if chars.get(j) == Some(&'\'') {
-                out.push('\'');
+                out.push(Joda::Literal("'".into()));
                 i += 2;
                 continue;
             }
             while j < chars.len() {
                 if chars[j] == '\'' {
                     if chars.get(j + 1) == Some(&'\'') {
-                        out.push('\'');
+                        text.push('\'');
                         j += 2;
                         continue;
                     }
                     break;
                 }
-                out.push(chars[j]);
+                text.push(chars[j]);
                 j += 1;
             }
+            out.push(Joda::Literal(text));
             i = j + 1;
-            continue;
-        }
-        if !c.is_ascii_alphabetic() {
-            out.push(c);
+        } else if c.is_ascii_alphabetic() {
+            let n = chars[i..].iter().take_while(|&&x| x == c).count();
+            out.push(Joda::Field(c, n));
+            i += n;
+        } else {
+            out.push(Joda::Literal(c.to_string()));
             i += 1;
-            continue;
         }
-        let n = chars[i..].iter().take_while(|&&x| x == c).count();
-        i += n;
+    }
+    out
+}
+
+/// `dt` formatted with a Joda-Time pattern, as Trino's `format_datetime` does.
+pub fn joda_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Result<(), String> {
+    for piece in joda_pieces(pattern) {
+        let (c, n) = match piece {
+            Joda::Literal(text) => {
+                out.push_str(&text);
+                continue;
+            }
+            Joda::Field(c, n) => (c, n),
+        };
         let pad = |v: i64| format!("{v:0n$}");
         let text = match c {
             'G' => "AD".to_string(),
@@ -217,6 +240,179 @@ pub fn joda_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Resul
         out.push_str(&text);
     }
     Ok(())
+}
+
+/// The zone a parsed text named: an offset from UTC in seconds, or a time zone's name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsedZone {
+    /// `+01:00`, `-0300`, `Z`.
+    Offset(i32),
+    /// `America/Sao_Paulo`.
+    Named(String),
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+/// `text` parsed with a Joda-Time pattern, as Trino's `parse_datetime` does: the local date and
+/// time (fields the pattern leaves out are Joda's defaults, 1970-01-01 00:00:00.000) and the
+/// zone the text names, if the pattern has one (`Z`, `ZZ`: an offset; `ZZZ`: a zone's name).
+pub fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, Option<ParsedZone>), String> {
+    let bad = || format!("Invalid format: \"{text}\"");
+    let pieces = joda_pieces(pattern);
+    let mut rest = text;
+    let mut parsed = Parsed::new();
+    let mut zone = None;
+    let (mut pm, mut hour12) = (None, None);
+    let numeric = |p: Option<&Joda>| matches!(p, Some(Joda::Field(c, _)) if "CyYuxwDMdhKHkmsSe".contains(*c));
+    for (k, piece) in pieces.iter().enumerate() {
+        let (c, n) = match piece {
+            Joda::Literal(lit) => {
+                rest = rest.strip_prefix(lit.as_str()).ok_or_else(bad)?;
+                continue;
+            }
+            Joda::Field(c, n) => (*c, *n),
+        };
+        // A number: at most `max` digits (its pattern's width when the next field is a number
+        // too), with a sign for years.
+        let next_numeric = numeric(pieces.get(k + 1));
+        let number = |rest: &mut &str, max: usize, signed: bool| -> Result<(i64, usize), String> {
+            let max = if next_numeric { n.max(1) } else { max };
+            leading_number(rest, max, signed).ok_or_else(bad)
+        };
+        let set = |r: chrono::format::ParseResult<()>| r.map_err(|_| bad());
+        match c {
+            'y' | 'Y' | 'u' if n == 2 => {
+                let two = number(&mut rest, 2, false)?.0;
+                // Joda's pivot: the 100 years around 30 years ago.
+                let pivot = i64::from(chrono::Utc::now().year()) - 30;
+                let mut year = pivot - 50 + (two - (pivot - 50)).rem_euclid(100);
+                if year < pivot - 50 {
+                    year += 100;
+                }
+                set(parsed.set_year(year))?;
+            }
+            'y' | 'Y' | 'u' => set(parsed.set_year(number(&mut rest, 9, true)?.0))?,
+            'M' if n >= 3 => {
+                let i = name(&mut rest, &MONTHS).ok_or_else(bad)?;
+                set(parsed.set_month(i as i64 + 1))?;
+            }
+            'M' => set(parsed.set_month(number(&mut rest, 2, false)?.0))?,
+            'd' => set(parsed.set_day(number(&mut rest, 2, false)?.0))?,
+            'D' => set(parsed.set_ordinal(number(&mut rest, 3, false)?.0))?,
+            'E' => {
+                name(&mut rest, &DAYS).ok_or_else(bad)?;
+            }
+            'e' => {
+                number(&mut rest, 1, false)?;
+            }
+            'H' => set(parsed.set_hour(number(&mut rest, 2, false)?.0))?,
+            'k' => set(parsed.set_hour(number(&mut rest, 2, false)?.0 % 24))?,
+            'h' => hour12 = Some(number(&mut rest, 2, false)?.0 % 12),
+            'K' => hour12 = Some(number(&mut rest, 2, false)?.0),
+            'a' => {
+                let lower = rest.get(..2).map(str::to_ascii_lowercase);
+                pm = Some(match lower.as_deref() {
+                    Some("am") => false,
+                    Some("pm") => true,
+                    _ => return Err(bad()),
+                });
+                rest = &rest[2..];
+            }
+            'm' => set(parsed.set_minute(number(&mut rest, 2, false)?.0))?,
+            's' => set(parsed.set_second(number(&mut rest, 2, false)?.0))?,
+            'S' => {
+                let (v, digits) = number(&mut rest, 9, false)?;
+                set(parsed.set_nanosecond(v * 10_i64.pow(9 - digits as u32)))?;
+            }
+            'Z' if n >= 3 => {
+                let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "/_-+".contains(c))).unwrap_or(rest.len());
+                zone = Some(ParsedZone::Named(rest[..end].to_string()));
+                rest = &rest[end..];
+            }
+            'Z' => {
+                if let Some(r) = rest.strip_prefix('Z') {
+                    rest = r;
+                    zone = Some(ParsedZone::Offset(0));
+                    continue;
+                }
+                let sign = match rest.chars().next() {
+                    Some('+') => 1,
+                    Some('-') => -1,
+                    _ => return Err(bad()),
+                };
+                rest = &rest[1..];
+                let hours = rest.get(..2).and_then(|h| h.parse::<i32>().ok()).ok_or_else(bad)?;
+                rest = &rest[2..];
+                let r = rest.strip_prefix(':').unwrap_or(rest);
+                let minutes = match r.get(..2).and_then(|m| m.parse::<i32>().ok()) {
+                    Some(m) => {
+                        rest = &r[2..];
+                        m
+                    }
+                    None => 0,
+                };
+                zone = Some(ParsedZone::Offset(sign * (hours * 3600 + minutes * 60)));
+            }
+            'z' => return Err(format!("Parsing of time zone names is not supported: \"{text}\"")),
+            'G' => rest = rest.strip_prefix("AD").ok_or_else(bad)?,
+            other => return Err(format!("Joda pattern letter {other:?} not supported")),
+        }
+    }
+    if !rest.is_empty() {
+        return Err(format!("Invalid format: \"{text}\" is malformed at \"{rest}\""));
+    }
+    match (hour12, pm) {
+        (Some(h), Some(pm)) => parsed.set_hour(h + if pm { 12 } else { 0 }).map_err(|_| bad())?,
+        (Some(h), None) => parsed.set_hour(h).map_err(|_| bad())?,
+        (None, Some(_)) | (None, None) => {}
+    }
+    let local = complete(&mut parsed).to_naive_datetime_with_offset(0).map_err(|e| format!("{}: {e}", bad()))?;
+    Ok((local, zone))
+}
+
+/// The number at the start of `rest` (at most `max` digits; a sign first when `signed`) and
+/// how many digits it had; `rest` moves past it.
+fn leading_number(rest: &mut &str, max: usize, signed: bool) -> Option<(i64, usize)> {
+    let negative = signed && rest.starts_with('-');
+    let start = usize::from(signed && (rest.starts_with('-') || rest.starts_with('+')));
+    let digits = rest[start..].bytes().take(max).take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let v: i64 = rest[start..start + digits].parse().ok()?;
+    *rest = &rest[start + digits..];
+    Some((if negative { -v } else { v }, digits))
+}
+
+/// The index of the name (or its first three letters) `rest` starts with, case-insensitively,
+/// and `rest` after it.
+fn name(rest: &mut &str, names: &[&str]) -> Option<usize> {
+    let lower = rest.to_ascii_lowercase();
+    let (i, len) = names.iter().enumerate().find_map(|(i, full)| {
+        if lower.starts_with(full) {
+            Some((i, full.len()))
+        } else if lower.starts_with(&full[..3]) {
+            Some((i, 3))
+        } else {
+            None
+        }
+    })?;
+    *rest = &rest[len..];
+    Some(i)
 }
 
 #[cfg(test)]
@@ -264,5 +460,33 @@ mod tests {
             "04/02/22 às 7:05 AM, Friday, February (35) '2022'"
         );
         assert!(joda(&t, "zzz").is_err());
+    }
+
+    #[test]
+    fn joda_parses_as_joda_reads() {
+        let parse = joda_parse;
+        assert_eq!(
+            parse("2022-02-04 17:05:09.3", "yyyy-MM-dd HH:mm:ss.SSS").unwrap(),
+            (at(2022, 2, 4, 17, 5, 9, 300), None)
+        );
+        assert_eq!(parse("04 fEbruary 2022", "dd MMMM yyyy").unwrap().0, at(2022, 2, 4, 0, 0, 0, 0));
+        assert_eq!(parse("Fri, 04 Feb 2022", "EEE, dd MMM yyyy").unwrap().0, at(2022, 2, 4, 0, 0, 0, 0));
+        assert_eq!(parse("220204", "yyMMdd").unwrap().0, at(2022, 2, 4, 0, 0, 0, 0));
+        assert_eq!(parse("12:00 AM", "hh:mm a").unwrap().0, at(1970, 1, 1, 0, 0, 0, 0));
+        assert_eq!(parse("12:00 pm", "hh:mm a").unwrap().0, at(1970, 1, 1, 12, 0, 0, 0));
+        assert_eq!(parse("2022-035", "yyyy-DDD").unwrap().0, at(2022, 2, 4, 0, 0, 0, 0));
+        assert_eq!(parse("it's 2022", "'it''s' yyyy").unwrap().0, at(2022, 1, 1, 0, 0, 0, 0));
+        assert_eq!(parse("2022 Z", "yyyy Z").unwrap().1, Some(ParsedZone::Offset(0)));
+        assert_eq!(parse("2022 -0330", "yyyy Z").unwrap().1, Some(ParsedZone::Offset(-(3 * 3600 + 30 * 60))));
+        assert_eq!(parse("2022 Europe/Lisbon", "yyyy ZZZ").unwrap().1, Some(ParsedZone::Named("Europe/Lisbon".into())));
+        for (bad, pattern) in [
+            ("2022-02-30", "yyyy-MM-dd"),
+            ("2022-02", "yyyy-MM-dd"),
+            ("2022x", "yyyy"),
+            ("x", "yyyy"),
+            ("2022 CET", "yyyy z"),
+        ] {
+            assert!(parse(bad, pattern).is_err(), "{bad}");
+        }
     }
 }

@@ -27,6 +27,7 @@ use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs
 use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, ints, udf};
+use super::pattern::ParsedZone;
 use super::shared::{arity, double, varchar};
 
 /// The session's zone, as Trino names it.
@@ -41,6 +42,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(FromUnixtimeNanos),
         udf(FromIso8601 { nanos: false }),
         udf(FromIso8601 { nanos: true }),
+        udf(ParseDatetime),
         udf(CurrentTimezone),
         udf(Now { local: false }),
         udf(Now { local: true }),
@@ -309,6 +311,72 @@ impl FromIso8601 {
     fn unit(&self) -> TimeUnit {
         if self.nanos { TimeUnit::Nanosecond } else { TimeUnit::Millisecond }
     }
+}
+
+/// `parse_datetime(text, joda_pattern)`: a `timestamp(3) with time zone`, in the zone the
+/// text names (`Z`, `ZZ`, `ZZZ` in the pattern) or the session's. A constant keeps its zone; a
+/// column's values are shown in UTC (Arrow's type holds one zone for the column).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ParseDatetime;
+
+impl Function for ParseDatetime {
+    fn name(&self) -> &'static str {
+        "parse_datetime"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![varchar(self.name(), &t[0])?, varchar(self.name(), &t[1])?])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(TimeUnit::Millisecond, Some(SESSION.into())))
+    }
+    fn return_field(&self, args: &ReturnFieldArgs) -> Result<Option<Field>> {
+        let constant = |i: usize| text(args.scalar_arguments.get(i).copied().flatten());
+        let zone = match (constant(0), constant(1)) {
+            (Some(t), Some(p)) => parse_datetime(t, p).map(|(_, z)| z).unwrap_or_else(|_| SESSION.into()),
+            _ => SESSION.into(),
+        };
+        Ok(Some(Field::new(self.name(), DataType::Timestamp(TimeUnit::Millisecond, Some(zone)), true)))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (texts, patterns) = (args.column(0)?, args.column(1)?);
+        let constant = args.constant(0).is_some() && args.constant(1).is_some();
+        let mut zone: Arc<str> = SESSION.into();
+        let mut values = Vec::with_capacity(texts.len());
+        for (t, p) in texts.as_string::<i32>().iter().zip(patterns.as_string::<i32>()) {
+            values.push(match t.zip(p) {
+                None => None,
+                Some((t, p)) => {
+                    let (millis, z) = parse_datetime(t, p)?;
+                    if constant {
+                        zone = z;
+                    }
+                    Some(millis)
+                }
+            });
+        }
+        Ok(Arc::new(PrimitiveArray::<TimestampMillisecondType>::from(values).with_timezone(zone)))
+    }
+}
+
+/// A text parsed with a Joda pattern: milliseconds since the epoch and the zone it is in.
+fn parse_datetime(text: &str, pattern: &str) -> Result<(i64, Arc<str>)> {
+    let (local, parsed) = super::pattern::joda_parse(text, pattern).or_else(|e| exec_err!("{e}"))?;
+    let (utc, zone) = match parsed {
+        None => (local, SESSION.into()),
+        Some(ParsedZone::Offset(seconds)) => {
+            (local - chrono::Duration::seconds(seconds.into()), zone(&offset((seconds / 60).into()))?)
+        }
+        Some(ParsedZone::Named(name)) => {
+            let tz =
+                Tz::from_str(&name).or_else(|_| exec_err!("Invalid format: \"{text}\" (unknown time zone {name})"))?;
+            let Some(at) = tz.from_local_datetime(&local).earliest() else {
+                return exec_err!("{local} does not exist in {name}");
+            };
+            (at.naive_utc(), zone(&name)?)
+        }
+    };
+    Ok((utc.and_utc().timestamp_millis(), zone))
 }
 
 /// An ISO 8601 date and time (`2020-05-11`, `2020-05-11T11:15`, `...11:15:05.123456789`,

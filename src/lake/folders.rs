@@ -52,7 +52,7 @@ pub async fn stage(lake: &Lake, run: &str, folder: &str, files: Vec<(String, Byt
     let target = root.join(staged(run, folder));
     let folder = folder.to_string();
     blocking(move || {
-        std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
+        crate::local_fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
         for (path, bytes) in &files {
             let relative = path.strip_prefix(&folder).unwrap_or(path).trim_start_matches('/');
             let file = target.join(relative);

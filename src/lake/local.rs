@@ -37,15 +37,16 @@ fn temporary(path: &std::path::Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()))
 }
 
-/// Runs `step` (which writes `tmp`), creating the destination's folders when they are missing,
-/// then renames `tmp` over `to`; `tmp` never outlives a failure.
+/// Runs `step` (which writes `tmp`), creating the destination's folders when they are missing
+/// (as [`crate::local_fs::create_dir_all`] does: again if another writer removes one as it is
+/// made), then renames `tmp` over `to`; `tmp` never outlives a failure.
 fn into_place(to: &std::path::Path, step: impl Fn(&std::path::Path) -> std::io::Result<()>) -> std::io::Result<()> {
     let tmp = temporary(to);
     let mut done = step(&tmp);
     if done.as_ref().is_err_and(|e| e.kind() == ErrorKind::NotFound)
         && let Some(parent) = to.parent()
     {
-        std::fs::create_dir_all(parent)?;
+        crate::local_fs::create_dir_all(parent)?;
         done = step(&tmp);
     }
     let done = done.and_then(|()| std::fs::rename(&tmp, to));
@@ -152,6 +153,37 @@ mod tests {
         // Create-only writes (the lock) keep their meaning.
         let again = store.put_opts(&path("t/k=1/a.parquet"), "x".into(), PutMode::Create.into()).await;
         assert!(matches!(again, Err(object_store::Error::AlreadyExists { .. })));
+    }
+
+    #[test]
+    fn a_folder_removed_by_another_writer_as_it_is_made_is_made_again() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // Another run's clean-up removes `_staging` whenever it is empty; each write here makes
+        // `_staging/<run>/...` and its run then removes its folder, leaving `_staging` empty.
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join("_staging");
+        let stop = Arc::new(AtomicBool::new(false));
+        let remover = {
+            let (staging, stop) = (staging.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut removed = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    removed += usize::from(std::fs::remove_dir(&staging).is_ok());
+                    std::thread::sleep(std::time::Duration::from_micros(20));
+                }
+                removed
+            })
+        };
+        let written = (0..3000).try_for_each(|i| {
+            let run = staging.join(format!("run{i}"));
+            into_place(&run.join("raw/day=1/a.parquet"), |tmp| std::fs::write(tmp, b"x"))?;
+            std::fs::remove_dir_all(&run)
+        });
+        stop.store(true, Ordering::Relaxed);
+        let removed = remover.join().unwrap();
+        written.unwrap();
+        assert!(removed > 100, "`_staging` was removed only {removed} times: the race was not run");
     }
 
     #[test]

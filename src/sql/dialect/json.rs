@@ -155,13 +155,8 @@ impl Function for Size {
         Ok(DataType::Int64)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let size = |v: Value| match v {
-            Value::Array(a) => a.len(),
-            Value::Object(o) => o.len(),
-            _ => 0,
-        };
         let (docs, paths) = doc_and_path(args)?;
-        ints(reached(&docs, &paths, |v| Some(size(value(v)?) as i64)))
+        ints(reached(&docs, &paths, json_path::size))
     }
 }
 

@@ -98,6 +98,40 @@ pub fn reach<'a>(doc: &'a str, steps: &[Step]) -> Option<&'a str> {
     Some(&doc[start..end])
 }
 
+/// The number of members or elements of the object or array whose text is `value` (as
+/// [`reach`] gives it), 0 for a scalar: `json_size`'s answer, counted as Trino counts the
+/// tokens (two members of one name are two).
+pub fn size(value: &str) -> Option<i64> {
+    let mut r = Reader { text: value.as_bytes(), at: 0 };
+    let (close, object) = match r.peek()? {
+        b'{' => (b'}', true),
+        b'[' => (b']', false),
+        _ => return Some(0),
+    };
+    r.at += 1;
+    r.space();
+    if r.peek()? == close {
+        return Some(0);
+    }
+    let mut n = 0;
+    loop {
+        r.space();
+        if object {
+            r.string()?;
+            r.expect(b':')?;
+            r.space();
+        }
+        r.value(1)?;
+        n += 1;
+        r.space();
+        match r.peek()? {
+            b',' => r.at += 1,
+            c if c == close => return Some(n),
+            _ => return None,
+        }
+    }
+}
+
 /// The text a scalar JSON value stands for (a string's contents unescaped, a number's or
 /// boolean's own spelling), `None` for null, an array or an object: `json_extract_scalar`'s answer.
 pub fn scalar_text(value: &str) -> Option<Cow<'_, str>> {
@@ -358,6 +392,14 @@ mod tests {
         assert_eq!(at("", "$"), None);
         let deep = "[".repeat(DEPTH + 2) + &"]".repeat(DEPTH + 2);
         assert_eq!(at(&deep, "$"), None);
+    }
+
+    #[test]
+    fn sizes_count_the_tokens() {
+        assert_eq!(size(r#"{"a": 1, "a": [2, 3]}"#), Some(2));
+        assert_eq!(size("[1, [2, 3], {}]"), Some(3));
+        assert_eq!(size("[ ]"), Some(0));
+        assert_eq!(size(r#""text""#), Some(0));
     }
 
     #[test]

@@ -251,6 +251,28 @@ pub enum ParsedZone {
     Named(String),
 }
 
+/// A UTC offset at the start of `text` (`Z`, `+HH`, `+HHMM`, `+HH:MM`, or with `-`): its
+/// seconds east of UTC and the text after it. Both Joda's `Z` and ISO 8601 spell offsets so.
+pub fn utc_offset(text: &str) -> Option<(i32, &str)> {
+    if let Some(rest) = text.strip_prefix('Z') {
+        return Some((0, rest));
+    }
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let two = |s: &str| s.get(..2).filter(|d| d.bytes().all(|b| b.is_ascii_digit())).map(|d| d.parse::<i32>().ok());
+    let hours = two(&text[1..])??;
+    let rest = &text[3..];
+    let after_colon = rest.strip_prefix(':').unwrap_or(rest);
+    let (minutes, rest) = match two(after_colon) {
+        Some(m) => (m?, &after_colon[2..]),
+        None => (0, rest),
+    };
+    (minutes < 60).then_some((sign * (hours * 3600 + minutes * 60), rest))
+}
+
 const MONTHS: [&str; 12] = [
     "january",
     "february",
@@ -344,28 +366,9 @@ pub fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, Option<Pa
                 rest = &rest[end..];
             }
             'Z' => {
-                if let Some(r) = rest.strip_prefix('Z') {
-                    rest = r;
-                    zone = Some(ParsedZone::Offset(0));
-                    continue;
-                }
-                let sign = match rest.chars().next() {
-                    Some('+') => 1,
-                    Some('-') => -1,
-                    _ => return Err(bad()),
-                };
-                rest = &rest[1..];
-                let hours = rest.get(..2).and_then(|h| h.parse::<i32>().ok()).ok_or_else(bad)?;
-                rest = &rest[2..];
-                let r = rest.strip_prefix(':').unwrap_or(rest);
-                let minutes = match r.get(..2).and_then(|m| m.parse::<i32>().ok()) {
-                    Some(m) => {
-                        rest = &r[2..];
-                        m
-                    }
-                    None => 0,
-                };
-                zone = Some(ParsedZone::Offset(sign * (hours * 3600 + minutes * 60)));
+                let (seconds, r) = utc_offset(rest).ok_or_else(bad)?;
+                rest = r;
+                zone = Some(ParsedZone::Offset(seconds));
             }
             'z' => return Err(format!("Parsing of time zone names is not supported: \"{text}\"")),
             'G' => rest = rest.strip_prefix("AD").ok_or_else(bad)?,

@@ -150,9 +150,9 @@ impl Clauses {
     }
 }
 
-/// The clauses of a call (argument 2, a constant), or none.
-fn clauses_of(name: &str, scalars: &[Option<&ScalarValue>]) -> Result<Clauses> {
-    let text = match scalars.get(2) {
+/// The clauses of a call: argument 2 when there is one (`Some`), which must be a constant.
+fn clauses_of(name: &str, clauses: Option<Option<&ScalarValue>>) -> Result<Clauses> {
+    let text = match clauses {
         None => "",
         Some(Some(v)) => v.try_as_str().flatten().unwrap_or(""),
         Some(None) => return plan_err!("{name}: its clauses must be constant"),
@@ -210,14 +210,14 @@ impl Function for Exists {
         Ok(DataType::Boolean)
     }
     fn return_field(&self, args: &ReturnFieldArgs) -> Result<Option<Field>> {
-        let c = clauses_of(self.name(), args.scalar_arguments)?;
+        let c = clauses_of(self.name(), args.scalar_arguments.get(2).copied())?;
         if c.returning.is_some() || c.on_empty.is_some() || c.wrapper != Wrapper::Without || c.omit_quotes {
             return plan_err!("json_exists takes only an ON ERROR clause");
         }
         Ok(None)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let c = clauses_of(self.name(), &constants(args))?;
+        let c = clauses_of(self.name(), (args.len() > 2).then(|| args.constant(2)))?;
         let (docs, paths) = doc_and_path(args)?;
         let mut out = BooleanBuilder::with_capacity(args.rows);
         for row in sequences(args.rows, &docs, &paths) {
@@ -234,11 +234,6 @@ impl Function for Exists {
         }
         Ok(Arc::new(out.finish()))
     }
-}
-
-/// The constant arguments of a call, as `ReturnFieldArgs` gives them.
-fn constants<'a>(args: &'a Args) -> Vec<Option<&'a ScalarValue>> {
-    (0..args.len()).map(|i| args.constant(i)).collect()
 }
 
 /// `json_value(json, path [RETURNING type] [... ON EMPTY] [... ON ERROR])`: the one scalar the
@@ -282,7 +277,7 @@ impl Function for Value {
         Ok(DataType::Utf8)
     }
     fn return_field(&self, args: &ReturnFieldArgs) -> Result<Option<Field>> {
-        let c = clauses_of(self.name(), args.scalar_arguments)?;
+        let c = clauses_of(self.name(), args.scalar_arguments.get(2).copied())?;
         if c.wrapper != Wrapper::Without || c.omit_quotes {
             return plan_err!("json_value takes no WRAPPER or QUOTES clause");
         }
@@ -291,7 +286,7 @@ impl Function for Value {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let name = self.name();
-        let c = clauses_of(name, &constants(args))?;
+        let c = clauses_of(name, (args.len() > 2).then(|| args.constant(2)))?;
         let (target, pad) = returning(name, c.returning.as_deref())?;
         let (docs, paths) = doc_and_path(args)?;
         // Each row: the scalar found, or which argument (or NULL) answers instead.
@@ -381,7 +376,7 @@ impl Function for Query {
         Ok(DataType::Utf8)
     }
     fn return_field(&self, args: &ReturnFieldArgs) -> Result<Option<Field>> {
-        let c = clauses_of(self.name(), args.scalar_arguments)?;
+        let c = clauses_of(self.name(), args.scalar_arguments.get(2).copied())?;
         if !matches!(c.returning.as_deref(), None | Some("VARCHAR")) {
             return plan_err!("json_query: RETURNING {} is not supported", c.returning.unwrap_or_default());
         }
@@ -395,7 +390,7 @@ impl Function for Query {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let name = self.name();
-        let c = clauses_of(name, &constants(args))?;
+        let c = clauses_of(name, (args.len() > 2).then(|| args.constant(2)))?;
         let settle = |b: Option<Behaviour>, why: String| -> Result<Option<String>> {
             match b.unwrap_or(Behaviour::Null) {
                 Behaviour::Error => exec_err!("{name}: {why}"),

@@ -399,20 +399,11 @@ fn iso8601(text: &str) -> Result<(i64, Arc<str>)> {
         }
     };
     let seconds = match offset {
-        "" | "Z" => 0,
-        o => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            let digits: String = o[1..].chars().filter(char::is_ascii_digit).collect();
-            let (h, m) = match digits.len() {
-                2 => (digits[..2].parse::<i32>().unwrap_or(99), 0),
-                4 => (digits[..2].parse::<i32>().unwrap_or(99), digits[2..].parse::<i32>().unwrap_or(99)),
-                _ => return bad(),
-            };
-            if h > 14 || m > 59 {
-                return bad();
-            }
-            sign * (h * 3600 + m * 60)
-        }
+        "" => 0,
+        o => match super::pattern::utc_offset(o) {
+            Some((seconds, "")) if seconds.abs() <= 14 * 3600 => seconds,
+            _ => return bad(),
+        },
     };
     let Some(offset) = FixedOffset::east_opt(seconds) else { return bad() };
     let zone: Arc<str> = if seconds == 0 { SESSION.into() } else { offset.to_string().into() };

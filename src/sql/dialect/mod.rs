@@ -8,7 +8,8 @@
 //!
 //! - [`syntax`]: the parser's dialect (lambdas) and the rewrites of the parsed text where
 //!   Trino reads it otherwise (decimal literals, timestamp precision, `_col0` names, ...);
-//! - function rewrites before types are coerced (`try`, interval arithmetic);
+//! - function rewrites before types are coerced (`try`, interval arithmetic, a decimal beside a
+//!   double is a double: `float_decimal`);
 //! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
 //!   `numeric`, `string`, `binary`, `regexp`, `json` (with `json_path`), `sqljson` (with `sqljson_path`, the SQL/JSON path language), `json_construct`, `array`, `map`, `lambda`, `url`, `interval`,
 //!   `zone` (timestamps with a time zone);
@@ -26,6 +27,7 @@ mod array;
 mod binary;
 mod datetime;
 mod decimal;
+mod float_decimal;
 mod function;
 mod interval;
 mod json;
@@ -96,7 +98,12 @@ pub fn names(ctx: &SessionContext) -> Vec<String> {
 /// A session speaking Athena's dialect, from a state being built (with the caller's config
 /// and rules): Trino's types planned, its functions in place of DataFusion's where they differ.
 pub fn context(state: SessionStateBuilder) -> SessionContext {
-    let ctx = SessionContext::new_with_state(state.with_type_planner(Arc::new(types::TrinoTypes)).build());
+    // Before the analyzer's own rules: the planner's widening of VALUES and UNION columns is
+    // undone before type coercion casts to it.
+    let mut rules = datafusion::optimizer::Analyzer::new().rules;
+    rules.insert(0, Arc::new(float_decimal::FloatOverDecimalRows));
+    let state = state.with_analyzer_rules(rules).with_type_planner(Arc::new(types::TrinoTypes));
+    let ctx = SessionContext::new_with_state(state.build());
     register(&ctx);
     ctx
 }
@@ -164,6 +171,9 @@ fn register(ctx: &SessionContext) {
     state.register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
     state.register_function_rewrite(Arc::new(interval::IntervalArithmetic)).expect("a session takes function rewrites");
     state.register_function_rewrite(Arc::new(map::Subscripts)).expect("a session takes function rewrites");
+    state
+        .register_function_rewrite(Arc::new(float_decimal::FloatOverDecimal))
+        .expect("a session takes function rewrites");
     let extreme = array::ExtremeOfRow {
         greatest: state.udf("greatest").expect("greatest is registered above"),
         least: state.udf("least").expect("least is registered above"),

@@ -1,11 +1,12 @@
 //! NaN compares as Trino compares it: equal to nothing, itself included, and neither less nor
 //! greater than anything (`nan() = nan()` is false, `nan() <> nan()` true, `nan() > 1`
-//! false). Arrow orders doubles totally, with NaN above infinity and equal to itself.
+//! false), in `BETWEEN` as in a comparison. Arrow orders doubles totally, with NaN above infinity and
+//! equal to itself.
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
 use datafusion::optimizer::AnalyzerRule;
 
 /// Rewrites comparisons of doubles, once types are coerced.
@@ -27,6 +28,15 @@ fn is_nan(e: &Expr) -> Expr {
 }
 
 fn rule(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    // `x BETWEEN a AND b` is `x >= a AND x <= b` in Trino, NaN's rules included.
+    if let Expr::Between(Between { expr, negated, low, high }) = &e
+        && [expr, low, high].iter().any(|x| x.get_type(schema).is_ok_and(|t| t.is_floating()))
+    {
+        let ge = rule(expr.as_ref().clone().gt_eq(low.as_ref().clone()), schema)?.data;
+        let le = rule(expr.as_ref().clone().lt_eq(high.as_ref().clone()), schema)?.data;
+        let both = ge.and(le);
+        return Ok(Transformed::yes(if *negated { !both } else { both }));
+    }
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else { return Ok(Transformed::no(e)) };
     let compares =
         matches!(op, Operator::Eq | Operator::NotEq | Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq);

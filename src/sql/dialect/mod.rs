@@ -30,6 +30,7 @@ mod decimal;
 mod float_decimal;
 mod function;
 mod interval;
+mod java_format;
 mod json;
 mod json_cast;
 mod json_construct;

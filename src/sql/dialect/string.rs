@@ -567,11 +567,13 @@ impl Function for Format {
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 1..=usize::MAX)?;
         let mut out = vec![varchar(self.name(), &t[0])?];
+        // Each value as the Java object Trino makes of it (see `java_format`).
         out.extend(t[1..].iter().map(|t| match t {
             t if t.is_integer() => DataType::Int64,
-            t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => DataType::Float64,
-            // Dates and timestamps reach `%s` as themselves, to be spelled as Java spells them.
-            t @ (DataType::Date32 | DataType::Timestamp(_, None)) => t.clone(),
+            t if t.is_floating() => DataType::Float64,
+            t @ (DataType::Decimal128(..) | DataType::Boolean | DataType::Date32 | DataType::Timestamp(..)) => {
+                t.clone()
+            }
             _ => DataType::Utf8,
         }));
         Ok(out)
@@ -588,7 +590,7 @@ impl Function for Format {
             }
             let values: Vec<ScalarValue> =
                 a[1..].iter().map(|x| ScalarValue::try_from_array(x, i)).collect::<Result<_>>()?;
-            format(patterns.value(i), &values).map(Some)
+            super::java_format::format(patterns.value(i), &values).map(Some).or_else(|e| exec_err!("format: {e}"))
         }))
     }
 }
@@ -738,105 +740,6 @@ fn span(count: usize, start: i64, length: Option<i64>) -> Option<(usize, usize)>
     let from = if start > 0 { start - 1 } else { count + start };
     let to = from + length.unwrap_or(count).min(count - from);
     Some((from as usize, to as usize))
-}
-
-/// Java's `String.format` for what SQL passes it: `%s`, `%d`, `%f` (with a precision),
-/// `%x`, `%e`, `%%`, with flags and width.
-fn format(pattern: &str, values: &[ScalarValue]) -> Result<String> {
-    let mut out = String::new();
-    let mut chars = pattern.chars().peekable();
-    let mut next = values.iter();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = String::new();
-        while let Some(&d) = chars.peek().filter(|d| "-+0 ,.#".contains(**d) || d.is_ascii_digit()) {
-            spec.push(d);
-            chars.next();
-        }
-        let Some(conversion) = chars.next() else { return exec_err!("format: '%' at the end of '{pattern}'") };
-        if conversion == '%' {
-            out.push('%');
-            continue;
-        }
-        if conversion == 'n' {
-            out.push('\n');
-            continue;
-        }
-        let Some(value) = next.next() else { return exec_err!("format: too few arguments for '{pattern}'") };
-        let left = spec.starts_with('-');
-        let zero = spec.starts_with('0');
-        let (width, precision) = match spec.trim_start_matches(['-', '+', '0', ' ', ',', '#']).split_once('.') {
-            Some((w, p)) => (w.parse::<usize>().ok(), p.parse::<usize>().ok()),
-            None => (spec.trim_start_matches(['-', '+', '0', ' ', ',', '#']).parse::<usize>().ok(), None),
-        };
-        let number = |v: &ScalarValue| -> Option<f64> {
-            match v {
-                ScalarValue::Float64(Some(f)) => Some(*f),
-                ScalarValue::Int64(Some(i)) => Some(*i as f64),
-                _ => None,
-            }
-        };
-        let text = match (conversion, value) {
-            (_, v) if v.is_null() => "null".to_string(),
-            ('s' | 'S', ScalarValue::Utf8(Some(s))) => s.clone(),
-            ('s' | 'S', v) => java_text(v),
-            ('d', ScalarValue::Int64(Some(i))) => i.to_string(),
-            ('x', ScalarValue::Int64(Some(i))) => format!("{i:x}"),
-            ('X', ScalarValue::Int64(Some(i))) => format!("{i:X}"),
-            ('f', v) if number(v).is_some() => format!("{:.*}", precision.unwrap_or(6), number(v).unwrap_or(0.0)),
-            ('e', v) if number(v).is_some() => format!("{:.*e}", precision.unwrap_or(6), number(v).unwrap_or(0.0)),
-            (c, v) => return exec_err!("format: %{c} cannot format {v}"),
-        };
-        let pad = width.unwrap_or(0).saturating_sub(text.chars().count());
-        match (left, zero) {
-            (true, _) => out.push_str(&format!("{text}{}", " ".repeat(pad))),
-            (false, true) => {
-                let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("-", d));
-                out.push_str(&format!("{sign}{}{digits}", "0".repeat(pad)));
-            }
-            (false, false) => out.push_str(&format!("{}{text}", " ".repeat(pad))),
-        }
-    }
-    Ok(out)
-}
-
-/// A value as Java's `toString` spells it, as `format('%s', x)` shows it: a timestamp is a
-/// `LocalDateTime` (`2020-05-01T12:34:56.100`: seconds left out when they and the fraction are
-/// zero, the fraction in groups of three digits).
-fn java_text(v: &ScalarValue) -> String {
-    let micros = match v {
-        ScalarValue::TimestampSecond(Some(s), None) => s.checked_mul(1_000_000),
-        ScalarValue::TimestampMillisecond(Some(ms), None) => ms.checked_mul(1_000),
-        ScalarValue::TimestampMicrosecond(Some(us), None) => Some(*us),
-        ScalarValue::TimestampNanosecond(Some(ns), None) => {
-            let t = chrono::DateTime::from_timestamp_nanos(*ns).naive_utc();
-            return java_datetime(t);
-        }
-        other => return other.to_string(),
-    };
-    match micros.and_then(chrono::DateTime::from_timestamp_micros) {
-        Some(t) => java_datetime(t.naive_utc()),
-        None => v.to_string(),
-    }
-}
-
-fn java_datetime(t: chrono::NaiveDateTime) -> String {
-    use chrono::Timelike;
-    let nanos = t.nanosecond();
-    let fraction = match nanos {
-        0 => String::new(),
-        n if n % 1_000_000 == 0 => format!(".{:03}", n / 1_000_000),
-        n if n % 1_000 == 0 => format!(".{:06}", n / 1_000),
-        n => format!(".{n:09}"),
-    };
-    if t.second() == 0 && nanos == 0 {
-        t.format("%Y-%m-%dT%H:%M").to_string()
-    } else {
-        format!("{}{fraction}", t.format("%Y-%m-%dT%H:%M:%S"))
-    }
 }
 
 fn levenshtein(a: &str, b: &str) -> i64 {

@@ -595,7 +595,17 @@ impl VisitorMut for Trino {
                 match data_type {
                     // Trino's TIMESTAMP is TIMESTAMP(3).
                     DataType::Timestamp(p, TimezoneInfo::None) if p.is_none_or(|p| p <= 9) => {
-                        Some(timestamp_cast(kind.clone(), take(inner), p.unwrap_or(3)))
+                        let p = p.unwrap_or(3);
+                        // A literal's text as Trino reads it (`2020-5-1 12:00`), padded for Arrow;
+                        // a finer fraction than the type's rounds, as from a finer timestamp.
+                        if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) =
+                            inner.as_mut()
+                            && let Some((padded, fraction)) = timestamp(text)
+                        {
+                            let text = Expr::value(Value::SingleQuotedString(padded));
+                            **inner = if fraction > p { timestamp_cast(CastKind::Cast, text, fraction) } else { text };
+                        }
+                        Some(timestamp_cast(kind.clone(), take(inner), p))
                     }
                     _ => None,
                 }

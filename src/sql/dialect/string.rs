@@ -75,10 +75,66 @@ unary!(
     /// `to_utf8(s)`: the text's UTF-8 bytes.
     ToUtf8, "to_utf8", varchar -> DataType::Binary, binaries, |s| Ok(s.as_bytes())
 );
-unary!(
-    /// `from_utf8(b)`: the bytes as text, invalid sequences replaced.
-    FromUtf8, "from_utf8", binary -> DataType::Utf8, strings, |b| Ok(String::from_utf8_lossy(b))
-);
+/// `from_utf8(b[, replace])`: the bytes as text, each invalid sequence replaced by U+FFFD or
+/// by `replace` (one character, a code point, or empty to drop them).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FromUtf8;
+
+impl Function for FromUtf8 {
+    fn name(&self) -> &'static str {
+        "from_utf8"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=2)?;
+        let mut out = vec![super::shared::binary(self.name(), &t[0])?];
+        if let Some(r) = t.get(1) {
+            out.push(if r.is_integer() { DataType::Int64 } else { varchar(self.name(), r)? });
+        }
+        Ok(out)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let bytes = args.column(0)?;
+        let bytes = bytes.as_binary::<i32>();
+        let replacement = |i: usize| -> Result<Option<String>> {
+            if args.len() < 2 {
+                return Ok(Some('\u{FFFD}'.to_string()));
+            }
+            let r = args.column(1)?;
+            let text = match r.data_type() {
+                DataType::Int64 => match int_at(&r, i) {
+                    None => return Ok(None),
+                    Some(c) => u32::try_from(c)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .map(String::from)
+                        .ok_or_else(|| plan_datafusion_err!("from_utf8: invalid replacement code point {c}"))?,
+                },
+                _ if r.is_null(i) => return Ok(None),
+                _ => r.as_string::<i32>().value(i).to_string(),
+            };
+            if text.chars().count() > 1 {
+                return exec_err!("from_utf8: the replacement must be one character or empty, got '{text}'");
+            }
+            Ok(Some(text))
+        };
+        strings((0..args.rows).map(|i| {
+            let (Some(b), Some(r)) = (bytes.is_valid(i).then(|| bytes.value(i)), replacement(i)?) else {
+                return Ok(None);
+            };
+            let mut out = String::with_capacity(b.len());
+            for chunk in b.utf8_chunks() {
+                out.push_str(chunk.valid());
+                if !chunk.invalid().is_empty() {
+                    out.push_str(&r);
+                }
+            }
+            Ok(Some(out))
+        }))
+    }
+}
 /// `length(s)`: characters of a varchar, bytes of a varbinary.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Length;

@@ -138,6 +138,7 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
     let sql = bare_values(&sql);
+    let sql = bare_trim(&sql);
     let sql = json_clauses(&sql);
     let sql = json_constructors(&sql);
     let mut statements = DFParserBuilder::new(sql.as_ref())
@@ -489,6 +490,36 @@ fn bare_values(sql: &str) -> std::borrow::Cow<'_, str> {
     edited(sql, edits)
 }
 
+/// Trino's `trim(LEADING FROM s)` (a side without characters, which the parser refuses) as
+/// `ltrim(s)`; `TRAILING` as `rtrim`, `BOTH` or no side as `trim(s)`: whitespace either way.
+fn bare_trim(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.to_ascii_uppercase().contains("TRIM") {
+        return sql.into();
+    }
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let mut edits = Vec::new();
+    for i in (0..tokens.len()).filter(|&i| bare_word(&tokens, i).as_deref() == Some("TRIM")) {
+        if tokens.get(i + 1).map(|t| &t.token) != Some(&Token::LParen) {
+            continue;
+        }
+        let side = bare_word(&tokens, i + 2);
+        let from = match side.as_deref() {
+            Some("LEADING" | "TRAILING" | "BOTH") => i + 3,
+            _ => i + 2,
+        };
+        if bare_word(&tokens, from).as_deref() != Some("FROM") {
+            continue;
+        }
+        match side.as_deref() {
+            Some("LEADING") => edits.push((tokens[i].span.start, Edit::Insert("l".into()))),
+            Some("TRAILING") => edits.push((tokens[i].span.start, Edit::Insert("r".into()))),
+            _ => {}
+        }
+        edits.push((tokens[i + 2].span.start, Edit::Blank(tokens[from].span.end)));
+    }
+    edited(sql, edits)
+}
+
 /// Trino's `ROW(name type, ...)`, which the parser keeps as a custom type with its words, as
 /// the `STRUCT` DataFusion plans (fields of one-word types).
 fn row_type(t: &mut DataType) {
@@ -585,6 +616,10 @@ impl VisitorMut for Trino {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let replacement = match expr {
+            // `U&'\0041'`: the parser has read the escapes; the planner takes only plain text.
+            Expr::Value(ValueWithSpan { value: Value::UnicodeStringLiteral(text), .. }) => {
+                Some(Expr::value(Value::SingleQuotedString(std::mem::take(text))))
+            }
             Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) => {
                 decimal_type(n).map(|t| typed_literal(n.clone(), t)).or_else(|| integer(n))
             }

@@ -782,6 +782,8 @@ impl Function for ArrayHistogram {
         let encoded = rows(std::slice::from_ref(values))?.remove(0);
         let (mut keys, mut counts, mut lengths, mut valid) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut seen: HashMap<arrow::row::Row<'_>, usize> = HashMap::new();
+        // Logical: the elements of `ARRAY[NULL]` are a NullArray, which has no null buffer.
+        let nulls = values.logical_nulls();
         for i in 0..args.rows {
             let Some(r) = range(list, i) else {
                 lengths.push(0);
@@ -790,7 +792,7 @@ impl Function for ArrayHistogram {
             };
             seen.clear();
             let first = keys.len();
-            for j in r.filter(|&j| values.is_valid(j)) {
+            for j in r.filter(|&j| nulls.as_ref().is_none_or(|n| n.is_valid(j))) {
                 match seen.get(&encoded.row(j)) {
                     Some(&k) => counts[k] += 1,
                     None => {

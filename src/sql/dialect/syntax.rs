@@ -548,17 +548,33 @@ fn row_type(t: &mut DataType) {
 pub fn rewrite(statement: &mut Statement) {
     match statement {
         Statement::Statement(s) => {
-            let _ = s.visit(&mut Trino);
+            let _ = s.visit(&mut Trino::default());
         }
         Statement::Explain(e) => rewrite(&mut e.statement),
         _ => {}
     }
 }
 
-struct Trino;
+/// The rewriting visitor; `lambdas` holds the parameters of the lambdas it is inside.
+#[derive(Default)]
+struct Trino {
+    lambdas: Vec<String>,
+}
+
+/// `.field` as the subscript DataFusion reads on a row (`['field']`).
+fn field_subscript(field: &Ident) -> AccessExpr {
+    AccessExpr::Subscript(Subscript::Index { index: Expr::value(Value::SingleQuotedString(field.value.clone())) })
+}
 
 impl VisitorMut for Trino {
     type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Lambda(l) = expr {
+            self.lambdas.extend(l.params.iter().map(|p| p.name.value.to_ascii_lowercase()));
+        }
+        ControlFlow::Continue(())
+    }
 
     fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
         if let GroupByExpr::Expressions(items, _) = &mut select.group_by {
@@ -668,10 +684,27 @@ impl VisitorMut for Trino {
                 items.iter_mut().for_each(number);
                 None
             }
+            Expr::Lambda(l) => {
+                let n = self.lambdas.len() - l.params.len();
+                self.lambdas.truncate(n);
+                None
+            }
+            // `s.sum` of a lambda's row parameter `s`: a field of it, not a table's column.
+            Expr::CompoundIdentifier(parts)
+                if parts.len() > 1 && self.lambdas.contains(&parts[0].value.to_ascii_lowercase()) =>
+            {
+                Some(Expr::CompoundFieldAccess {
+                    root: Box::new(Expr::Identifier(parts[0].clone())),
+                    access_chain: parts[1..].iter().map(field_subscript).collect(),
+                })
+            }
             Expr::CompoundFieldAccess { access_chain, .. } => {
                 for access in access_chain {
-                    if let AccessExpr::Subscript(Subscript::Index { index }) = access {
-                        number(index);
+                    match access {
+                        AccessExpr::Subscript(Subscript::Index { index }) => number(index),
+                        // `(row).field`, `CAST(... AS ROW(...)).field`.
+                        AccessExpr::Dot(Expr::Identifier(field)) => *access = field_subscript(field),
+                        _ => {}
                     }
                 }
                 None

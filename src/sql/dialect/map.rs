@@ -17,11 +17,14 @@ use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
+use datafusion::functions_nested::extract::array_element_udf;
+use datafusion::functions_nested::map_extract::map_extract_udf;
+use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, ExprSchemable, ScalarUDF, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, ExprSchemable, ScalarUDF, Signature, Volatility, lit,
 };
 
 use super::function::{Args, Function, udf};
@@ -461,14 +464,30 @@ impl FunctionRewrite for Subscripts {
         if f.name() != "get_field" || f.args.len() != 2 {
             return Ok(Transformed::no(Expr::ScalarFunction(f)));
         }
-        let key = f.args[0].get_type(schema).ok().and_then(|t| key_value(&t)).map(|(k, _)| k);
-        match (key, f.args[1].get_type(schema)) {
-            (Some(k), Ok(given)) if given != k && !given.is_null() => {
-                let subscript = std::mem::replace(&mut f.args[1], Expr::Literal(ScalarValue::Null, None));
-                f.args[1] = subscript.cast_to(&k, schema)?;
-                Ok(Transformed::yes(Expr::ScalarFunction(f)))
-            }
-            _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
+        let Some(k) = f.args[0].get_type(schema).ok().and_then(|t| key_value(&t)).map(|(k, _)| k) else {
+            return Ok(Transformed::no(Expr::ScalarFunction(f)));
+        };
+        let mut changed = false;
+        if let Ok(given) = f.args[1].get_type(schema)
+            && given != k
+            && !given.is_null()
+        {
+            let subscript = std::mem::replace(&mut f.args[1], Expr::Literal(ScalarValue::Null, None));
+            f.args[1] = subscript.cast_to(&k, schema)?;
+            changed = true;
         }
+        // DataFusion's `get_field` takes a constant key only: a key from a column (or a
+        // lambda's parameter) is looked up as `element_at` looks it up.
+        let constant = match &f.args[1] {
+            Expr::Cast(c) => matches!(*c.expr, Expr::Literal(..)),
+            e => matches!(e, Expr::Literal(..)),
+        };
+        if !constant {
+            let [map, key] = <[Expr; 2]>::try_from(f.args).expect("two arguments, checked above");
+            let values = Expr::ScalarFunction(ScalarFunction::new_udf(map_extract_udf(), vec![map, key]));
+            let first = Expr::ScalarFunction(ScalarFunction::new_udf(array_element_udf(), vec![values, lit(1_i64)]));
+            return Ok(Transformed::yes(first));
+        }
+        Ok(Transformed::new_transformed(Expr::ScalarFunction(f), changed))
     }
 }

@@ -51,12 +51,15 @@ pub fn functions() -> Vec<ScalarUDF> {
     out
 }
 
-/// A number argument: integers as `bigint`, decimals and doubles as they are, others as double.
+/// A number argument in its own type (Trino's results are the argument's: `mod` of two
+/// integers is an integer, `ceiling` of a real a real); unsigned integers as `bigint`, others
+/// as double.
 fn number(name: &str, t: &DataType) -> Result<DataType> {
     match t {
+        t if t.is_signed_integer() => Ok(t.clone()),
         t if t.is_integer() => Ok(DataType::Int64),
-        DataType::Decimal128(..) | DataType::Float64 => Ok(t.clone()),
-        DataType::Float32 | DataType::Float16 | DataType::Decimal256(..) | DataType::Null => Ok(DataType::Float64),
+        DataType::Decimal128(..) | DataType::Float64 | DataType::Float32 => Ok(t.clone()),
+        DataType::Float16 | DataType::Decimal256(..) | DataType::Null => Ok(DataType::Float64),
         other => plan_err!("{name} expects a number, got {other}"),
     }
 }
@@ -138,10 +141,20 @@ impl Function for Rounding {
         })
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        // Narrower integers and reals are worked as bigint and double, then cast back.
         let x = args.column(0)?;
+        let wide = match x.data_type() {
+            t if t.is_integer() && *t != DataType::Int64 => Some(DataType::Int64),
+            DataType::Float32 => Some(DataType::Float64),
+            _ => None,
+        };
+        let x = match &wide {
+            Some(w) => arrow::compute::cast(&x, w)?,
+            None => x,
+        };
         let digits = if args.len() == 2 { Some(args.column(1)?) } else { None };
         let digits = digits.as_ref().map(|d| d.as_primitive::<Int64Type>());
-        Ok(match x.data_type() {
+        let out: ArrayRef = match x.data_type() {
             DataType::Int64 => {
                 let v = x.as_primitive::<Int64Type>();
                 match (self, digits) {
@@ -194,7 +207,8 @@ impl Function for Rounding {
                 Arc::new(out.with_precision_and_scale(*p, *s)?)
             }
             other => return exec_err!("{} expects a number, got {other}", self.name()),
-        })
+        };
+        Ok(if wide.is_some() { arrow::compute::cast(&out, args.ret)? } else { out })
     }
 }
 

@@ -202,8 +202,8 @@ impl Distribution {
     }
 }
 
-/// `t_cdf(df, value)` and `t_pdf(df, value)`: Student's t distribution with `df` degrees of
-/// freedom; the CDF through the regularized incomplete beta function, as the beta CDF.
+/// `t_cdf(x, df)` and `t_pdf(x, df)` (the order of Trino's documentation): Student's t
+/// distribution with `df` degrees of freedom; the CDF through the regularized incomplete beta function, as the beta CDF.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct StudentT {
     density: bool,
@@ -222,7 +222,7 @@ impl Function for StudentT {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let columns = args.columns()?;
-        let at = |[df, t]: [f64; 2]| {
+        let at = |[t, df]: [f64; 2]| {
             if df <= 0.0 || df.is_nan() {
                 return exec_err!("df must be greater than 0");
             }

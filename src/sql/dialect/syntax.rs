@@ -669,11 +669,18 @@ impl VisitorMut for Trino {
             Expr::Extract { field, expr: from, .. } => extract(field, from),
             // `ts AT TIME ZONE zone` is `at_timezone(ts, zone)` (DataFusion's cast reads a
             // timestamp without a zone as local to the new one; Trino reads it as UTC).
-            // Trino's `localtimestamp` is a function without parentheses.
+            // Trino's `localtimestamp` and `localtime` are functions without parentheses (the
+            // session's zone is UTC: its local time is DataFusion's `current_time`).
             Expr::Identifier(Ident { value, quote_style: None, .. })
                 if value.eq_ignore_ascii_case("localtimestamp") =>
             {
                 Some(call("localtimestamp", vec![]))
+            }
+            Expr::Function(f)
+                if matches!(f.args, FunctionArguments::None)
+                    && f.name.to_string().eq_ignore_ascii_case("localtime") =>
+            {
+                Some(call("current_time", vec![]))
             }
             Expr::AtTimeZone { timestamp, time_zone } => {
                 Some(call("at_timezone", vec![take(timestamp), take(time_zone)]))
@@ -869,9 +876,9 @@ fn function(f: &mut Function) -> Option<Expr> {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(cast(take(x), DataType::Date)),
             _ => None,
         },
-        // The offset's hours and minutes are constants the result's type is made of.
-        ("from_unixtime", 3) => {
-            for arg in &mut list.args[1..] {
+        // The offset's hours and minutes, a precision: constants the result's type is made of.
+        ("from_unixtime", 3) | ("current_timestamp" | "localtimestamp", 1) => {
+            for arg in &mut list.args[usize::from(name == "from_unixtime")..] {
                 if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
                     number(e);
                 }

@@ -243,13 +243,34 @@ impl Function for FromUnixtimeNanos {
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 1..=1)?;
-        Ok(vec![super::shared::bigint(self.name(), &t[0])?])
+        match &t[0] {
+            d @ DataType::Decimal128(..) => Ok(vec![d.clone()]),
+            other => Ok(vec![super::shared::bigint(self.name(), other)?]),
+        }
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Timestamp(TimeUnit::Nanosecond, Some(SESSION.into())))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let nanos = args.column(0)?;
+        // A decimal's fraction of a nanosecond rounds half up (`DECIMAL '1234.499'` is 1234).
+        let nanos = match nanos.data_type() {
+            DataType::Decimal128(_, scale) if *scale > 0 => {
+                let unit = 10i128.pow(u32::from(scale.unsigned_abs()));
+                let whole = nanos
+                    .as_primitive::<arrow::datatypes::Decimal128Type>()
+                    .try_unary::<_, arrow::datatypes::Int64Type, _>(|v| {
+                        let (q, r) = (v / unit, v % unit);
+                        let q = if r.abs() * 2 >= unit { q + r.signum() } else { q };
+                        i64::try_from(q).map_err(|_| {
+                            arrow::error::ArrowError::ComputeError(format!("from_unixtime_nanos: {v} is out of range"))
+                        })
+                    })?;
+                Arc::new(whole) as ArrayRef
+            }
+            DataType::Decimal128(..) => cast(&nanos, &DataType::Int64)?,
+            _ => nanos,
+        };
         let nanos: PrimitiveArray<TimestampNanosecondType> =
             nanos.as_primitive::<arrow::datatypes::Int64Type>().reinterpret_cast();
         Ok(Arc::new(nanos.with_timezone(SESSION)))
@@ -434,15 +455,37 @@ impl Function for CurrentTimezone {
 
 /// `current_timestamp` (also `now()`): the statement's start, a `timestamp(3) with time zone`
 /// in the session's zone; `localtimestamp` (`local`): its local time there, a `timestamp(3)`.
+/// `current_timestamp(p)` and `localtimestamp(p)` keep `p` digits of the second (in the Arrow
+/// unit that holds them).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Now {
     local: bool,
 }
 
 impl Now {
-    fn value(&self, start: chrono::DateTime<chrono::Utc>) -> ScalarValue {
+    fn value(&self, start: chrono::DateTime<chrono::Utc>, precision: i64) -> Result<ScalarValue> {
         let zone = (!self.local).then(|| Arc::from(SESSION));
-        ScalarValue::TimestampMillisecond(Some(start.timestamp_millis()), zone)
+        let Some(nanos) = start.timestamp_nanos_opt() else {
+            return exec_err!("{}: the clock is out of range", self.name());
+        };
+        let kept = |digits: u32| {
+            let unit = 10i64.pow(digits.saturating_sub(precision.clamp(0, 9) as u32));
+            nanos.div_euclid(1_000_000_000 / 10i64.pow(digits)).div_euclid(unit) * unit
+        };
+        Ok(match precision {
+            ..=3 => ScalarValue::TimestampMillisecond(Some(kept(3)), zone),
+            4..=6 => ScalarValue::TimestampMicrosecond(Some(kept(6)), zone),
+            _ => ScalarValue::TimestampNanosecond(Some(kept(9)), zone),
+        })
+    }
+
+    /// The precision a call asks for: its constant argument, or 3.
+    fn precision(&self, argument: Option<&ScalarValue>) -> Result<i64> {
+        match argument {
+            None => Ok(3),
+            Some(ScalarValue::Int64(Some(p))) if (0..=9).contains(p) => Ok(*p),
+            Some(other) => plan_err!("{}: the precision must be a constant from 0 to 9, got {other}", self.name()),
+        }
     }
 }
 
@@ -457,16 +500,25 @@ impl Function for Now {
         datafusion::logical_expr::Volatility::Stable
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        arity(self.name(), t, 0..=0)?;
-        Ok(vec![])
+        arity(self.name(), t, 0..=1)?;
+        t.iter().map(|t| super::shared::bigint(self.name(), t)).collect()
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(self.value(chrono::Utc::now()).data_type())
+        Ok(self.value(chrono::Utc::now(), 3)?.data_type())
+    }
+    fn return_field(&self, args: &ReturnFieldArgs) -> Result<Option<Field>> {
+        let p = self.precision(args.scalar_arguments.first().copied().flatten())?;
+        Ok(Some(Field::new(self.name(), self.value(chrono::Utc::now(), p)?.data_type(), false)))
     }
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let precision = match args.first() {
+            None => 3,
+            Some(Expr::Literal(v, _)) => self.precision(Some(v))?,
+            Some(_) => return Ok(ExprSimplifyResult::Original(args)),
+        };
         // The same instant everywhere in the statement, as Trino's.
         Ok(match info.query_execution_start_time() {
-            Some(start) => ExprSimplifyResult::Simplified(Expr::Literal(self.value(start), None)),
+            Some(start) => ExprSimplifyResult::Simplified(Expr::Literal(self.value(start, precision)?, None)),
             None => ExprSimplifyResult::Original(args),
         })
     }

@@ -708,8 +708,10 @@ impl Function for Field {
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 1..=1)?;
+        let clock = matches!(self, Field::Hour | Field::Minute | Field::Second | Field::Millisecond);
         match &t[0] {
             DataType::Interval(_) => Ok(t.to_vec()),
+            DataType::Time32(_) | DataType::Time64(_) if clock => Ok(t.to_vec()),
             other => Ok(vec![temporal(self.name(), other)?]),
         }
     }
@@ -717,7 +719,14 @@ impl Function for Field {
         Ok(DataType::Int64)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        field(*self, &args.columns()?)
+        let mut columns = args.columns()?;
+        // A time of day: the fields of that time on 1970-01-01.
+        if let DataType::Time32(_) | DataType::Time64(_) = columns[0].data_type() {
+            let nanos = arrow::compute::cast(&columns[0], &DataType::Time64(TimeUnit::Nanosecond))?;
+            let nanos = arrow::compute::cast(&nanos, &DataType::Int64)?;
+            columns[0] = arrow::compute::cast(&nanos, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+        }
+        field(*self, &columns)
     }
 }
 

@@ -119,7 +119,11 @@ pub fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime, String> {
 fn complete(parsed: &mut Parsed) -> &mut Parsed {
     let week_date = parsed.isoweek().is_some();
     if parsed.year().is_none() && parsed.year_div_100().is_none() && parsed.isoyear().is_none() {
-        let _ = parsed.set_year(1970);
+        // A two-digit year (`%y`) is in 1970..2069, as Trino's documentation says.
+        let _ = match parsed.year_mod_100() {
+            Some(yy) => parsed.set_year(i64::from(if yy >= 70 { 1900 + yy } else { 2000 + yy })),
+            None => parsed.set_year(1970),
+        };
     }
     if !week_date && parsed.ordinal().is_none() {
         if parsed.month().is_none() {

@@ -849,6 +849,8 @@ fn extract(field: &DateTimeField, from: &mut Expr) -> Option<Expr> {
         "HOUR" => "hour",
         "MINUTE" => "minute",
         "SECOND" => "second",
+        "TIMEZONE_HOUR" => "timezone_hour",
+        "TIMEZONE_MINUTE" => "timezone_minute",
         _ => return None,
     };
     Some(call(name, vec![take(from)]))

@@ -62,7 +62,7 @@ pub fn functions() -> Vec<ScalarUDF> {
     ]
 }
 
-fn element(t: &DataType) -> Option<DataType> {
+pub(super) fn element(t: &DataType) -> Option<DataType> {
     match t {
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => Some(f.data_type().clone()),
         _ => None,
@@ -74,7 +74,7 @@ fn list_of(t: DataType) -> DataType {
 }
 
 /// An argument that must be an array, as a `List` (NULL as an array of unknown).
-fn array(name: &str, t: &DataType) -> Result<DataType> {
+pub(super) fn array(name: &str, t: &DataType) -> Result<DataType> {
     match element(t) {
         Some(e) => Ok(list_of(e)),
         None if t.is_null() => Ok(list_of(DataType::Null)),

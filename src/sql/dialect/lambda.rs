@@ -1,5 +1,6 @@
 //! Trino's lambda functions (`transform`, `filter`, `reduce`, `zip_with`, `array_sort` with a
-//! comparator, `map_filter`, ...): one `HigherOrderUDFImpl` whose `Hof` says which.
+//! comparator, `map_filter`, `regexp_replace` with a function of the groups, ...): one
+//! `HigherOrderUDFImpl` whose `Hof` says which.
 //!
 //! A lambda runs once per call over every element of every row at once: the elements are
 //! flattened into one array, and the columns the lambda captures from its row are repeated
@@ -36,6 +37,9 @@ enum Hof {
     TransformKeys,
     TransformValues,
     MapZipWith,
+    /// `regexp_replace(s, pattern, groups -> text)`, which `syntax.rs` calls by this name
+    /// (the three-argument form with a replacement text is a scalar function of that name).
+    RegexpReplace,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -44,6 +48,9 @@ struct Lambda {
     name: &'static str,
     signature: HigherOrderSignature,
 }
+
+/// The name `regexp_replace` with a lambda is called by.
+pub const REGEXP_REPLACE: &str = "athena_regexp_replace_lambda";
 
 /// The lambda functions of the dialect.
 pub fn functions() -> Vec<Arc<HigherOrderUDF>> {
@@ -60,6 +67,7 @@ pub fn functions() -> Vec<Arc<HigherOrderUDF>> {
         (Hof::TransformKeys, "transform_keys"),
         (Hof::TransformValues, "transform_values"),
         (Hof::MapZipWith, "map_zip_with"),
+        (Hof::RegexpReplace, REGEXP_REPLACE),
     ]
     .into_iter()
     .map(|(hof, name)| {
@@ -76,7 +84,7 @@ pub fn functions() -> Vec<Arc<HigherOrderUDF>> {
 fn shape(hof: Hof) -> (usize, std::ops::RangeInclusive<usize>) {
     match hof {
         Hof::Reduce => (2, 2..=2),
-        Hof::ZipWith | Hof::MapZipWith => (2, 1..=1),
+        Hof::ZipWith | Hof::MapZipWith | Hof::RegexpReplace => (2, 1..=1),
         Hof::ArraySort => (1, 0..=1),
         _ => (1, 1..=1),
     }
@@ -134,6 +142,7 @@ impl HigherOrderUDFImpl for Lambda {
             .enumerate()
             .map(|(i, t)| match self.hof {
                 Hof::Reduce if i == 1 => Ok(t.clone()),
+                Hof::RegexpReplace => super::shared::varchar(self.name, t),
                 Hof::MapFilter | Hof::TransformKeys | Hof::TransformValues | Hof::MapZipWith => {
                     entries(self.name, t).map(|_| t.clone())
                 }
@@ -175,6 +184,7 @@ impl HigherOrderUDFImpl for Lambda {
                 lambdas.iter().map(|_| vec![e.clone(), e.clone()]).collect()
             }
             Hof::ZipWith => vec![vec![element(name, values[0].data_type())?, element(name, values[1].data_type())?]],
+            Hof::RegexpReplace => vec![vec![Arc::new(Field::new("groups", list_of(&DataType::Utf8), true))]],
             Hof::MapFilter | Hof::TransformKeys | Hof::TransformValues => {
                 let (k, v) = entries(name, values[0].data_type())?;
                 vec![vec![k, v]]
@@ -210,6 +220,7 @@ impl HigherOrderUDFImpl for Lambda {
             Hof::Transform | Hof::ZipWith => list_of(lambdas[0].data_type()),
             Hof::Filter | Hof::ArraySort | Hof::MapFilter => values[0].data_type().clone(),
             Hof::AnyMatch | Hof::AllMatch | Hof::NoneMatch => DataType::Boolean,
+            Hof::RegexpReplace => DataType::Utf8,
             Hof::Reduce => lambdas[1].data_type().clone(),
             Hof::TransformKeys => {
                 let (_, v) = entries(self.name, values[0].data_type())?;
@@ -278,6 +289,7 @@ impl HigherOrderUDFImpl for Lambda {
                 map.rebuild(map.keys.clone(), out, None, ret)?
             }
             Hof::MapZipWith => map_zip_with(&values, &lambdas[0], ret)?,
+            Hof::RegexpReplace => regexp_replace(&values, &lambdas[0])?,
         };
         Ok(ColumnarValue::Array(out))
     }
@@ -456,6 +468,65 @@ fn with_nulls(array: &ArrayRef, nulls: &NullBuffer) -> Result<ArrayRef> {
 }
 
 /// `zip_with`: the shorter array padded with NULLs.
+/// `regexp_replace(s, pattern, f)`: each match (Java's matches) replaced by `f` of its groups
+/// (1 to n, NULL for one that took no part), all matches of all rows in one call of `f`; a
+/// NULL from `f` makes the row NULL, as in Trino.
+fn regexp_replace(values: &[ArrayRef], lambda: &LambdaArgument) -> Result<ArrayRef> {
+    use std::fmt::Write;
+    let (texts, patterns) = (cast(&values[0], &DataType::Utf8)?, cast(&values[1], &DataType::Utf8)?);
+    let (texts, patterns) = (texts.as_string::<i32>(), patterns.as_string::<i32>());
+    let mut compiled: Option<(&str, regex::Regex)> = None;
+    let mut groups = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+    let (mut rows, mut spans) = (Vec::new(), Vec::with_capacity(texts.len()));
+    for i in 0..texts.len() {
+        if texts.is_null(i) || patterns.is_null(i) {
+            spans.push(None);
+            continue;
+        }
+        let pattern = patterns.value(i);
+        if compiled.as_ref().is_none_or(|(p, _)| *p != pattern) {
+            let re =
+                regex::Regex::new(pattern).or_else(|e| exec_err!("invalid regular expression {pattern:?}: {e}"))?;
+            compiled = Some((pattern, re));
+        }
+        let re = &compiled.as_ref().expect("compiled above").1;
+        let mut row = Vec::new();
+        for caps in super::regexp::java_captures(re, texts.value(i)) {
+            let m = caps.get(0).expect("a match has group 0");
+            row.push((m.start(), m.end()));
+            for g in 1..caps.len() {
+                groups.values().append_option(caps.get(g).map(|g| g.as_str()));
+            }
+            groups.append(true);
+            rows.push(i as u32);
+        }
+        spans.push(Some(row));
+    }
+    let groups: ArrayRef = Arc::new(groups.finish());
+    let replaced = cast(&call(lambda, &[groups], &UInt32Array::from(rows))?, &DataType::Utf8)?;
+    let replaced = replaced.as_string::<i32>();
+    let mut out = arrow::array::StringBuilder::new();
+    let mut k = 0;
+    for (i, row) in spans.iter().enumerate() {
+        let Some(row) = row else {
+            out.append_null();
+            continue;
+        };
+        let (text, mut last, mut text_out) = (texts.value(i), 0, String::new());
+        let mut null = false;
+        for &(start, end) in row {
+            text_out.push_str(&text[last..start]);
+            null |= replaced.is_null(k);
+            text_out.write_str(replaced.value(k)).expect("a string takes text");
+            last = end;
+            k += 1;
+        }
+        text_out.push_str(&text[last..]);
+        if null { out.append_null() } else { out.append_value(text_out) }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 fn zip_with(values: &[ArrayRef], lambda: &LambdaArgument) -> Result<ArrayRef> {
     let (a, b) = (Flat::new(&values[0])?, Flat::new(&values[1])?);
     let n = a.list.len();

@@ -52,6 +52,7 @@ mod sqljson;
 mod sqljson_path;
 mod statistics;
 mod string;
+mod subscript;
 pub mod syntax;
 pub mod text;
 mod types;
@@ -171,6 +172,10 @@ fn register(ctx: &SessionContext) {
     let mut state = state.write();
     state.register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
     state.register_function_rewrite(Arc::new(interval::IntervalArithmetic)).expect("a session takes function rewrites");
+    // Before the map subscripts, whose lookup of a column key is an `array_element` of its own.
+    state
+        .register_function_rewrite(Arc::new(subscript::StrictSubscripts::default()))
+        .expect("a session takes function rewrites");
     state.register_function_rewrite(Arc::new(map::Subscripts)).expect("a session takes function rewrites");
     state
         .register_function_rewrite(Arc::new(float_decimal::FloatOverDecimal))

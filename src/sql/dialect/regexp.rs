@@ -32,6 +32,42 @@ fn compile(pattern: &str) -> Result<Regex> {
     Regex::new(pattern).or_else(|e| exec_err!("invalid regular expression {pattern:?}: {e}"))
 }
 
+/// The matches Java's `Matcher.find` reports, left to right: `find_iter`'s, and also an empty
+/// match right after a non-empty one (Java finds `x` and then the empty end in `x` for `.*`;
+/// the `regex` crate only `x`). After an empty match the search moves on one character.
+pub(super) fn java_matches<'r, 'h>(re: &'r Regex, s: &'h str) -> impl Iterator<Item = regex::Match<'h>> + use<'r, 'h> {
+    java_steps(s, move |at| re.find_at(s, at), |m| (m.start(), m.end()))
+}
+
+/// [`java_matches`] with each match's groups.
+pub(super) fn java_captures<'r, 'h>(
+    re: &'r Regex,
+    s: &'h str,
+) -> impl Iterator<Item = regex::Captures<'h>> + use<'r, 'h> {
+    java_steps(
+        s,
+        move |at| re.captures_at(s, at),
+        |c| {
+            let m = c.get(0).expect("a match has group 0");
+            (m.start(), m.end())
+        },
+    )
+}
+
+fn java_steps<'h, T, F: FnMut(usize) -> Option<T>>(
+    s: &'h str,
+    mut find: F,
+    bounds: fn(&T) -> (usize, usize),
+) -> impl Iterator<Item = T> + use<'h, T, F> {
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        let found = find(from?)?;
+        let (start, end) = bounds(&found);
+        from = if start == end { s[end..].chars().next().map(|c| end + c.len_utf8()) } else { Some(end) };
+        Some(found)
+    })
+}
+
 /// `f` on each row's text and pattern (NULL when either is NULL).
 fn each<'a, T>(
     text: &'a StringArray,
@@ -134,8 +170,8 @@ impl Function for ExtractAll {
         let out = each(columns[0].as_string::<i32>(), &patterns, args.rows, |i, s, re| {
             Ok(match group(re, int(&columns, 2, i))? {
                 None => None,
-                Some(0) => Some(re.find_iter(s).map(|m| Some(m.as_str())).collect()),
-                Some(g) => Some(re.captures_iter(s).map(|c| c.get(g).map(|m| m.as_str())).collect()),
+                Some(0) => Some(java_matches(re, s).map(|m| Some(m.as_str())).collect()),
+                Some(g) => Some(java_captures(re, s).map(|c| c.get(g).map(|m| m.as_str())).collect()),
             })
         })?;
         Ok(lists(out))
@@ -183,8 +219,9 @@ impl Function for Count {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let column = args.column(0)?;
         let patterns = Patterns::new(args, 1, compile)?;
-        let out =
-            each(column.as_string::<i32>(), &patterns, args.rows, |_, s, re| Ok(Some(re.find_iter(s).count() as i64)))?;
+        let out = each(column.as_string::<i32>(), &patterns, args.rows, |_, s, re| {
+            Ok(Some(java_matches(re, s).count() as i64))
+        })?;
         Ok(Arc::new(Int64Array::from(out)))
     }
 }
@@ -220,8 +257,8 @@ impl Function for Position {
                 return exec_err!("occurrence cannot be smaller than 1");
             }
             let from = s.char_indices().nth((start - 1) as usize).map(|(b, _)| b);
-            let found =
-                from.and_then(|from| re.find_iter(&s[from..]).nth((occurrence - 1) as usize).map(|m| from + m.start()));
+            let found = from
+                .and_then(|from| java_matches(re, &s[from..]).nth((occurrence - 1) as usize).map(|m| from + m.start()));
             Ok(Some(found.map_or(-1, |b| s[..b].chars().count() as i64 + 1)))
         })?;
         Ok(Arc::new(Int64Array::from(out)))
@@ -282,7 +319,7 @@ impl Function for Replace {
             let s = text.value(i);
             let mut last = 0;
             if template.contains('$') {
-                for caps in re.captures_iter(s) {
+                for caps in java_captures(&re, s) {
                     let m = caps.get(0).expect("a match has group 0");
                     expanded.clear();
                     caps.expand(&template, &mut expanded);
@@ -292,7 +329,7 @@ impl Function for Replace {
                     last = m.end();
                 }
             } else {
-                for m in re.find_iter(s) {
+                for m in java_matches(&re, s) {
                     out.write_str(&s[last..m.start()])
                         .and_then(|_| out.write_str(&template))
                         .expect("a string builder takes text");

@@ -180,7 +180,7 @@ impl FunctionRewrite for TryRewrite {
 }
 
 /// `e` with the errors Trino's `try` catches turned into NULLs: casts become `TRY_CAST`,
-/// division and modulo by zero give NULL, and `date_parse`/`from_iso8601_date` of text that
+/// division and modulo by zero give NULL, a subscript outside its array gives NULL, and `date_parse`/`from_iso8601_date` of text that
 /// does not parse give NULL.
 fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
     let rewritten = e.transform_up(|e| {
@@ -190,6 +190,11 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
                 let zero = ScalarValue::new_zero(&right.get_type(schema)?)?;
                 let right = Box::new(nullif(*right, lit(zero)));
                 Transformed::yes(Expr::BinaryExpr(BinaryExpr { left, op, right }))
+            }
+            // An index outside the array: NULL, as `element_at` answers (the subscript may not
+            // be made strict yet: `element_at` is not made strict).
+            Expr::ScalarFunction(f) if matches!(f.func.name(), "athena_array_subscript" | "array_element") => {
+                Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf(ElementAt)), f.args)))
             }
             Expr::ScalarFunction(f) => {
                 let lenient = if downcast::<DateParse>(&f.func).is_some() {

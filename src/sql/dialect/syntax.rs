@@ -887,6 +887,13 @@ fn function(f: &mut Function) -> Option<Expr> {
             }
             None
         }
+        // With a function of the groups in place of a replacement text: the lambda form.
+        ("regexp_replace", 3)
+            if matches!(list.args[2], FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(_)))) =>
+        {
+            f.name = ObjectName::from(vec![Ident::new(super::lambda::REGEXP_REPLACE)]);
+            None
+        }
         ("max" | "min", 2) | ("max_by" | "min_by", 3) => {
             f.name = ObjectName::from(vec![Ident::new(format!("{name}_n"))]);
             None

@@ -512,7 +512,18 @@ fn the_readme_lists_athenas_functions_as_they_are() {
             || state.higher_order_functions().contains_key(name)
     };
     // Names the parser turns into other forms (tested in tests/slt/athena/).
-    let syntax = ["date", "position", "substring", "localtime", "max_n", "min_n", "max_by_n", "min_by_n"];
+    let syntax = [
+        "date",
+        "position",
+        "substring",
+        "localtime",
+        "entropy",
+        "reduce_agg",
+        "max_n",
+        "min_n",
+        "max_by_n",
+        "min_by_n",
+    ];
     let name = |t: &str| {
         t.starts_with(|c: char| c.is_ascii_lowercase())
             && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -17,10 +17,12 @@ use std::ops::ControlFlow;
 
 use datafusion::common::Result;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, ArrayElemTypeDef, BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, Function,
-    FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments, GroupByExpr, Ident,
-    Interval, LimitClause, NamedWindowDefinition, NamedWindowExpr, ObjectName, OrderBy, OrderByKind, Query, Select,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, CaseWhen, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr,
+    Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments,
+    GroupByExpr, Ident, Interval, LambdaFunction, LambdaFunctionParameter, LambdaSyntax, LimitClause,
+    NamedWindowDefinition, NamedWindowExpr, ObjectName, OneOrManyWithParens, OrderBy, OrderByKind, Query, Select,
     SelectItem, SetExpr, StructBracketKind, StructField, Subscript, TimezoneInfo, TypedString, UnaryOperator, Value,
     ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
 };
@@ -887,6 +889,78 @@ fn function(f: &mut Function) -> Option<Expr> {
             }
             None
         }
+        // `reduce_agg(x, s0, f, combine)` is `f` folded over the group's non-NULL values from
+        // `s0` (the combining function only joins partial states, which one fold has none of).
+        ("reduce_agg", 4) => {
+            let mut args = list.args.iter_mut().map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(take(e)),
+                _ => None,
+            });
+            let (Some(x), Some(initial), Some(step), Some(_)) =
+                (args.next()?, args.next()?, args.next()?, args.next()?)
+            else {
+                return None;
+            };
+            let mut values = call("array_agg", vec![x.clone()]);
+            if let Expr::Function(f) = &mut values {
+                f.filter = Some(Box::new(Expr::IsNotNull(Box::new(x))));
+            }
+            let state = Ident::new("athena_state");
+            let identity = Expr::Lambda(LambdaFunction {
+                params: OneOrManyWithParens::One(LambdaFunctionParameter { name: state.clone(), data_type: None }),
+                body: Box::new(Expr::Identifier(state)),
+                syntax: LambdaSyntax::Arrow,
+            });
+            Some(call("reduce", vec![values, initial, step, identity]))
+        }
+        // `entropy(c)`, Σ c/S·log2(S/c) over the counts c > 0 of a sum S, is
+        // log2(S) - Σ c·log2(c) / S; 0 without counts (Trino's definition).
+        ("entropy", 1) => {
+            let FunctionArg::Unnamed(FunctionArgExpr::Expr(c)) = &mut list.args[0] else { return None };
+            let c = take(c);
+            let total = || call("sum", vec![c.clone()]);
+            let positive = Expr::BinaryOp {
+                left: Box::new(c.clone()),
+                op: BinaryOperator::Gt,
+                right: Box::new(number_literal("0")),
+            };
+            let term = Expr::BinaryOp {
+                left: Box::new(c.clone()),
+                op: BinaryOperator::Multiply,
+                right: Box::new(call("log2", vec![c.clone()])),
+            };
+            let terms = call(
+                "sum",
+                vec![Expr::Case {
+                    case_token: AttachedToken::empty(),
+                    end_token: AttachedToken::empty(),
+                    operand: None,
+                    conditions: vec![CaseWhen { condition: positive, result: term }],
+                    else_result: Some(Box::new(number_literal("0e0"))),
+                }],
+            );
+            let entropy = Expr::BinaryOp {
+                left: Box::new(call("log2", vec![total()])),
+                op: BinaryOperator::Minus,
+                right: Box::new(Expr::BinaryOp {
+                    left: Box::new(terms),
+                    op: BinaryOperator::Divide,
+                    right: Box::new(total()),
+                }),
+            };
+            let empty = Expr::BinaryOp {
+                left: Box::new(call("coalesce", vec![total(), number_literal("0")])),
+                op: BinaryOperator::Eq,
+                right: Box::new(number_literal("0")),
+            };
+            Some(Expr::Case {
+                case_token: AttachedToken::empty(),
+                end_token: AttachedToken::empty(),
+                operand: None,
+                conditions: vec![CaseWhen { condition: empty, result: number_literal("0e0") }],
+                else_result: Some(Box::new(entropy)),
+            })
+        }
         // With a function of the groups in place of a replacement text: the lambda form.
         ("regexp_replace", 3)
             if matches!(list.args[2], FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(_)))) =>
@@ -899,6 +973,9 @@ fn function(f: &mut Function) -> Option<Expr> {
             None
         }
         ("listagg", _) if !f.within_group.is_empty() => {
+            // ON OVERFLOW says what to do past Trino's limit of 1 MB, which a local result of
+            // memory's size does not have: ERROR and TRUNCATE answer as without the clause.
+            list.clauses.retain(|c| !matches!(c, FunctionArgumentClause::OnOverflow(_)));
             list.clauses.push(FunctionArgumentClause::OrderBy(std::mem::take(&mut f.within_group)));
             f.name = ObjectName::from(vec![Ident::new("string_agg")]);
             None
@@ -932,6 +1009,10 @@ fn is_interval(e: &Expr) -> bool {
 }
 
 /// A call of the function `name`.
+fn number_literal(n: &str) -> Expr {
+    Expr::value(Value::Number(n.to_string(), false))
+}
+
 fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
         name: ObjectName::from(vec![Ident::new(name)]),

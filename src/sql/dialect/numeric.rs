@@ -577,11 +577,14 @@ fn format_number(x: f64) -> String {
     let scale = 10f64.powi(decimals);
     let rounded = (value.abs() * scale + 0.5).floor() / scale * value.signum();
     let mut text = format!("{rounded:.*}", decimals as usize);
-    while text.ends_with('0') {
-        text.pop();
-    }
-    if text.ends_with('.') {
-        text.pop();
+    // Trailing zeros of the fraction only (`100` stays `100`).
+    if text.contains('.') {
+        while text.ends_with('0') {
+            text.pop();
+        }
+        if text.ends_with('.') {
+            text.pop();
+        }
     }
     if text == "-0" {
         text = "0".into();
@@ -729,6 +732,9 @@ mod tests {
         assert_eq!(format_number(1234567.0), "1.23M");
         assert_eq!(format_number(1_000_000.0), "1M");
         assert_eq!(format_number(12.0), "12");
+        assert_eq!(format_number(100.0), "100");
+        assert_eq!(format_number(-999.9), "-1000");
+        assert_eq!(format_number(120_000.0), "120K");
         assert_eq!(format_number(-1234.0), "-1.23K");
         assert_eq!(format_number(1.5), "1.5");
         assert_eq!(to_base(255, 16), "ff");

@@ -19,12 +19,12 @@ use datafusion::common::Result;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, ArrayElemTypeDef, BinaryOperator, CaseWhen, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr,
-    Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList, FunctionArguments,
-    GroupByExpr, Ident, Interval, LambdaFunction, LambdaFunctionParameter, LambdaSyntax, LimitClause,
-    NamedWindowDefinition, NamedWindowExpr, ObjectName, OneOrManyWithParens, OrderBy, OrderByKind, Query, Select,
-    SelectItem, SetExpr, StructBracketKind, StructField, Subscript, TimezoneInfo, TypedString, UnaryOperator, Value,
-    ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, CaseWhen, CastKind, CharacterLength, DataType, DateTimeField,
+    ExactNumberInfo, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList,
+    FunctionArguments, GroupByExpr, Ident, Interval, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
+    LimitClause, NamedWindowDefinition, NamedWindowExpr, ObjectName, OneOrManyWithParens, OrderBy, OrderByKind, Query,
+    Select, SelectItem, SetExpr, StructBracketKind, StructField, Subscript, TimezoneInfo, TypedString, UnaryOperator,
+    Value, ValueWithSpan, VisitMut, VisitorMut, WindowFrameBound, WindowSpec, WindowType,
 };
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
@@ -659,6 +659,23 @@ impl VisitorMut for Trino {
                             **inner = if fraction > p { timestamp_cast(CastKind::Cast, text, fraction) } else { text };
                         }
                         Some(timestamp_cast(kind.clone(), take(inner), p))
+                    }
+                    // Trino's bare DECIMAL is decimal(38, 0) (DataFusion's, decimal(38, 10)).
+                    DataType::Decimal(info @ ExactNumberInfo::None) => {
+                        *info = ExactNumberInfo::PrecisionAndScale(38, 0);
+                        None
+                    }
+                    // A cast to varchar(n) keeps the first n characters.
+                    DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => {
+                        let n = Expr::value(Value::Number(length.to_string(), false));
+                        let text = Expr::Cast {
+                            kind: kind.clone(),
+                            expr: Box::new(take(inner)),
+                            data_type: DataType::Varchar(None),
+                            array: false,
+                            format: None,
+                        };
+                        Some(call("substr", vec![text, Expr::value(Value::Number("1".into(), false)), n]))
                     }
                     _ => None,
                 }

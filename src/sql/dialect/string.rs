@@ -54,11 +54,11 @@ fn is_list(t: &DataType) -> bool {
 
 unary!(
     /// `codepoint(c)`: the Unicode code point of a single character.
-    Codepoint, "codepoint", varchar -> DataType::Int64, ints,
+    Codepoint, "codepoint", varchar -> DataType::Int32, integers,
     |s| {
         let mut chars = s.chars();
         match (chars.next(), chars.next()) {
-            (Some(c), None) => Ok(c as i64),
+            (Some(c), None) => Ok(c as i32),
             _ => exec_err!("codepoint expects a single character, got '{s}'"),
         }
     }

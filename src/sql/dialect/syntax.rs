@@ -686,6 +686,7 @@ impl VisitorMut for Trino {
                 Some(interval_scale(left, *op == BinaryOperator::Divide, right))
             }
             Expr::Extract { field, expr: from, .. } => extract(field, from),
+            Expr::Like { pattern, escape_char, .. } => like(pattern, escape_char),
             // `ts AT TIME ZONE zone` is `at_timezone(ts, zone)` (DataFusion's cast reads a
             // timestamp without a zone as local to the new one; Trino reads it as UTC).
             // Trino's `localtimestamp` and `localtime` are functions without parentheses (the
@@ -852,6 +853,45 @@ fn interval_scale(left: &mut Expr, divide: bool, right: &mut Expr) -> Expr {
         factor
     };
     call("athena_interval_scale", vec![interval, factor])
+}
+
+/// Trino's LIKE has no escape character unless `ESCAPE` names one (`'\_a' LIKE '\_a'` is true:
+/// the backslash is a character); DataFusion's escapes with a backslash, and takes no other
+/// escape. A constant pattern is spelled for DataFusion: its own backslashes escaped, the
+/// named escape character turned into a backslash. `ESCAPE NULL` makes the predicate NULL.
+fn like(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) -> Option<Expr> {
+    let escape = match escape_char.as_ref().map(|v| &v.value) {
+        None => None,
+        Some(Value::Null) => return Some(cast(Expr::value(Value::Null), DataType::Boolean)),
+        Some(Value::SingleQuotedString(e)) if e.chars().count() == 1 => e.chars().next(),
+        Some(_) => return None,
+    };
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern else { return None };
+    let mut spelled = String::with_capacity(text.len() + 2);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if Some(c) == escape => match chars.next() {
+                Some(next @ ('%' | '_')) => {
+                    spelled.push('\\');
+                    spelled.push(next);
+                }
+                Some(next) if Some(next) == escape => {
+                    if next == '\\' {
+                        spelled.push('\\');
+                    }
+                    spelled.push(next);
+                }
+                // Trino refuses the pattern; DataFusion's error names it.
+                _ => return None,
+            },
+            '\\' => spelled.push_str("\\\\"),
+            c => spelled.push(c),
+        }
+    }
+    *text = spelled;
+    *escape_char = None;
+    None
 }
 
 /// `EXTRACT(field FROM x)` is the function of that field, with Trino's numbering.

@@ -6,7 +6,8 @@
 //!   (`0.33333333333333`).
 //! - A decimal or a double cast to an integer rounds half away from zero (`CAST(2.5 AS
 //!   INTEGER)` is `3`); DataFusion truncates.
-//! - `round(x, d)` of a decimal keeps the scale of `x` (`round(2.45, 1)` is `2.50`).
+//! - `round(x, d)` of a decimal keeps the scale of `x` (`round(2.45, 1)` is `2.50`); `round(x)`
+//!   has the integer digits and one more (`round(DECIMAL '9.99')` is a `decimal(2, 0)`).
 //! - `avg` of a decimal is a decimal of the same type, rounded half up.
 
 use std::sync::Arc;
@@ -172,6 +173,15 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
                 _ => Expr::Cast(Cast::new(Box::new(rounded), target)),
             }))
         }
+        // `round(x)` of a decimal(p, s) is a decimal(p - s + 1, 0): the integer digits and a
+        // carry (DataFusion's keeps p).
+        Expr::ScalarFunction(f) if f.name() == "round" && f.args.len() == 1 => match f.args[0].get_type(schema)? {
+            DataType::Decimal128(p, s) if s > 0 => {
+                let digits = DataType::Decimal128((p as i16 - s as i16 + 1).clamp(1, 38) as u8, 0);
+                Ok(Transformed::yes(Expr::Cast(Cast::new(Box::new(e.clone()), digits))))
+            }
+            _ => Ok(Transformed::no(e)),
+        },
         Expr::ScalarFunction(f) if f.name() == "round" && f.args.len() == 2 => match f.args[0].get_type(schema)? {
             // DataFusion's result has the scale `d`, known only once `d` is (not always here).
             DataType::Decimal128(p, s) => {

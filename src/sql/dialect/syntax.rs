@@ -686,6 +686,10 @@ impl VisitorMut for Trino {
                 Some(interval_scale(left, *op == BinaryOperator::Divide, right))
             }
             Expr::Extract { field, expr: from, .. } => extract(field, from),
+            Expr::Array(array) => {
+                typed_nulls(&mut array.elem);
+                None
+            }
             Expr::Like { pattern, escape_char, .. } => like(pattern, escape_char),
             // `ts AT TIME ZONE zone` is `at_timezone(ts, zone)` (DataFusion's cast reads a
             // timestamp without a zone as local to the new one; Trino reads it as UTC).
@@ -855,6 +859,21 @@ fn interval_scale(left: &mut Expr, divide: bool, right: &mut Expr) -> Expr {
     call("athena_interval_scale", vec![interval, factor])
 }
 
+/// A NULL beside a varbinary literal (`ARRAY[X'01', NULL]`, `coalesce(NULL, X'01')`) typed as
+/// one: DataFusion finds no common type of the two while it plans. Whether it changed any.
+fn typed_nulls(items: &mut [Expr]) -> bool {
+    let binary = |e: &Expr| matches!(e, Expr::Value(ValueWithSpan { value: Value::HexStringLiteral(_), .. }));
+    if !items.iter().any(binary) {
+        return false;
+    }
+    let mut changed = false;
+    for e in items.iter_mut().filter(|e| matches!(e, Expr::Value(ValueWithSpan { value: Value::Null, .. }))) {
+        *e = cast(take(e), DataType::Varbinary(None));
+        changed = true;
+    }
+    changed
+}
+
 /// Trino's LIKE has no escape character unless `ESCAPE` names one (`'\_a' LIKE '\_a'` is true:
 /// the backslash is a character); DataFusion's escapes with a backslash, and takes no other
 /// escape. A constant pattern is spelled for DataFusion: its own backslashes escaped, the
@@ -930,6 +949,21 @@ fn function(f: &mut Function) -> Option<Expr> {
         }
         if let WindowType::WindowSpec(spec) = over {
             frame_numbers(spec);
+        }
+    }
+    if matches!(name.as_str(), "coalesce" | "greatest" | "least" | "nullif" | "if") {
+        let mut args: Vec<Expr> = list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        if args.len() == list.args.len() && typed_nulls(&mut args) {
+            for (arg, e) in list.args.iter_mut().zip(args) {
+                *arg = FunctionArg::Unnamed(FunctionArgExpr::Expr(e));
+            }
         }
     }
     match (name.as_str(), list.args.len()) {

@@ -139,6 +139,7 @@ impl Dialect for Athena {
 pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
+    let sql = nested_row_types(&sql);
     let sql = bare_values(&sql);
     let sql = bare_trim(&sql);
     let sql = json_clauses(&sql);
@@ -229,6 +230,39 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
     }
     let swaps = swaps.into_iter().map(|(at, with)| (at, Edit::Swap(with))).collect();
     edited(sql, swaps)
+}
+
+/// Trino's `ROW(name type, ...)` types nested in one another (`ROW(x INTEGER, y ROW(z
+/// VARCHAR))`), which the parser cannot read, as `STRUCT<name type, ...>`; a row type alone
+/// is read by [`row_type`]. A row type opens with a name and a type (`ROW(x INTEGER`), the row
+/// constructor with an expression (`ROW(1, 'a')`, `ROW(x, y)`).
+fn nested_row_types(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.to_ascii_uppercase().matches("ROW").count() < 2 {
+        return sql.into();
+    }
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let word = |i: usize| matches!(tokens.get(i).map(|t| &t.token), Some(Token::Word(_)));
+    // Each row type: where `ROW` is and where its parenthesis closes.
+    let mut rows = Vec::new();
+    for i in 0..tokens.len() {
+        let opens = bare_word(&tokens, i).as_deref() == Some("ROW")
+            && tokens.get(i + 1).map(|t| &t.token) == Some(&Token::LParen)
+            && word(i + 2)
+            && word(i + 3);
+        if let Some((_, close)) = opens.then(|| call_arguments(&tokens, i + 1)).flatten() {
+            rows.push((i, close));
+        }
+    }
+    let nested =
+        |&(i, close): &(usize, usize)| rows.iter().any(|&(j, end)| (j > i && end < close) || (i > j && close < end));
+    let mut edits = Vec::new();
+    for &(i, close) in rows.iter().filter(|r| nested(r)) {
+        edits.push((tokens[i].span.start, Edit::Insert("STRUCT".into())));
+        edits.push((tokens[i].span.start, Edit::Blank(tokens[i].span.end)));
+        edits.push((tokens[i + 1].span.start, Edit::Swap('<')));
+        edits.push((tokens[close].span.start, Edit::Swap('>')));
+    }
+    edited(sql, edits)
 }
 
 /// A change to a statement's text, at a token's location.

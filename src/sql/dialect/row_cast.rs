@@ -2,8 +2,12 @@
 //! (`CAST(ROW(1, 'a') AS ROW(id BIGINT, name VARCHAR))`), where Arrow casts structs only by
 //! name. The cast becomes the target's fields built from the source's, each cast in turn
 //! (rows inside rows too), and a NULL row stays NULL; under `TRY_CAST`, so does a row with a
-//! field that does not convert.
+//! field that does not convert. Rows inside arrays (`CAST(ARRAY[ROW(1, 'a')] AS ARRAY(ROW(x
+//! INTEGER, y VARCHAR)))`) are cast by position by [`ByPosition`], a kernel over their arrays.
 
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, StructArray};
 use arrow::datatypes::{DataType, Fields};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
@@ -11,6 +15,8 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::functions::core::expr_fn::{get_field, named_struct};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast, lit, when};
 use datafusion::optimizer::AnalyzerRule;
+
+use super::function::{Args, Function, udf};
 
 /// Rewrites casts between row types of other field names (see the module's documentation).
 #[derive(Debug)]
@@ -25,6 +31,12 @@ impl AnalyzerRule for RowCasts {
         super::shared::rewrite_expressions(plan, |e, schema| {
             let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let source = inner.get_type(schema)?;
+            if let (DataType::List(from), DataType::List(to)) = (&source, target.data_type())
+                && renamed_inside(from.data_type(), to.data_type())
+            {
+                let like = lit(ScalarValue::try_new_null(target.data_type())?);
+                return Ok(Transformed::yes(udf(ByPosition).call(vec![inner.clone(), like])));
+            }
             match by_position(inner.clone(), &source, target.data_type(), try_)? {
                 Some(rows) => Ok(Transformed::yes(rows)),
                 None => Ok(Transformed::no(e)),
@@ -65,5 +77,56 @@ fn renamed(from: &Fields, to: &Fields) -> bool {
     from.iter().zip(to.iter()).any(|(f, t)| {
         f.name() != t.name()
             || matches!((f.data_type(), t.data_type()), (DataType::Struct(a), DataType::Struct(b)) if a.len() == b.len() && renamed(a, b))
+    })
+}
+
+/// Whether rows inside these types (in arrays, to any depth) have fields of other names.
+fn renamed_inside(from: &DataType, to: &DataType) -> bool {
+    match (from, to) {
+        (DataType::Struct(a), DataType::Struct(b)) => a.len() == b.len() && renamed(a, b),
+        (DataType::List(a), DataType::List(b)) => renamed_inside(a.data_type(), b.data_type()),
+        _ => false,
+    }
+}
+
+/// `x` cast to the type of its second argument (a NULL of that type), rows field by field in
+/// order, in arrays too.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ByPosition;
+
+impl Function for ByPosition {
+    fn name(&self) -> &'static str {
+        "athena_cast_by_position"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 2..=2)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[1].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        cast_by_position(&args.column(0)?, args.ret)
+    }
+}
+
+fn cast_by_position(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    Ok(match (array.data_type(), to) {
+        (DataType::Struct(_), DataType::Struct(fields)) if array.as_struct().num_columns() == fields.len() => {
+            let rows = array.as_struct();
+            let columns = rows
+                .columns()
+                .iter()
+                .zip(fields.iter())
+                .map(|(c, f)| cast_by_position(c, f.data_type()))
+                .collect::<Result<Vec<_>>>()?;
+            Arc::new(StructArray::try_new(fields.clone(), columns, rows.nulls().cloned())?)
+        }
+        (DataType::List(_), DataType::List(field)) => {
+            let list = array.as_list::<i32>();
+            let values = cast_by_position(list.values(), field.data_type())?;
+            Arc::new(ListArray::try_new(field.clone(), list.offsets().clone(), values, list.nulls().cloned())?)
+        }
+        _ => arrow::compute::cast(array, to)?,
     })
 }

@@ -140,6 +140,7 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
     let sql = nested_row_types(&sql);
+    let sql = quantified_values(&sql);
     let sql = bare_values(&sql);
     let sql = bare_trim(&sql);
     let sql = json_clauses(&sql);
@@ -526,6 +527,28 @@ fn bare_values(sql: &str) -> std::borrow::Cow<'_, str> {
     edited(sql, edits)
 }
 
+/// `x = ANY (VALUES 1, 2)` (also SOME and ALL): the parser takes a query there only when it
+/// starts with SELECT, so the rows are read as `(SELECT * FROM (VALUES ...))`.
+fn quantified_values(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.to_ascii_uppercase().contains("VALUES") {
+        return sql.into();
+    }
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let mut edits = Vec::new();
+    for i in 0..tokens.len() {
+        let quantifier = matches!(bare_word(&tokens, i).as_deref(), Some("ANY" | "SOME" | "ALL"));
+        if quantifier
+            && tokens.get(i + 1).map(|t| &t.token) == Some(&Token::LParen)
+            && bare_word(&tokens, i + 2).as_deref() == Some("VALUES")
+            && let Some((_, close)) = call_arguments(&tokens, i + 1)
+        {
+            edits.push((tokens[i + 2].span.start, Edit::Insert("SELECT * FROM (".into())));
+            edits.push((tokens[close].span.start, Edit::Insert(")".into())));
+        }
+    }
+    edited(sql, edits)
+}
+
 /// Trino's `trim(LEADING FROM s)` (a side without characters, which the parser refuses) as
 /// `ltrim(s)`; `TRAILING` as `rtrim`, `BOTH` or no side as `trim(s)`: whitespace either way.
 fn bare_trim(sql: &str) -> std::borrow::Cow<'_, str> {
@@ -701,7 +724,7 @@ impl VisitorMut for Trino {
                     }
                     // A cast to varchar(n) keeps the first n characters.
                     DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => {
-                        let n = Expr::value(Value::Number(length.to_string(), false));
+                        let n = number_literal(&length.to_string());
                         let text = Expr::Cast {
                             kind: kind.clone(),
                             expr: Box::new(take(inner)),
@@ -709,7 +732,7 @@ impl VisitorMut for Trino {
                             array: false,
                             format: None,
                         };
-                        Some(call("substr", vec![text, Expr::value(Value::Number("1".into(), false)), n]))
+                        Some(call("substr", vec![text, number_literal("1"), n]))
                     }
                     _ => None,
                 }
@@ -725,6 +748,8 @@ impl VisitorMut for Trino {
                 None
             }
             Expr::Like { pattern, escape_char, .. } => like(pattern, escape_char),
+            Expr::AnyOp { left, compare_op, right, .. } => quantified(left, compare_op, right, false),
+            Expr::AllOp { left, compare_op, right } => quantified(left, compare_op, right, true),
             // `ts AT TIME ZONE zone` is `at_timezone(ts, zone)` (DataFusion's cast reads a
             // timestamp without a zone as local to the new one; Trino reads it as UTC).
             // Trino's `localtimestamp` and `localtime` are functions without parentheses (the
@@ -908,6 +933,36 @@ fn typed_nulls(items: &mut [Expr]) -> bool {
     changed
 }
 
+/// `x op ANY (subquery)` and `x op ALL (subquery)` (SOME is ANY), which DataFusion does not
+/// run (nor `IN (subquery)` outside a filter): `= ANY` counts the equal values, `<> ALL` too,
+/// an order comparison compares with the subquery's
+/// least or greatest value, `= ALL` with both; an empty subquery answers false for ANY and
+/// true for ALL. (A NULL among the values answers as if it were absent, where Trino may
+/// answer NULL.)
+fn quantified(left: &Expr, op: &BinaryOperator, right: &Expr, all: bool) -> Option<Expr> {
+    let Expr::Subquery(query) = right else { return None };
+    let extreme = |f: &str| format!("(SELECT {f}(athena_value) FROM ({query}) AS athena_values(athena_value))");
+    let matches =
+        format!("(SELECT count(*) FROM ({query}) AS athena_values(athena_value) WHERE athena_value = {left})");
+    let test = match (all, op) {
+        (false, BinaryOperator::Eq) => format!("{matches} > 0"),
+        (true, BinaryOperator::NotEq) => format!("{matches} = 0"),
+        (false, BinaryOperator::Lt | BinaryOperator::LtEq) | (true, BinaryOperator::Gt | BinaryOperator::GtEq) => {
+            format!("{left} {op} {}", extreme("max"))
+        }
+        (false, BinaryOperator::Gt | BinaryOperator::GtEq) | (true, BinaryOperator::Lt | BinaryOperator::LtEq) => {
+            format!("{left} {op} {}", extreme("min"))
+        }
+        (true, BinaryOperator::Eq) => format!("{left} = {} AND {left} = {}", extreme("min"), extreme("max")),
+        (false, BinaryOperator::NotEq) => format!("NOT ({left} = {} AND {left} = {})", extreme("min"), extreme("max")),
+        _ => return None,
+    };
+    // A count, not EXISTS: DataFusion plans EXISTS only as a filter.
+    let text = format!("CASE WHEN (SELECT count(*) FROM ({query}) AS athena_any) > 0 THEN {test} ELSE {all} END");
+    let dialect = Athena::default();
+    datafusion::sql::sqlparser::parser::Parser::new(&dialect).try_with_sql(&text).ok()?.parse_expr().ok()
+}
+
 /// Trino's LIKE has no escape character unless `ESCAPE` names one (`'\_a' LIKE '\_a'` is true:
 /// the backslash is a character); DataFusion's escapes with a backslash, and takes no other
 /// escape. A constant pattern is spelled for DataFusion: its own backslashes escaped, the
@@ -1084,6 +1139,23 @@ fn function(f: &mut Function) -> Option<Expr> {
                 operand: None,
                 conditions: vec![CaseWhen { condition: empty, result: number_literal("0e0") }],
                 else_result: Some(Box::new(entropy)),
+            })
+        }
+        // `nullif(a, b)` is a's type, compared as the two's common type (DataFusion's is the
+        // common type): `CASE WHEN a = b THEN NULL ELSE a END`.
+        ("nullif", 2) => {
+            let mut args = list.args.iter_mut().map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(take(e)),
+                _ => None,
+            });
+            let (Some(a), Some(b)) = (args.next()?, args.next()?) else { return None };
+            let equal = Expr::BinaryOp { left: Box::new(a.clone()), op: BinaryOperator::Eq, right: Box::new(b) };
+            Some(Expr::Case {
+                case_token: AttachedToken::empty(),
+                end_token: AttachedToken::empty(),
+                operand: None,
+                conditions: vec![CaseWhen { condition: equal, result: Expr::value(Value::Null) }],
+                else_result: Some(Box::new(a)),
             })
         }
         // With a function of the groups in place of a replacement text: the lambda form.

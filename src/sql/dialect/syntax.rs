@@ -788,12 +788,14 @@ impl VisitorMut for Trino {
                     access_chain: parts[1..].iter().map(field_subscript).collect(),
                 })
             }
-            Expr::CompoundFieldAccess { access_chain, .. } => {
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                // A name's dots are the planner's to read (`t.x[1]`: table t's column x).
+                let named = matches!(root.as_ref(), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
                 for access in access_chain {
                     match access {
                         AccessExpr::Subscript(Subscript::Index { index }) => number(index),
                         // `(row).field`, `CAST(... AS ROW(...)).field`.
-                        AccessExpr::Dot(Expr::Identifier(field)) => *access = field_subscript(field),
+                        AccessExpr::Dot(Expr::Identifier(field)) if !named => *access = field_subscript(field),
                         _ => {}
                     }
                 }

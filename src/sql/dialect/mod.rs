@@ -9,9 +9,10 @@
 //! - [`syntax`]: the parser's dialect (lambdas) and the rewrites of the parsed text where
 //!   Trino reads it otherwise (decimal literals, timestamp precision, `_col0` names, ...);
 //! - function rewrites before types are coerced (`try`, interval arithmetic, a decimal beside a
-//!   double is a double: `float_decimal`);
+//!   double is a double: `float_decimal`, an array subscript that fails outside the array:
+//!   `subscript`);
 //! - the functions, one module a family: `scalar` and `datetime` (dates, conditionals),
-//!   `numeric`, `string`, `binary`, `regexp`, `json` (with `json_path`), `sqljson` (with `sqljson_path`, the SQL/JSON path language), `json_construct`, `array`, `map`, `lambda`, `url`, `interval`,
+//!   `numeric`, `string` (`format` with `java_format`, Java's formatter), `binary`, `regexp`, `json` (with `json_path`), `sqljson` (with `sqljson_path`, the SQL/JSON path language), `json_construct`, `array`, `map`, `lambda`, `url`, `interval`,
 //!   `zone` (timestamps with a time zone);
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;

@@ -744,7 +744,7 @@ impl VisitorMut for Trino {
             }
             Expr::Extract { field, expr: from, .. } => extract(field, from),
             Expr::Array(array) => {
-                typed_nulls(&mut array.elem);
+                typed_nulls(array.elem.iter_mut().collect());
                 None
             }
             Expr::Like { pattern, escape_char, .. } => like(pattern, escape_char),
@@ -921,18 +921,25 @@ fn interval_scale(left: &mut Expr, divide: bool, right: &mut Expr) -> Expr {
 }
 
 /// A NULL beside a varbinary literal (`ARRAY[X'01', NULL]`, `coalesce(NULL, X'01')`) typed as
-/// one: DataFusion finds no common type of the two while it plans. Whether it changed any.
-fn typed_nulls(items: &mut [Expr]) -> bool {
+/// one: DataFusion finds no common type of the two while it plans.
+fn typed_nulls(items: Vec<&mut Expr>) {
     let binary = |e: &Expr| matches!(e, Expr::Value(ValueWithSpan { value: Value::HexStringLiteral(_), .. }));
-    if !items.iter().any(binary) {
-        return false;
+    if !items.iter().any(|e| binary(e)) {
+        return;
     }
-    let mut changed = false;
-    for e in items.iter_mut().filter(|e| matches!(e, Expr::Value(ValueWithSpan { value: Value::Null, .. }))) {
+    for e in items.into_iter().filter(|e| matches!(e, Expr::Value(ValueWithSpan { value: Value::Null, .. }))) {
         *e = cast(take(e), DataType::Varbinary(None));
-        changed = true;
     }
-    changed
+}
+
+/// A call's arguments when each is a plain expression (none named, no `*`).
+fn plain_arguments(args: &mut [FunctionArg]) -> Option<Vec<&mut Expr>> {
+    args.iter_mut()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `x op ANY (subquery)` and `x op ALL (subquery)` (SOME is ANY), which DataFusion does not
@@ -1042,20 +1049,10 @@ fn function(f: &mut Function) -> Option<Expr> {
             frame_numbers(spec);
         }
     }
-    if matches!(name.as_str(), "coalesce" | "greatest" | "least" | "nullif" | "if") {
-        let mut args: Vec<Expr> = list
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
-        if args.len() == list.args.len() && typed_nulls(&mut args) {
-            for (arg, e) in list.args.iter_mut().zip(args) {
-                *arg = FunctionArg::Unnamed(FunctionArgExpr::Expr(e));
-            }
-        }
+    if matches!(name.as_str(), "coalesce" | "greatest" | "least" | "nullif" | "if")
+        && let Some(args) = plain_arguments(&mut list.args)
+    {
+        typed_nulls(args);
     }
     match (name.as_str(), list.args.len()) {
         ("date", 1) => match &mut list.args[0] {
@@ -1074,15 +1071,8 @@ fn function(f: &mut Function) -> Option<Expr> {
         // `reduce_agg(x, s0, f, combine)` is `f` folded over the group's non-NULL values from
         // `s0` (the combining function only joins partial states, which one fold has none of).
         ("reduce_agg", 4) => {
-            let mut args = list.args.iter_mut().map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(take(e)),
-                _ => None,
-            });
-            let (Some(x), Some(initial), Some(step), Some(_)) =
-                (args.next()?, args.next()?, args.next()?, args.next()?)
-            else {
-                return None;
-            };
+            let [x, initial, step, _] = <[&mut Expr; 4]>::try_from(plain_arguments(&mut list.args)?).ok()?;
+            let (x, initial, step) = (take(x), take(initial), take(step));
             let mut values = call("array_agg", vec![x.clone()]);
             if let Expr::Function(f) = &mut values {
                 f.filter = Some(Box::new(Expr::IsNotNull(Box::new(x))));
@@ -1146,11 +1136,8 @@ fn function(f: &mut Function) -> Option<Expr> {
         // `nullif(a, b)` is a's type, compared as the two's common type (DataFusion's is the
         // common type): `CASE WHEN a = b THEN NULL ELSE a END`.
         ("nullif", 2) => {
-            let mut args = list.args.iter_mut().map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(take(e)),
-                _ => None,
-            });
-            let (Some(a), Some(b)) = (args.next()?, args.next()?) else { return None };
+            let [a, b] = <[&mut Expr; 2]>::try_from(plain_arguments(&mut list.args)?).ok()?;
+            let (a, b) = (take(a), take(b));
             let equal = Expr::BinaryOp { left: Box::new(a.clone()), op: BinaryOperator::Eq, right: Box::new(b) };
             Some(Expr::Case {
                 case_token: AttachedToken::empty(),

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArray, StringBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArray, StringBuilder, Time64NanosecondArray,
+    TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMicrosecondType};
+use arrow::datatypes::{DataType, Date32Type, Time64NanosecondType, TimeUnit, TimestampMicrosecondType};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
 use datafusion::common::{Result, exec_datafusion_err, exec_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
@@ -47,6 +48,9 @@ impl Unit {
         };
         if *of == DataType::Date32 && unit < Unit::Day {
             return exec_err!("'{text}' is not a valid DATE field");
+        }
+        if matches!(of, DataType::Time32(_) | DataType::Time64(_)) && unit > Unit::Hour {
+            return exec_err!("'{text}' is not a valid TIME field");
         }
         Ok(unit)
     }
@@ -119,6 +123,11 @@ fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
         // Dates straight from their day numbers, not through a cast to microseconds.
         return Ok(days.iter().map(|d| d.and_then(from_days).map(midnight)).collect());
     }
+    if let DataType::Time32(_) | DataType::Time64(_) = array.data_type() {
+        // A time of day: on 1970-01-01, which `temporal_array` drops again.
+        let nanos = cast(array, &DataType::Time64(TimeUnit::Nanosecond))?;
+        return Ok(nanos.as_primitive::<Time64NanosecondType>().iter().map(|v| v.map(time_of_day)).collect());
+    }
     let zone = match array.data_type() {
         DataType::Timestamp(_, Some(z)) => Some(z.parse::<arrow::array::timezone::Tz>()?),
         _ => None,
@@ -135,8 +144,21 @@ fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
         .collect())
 }
 
-/// Naive date-times back into an array of type `like` (a date or a timestamp).
+/// Nanoseconds since midnight as that time on 1970-01-01.
+fn time_of_day(nanos: i64) -> NaiveDateTime {
+    midnight(NaiveDate::default()) + Duration::nanoseconds(nanos)
+}
+
+/// Naive date-times back into an array of type `like` (a date, a timestamp, or a time: its
+/// time of day, so adding 23 hours to 03:00 wraps to 02:00 as Trino's does).
 fn temporal_array(values: impl IntoIterator<Item = Option<NaiveDateTime>>, like: &DataType) -> Result<ArrayRef> {
+    if let DataType::Time32(_) | DataType::Time64(_) = like {
+        let nanos: Time64NanosecondArray = values
+            .into_iter()
+            .map(|v| v.map(|d| i64::from(d.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(d.nanosecond())))
+            .collect();
+        return Ok(cast(&nanos, like)?);
+    }
     let micros: TimestampMicrosecondArray =
         values.into_iter().map(|v| v.map(|d| d.and_utc().timestamp_micros())).collect();
     Ok(cast(&micros, like)?)
@@ -454,10 +476,26 @@ fn iso8601_date(s: &str) -> Option<NaiveDate> {
     }
 }
 
-/// `date_format(x, pattern)` (MySQL patterns) or `format_datetime(x, pattern)` (Joda).
+/// A named zone's abbreviation at `utc` (`PDT`, `JST`; the tz database's, which is `-03` where
+/// Java may say `BRT`); UTC's is `UTC`, an offset's none.
+fn short_name(id: &str, utc: &NaiveDateTime) -> Option<String> {
+    use chrono_tz::OffsetName;
+    let tz = id.parse::<chrono_tz::Tz>().ok()?;
+    Some(chrono::TimeZone::offset_from_utc_datetime(&tz, utc).abbreviation()?.to_string())
+}
+
+/// `date_format(x, pattern)` (MySQL patterns) or `format_datetime(x, pattern)` (Joda, whose
+/// zone letters read the value's zone).
 fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
     let values = datetimes(&args[0])?;
     let patterns = strings(&args[1])?;
+    let zoned = match args[0].data_type() {
+        DataType::Timestamp(_, Some(z)) if joda => {
+            let micros = cast(&args[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+            Some((z.parse::<arrow::array::timezone::Tz>()?, super::zone::zone(z)?, micros))
+        }
+        _ => None,
+    };
     let mut out = StringBuilder::with_capacity(values.len(), values.len() * 10);
     let mut text = String::new();
     for (i, v) in values.into_iter().enumerate() {
@@ -465,8 +503,18 @@ fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
             (Some(d), true) => {
                 let p = patterns.value(i);
                 text.clear();
-                let written =
-                    if joda { pattern::joda_format(&d, p, &mut text) } else { pattern::mysql_format(&d, p, &mut text) };
+                let written = match &zoned {
+                    _ if !joda => pattern::mysql_format(&d, p, &mut text),
+                    None => pattern::joda_format(&d, &pattern::UTC, p, &mut text),
+                    Some((tz, id, micros)) => {
+                        let utc = micros.as_primitive::<TimestampMicrosecondType>().value(i);
+                        let utc = DateTime::from_timestamp_micros(utc).unwrap_or_default().naive_utc();
+                        let at = chrono::TimeZone::from_utc_datetime(tz, &utc);
+                        let short = short_name(id, &utc).unwrap_or_else(|| at.format("%:z").to_string());
+                        let offset = (d - utc).num_seconds() as i32;
+                        pattern::joda_format(&d, &pattern::JodaZone { id, offset, short: &short }, p, &mut text)
+                    }
+                };
                 written.map_err(|e| exec_datafusion_err!("{e}"))?;
                 out.append_value(&text);
             }
@@ -516,6 +564,14 @@ pub fn functions() -> Vec<ScalarUDF> {
 }
 
 /// A date or timestamp argument (a NULL as a date).
+/// `temporal`'s types or a time (`date_add`, `date_diff` and `date_trunc` take times too).
+fn temporal_or_time(name: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        DataType::Time32(_) | DataType::Time64(_) => Ok(t.clone()),
+        _ => temporal(name, t),
+    }
+}
+
 fn temporal(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Date32 | DataType::Timestamp(_, _) => Ok(t.clone()),
@@ -554,7 +610,7 @@ date_function!(
     DateDiff, "date_diff",
     |t| {
         arity("date_diff", t, 3..=3)?;
-        let (a, b) = (temporal("date_diff", &t[1])?, temporal("date_diff", &t[2])?);
+        let (a, b) = (temporal_or_time("date_diff", &t[1])?, temporal_or_time("date_diff", &t[2])?);
         let common = if a == b { a } else { DataType::Timestamp(TimeUnit::Microsecond, None) };
         Ok(vec![varchar("date_diff", &t[0])?, common.clone(), common])
     },
@@ -566,7 +622,7 @@ date_function!(
     DateAdd, "date_add",
     |t| {
         arity("date_add", t, 3..=3)?;
-        Ok(vec![varchar("date_add", &t[0])?, bigint("date_add", &t[1])?, temporal("date_add", &t[2])?])
+        Ok(vec![varchar("date_add", &t[0])?, bigint("date_add", &t[1])?, temporal_or_time("date_add", &t[2])?])
     },
     |t| t[2].clone(),
     |a| date_add(&a)
@@ -576,7 +632,7 @@ date_function!(
     DateTrunc, "date_trunc",
     |t| {
         arity("date_trunc", t, 2..=2)?;
-        Ok(vec![varchar("date_trunc", &t[0])?, temporal("date_trunc", &t[1])?])
+        Ok(vec![varchar("date_trunc", &t[0])?, temporal_or_time("date_trunc", &t[1])?])
     },
     |t| t[1].clone(),
     |a| date_trunc(&a)

@@ -81,6 +81,13 @@ pub fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime, String> {
             }
             Piece::Spec(spec) => spec,
         };
+        // `.%f` is a fraction of a second, as many digits as written (`1.1` is 1.100 s);
+        // chrono's `%f` would read them as nanoseconds.
+        if spec == 'f' && strftime.ends_with('.') {
+            strftime.pop();
+            strftime.push_str("%.f");
+            continue;
+        }
         strftime.push_str(match spec {
             'a' => "%a",
             'b' => "%b",
@@ -199,8 +206,23 @@ fn joda_pieces(pattern: &str) -> Vec<Joda> {
     out
 }
 
-/// `dt` formatted with a Joda-Time pattern, as Trino's `format_datetime` does.
-pub fn joda_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Result<(), String> {
+/// The zone a formatted value is in: its id as Trino names it (`UTC`, `+07:09`,
+/// `America/Sao_Paulo`), its offset from UTC then, and that offset's short name.
+pub struct JodaZone<'a> {
+    /// What `ZZZ` prints.
+    pub id: &'a str,
+    /// Seconds east of UTC, what `Z` and `ZZ` print.
+    pub offset: i32,
+    /// What `z` prints (the tz database's abbreviation: `-03` where Java may say `BRT`).
+    pub short: &'a str,
+}
+
+/// UTC, the zone of a timestamp without one (Trino formats those in UTC).
+pub const UTC: JodaZone<'static> = JodaZone { id: "UTC", offset: 0, short: "UTC" };
+
+/// `dt` (a local time in `zone`) formatted with a Joda-Time pattern, as Trino's
+/// `format_datetime` does.
+pub fn joda_format(dt: &NaiveDateTime, zone: &JodaZone, pattern: &str, out: &mut String) -> Result<(), String> {
     for piece in joda_pieces(pattern) {
         let (c, n) = match piece {
             Joda::Literal(text) => {
@@ -239,6 +261,14 @@ pub fn joda_format(dt: &NaiveDateTime, pattern: &str, out: &mut String) -> Resul
                 digits.extend(std::iter::repeat_n('0', n.saturating_sub(9)));
                 digits
             }
+            // Joda: `Z` +0709, `ZZ` +07:09 (no `Z` for UTC when printing), `ZZZ` the zone's id.
+            'Z' if n >= 3 => zone.id.to_string(),
+            'Z' => {
+                let (sign, minutes) = (if zone.offset < 0 { '-' } else { '+' }, zone.offset.abs() / 60);
+                let separator = if n == 2 { ":" } else { "" };
+                format!("{sign}{:02}{separator}{:02}", minutes / 60, minutes % 60)
+            }
+            'z' if n < 4 => zone.short.to_string(),
             other => return Err(format!("Joda pattern letter {other:?} not supported")),
         };
         out.push_str(&text);
@@ -435,7 +465,7 @@ mod tests {
 
     fn joda(t: &NaiveDateTime, pattern: &str) -> Result<String, String> {
         let mut out = String::new();
-        joda_format(t, pattern, &mut out).map(|_| out)
+        joda_format(t, &UTC, pattern, &mut out).map(|_| out)
     }
 
     fn at(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> NaiveDateTime {
@@ -466,7 +496,12 @@ mod tests {
             joda(&t, "dd/MM/yy 'às' h:mm a, EEEE, MMMM (D) ''x''").unwrap(),
             "04/02/22 às 7:05 AM, Friday, February (35) '2022'"
         );
-        assert!(joda(&t, "zzz").is_err());
+        assert!(joda(&t, "zzzz").is_err());
+        assert_eq!(joda(&t, "Z|ZZ|ZZZ|z").unwrap(), "+0000|+00:00|UTC|UTC");
+        let mut out = String::new();
+        let zone = JodaZone { id: "America/Sao_Paulo", offset: -3 * 3600 - 30 * 60, short: "-03" };
+        joda_format(&t, &zone, "Z ZZ ZZZZ z", &mut out).unwrap();
+        assert_eq!(out, "-0330 -03:30 America/Sao_Paulo -03");
     }
 
     #[test]

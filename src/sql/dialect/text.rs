@@ -95,8 +95,13 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
             let digits = super::precision::natural(unit) as usize;
             let instant = nanos(array, row);
             let zone = super::zone::zone(zone).unwrap_or_else(|_| zone.clone());
-            match super::zone::local(instant, &zone).and_then(|t| t.and_utc().timestamp_nanos_opt()) {
-                Some(local) => write!(out, "{} {zone}", timestamp(local as i128, digits)).unwrap(),
+            // In i128 nanoseconds: a millisecond timestamp reaches years i64 nanoseconds do not.
+            let local = super::zone::local(instant, &zone).map(|t| {
+                let t = t.and_utc();
+                t.timestamp() as i128 * 1_000_000_000 + t.timestamp_subsec_nanos() as i128
+            });
+            match local {
+                Some(local) => write!(out, "{} {zone}", timestamp(local, digits)).unwrap(),
                 None => write!(out, "{} UTC", timestamp(instant, digits)).unwrap(),
             }
         }

@@ -52,12 +52,18 @@ pub fn functions() -> Vec<ScalarUDF> {
     ]
 }
 
-/// A zone as Trino names it: UTC for any zero offset, else as written (`+02:00`,
-/// `America/Sao_Paulo`); an error names a zone neither an offset nor in the tz database.
+/// A zone as Trino names it: UTC for any zero offset, an offset as `+HH:MM` however it was
+/// written (`+13`, `-0330`), a name as written (`America/Sao_Paulo`); an error names a zone
+/// neither an offset nor in the tz database.
 pub fn zone(name: &str) -> Result<Arc<str>> {
     let name = name.trim();
-    if matches!(name, "Z" | "UTC" | "+00:00" | "-00:00" | "+0000" | "+00" | "Etc/UTC" | "UCT" | "Zulu") {
+    if matches!(name, "Z" | "UTC" | "Etc/UTC" | "UCT" | "Zulu") {
         return Ok(SESSION.into());
+    }
+    if name.starts_with(['+', '-']) {
+        if let Some((seconds, "")) = super::pattern::utc_offset(name) {
+            return Ok(if seconds == 0 { SESSION.into() } else { offset(i64::from(seconds / 60)).into() });
+        }
     }
     match Tz::from_str(name) {
         Ok(_) => Ok(name.into()),

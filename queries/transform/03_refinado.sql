@@ -27,7 +27,7 @@ SELECT
         AS dias_ate_fim_ano,
     date_part('day', data_pregao) <= 5 AS eh_inicio_mes,
     data_vencimento,
-    CAST(data_vencimento AS INT) - CAST(data_pregao AS INT) AS dias_ate_vencimento,
+    CAST(date_diff('day', data_pregao, data_vencimento) AS INT) AS dias_ate_vencimento,
     CAST(preco_fechamento - preco_abertura AS DOUBLE) / CAST(nullif(preco_abertura, 0) AS DOUBLE) * 100
         AS variacao_percentual_dia,
     CAST(preco_maximo - preco_minimo AS DOUBLE) / nullif(CAST(preco_medio_ponderado AS DOUBLE) * fator_cotacao, 0)

@@ -164,8 +164,7 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
                     out.push(',');
                 }
                 // DataFusion names an unnamed field c0, c1, ...; Trino's key for it is empty.
-                let unnamed =
-                    f.name().strip_prefix('c').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                let unnamed = super::shared::unnamed_field(f.name()).is_some();
                 out.push_str(&Value::String(if unnamed { String::new() } else { f.name().clone() }).to_string());
                 out.push(':');
                 write(out, f, s.column(i).as_ref(), row)?;
@@ -181,9 +180,16 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
         | DataType::UInt16
         | DataType::UInt32
         | DataType::UInt64
-        | DataType::Float32
-        | DataType::Float64
         | DataType::Decimal128(..) => out.push_str(&text::value(array, row, Double::Shown).unwrap_or_default()),
+        DataType::Float32 | DataType::Float64 => {
+            // NaN and the infinities are no JSON numbers: Trino's writer quotes them ("NaN").
+            let number = text::value(array, row, Double::Shown).unwrap_or_default();
+            if number.ends_with(|c: char| c.is_ascii_digit()) {
+                out.push_str(&number)
+            } else {
+                out.push_str(&Value::String(number).to_string())
+            }
+        }
         other => return exec_err!("Cannot cast {} to JSON", super::scalar::trino_type(other)),
     }
     Ok(())
@@ -343,12 +349,18 @@ fn scalar(v: &Value, target: &DataType) -> Result<String> {
         Value::Bool(b) if target.is_numeric() => (if *b { "1" } else { "0" }).into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) if target == &DataType::Boolean => (n.as_f64() != Some(0.0)).to_string(),
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i.to_string(),
-            // A fraction to an integer rounds half up (Java's Math.round).
-            (None, Some(f)) if target.is_integer() => (f + 0.5).floor().to_string(),
-            (None, Some(f)) if target == &DataType::Utf8 => {
-                text::value(&arrow::array::Float64Array::from(vec![f]), 0, Double::Shown).unwrap_or_default()
+        Value::Number(n) => match (n.is_i64() || n.is_u64(), n.as_f64()) {
+            // A whole number keeps its digits (12345678901234567890 to text is itself).
+            (true, _) => n.to_string(),
+            // A fraction to an integer rounds half up (Java's Math.round), exactly: the double
+            // 1234567890123456789.0 is 1234567890123456768.
+            (false, Some(f)) if target.is_integer() => {
+                let rounded = (f + 0.5).floor();
+                if rounded.abs() < 9.2e18 { (rounded as i64).to_string() } else { rounded.to_string() }
+            }
+            // A fraction to text is the double's cast spelling (12.3 is 1.23E1), as Trino's.
+            (false, Some(f)) if matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
+                text::value(&arrow::array::Float64Array::from(vec![f]), 0, Double::Cast).unwrap_or_default()
             }
             _ => n.to_string(),
         },

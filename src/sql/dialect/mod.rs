@@ -16,7 +16,8 @@
 //!   `zone` (timestamps with a time zone);
 //!   aggregates in `aggregate` (rewritten into DataFusion's own while the plan is simplified,
 //!   so they run as fast as the native form), `map`, `accumulate` and `percentile`;
-//! - analyzer rules once types are coerced: exact arithmetic that fails on overflow
+//! - analyzer rules once types are coerced: casts Trino has none of refused
+//!   (`refused_casts`), exact arithmetic that fails on overflow
 //!   (`overflow`), casts to and from JSON (`json_cast`; `types` plans Trino's `JSON`, `MAP(K, V)` and
 //!   `TIMESTAMP WITH TIME ZONE`), casts between rows by position (`row_cast`), Trino's decimal scales and roundings (`decimal`), NaN comparisons (`nan`),
 //!   a timestamp's precision where Trino keeps it (`precision`), Trino's spelling of
@@ -44,6 +45,7 @@ mod overflow;
 mod pattern;
 mod percentile;
 mod precision;
+mod refused_casts;
 mod regexp;
 mod row_cast;
 mod scalar;
@@ -160,6 +162,7 @@ fn register(ctx: &SessionContext) {
     ctx.register_udaf(overflow::checked_sum());
     ctx.register_udaf(decimal::avg());
     // Before the rules that read casts (decimal scales, `CAST(x AS VARCHAR)`'s spelling).
+    ctx.add_analyzer_rule(Arc::new(refused_casts::RefusedCasts));
     ctx.add_analyzer_rule(Arc::new(json_cast::JsonCasts));
     ctx.add_analyzer_rule(Arc::new(row_cast::RowCasts));
     ctx.add_analyzer_rule(Arc::new(zone::LocalTimes));

@@ -252,7 +252,13 @@ pub fn trino_type(t: &DataType) -> String {
             _ => "map".into(),
         },
         DataType::Struct(fields) => {
-            let inner: Vec<String> = fields.iter().map(|f| format!("{} {}", f.name(), field_type(f))).collect();
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|f| match super::shared::unnamed_field(f.name()) {
+                    Some(_) => field_type(f),
+                    None => format!("{} {}", f.name(), field_type(f)),
+                })
+                .collect();
             format!("row({})", inner.join(", "))
         }
         DataType::Dictionary(_, v) => trino_type(v),

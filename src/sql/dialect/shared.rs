@@ -72,6 +72,12 @@ fn walk(
     .map(|t| t.data)
 }
 
+/// The position of a row's unnamed field (DataFusion names them c0, c1, ...; Trino leaves them
+/// unnamed), or `None` for a named one.
+pub fn unnamed_field(name: &str) -> Option<usize> {
+    name.strip_prefix('c').filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
+}
+
 /// A `CAST` or `TRY_CAST`: what is cast, to which field, and whether it is a `TRY_CAST`.
 pub fn cast_of(e: &Expr) -> Option<(&Expr, &arrow::datatypes::FieldRef, bool)> {
     use datafusion::logical_expr::{Cast, TryCast};

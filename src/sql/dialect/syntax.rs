@@ -139,7 +139,7 @@ impl Dialect for Athena {
 pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
-    let sql = nested_row_types(&sql);
+    let sql = row_types(&sql);
     let sql = quantified_values(&sql);
     let sql = bare_values(&sql);
     let sql = bare_trim(&sql);
@@ -233,31 +233,59 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
     edited(sql, swaps)
 }
 
-/// Trino's `ROW(name type, ...)` types nested in one another (`ROW(x INTEGER, y ROW(z
-/// VARCHAR))`), which the parser cannot read, as `STRUCT<name type, ...>`; a row type alone
-/// is read by [`row_type`]. A row type opens with a name and a type (`ROW(x INTEGER`), the row
-/// constructor with an expression (`ROW(1, 'a')`, `ROW(x, y)`).
-fn nested_row_types(sql: &str) -> std::borrow::Cow<'_, str> {
-    if sql.to_ascii_uppercase().matches("ROW").count() < 2 {
+/// Trino's `ROW(...)` types as the `STRUCT<...>` the parser reads: it keeps a lone
+/// `ROW(name type, ...)` as a custom type's words (commas and parentheses lost), so neither a
+/// row type nested in another (`ROW(x INTEGER, y ROW(z VARCHAR))`), nor one of unnamed fields
+/// (`ROW(INTEGER, ARRAY(INTEGER))`), nor a field of a type of several words could be read. A
+/// `ROW(` is a type where a row constructor cannot be: opening with a name and a type
+/// (`ROW(x INTEGER`; a constructor opens with an expression, `ROW(1, 'a')`, `ROW(x, y)`), after
+/// `AS` (`CAST(v AS ROW(...))`), as an array's element type (`ARRAY(ROW(...))`, already
+/// `ARRAY<ROW(...)>` here) or a map's, or inside another row type.
+fn row_types(sql: &str) -> std::borrow::Cow<'_, str> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    if !sql.to_ascii_uppercase().contains("ROW") {
         return sql.into();
     }
     let Some(tokens) = tokens(sql) else { return sql.into() };
     let word = |i: usize| matches!(tokens.get(i).map(|t| &t.token), Some(Token::Word(_)));
-    // Each row type: where `ROW` is and where its parenthesis closes.
-    let mut rows = Vec::new();
+    let keyword =
+        |i: usize, k: Keyword| matches!(tokens.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.keyword == k);
+    // Each `ROW(`: where it is, where its parenthesis closes, and whether it is surely a type.
+    let mut rows: Vec<(usize, usize, bool)> = Vec::new();
     for i in 0..tokens.len() {
-        let opens = bare_word(&tokens, i).as_deref() == Some("ROW")
-            && tokens.get(i + 1).map(|t| &t.token) == Some(&Token::LParen)
-            && word(i + 2)
-            && word(i + 3);
-        if let Some((_, close)) = opens.then(|| call_arguments(&tokens, i + 1)).flatten() {
-            rows.push((i, close));
+        if bare_word(&tokens, i).as_deref() != Some("ROW")
+            || tokens.get(i + 1).map(|t| &t.token) != Some(&Token::LParen)
+        {
+            continue;
         }
+        let Some((_, close)) = call_arguments(&tokens, i + 1) else { continue };
+        let element = i >= 2 && tokens[i - 1].token == Token::Lt && keyword(i - 2, Keyword::ARRAY);
+        // A map type's key or value (`MAP(VARCHAR, ROW(...))`): the map function takes arrays.
+        let mut depth = 0;
+        let opener = (0..i).rev().find(|&j| {
+            match tokens[j].token {
+                Token::RParen | Token::RBracket => depth += 1,
+                Token::LParen | Token::LBracket if depth == 0 => return true,
+                Token::LParen | Token::LBracket => depth -= 1,
+                _ => {}
+            }
+            false
+        });
+        let in_map = opener.is_some_and(|j| j >= 1 && bare_word(&tokens, j - 1).as_deref() == Some("MAP"));
+        let typed = (word(i + 2) && word(i + 3)) || (i >= 1 && keyword(i - 1, Keyword::AS)) || element || in_map;
+        rows.push((i, close, typed));
     }
-    let nested =
-        |&(i, close): &(usize, usize)| rows.iter().any(|&(j, end)| (j > i && end < close) || (i > j && close < end));
+    // A `ROW(` inside a row type is a type too.
+    loop {
+        let inside = |i: usize| rows.iter().any(|&(j, end, typed)| typed && j < i && i < end);
+        let more: Vec<usize> = (0..rows.len()).filter(|&k| !rows[k].2 && inside(rows[k].0)).collect();
+        if more.is_empty() {
+            break;
+        }
+        more.into_iter().for_each(|k| rows[k].2 = true);
+    }
     let mut edits = Vec::new();
-    for &(i, close) in rows.iter().filter(|r| nested(r)) {
+    for &(i, close, _) in rows.iter().filter(|r| r.2) {
         edits.push((tokens[i].span.start, Edit::Insert("STRUCT".into())));
         edits.push((tokens[i].span.start, Edit::Blank(tokens[i].span.end)));
         edits.push((tokens[i + 1].span.start, Edit::Swap('<')));

@@ -30,7 +30,7 @@ use super::function::{Args, Function, udf};
 pub enum Double {
     /// As a result shows it (Java's `Double.toString`): `17.1`, `1.0E10`, `1.0E-4`.
     Shown,
-    /// As `CAST(x AS VARCHAR)` spells it: always scientific, `1.71E1`, `0.0E0`.
+    /// As `CAST(x AS VARCHAR)` spells it: always scientific, `1.71E1`, `0E0`.
     Cast,
 }
 
@@ -186,7 +186,7 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
                 }
                 // An anonymous ROW's fields are field0, field1, ... in Trino.
                 let name = field.name();
-                match name.strip_prefix('c').filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) {
+                match super::shared::unnamed_field(name) {
                     Some(n) => write!(out, "field{n}=").unwrap(),
                     None => write!(out, "{name}=").unwrap(),
                 }
@@ -237,8 +237,12 @@ fn spell(nan: bool, infinite: bool, negative: bool, zero: bool, shortest: &str, 
     let (first, rest) = digits.split_at(1);
     let rest = if rest.is_empty() { "0" } else { rest };
     let scientific = format!("{sign}{first}.{rest}E{exponent}");
-    if double == Double::Cast || zero {
-        return if zero && double == Double::Shown { format!("{sign}0.0") } else { scientific };
+    if zero {
+        // Trino's cast spells a zero 0E0 (-0E0), not 0.0E0.
+        return if double == Double::Shown { format!("{sign}0.0") } else { format!("{sign}0E0") };
+    }
+    if double == Double::Cast {
+        return scientific;
     }
     // Java writes 10^-3 <= |v| < 10^7 without an exponent.
     if !(-3..7).contains(&exponent) {
@@ -384,7 +388,7 @@ mod tests {
         assert_eq!(shown(f64::NEG_INFINITY), "-Infinity");
         assert_eq!(cast(17.1), "1.71E1");
         assert_eq!(cast(1.0), "1.0E0");
-        assert_eq!(cast(0.0), "0.0E0");
+        assert_eq!(cast(0.0), "0E0");
         assert_eq!(cast(-0.5), "-5.0E-1");
         assert_eq!(cast(f64::INFINITY), "Infinity");
         // Java's two digits at least: the nearest two, not the shortest one padded.

@@ -48,6 +48,18 @@ fn plan(t: &SqlType) -> Option<Field> {
         SqlType::Array(ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::Parenthesis(inner)) => {
             plain(DataType::List(Arc::new(plan(inner)?.with_name("item"))))
         }
+        // A row (a map's value): an unnamed field is c0, c1, ... as DataFusion names them.
+        SqlType::Struct(fields, _) => {
+            let fields: Option<Vec<Field>> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let name = f.field_name.as_ref().map_or_else(|| format!("c{i}"), |n| n.value.clone());
+                    Some(plan(&f.field_type)?.with_name(name))
+                })
+                .collect();
+            plain(DataType::Struct(fields?.into()))
+        }
         SqlType::Varchar(_) | SqlType::Char(_) | SqlType::Text | SqlType::String(_) => plain(DataType::Utf8),
         SqlType::Boolean | SqlType::Bool => plain(DataType::Boolean),
         SqlType::TinyInt(_) => plain(DataType::Int8),

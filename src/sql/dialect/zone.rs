@@ -60,10 +60,10 @@ pub fn zone(name: &str) -> Result<Arc<str>> {
     if matches!(name, "Z" | "UTC" | "Etc/UTC" | "UCT" | "Zulu") {
         return Ok(SESSION.into());
     }
-    if name.starts_with(['+', '-']) {
-        if let Some((seconds, "")) = super::pattern::utc_offset(name) {
-            return Ok(if seconds == 0 { SESSION.into() } else { offset(i64::from(seconds / 60)).into() });
-        }
+    if name.starts_with(['+', '-'])
+        && let Some((seconds, "")) = super::pattern::utc_offset(name)
+    {
+        return Ok(if seconds == 0 { SESSION.into() } else { offset(i64::from(seconds / 60)).into() });
     }
     match Tz::from_str(name) {
         Ok(_) => Ok(name.into()),

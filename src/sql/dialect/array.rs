@@ -59,6 +59,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(ContainsSequence),
         udf(Cardinality),
         udf(ArraysOverlap),
+        udf(ArrayJoin),
     ]
 }
 
@@ -97,8 +98,19 @@ fn range(list: &ListArray, i: usize) -> Option<Range<usize>> {
     list.is_valid(i).then(|| offsets[i] as usize..offsets[i + 1] as usize)
 }
 
-/// SQL's `=`: NULL when either side is, NaN equal to nothing.
+/// SQL's `=`: NULL when either side is, NaN equal to nothing; arrays, maps and rows equal when
+/// their encoded rows are (Arrow's `eq` compares no nested values).
 fn equal(left: &ArrayRef, right: &dyn Datum) -> Result<BooleanArray> {
+    if left.data_type().is_nested() {
+        let (right, scalar) = right.get();
+        let right = arrow::array::make_array(right.to_data());
+        let encoded = rows(&[left.clone(), right.clone()])?;
+        let (l, r) = (&encoded[0], &encoded[1]);
+        let at = |i: usize| if scalar { 0 } else { i };
+        return Ok((0..left.len())
+            .map(|i| (left.is_valid(i) && right.is_valid(at(i))).then(|| l.row(i) == r.row(at(i))))
+            .collect());
+    }
     let hits = eq(left, right)?;
     Ok(match not_nan(left.as_ref()) {
         Some(keep) => BooleanArray::new(hits.values() & &keep, hits.nulls().cloned()),
@@ -212,6 +224,83 @@ impl Function for Contains {
             })
             .collect();
         Ok(Arc::new(out))
+    }
+}
+
+/// `array_join(array, delimiter[, null_replacement])`: the elements as `CAST(x AS VARCHAR)`
+/// spells them (`1.0E0`, `Infinity`, a timestamp with its precision, a JSON string without its
+/// quotes), NULL elements left out unless replaced. Arrays, maps and rows have no such cast.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayJoin;
+
+impl Function for ArrayJoin {
+    fn name(&self) -> &'static str {
+        "array_join"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=3)?;
+        let list = match &t[0] {
+            // As it is: an element's field says whether it is JSON or a timestamp's precision.
+            DataType::List(f) if f.data_type().is_nested() => {
+                return plan_err!("array_join: {} cannot be cast to varchar", super::scalar::trino_type(f.data_type()));
+            }
+            DataType::List(_) => t[0].clone(),
+            other => array(self.name(), other)?,
+        };
+        let text = |t: &DataType| super::shared::varchar(self.name(), t);
+        Ok(std::iter::once(Ok(list)).chain(t[1..].iter().map(text)).collect::<Result<_>>()?)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let DataType::List(item) = args.field(0).data_type() else { return exec_err!("array_join expects an array") };
+        let json = super::json_cast::is_json(item);
+        let values = list.values();
+        // Each element spelled once, whatever the rows.
+        let spelled: Vec<Option<String>> = (0..values.len())
+            .map(|j| {
+                let text = super::text::cell(item, values.as_ref(), j, super::text::Double::Cast)?;
+                if !json {
+                    return Some(text);
+                }
+                match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(serde_json::Value::Null) => None,
+                    Ok(serde_json::Value::String(s)) => Some(s),
+                    _ => Some(text),
+                }
+            })
+            .collect();
+        let delimiters = args.column(1)?;
+        let delimiters = delimiters.as_string::<i32>();
+        let replacements = if args.len() > 2 { Some(args.column(2)?) } else { None };
+        let replacements = replacements.as_ref().map(|r| r.as_string::<i32>());
+        let mut out = arrow::array::StringBuilder::with_capacity(args.rows, values.len() * 4);
+        let mut line = String::new();
+        for i in 0..args.rows {
+            let replacement = match replacements {
+                Some(r) if r.is_null(i) => None,
+                Some(r) => Some(Some(r.value(i))),
+                None => Some(None),
+            };
+            let (Some(r), false, Some(replacement)) = (range(list, i), delimiters.is_null(i), replacement) else {
+                out.append_null();
+                continue;
+            };
+            line.clear();
+            let mut first = true;
+            for text in spelled[r].iter().filter_map(|t| t.as_deref().or(replacement)) {
+                if !first {
+                    line.push_str(delimiters.value(i));
+                }
+                line.push_str(text);
+                first = false;
+            }
+            out.append_value(&line);
+        }
+        Ok(Arc::new(out.finish()))
     }
 }
 
@@ -374,6 +463,43 @@ impl FunctionRewrite for ExtremeOfRow {
             }
             _ => Ok(Transformed::no(expr)),
         }
+    }
+}
+
+/// `array || element` and `element || array` of another type than the array's elements
+/// (`ARRAY[2.0, 3.11] || 1.0`: decimal(3, 2) and decimal(2, 1)) planned as the concatenation
+/// of two arrays, whose common type DataFusion finds where `array_append` finds none. Asked
+/// before DataFusion's own planner of `||`, which fails while it plans.
+#[derive(Debug)]
+pub struct ElementConcat;
+
+impl datafusion::logical_expr::planner::ExprPlanner for ElementConcat {
+    fn plan_binary_op(
+        &self,
+        expr: datafusion::logical_expr::planner::RawBinaryExpr,
+        schema: &DFSchema,
+    ) -> Result<datafusion::logical_expr::planner::PlannerResult<datafusion::logical_expr::planner::RawBinaryExpr>>
+    {
+        use datafusion::functions_nested::expr_fn::{array_concat, make_array};
+        use datafusion::logical_expr::planner::PlannerResult;
+        use datafusion::sql::sqlparser::ast::BinaryOperator;
+        if expr.op != BinaryOperator::StringConcat {
+            return Ok(PlannerResult::Original(expr));
+        }
+        let (Ok(left), Ok(right)) = (expr.left.get_type(schema), expr.right.get_type(schema)) else {
+            return Ok(PlannerResult::Original(expr));
+        };
+        let differs = |list: &DataType, value: &DataType| {
+            element(list).is_some_and(|e| &e != value && !e.is_null() && !value.is_null() && element(value).is_none())
+        };
+        let pair = if differs(&left, &right) {
+            vec![expr.left.clone(), make_array(vec![expr.right.clone()])]
+        } else if differs(&right, &left) {
+            vec![make_array(vec![expr.left.clone()]), expr.right.clone()]
+        } else {
+            return Ok(PlannerResult::Original(expr));
+        };
+        Ok(PlannerResult::Planned(array_concat(pair)))
     }
 }
 

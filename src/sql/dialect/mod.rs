@@ -107,7 +107,10 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
     // undone before type coercion casts to it.
     let mut rules = datafusion::optimizer::Analyzer::new().rules;
     rules.insert(0, Arc::new(float_decimal::FloatOverDecimalRows));
-    let state = state.with_analyzer_rules(rules).with_type_planner(Arc::new(types::TrinoTypes));
+    let mut state = state.with_analyzer_rules(rules).with_type_planner(Arc::new(types::TrinoTypes));
+    if let Some(planners) = state.expr_planners() {
+        planners.insert(0, Arc::new(array::ElementConcat));
+    }
     let ctx = SessionContext::new_with_state(state.build());
     register(&ctx);
     ctx

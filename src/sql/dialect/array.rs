@@ -248,7 +248,7 @@ impl Function for ArrayJoin {
             other => array(self.name(), other)?,
         };
         let text = |t: &DataType| super::shared::varchar(self.name(), t);
-        Ok(std::iter::once(Ok(list)).chain(t[1..].iter().map(text)).collect::<Result<_>>()?)
+        std::iter::once(Ok(list)).chain(t[1..].iter().map(text)).collect()
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)

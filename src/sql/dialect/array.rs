@@ -421,17 +421,51 @@ impl Function for Extreme {
             values => extreme_positions(values, list, self.max),
             DataType::Null => return Ok(new_null_array(args.ret, args.rows)),
             _ => {
-                // Other types by their rank in the batch's sorted values.
-                let order = arrow::compute::sort_to_indices(values, Some(SortOptions::default()), None)?;
-                let mut ranks = vec![0u32; values.len()];
-                for (rank, &j) in order.values().iter().enumerate() {
-                    ranks[j as usize] = rank as u32;
+                // Other types by their rank in the batch's values in order (an array or a row
+                // by its encoded row); one holding a NaN ranks as NaN, passed over as a NaN is.
+                let order: Vec<usize> = if values.data_type().is_nested() {
+                    let encoded = rows(std::slice::from_ref(values))?;
+                    let mut order: Vec<usize> = (0..values.len()).collect();
+                    order.sort_by(|&a, &b| encoded[0].row(a).cmp(&encoded[0].row(b)));
+                    order
+                } else {
+                    let sorted = arrow::compute::sort_to_indices(values, Some(SortOptions::default()), None)?;
+                    sorted.values().iter().map(|&j| j as usize).collect()
+                };
+                let nan = nan_inside(values.as_ref());
+                let mut ranks = vec![0f64; values.len()];
+                for (rank, &j) in order.iter().enumerate() {
+                    ranks[j] = if nan.as_ref().is_some_and(|n| n[j]) { f64::NAN } else { rank as f64 };
                 }
-                let ranks = UInt32Array::new(ranks.into(), values.logical_nulls());
+                let ranks = arrow::array::Float64Array::new(ranks.into(), values.logical_nulls());
                 extreme_positions(&ranks, list, self.max)
             }
         );
         Ok(take(values, &UInt32Array::from(picks), None)?)
+    }
+}
+
+/// Whether each value holds a NaN at any depth of its arrays and rows (`None`: none can).
+fn nan_inside(values: &dyn Array) -> Option<Vec<bool>> {
+    match values.data_type() {
+        DataType::Float64 | DataType::Float32 => {
+            Some(not_nan(values)?.iter().enumerate().map(|(j, keep)| !keep && values.is_valid(j)).collect())
+        }
+        DataType::Struct(_) => {
+            let s = values.as_struct();
+            let mut out: Option<Vec<bool>> = None;
+            for child in s.columns().iter().filter_map(|c| nan_inside(c.as_ref())) {
+                let acc = out.get_or_insert_with(|| vec![false; values.len()]);
+                acc.iter_mut().zip(child).for_each(|(a, c)| *a |= c);
+            }
+            out
+        }
+        DataType::List(_) => {
+            let list = values.as_list::<i32>();
+            let inner = nan_inside(list.values().as_ref())?;
+            Some((0..list.len()).map(|i| range(list, i).is_some_and(|r| inner[r].iter().any(|&n| n))).collect())
+        }
+        _ => None,
     }
 }
 
@@ -450,15 +484,19 @@ impl FunctionRewrite for ExtremeOfRow {
         "athena_extreme_of_row"
     }
 
-    fn rewrite(&self, expr: Expr, _: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
+    fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
         let Expr::ScalarFunction(f) = &expr else { return Ok(Transformed::no(expr)) };
         let by = match f.func.name() {
             "array_max" => &self.greatest,
             "array_min" => &self.least,
             _ => return Ok(Transformed::no(expr)),
         };
+        // Arrays and rows stay with the kernel: `greatest` compares no nested values.
+        let scalar = |e: &Expr| e.get_type(schema).is_ok_and(|t| !t.is_nested());
         match f.args.as_slice() {
-            [Expr::ScalarFunction(inner)] if inner.func.name() == "make_array" && !inner.args.is_empty() => {
+            [Expr::ScalarFunction(inner)]
+                if inner.func.name() == "make_array" && !inner.args.is_empty() && inner.args.iter().all(scalar) =>
+            {
                 Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(by.clone(), inner.args.clone()))))
             }
             _ => Ok(Transformed::no(expr)),

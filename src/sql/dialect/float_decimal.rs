@@ -62,24 +62,57 @@ fn compares(op: Operator) -> bool {
     matches!(op, Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom)
 }
 
-/// Casts the decimals of a group to its floating type when it has one; whether it did.
+/// Casts the decimals of a group to its floating type when it has one, at any depth of arrays
+/// and rows (`ARRAY[ROW(1.0), ROW(nan())]` is an array of row(double)); whether it did.
 fn unify(exprs: Vec<&mut Expr>, schema: &DFSchema) -> bool {
     let types: Vec<Option<DataType>> = exprs.iter().map(|e| e.get_type(schema).ok()).collect();
-    let float = if types.contains(&Some(DataType::Float64)) {
-        DataType::Float64
-    } else if types.contains(&Some(DataType::Float32)) {
-        DataType::Float32
-    } else {
-        return false;
-    };
+    let Some(target) = types.iter().flatten().cloned().reduce(|a, b| merge(&a, &b)) else { return false };
     let mut changed = false;
     for (e, t) in exprs.into_iter().zip(types) {
-        if matches!(t, Some(DataType::Decimal128(..) | DataType::Decimal256(..))) {
-            *e = cast(e.clone(), float.clone());
+        let Some(t) = t else { continue };
+        let floated = adjust(&t, &target);
+        if floated != t {
+            *e = cast(e.clone(), floated);
             changed = true;
         }
     }
     changed
+}
+
+/// Where either type has a float, the float (a real when the other is no double); arrays and
+/// rows position by position.
+fn merge(a: &DataType, b: &DataType) -> DataType {
+    match (a, b) {
+        (DataType::List(fa), DataType::List(fb)) => {
+            DataType::List(Arc::new(fa.as_ref().clone().with_data_type(merge(fa.data_type(), fb.data_type()))))
+        }
+        (DataType::Struct(fa), DataType::Struct(fb)) if fa.len() == fb.len() => DataType::Struct(
+            fa.iter()
+                .zip(fb.iter())
+                .map(|(x, y)| x.as_ref().clone().with_data_type(merge(x.data_type(), y.data_type())))
+                .collect(),
+        ),
+        (DataType::Float64, _) | (_, DataType::Float64) => DataType::Float64,
+        (DataType::Float32, _) | (_, DataType::Float32) => DataType::Float32,
+        _ => a.clone(),
+    }
+}
+
+/// `t` with each decimal replaced by the float `target` has in its place.
+fn adjust(t: &DataType, target: &DataType) -> DataType {
+    match (t, target) {
+        (DataType::List(ft), DataType::List(fg)) => {
+            DataType::List(Arc::new(ft.as_ref().clone().with_data_type(adjust(ft.data_type(), fg.data_type()))))
+        }
+        (DataType::Struct(ft), DataType::Struct(fg)) if ft.len() == fg.len() => DataType::Struct(
+            ft.iter()
+                .zip(fg.iter())
+                .map(|(x, y)| x.as_ref().clone().with_data_type(adjust(x.data_type(), y.data_type())))
+                .collect(),
+        ),
+        (DataType::Decimal128(..) | DataType::Decimal256(..), DataType::Float64 | DataType::Float32) => target.clone(),
+        _ => t.clone(),
+    }
 }
 
 /// The same rule for the rows of `VALUES` and the inputs of a `UNION`, whose column types the

@@ -172,7 +172,9 @@ fn find(args: &Args) -> Result<Found> {
                 position[i] = j as i64 + 1;
             }
         }
-        let valid = |i: usize| needles.is_valid(i);
+        // A NULL needle (of any type: a NullArray has no null buffer) finds nothing.
+        let needle_nulls = needles.logical_nulls();
+        let valid = |i: usize| needle_nulls.as_ref().is_none_or(|n| n.is_valid(i));
         return Ok(Found {
             position: position.into_iter().enumerate().map(|(i, p)| valid(i).then_some(p)).collect(),
             has_null: vec![elements.null_count() > 0; rows],
@@ -182,10 +184,10 @@ fn find(args: &Args) -> Result<Found> {
     let list = column.as_list::<i32>();
     let hits = element_hits(list, args, 1)?;
     let nulls = list.values().logical_nulls();
-    let needles = args.column(1)?;
+    let needles = args.column(1)?.logical_nulls();
     let (mut position, mut has_null) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
     for i in 0..rows {
-        let Some(r) = range(list, i).filter(|_| needles.is_valid(i)) else {
+        let Some(r) = range(list, i).filter(|_| needles.as_ref().is_none_or(|n| n.is_valid(i))) else {
             position.push(None);
             has_null.push(false);
             continue;
@@ -341,11 +343,11 @@ impl Function for ArrayRemove {
         let column = args.column(0)?;
         let list = column.as_list::<i32>();
         let keep = !&element_hits(list, args, 1)?;
-        let needles = args.column(1)?;
+        let needles = args.column(1)?.logical_nulls();
         let mut lengths = Vec::with_capacity(args.rows);
         let mut valid = Vec::with_capacity(args.rows);
         for i in 0..args.rows {
-            let r = range(list, i).filter(|_| needles.is_valid(i));
+            let r = range(list, i).filter(|_| needles.as_ref().is_none_or(|n| n.is_valid(i)));
             valid.push(r.is_some());
             lengths.push(r.map_or(0, |r| keep.slice(r.start, r.len()).count_set_bits()));
         }

@@ -584,8 +584,8 @@ fn sort(array: &ArrayRef, comparator: Option<&LambdaArgument>) -> Result<ArrayRe
             let y = take(list.values.as_ref(), &UInt32Array::from(ys), None)?;
             let cmp = cast(&call(lambda, &[x, y], &UInt32Array::from(rows))?, &DataType::Int64)?;
             let cmp: &Int64Array = cmp.as_primitive();
-            if cmp.null_count() > 0 {
-                return exec_err!("array_sort: the comparator returned NULL; it must return -1, 0 or 1");
+            if cmp.null_count() > 0 || cmp.values().iter().any(|v| !(-1..=1).contains(v)) {
+                return exec_err!("Lambda comparator must return either -1, 0, or 1");
             }
             let mut order = Vec::with_capacity(list.values.len());
             let mut at = 0;

@@ -147,7 +147,19 @@ impl Function for ElementAt {
         let mut args = args.into_iter();
         let (container, key) = (args.next().expect("arity checked"), args.next().expect("arity checked"));
         let element = |a: Expr, i: Expr| Expr::ScalarFunction(ScalarFunction::new_udf(array_element_udf(), vec![a, i]));
-        Ok(ExprSimplifyResult::Simplified(if matches!(info.get_data_type(&container)?, DataType::Map(_, _)) {
+        let is_map = matches!(info.get_data_type(&container)?, DataType::Map(_, _));
+        // Index 0 is an error, not a missing element (Trino: "SQL array indices start at 1").
+        let literal = match &key {
+            Expr::Cast(c) => c.expr.as_ref(),
+            other => other,
+        };
+        if let Expr::Literal(v, _) = literal
+            && !is_map
+            && v.cast_to(&DataType::Int64).is_ok_and(|v| v == ScalarValue::Int64(Some(0)))
+        {
+            return exec_err!("SQL array indices start at 1");
+        }
+        Ok(ExprSimplifyResult::Simplified(if is_map {
             let values = Expr::ScalarFunction(ScalarFunction::new_udf(map_extract_udf(), vec![container, key]));
             element(values, lit(1_i64))
         } else {

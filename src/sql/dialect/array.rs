@@ -731,6 +731,8 @@ impl Function for Slice {
             }
             let len = r.len() as i64;
             let from = if start > 0 { start - 1 } else { len + start };
+            // A start before the array's first element (from its end) takes nothing, as Trino's.
+            let length = if from < 0 { 0 } else { length };
             let (from, to) = (from.clamp(0, len) as usize, (from + length).clamp(0, len) as usize);
             out.push(r.start + from..r.start + to.max(from));
         }

@@ -108,6 +108,10 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
     let mut rules = datafusion::optimizer::Analyzer::new().rules;
     rules.insert(0, Arc::new(float_decimal::FloatOverDecimalRows));
     let mut state = state.with_analyzer_rules(rules).with_type_planner(Arc::new(types::TrinoTypes));
+    // Trino sorts NULLs last in either direction (`ORDER BY x DESC` too), where DataFusion
+    // follows Postgres (NULL as the greatest value: first when descending).
+    let config = state.config().get_or_insert_with(datafusion::prelude::SessionConfig::new);
+    config.options_mut().sql_parser.default_null_ordering = "nulls_last".into();
     if let Some(planners) = state.expr_planners() {
         planners.insert(0, Arc::new(array::ElementConcat));
     }

@@ -636,10 +636,60 @@ pub fn rewrite(statement: &mut Statement) {
     match statement {
         Statement::Statement(s) => {
             let _ = s.visit(&mut Trino::default());
+            opposite_aggregate_orders(s);
         }
         Statement::Explain(e) => rewrite(&mut e.statement),
         _ => {}
     }
+}
+
+/// NULLs sort last either way here, as in Trino; but DataFusion runs two aggregates of one
+/// statement ordered opposite ways (`listagg(x) WITHIN GROUP (ORDER BY x)` beside `... ORDER
+/// BY x DESC`) only when one order is the other reversed, NULLs included. Such a statement's
+/// aggregate orders keep NULLs where reversing puts them (last ascending, first descending).
+fn opposite_aggregate_orders(statement: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{OrderByExpr, visit_expressions, visit_expressions_mut};
+    fn orders(f: &Function) -> impl Iterator<Item = &OrderByExpr> {
+        let clauses = match &f.args {
+            FunctionArguments::List(list) => list.clauses.as_slice(),
+            _ => &[],
+        };
+        let within = clauses.iter().filter_map(|c| match c {
+            FunctionArgumentClause::OrderBy(items) => Some(items.iter()),
+            _ => None,
+        });
+        f.within_group.iter().chain(within.flatten())
+    }
+    let (mut ascending, mut descending) = (false, false);
+    let _ = visit_expressions(statement, |e| {
+        if let Expr::Function(f) = e {
+            for o in orders(f).filter(|o| o.options.nulls_first.is_none()) {
+                if o.options.asc == Some(false) { descending = true } else { ascending = true }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if !(ascending && descending) {
+        return;
+    }
+    let _ = visit_expressions_mut(statement, |e| {
+        if let Expr::Function(f) = e {
+            let clauses = match &mut f.args {
+                FunctionArguments::List(list) => list.clauses.iter_mut().collect(),
+                _ => Vec::new(),
+            };
+            let within = clauses.into_iter().filter_map(|c| match c {
+                FunctionArgumentClause::OrderBy(items) => Some(items.iter_mut()),
+                _ => None,
+            });
+            for o in f.within_group.iter_mut().chain(within.flatten()) {
+                if o.options.nulls_first.is_none() {
+                    o.options.nulls_first = Some(o.options.asc == Some(false));
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// The rewriting visitor; `lambdas` holds the parameters of the lambdas it is inside.

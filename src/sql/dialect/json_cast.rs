@@ -51,6 +51,17 @@ impl AnalyzerRule for JsonCasts {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let to_json = Arc::new(udf(ToJson));
         super::shared::rewrite_expressions(plan, |e, schema| {
+            // `ARRAY[JSON '1', JSON '"a"']` is an array of JSON: the constructor's element field
+            // is marked as its arguments are, so that casts and `array_join` read JSON.
+            if let Expr::ScalarFunction(f) = &e
+                && f.func.name() == "make_array"
+                && !f.args.is_empty()
+                && f.args.iter().all(|a| a.to_field(schema).is_ok_and(|(_, f)| is_json(&f) || f.data_type().is_null()))
+                && f.args.iter().any(|a| a.to_field(schema).is_ok_and(|(_, f)| is_json(&f)))
+            {
+                let list = DataType::List(Arc::new(field("item")));
+                return Ok(Transformed::yes(e.cast_to(&list, schema)?));
+            }
             let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let (_, source) = inner.to_field(schema)?;
             let text = matches!(source.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
@@ -303,6 +314,17 @@ pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef>
                 }
             }
             let keys = read(&keys.iter().map(Some).collect::<Vec<_>>(), &kv[0])?;
+            // Two texts of one key (`"1"` and `"01"` to a bigint) are one key twice: refused.
+            let encoded = super::shared::rows(std::slice::from_ref(&keys))?;
+            let mut start = 0;
+            for &n in &lengths {
+                let mut seen: Vec<_> = (start..start + n).map(|j| encoded[0].row(j)).collect();
+                seen.sort();
+                if seen.windows(2).any(|w| w[0] == w[1]) {
+                    return exec_err!("Duplicate keys are not allowed");
+                }
+                start += n;
+            }
             let members = read(&members, &kv[1])?;
             let entries_array = StructArray::try_new(kv.clone(), vec![keys, members], None)?;
             let offsets = OffsetBuffer::from_lengths(lengths);

@@ -17,14 +17,12 @@ use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
-use datafusion::functions_nested::extract::array_element_udf;
-use datafusion::functions_nested::map_extract::map_extract_udf;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, ExprSchemable, ScalarUDF, Signature, Volatility, lit,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, ExprSchemable, ScalarUDF, Signature, Volatility,
 };
 
 use super::function::{Args, Function, udf};
@@ -448,11 +446,19 @@ impl Accumulator for Entries {
     }
 }
 
-/// `m[key]` compares the key with the map's keys without coercing it (`MAP(ARRAY[1],
-/// ARRAY['a'])[1]`: an `integer` map and a `bigint` subscript): the key is cast to the map's
-/// key type first, as Trino coerces it.
+/// `m[key]` as [`Subscript`]: DataFusion plans a map subscript as `get_field`, which compares
+/// the key without coercing it (`MAP(ARRAY[1], ARRAY['a'])[1]`: an `integer` map and a
+/// `bigint` subscript), takes constant keys only, and answers NULL for a missing key.
 #[derive(Debug)]
-pub struct Subscripts;
+pub struct Subscripts {
+    subscript: Arc<ScalarUDF>,
+}
+
+impl Default for Subscripts {
+    fn default() -> Self {
+        Subscripts { subscript: Arc::new(udf(Subscript)) }
+    }
+}
 
 impl FunctionRewrite for Subscripts {
     fn name(&self) -> &str {
@@ -460,34 +466,169 @@ impl FunctionRewrite for Subscripts {
     }
 
     fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
-        let Expr::ScalarFunction(mut f) = expr else { return Ok(Transformed::no(expr)) };
-        if f.name() != "get_field" || f.args.len() != 2 {
-            return Ok(Transformed::no(Expr::ScalarFunction(f)));
+        match expr {
+            Expr::ScalarFunction(f)
+                if f.name() == "get_field"
+                    && f.args.len() == 2
+                    && f.args[0].get_type(schema).ok().and_then(|t| key_value(&t)).is_some() =>
+            {
+                Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(self.subscript.clone(), f.args))))
+            }
+            other => Ok(Transformed::no(other)),
         }
-        let Some(k) = f.args[0].get_type(schema).ok().and_then(|t| key_value(&t)).map(|(k, _)| k) else {
-            return Ok(Transformed::no(Expr::ScalarFunction(f)));
-        };
-        let mut changed = false;
-        if let Ok(given) = f.args[1].get_type(schema)
-            && given != k
-            && !given.is_null()
-        {
-            let subscript = std::mem::replace(&mut f.args[1], Expr::Literal(ScalarValue::Null, None));
-            f.args[1] = subscript.cast_to(&k, schema)?;
-            changed = true;
+    }
+}
+
+/// `m[key]`: the value of the key, an error when the map has no such key (Trino: "Key not
+/// present in map"); `element_at` is the lenient form. NULL for a NULL map or key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Subscript;
+
+impl Function for Subscript {
+    fn name(&self) -> &'static str {
+        "athena_map_subscript"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 2..=2)?;
+        match key_value(&t[0]) {
+            Some((k, _)) => Ok(vec![t[0].clone(), k]),
+            None => plan_err!("a subscript of {}", t[0]),
         }
-        // DataFusion's `get_field` takes a constant key only: a key from a column (or a
-        // lambda's parameter) is looked up as `element_at` looks it up.
-        let constant = match &f.args[1] {
-            Expr::Cast(c) => matches!(*c.expr, Expr::Literal(..)),
-            e => matches!(e, Expr::Literal(..)),
-        };
-        if !constant {
-            let [map, key] = <[Expr; 2]>::try_from(f.args).expect("two arguments, checked above");
-            let values = Expr::ScalarFunction(ScalarFunction::new_udf(map_extract_udf(), vec![map, key]));
-            let first = Expr::ScalarFunction(ScalarFunction::new_udf(array_element_udf(), vec![values, lit(1_i64)]));
-            return Ok(Transformed::yes(first));
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        match key_value(&t[0]) {
+            Some((_, v)) => Ok(v),
+            None => plan_err!("a subscript of {}", t[0]),
         }
-        Ok(Transformed::new_transformed(Expr::ScalarFunction(f), changed))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (maps, keys) = (args.column(0)?, args.column(1)?);
+        let map = maps.as_map();
+        let encoded = rows(&[map.keys().clone(), keys.clone()])?;
+        let (entries, needles) = (&encoded[0], &encoded[1]);
+        let offsets = map.value_offsets();
+        let key_nulls = keys.logical_nulls();
+        let mut picks = Vec::with_capacity(args.rows);
+        for i in 0..args.rows {
+            if map.is_null(i) || key_nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                picks.push(None);
+                continue;
+            }
+            let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+            match (start..end).find(|&j| entries.row(j) == needles.row(i)) {
+                Some(j) => picks.push(Some(j as u32)),
+                None => {
+                    let key = super::text::value(keys.as_ref(), i, super::text::Double::Shown).unwrap_or_default();
+                    return exec_err!("Key not present in map: {key}");
+                }
+            }
+        }
+        Ok(arrow::compute::take(map.values(), &UInt32Array::from(picks), None)?)
+    }
+}
+
+/// `a = b` (and `IS DISTINCT FROM`) of maps, as Trino compares them: the same keys, whatever
+/// their order, each with an equal value; `=` is NULL when only NULL values might differ.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Equality {
+    distinct: bool,
+}
+
+impl Function for Equality {
+    fn name(&self) -> &'static str {
+        if self.distinct { "athena_map_distinct" } else { "athena_map_equal" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 2..=2)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        let (a, b) = (a.as_map(), b.as_map());
+        let keys = rows(&[a.keys().clone(), b.keys().clone()])?;
+        let values = rows(&[a.values().clone(), b.values().clone()])?;
+        let (ao, bo) = (a.value_offsets(), b.value_offsets());
+        let mut out = Vec::with_capacity(args.rows);
+        for i in 0..args.rows {
+            out.push(match (a.is_valid(i), b.is_valid(i)) {
+                (false, false) if self.distinct => Some(false),
+                (false, _) | (_, false) if self.distinct => Some(true),
+                (false, _) | (_, false) => None,
+                (true, true) => {
+                    let sorted = |o: &[i32], k: &arrow::row::Rows| {
+                        let mut entries: Vec<usize> = (o[i] as usize..o[i + 1] as usize).collect();
+                        entries.sort_by(|&x, &y| k.row(x).cmp(&k.row(y)));
+                        entries
+                    };
+                    let (x, y) = (sorted(ao, &keys[0]), sorted(bo, &keys[1]));
+                    if x.len() != y.len() || x.iter().zip(&y).any(|(&p, &q)| keys[0].row(p) != keys[1].row(q)) {
+                        Some(self.distinct)
+                    } else {
+                        let (mut differ, mut unknown) = (false, false);
+                        for (&p, &q) in x.iter().zip(&y) {
+                            match (a.values().is_null(p), b.values().is_null(q)) {
+                                (true, true) if self.distinct => {}
+                                (true, _) | (_, true) if self.distinct => differ = true,
+                                (true, _) | (_, true) => unknown = true,
+                                _ => differ |= values[0].row(p) != values[1].row(q),
+                            }
+                        }
+                        if differ {
+                            Some(self.distinct)
+                        } else if unknown {
+                            None
+                        } else {
+                            Some(!self.distinct)
+                        }
+                    }
+                }
+            });
+        }
+        Ok(Arc::new(arrow::array::BooleanArray::from(out)))
+    }
+}
+
+/// `=`, `<>` and `IS [NOT] DISTINCT FROM` of maps as [`Equality`] compares them, once types
+/// are coerced (Arrow compares a map's entries in their order: `MAP(ARRAY[1, 3], ARRAY[2, 4])`
+/// was not `MAP(ARRAY[3, 1], ARRAY[4, 2])`).
+#[derive(Debug, Default)]
+pub struct MapComparisons;
+
+impl datafusion::optimizer::AnalyzerRule for MapComparisons {
+    fn name(&self) -> &str {
+        "athena_map_comparisons"
+    }
+
+    fn analyze(
+        &self,
+        plan: datafusion::logical_expr::LogicalPlan,
+        _: &ConfigOptions,
+    ) -> Result<datafusion::logical_expr::LogicalPlan> {
+        use datafusion::logical_expr::{BinaryExpr, Operator};
+        let (equal, distinct) =
+            (Arc::new(udf(Equality { distinct: false })), Arc::new(udf(Equality { distinct: true })));
+        super::shared::rewrite_expressions(plan, |e, schema| {
+            let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else { return Ok(Transformed::no(e)) };
+            let map = |x: &Expr| x.get_type(schema).is_ok_and(|t| matches!(t, DataType::Map(..)));
+            if !(map(left) && map(right)) {
+                return Ok(Transformed::no(e));
+            }
+            let call = |f: &Arc<ScalarUDF>| {
+                Expr::ScalarFunction(ScalarFunction::new_udf(
+                    f.clone(),
+                    vec![left.as_ref().clone(), right.as_ref().clone()],
+                ))
+            };
+            Ok(Transformed::yes(match op {
+                Operator::Eq => call(&equal),
+                Operator::NotEq => Expr::Not(Box::new(call(&equal))),
+                Operator::IsDistinctFrom => call(&distinct),
+                Operator::IsNotDistinctFrom => Expr::Not(Box::new(call(&distinct))),
+                _ => return Ok(Transformed::no(e)),
+            }))
+        })
     }
 }

@@ -177,6 +177,7 @@ fn register(ctx: &SessionContext) {
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));
     ctx.add_analyzer_rule(Arc::new(nan::NanComparisons));
     ctx.add_analyzer_rule(Arc::new(array::ArrayComparisons));
+    ctx.add_analyzer_rule(Arc::new(map::MapComparisons));
     ctx.add_analyzer_rule(Arc::new(precision::KeptPrecision));
     ctx.add_analyzer_rule(Arc::new(text::SpelledCasts));
     let state = ctx.state_ref();
@@ -187,7 +188,7 @@ fn register(ctx: &SessionContext) {
     state
         .register_function_rewrite(Arc::new(subscript::StrictSubscripts::default()))
         .expect("a session takes function rewrites");
-    state.register_function_rewrite(Arc::new(map::Subscripts)).expect("a session takes function rewrites");
+    state.register_function_rewrite(Arc::new(map::Subscripts::default())).expect("a session takes function rewrites");
     state
         .register_function_rewrite(Arc::new(float_decimal::FloatOverDecimal))
         .expect("a session takes function rewrites");

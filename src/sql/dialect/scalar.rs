@@ -129,7 +129,13 @@ impl Function for ElementAt {
             DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
                 Ok(vec![t[0].clone(), bigint("element_at", &t[1])?])
             }
-            DataType::Map(_, _) => Ok(t.to_vec()),
+            // The key as the map's key type (`element_at` of a bigint map and an integer key).
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(fields) if fields.len() == 2 && !t[1].is_null() => {
+                    Ok(vec![t[0].clone(), fields[0].data_type().clone()])
+                }
+                _ => Ok(t.to_vec()),
+            },
             other => plan_err!("element_at expects an array or a map, got {other}"),
         }
     }
@@ -203,9 +209,11 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
                 let right = Box::new(nullif(*right, lit(zero)));
                 Transformed::yes(Expr::BinaryExpr(BinaryExpr { left, op, right }))
             }
-            // An index outside the array: NULL, as `element_at` answers (the subscript may not
-            // be made strict yet: `element_at` is not made strict).
-            Expr::ScalarFunction(f) if matches!(f.func.name(), "athena_array_subscript" | "array_element") => {
+            // An index outside the array or a key the map lacks: NULL, as `element_at` answers
+            // (the subscript may not be made strict yet: `element_at` is not made strict).
+            Expr::ScalarFunction(f)
+                if matches!(f.func.name(), "athena_array_subscript" | "array_element" | "athena_map_subscript") =>
+            {
                 Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf(ElementAt)), f.args)))
             }
             Expr::ScalarFunction(f) => {

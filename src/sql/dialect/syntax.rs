@@ -139,6 +139,7 @@ impl Dialect for Athena {
 pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let dialect = Athena::default();
     let sql = angle_array_types(sql);
+    let sql = angle_map_types(&sql);
     let sql = row_types(&sql);
     let sql = quantified_values(&sql);
     let sql = bare_values(&sql);
@@ -230,6 +231,43 @@ fn angle_array_types(sql: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     let swaps = swaps.into_iter().map(|(at, with)| (at, Edit::Swap(with))).collect();
+    edited(sql, swaps)
+}
+
+/// Trino's legacy `MAP<K, V>` type as `MAP(K, V)`, which the parser reads (`ARRAY<T>` it reads
+/// as it is). A `>>` closing two types at once is two closings.
+fn angle_map_types(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.to_ascii_uppercase().contains("MAP") {
+        return sql.into();
+    }
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let mut swaps = Vec::new();
+    for i in 0..tokens.len() {
+        if bare_word(&tokens, i).as_deref() != Some("MAP") || tokens.get(i + 1).map(|t| &t.token) != Some(&Token::Lt) {
+            continue;
+        }
+        let mut depth = 0;
+        'close: for t in &tokens[i + 1..] {
+            let closings = match t.token {
+                Token::Lt => {
+                    depth += 1;
+                    continue;
+                }
+                Token::Gt => 1,
+                Token::ShiftRight => 2,
+                _ => continue,
+            };
+            for k in 0..closings {
+                depth -= 1;
+                if depth == 0 {
+                    swaps.push((tokens[i + 1].span.start, Edit::Swap('(')));
+                    let at = Location { line: t.span.start.line, column: t.span.start.column + k };
+                    swaps.push((at, Edit::Swap(')')));
+                    break 'close;
+                }
+            }
+        }
+    }
     edited(sql, swaps)
 }
 

@@ -885,10 +885,13 @@ impl VisitorMut for Trino {
                 Some(call("at_timezone", vec![take(timestamp), take(time_zone)]))
             }
             Expr::Function(f) => function(f),
-            // DataFusion's tuples take literals only: a row's integers stay bigint.
+            // DataFusion's tuples take literals only: a row's integers stay bigint. A tuple that
+            // opens with another expression (`(MAP(...), 'x')`) is planned only as a row.
             Expr::Tuple(items) => {
                 items.iter_mut().for_each(number);
-                None
+                let plain =
+                    matches!(items.first(), Some(Expr::Identifier(_) | Expr::Value(_) | Expr::CompoundIdentifier(_)));
+                (!plain && !items.is_empty()).then(|| call("struct", std::mem::take(items)))
             }
             Expr::Lambda(l) => {
                 let n = self.lambdas.len() - l.params.len();

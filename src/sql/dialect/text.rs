@@ -343,6 +343,85 @@ impl Function for ToVarchar {
     }
 }
 
+/// `CAST(x AS ARRAY(VARCHAR))`, `MAP(K, VARCHAR)`, `ROW(v VARCHAR)`, ...: the text inside
+/// spelled as `CAST(x AS VARCHAR)` spells it (`[1.5E0]`, not `[1.5]`), the rest cast as Arrow
+/// casts it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToNestedVarchar {
+    target: DataType,
+}
+
+impl Function for ToNestedVarchar {
+    fn name(&self) -> &'static str {
+        "athena_to_nested_varchar"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(self.target.clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        spelled_cast(&args.column(0)?, &self.target)
+    }
+}
+
+/// `array` cast to `to`, its text spelled as Trino's cast spells it at any depth.
+fn spelled_cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    use arrow::array::{ListArray, MapArray, StructArray};
+    Ok(match (array.data_type(), to) {
+        (DataType::List(_), DataType::List(f)) => {
+            let list = array.as_list::<i32>();
+            let values = spelled_cast(list.values(), f.data_type())?;
+            Arc::new(ListArray::try_new(f.clone(), list.offsets().clone(), values, list.nulls().cloned())?)
+        }
+        (DataType::Struct(_), DataType::Struct(fields)) if array.as_struct().num_columns() == fields.len() => {
+            let s = array.as_struct();
+            let columns = s
+                .columns()
+                .iter()
+                .zip(fields.iter())
+                .map(|(c, f)| spelled_cast(c, f.data_type()))
+                .collect::<Result<_>>()?;
+            Arc::new(StructArray::try_new(fields.clone(), columns, s.nulls().cloned())?)
+        }
+        (DataType::Map(..), DataType::Map(entries, sorted)) => {
+            let map = array.as_map();
+            let entries_array: ArrayRef = Arc::new(map.entries().clone());
+            let DataType::Struct(_) = entries.data_type() else { return Ok(arrow::compute::cast(array, to)?) };
+            let cast_entries = spelled_cast(&entries_array, entries.data_type())?;
+            Arc::new(MapArray::try_new(
+                entries.clone(),
+                map.offsets().clone(),
+                cast_entries.as_struct().clone(),
+                map.nulls().cloned(),
+                *sorted,
+            )?)
+        }
+        (from, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) if respelled(from) => {
+            let field = Field::new("", from.clone(), true);
+            let text: StringArray = (0..array.len()).map(|i| cell(&field, array.as_ref(), i, Double::Cast)).collect();
+            arrow::compute::cast(&text, to)?
+        }
+        _ => arrow::compute::cast(array, to)?,
+    })
+}
+
+/// Whether casting `from` to `to` puts a type Arrow spells otherwise into text inside an
+/// array, a map or a row.
+fn respelled_inside(from: &DataType, to: &DataType) -> bool {
+    match (from, to) {
+        (DataType::List(a), DataType::List(b)) => respelled_inside(a.data_type(), b.data_type()),
+        (DataType::Struct(a), DataType::Struct(b)) if a.len() == b.len() => {
+            a.iter().zip(b.iter()).any(|(x, y)| respelled_inside(x.data_type(), y.data_type()))
+        }
+        (DataType::Map(a, _), DataType::Map(b, _)) => respelled_inside(a.data_type(), b.data_type()),
+        (from, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => respelled(from),
+        _ => false,
+    }
+}
+
 /// Rewrites casts to text of the types Trino spells otherwise, once types are coerced.
 #[derive(Debug, Default)]
 pub struct SpelledCasts;
@@ -357,6 +436,10 @@ impl AnalyzerRule for SpelledCasts {
         super::shared::rewrite_expressions(plan, |e, schema| {
             let Some((inner, field, _)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let target = field.data_type();
+            if target.is_nested() && inner.get_type(schema).is_ok_and(|t| respelled_inside(&t, target)) {
+                let f = Arc::new(udf(ToNestedVarchar { target: target.clone() }));
+                return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![inner.clone()]))));
+            }
             let text = matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
             if !text || !inner.get_type(schema).is_ok_and(|t| respelled(&t)) {
                 return Ok(Transformed::no(e));

@@ -194,7 +194,14 @@ impl Function for IsScalar {
         Ok(DataType::Boolean)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        bools(documents(&args.column(0)?, false).map(|d| Ok(d?.map(|v| !v.is_array() && !v.is_object()))))
+        // Text that is no JSON is an error here (Trino: "Invalid JSON value"), not NULL.
+        let docs = args.column(0)?;
+        let texts = docs.as_string::<i32>();
+        bools(texts.iter().map(|d| match d.map(serde_json::from_str::<Value>) {
+            None => Ok(None),
+            Some(Ok(v)) => Ok(Some(!v.is_array() && !v.is_object())),
+            Some(Err(_)) => exec_err!("Invalid JSON value: {}", d.unwrap_or_default()),
+        }))
     }
 }
 
@@ -247,7 +254,10 @@ impl Function for ArrayContains {
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         let name = self.name();
         arity(name, t, 2..=2)?;
+        // A bigint matches JSON's whole numbers only, a double (or decimal) its fractions
+        // only (Trino: `[1.0]` holds no 1, `[1]` no 1.0).
         let wanted = match &t[1] {
+            v if v.is_integer() => DataType::Int64,
             v if v.is_numeric() => DataType::Float64,
             DataType::Boolean => DataType::Boolean,
             v => varchar(name, v).or_else(|_| plan_err!("{name} expects a varchar, number or boolean, got {v}"))?,
@@ -261,7 +271,10 @@ impl Function for ArrayContains {
         let (docs, wanted) = (args.column(0)?, args.column(1)?);
         let is = |i: usize, e: &Value| match (wanted.data_type(), e) {
             (DataType::Utf8, Value::String(t)) => wanted.as_string::<i32>().value(i) == t,
-            (DataType::Float64, Value::Number(m)) => m.as_f64() == Some(wanted.as_primitive::<Float64Type>().value(i)),
+            (DataType::Int64, Value::Number(m)) => m.as_i64() == Some(wanted.as_primitive::<Int64Type>().value(i)),
+            (DataType::Float64, Value::Number(m)) => {
+                m.is_f64() && m.as_f64() == Some(wanted.as_primitive::<Float64Type>().value(i))
+            }
             (DataType::Boolean, Value::Bool(c)) => wanted.as_boolean().value(i) == *c,
             _ => false,
         };

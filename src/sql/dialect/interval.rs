@@ -94,6 +94,40 @@ impl Function for Days {
     }
 }
 
+/// An interval added to or subtracted from a date, which must be whole days (or months):
+/// Trino refuses `DATE '2001-01-22' + INTERVAL '3' HOUR`, where Arrow drops the hours.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct WholeDays {
+    subtract: bool,
+}
+
+impl Function for WholeDays {
+    fn name(&self) -> &'static str {
+        "athena_date_interval"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(MONTH_DAY_NANO)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        // Whole days of nanoseconds (`INTERVAL '48' HOUR`) as days, which Arrow adds to a date.
+        const DAY: i64 = 86_400_000_000_000;
+        let interval = arrow::compute::cast(&args.column(0)?, &MONTH_DAY_NANO)?;
+        let verb =
+            if self.subtract { "subtract hour, minutes or seconds from" } else { "add hour, minutes or seconds to" };
+        let out: IntervalMonthDayNanoArray = interval.as_primitive::<IntervalMonthDayNanoType>().try_unary(|v| {
+            if v.nanoseconds % DAY != 0 {
+                return Err(ArrowError::ComputeError(format!("Cannot {verb} a date")));
+            }
+            Ok(IntervalMonthDayNano::new(v.months, v.days + (v.nanoseconds / DAY) as i32, 0))
+        })?;
+        Ok(Arc::new(out))
+    }
+}
+
 /// Rewrites the interval arithmetic above before types are coerced.
 #[derive(Debug, Default)]
 pub struct IntervalArithmetic;
@@ -122,6 +156,14 @@ impl FunctionRewrite for IntervalArithmetic {
             }
             Operator::Minus if l == DataType::Date32 && r == DataType::Date32 => {
                 call(udf(Days), vec![*left.clone(), *right.clone()])
+            }
+            Operator::Plus | Operator::Minus if l == DataType::Date32 && interval(&r) => {
+                let checked = call(udf(WholeDays { subtract: *op == Operator::Minus }), vec![*right.clone()]);
+                Expr::BinaryExpr(BinaryExpr::new(left.clone(), *op, Box::new(checked)))
+            }
+            Operator::Plus if interval(&l) && r == DataType::Date32 => {
+                let checked = call(udf(WholeDays { subtract: false }), vec![*left.clone()]);
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(checked), *op, right.clone()))
             }
             _ => return Ok(Transformed::no(expr)),
         };

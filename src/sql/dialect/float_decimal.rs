@@ -82,36 +82,35 @@ fn unify(exprs: Vec<&mut Expr>, schema: &DFSchema) -> bool {
 /// Where either type has a float, the float (a real when the other is no double); arrays and
 /// rows position by position.
 fn merge(a: &DataType, b: &DataType) -> DataType {
-    match (a, b) {
-        (DataType::List(fa), DataType::List(fb)) => {
-            DataType::List(Arc::new(fa.as_ref().clone().with_data_type(merge(fa.data_type(), fb.data_type()))))
-        }
-        (DataType::Struct(fa), DataType::Struct(fb)) if fa.len() == fb.len() => DataType::Struct(
-            fa.iter()
-                .zip(fb.iter())
-                .map(|(x, y)| x.as_ref().clone().with_data_type(merge(x.data_type(), y.data_type())))
-                .collect(),
-        ),
+    pairwise(a, b, &|a, b| match (a, b) {
         (DataType::Float64, _) | (_, DataType::Float64) => DataType::Float64,
         (DataType::Float32, _) | (_, DataType::Float32) => DataType::Float32,
         _ => a.clone(),
-    }
+    })
 }
 
 /// `t` with each decimal replaced by the float `target` has in its place.
 fn adjust(t: &DataType, target: &DataType) -> DataType {
-    match (t, target) {
-        (DataType::List(ft), DataType::List(fg)) => {
-            DataType::List(Arc::new(ft.as_ref().clone().with_data_type(adjust(ft.data_type(), fg.data_type()))))
-        }
-        (DataType::Struct(ft), DataType::Struct(fg)) if ft.len() == fg.len() => DataType::Struct(
-            ft.iter()
-                .zip(fg.iter())
-                .map(|(x, y)| x.as_ref().clone().with_data_type(adjust(x.data_type(), y.data_type())))
-                .collect(),
-        ),
+    pairwise(t, target, &|t, target| match (t, target) {
         (DataType::Decimal128(..) | DataType::Decimal256(..), DataType::Float64 | DataType::Float32) => target.clone(),
         _ => t.clone(),
+    })
+}
+
+/// `a` rebuilt position by position beside `b` (their arrays' elements, their rows' fields),
+/// each pair of other types given by `leaf`.
+fn pairwise(a: &DataType, b: &DataType, leaf: &dyn Fn(&DataType, &DataType) -> DataType) -> DataType {
+    match (a, b) {
+        (DataType::List(fa), DataType::List(fb)) => {
+            DataType::List(Arc::new(fa.as_ref().clone().with_data_type(pairwise(fa.data_type(), fb.data_type(), leaf))))
+        }
+        (DataType::Struct(fa), DataType::Struct(fb)) if fa.len() == fb.len() => DataType::Struct(
+            fa.iter()
+                .zip(fb.iter())
+                .map(|(x, y)| x.as_ref().clone().with_data_type(pairwise(x.data_type(), y.data_type(), leaf)))
+                .collect(),
+        ),
+        _ => leaf(a, b),
     }
 }
 

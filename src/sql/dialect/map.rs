@@ -612,6 +612,11 @@ impl datafusion::optimizer::AnalyzerRule for MapComparisons {
             (Arc::new(udf(Equality { distinct: false })), Arc::new(udf(Equality { distinct: true })));
         super::shared::rewrite_expressions(plan, |e, schema| {
             let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else { return Ok(Transformed::no(e)) };
+            // Types asked of comparisons' sides alone: asking every arithmetic node's would walk
+            // each expression again for each of its nodes.
+            if !matches!(op, Operator::Eq | Operator::NotEq | Operator::IsDistinctFrom | Operator::IsNotDistinctFrom) {
+                return Ok(Transformed::no(e));
+            }
             let map = |x: &Expr| x.get_type(schema).is_ok_and(|t| matches!(t, DataType::Map(..)));
             if !(map(left) && map(right)) {
                 return Ok(Transformed::no(e));

@@ -494,10 +494,9 @@ fn iso8601_date(s: &str) -> Option<NaiveDate> {
 
 /// A named zone's abbreviation at `utc` (`PDT`, `JST`; the tz database's, which is `-03` where
 /// Java may say `BRT`); UTC's is `UTC`, an offset's none.
-fn short_name(id: &str, utc: &NaiveDateTime) -> Option<String> {
+fn short_name(tz: &chrono_tz::Tz, utc: &NaiveDateTime) -> Option<String> {
     use chrono_tz::OffsetName;
-    let tz = id.parse::<chrono_tz::Tz>().ok()?;
-    Some(chrono::TimeZone::offset_from_utc_datetime(&tz, utc).abbreviation()?.to_string())
+    Some(chrono::TimeZone::offset_from_utc_datetime(tz, utc).abbreviation()?.to_string())
 }
 
 /// `date_format(x, pattern)` (MySQL patterns) or `format_datetime(x, pattern)` (Joda, whose
@@ -508,7 +507,10 @@ fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
     let zoned = match args[0].data_type() {
         DataType::Timestamp(_, Some(z)) if joda => {
             let micros = cast(&args[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-            Some((z.parse::<arrow::array::timezone::Tz>()?, super::zone::zone(z)?, micros))
+            // The zone read once a batch: its abbreviation's table when it is a named one.
+            let id = super::zone::zone(z)?;
+            let named = id.parse::<chrono_tz::Tz>().ok();
+            Some((z.parse::<arrow::array::timezone::Tz>()?, id, named, micros))
         }
         _ => None,
     };
@@ -522,11 +524,14 @@ fn format(args: &[ArrayRef], joda: bool) -> Result<ArrayRef> {
                 let written = match &zoned {
                     _ if !joda => pattern::mysql_format(&d, p, &mut text),
                     None => pattern::joda_format(&d, &pattern::UTC, p, &mut text),
-                    Some((tz, id, micros)) => {
+                    Some((tz, id, named, micros)) => {
                         let utc = micros.as_primitive::<TimestampMicrosecondType>().value(i);
                         let utc = DateTime::from_timestamp_micros(utc).unwrap_or_default().naive_utc();
                         let at = chrono::TimeZone::from_utc_datetime(tz, &utc);
-                        let short = short_name(id, &utc).unwrap_or_else(|| at.format("%:z").to_string());
+                        let short = named
+                            .as_ref()
+                            .and_then(|tz| short_name(tz, &utc))
+                            .unwrap_or_else(|| at.format("%:z").to_string());
                         let offset = (d - utc).num_seconds() as i32;
                         pattern::joda_format(&d, &pattern::JodaZone { id, offset, short: &short }, p, &mut text)
                     }
@@ -579,7 +584,6 @@ pub fn functions() -> Vec<ScalarUDF> {
     out
 }
 
-/// A date or timestamp argument (a NULL as a date).
 /// `temporal`'s types or a time (`date_add`, `date_diff` and `date_trunc` take times too).
 fn temporal_or_time(name: &str, t: &DataType) -> Result<DataType> {
     match t {
@@ -588,6 +592,7 @@ fn temporal_or_time(name: &str, t: &DataType) -> Result<DataType> {
     }
 }
 
+/// A date or timestamp argument (a NULL as a date).
 fn temporal(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Date32 | DataType::Timestamp(_, _) => Ok(t.clone()),

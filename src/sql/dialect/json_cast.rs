@@ -53,12 +53,16 @@ impl AnalyzerRule for JsonCasts {
         super::shared::rewrite_expressions(plan, |e, schema| {
             // `ARRAY[JSON '1', JSON '"a"']` is an array of JSON: the constructor's element field
             // is marked as its arguments are, so that casts and `array_join` read JSON.
-            if let Expr::ScalarFunction(f) = &e
-                && f.func.name() == "make_array"
-                && !f.args.is_empty()
-                && f.args.iter().all(|a| a.to_field(schema).is_ok_and(|(_, f)| is_json(&f) || f.data_type().is_null()))
-                && f.args.iter().any(|a| a.to_field(schema).is_ok_and(|(_, f)| is_json(&f)))
-            {
+            // Each argument's field read once: JSON (true), NULL (false) or another (None).
+            let mark = |a: &Expr| {
+                let (_, f) = a.to_field(schema).ok()?;
+                if is_json(&f) { Some(true) } else { f.data_type().is_null().then_some(false) }
+            };
+            let marks: Vec<Option<bool>> = match &e {
+                Expr::ScalarFunction(f) if f.func.name() == "make_array" => f.args.iter().map(mark).collect(),
+                _ => Vec::new(),
+            };
+            if marks.iter().all(Option::is_some) && marks.contains(&Some(true)) {
                 let list = DataType::List(Arc::new(field("item")));
                 return Ok(Transformed::yes(e.cast_to(&list, schema)?));
             }

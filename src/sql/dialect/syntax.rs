@@ -686,22 +686,23 @@ pub fn rewrite(statement: &mut Statement) {
 /// BY x DESC`) only when one order is the other reversed, NULLs included. Such a statement's
 /// aggregate orders keep NULLs where reversing puts them (last ascending, first descending).
 fn opposite_aggregate_orders(statement: &mut datafusion::sql::sqlparser::ast::Statement) {
-    use datafusion::sql::sqlparser::ast::{OrderByExpr, visit_expressions, visit_expressions_mut};
-    fn orders(f: &Function) -> impl Iterator<Item = &OrderByExpr> {
-        let clauses = match &f.args {
-            FunctionArguments::List(list) => list.clauses.as_slice(),
-            _ => &[],
+    use datafusion::sql::sqlparser::ast::{OrderByExpr, visit_expressions_mut};
+    /// A call's ORDER BY items without NULLS FIRST/LAST: `WITHIN GROUP` and inside the arguments.
+    fn unplaced(f: &mut Function) -> Vec<&mut OrderByExpr> {
+        let clauses = match &mut f.args {
+            FunctionArguments::List(list) => list.clauses.iter_mut().collect(),
+            _ => Vec::new(),
         };
-        let within = clauses.iter().filter_map(|c| match c {
-            FunctionArgumentClause::OrderBy(items) => Some(items.iter()),
+        let within = clauses.into_iter().filter_map(|c| match c {
+            FunctionArgumentClause::OrderBy(items) => Some(items.iter_mut()),
             _ => None,
         });
-        f.within_group.iter().chain(within.flatten())
+        f.within_group.iter_mut().chain(within.flatten()).filter(|o| o.options.nulls_first.is_none()).collect()
     }
     let (mut ascending, mut descending) = (false, false);
-    let _ = visit_expressions(statement, |e| {
+    let _ = visit_expressions_mut(statement, |e| {
         if let Expr::Function(f) = e {
-            for o in orders(f).filter(|o| o.options.nulls_first.is_none()) {
+            for o in unplaced(f) {
                 if o.options.asc == Some(false) { descending = true } else { ascending = true }
             }
         }
@@ -712,18 +713,8 @@ fn opposite_aggregate_orders(statement: &mut datafusion::sql::sqlparser::ast::St
     }
     let _ = visit_expressions_mut(statement, |e| {
         if let Expr::Function(f) = e {
-            let clauses = match &mut f.args {
-                FunctionArguments::List(list) => list.clauses.iter_mut().collect(),
-                _ => Vec::new(),
-            };
-            let within = clauses.into_iter().filter_map(|c| match c {
-                FunctionArgumentClause::OrderBy(items) => Some(items.iter_mut()),
-                _ => None,
-            });
-            for o in f.within_group.iter_mut().chain(within.flatten()) {
-                if o.options.nulls_first.is_none() {
-                    o.options.nulls_first = Some(o.options.asc == Some(false));
-                }
+            for o in unplaced(f) {
+                o.options.nulls_first = Some(o.options.asc == Some(false));
             }
         }
         ControlFlow::<()>::Continue(())

@@ -514,6 +514,8 @@ fn the_readme_lists_athenas_functions_as_they_are() {
     // Names the parser turns into other forms (tested in tests/slt/athena/).
     let syntax = [
         "date",
+        "btrim",
+        "overlay",
         "position",
         "substring",
         "localtime",

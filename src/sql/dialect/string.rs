@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, ListBuilder, MapBuilder, StringBuilder};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Int64Type};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_datafusion_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::type_coercion::binary::type_union_resolution;
 
@@ -30,6 +30,8 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Luhn),
         udf(Replace),
         udf(Soundex),
+        udf(Lower),
+        udf(Upper),
         udf(Split),
         udf(SplitPart),
         udf(Normalize),
@@ -39,6 +41,10 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Strpos { from_end: false }),
         udf(Strpos { from_end: true }),
         udf(Substr),
+        udf(Overlay),
+        udf(Trim { leading: true, trailing: true }),
+        udf(Trim { leading: true, trailing: false }),
+        udf(Trim { leading: false, trailing: true }),
         udf(Pad { left: true }),
         udf(Pad { left: false }),
         udf(ToUtf8),
@@ -69,8 +75,29 @@ unary!(
 );
 unary!(
     /// `soundex(s)`: American Soundex, a letter and three digits.
-    Soundex, "soundex", varchar -> DataType::Utf8, strings, |s| Ok(soundex(s))
+    Soundex, "soundex", varchar -> DataType::Utf8, strings, |s| soundex(s)
 );
+unary!(
+    /// `lower(s)`: each code point's lower case alone, as Trino maps them (`İ` is `i`; Unicode's
+    /// full mapping, DataFusion's, adds a combining dot).
+    Lower, "lower", varchar -> DataType::Utf8, strings,
+    |s| Ok(if s.is_ascii() { s.to_ascii_lowercase() } else { s.chars().filter_map(|c| c.to_lowercase().next()).collect() })
+);
+unary!(
+    /// `upper(s)`: each code point's upper case alone; one with none of a single code point
+    /// stays (`ß`, where Unicode's full mapping, DataFusion's, writes `SS`).
+    Upper, "upper", varchar -> DataType::Utf8, strings,
+    |s| Ok(if s.is_ascii() { s.to_ascii_uppercase() } else { s.chars().map(upper).collect::<String>() })
+);
+
+fn upper(c: char) -> char {
+    let mut u = c.to_uppercase();
+    match (u.next(), u.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
 unary!(
     /// `to_utf8(s)`: the text's UTF-8 bytes.
     ToUtf8, "to_utf8", varchar -> DataType::Binary, binaries, |s| Ok(s.as_bytes())
@@ -173,7 +200,13 @@ impl Function for Concat {
         "concat"
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        arity(self.name(), t, 1..=usize::MAX)?;
+        if t.len() < 2 {
+            return if t.iter().any(is_list) {
+                plan_err!("There must be two or more arguments to concatenate")
+            } else {
+                plan_err!("There must be two or more concatenation arguments")
+            };
+        }
         if t.iter().any(is_list) {
             let element = |t: &DataType| match t {
                 DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => f.data_type().clone(),
@@ -326,7 +359,7 @@ impl Function for Levenshtein {
         Ok(DataType::Int64)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let out = pairs(args, |x, y| Ok(levenshtein(x, y)))?;
+        let out = pairs(args, levenshtein)?;
         ints(out.into_iter().map(Ok))
     }
 }
@@ -400,6 +433,9 @@ impl Function for Split {
             };
             if limits.is_some() && limit <= 0 {
                 return exec_err!("Limit must be positive");
+            }
+            if limit > i64::from(i32::MAX) {
+                return exec_err!("Limit is too large");
             }
             if d.is_empty() {
                 return exec_err!("The delimiter may not be the empty string");
@@ -541,6 +577,106 @@ impl Function for Substr {
     }
 }
 
+/// `trim(s[, chars])`, `ltrim`, `rtrim` (and `TRIM([BOTH | LEADING | TRAILING] [chars] FROM s)`,
+/// which DataFusion's planner names `btrim`, `ltrim`, `rtrim`): the characters of `chars`, or
+/// whitespace as Java counts it, taken off either end. DataFusion's took spaces alone.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Trim {
+    leading: bool,
+    trailing: bool,
+}
+
+impl Function for Trim {
+    fn name(&self) -> &'static str {
+        match (self.leading, self.trailing) {
+            (true, false) => "ltrim",
+            (false, true) => "rtrim",
+            _ => "trim",
+        }
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        if self.leading && self.trailing { &["btrim"] } else { &[] }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        texts(self.name(), t, 1..=2)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let text = Text::new(args, 0)?;
+        let chars = if args.len() == 2 { Some(Text::new(args, 1)?) } else { None };
+        strings((0..args.rows).map(|i| {
+            let Some(s) = text.get(i) else { return Ok(None) };
+            let trimmed = match &chars {
+                None => self.trim(s, java_whitespace),
+                Some(c) => match c.get(i) {
+                    None => return Ok(None),
+                    Some(c) => self.trim(s, |x| c.contains(x)),
+                },
+            };
+            Ok(Some(trimmed))
+        }))
+    }
+}
+
+impl Trim {
+    fn trim<'s>(&self, s: &'s str, strip: impl Fn(char) -> bool + Copy) -> &'s str {
+        let s = if self.leading { s.trim_start_matches(strip) } else { s };
+        if self.trailing { s.trim_end_matches(strip) } else { s }
+    }
+}
+
+/// Java's `Character.isWhitespace`, which Trino trims: Unicode's white space but the
+/// no-break spaces and U+0085, and the separators U+001C to U+001F.
+fn java_whitespace(c: char) -> bool {
+    (c.is_whitespace() && !matches!(c, '\u{85}' | '\u{A0}' | '\u{2007}' | '\u{202F}'))
+        || ('\u{1C}'..='\u{1F}').contains(&c)
+}
+
+/// `OVERLAY(s PLACING r FROM start [FOR length])`: `length` characters of `s` from `start`
+/// (by default as many as `r` has) replaced by `r`. A start before the first character is an
+/// error and a negative length removes nothing, as in Trino (DataFusion's took the negative
+/// length back from the start).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Overlay;
+
+impl Function for Overlay {
+    fn name(&self) -> &'static str {
+        "overlay"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 3..=4)?;
+        let text = t[..2].iter().map(|t| varchar(self.name(), t));
+        text.chain(t[2..].iter().map(|t| bigint(self.name(), t))).collect()
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (s, r) = (Text::new(args, 0)?, Text::new(args, 1)?);
+        let start = args.column(2)?;
+        let length = if args.len() == 4 { Some(args.column(3)?) } else { None };
+        strings((0..args.rows).map(|i| {
+            let (Some(s), Some(r), Some(start)) = (s.get(i), r.get(i), int_at(&start, i)) else { return Ok(None) };
+            let length = match &length {
+                None => chars(r) as i64,
+                Some(l) => match int_at(l, i) {
+                    None => return Ok(None),
+                    Some(l) => l.max(0),
+                },
+            };
+            if start < 1 {
+                return exec_err!("overlay: the start position must be at least 1, got {start}");
+            }
+            let from = (start - 1) as usize;
+            let head: String = s.chars().take(from).collect();
+            let tail: String = s.chars().skip(from.saturating_add(length as usize)).collect();
+            Ok(Some(format!("{head}{r}{tail}")))
+        }))
+    }
+}
+
 /// An argument of `name` that is a varbinary when the function's first one is (the function's
 /// bytes form), else a varchar.
 fn text_or_bytes(name: &str, first: &DataType, t: &DataType) -> Result<DataType> {
@@ -580,10 +716,10 @@ impl Function for Pad {
             let (values, fills) = (values.as_binary::<i32>().iter(), fills.as_binary::<i32>().iter());
             return binaries(values.zip(sizes).zip(fills).map(|((v, n), fill)| {
                 let (Some(v), Some(n), Some(fill)) = (v, n, fill) else { return Ok(None) };
+                let n = size(n)?;
                 if fill.is_empty() {
                     return exec_err!("{name}: padding bytes must not be empty");
                 }
-                let n = size(n)?;
                 if v.len() >= n {
                     return Ok(Some(v[..n].to_vec()));
                 }
@@ -598,10 +734,10 @@ impl Function for Pad {
         let (values, fills) = (Text::new(args, 0)?, Text::new(args, 2)?);
         strings(sizes.enumerate().map(|(i, n)| {
             let (Some(v), Some(n), Some(fill)) = (values.get(i), n, fills.get(i)) else { return Ok(None) };
+            let n = size(n)?;
             if fill.is_empty() {
                 return exec_err!("{name}: padding string must not be empty");
             }
-            let n = size(n)?;
             let count = chars(v);
             if count >= n {
                 return Ok(Some(substr(v, 1, Some(n as i64)).to_string()));
@@ -713,14 +849,23 @@ fn split_to_map(multi: bool, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
             }
             continue;
         };
-        if entry.is_empty() || kv.is_empty() || entry == kv {
-            return exec_err!("entryDelimiter and keyValueDelimiter must not be empty or the same");
+        if entry.is_empty() {
+            return exec_err!("entryDelimiter is empty");
+        }
+        if kv.is_empty() {
+            return exec_err!("keyValueDelimiter is empty");
+        }
+        if entry == kv {
+            return exec_err!("entryDelimiter and keyValueDelimiter must not be the same");
         }
         let mut keys: Vec<String> = Vec::new();
         let mut values: Vec<Vec<String>> = Vec::new();
-        for part in text.split(entry).filter(|p| !p.is_empty()) {
-            let Some((k, v)) = part.split_once(kv) else {
-                return exec_err!("Key-value delimiter must appear exactly once in each entry. Bad input: '{part}'");
+        // A delimiter closing the text opens no entry; an empty entry elsewhere is bad input.
+        let parts = text.strip_suffix(entry).unwrap_or(text);
+        for part in parts.split(entry).filter(|_| !text.is_empty()) {
+            let Some((k, v)) = part.split_once(kv).filter(|(_, v)| !v.contains(kv)) else {
+                let part = if multi { part.to_string() } else { format!("'{part}'") };
+                return exec_err!("Key-value delimiter must appear exactly once in each entry. Bad input: {part}");
             };
             match keys.iter().position(|x| x == k) {
                 Some(_) if !multi => return exec_err!("Duplicate keys ({k}) are not allowed"),
@@ -798,7 +943,17 @@ fn span(count: usize, start: i64, length: Option<i64>) -> Option<(usize, usize)>
     Some((from as usize, to as usize))
 }
 
-fn levenshtein(a: &str, b: &str) -> i64 {
+/// The distance of `a` and `b`; Trino refuses a table of more than a million cells (the
+/// longer times the shorter less one) rather than spend the time.
+fn levenshtein(a: &str, b: &str) -> Result<i64> {
+    let (a, b) = if chars(a) < chars(b) { (b, a) } else { (a, b) };
+    let (long, short) = (chars(a), chars(b));
+    if short == 0 {
+        return Ok(long as i64);
+    }
+    if long.saturating_mul(short - 1) > 1_000_000 {
+        return exec_err!("The combined inputs for Levenshtein distance are too large");
+    }
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -811,7 +966,7 @@ fn levenshtein(a: &str, b: &str) -> i64 {
             row[j + 1] = next;
         }
     }
-    row[b.len()] as i64
+    Ok(row[b.len()] as i64)
 }
 
 fn luhn(s: &str) -> bool {
@@ -831,7 +986,7 @@ fn luhn(s: &str) -> bool {
 }
 
 /// American Soundex: the first letter and three digits.
-fn soundex(s: &str) -> String {
+fn soundex(s: &str) -> Result<String> {
     let code = |c: char| match c.to_ascii_uppercase() {
         'B' | 'F' | 'P' | 'V' => Some('1'),
         'C' | 'G' | 'J' | 'K' | 'Q' | 'S' | 'X' | 'Z' => Some('2'),
@@ -841,11 +996,22 @@ fn soundex(s: &str) -> String {
         'R' => Some('6'),
         _ => None,
     };
-    let letters: Vec<char> = s.chars().filter(|c| c.is_ascii_alphabetic()).collect();
-    let Some(&first) = letters.first() else { return String::new() };
+    // Letters alone count (as Apache Commons Codec's, which Trino runs, cleans the text); a
+    // letter out of A to Z is refused when it is reached.
+    let letters: Vec<char> = s.chars().filter(|c| c.is_alphabetic()).flat_map(char::to_uppercase).collect();
+    let Some(&first) = letters.first() else { return Ok(String::new()) };
+    let unmapped = |c: char| {
+        exec_err!("The character is not mapped: {c} (index={})", i64::from(u32::from(c)) - i64::from(u32::from('A')))
+    };
+    if !first.is_ascii_uppercase() {
+        return unmapped(first);
+    }
     let mut out = String::from(first.to_ascii_uppercase());
     let mut last = code(first);
     for &c in &letters[1..] {
+        if !c.is_ascii_uppercase() {
+            return unmapped(c);
+        }
         let d = code(c);
         if d.is_some() && d != last {
             out.push(d.unwrap_or('0'));
@@ -861,7 +1027,7 @@ fn soundex(s: &str) -> String {
     while out.len() < 4 {
         out.push('0');
     }
-    out
+    Ok(out)
 }
 
 /// `normalize(s[, form])`: the text in a Unicode normal form, NFC unless named (NFD, NFKC,
@@ -1016,10 +1182,10 @@ mod tests {
         assert_eq!(substr("PETR4", -3, Some(2)), "TR");
         assert_eq!(substr("PETR4", 2, None), "ETR4");
         assert_eq!(substr("PETR4", 9, None), "");
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(soundex("Robert"), "R163");
-        assert_eq!(soundex("Tymczak"), "T522");
-        assert_eq!(soundex("Ashcraft"), "A261");
+        assert_eq!(levenshtein("kitten", "sitting").ok(), Some(3));
+        assert_eq!(soundex("Robert").ok().as_deref(), Some("R163"));
+        assert_eq!(soundex("Tymczak").ok().as_deref(), Some("T522"));
+        assert_eq!(soundex("Ashcraft").ok().as_deref(), Some("A261"));
         assert!(luhn("79927398713"));
     }
 }

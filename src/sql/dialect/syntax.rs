@@ -807,6 +807,7 @@ impl VisitorMut for Trino {
             }
             Expr::TypedString(t) => typed_string(t),
             Expr::Substring { .. } => Some(substring(expr)),
+            Expr::Overlay { .. } => Some(overlay(expr)),
             Expr::Cast { kind, expr: inner, data_type, format: None, .. } => {
                 row_type(data_type);
                 match data_type {
@@ -1012,6 +1013,14 @@ fn substring(expr: &mut Expr) -> Expr {
     args.extend(substring_from.take().map(|e| *e));
     args.extend(substring_for.take().map(|e| *e));
     call("substr", args)
+}
+
+/// `OVERLAY(s PLACING r FROM a FOR b)` is Trino's `overlay`, not DataFusion's.
+fn overlay(expr: &mut Expr) -> Expr {
+    let Expr::Overlay { expr: text, overlay_what, overlay_from, overlay_for } = expr else { unreachable!("matched") };
+    let mut args = vec![take(text), take(overlay_what), take(overlay_from)];
+    args.extend(overlay_for.take().map(|e| *e));
+    call("overlay", args)
 }
 
 /// An interval literal times or over a number (DataFusion's planner has no such operator).

@@ -188,6 +188,28 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
                 let keep = DataType::Decimal128((p + 1).min(38), s);
                 Ok(Transformed::yes(Expr::Cast(Cast::new(Box::new(e.clone()), keep))))
             }
+            // Trino rounds an integer to a power of ten that a bigint holds, or refuses it
+            // (DataFusion's answered 0).
+            t if t.is_integer() => {
+                let digits = |d: &ScalarValue| match d.cast_to(&DataType::Int64) {
+                    Ok(ScalarValue::Int64(Some(d))) => Some(d),
+                    _ => None,
+                };
+                fn constant(e: &Expr, digits: &dyn Fn(&ScalarValue) -> Option<i64>) -> Option<i64> {
+                    match e {
+                        Expr::Literal(d, _) => digits(d),
+                        Expr::Negative(inner) => constant(inner, digits).map(|d| -d),
+                        Expr::Cast(Cast { expr, .. }) => constant(expr, digits),
+                        _ => None,
+                    }
+                }
+                match constant(&f.args[1], &digits) {
+                    Some(d) if d < -18 => {
+                        plan_err!("numeric overflow: a multiple of 10^{} is past a bigint's range", -d)
+                    }
+                    _ => Ok(Transformed::no(e)),
+                }
+            }
             _ => Ok(Transformed::no(e)),
         },
         _ => Ok(Transformed::no(e)),

@@ -33,7 +33,6 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Constant::Infinity),
         udf(Constant::E),
         udf(Mod),
-        udf(Sqrt),
         udf(Power),
         udf(BitwiseNot),
         udf(BitCount),
@@ -45,6 +44,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Random),
     ];
     out.extend([Ceiling, Floor, Truncate, Sign].map(udf));
+    out.extend(OfDoubles::ALL.map(udf));
     out.extend([Classify::Nan, Classify::Finite, Classify::Infinite].map(udf));
     out.extend([And, Or, Xor, LeftShift, RightShift, RightShiftArithmetic].map(udf));
     out.extend([CosineSimilarity, CosineDistance, EuclideanDistance, DotProduct].map(udf));
@@ -223,17 +223,46 @@ impl Function for Mod {
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity("mod", t, 2..=2)?;
         let (a, b) = (number("mod", &t[0])?, number("mod", &t[1])?);
+        // An integer beside a decimal is the decimal of its digits (Trino's integer is
+        // decimal(10, 0)), so the remainder's type is Trino's.
+        let digits = |t: &DataType| match t {
+            DataType::Int8 => DataType::Decimal128(3, 0),
+            DataType::Int16 => DataType::Decimal128(5, 0),
+            DataType::Int32 => DataType::Decimal128(10, 0),
+            DataType::Int64 => DataType::Decimal128(19, 0),
+            t => t.clone(),
+        };
+        if let (DataType::Decimal128(..), DataType::Decimal128(..)) = (&digits(&a), &digits(&b))
+            && (matches!(a, DataType::Decimal128(..)) || matches!(b, DataType::Decimal128(..)))
+        {
+            return Ok(vec![digits(&a), digits(&b)]);
+        }
         let common = type_union_resolution(&[a, b]).unwrap_or(DataType::Float64);
         Ok(vec![common.clone(), common])
     }
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
-        Ok(t[0].clone())
+        // Of decimals, Trino's: the divisor bounds the remainder, whose integer digits are the
+        // fewer of the two and whose scale is the larger.
+        Ok(match (&t[0], &t[1]) {
+            (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) => {
+                let scale = (*s1).max(*s2);
+                let integers = (*p1 as i8 - s1).min(*p2 as i8 - s2);
+                DataType::Decimal128((integers + scale).max(1) as u8, scale)
+            }
+            _ => t[0].clone(),
+        })
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        rem(&args.column(0)?, &args.column(1)?).map_err(|e| match e {
+        let (mut a, mut b) = (args.column(0)?, args.column(1)?);
+        if let DataType::Decimal128(_, scale) = args.ret {
+            let wide = DataType::Decimal128(38, *scale);
+            (a, b) = (cast(&a, &wide)?, cast(&b, &wide)?);
+        }
+        let remainder = rem(&a, &b).map_err(|e| match e {
             arrow::error::ArrowError::DivideByZero => exec_datafusion_err!("Division by zero"),
             e => e.into(),
-        })
+        })?;
+        Ok(cast(&remainder, args.ret)?)
     }
 }
 
@@ -273,23 +302,113 @@ impl Function for Classify {
     }
 }
 
-/// `sqrt(x)` of a double: IEEE, as Java, so the root of a negative number is NaN, not an error.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Sqrt;
+/// The functions of doubles alone (Trino's take a real as a double and answer a double, where
+/// DataFusion's keep a real a real: `exp(REAL '-123.45')` underflowed to 0), each as Java's
+/// `Math` computes it: IEEE, so the root or logarithm of a negative number is NaN, not an
+/// error, and `log2` is `ln(x) / ln(2)`.
+#[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
+enum OfDoubles {
+    Sqrt,
+    Cbrt,
+    Exp,
+    Ln,
+    Log2,
+    Log10,
+    Degrees,
+    Radians,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Atan2,
+    Log,
+}
 
-impl Function for Sqrt {
+impl OfDoubles {
+    const ALL: [OfDoubles; 19] = {
+        use OfDoubles::*;
+        [
+            Sqrt, Cbrt, Exp, Ln, Log2, Log10, Degrees, Radians, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh,
+            Atan2, Log,
+        ]
+    };
+
+    fn unary(self) -> fn(f64) -> f64 {
+        use OfDoubles::*;
+        match self {
+            Sqrt => f64::sqrt,
+            Cbrt => f64::cbrt,
+            Exp => f64::exp,
+            Ln => f64::ln,
+            Log2 => |x| x.ln() / std::f64::consts::LN_2,
+            Log10 => f64::log10,
+            Degrees => f64::to_degrees,
+            Radians => f64::to_radians,
+            Sin => f64::sin,
+            Cos => f64::cos,
+            Tan => f64::tan,
+            Asin => f64::asin,
+            Acos => f64::acos,
+            Atan => f64::atan,
+            Sinh => f64::sinh,
+            Cosh => f64::cosh,
+            Tanh => f64::tanh,
+            Atan2 | Log => unreachable!("of two arguments"),
+        }
+    }
+}
+
+impl Function for OfDoubles {
     fn name(&self) -> &'static str {
-        "sqrt"
+        use OfDoubles::*;
+        match self {
+            Sqrt => "sqrt",
+            Cbrt => "cbrt",
+            Exp => "exp",
+            Ln => "ln",
+            Log2 => "log2",
+            Log10 => "log10",
+            Degrees => "degrees",
+            Radians => "radians",
+            Sin => "sin",
+            Cos => "cos",
+            Tan => "tan",
+            Asin => "asin",
+            Acos => "acos",
+            Atan => "atan",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Tanh => "tanh",
+            Atan2 => "atan2",
+            Log => "log",
+        }
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        arity("sqrt", t, 1..=1)?;
-        Ok(vec![double("sqrt", &t[0])?])
+        let n = if matches!(self, Self::Atan2 | Self::Log) { 2 } else { 1 };
+        arity(self.name(), t, n..=n)?;
+        t.iter().map(|t| double(self.name(), t)).collect()
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Float64)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        Ok(Arc::new(args.column(0)?.as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::sqrt)))
+        let x = args.column(0)?;
+        let x = x.as_primitive::<Float64Type>();
+        let two = |f: fn(f64, f64) -> f64| -> Result<ArrayRef> {
+            let y = args.column(1)?;
+            Ok(Arc::new(arrow::compute::binary::<_, _, _, Float64Type>(x, y.as_primitive::<Float64Type>(), f)?))
+        };
+        match self {
+            // `log(b, x)`: the logarithm of x to the base b.
+            Self::Log => two(|b, x| x.ln() / b.ln()),
+            Self::Atan2 => two(f64::atan2),
+            f => Ok(Arc::new(x.unary::<_, Float64Type>(f.unary()))),
+        }
     }
 }
 
@@ -632,8 +751,11 @@ impl Function for Vectors {
         let name = self.name();
         arity(name, t, 2..=2)?;
         let cosine = matches!(self, Self::CosineSimilarity | Self::CosineDistance);
+        // A NULL beside a map is a map (the kernel takes two maps or two arrays).
+        let map = t.iter().find(|t| matches!(t, DataType::Map(..))).filter(|_| cosine);
         t.iter()
             .map(|t| match t {
+                DataType::Null if map.is_some() => Ok(map.cloned().unwrap_or(DataType::Null)),
                 DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) | DataType::Null => {
                     Ok(DataType::new_list(DataType::Float64, true))
                 }
@@ -788,8 +910,8 @@ impl Function for Random {
             };
             match (lo, int_at(high, i)) {
                 (Some(lo), Some(hi)) if hi > lo => Ok(Some(rng.random_range(lo..hi))),
-                (Some(_), Some(_)) if low.is_none() => exec_err!("random: upper bound must be positive"),
-                (Some(_), Some(_)) => exec_err!("random: upper bound must be greater than lower bound"),
+                (Some(_), Some(_)) if low.is_none() => exec_err!("random: bound must be positive"),
+                (Some(_), Some(_)) => exec_err!("random: start value must be less than stop value"),
                 _ => Ok(None),
             }
         });

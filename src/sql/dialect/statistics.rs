@@ -13,6 +13,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 use super::function::{Args, Function, udf};
 use super::shared::{arity, bigint, double};
+use super::text::{Double, float};
 
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -79,11 +80,7 @@ impl Function for WidthBucket {
                 if bounds.null_count() > 0 {
                     return exec_err!("Bin values cannot be NULL");
                 }
-                let (v, b) = (x.value(i), bounds.values());
-                if b.windows(2).any(|w| w[0] > w[1]) {
-                    return exec_err!("Bin values are not sorted in ascending order");
-                }
-                out.push(Some(b.partition_point(|&bound| bound <= v) as i64));
+                out.push(Some(bin_bucket(x.value(i), bounds.values())?));
             }
             return Ok(Arc::new(Int64Array::from(out)));
         }
@@ -97,6 +94,35 @@ impl Function for WidthBucket {
         }
         Ok(Arc::new(Int64Array::from(out)))
     }
+}
+
+/// The bucket of `v` among ascending bins, found as Trino finds it: by bisection, checking
+/// the ends of each range it looks at (so bins out of order may pass unseen) and each bin it
+/// reads.
+fn bin_bucket(v: f64, bins: &[f64]) -> Result<i64> {
+    if bins.is_empty() {
+        return exec_err!("Bins cannot be an empty array");
+    }
+    if v.is_nan() {
+        return exec_err!("Operand cannot be NaN");
+    }
+    let (mut lower, mut upper) = (0, bins.len());
+    while lower < upper {
+        if bins[lower] > bins[upper - 1] {
+            return exec_err!("Bin values are not sorted in ascending order");
+        }
+        let index = (lower + upper) / 2;
+        let bin = bins[index];
+        if !bin.is_finite() {
+            return exec_err!("Bin value must be finite, got {}", float(bin, Double::Shown));
+        }
+        if v < bin {
+            upper = index;
+        } else {
+            lower = index + 1;
+        }
+    }
+    Ok(lower as i64)
 }
 
 fn width_bucket(v: f64, bound1: f64, bound2: f64, count: i64) -> Result<i64> {
@@ -121,7 +147,7 @@ fn width_bucket(v: f64, bound1: f64, bound2: f64, count: i64) -> Result<i64> {
     } else if v >= upper {
         match count.checked_add(1) {
             Some(b) => b,
-            None => return exec_err!("Bucket for value {v} is out of range"),
+            None => return exec_err!("Bucket for value {} is out of range", float(v, Double::Shown)),
         }
     } else {
         (count as f64 * (v - lower) / (upper - lower)) as i64 + 1
@@ -168,7 +194,7 @@ impl Distribution {
     fn at(&self, a: f64, b: f64, v: f64) -> Result<f64> {
         match self {
             Distribution::Normal => {
-                if b <= 0.0 {
+                if b.is_nan() || b <= 0.0 {
                     return exec_err!("standardDeviation must be > 0");
                 }
                 Ok(0.5 * libm::erfc(-(v - a) / (b * SQRT_2)))
@@ -183,17 +209,14 @@ impl Distribution {
                 Ok(a + b * SQRT_2 * erf_inverse(2.0 * v - 1.0))
             }
             Distribution::Beta | Distribution::BetaInverse => {
-                if a <= 0.0 {
-                    return exec_err!("a must be > 0");
-                }
-                if b <= 0.0 {
-                    return exec_err!("b must be > 0");
+                if !(a > 0.0 && b > 0.0) {
+                    return exec_err!("a, b must be > 0");
                 }
                 if !(0.0..=1.0).contains(&v) {
                     return if *self == Distribution::Beta {
-                        exec_err!("value must be in the interval [0, 1]")
+                        exec_err!("value must be 0 >= v >= 1")
                     } else {
-                        exec_err!("p must be in the interval [0, 1]")
+                        exec_err!("p must be 0 >= p >= 1")
                     };
                 }
                 Ok(if *self == Distribution::Beta { regularized_beta(v, a, b) } else { inverse_beta(v, a, b) })
@@ -307,6 +330,10 @@ fn ln_beta(a: f64, b: f64) -> f64 {
 
 /// The `x` with I_x(a, b) = p, by bisection to the last bit (the CDF only grows).
 fn inverse_beta(p: f64, a: f64, b: f64) -> f64 {
+    // The ends of the support, as Trino (Commons Math) answers them.
+    if p == 0.0 || p == 1.0 {
+        return p;
+    }
     let (mut low, mut high) = (0.0_f64, 1.0_f64);
     for _ in 0..200 {
         let mid = (low + high) / 2.0;

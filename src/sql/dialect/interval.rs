@@ -1,10 +1,11 @@
 //! Interval arithmetic as Trino has it and DataFusion does not: an interval times (or
-//! divided by) a number, and a date minus a date (an interval of days, not a number). The
+//! divided by) a number, a date minus a date (an interval of days, not a number), and
+//! intervals compared by their length (`INTERVAL '1' DAY = INTERVAL '24' HOUR`). The
 //! expressions are rewritten before types are coerced, which would refuse them.
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, IntervalMonthDayNanoArray};
+use arrow::array::{ArrayRef, AsArray, Decimal128Array, IntervalMonthDayNanoArray};
 use arrow::datatypes::{
     DataType, Date32Type, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
 };
@@ -14,7 +15,7 @@ use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
 
 use super::function::{Args, Function, udf};
 use super::shared::arity;
@@ -41,14 +42,25 @@ impl Function for Scale {
         "athena_interval_scale"
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        arity(self.name(), t, 2..=2)?;
-        Ok(vec![MONTH_DAY_NANO, DataType::Float64])
+        arity(self.name(), t, 2..=3)?;
+        let divide = t.get(2).map(|_| DataType::Boolean);
+        Ok([MONTH_DAY_NANO, DataType::Float64].into_iter().chain(divide).collect())
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(MONTH_DAY_NANO)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let (intervals, factors) = (args.column(0)?, args.column(1)?);
+        // The third argument says whether to divide (a constant the parser writes).
+        let divide = args.len() == 3 && args.rows > 0 && args.column(2)?.as_boolean().value(0);
+        // Trino's months or milliseconds times (or over) the double, cut toward zero.
+        let scale = |x: f64, f: f64, max: f64| {
+            let y = if divide { x / f } else { x * f };
+            if !y.is_finite() || y.abs() > max {
+                return Err(ArrowError::ComputeError("interval overflow".into()));
+            }
+            Ok(y.trunc())
+        };
         let out: IntervalMonthDayNanoArray = arrow::compute::try_binary(
             intervals.as_primitive::<IntervalMonthDayNanoType>(),
             factors.as_primitive::<Float64Type>(),
@@ -59,14 +71,11 @@ impl Function for Scale {
                     ));
                 }
                 if v.months != 0 {
-                    return Ok(IntervalMonthDayNano::new((v.months as f64 * f).round() as i32, 0, 0));
+                    return Ok(IntervalMonthDayNano::new(scale(v.months as f64, f, i32::MAX as f64)? as i32, 0, 0));
                 }
                 // Day to second: milliseconds, as Trino keeps them.
-                let ms = (v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6) * f;
-                if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 1e6 {
-                    return Err(ArrowError::ComputeError("interval overflow".into()));
-                }
-                Ok(IntervalMonthDayNano::new(0, 0, ms.round() as i64 * 1_000_000))
+                let ms = v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6;
+                Ok(IntervalMonthDayNano::new(0, 0, scale(ms, f, i64::MAX as f64 / 1e6)? as i64 * 1_000_000))
             },
         )?;
         Ok(Arc::new(out))
@@ -128,6 +137,34 @@ impl Function for WholeDays {
     }
 }
 
+/// An interval's length, which orders intervals as Trino does: a day is 24 hours (Arrow keeps
+/// days and nanoseconds apart and compares them field by field, so `INTERVAL '25' HOUR` came
+/// before `INTERVAL '1' DAY`). Months lead: Trino never mixes them with days.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Length;
+
+impl Function for Length {
+    fn name(&self) -> &'static str {
+        "athena_interval_length"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![MONTH_DAY_NANO])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Decimal128(38, 0))
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        const DAY: i128 = 86_400_000_000_000;
+        const MONTH: i128 = 10_i128.pow(30);
+        let interval = args.column(0)?;
+        let out: Decimal128Array = interval
+            .as_primitive::<IntervalMonthDayNanoType>()
+            .unary(|v| i128::from(v.months) * MONTH + i128::from(v.days) * DAY + i128::from(v.nanoseconds));
+        Ok(Arc::new(out.with_precision_and_scale(38, 0)?))
+    }
+}
+
 /// Rewrites the interval arithmetic above before types are coerced.
 #[derive(Debug, Default)]
 pub struct IntervalArithmetic;
@@ -138,6 +175,15 @@ impl FunctionRewrite for IntervalArithmetic {
     }
 
     fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
+        if let Expr::Between(b) = &expr
+            && [&b.expr, &b.low, &b.high].iter().all(|e| matches!(e.get_type(schema), Ok(DataType::Interval(_))))
+        {
+            let length = |e: &Expr| {
+                Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf(Length)), vec![e.clone()])))
+            };
+            let between = Between::new(length(&b.expr), b.negated, length(&b.low), length(&b.high));
+            return Ok(Transformed::yes(Expr::Between(between)));
+        }
         let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else { return Ok(Transformed::no(expr)) };
         let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) else { return Ok(Transformed::no(expr)) };
         let interval = |t: &DataType| matches!(t, DataType::Interval(_));
@@ -147,12 +193,7 @@ impl FunctionRewrite for IntervalArithmetic {
             Operator::Multiply if interval(&l) && number(&r) => call(udf(Scale), vec![*left.clone(), *right.clone()]),
             Operator::Multiply if number(&l) && interval(&r) => call(udf(Scale), vec![*right.clone(), *left.clone()]),
             Operator::Divide if interval(&l) && number(&r) => {
-                let inverse = Expr::BinaryExpr(BinaryExpr::new(
-                    Box::new(datafusion::logical_expr::lit(1.0_f64)),
-                    Operator::Divide,
-                    Box::new(right.as_ref().clone().cast_to(&DataType::Float64, schema)?),
-                ));
-                call(udf(Scale), vec![*left.clone(), inverse])
+                call(udf(Scale), vec![*left.clone(), *right.clone(), datafusion::logical_expr::lit(true)])
             }
             Operator::Minus if l == DataType::Date32 && r == DataType::Date32 => {
                 call(udf(Days), vec![*left.clone(), *right.clone()])
@@ -164,6 +205,19 @@ impl FunctionRewrite for IntervalArithmetic {
             Operator::Plus if interval(&l) && r == DataType::Date32 => {
                 let checked = call(udf(WholeDays { subtract: false }), vec![*left.clone()]);
                 Expr::BinaryExpr(BinaryExpr::new(Box::new(checked), *op, right.clone()))
+            }
+            Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+            | Operator::IsDistinctFrom
+            | Operator::IsNotDistinctFrom
+                if interval(&l) && interval(&r) =>
+            {
+                let length = |e: &Expr| call(udf(Length), vec![e.clone()]);
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(length(left)), *op, Box::new(length(right))))
             }
             _ => return Ok(Transformed::no(expr)),
         };

@@ -1027,16 +1027,7 @@ fn overlay(expr: &mut Expr) -> Expr {
 fn interval_scale(left: &mut Expr, divide: bool, right: &mut Expr) -> Expr {
     let (l, r) = (take(left), take(right));
     let (interval, factor) = if is_interval(&l) { (l, r) } else { (r, l) };
-    let factor = if divide {
-        Expr::BinaryOp {
-            left: Box::new(Expr::value(Value::Number("1e0".into(), false))),
-            op: BinaryOperator::Divide,
-            right: Box::new(factor),
-        }
-    } else {
-        factor
-    };
-    call("athena_interval_scale", vec![interval, factor])
+    call("athena_interval_scale", vec![interval, factor, Expr::value(Value::Boolean(divide))])
 }
 
 /// A NULL beside a varbinary literal (`ARRAY[X'01', NULL]`, `coalesce(NULL, X'01')`) typed as
@@ -1402,10 +1393,29 @@ fn compound_interval(interval: &Interval) -> Option<Interval> {
         Some(rest) => ("-", rest),
         None => ("", text.strip_prefix('+').unwrap_or(text)),
     };
-    let parts: Vec<&str> = text.split(['-', ' ', ':']).collect();
-    if parts.len() != units.len()
-        || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit() || c == '.'))
-    {
+    // The leading fields may come alone (`'12 10' DAY TO SECOND`), each after its separator.
+    let mut parts = Vec::new();
+    let mut rest = text;
+    for (i, (unit, _)) in units.iter().enumerate() {
+        if i > 0 {
+            let separator = match *unit {
+                "months" => '-',
+                "hours" => ' ',
+                _ => ':',
+            };
+            match rest.strip_prefix(separator) {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if end == 0 {
+            return None;
+        }
+        parts.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    if !rest.is_empty() {
         return None;
     }
     let spelled: Vec<String> = parts.iter().zip(units).map(|(p, (unit, _))| format!("{sign}{p} {unit}")).collect();

@@ -1071,7 +1071,7 @@ impl Function for ArraysOverlap {
 
 /// `x = y` of arrays as Trino compares them: false when the lengths differ or two elements
 /// differ, else NULL when a pair holds a NULL, else true (NaN equals nothing). Called for
-/// `=` and `<>` of arrays of scalars by [`ArrayComparisons`].
+/// `=` and `<>` of arrays and rows by [`ArrayComparisons`].
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ArrayEquality;
 
@@ -1080,48 +1080,79 @@ impl Function for ArrayEquality {
         "athena_array_equal"
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        ContainsSequence.coerce(t)
+        arity(self.name(), t, 2..=2)?;
+        if element(&t[0]).is_some() && element(&t[1]).is_some() {
+            return ContainsSequence.coerce(t);
+        }
+        let common = type_union_resolution(t)
+            .ok_or_else(|| plan_datafusion_err!("{}: no common type of {} and {}", self.name(), t[0], t[1]))?;
+        Ok(vec![common.clone(), common])
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Boolean)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let (a, b) = (args.column(0)?, args.column(1)?);
-        let (a, b) = (a.as_list::<i32>(), b.as_list::<i32>());
-        // Rows of equal lengths, element beside element: one comparison of the batch.
-        let mut state: Vec<Option<bool>> = Vec::with_capacity(args.rows);
-        let (mut left, mut right, mut owner) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..args.rows {
-            state.push(match (range(a, i), range(b, i)) {
-                (Some(x), Some(y)) if x.len() == y.len() => {
-                    left.extend(x.clone().map(|j| j as u32));
-                    right.extend(y.map(|j| j as u32));
-                    owner.extend(std::iter::repeat_n(i, x.len()));
-                    Some(true)
-                }
-                (Some(_), Some(_)) => Some(false),
-                _ => None,
-            });
-        }
-        let x = take(a.values(), &UInt32Array::from(left), None)?;
-        let y = take(b.values(), &UInt32Array::from(right), None)?;
-        let same = equal(&x, &y)?;
-        let mut unknown = vec![false; args.rows];
-        for (k, &i) in owner.iter().enumerate() {
-            if same.is_null(k) {
-                unknown[i] = true;
-            } else if !same.value(k) {
-                state[i] = Some(false);
-            }
-        }
-        let out: BooleanArray =
-            state.into_iter().zip(unknown).map(|(s, u)| if s == Some(true) && u { None } else { s }).collect();
-        Ok(Arc::new(out))
+        Ok(Arc::new(three_valued_equal(&args.column(0)?, &args.column(1)?)?))
     }
 }
 
-/// `=` and `<>` of arrays of scalars, rewritten to [`ArrayEquality`] once types are coerced
-/// (Arrow's comparison of lists says false where Trino says NULL).
+/// Trino's `=` of two columns of one type, value beside value: false where any part differs,
+/// else NULL where a NULL inside (or either value) leaves it open, else true. A row's fields
+/// and an array's elements are compared so, recursively, and joined by Kleene's AND.
+fn three_valued_equal(a: &ArrayRef, b: &ArrayRef) -> Result<BooleanArray> {
+    let out = match a.data_type() {
+        DataType::Struct(fields) => {
+            let (x, y) = (a.as_struct(), b.as_struct());
+            let mut out = BooleanArray::from(vec![true; a.len()]);
+            for k in 0..fields.len() {
+                out = arrow::compute::and_kleene(&out, &three_valued_equal(x.column(k), y.column(k))?)?;
+            }
+            out
+        }
+        DataType::List(_) => list_equal(a.as_list::<i32>(), b.as_list::<i32>())?,
+        _ => return equal(a, b),
+    };
+    // NULL where either whole value is.
+    let nulls = arrow::buffer::NullBuffer::union(a.logical_nulls().as_ref(), b.logical_nulls().as_ref());
+    let nulls = arrow::buffer::NullBuffer::union(out.nulls(), nulls.as_ref());
+    Ok(BooleanArray::new(out.values().clone(), nulls))
+}
+
+/// Arrays' `=`: false when their lengths differ, else their elements' three-valued `=`
+/// joined by Kleene's AND (the elements of all rows compared at once).
+fn list_equal(a: &ListArray, b: &ListArray) -> Result<BooleanArray> {
+    let rows = a.len();
+    let mut state: Vec<Option<bool>> = Vec::with_capacity(rows);
+    let (mut left, mut right, mut owner) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..rows {
+        state.push(match (range(a, i), range(b, i)) {
+            (Some(x), Some(y)) if x.len() == y.len() => {
+                left.extend(x.clone().map(|j| j as u32));
+                right.extend(y.map(|j| j as u32));
+                owner.extend(std::iter::repeat_n(i, x.len()));
+                Some(true)
+            }
+            (Some(_), Some(_)) => Some(false),
+            _ => None,
+        });
+    }
+    let x = take(a.values(), &UInt32Array::from(left), None)?;
+    let y = take(b.values(), &UInt32Array::from(right), None)?;
+    let same = three_valued_equal(&x, &y)?;
+    let mut unknown = vec![false; rows];
+    for (k, &i) in owner.iter().enumerate() {
+        if same.is_null(k) {
+            unknown[i] = true;
+        } else if !same.value(k) {
+            state[i] = Some(false);
+        }
+    }
+    Ok(state.into_iter().zip(unknown).map(|(s, u)| if s == Some(true) && u { None } else { s }).collect())
+}
+
+/// `=` and `<>` (and `IN`) of arrays and rows, rewritten to [`ArrayEquality`] once types are
+/// coerced: Arrow's comparison of lists and structs says false where Trino says NULL (`ARRAY[1,
+/// NULL] = ARRAY[1, 2]`, `ROW(1, NULL) = ROW(1, 2)`). Maps inside are left to Arrow's.
 #[derive(Debug, Default)]
 pub struct ArrayComparisons;
 
@@ -1133,9 +1164,7 @@ impl AnalyzerRule for ArrayComparisons {
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let equality = Arc::new(udf(ArrayEquality));
         super::shared::rewrite_expressions(plan, |e, schema| {
-            let flat = |x: &Expr| {
-                x.get_type(schema).is_ok_and(|t| element(&t).is_some_and(|e| !e.is_nested() && !e.is_null()))
-            };
+            let flat = |x: &Expr| x.get_type(schema).is_ok_and(|t| comparable(&t));
             let equal = |a: &Expr, b: &Expr| {
                 Expr::ScalarFunction(ScalarFunction::new_udf(equality.clone(), vec![a.clone(), b.clone()]))
             };
@@ -1157,6 +1186,20 @@ impl AnalyzerRule for ArrayComparisons {
             })
         })
     }
+}
+
+/// An array or row whose parts are arrays, rows or scalars (no maps, no NULL type): what
+/// [`three_valued_equal`] compares.
+fn comparable(t: &DataType) -> bool {
+    fn inside(t: &DataType) -> bool {
+        match t {
+            DataType::List(f) => inside(f.data_type()),
+            DataType::Struct(fields) => fields.iter().all(|f| inside(f.data_type())),
+            DataType::Null => false,
+            t => !t.is_nested(),
+        }
+    }
+    matches!(t, DataType::List(_) | DataType::Struct(_)) && inside(t)
 }
 
 /// `cardinality(array or map)`: the number of elements (entries), NULL for NULL.

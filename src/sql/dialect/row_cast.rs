@@ -60,6 +60,10 @@ fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> 
         let value = match by_position(field.clone(), f.data_type(), t.data_type(), try_)? {
             Some(rows) => rows,
             None if f.data_type() == t.data_type() => field.clone(),
+            // An array of rows renamed (`ROW(a ARRAY(ROW(x INTEGER)))`): by the kernel.
+            None if renamed_inside(f.data_type(), t.data_type()) => {
+                udf(ByPosition).call(vec![field.clone(), lit(ScalarValue::try_new_null(t.data_type())?)])
+            }
             None if try_ => Expr::TryCast(TryCast::new(Box::new(field.clone()), t.data_type().clone())),
             None => Expr::Cast(Cast::new(Box::new(field.clone()), t.data_type().clone())),
         };
@@ -74,10 +78,7 @@ fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> 
 
 /// Whether any field, here or in a row inside, has another name in the target.
 fn renamed(from: &Fields, to: &Fields) -> bool {
-    from.iter().zip(to.iter()).any(|(f, t)| {
-        f.name() != t.name()
-            || matches!((f.data_type(), t.data_type()), (DataType::Struct(a), DataType::Struct(b)) if a.len() == b.len() && renamed(a, b))
-    })
+    from.iter().zip(to.iter()).any(|(f, t)| f.name() != t.name() || renamed_inside(f.data_type(), t.data_type()))
 }
 
 /// Whether rows inside these types (in arrays, to any depth) have fields of other names.

@@ -729,7 +729,9 @@ struct Trino {
 
 /// `.field` as the subscript DataFusion reads on a row (`['field']`).
 fn field_subscript(field: &Ident) -> AccessExpr {
-    AccessExpr::Subscript(Subscript::Index { index: Expr::value(Value::SingleQuotedString(field.value.clone())) })
+    // An unquoted name is case-insensitive, as the row type's field names are (lower case).
+    let name = if field.quote_style.is_none() { field.value.to_lowercase() } else { field.value.clone() };
+    AccessExpr::Subscript(Subscript::Index { index: Expr::value(Value::SingleQuotedString(name)) })
 }
 
 impl VisitorMut for Trino {

@@ -1110,6 +1110,7 @@ fn three_valued_equal(a: &ArrayRef, b: &ArrayRef) -> Result<BooleanArray> {
             out
         }
         DataType::List(_) => list_equal(a.as_list::<i32>(), b.as_list::<i32>())?,
+        DataType::Null => return Ok(BooleanArray::new_null(a.len())),
         _ => return equal(a, b),
     };
     // NULL where either whole value is.
@@ -1188,14 +1189,13 @@ impl AnalyzerRule for ArrayComparisons {
     }
 }
 
-/// An array or row whose parts are arrays, rows or scalars (no maps, no NULL type): what
+/// An array or row whose parts are arrays, rows or scalars (no maps): what
 /// [`three_valued_equal`] compares.
 fn comparable(t: &DataType) -> bool {
     fn inside(t: &DataType) -> bool {
         match t {
             DataType::List(f) => inside(f.data_type()),
             DataType::Struct(fields) => fields.iter().all(|f| inside(f.data_type())),
-            DataType::Null => false,
             t => !t.is_nested(),
         }
     }

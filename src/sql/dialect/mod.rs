@@ -114,6 +114,7 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
     config.options_mut().sql_parser.default_null_ordering = "nulls_last".into();
     if let Some(planners) = state.expr_planners() {
         planners.insert(0, Arc::new(array::ElementConcat));
+        planners.insert(0, Arc::new(subscript::RowIndex));
     }
     let ctx = SessionContext::new_with_state(state.build());
     register(&ctx);

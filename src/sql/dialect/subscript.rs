@@ -88,3 +88,34 @@ impl FunctionRewrite for StrictSubscripts {
         }
     }
 }
+
+/// `row[i]`: a row's field by its 1-based position (`s[1]` of a row-typed lambda state), which
+/// DataFusion plans as an array's element and refuses. The index must be a constant, as in
+/// Trino; asked before DataFusion's own planner of subscripts.
+#[derive(Debug)]
+pub struct RowIndex;
+
+impl datafusion::logical_expr::planner::ExprPlanner for RowIndex {
+    fn plan_field_access(
+        &self,
+        expr: datafusion::logical_expr::planner::RawFieldAccessExpr,
+        schema: &DFSchema,
+    ) -> Result<datafusion::logical_expr::planner::PlannerResult<datafusion::logical_expr::planner::RawFieldAccessExpr>>
+    {
+        use datafusion::common::ScalarValue;
+        use datafusion::logical_expr::planner::PlannerResult;
+        use datafusion::logical_expr::{ExprSchemable, GetFieldAccess};
+        let GetFieldAccess::ListIndex { key } = &expr.field_access else { return Ok(PlannerResult::Original(expr)) };
+        let Ok(DataType::Struct(fields)) = expr.expr.get_type(schema) else { return Ok(PlannerResult::Original(expr)) };
+        let Expr::Literal(index, _) = key.as_ref() else { return plan_err!("a row's subscript must be a constant") };
+        let position = match index.cast_to(&DataType::Int64) {
+            Ok(ScalarValue::Int64(Some(i))) => i,
+            _ => return plan_err!("a row's subscript must be an integer, got {index}"),
+        };
+        let Some(field) = usize::try_from(position - 1).ok().and_then(|i| fields.get(i)) else {
+            return plan_err!("Invalid subscript index: {position}, the row has {} fields", fields.len());
+        };
+        let access = datafusion::functions::core::expr_fn::get_field(expr.expr, field.name().as_str());
+        Ok(PlannerResult::Planned(access))
+    }
+}

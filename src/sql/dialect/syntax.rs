@@ -855,7 +855,9 @@ impl VisitorMut for Trino {
             Expr::Extract { field, expr: from, .. } => extract(field, from),
             Expr::Array(array) => {
                 typed_nulls(array.elem.iter_mut().collect());
-                None
+                // DataFusion plans an array literal's elements without the lambda's parameters
+                // (`x -> ARRAY[x]` found no field x); the call is planned with them.
+                (!self.lambdas.is_empty()).then(|| call("make_array", std::mem::take(&mut array.elem)))
             }
             Expr::Like { pattern, escape_char, .. } => like(pattern, escape_char),
             Expr::AnyOp { left, compare_op, right, .. } => quantified(left, compare_op, right, false),

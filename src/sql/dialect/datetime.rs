@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArray, StringBuilder, Time64NanosecondArray,
-    TimestampMicrosecondArray,
+    TimestampMicrosecondArray, TimestampNanosecondArray,
 };
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, Time64NanosecondType, TimeUnit, TimestampMicrosecondType};
+use arrow::datatypes::{
+    DataType, Date32Type, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampNanosecondType,
+};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Timelike};
 use datafusion::common::{Result, exec_datafusion_err, exec_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
@@ -132,11 +134,20 @@ fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
         DataType::Timestamp(_, Some(z)) => Some(z.parse::<arrow::array::timezone::Tz>()?),
         _ => None,
     };
-    let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
     let local = |d: NaiveDateTime| match &zone {
         Some(tz) => chrono::TimeZone::from_utc_datetime(tz, &d).naive_local(),
         None => d,
     };
+    if let DataType::Timestamp(TimeUnit::Nanosecond, _) = array.data_type() {
+        // A timestamp(7..9) keeps its nanoseconds (through microseconds they were cut).
+        let nanos = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+        return Ok(nanos
+            .as_primitive::<TimestampNanosecondType>()
+            .iter()
+            .map(|v| v.map(DateTime::from_timestamp_nanos).map(|d| local(d.naive_utc())))
+            .collect());
+    }
+    let micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
     Ok(micros
         .as_primitive::<TimestampMicrosecondType>()
         .iter()
@@ -157,6 +168,18 @@ fn temporal_array(values: impl IntoIterator<Item = Option<NaiveDateTime>>, like:
             .into_iter()
             .map(|v| v.map(|d| i64::from(d.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(d.nanosecond())))
             .collect();
+        return Ok(cast(&nanos, like)?);
+    }
+    if let DataType::Timestamp(TimeUnit::Nanosecond, _) = like {
+        let nanos = values.into_iter().map(|v| {
+            v.map(|d| {
+                d.and_utc()
+                    .timestamp_nanos_opt()
+                    .ok_or_else(|| exec_datafusion_err!("{d} is out of a timestamp(9)'s range"))
+            })
+            .transpose()
+        });
+        let nanos: TimestampNanosecondArray = nanos.collect::<Result<_>>()?;
         return Ok(cast(&nanos, like)?);
     }
     let micros: TimestampMicrosecondArray =

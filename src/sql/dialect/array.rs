@@ -790,7 +790,7 @@ fn groups(args: &Args, mut of: impl FnMut(Range<usize>, usize) -> Result<Vec<Vec
             valid.push(false);
             continue;
         };
-        let groups = of(r, k.max(1) as usize)?;
+        let groups = of(r, k.max(0) as usize)?;
         lengths.push(groups.len());
         valid.push(true);
         for g in groups {
@@ -843,20 +843,25 @@ impl Function for Combinations {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let sizes = args.column(1)?;
         for k in (0..args.rows).filter_map(|i| int_at(&sizes, i)) {
-            if k <= 0 {
-                return exec_err!("combination size must be positive");
+            if k < 0 {
+                return exec_err!("combination size must not be negative: {k}");
             }
             if k > 5 {
                 return exec_err!("combination size must not exceed 5: {k}");
             }
         }
         groups(args, |r, k| {
+            // Trino caps a result at 100,000 elements.
+            if k <= r.len() && count_combinations(r.len(), k).saturating_mul(k) > 100_000 {
+                return exec_err!("combinations exceed max size");
+            }
             Ok(combinations(r.len(), k).into_iter().map(|g| g.into_iter().map(|j| r.start + j).collect()).collect())
         })
     }
 }
 
-/// The k-element combinations of 0..n, in Trino's order.
+/// The k-element combinations of 0..n in Trino's order: the lowest position moves first
+/// (`{0, 1}, {0, 2}, {1, 2}, {0, 3}, ...`); one empty combination of none.
 fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     if k > n {
         return vec![];
@@ -865,13 +870,21 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     let mut pick: Vec<usize> = (0..k).collect();
     loop {
         out.push(pick.clone());
-        let Some(i) = (0..k).rev().find(|&i| pick[i] < n - k + i) else { break };
+        // The first position that can move up without meeting the next one (the last, up to
+        // n); those below it start over.
+        let limit = |i: usize| if i + 1 < k { pick[i + 1] } else { n };
+        let Some(i) = (0..k).find(|&i| pick[i] + 1 < limit(i)) else { break };
         pick[i] += 1;
-        for j in i + 1..k {
-            pick[j] = pick[j - 1] + 1;
+        for (j, p) in pick.iter_mut().enumerate().take(i) {
+            *p = j;
         }
     }
     out
+}
+
+/// C(n, k), saturating.
+fn count_combinations(n: usize, k: usize) -> usize {
+    (1..=k).fold(1_usize, |c, i| c.saturating_mul(n - k + i) / i)
 }
 
 /// `zip(a, b, ...)`: rows of the arrays' elements side by side, NULL where one is shorter.
@@ -1417,6 +1430,10 @@ mod tests {
     #[test]
     fn combinations_in_order() {
         assert_eq!(combinations(3, 2), vec![vec![0, 1], vec![0, 2], vec![1, 2]]);
+        let four = vec![vec![0, 1], vec![0, 2], vec![1, 2], vec![0, 3], vec![1, 3], vec![2, 3]];
+        assert_eq!(combinations(4, 2), four);
         assert_eq!(combinations(2, 3), Vec::<Vec<usize>>::new());
+        assert_eq!(combinations(2, 0), vec![Vec::<usize>::new()]);
+        assert_eq!(count_combinations(100, 5), 75_287_520);
     }
 }

@@ -276,7 +276,14 @@ impl Function for ConcatWs {
         arity(self.name(), t, 2..=usize::MAX)?;
         let mut out = vec![varchar(self.name(), &t[0])?];
         for t in &t[1..] {
-            out.push(if is_list(t) { DataType::new_list(DataType::Utf8, true) } else { varchar(self.name(), t)? });
+            out.push(match t {
+                // Trino's array form takes an array of varchar.
+                DataType::List(f) => {
+                    varchar(self.name(), f.data_type())?;
+                    DataType::new_list(DataType::Utf8, true)
+                }
+                t => varchar(self.name(), t)?,
+            });
         }
         Ok(out)
     }
@@ -294,11 +301,13 @@ impl Function for ConcatWs {
             let mut parts = Vec::new();
             for x in &a[1..] {
                 match x.data_type() {
+                    // A NULL array makes the whole NULL (a NULL string is skipped).
                     DataType::List(_) => {
                         let l = x.as_list::<i32>();
-                        if l.is_valid(i) {
-                            parts.extend(l.value(i).as_string::<i32>().iter().flatten().map(str::to_string));
+                        if l.is_null(i) {
+                            return Ok(None);
                         }
+                        parts.extend(l.value(i).as_string::<i32>().iter().flatten().map(str::to_string));
                     }
                     _ => parts.extend(text_at(x, i)),
                 }

@@ -1097,7 +1097,15 @@ fn like(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) -> Option<E
         Some(Value::SingleQuotedString(e)) if e.chars().count() == 1 => e.chars().next(),
         Some(_) => return None,
     };
-    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern else { return None };
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern else {
+        // A pattern computed per row: Trino has no escape character unless one is given, where
+        // DataFusion reads a backslash as one; each backslash is doubled to stand for itself.
+        if escape.is_none() {
+            let backslash = |n: usize| Expr::value(Value::SingleQuotedString("\\".repeat(n)));
+            *pattern = call("replace", vec![take(pattern), backslash(1), backslash(2)]);
+        }
+        return None;
+    };
     let mut spelled = String::with_capacity(text.len() + 2);
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

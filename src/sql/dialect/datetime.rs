@@ -517,7 +517,7 @@ fn iso8601_date(s: &str) -> Option<NaiveDate> {
 
 /// A named zone's abbreviation at `utc` (`PDT`, `JST`; the tz database's, which is `-03` where
 /// Java may say `BRT`); UTC's is `UTC`, an offset's none.
-fn short_name(tz: &chrono_tz::Tz, utc: &NaiveDateTime) -> Option<String> {
+pub(super) fn short_name(tz: &chrono_tz::Tz, utc: &NaiveDateTime) -> Option<String> {
     use chrono_tz::OffsetName;
     Some(chrono::TimeZone::offset_from_utc_datetime(tz, utc).abbreviation()?.to_string())
 }

@@ -20,6 +20,7 @@ pub fn format(pattern: &str, values: &[ScalarValue]) -> Result<String, String> {
         out.push_str(&rest[..at]);
         let spec = Spec::read(&rest[at + 1..]).ok_or_else(|| format!("Unknown format conversion in '{pattern}'"))?;
         rest = &rest[at + 1 + spec.length..];
+        spec.check()?;
         match spec.conversion {
             '%' => {
                 out.push_str(&justify(&spec, "%".into()));
@@ -109,6 +110,32 @@ impl<'a> Spec<'a> {
 
     fn flag(&self, f: char) -> bool {
         self.flags.contains(f)
+    }
+
+    /// The specifier's own faults, which Java's formatter refuses before reading a value.
+    fn check(&self) -> Result<(), String> {
+        let c = self.conversion;
+        if let Some(f) = self.flags.chars().find(|f| self.flags.matches(*f).count() > 1) {
+            return Err(format!("DuplicateFormatFlags: Flags = '{f}'"));
+        }
+        if let (Some(p), 'd' | 'o' | 'x' | 'X' | 'c' | 'C' | 't' | 'T' | '%' | 'n') = (self.precision, c) {
+            return Err(format!("IllegalFormatPrecision: {p}"));
+        }
+        if let (Some(w), 'n') = (self.width, c) {
+            return Err(format!("IllegalFormatWidth: {w}"));
+        }
+        if self.flag('-') && self.flag('0') {
+            return Err(format!("IllegalFormatFlags: Flags = '{}'", self.flags));
+        }
+        if (self.flag('-') || self.flag('0')) && self.width.is_none() {
+            return Err(format!("MissingFormatWidth: %{}", self.text));
+        }
+        if matches!(c, 's' | 'S' | 'b' | 'B' | 'h' | 'H')
+            && let Some(f) = self.flags.chars().find(|f| !matches!(f, '-' | '#'))
+        {
+            return Err(format!("FormatFlagsConversionMismatch: Conversion = {c}, Flags = {f}"));
+        }
+        Ok(())
     }
 }
 
@@ -329,6 +356,10 @@ fn java_class(v: &ScalarValue) -> &'static str {
         ScalarValue::Decimal128(..) => "java.math.BigDecimal",
         ScalarValue::Boolean(_) => "java.lang.Boolean",
         ScalarValue::Date32(_) => "java.time.LocalDate",
+        ScalarValue::Time32Second(_)
+        | ScalarValue::Time32Millisecond(_)
+        | ScalarValue::Time64Microsecond(_)
+        | ScalarValue::Time64Nanosecond(_) => "java.time.LocalTime",
         ScalarValue::TimestampSecond(_, None)
         | ScalarValue::TimestampMillisecond(_, None)
         | ScalarValue::TimestampMicrosecond(_, None)
@@ -344,6 +375,7 @@ fn java_class(v: &ScalarValue) -> &'static str {
 /// A date, a timestamp's local time, or a zoned timestamp: what `%t` reads.
 enum When {
     Date(chrono::NaiveDate),
+    Time(chrono::NaiveTime),
     Local(NaiveDateTime),
     Zoned(chrono::DateTime<Tz>),
 }
@@ -353,6 +385,10 @@ fn when(v: &ScalarValue) -> Option<When> {
         ScalarValue::Date32(Some(d)) => {
             return chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163).map(When::Date);
         }
+        ScalarValue::Time64Nanosecond(Some(n)) => return time_of_day(*n),
+        ScalarValue::Time64Microsecond(Some(n)) => return time_of_day(n.checked_mul(1_000)?),
+        ScalarValue::Time32Millisecond(Some(n)) => return time_of_day(i64::from(*n) * 1_000_000),
+        ScalarValue::Time32Second(Some(n)) => return time_of_day(i64::from(*n) * 1_000_000_000),
         ScalarValue::TimestampSecond(Some(s), z) => (s.checked_mul(1_000_000_000)?, z),
         ScalarValue::TimestampMillisecond(Some(s), z) => (s.checked_mul(1_000_000)?, z),
         ScalarValue::TimestampMicrosecond(Some(s), z) => (s.checked_mul(1_000)?, z),
@@ -366,6 +402,11 @@ fn when(v: &ScalarValue) -> Option<When> {
     })
 }
 
+fn time_of_day(nanos: i64) -> Option<When> {
+    let (seconds, nanos) = (u32::try_from(nanos.div_euclid(1_000_000_000)).ok()?, (nanos % 1_000_000_000) as u32);
+    chrono::NaiveTime::from_num_seconds_from_midnight_opt(seconds, nanos).map(When::Time)
+}
+
 /// `%t` and `%T` with their letter, as Java's `Formatter` spells each field.
 fn datetime(spec: &Spec, v: &ScalarValue) -> Result<String, String> {
     let letter = spec.suffix.unwrap_or(' ');
@@ -373,13 +414,33 @@ fn datetime(spec: &Spec, v: &ScalarValue) -> Result<String, String> {
     let unsupported = || format!("Unsupported field for %t{letter} of {}", java_class(v));
     let (local, zoned) = match &w {
         When::Date(d) => (d.and_hms_opt(0, 0, 0).unwrap_or_default(), None),
+        When::Time(t) => (NaiveDateTime::new(chrono::NaiveDate::default(), *t), None),
         When::Local(t) => (*t, None),
         When::Zoned(t) => (t.naive_local(), Some(t)),
     };
     let has_time = !matches!(w, When::Date(_));
-    let date_part = |f: &str| Ok(local.format(f).to_string());
+    // A time of day has no date (Java's LocalTime refuses the date's fields).
+    let date_part =
+        |f: &str| if matches!(w, When::Time(_)) { Err(unsupported()) } else { Ok(local.format(f).to_string()) };
     let time_part = |f: &str| if has_time { Ok(local.format(f).to_string()) } else { Err(unsupported()) };
     let zone_part = |f: &str| zoned.map(|t| t.format(f).to_string()).ok_or_else(unsupported);
+    // A named zone's abbreviation (`EDT`, `UTC`), as Java's `%tZ` writes it; an offset's own.
+    let zone_name = || {
+        let named = match v {
+            ScalarValue::TimestampSecond(_, Some(z))
+            | ScalarValue::TimestampMillisecond(_, Some(z))
+            | ScalarValue::TimestampMicrosecond(_, Some(z))
+            | ScalarValue::TimestampNanosecond(_, Some(z)) => z.parse::<chrono_tz::Tz>().ok(),
+            _ => None,
+        };
+        match (named, zoned) {
+            (Some(tz), Some(t)) => match super::datetime::short_name(&tz, &t.naive_utc()) {
+                Some(name) => Ok(name),
+                None => zone_part("%Z"),
+            },
+            _ => zone_part("%Z"),
+        }
+    };
     match letter {
         'Y' => Ok(format!("{:04}", local.year())),
         'y' => date_part("%y"),
@@ -407,8 +468,8 @@ fn datetime(spec: &Spec, v: &ScalarValue) -> Result<String, String> {
         'T' => time_part("%H:%M:%S"),
         'r' => time_part("%I:%M:%S %p"),
         'z' => zone_part("%z"),
-        'Z' => zone_part("%Z"),
-        'c' => zone_part("%a %b %d %H:%M:%S %Z %Y"),
+        'Z' => zone_name(),
+        'c' => Ok(format!("{} {} {}", time_part("%a %b %d %H:%M:%S")?, zone_name()?, local.format("%Y"))),
         's' | 'Q' => {
             // An instant: a zoned timestamp's alone (Java refuses a local one).
             let instant = zoned.ok_or_else(unsupported)?.timestamp_millis();
@@ -427,6 +488,9 @@ fn java_text(v: &ScalarValue) -> String {
         (ScalarValue::Float64(Some(f)), _) => super::text::float(*f, super::text::Double::Shown),
         (ScalarValue::Decimal128(Some(d), _, s), _) => decimal_text(*d, *s),
         (_, Some(When::Local(t))) => java_datetime(t),
+        (_, Some(When::Time(t))) => java_datetime(NaiveDateTime::new(chrono::NaiveDate::default(), t))
+            .split_once('T')
+            .map_or_else(String::new, |(_, time)| time.to_string()),
         (_, Some(When::Zoned(t))) => {
             let zone = match v {
                 ScalarValue::TimestampSecond(_, Some(z))

@@ -768,13 +768,19 @@ impl Function for Format {
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(self.name(), t, 1..=usize::MAX)?;
         let mut out = vec![varchar(self.name(), &t[0])?];
+        if let Some(nested) = t[1..].iter().find(|t| t.is_nested()) {
+            return plan_err!("Type not supported for formatting: {nested}");
+        }
         // Each value as the Java object Trino makes of it (see `java_format`).
         out.extend(t[1..].iter().map(|t| match t {
             t if t.is_integer() => DataType::Int64,
             t if t.is_floating() => DataType::Float64,
-            t @ (DataType::Decimal128(..) | DataType::Boolean | DataType::Date32 | DataType::Timestamp(..)) => {
-                t.clone()
-            }
+            t @ (DataType::Decimal128(..)
+            | DataType::Boolean
+            | DataType::Date32
+            | DataType::Timestamp(..)
+            | DataType::Time32(_)
+            | DataType::Time64(_)) => t.clone(),
             _ => DataType::Utf8,
         }));
         Ok(out)

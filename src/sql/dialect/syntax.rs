@@ -827,6 +827,12 @@ impl VisitorMut for Trino {
                         }
                         Some(timestamp_cast(kind.clone(), take(inner), p))
                     }
+                    // A text with a zone cast to a zoned timestamp keeps the zone, as Trino's
+                    // does (`CAST('1969-07-20 16:17:00 America/New_York' AS timestamp with time
+                    // zone)`; the cast read it in UTC).
+                    DataType::Timestamp(p, TimezoneInfo::WithTimeZone) if *kind == CastKind::Cast => {
+                        zoned_text(inner, p.unwrap_or(3))
+                    }
                     // Trino's bare DECIMAL is decimal(38, 0) (DataFusion's, decimal(38, 10)).
                     DataType::Decimal(info @ ExactNumberInfo::None) => {
                         *info = ExactNumberInfo::PrecisionAndScale(38, 0);
@@ -986,23 +992,50 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
         }
         DataType::Timestamp(None, TimezoneInfo::None) => {
             // `TIMESTAMP '2012-10-31 01:00 America/Sao_Paulo'`: that local time there.
-            let (text, zone) = match text.trim().rsplit_once(' ') {
-                Some((local, zone)) if zone.starts_with(|c: char| c.is_ascii_alphabetic() || c == '+' || c == '-') => {
-                    (local.to_string(), Some(zone.to_string()))
+            return match zoned(&text) {
+                Some((local, zone)) => {
+                    let (text, p) = timestamp(local)?;
+                    Some(in_zone(timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p), zone))
                 }
-                _ => (text, None),
+                None => {
+                    let (text, p) = timestamp(&text)?;
+                    Some(timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p))
+                }
             };
-            let (text, p) = timestamp(&text)?;
-            let local = timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p);
-            return Some(match zone {
-                Some(zone) => call("with_timezone", vec![local, Expr::value(Value::SingleQuotedString(zone))]),
-                None => local,
-            });
         }
         DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
         _ => return None,
     };
     Some(typed_literal(text, data_type))
+}
+
+/// A timestamp's text split into its local part and the zone that closes it, if one does
+/// (`'2012-10-31 01:00 America/Sao_Paulo'`, `'... +07:09'`).
+fn zoned(text: &str) -> Option<(&str, &str)> {
+    text.trim()
+        .rsplit_once(' ')
+        .filter(|(_, zone)| zone.starts_with(|c: char| c.is_ascii_alphabetic() || c == '+' || c == '-'))
+}
+
+/// A text literal that names its zone as a `timestamp(p) with time zone` in that zone.
+fn zoned_text(text: &Expr, p: u64) -> Option<Expr> {
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = text else { return None };
+    let (local, zone) = zoned(text)?;
+    let (padded, fraction) = timestamp(local)?;
+    if p > 9 {
+        return None;
+    }
+    let mut literal = Expr::value(Value::SingleQuotedString(padded));
+    // A finer fraction than the type's rounds, as from a finer timestamp.
+    if fraction > p {
+        literal = timestamp_cast(CastKind::Cast, literal, fraction);
+    }
+    Some(in_zone(timestamp_cast(CastKind::Cast, literal, p), zone))
+}
+
+/// A local timestamp read in a zone, which it keeps.
+fn in_zone(local: Expr, zone: &str) -> Expr {
+    call("with_timezone", vec![local, Expr::value(Value::SingleQuotedString(zone.to_string()))])
 }
 
 /// Takes an expression out of the tree, leaving a NULL in its place.

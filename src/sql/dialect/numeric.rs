@@ -446,7 +446,9 @@ fn two_ints(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
     Ok(vec![bigint(name, &t[0])?, bigint(name, &t[1])?])
 }
 
-/// `bitwise_and`, `bitwise_or`, `bitwise_xor` and the shifts of two `bigint`s.
+/// `bitwise_and`, `bitwise_or`, `bitwise_xor` of two `bigint`s, and the shifts of a value of
+/// any integer type, which keep its type and width (`bitwise_left_shift(TINYINT '1', 7)` is
+/// -128; a logical right shift fills a tinyint's eight bits).
 #[derive(Debug, PartialEq, Eq, Hash)]
 enum Bitwise {
     And,
@@ -455,6 +457,12 @@ enum Bitwise {
     LeftShift,
     RightShift,
     RightShiftArithmetic,
+}
+
+impl Bitwise {
+    fn shift(&self) -> bool {
+        matches!(self, Self::LeftShift | Self::RightShift | Self::RightShiftArithmetic)
+    }
 }
 
 impl Function for Bitwise {
@@ -469,35 +477,45 @@ impl Function for Bitwise {
         }
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        two_ints(self.name(), t)
+        let mut out = two_ints(self.name(), t)?;
+        if self.shift() && matches!(t[0], DataType::Int8 | DataType::Int16 | DataType::Int32) {
+            out[0] = t[0].clone();
+        }
+        Ok(out)
     }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(if self.shift() { t[0].clone() } else { DataType::Int64 })
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let f: fn(i64, i64) -> i64 = match self {
-            Self::And => |a, b| a & b,
-            Self::Or => |a, b| a | b,
-            Self::Xor => |a, b| a ^ b,
-            // Trino shifts by the low six bits; 64 or more shifts everything out.
-            Self::LeftShift => |a, b| if (0..64).contains(&b) { a << b } else { 0 },
-            Self::RightShift => |a, b| if (0..64).contains(&b) { ((a as u64) >> b) as i64 } else { 0 },
-            Self::RightShiftArithmetic => |a, b| {
-                if (0..64).contains(&b) {
+        let (a, b) = (args.column(0)?, args.column(1)?);
+        let bits = a.data_type().primitive_width().map_or(64, |bytes| 8 * bytes as i64);
+        let a = cast(&a, &DataType::Int64)?;
+        let (a, b) = (a.as_primitive::<Int64Type>(), b.as_primitive::<Int64Type>());
+        // The value's own width: its bits alone shift, and a shift by the width or more (or by
+        // a negative count) shifts them all out.
+        let wrap = move |v: i64| if bits == 64 { v } else { (v << (64 - bits)) >> (64 - bits) };
+        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let out = match self {
+            Self::And => arrow::compute::binary::<_, _, _, Int64Type>(a, b, |a, b| a & b)?,
+            Self::Or => arrow::compute::binary::<_, _, _, Int64Type>(a, b, |a, b| a | b)?,
+            Self::Xor => arrow::compute::binary::<_, _, _, Int64Type>(a, b, |a, b| a ^ b)?,
+            Self::LeftShift => arrow::compute::binary::<_, _, _, Int64Type>(a, b, |a, b| {
+                if (0..bits).contains(&b) { wrap(a << b) } else { 0 }
+            })?,
+            Self::RightShift => arrow::compute::binary::<_, _, _, Int64Type>(a, b, |a, b| {
+                if (0..bits).contains(&b) { wrap((((a as u64) & mask) >> b) as i64) } else { 0 }
+            })?,
+            Self::RightShiftArithmetic => arrow::compute::binary::<_, _, _, Int64Type>(a, b, |a, b| {
+                if (0..bits).contains(&b) {
                     a >> b
                 } else if a < 0 {
                     -1
                 } else {
                     0
                 }
-            },
+            })?,
         };
-        let (a, b) = (args.column(0)?, args.column(1)?);
-        Ok(Arc::new(arrow::compute::binary::<_, _, _, Int64Type>(
-            a.as_primitive::<Int64Type>(),
-            b.as_primitive::<Int64Type>(),
-            f,
-        )?))
+        Ok(cast(&out, args.ret)?)
     }
 }
 

@@ -588,14 +588,19 @@ impl Function for FormatNumber {
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity("format_number", t, 1..=1)?;
-        Ok(vec![double("format_number", &t[0])?])
+        Ok(vec![if t[0].is_integer() { DataType::Int64 } else { double("format_number", &t[0])? }])
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Utf8)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let x = args.column(0)?;
-        strings(x.as_primitive::<Float64Type>().iter().map(|v| Ok(v.map(format_number))))
+        // A double (a real, a decimal) as Java's `(long)` cuts it: toward zero, saturating.
+        let x = match x.data_type() {
+            DataType::Int64 => x,
+            _ => Arc::new(x.as_primitive::<Float64Type>().unary::<_, Int64Type>(|v| v as i64)),
+        };
+        strings(x.as_primitive::<Int64Type>().iter().map(|v| Ok(v.map(format_number))))
     }
 }
 
@@ -694,39 +699,60 @@ impl Function for Extremum {
     }
 }
 
-/// `format_number(x)`: a number with a unit symbol and three significant digits, half up,
-/// without trailing zeros (`123K`, `1.23M`, `12.3K`).
-fn format_number(x: f64) -> String {
+/// `format_number(x)`: a whole number with a unit symbol and three significant digits, as
+/// Trino's does it: a double is cut to a bigint first; each thousand moves to the next unit;
+/// the digits after the point are two below 10, one below 100, none above, and a negative value
+/// always has two (Trino compares the signed value); half up from the double's exact value,
+/// trailing zeros of the fraction dropped (`123K`, `1.23M`, `12.3K`, `-9223.37Q`).
+fn format_number(count: i64) -> String {
     const UNITS: [&str; 6] = ["", "K", "M", "B", "T", "Q"];
-    let mut value = x;
+    let mut value = count as f64;
     let mut unit = 0;
     while value.abs() >= 1000.0 && unit < UNITS.len() - 1 {
         value /= 1000.0;
         unit += 1;
     }
-    let decimals = if value.abs() >= 100.0 {
-        0
-    } else if value.abs() >= 10.0 {
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
         1
     } else {
-        2
+        0
     };
-    let scale = 10f64.powi(decimals);
-    let rounded = (value.abs() * scale + 0.5).floor() / scale * value.signum();
-    let mut text = format!("{rounded:.*}", decimals as usize);
-    // Trailing zeros of the fraction only (`100` stays `100`).
-    if text.contains('.') {
-        while text.ends_with('0') {
-            text.pop();
-        }
-        if text.ends_with('.') {
-            text.pop();
+    format!("{}{}", half_up(value, decimals), UNITS[unit])
+}
+
+/// `v` to `decimals` digits after the point, half up from its exact binary value (as Java's
+/// `DecimalFormat` rounds), without trailing zeros of the fraction.
+fn half_up(v: f64, decimals: usize) -> String {
+    // The exact expansion is finite; past a few more digits than asked nothing but the tie
+    // rule can change the rounding, and the digit right after decides it.
+    let exact = format!("{:.*}", decimals + 30, v.abs());
+    let (whole, fraction) = exact.split_once('.').unwrap_or((&exact, ""));
+    let kept: String = format!("{whole}{}", &fraction[..decimals]);
+    let mut digits: Vec<u8> = kept.bytes().map(|b| b - b'0').collect();
+    if fraction.as_bytes().get(decimals).is_some_and(|d| *d >= b'5') {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, 1);
+                break;
+            }
+            i -= 1;
+            if digits[i] == 9 {
+                digits[i] = 0;
+            } else {
+                digits[i] += 1;
+                break;
+            }
         }
     }
-    if text == "-0" {
-        text = "0".into();
-    }
-    format!("{text}{}", UNITS[unit])
+    let text: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    let (int, frac) = text.split_at(text.len() - decimals);
+    let frac = frac.trim_end_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let body = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
+    if v < 0.0 && body.bytes().any(|b| b.is_ascii_digit() && b != b'0') { format!("-{body}") } else { body }
 }
 
 fn to_base(x: i64, radix: u32) -> String {
@@ -867,16 +893,20 @@ mod tests {
 
     #[test]
     fn format_number_and_bases() {
-        assert_eq!(format_number(123456.0), "123K");
-        assert_eq!(format_number(12345.0), "12.3K");
-        assert_eq!(format_number(1234567.0), "1.23M");
-        assert_eq!(format_number(1_000_000.0), "1M");
-        assert_eq!(format_number(12.0), "12");
-        assert_eq!(format_number(100.0), "100");
-        assert_eq!(format_number(-999.9), "-1000");
-        assert_eq!(format_number(120_000.0), "120K");
-        assert_eq!(format_number(-1234.0), "-1.23K");
-        assert_eq!(format_number(1.5), "1.5");
+        assert_eq!(format_number(123456), "123K");
+        assert_eq!(format_number(12345), "12.3K");
+        assert_eq!(format_number(1234567), "1.23M");
+        assert_eq!(format_number(1_000_000), "1M");
+        assert_eq!(format_number(12), "12");
+        assert_eq!(format_number(100), "100");
+        assert_eq!(format_number(-999), "-999");
+        assert_eq!(format_number(120_000), "120K");
+        assert_eq!(format_number(-1234), "-1.23K");
+        assert_eq!(format_number(i64::MIN), "-9223.37Q");
+        assert_eq!(format_number(i64::MAX), "9223Q");
+        assert_eq!(format_number(-999_999), "-1000K");
+        assert_eq!(half_up(0.125, 2), "0.13");
+        assert_eq!(half_up(1.005, 2), "1");
         assert_eq!(to_base(255, 16), "ff");
         assert_eq!(to_base(-10, 2), "-1010");
     }

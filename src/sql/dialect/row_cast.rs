@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, StructArray};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray};
 use arrow::datatypes::{DataType, Fields};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
@@ -31,9 +31,11 @@ impl AnalyzerRule for RowCasts {
         super::shared::rewrite_expressions(plan, |e, schema| {
             let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let source = inner.get_type(schema)?;
-            if let (DataType::List(from), DataType::List(to)) = (&source, target.data_type())
-                && renamed_inside(from.data_type(), to.data_type())
-            {
+            let nested = matches!(
+                (&source, target.data_type()),
+                (DataType::List(_), DataType::List(_)) | (DataType::Map(..), DataType::Map(..))
+            );
+            if nested && (renamed_inside(&source, target.data_type()) || rounds_inside(&source, target.data_type())) {
                 let like = lit(ScalarValue::try_new_null(target.data_type())?);
                 return Ok(Transformed::yes(udf(ByPosition).call(vec![inner.clone(), like])));
             }
@@ -90,8 +92,23 @@ fn renamed_inside(from: &DataType, to: &DataType) -> bool {
     }
 }
 
+/// Whether numbers with a fraction inside these types (in arrays, maps and rows, to any depth)
+/// become integers, which Trino rounds (half away from zero) and Arrow's cast truncates.
+fn rounds_inside(from: &DataType, to: &DataType) -> bool {
+    match (from, to) {
+        (DataType::List(a), DataType::List(b)) => rounds_inside(a.data_type(), b.data_type()),
+        (DataType::Map(a, _), DataType::Map(b, _)) => rounds_inside(a.data_type(), b.data_type()),
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            a.len() == b.len() && a.iter().zip(b.iter()).any(|(f, t)| rounds_inside(f.data_type(), t.data_type()))
+        }
+        (DataType::Decimal128(_, s), t) => *s > 0 && t.is_integer(),
+        (DataType::Float32 | DataType::Float64, t) => t.is_integer(),
+        _ => false,
+    }
+}
+
 /// `x` cast to the type of its second argument (a NULL of that type), rows field by field in
-/// order, in arrays too.
+/// order, in arrays and maps too, and numbers rounded to integers as Trino rounds them.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ByPosition;
 
@@ -127,6 +144,32 @@ fn cast_by_position(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             let list = array.as_list::<i32>();
             let values = cast_by_position(list.values(), field.data_type())?;
             Arc::new(ListArray::try_new(field.clone(), list.offsets().clone(), values, list.nulls().cloned())?)
+        }
+        (DataType::Map(..), DataType::Map(field, sorted)) => {
+            let map = array.as_map();
+            let entries: ArrayRef = Arc::new(map.entries().clone());
+            let entries = cast_by_position(&entries, field.data_type())?;
+            Arc::new(MapArray::try_new(
+                field.clone(),
+                map.offsets().clone(),
+                entries.as_struct().clone(),
+                map.nulls().cloned(),
+                *sorted,
+            )?)
+        }
+        // Half away from zero: a decimal through its whole digits, a double through `round`.
+        (DataType::Decimal128(p, s), t) if *s > 0 && t.is_integer() => {
+            let whole = arrow::compute::cast(array, &DataType::Decimal128((*p).min(38), 0))?;
+            arrow::compute::cast(&whole, to)?
+        }
+        (DataType::Float32 | DataType::Float64, t) if t.is_integer() => {
+            let doubles = arrow::compute::cast(array, &DataType::Float64)?;
+            let rounded: ArrayRef = Arc::new(
+                doubles
+                    .as_primitive::<arrow::datatypes::Float64Type>()
+                    .unary::<_, arrow::datatypes::Float64Type>(f64::round),
+            );
+            arrow::compute::cast(&rounded, to)?
         }
         _ => arrow::compute::cast(array, to)?,
     })

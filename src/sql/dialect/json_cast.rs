@@ -39,6 +39,16 @@ pub fn is_json(field: &Field) -> bool {
     field.metadata().contains_key(KEY)
 }
 
+/// Whether a type holds JSON inside it: an array's elements, a map's entries or a row's fields.
+pub fn json_inside(t: &DataType) -> bool {
+    let holds = |f: &FieldRef| is_json(f) || json_inside(f.data_type());
+    match t {
+        DataType::List(f) | DataType::LargeList(f) | DataType::Map(f, _) => holds(f),
+        DataType::Struct(fields) => fields.iter().any(holds),
+        _ => false,
+    }
+}
+
 /// Rewrites casts to and from JSON (see the module's documentation).
 #[derive(Debug)]
 pub struct JsonCasts;
@@ -66,6 +76,41 @@ impl AnalyzerRule for JsonCasts {
                 let list = DataType::List(Arc::new(field("item")));
                 return Ok(Transformed::yes(e.cast_to(&list, schema)?));
             }
+            // `MAP(keys, ARRAY[JSON '1'])`: a map whose values are JSON.
+            if let Expr::ScalarFunction(f) = &e
+                && f.func.name() == "map"
+                && let [_, values] = f.args.as_slice()
+                && let Ok((_, values)) = values.to_field(schema)
+                && matches!(values.data_type(), DataType::List(item) if is_json(item))
+                && let Ok((_, map)) = e.to_field(schema)
+                && let DataType::Map(entries, sorted) = map.data_type()
+                && let DataType::Struct(kv) = entries.data_type()
+                && let [key, value] = kv.iter().collect::<Vec<_>>().as_slice()
+                && !is_json(value)
+            {
+                let kv = vec![key.as_ref().clone(), field(value.name())];
+                let entries = Field::new(entries.name(), DataType::Struct(kv.into()), entries.is_nullable());
+                return Ok(Transformed::yes(e.cast_to(&DataType::Map(Arc::new(entries), *sorted), schema)?));
+            }
+            // `ROW(JSON '2', 1)`: a row whose JSON fields are marked so.
+            if let Expr::ScalarFunction(f) = &e
+                && f.func.name() == "struct"
+                && f.args.iter().any(|a| mark(a) == Some(true))
+                && let Ok((_, row)) = e.to_field(schema)
+                && let DataType::Struct(fields) = row.data_type()
+                && !fields.iter().any(|f| is_json(f))
+            {
+                let marked: Vec<Field> = fields
+                    .iter()
+                    .zip(&f.args)
+                    .map(
+                        |(field_of, a)| {
+                            if mark(a) == Some(true) { field(field_of.name()) } else { field_of.as_ref().clone() }
+                        },
+                    )
+                    .collect();
+                return Ok(Transformed::yes(e.cast_to(&DataType::Struct(marked.into()), schema)?));
+            }
             let Some((inner, target, try_)) = super::shared::cast_of(&e) else { return Ok(Transformed::no(e)) };
             let (_, source) = inner.to_field(schema)?;
             let text = matches!(source.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
@@ -73,9 +118,22 @@ impl AnalyzerRule for JsonCasts {
             let structured =
                 text && matches!(target.data_type(), DataType::List(_) | DataType::Map(..) | DataType::Struct(_));
             let call = |f: Arc<ScalarUDF>, arg: Expr| Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![arg]));
+            // An array or map holding JSON cast to one of other types (`ARRAY(JSON)` to
+            // `ARRAY(BIGINT)`, `MAP(VARCHAR, JSON)` to `MAP(VARCHAR, ARRAY(INTEGER))`): read
+            // through its JSON text.
+            // (A row's fields are cast one by one, by `row_cast`.)
+            let json_within = !is_json(&source)
+                && matches!(source.data_type(), DataType::List(_) | DataType::Map(..))
+                && json_inside(source.data_type())
+                && matches!(target.data_type(), DataType::List(_) | DataType::Map(..) | DataType::Struct(_))
+                && !json_inside(target.data_type());
             Ok(Transformed::yes(match (is_json(&source), is_json(target)) {
                 (true, true) => inner.clone(),
                 (false, true) => call(to_json.clone(), inner.clone()),
+                (false, false) if json_within => {
+                    let from_json = Arc::new(udf(FromJson { target: target.clone(), try_ }));
+                    call(from_json, call(to_json.clone(), inner.clone()))
+                }
                 (json, false) if json || structured => {
                     let from_json = Arc::new(udf(FromJson { target: target.clone(), try_ }));
                     call(from_json, inner.clone().cast_to(&DataType::Utf8, schema)?)

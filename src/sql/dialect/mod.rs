@@ -171,8 +171,9 @@ fn register(ctx: &SessionContext) {
     ctx.register_udaf(decimal::avg());
     // Before the rules that read casts (decimal scales, `CAST(x AS VARCHAR)`'s spelling).
     ctx.add_analyzer_rule(Arc::new(refused_casts::RefusedCasts));
-    ctx.add_analyzer_rule(Arc::new(json_cast::JsonCasts));
+    // Rows first: a row's JSON fields become casts of JSON, which the next rule reads.
     ctx.add_analyzer_rule(Arc::new(row_cast::RowCasts));
+    ctx.add_analyzer_rule(Arc::new(json_cast::JsonCasts));
     ctx.add_analyzer_rule(Arc::new(zone::LocalTimes));
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));

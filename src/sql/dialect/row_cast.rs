@@ -35,7 +35,9 @@ impl AnalyzerRule for RowCasts {
                 (&source, target.data_type()),
                 (DataType::List(_), DataType::List(_)) | (DataType::Map(..), DataType::Map(..))
             );
-            if nested && (renamed_inside(&source, target.data_type()) || rounds_inside(&source, target.data_type())) {
+            // (Arrays and maps of JSON are read through their JSON text, by `json_cast`.)
+            let reshaped = renamed_inside(&source, target.data_type()) || rounds_inside(&source, target.data_type());
+            if nested && reshaped && !super::json_cast::json_inside(&source) {
                 let like = lit(ScalarValue::try_new_null(target.data_type())?);
                 return Ok(Transformed::yes(udf(ByPosition).call(vec![inner.clone(), like])));
             }
@@ -51,7 +53,10 @@ impl AnalyzerRule for RowCasts {
 /// under other names; `None` when Arrow's cast does it.
 fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> Result<Option<Expr>> {
     let (DataType::Struct(from), DataType::Struct(to)) = (source, target) else { return Ok(None) };
-    if from.len() != to.len() || !renamed(from, to) {
+    // A JSON field cast to another type is cast on its own (a cast of JSON).
+    let json_field =
+        from.iter().zip(to.iter()).any(|(f, t)| super::json_cast::is_json(f) != super::json_cast::is_json(t));
+    if from.len() != to.len() || !(renamed(from, to) || json_field) {
         return Ok(None);
     }
     let mut args = Vec::with_capacity(2 * to.len());

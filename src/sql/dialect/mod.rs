@@ -58,6 +58,7 @@ mod string;
 mod subscript;
 pub mod syntax;
 pub mod text;
+mod text_time;
 mod types;
 mod units;
 mod url;
@@ -174,6 +175,7 @@ fn register(ctx: &SessionContext) {
     // Rows first: a row's JSON fields become casts of JSON, which the next rule reads.
     ctx.add_analyzer_rule(Arc::new(row_cast::RowCasts));
     ctx.add_analyzer_rule(Arc::new(json_cast::JsonCasts));
+    ctx.add_analyzer_rule(Arc::new(text_time::TextTimes));
     ctx.add_analyzer_rule(Arc::new(zone::LocalTimes));
     ctx.add_analyzer_rule(Arc::new(overflow::CheckedArithmetic));
     ctx.add_analyzer_rule(Arc::new(decimal::DecimalRules));

@@ -256,7 +256,7 @@ fn decimal_text(v: i128, scale: i8) -> String {
 }
 
 /// A decimal text's sign, its digits without the point, and where the point goes.
-fn parts(text: &str) -> (bool, Vec<u8>, i64) {
+pub(super) fn parts(text: &str) -> (bool, Vec<u8>, i64) {
     let (negative, text) = match text.strip_prefix('-') {
         Some(t) => (true, t),
         None => (false, text),
@@ -268,7 +268,7 @@ fn parts(text: &str) -> (bool, Vec<u8>, i64) {
 
 /// Rounds `digits` half up to `keep` of them (carrying into a new leading digit); the point
 /// moves right by one when the carry adds a digit.
-fn round(digits: &[u8], keep: usize) -> (Vec<u8>, bool) {
+pub(super) fn round(digits: &[u8], keep: usize) -> (Vec<u8>, bool) {
     if digits.len() <= keep {
         let mut d = digits.to_vec();
         d.resize(keep, 0);

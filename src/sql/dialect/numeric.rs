@@ -725,30 +725,13 @@ fn format_number(count: i64) -> String {
 /// `v` to `decimals` digits after the point, half up from its exact binary value (as Java's
 /// `DecimalFormat` rounds), without trailing zeros of the fraction.
 fn half_up(v: f64, decimals: usize) -> String {
+    use super::java_format::{parts, round};
     // The exact expansion is finite; past a few more digits than asked nothing but the tie
     // rule can change the rounding, and the digit right after decides it.
-    let exact = format!("{:.*}", decimals + 30, v.abs());
-    let (whole, fraction) = exact.split_once('.').unwrap_or((&exact, ""));
-    let kept: String = format!("{whole}{}", &fraction[..decimals]);
-    let mut digits: Vec<u8> = kept.bytes().map(|b| b - b'0').collect();
-    if fraction.as_bytes().get(decimals).is_some_and(|d| *d >= b'5') {
-        let mut i = digits.len();
-        loop {
-            if i == 0 {
-                digits.insert(0, 1);
-                break;
-            }
-            i -= 1;
-            if digits[i] == 9 {
-                digits[i] = 0;
-            } else {
-                digits[i] += 1;
-                break;
-            }
-        }
-    }
+    let (_, digits, point) = parts(&format!("{:.*}", decimals + 30, v.abs()));
+    let (digits, carried) = round(&digits, point as usize + decimals);
     let text: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
-    let (int, frac) = text.split_at(text.len() - decimals);
+    let (int, frac) = text.split_at(point as usize + usize::from(carried));
     let frac = frac.trim_end_matches('0');
     let int = if int.is_empty() { "0" } else { int };
     let body = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };

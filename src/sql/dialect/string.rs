@@ -1,6 +1,8 @@
 //! Trino's string and binary functions that DataFusion lacks or reads otherwise: `concat`
 //! is NULL when an argument is (and joins arrays), `substr` counts a negative start from the
-//! end, `strpos` takes an instance, `replace` takes two arguments, and `split`,
+//! end, `strpos` takes an instance, `replace` takes two arguments, `trim` takes Java's
+//! whitespace, `lower`/`upper` map code points one by one, `OVERLAY` takes no negative length,
+//! and `split`,
 //! `split_to_map`, `codepoint`, `hamming_distance`, `levenshtein_distance`, `soundex`,
 //! `luhn_check`, `to_utf8`/`from_utf8`. `length`, `concat`, `lpad`, `rpad` and `substr` take a
 //! `varbinary` as well (and count bytes); `binary` has the functions of bytes alone.

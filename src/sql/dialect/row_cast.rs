@@ -41,6 +41,17 @@ impl AnalyzerRule for RowCasts {
                 let like = lit(ScalarValue::try_new_null(target.data_type())?);
                 return Ok(Transformed::yes(udf(ByPosition).call(vec![inner.clone(), like])));
             }
+            // `TRY_CAST` of an array fails as a whole (Trino: NULL), not element by element.
+            if try_
+                && let (DataType::List(from), DataType::List(to)) = (&source, target.data_type())
+                && from.data_type() != to.data_type()
+                && !from.data_type().is_nested()
+                && !to.data_type().is_nested()
+                && !super::json_cast::json_inside(&source)
+            {
+                let like = lit(ScalarValue::try_new_null(target.data_type())?);
+                return Ok(Transformed::yes(udf(WholeArray).call(vec![inner.clone(), like])));
+            }
             match by_position(inner.clone(), &source, target.data_type(), try_)? {
                 Some(rows) => Ok(Transformed::yes(rows)),
                 None => Ok(Transformed::no(e)),
@@ -109,6 +120,43 @@ fn rounds_inside(from: &DataType, to: &DataType) -> bool {
         (DataType::Decimal128(_, s), t) => *s > 0 && t.is_integer(),
         (DataType::Float32 | DataType::Float64, t) => t.is_integer(),
         _ => false,
+    }
+}
+
+/// `TRY_CAST` of an array of scalars: each element cast, and a row any of whose elements fails
+/// NULL as a whole.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct WholeArray;
+
+impl Function for WholeArray {
+    fn name(&self) -> &'static str {
+        "athena_try_cast_array"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 2..=2)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[1].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let DataType::List(field) = args.ret else {
+            return datafusion::common::exec_err!("an array, not {}", args.ret);
+        };
+        let column = args.column(0)?;
+        let list = column.as_list::<i32>();
+        let options = arrow::compute::CastOptions { safe: true, ..Default::default() };
+        let values = arrow::compute::cast_with_options(list.values(), field.data_type(), &options)?;
+        // An element that was a value and is NULL now did not convert: its row fails.
+        let failed: Vec<bool> = (0..values.len()).map(|i| list.values().is_valid(i) && values.is_null(i)).collect();
+        let rows: Vec<bool> = list
+            .offsets()
+            .windows(2)
+            .enumerate()
+            .map(|(r, w)| list.is_valid(r) && !failed[w[0] as usize..w[1] as usize].contains(&true))
+            .collect();
+        let nulls = arrow::buffer::NullBuffer::from(rows);
+        Ok(Arc::new(ListArray::try_new(field.clone(), list.offsets().clone(), values, Some(nulls))?))
     }
 }
 

@@ -3,7 +3,7 @@
 //! name. The cast becomes the target's fields built from the source's, each cast in turn
 //! (rows inside rows too), and a NULL row stays NULL; under `TRY_CAST`, so does a row with a
 //! field that does not convert. Rows inside arrays (`CAST(ARRAY[ROW(1, 'a')] AS ARRAY(ROW(x
-//! INTEGER, y VARCHAR)))`) are cast by position by [`ByPosition`], a kernel over their arrays.
+//! INTEGER, y VARCHAR)))`) are cast by position by [`CastLike`], a kernel over their arrays.
 
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ impl AnalyzerRule for RowCasts {
             let reshaped = renamed_inside(&source, target.data_type()) || rounds_inside(&source, target.data_type());
             if nested && reshaped && !super::json_cast::json_inside(&source) {
                 let like = lit(ScalarValue::try_new_null(target.data_type())?);
-                return Ok(Transformed::yes(udf(ByPosition).call(vec![inner.clone(), like])));
+                return Ok(Transformed::yes(udf(BY_POSITION).call(vec![inner.clone(), like])));
             }
             // `TRY_CAST` of an array fails as a whole (Trino: NULL), not element by element.
             if try_
@@ -50,7 +50,7 @@ impl AnalyzerRule for RowCasts {
                 && !super::json_cast::json_inside(&source)
             {
                 let like = lit(ScalarValue::try_new_null(target.data_type())?);
-                return Ok(Transformed::yes(udf(WholeArray).call(vec![inner.clone(), like])));
+                return Ok(Transformed::yes(udf(CastLike { try_array: true }).call(vec![inner.clone(), like])));
             }
             match by_position(inner.clone(), &source, target.data_type(), try_)? {
                 Some(rows) => Ok(Transformed::yes(rows)),
@@ -80,7 +80,7 @@ fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> 
             None if f.data_type() == t.data_type() => field.clone(),
             // An array of rows renamed (`ROW(a ARRAY(ROW(x INTEGER)))`): by the kernel.
             None if renamed_inside(f.data_type(), t.data_type()) => {
-                udf(ByPosition).call(vec![field.clone(), lit(ScalarValue::try_new_null(t.data_type())?)])
+                udf(BY_POSITION).call(vec![field.clone(), lit(ScalarValue::try_new_null(t.data_type())?)])
             }
             None if try_ => Expr::TryCast(TryCast::new(Box::new(field.clone()), t.data_type().clone())),
             None => Expr::Cast(Cast::new(Box::new(field.clone()), t.data_type().clone())),
@@ -123,14 +123,20 @@ fn rounds_inside(from: &DataType, to: &DataType) -> bool {
     }
 }
 
-/// `TRY_CAST` of an array of scalars: each element cast, and a row any of whose elements fails
-/// NULL as a whole.
+/// `x` cast to the type of its second argument (a NULL of that type): by position, rows field
+/// by field in order, in arrays and maps too, and numbers rounded to integers as Trino rounds
+/// them; or, `try_array`, `TRY_CAST` of an array of scalars, NULL as a whole where an element
+/// does not convert.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct WholeArray;
+struct CastLike {
+    try_array: bool,
+}
 
-impl Function for WholeArray {
+const BY_POSITION: CastLike = CastLike { try_array: false };
+
+impl Function for CastLike {
     fn name(&self) -> &'static str {
-        "athena_try_cast_array"
+        if self.try_array { "athena_try_cast_array" } else { "athena_cast_by_position" }
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         super::shared::arity(self.name(), t, 2..=2)?;
@@ -140,45 +146,30 @@ impl Function for WholeArray {
         Ok(t[1].clone())
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let DataType::List(field) = args.ret else {
-            return datafusion::common::exec_err!("an array, not {}", args.ret);
-        };
-        let column = args.column(0)?;
-        let list = column.as_list::<i32>();
-        let options = arrow::compute::CastOptions { safe: true, ..Default::default() };
-        let values = arrow::compute::cast_with_options(list.values(), field.data_type(), &options)?;
-        // An element that was a value and is NULL now did not convert: its row fails.
-        let failed: Vec<bool> = (0..values.len()).map(|i| list.values().is_valid(i) && values.is_null(i)).collect();
-        let rows: Vec<bool> = list
-            .offsets()
-            .windows(2)
-            .enumerate()
-            .map(|(r, w)| list.is_valid(r) && !failed[w[0] as usize..w[1] as usize].contains(&true))
-            .collect();
-        let nulls = arrow::buffer::NullBuffer::from(rows);
-        Ok(Arc::new(ListArray::try_new(field.clone(), list.offsets().clone(), values, Some(nulls))?))
+        if self.try_array {
+            try_cast_array(&args.column(0)?, args.ret)
+        } else {
+            cast_by_position(&args.column(0)?, args.ret)
+        }
     }
 }
 
-/// `x` cast to the type of its second argument (a NULL of that type), rows field by field in
-/// order, in arrays and maps too, and numbers rounded to integers as Trino rounds them.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ByPosition;
-
-impl Function for ByPosition {
-    fn name(&self) -> &'static str {
-        "athena_cast_by_position"
-    }
-    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        super::shared::arity(self.name(), t, 2..=2)?;
-        Ok(t.to_vec())
-    }
-    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
-        Ok(t[1].clone())
-    }
-    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        cast_by_position(&args.column(0)?, args.ret)
-    }
+/// Each element cast; a row any of whose elements did not convert is NULL.
+fn try_cast_array(column: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    let DataType::List(field) = to else { return datafusion::common::exec_err!("an array, not {to}") };
+    let list = column.as_list::<i32>();
+    let options = arrow::compute::CastOptions { safe: true, ..Default::default() };
+    let values = arrow::compute::cast_with_options(list.values(), field.data_type(), &options)?;
+    // An element that was a value and is NULL now did not convert: its row fails.
+    let failed: Vec<bool> = (0..values.len()).map(|i| list.values().is_valid(i) && values.is_null(i)).collect();
+    let rows: Vec<bool> = list
+        .offsets()
+        .windows(2)
+        .enumerate()
+        .map(|(r, w)| list.is_valid(r) && !failed[w[0] as usize..w[1] as usize].contains(&true))
+        .collect();
+    let nulls = arrow::buffer::NullBuffer::from(rows);
+    Ok(Arc::new(ListArray::try_new(field.clone(), list.offsets().clone(), values, Some(nulls))?))
 }
 
 fn cast_by_position(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {

@@ -763,8 +763,11 @@ impl Function for TrimArray {
                 out.null();
                 continue;
             };
-            if k < 0 || k as usize > r.len() {
-                return exec_err!("size must not be negative or greater than the array's cardinality: {k}");
+            if k < 0 {
+                return exec_err!("size must not be negative: {k}");
+            }
+            if k as usize > r.len() {
+                return exec_err!("size must not exceed array cardinality {}: {k}", r.len());
             }
             out.push(r.start..r.end - k as usize);
         }

@@ -655,7 +655,13 @@ date_function!(
     |t| {
         arity("date_diff", t, 3..=3)?;
         let (a, b) = (temporal_or_time("date_diff", &t[1])?, temporal_or_time("date_diff", &t[2])?);
-        let common = if a == b { a } else { DataType::Timestamp(TimeUnit::Microsecond, None) };
+        let time = |t: &DataType| matches!(t, DataType::Time32(_) | DataType::Time64(_));
+        let common = match (a, b) {
+            (a, b) if a == b => a,
+            // Times of two precisions: nanoseconds hold both.
+            (a, b) if time(&a) && time(&b) => DataType::Time64(TimeUnit::Nanosecond),
+            _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+        };
         Ok(vec![varchar("date_diff", &t[0])?, common.clone(), common])
     },
     |_t| DataType::Int64,

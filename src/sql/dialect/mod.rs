@@ -59,6 +59,7 @@ mod subscript;
 pub mod syntax;
 pub mod text;
 mod text_time;
+mod time;
 mod types;
 mod units;
 mod url;
@@ -116,6 +117,7 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
     if let Some(planners) = state.expr_planners() {
         planners.insert(0, Arc::new(array::ElementConcat));
         planners.insert(0, Arc::new(subscript::RowIndex));
+        planners.insert(0, Arc::new(time::TimeComparisons));
     }
     let ctx = SessionContext::new_with_state(state.build());
     register(&ctx);
@@ -188,6 +190,7 @@ fn register(ctx: &SessionContext) {
     let mut state = state.write();
     state.register_function_rewrite(Arc::new(scalar::TryRewrite)).expect("a session takes function rewrites");
     state.register_function_rewrite(Arc::new(interval::IntervalArithmetic)).expect("a session takes function rewrites");
+    state.register_function_rewrite(Arc::new(time::TimeArithmetic)).expect("a session takes function rewrites");
     // Before the map subscripts, whose lookup of a column key is an `array_element` of its own.
     state
         .register_function_rewrite(Arc::new(subscript::StrictSubscripts::default()))

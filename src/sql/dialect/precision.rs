@@ -1,9 +1,11 @@
-//! Trino's `timestamp(p)`: a timestamp of p fraction digits, which a result shows, a cast to
-//! text spells and `typeof` names (`TIMESTAMP '2020-05-01 12:34:56.1'` is `...56.1`, not
-//! `...56.100`).
+//! Trino's `timestamp(p)` and `time(p)`: a timestamp or a time of day of p fraction digits,
+//! which a result shows, a cast to text spells and `typeof` names (`TIMESTAMP '2020-05-01
+//! 12:34:56.1'` is `...56.1`, not `...56.100`; `TIME '12:34:56'` is `time(0)`).
 //!
-//! Arrow says a timestamp's precision only through its unit (seconds, milli-, micro- and
-//! nanoseconds: p = 0, 3, 6, 9), so any other p rides in the field's metadata. One function
+//! Arrow says their precision only through the unit (seconds, milli-, micro- and
+//! nanoseconds: p = 0, 3, 6, 9), so any other p rides in the field's metadata. A time may
+//! declare up to 12 digits, as Trino's may; Arrow keeps nanoseconds, so the digits past the
+//! ninth are zeros. One function
 //! sets it, [`Precision`], which a literal or a cast with such a p becomes while the statement
 //! is parsed; [`KeptPrecision`] keeps it where Trino's result has the argument's precision
 //! (an interval added or subtracted, `date_add`, `date_trunc`) and drops it where a cast
@@ -14,8 +16,8 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::{
-    ArrowTimestampType, DataType, Field, IntervalUnit, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType,
+    ArrowTimestampType, DataType, Field, IntervalUnit, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType,
 };
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
@@ -40,17 +42,30 @@ pub fn functions() -> Vec<ScalarUDF> {
     vec![udf(Precision)]
 }
 
-/// A timestamp field's precision (its metadata's, else its unit's); `None` for other types.
+/// A timestamp or time field's precision (its metadata's, else its unit's); `None` for other
+/// types.
 pub fn digits(field: &Field) -> Option<u32> {
-    let DataType::Timestamp(unit, _) = field.data_type() else { return None };
+    let (DataType::Timestamp(unit, _) | DataType::Time32(unit) | DataType::Time64(unit)) = field.data_type() else {
+        return None;
+    };
     Some(declared(field).unwrap_or(natural(unit)))
 }
 
-/// The precision a timestamp field's metadata declares. A cast to another type (a date) passes
-/// its argument's metadata on, so the key alone is not enough.
+/// The precision a timestamp (without zone) or time field's metadata declares. A cast to
+/// another type (a date) passes its argument's metadata on, so the key alone is not enough.
 pub fn declared(field: &Field) -> Option<u32> {
-    let DataType::Timestamp(_, None) = field.data_type() else { return None };
+    let (DataType::Timestamp(_, None) | DataType::Time32(_) | DataType::Time64(_)) = field.data_type() else {
+        return None;
+    };
     field.metadata().get(KEY).and_then(|p| p.parse().ok())
+}
+
+/// The Arrow type of Trino's `time(p)`: the coarsest unit that holds p digits.
+pub fn time_type(p: u32) -> DataType {
+    match unit(p) {
+        unit @ (TimeUnit::Second | TimeUnit::Millisecond) => DataType::Time32(unit),
+        unit => DataType::Time64(unit),
+    }
 }
 
 /// The fraction digits of a unit.
@@ -74,7 +89,8 @@ pub fn unit(p: u32) -> TimeUnit {
 }
 
 /// `athena_timestamp_precision(ts, p)`: ts rounded half up to p fraction digits, as Trino casts
-/// to a lower precision, and typed `timestamp(p)`.
+/// to a lower precision, and typed `timestamp(p)`; of a time, typed `time(p)` (in the unit
+/// that holds p, a time rounded past midnight wrapping to 00:00, as Trino's does).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Precision;
 
@@ -85,27 +101,36 @@ impl Function for Precision {
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         arity(NAME, t, 2..=2)?;
         match &t[0] {
-            DataType::Timestamp(..) if t[1].is_integer() => Ok(vec![t[0].clone(), DataType::Int64]),
-            other => plan_err!("{NAME} expects a timestamp and a precision, not {other} and {}", t[1]),
+            DataType::Timestamp(..) | DataType::Time32(_) | DataType::Time64(_) if t[1].is_integer() => {
+                Ok(vec![t[0].clone(), DataType::Int64])
+            }
+            other => plan_err!("{NAME} expects a timestamp or a time and a precision, not {other} and {}", t[1]),
         }
     }
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         Ok(t[0].clone())
     }
     fn return_field(&self, args: &ReturnFieldArgs) -> Result<Option<Field>> {
-        let p = precision(args.scalar_arguments.get(1).copied().flatten())?;
         let data_type = args.arg_fields[0].data_type().clone();
+        let p = precision(args.scalar_arguments.get(1).copied().flatten(), &data_type)?;
+        let data_type = match data_type {
+            DataType::Time32(_) | DataType::Time64(_) => time_type(p),
+            other => other,
+        };
         let field = Field::new(NAME, data_type.clone(), true);
         Ok(Some(match &data_type {
-            DataType::Timestamp(unit, _) if natural(unit) != p => {
+            DataType::Timestamp(unit, _) | DataType::Time32(unit) | DataType::Time64(unit) if natural(unit) != p => {
                 field.with_metadata(HashMap::from([(KEY.to_string(), p.to_string())]))
             }
             _ => field,
         }))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let p = precision(args.constant(1))?;
         let values = args.column(0)?;
+        let p = precision(args.constant(1), values.data_type())?;
+        if let DataType::Time32(_) | DataType::Time64(_) = values.data_type() {
+            return time_of_day(&values, p);
+        }
         let DataType::Timestamp(unit, _) = values.data_type() else { return plan_err!("{NAME} expects a timestamp") };
         let shift = natural(unit).saturating_sub(p);
         if shift == 0 {
@@ -120,16 +145,34 @@ impl Function for Precision {
     }
 }
 
-/// The precision argument: a constant from 0 to 9 (Arrow's finest unit is the nanosecond).
-fn precision(value: Option<&ScalarValue>) -> Result<u32> {
+/// The precision argument: a constant from 0 to 9 (Arrow's finest unit is the nanosecond),
+/// to 12 for a time (Trino's finest, the digits past the ninth zeros).
+fn precision(value: Option<&ScalarValue>, of: &DataType) -> Result<u32> {
+    let time = matches!(of, DataType::Time32(_) | DataType::Time64(_));
     let p = value.and_then(|v| v.cast_to(&DataType::Int64).ok()).and_then(|v| match v {
-        ScalarValue::Int64(Some(p)) => u32::try_from(p).ok().filter(|p| *p <= 9),
+        ScalarValue::Int64(Some(p)) => Some(p),
         _ => None,
     });
     match p {
-        Some(p) => Ok(p),
-        None => plan_err!("a timestamp's precision is a constant from 0 to 9"),
+        Some(p @ 0..=9) => Ok(p as u32),
+        Some(p @ 10..=12) if time => Ok(p as u32),
+        Some(p) if time => plan_err!("TIME precision must be in range [0, 12]: {p}"),
+        _ => plan_err!("a timestamp's precision is a constant from 0 to 9"),
     }
+}
+
+const DAY_NANOS: i64 = 86_400_000_000_000;
+
+/// Times of day rounded half up to p digits, a day's end wrapping to midnight, in `time(p)`'s
+/// unit.
+fn time_of_day(values: &ArrayRef, p: u32) -> Result<ArrayRef> {
+    let nanos = arrow::compute::cast(values, &DataType::Time64(TimeUnit::Nanosecond))?;
+    let factor = 10_i64.pow(9_u32.saturating_sub(p));
+    let half = factor / 2;
+    let rounded = nanos
+        .as_primitive::<Time64NanosecondType>()
+        .unary::<_, Time64NanosecondType>(|v| (v + half).div_euclid(factor) * factor % DAY_NANOS);
+    Ok(arrow::compute::cast(&rounded, &time_type(p))?)
 }
 
 /// Each value rounded half up to a multiple of `factor`.

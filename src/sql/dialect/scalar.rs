@@ -106,9 +106,10 @@ impl Function for TypeOf {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let field = args.field(0);
-        let name = match super::precision::declared(field) {
-            Some(p) => format!("timestamp({p})"),
-            None => field_type(field),
+        let name = match (super::precision::declared(field), field.data_type()) {
+            (Some(p), DataType::Time32(_) | DataType::Time64(_)) => format!("time({p})"),
+            (Some(p), _) => format!("timestamp({p})"),
+            (None, _) => field_type(field),
         };
         Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(name, args.rows))))
     }
@@ -259,7 +260,7 @@ pub fn trino_type(t: &DataType) -> String {
             let p = super::precision::natural(unit);
             if tz.is_some() { format!("timestamp({p}) with time zone") } else { format!("timestamp({p})") }
         }
-        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
+        DataType::Time32(unit) | DataType::Time64(unit) => format!("time({})", super::precision::natural(unit)),
         DataType::Interval(arrow::datatypes::IntervalUnit::YearMonth) => "interval year to month".into(),
         DataType::Interval(_) | DataType::Duration(_) => "interval day to second".into(),
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) => {

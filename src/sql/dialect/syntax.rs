@@ -833,6 +833,17 @@ impl VisitorMut for Trino {
                     DataType::Timestamp(p, TimezoneInfo::WithTimeZone) if *kind == CastKind::Cast => {
                         zoned_text(inner, p.unwrap_or(3))
                     }
+                    // Trino's TIME is TIME(3); a cast rounds to its precision.
+                    DataType::Time(p, TimezoneInfo::None) => {
+                        let time = Expr::Cast {
+                            kind: kind.clone(),
+                            expr: Box::new(take(inner)),
+                            data_type: DataType::Time(None, TimezoneInfo::None),
+                            array: false,
+                            format: None,
+                        };
+                        Some(time_precision(time, p.unwrap_or(3)))
+                    }
                     // Trino's bare DECIMAL is decimal(38, 0) (DataFusion's, decimal(38, 10)).
                     DataType::Decimal(info @ ExactNumberInfo::None) => {
                         *info = ExactNumberInfo::PrecisionAndScale(38, 0);
@@ -877,11 +888,23 @@ impl VisitorMut for Trino {
             {
                 Some(call("localtimestamp", vec![]))
             }
-            Expr::Function(f)
-                if matches!(f.args, FunctionArguments::None)
-                    && f.name.to_string().eq_ignore_ascii_case("localtime") =>
-            {
-                Some(call("current_time", vec![]))
+            // `localtime` is a time(3), `localtime(p)` a time(p).
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("localtime") => {
+                let p = match &mut f.args {
+                    FunctionArguments::None => Some(3),
+                    FunctionArguments::List(list) => match list.args.as_mut_slice() {
+                        [FunctionArg::Unnamed(FunctionArgExpr::Expr(p))] => {
+                            number(p);
+                            match p {
+                                Expr::Value(ValueWithSpan { value: Value::Number(p, _), .. }) => p.parse().ok(),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    },
+                    FunctionArguments::Subquery(_) => None,
+                };
+                p.map(|p| time_precision(call("current_time", vec![]), p))
             }
             Expr::AtTimeZone { timestamp, time_zone } => {
                 Some(call("at_timezone", vec![take(timestamp), take(time_zone)]))
@@ -1004,9 +1027,53 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
             };
         }
         DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
+        // `TIME '12:34:56.1'` is a time(1): the precision of its digits.
+        DataType::Time(None, TimezoneInfo::None) => {
+            let (nanos, p) = time_literal(&text)?;
+            let text = format!(
+                "{:02}:{:02}:{:02}.{:09}",
+                nanos / 3_600_000_000_000,
+                nanos / 60_000_000_000 % 60,
+                nanos / 1_000_000_000 % 60,
+                nanos % 1_000_000_000
+            );
+            let time = cast(Expr::value(Value::SingleQuotedString(text)), DataType::Time(None, TimezoneInfo::None));
+            return Some(time_precision(time, p));
+        }
         _ => return None,
     };
     Some(typed_literal(text, data_type))
+}
+
+/// A time of day as Trino's literal writes it (`H:M[:S[.fraction]]`): its nanoseconds since
+/// midnight (a fraction past the ninth digit rounded half up, a day's end wrapping) and its
+/// precision (the fraction's digits). `None` for a text that is not one.
+fn time_literal(text: &str) -> Option<(i64, u64)> {
+    let text = text.trim();
+    let (hms, fraction) = text.split_once('.').map_or((text, None), |(hms, f)| (hms, Some(f)));
+    let fields: Vec<&str> = hms.split(':').collect();
+    let digits_of = |f: &str| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit());
+    // Seconds are optional, a fraction only after them.
+    if !(fields.len() == 3 || (fields.len() == 2 && fraction.is_none())) || !fraction.is_none_or(digits_of) {
+        return None;
+    }
+    let field = |i: usize, most: i64| {
+        let f = fields.get(i).copied().unwrap_or("0");
+        (f.len() <= 2 && digits_of(f)).then(|| f.parse::<i64>().ok()).flatten().filter(|v| *v <= most)
+    };
+    let (h, m, sec) = (field(0, 23)?, field(1, 59)?, field(2, 59)?);
+    let fraction = fraction.unwrap_or("");
+    let digits = fraction.len() as u32;
+    let ninth: i64 = format!("{:0<9}", &fraction[..fraction.len().min(9)]).parse().ok()?;
+    let carry = fraction.as_bytes().get(9).is_some_and(|d| *d >= b'5') as i64;
+    let nanos = ((h * 60 + m) * 60 + sec) * 1_000_000_000 + ninth + carry;
+    Some((nanos % 86_400_000_000_000, u64::from(digits)))
+}
+
+/// A time (Arrow's nanoseconds) as Trino's `time(p)`: rounded and typed by the precision
+/// function.
+fn time_precision(time: Expr, p: u64) -> Expr {
+    call(precision::NAME, vec![time, Expr::value(Value::Number(p.to_string(), false))])
 }
 
 /// A timestamp's text split into its local part and the zone that closes it, if one does
@@ -1527,5 +1594,19 @@ mod tests {
             sql("SELECT INTERVAL '42-07' YEAR TO MONTH AS a, INTERVAL '-2 10:30:00.5' DAY TO SECOND AS b"),
             "SELECT INTERVAL '42 years 07 months' AS a, INTERVAL '-2 days -10 hours -30 minutes -00.5 seconds' AS b"
         );
+    }
+
+    #[test]
+    fn time_literals_read_as_trino_reads_them() {
+        const S: i64 = 1_000_000_000;
+        assert_eq!(time_literal("12:34:56"), Some(((12 * 3600 + 34 * 60 + 56) * S, 0)));
+        assert_eq!(time_literal(" 1:2 "), Some((3720 * S, 0)));
+        assert_eq!(time_literal("12:34:56.1"), Some(((12 * 3600 + 34 * 60 + 56) * S + S / 10, 1)));
+        // Past nine digits: rounded half up into the nanosecond, a day's end wrapping.
+        assert_eq!(time_literal("00:00:00.5555555555"), Some((555_555_556, 10)));
+        assert_eq!(time_literal("23:59:59.999999999999"), Some((0, 12)));
+        for bad in ["25:00:00", "12:65:00", "12:00:65", "xxx", "12:34.5", "12:34:56.", "12:34:56:01", "123:00"] {
+            assert_eq!(time_literal(bad), None, "{bad}");
+        }
     }
 }

@@ -12,8 +12,8 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
     DurationSecondType, Field, Float32Type, Float64Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit,
-    IntervalYearMonthType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+    IntervalYearMonthType, Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType,
+    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::Result;
@@ -44,11 +44,14 @@ pub fn value(array: &dyn Array, row: usize, double: Double) -> Option<String> {
     Some(out)
 }
 
-/// Row `row` of a column of `field`: [`value`], a timestamp with its own precision's digits
-/// (Trino's `timestamp(1)` shows one, which Arrow's unit cannot say).
+/// Row `row` of a column of `field`: [`value`], a timestamp or a time with its own precision's
+/// digits (Trino's `timestamp(1)` shows one, which Arrow's unit cannot say).
 pub fn cell(field: &Field, array: &dyn Array, row: usize, double: Double) -> Option<String> {
     match super::precision::declared(field) {
-        Some(p) if !array.is_null(row) => Some(timestamp(nanos(array, row), p as usize)),
+        Some(p) if !array.is_null(row) => match array.data_type() {
+            DataType::Time32(_) | DataType::Time64(_) => Some(time(time_nanos(array, row), p as usize)),
+            _ => Some(timestamp(nanos(array, row), p as usize)),
+        },
         _ => value(array, row, double),
     }
 }
@@ -72,6 +75,18 @@ fn nanos(array: &dyn Array, row: usize) -> i128 {
             array.as_primitive::<TimestampMicrosecondType>().value(row) as i128 * 1_000
         }
         _ => array.as_primitive::<TimestampNanosecondType>().value(row) as i128,
+    }
+}
+
+/// A time of day in nanoseconds since midnight.
+fn time_nanos(array: &dyn Array, row: usize) -> i64 {
+    match array.data_type() {
+        DataType::Time32(TimeUnit::Second) => {
+            i64::from(array.as_primitive::<Time32SecondType>().value(row)) * 1_000_000_000
+        }
+        DataType::Time32(_) => i64::from(array.as_primitive::<Time32MillisecondType>().value(row)) * 1_000_000,
+        DataType::Time64(TimeUnit::Microsecond) => array.as_primitive::<Time64MicrosecondType>().value(row) * 1_000,
+        _ => array.as_primitive::<Time64NanosecondType>().value(row),
     }
 }
 
@@ -104,6 +119,9 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
                 Some(local) => write!(out, "{} {zone}", timestamp(local, digits)).unwrap(),
                 None => write!(out, "{} UTC", timestamp(instant, digits)).unwrap(),
             }
+        }
+        DataType::Time32(unit) | DataType::Time64(unit) => {
+            out.push_str(&time(time_nanos(array, row), super::precision::natural(unit) as usize))
         }
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row);
@@ -281,6 +299,18 @@ fn timestamp(nanos: i128, digits: usize) -> String {
     out
 }
 
+/// A time of day with `digits` fraction digits (Trino's go to 12; Arrow's stop at 9).
+fn time(nanos: i64, digits: usize) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000);
+    let mut out = format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if digits > 0 {
+        let f = format!("{:09}000", nanos.rem_euclid(1_000_000_000));
+        out.push('.');
+        out.push_str(&f[..digits.min(12)]);
+    }
+    out
+}
+
 fn decimal(v: i128, scale: i8) -> String {
     if scale <= 0 {
         return (v * 10i128.pow((-scale) as u32)).to_string();
@@ -312,6 +342,8 @@ fn respelled(t: &DataType) -> bool {
         DataType::Float64
             | DataType::Float32
             | DataType::Timestamp(..)
+            | DataType::Time32(_)
+            | DataType::Time64(_)
             | DataType::Interval(_)
             | DataType::List(_)
             | DataType::LargeList(_)
@@ -491,5 +523,8 @@ mod tests {
         assert_eq!(year_month(42 * 12 + 7), "42-7");
         assert_eq!(year_month(-3), "-0-3");
         assert_eq!(day_time(2 * 86_400_000 + 3_723_004), "2 01:02:03.004");
+        assert_eq!(time(45_296_100_000_000, 1), "12:34:56.1");
+        assert_eq!(time(45_296_000_000_000, 0), "12:34:56");
+        assert_eq!(time(45_296_123_456_789, 12), "12:34:56.123456789000");
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Decimal128Array, IntervalDayTimeArray};
-use arrow::datatypes::{DataType, Float64Type, IntervalDayTime, IntervalMonthDayNanoType, IntervalUnit};
+use arrow::datatypes::{DataType, Float64Type, IntervalDayTime, IntervalMonthDayNanoType, IntervalUnit, i256};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 
@@ -57,19 +57,24 @@ fn data_size(text: &str) -> Result<i128> {
         "YB" => 8,
         _ => return invalid(),
     };
+    // Java's `BigDecimal` spelling: `1.` and `.5` are numbers, `.` and `1.2.3` are not.
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() || (number.contains('.') && fraction.is_empty()) {
+    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
         return invalid();
     }
-    // Exact: digits × 1024^power / 10^fraction digits, truncated.
-    let digits: i128 = match format!("{whole}{fraction}").parse() {
-        Ok(d) => d,
-        Err(_) => return invalid(),
+    // Exact: digits × 1024^power / 10^fraction digits, truncated; wide enough to name the
+    // bytes of a size out of range, as Trino's message does.
+    let Ok(digits) = i256::from_string(&format!("{whole}{fraction}")).ok_or(()) else {
+        return exec_err!("Value out of range: '{text}'");
     };
-    let scaled = 1024_i128.checked_pow(power).and_then(|unit| digits.checked_mul(unit));
-    match (scaled, 10_i128.checked_pow(fraction.len() as u32)) {
-        (Some(bytes), Some(divisor)) if bytes / divisor < 10_i128.pow(38) => Ok(bytes / divisor),
-        _ => exec_err!("Value out of range: '{text}' ('{number}{unit}')"),
+    let scaled = digits.checked_mul(i256::from_i128(1_i128 << (10 * power)));
+    let divisor = i256::from_i128(10).checked_pow(fraction.len() as u32);
+    let Some(bytes) = scaled.zip(divisor).and_then(|(b, d)| b.checked_div(d)) else {
+        return exec_err!("Value out of range: '{text}'");
+    };
+    match bytes.to_i128() {
+        Some(b) if b < 10_i128.pow(38) => Ok(b),
+        _ => exec_err!("Value out of range: '{text}' ('{bytes}B')"),
     }
 }
 
@@ -131,6 +136,11 @@ mod tests {
         assert_eq!(data_size("1MB").unwrap(), 1_048_576);
         assert_eq!(data_size("2.3MB").unwrap(), 2_411_724);
         assert!(data_size("2.3 MB").is_err());
+        // Java's BigDecimal spelling: a point may open or close the number, not stand alone.
+        assert_eq!(data_size(".5kB").unwrap(), 512);
+        assert_eq!(data_size("1.kB").unwrap(), 1024);
+        assert!(data_size(".kB").is_err());
+        assert!(data_size("1.2.3kB").is_err());
         assert!(data_size("MB").is_err());
     }
 }

@@ -190,29 +190,29 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
             }
             // Trino rounds an integer to a power of ten that a bigint holds, or refuses it
             // (DataFusion's answered 0).
-            t if t.is_integer() => {
-                let digits = |d: &ScalarValue| match d.cast_to(&DataType::Int64) {
-                    Ok(ScalarValue::Int64(Some(d))) => Some(d),
-                    _ => None,
-                };
-                fn constant(e: &Expr, digits: &dyn Fn(&ScalarValue) -> Option<i64>) -> Option<i64> {
-                    match e {
-                        Expr::Literal(d, _) => digits(d),
-                        Expr::Negative(inner) => constant(inner, digits).map(|d| -d),
-                        Expr::Cast(Cast { expr, .. }) => constant(expr, digits),
-                        _ => None,
-                    }
+            t if t.is_integer() => match constant_integer(&f.args[1]) {
+                Some(d) if d < -18 => {
+                    plan_err!("numeric overflow: a multiple of 10^{} is past a bigint's range", -d)
                 }
-                match constant(&f.args[1], &digits) {
-                    Some(d) if d < -18 => {
-                        plan_err!("numeric overflow: a multiple of 10^{} is past a bigint's range", -d)
-                    }
-                    _ => Ok(Transformed::no(e)),
-                }
-            }
+                _ => Ok(Transformed::no(e)),
+            },
             _ => Ok(Transformed::no(e)),
         },
         _ => Ok(Transformed::no(e)),
+    }
+}
+
+/// The value of a constant integer argument, through a sign and casts (`-2`, `CAST(3 AS
+/// INTEGER)`); `None` for anything else.
+fn constant_integer(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Literal(d, _) => match d.cast_to(&DataType::Int64) {
+            Ok(ScalarValue::Int64(Some(d))) => Some(d),
+            _ => None,
+        },
+        Expr::Negative(inner) => constant_integer(inner).map(|d| -d),
+        Expr::Cast(Cast { expr, .. }) => constant_integer(expr),
+        _ => None,
     }
 }
 

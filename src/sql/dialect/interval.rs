@@ -169,6 +169,11 @@ impl Function for Length {
 #[derive(Debug, Default)]
 pub struct IntervalArithmetic;
 
+/// An interval's length, which comparisons of intervals compare.
+fn length(e: &Expr) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf(Length)), vec![e.clone()]))
+}
+
 impl FunctionRewrite for IntervalArithmetic {
     fn name(&self) -> &str {
         "athena_interval_arithmetic"
@@ -178,9 +183,7 @@ impl FunctionRewrite for IntervalArithmetic {
         if let Expr::Between(b) = &expr
             && [&b.expr, &b.low, &b.high].iter().all(|e| matches!(e.get_type(schema), Ok(DataType::Interval(_))))
         {
-            let length = |e: &Expr| {
-                Box::new(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf(Length)), vec![e.clone()])))
-            };
+            let length = |e: &Expr| Box::new(length(e));
             let between = Between::new(length(&b.expr), b.negated, length(&b.low), length(&b.high));
             return Ok(Transformed::yes(Expr::Between(between)));
         }
@@ -216,7 +219,6 @@ impl FunctionRewrite for IntervalArithmetic {
             | Operator::IsNotDistinctFrom
                 if interval(&l) && interval(&r) =>
             {
-                let length = |e: &Expr| call(udf(Length), vec![e.clone()]);
                 Expr::BinaryExpr(BinaryExpr::new(Box::new(length(left)), *op, Box::new(length(right))))
             }
             _ => return Ok(Transformed::no(expr)),

@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, StructArray};
 use arrow::datatypes::{DataType, Fields};
+use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{Result, ScalarValue};
 use datafusion::functions::core::expr_fn::{get_field, named_struct};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, TryCast, lit, when};
 use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, udf};
+use super::shared::null_of;
 
 /// Rewrites casts between row types of other field names (see the module's documentation).
 #[derive(Debug)]
@@ -38,7 +39,7 @@ impl AnalyzerRule for RowCasts {
             // (Arrays and maps of JSON are read through their JSON text, by `json_cast`.)
             let reshaped = renamed_inside(&source, target.data_type()) || rounds_inside(&source, target.data_type());
             if nested && reshaped && !super::json_cast::json_inside(&source) {
-                let like = lit(ScalarValue::try_new_null(target.data_type())?);
+                let like = null_of(target.data_type())?;
                 return Ok(Transformed::yes(udf(BY_POSITION).call(vec![inner.clone(), like])));
             }
             // `TRY_CAST` of an array fails as a whole (Trino: NULL), not element by element.
@@ -49,7 +50,7 @@ impl AnalyzerRule for RowCasts {
                 && !to.data_type().is_nested()
                 && !super::json_cast::json_inside(&source)
             {
-                let like = lit(ScalarValue::try_new_null(target.data_type())?);
+                let like = null_of(target.data_type())?;
                 return Ok(Transformed::yes(udf(CastLike { try_array: true }).call(vec![inner.clone(), like])));
             }
             match by_position(inner.clone(), &source, target.data_type(), try_)? {
@@ -80,7 +81,7 @@ fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> 
             None if f.data_type() == t.data_type() => field.clone(),
             // An array of rows renamed (`ROW(a ARRAY(ROW(x INTEGER)))`): by the kernel.
             None if renamed_inside(f.data_type(), t.data_type()) => {
-                udf(BY_POSITION).call(vec![field.clone(), lit(ScalarValue::try_new_null(t.data_type())?)])
+                udf(BY_POSITION).call(vec![field.clone(), null_of(t.data_type())?])
             }
             None if try_ => Expr::TryCast(TryCast::new(Box::new(field.clone()), t.data_type().clone())),
             None => Expr::Cast(Cast::new(Box::new(field.clone()), t.data_type().clone())),
@@ -90,7 +91,7 @@ fn by_position(expr: Expr, source: &DataType, target: &DataType, try_: bool) -> 
         }
         args.extend([lit(t.name().as_str()), value]);
     }
-    let null = lit(ScalarValue::try_new_null(target)?);
+    let null = null_of(target)?;
     Ok(Some(when(failed, null).otherwise(named_struct(args))?))
 }
 

@@ -88,6 +88,12 @@ pub fn cast_of(e: &Expr) -> Option<(&Expr, &arrow::datatypes::FieldRef, bool)> {
     }
 }
 
+/// A NULL of type `t`: the second argument of the functions that answer in their second
+/// argument's type (a cast's target, which a function's signature cannot carry).
+pub fn null_of(t: &DataType) -> Result<Expr> {
+    Ok(datafusion::logical_expr::lit(datafusion::common::ScalarValue::try_new_null(t)?))
+}
+
 /// Whether each value is not NaN (SQL's NaN equals nothing and orders with nothing; Arrow's
 /// total order puts it above everything, equal to itself), or `None` for types without NaN.
 pub fn not_nan(values: &dyn arrow::array::Array) -> Option<arrow::buffer::BooleanBuffer> {

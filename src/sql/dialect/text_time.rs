@@ -10,11 +10,12 @@ use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::{ExprSchemable, LogicalPlan, lit};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::{ExprSchemable, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, udf};
+use super::shared::null_of;
 
 /// Rewrites casts of text to a timestamp without a zone or to a date into [`FromText`].
 #[derive(Debug)]
@@ -33,7 +34,7 @@ impl AnalyzerRule for TextTimes {
             if !text || !timely {
                 return Ok(Transformed::no(e));
             }
-            let like = lit(ScalarValue::try_new_null(target.data_type())?);
+            let like = null_of(target.data_type())?;
             let text = inner.clone().cast_to(&DataType::Utf8, schema)?;
             Ok(Transformed::yes(udf(FromText { try_ }).call(vec![text, like])))
         })

@@ -9,6 +9,13 @@
 //! - `round(x, d)` of a decimal keeps the scale of `x` (`round(2.45, 1)` is `2.50`); `round(x)`
 //!   has the integer digits and one more (`round(DECIMAL '9.99')` is a `decimal(2, 0)`).
 //! - `avg` of a decimal is a decimal of the same type, rounded half up.
+//! - A double cast to a decimal is its shortest decimal spelling (Java's `Double.toString`,
+//!   which Trino's `BigDecimal.valueOf` reads) rounded half up: `CAST(DOUBLE
+//!   '123456789.123456790' AS DECIMAL(18, 9))` is `123456789.123456790`, where Arrow's cast
+//!   of the binary value gave `...784`; NaN, infinities and values past the precision are
+//!   refused with Trino's message (NULL under `TRY_CAST`).
+//! - A boolean cast to a decimal is 1 or 0, a decimal cast to a boolean whether it is not 0
+//!   (Arrow casts neither).
 
 use std::sync::Arc;
 
@@ -157,6 +164,39 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
             }
             Ok(Transformed::no(e))
         }
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+            if matches!(field.data_type(), DataType::Decimal128(..)) =>
+        {
+            let try_ = matches!(e, Expr::TryCast(_));
+            match expr.get_type(schema)? {
+                DataType::Float64 => {
+                    let like = super::shared::null_of(field.data_type())?;
+                    let f = Arc::new(udf(DoubleToDecimal { try_ }));
+                    Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![*expr.clone(), like]))))
+                }
+                DataType::Boolean => {
+                    let digit = Expr::Cast(Cast::new(expr.clone(), DataType::Int8));
+                    let target = field.data_type().clone();
+                    Ok(Transformed::yes(if try_ {
+                        Expr::TryCast(TryCast::new(Box::new(digit), target))
+                    } else {
+                        Expr::Cast(Cast::new(Box::new(digit), target))
+                    }))
+                }
+                _ => Ok(Transformed::no(e)),
+            }
+        }
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+            if field.data_type() == &DataType::Boolean =>
+        {
+            match expr.get_type(schema)? {
+                DataType::Decimal128(p, s) => {
+                    let zero = datafusion::logical_expr::lit(ScalarValue::Decimal128(Some(0), p, s));
+                    Ok(Transformed::yes(expr.as_ref().clone().not_eq(zero)))
+                }
+                _ => Ok(Transformed::no(e)),
+            }
+        }
         Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) if field.data_type().is_integer() => {
             let rounded = match expr.get_type(schema)? {
                 DataType::Decimal128(p, s) if s > 0 => {
@@ -202,6 +242,73 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
     }
 }
 
+/// `CAST(double AS DECIMAL(p, s))` as Trino casts it: the type is its second argument's (a
+/// NULL of it); `try_`, a value that does not convert is NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DoubleToDecimal {
+    try_: bool,
+}
+
+impl Function for DoubleToDecimal {
+    fn name(&self) -> &'static str {
+        if self.try_ { "athena_try_double_to_decimal" } else { "athena_double_to_decimal" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![DataType::Float64, t[1].clone()])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[1].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let DataType::Decimal128(p, s) = *args.ret else { return exec_err!("{} answers a decimal", self.name()) };
+        let column = args.column(0)?;
+        let values = column.as_primitive::<arrow::datatypes::Float64Type>();
+        let out: Decimal128Array = values
+            .iter()
+            .map(|v| match v.map(|v| (v, double_to_decimal(v, p, s))) {
+                None => Ok(None),
+                Some((_, Some(d))) => Ok(Some(d)),
+                Some(_) if self.try_ => Ok(None),
+                Some((v, None)) => {
+                    let v = super::text::float(v, super::text::Double::Shown);
+                    exec_err!("Cannot cast DOUBLE '{v}' to DECIMAL({p}, {s})")
+                }
+            })
+            .collect::<Result<_>>()?;
+        Ok(Arc::new(out.with_precision_and_scale(p, s)?))
+    }
+}
+
+/// A double's shortest decimal spelling (the digits Java's `Double.toString` writes) rounded
+/// half up to `s` digits, as the unscaled value of a `decimal(p, s)`; `None` for NaN, an
+/// infinity or a value with more than `p - s` integer digits.
+fn double_to_decimal(v: f64, p: u8, s: i8) -> Option<i128> {
+    if !v.is_finite() {
+        return None;
+    }
+    // `{:e}`: the shortest digits that read back as v, and their exponent.
+    let spelled = format!("{:e}", v.abs());
+    let (mantissa, exponent) = spelled.split_once('e')?;
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exponent: i32 = exponent.parse().ok()?;
+    // v = 0.d1d2d3... × 10^(exponent + 1): digit i (from 0) has the weight 10^(exponent - i).
+    // Kept: the digits down to 10^-s; the next one rounds.
+    let kept = (exponent + 1 + i32::from(s)).max(0) as usize;
+    let mut unscaled: i128 = 0;
+    for i in 0..kept {
+        let d = digits.as_bytes().get(i).map_or(0, |b| i128::from(b - b'0'));
+        unscaled = unscaled.checked_mul(10)?.checked_add(d)?;
+    }
+    if digits.as_bytes().get(kept).is_some_and(|d| *d >= b'5') {
+        unscaled += 1;
+    }
+    if unscaled >= 10_i128.pow(u32::from(p)) {
+        return None;
+    }
+    Some(if v < 0.0 { -unscaled } else { unscaled })
+}
+
 /// The value of a constant integer argument, through a sign and casts (`-2`, `CAST(3 AS
 /// INTEGER)`); `None` for anything else.
 fn constant_integer(e: &Expr) -> Option<i64> {
@@ -219,6 +326,25 @@ fn constant_integer(e: &Expr) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doubles_become_decimals_through_their_shortest_spelling() {
+        assert_eq!(double_to_decimal("123456789123456784".parse().unwrap(), 18, 0), Some(123456789123456780));
+        assert_eq!(double_to_decimal("123456789.123456790".parse().unwrap(), 18, 9), Some(123456789123456790));
+        assert_eq!(double_to_decimal(0.01, 3, 3), Some(10));
+        assert_eq!(double_to_decimal(-1234567890.51, 16, 0), Some(-1234567891));
+        assert_eq!(double_to_decimal(1234567890.49, 16, 0), Some(1234567890));
+        assert_eq!(double_to_decimal(0.0, 1, 0), Some(0));
+        assert_eq!(double_to_decimal(0.25, 20, 5), Some(25000));
+        assert_eq!(double_to_decimal(0.004, 3, 2), Some(0));
+        assert_eq!(double_to_decimal(0.005, 3, 2), Some(1));
+        assert_eq!(double_to_decimal(100.02, 17, 16), None);
+        assert_eq!(double_to_decimal(-234.0, 2, 0), None);
+        assert_eq!(double_to_decimal(f64::NAN, 10, 5), None);
+        assert_eq!(double_to_decimal(f64::INFINITY, 10, 1), None);
+        assert_eq!(double_to_decimal(1e300, 38, 0), None);
+        assert_eq!(double_to_decimal(1e-300, 38, 10), Some(0));
+    }
 
     #[test]
     fn quotients_take_the_larger_scale() {

@@ -85,7 +85,8 @@ impl ScalarUDFImpl for Checked {
             Operator::Minus => sub,
             _ => mul,
         };
-        let result = apply(&lhs, &rhs, kernel).map_err(|e| overflow(self.op, e))?;
+        let operands = lhs.data_type();
+        let result = apply(&lhs, &rhs, kernel).map_err(|e| overflow(self.op, &operands, e))?;
         let want = args.return_field.data_type();
         let result = match result {
             ColumnarValue::Array(a) => ColumnarValue::Array(fit(a, want)?),
@@ -97,13 +98,30 @@ impl ScalarUDFImpl for Checked {
     }
 }
 
-fn overflow(op: Operator, e: datafusion::error::DataFusionError) -> datafusion::error::DataFusionError {
+/// Trino's message for an integer (`bigint addition overflow: 9223372036854775807 + 1`, the
+/// operands as Arrow names them); a decimal's names the operation.
+fn overflow(
+    op: Operator,
+    operands: &DataType,
+    e: datafusion::error::DataFusionError,
+) -> datafusion::error::DataFusionError {
     let what = match op {
         Operator::Plus => "addition",
         Operator::Minus => "subtraction",
         _ => "multiplication",
     };
-    exec_datafusion_err!("arithmetic overflow in {what}: {}", e.strip_backtrace())
+    let message = e.strip_backtrace();
+    let named = match operands {
+        DataType::Int64 => Some("bigint"),
+        DataType::Int32 => Some("integer"),
+        DataType::Int16 => Some("smallint"),
+        DataType::Int8 => Some("tinyint"),
+        _ => None,
+    };
+    match (named, message.split_once("Overflow happened on: ")) {
+        (Some(ty), Some((_, values))) => exec_datafusion_err!("{ty} {what} overflow: {}", values.trim()),
+        _ => exec_datafusion_err!("arithmetic overflow in {what}: {message}"),
+    }
 }
 
 /// The array as `want`: a decimal must also fit its precision (Arrow only checks the 128 bits).

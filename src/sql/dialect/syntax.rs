@@ -741,6 +741,14 @@ impl VisitorMut for Trino {
         if let Expr::Lambda(l) = expr {
             self.lambdas.extend(l.params.iter().map(|p| p.name.value.to_ascii_lowercase()));
         }
+        // `-9223372036854775808` is the least bigint, not the negation of a decimal (its digits
+        // alone are past a bigint): one literal, before the digits are read.
+        if let Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } = expr
+            && let Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) = inner.as_ref()
+            && n.parse::<u64>().is_ok_and(|n| n == i64::MIN.unsigned_abs())
+        {
+            *expr = Expr::value(Value::Number(i64::MIN.to_string(), false));
+        }
         ControlFlow::Continue(())
     }
 
@@ -804,9 +812,10 @@ impl VisitorMut for Trino {
             Expr::Value(ValueWithSpan { value: Value::UnicodeStringLiteral(text), .. }) => {
                 Some(Expr::value(Value::SingleQuotedString(std::mem::take(text))))
             }
-            Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) => {
-                decimal_type(n).map(|t| typed_literal(n.clone(), t)).or_else(|| integer(n))
-            }
+            Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) => decimal_type(n)
+                .or_else(|| whole_decimal_type(n))
+                .map(|t| typed_literal(n.clone(), t))
+                .or_else(|| integer(n)),
             Expr::TypedString(t) => typed_string(t),
             Expr::Substring { .. } => Some(substring(expr)),
             Expr::Overlay { .. } => Some(overlay(expr)),
@@ -1447,6 +1456,15 @@ fn decimal_type(number: &str) -> Option<DataType> {
     let int = int.trim_start_matches('0');
     let (precision, scale) = ((int.len() + frac.len()).max(1) as u64, frac.len() as i64);
     (precision <= 38).then_some(DataType::Decimal(ExactNumberInfo::PrecisionAndScale(precision, scale)))
+}
+
+/// An integer literal past a bigint: Trino's is a decimal of its digits (DataFusion's, a
+/// double or an unsigned bigint).
+fn whole_decimal_type(number: &str) -> Option<DataType> {
+    let digits = number.trim_start_matches('0');
+    let whole = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+    (whole && number.parse::<i64>().is_err() && digits.len() <= 38)
+        .then_some(DataType::Decimal(ExactNumberInfo::PrecisionAndScale(digits.len() as u64, 0)))
 }
 
 /// `CAST(expr AS TIMESTAMP(p))`: a p that Arrow's units lack (1, 2, 4, 5, 7, 8) is a cast to

@@ -12,7 +12,7 @@ use arrow::datatypes::{
 use arrow::error::ArrowError;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
@@ -75,7 +75,8 @@ impl Function for Scale {
                 }
                 // Day to second: milliseconds, as Trino keeps them.
                 let ms = v.days as f64 * 86_400_000.0 + v.nanoseconds as f64 / 1e6;
-                Ok(IntervalMonthDayNano::new(0, 0, scale(ms, f, i64::MAX as f64 / 1e6)? as i64 * 1_000_000))
+                let scaled = IntervalMonthDayNano::new(0, 0, scale(ms, f, i64::MAX as f64 / 1e6)? as i64 * 1_000_000);
+                Ok(whole_days(scaled).unwrap_or(scaled))
             },
         )?;
         Ok(Arc::new(out))
@@ -137,6 +138,36 @@ impl Function for WholeDays {
     }
 }
 
+/// An interval added to or subtracted from a timestamp with a time zone, its days as 24 hours
+/// each: Trino adds a day-to-second interval's milliseconds to the instant, where Arrow adds
+/// days on the zone's calendar (23 or 25 hours across a change of daylight saving time).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FixedDays;
+
+impl Function for FixedDays {
+    fn name(&self) -> &'static str {
+        "athena_fixed_days"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 1..=1)?;
+        Ok(vec![MONTH_DAY_NANO])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(MONTH_DAY_NANO)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        const DAY: i64 = 86_400_000_000_000;
+        let out: IntervalMonthDayNanoArray =
+            args.column(0)?.as_primitive::<IntervalMonthDayNanoType>().try_unary(|v| {
+                let nanos = i64::from(v.days).checked_mul(DAY).and_then(|d| d.checked_add(v.nanoseconds));
+                nanos
+                    .map(|n| IntervalMonthDayNano::new(v.months, 0, n))
+                    .ok_or_else(|| ArrowError::ComputeError("interval overflow".into()))
+            })?;
+        Ok(Arc::new(out))
+    }
+}
+
 /// An interval's length, which orders intervals as Trino does: a day is 24 hours (Arrow keeps
 /// days and nanoseconds apart and compares them field by field, so `INTERVAL '25' HOUR` came
 /// before `INTERVAL '1' DAY`). Months lead: Trino never mixes them with days.
@@ -169,6 +200,21 @@ impl Function for Length {
 #[derive(Debug, Default)]
 pub struct IntervalArithmetic;
 
+/// A day-to-second interval with its whole days of hours as days and the rest, of the same
+/// sign, as nanoseconds (`INTERVAL '25' HOUR` is 1 day and 1 hour): Arrow orders, groups and
+/// deduplicates intervals field by field, which then agrees with their lengths (`max`,
+/// `ORDER BY`, `GROUP BY` and `DISTINCT` see `INTERVAL '25' HOUR` after `INTERVAL '1' DAY`,
+/// and `INTERVAL '24' HOUR` as it). `None` for one of months or too long for Arrow's days.
+fn whole_days(v: IntervalMonthDayNano) -> Option<IntervalMonthDayNano> {
+    const DAY: i128 = 86_400_000_000_000;
+    if v.months != 0 {
+        return None;
+    }
+    let total = i128::from(v.days) * DAY + i128::from(v.nanoseconds);
+    let days = i32::try_from(total / DAY).ok()?;
+    Some(IntervalMonthDayNano::new(0, days, (total % DAY) as i64))
+}
+
 /// An interval's length, which comparisons of intervals compare.
 fn length(e: &Expr) -> Expr {
     Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(udf(Length)), vec![e.clone()]))
@@ -180,6 +226,12 @@ impl FunctionRewrite for IntervalArithmetic {
     }
 
     fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
+        if let Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), meta) = &expr
+            && let Some(whole) = whole_days(*v)
+            && whole != *v
+        {
+            return Ok(Transformed::yes(Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(whole)), meta.clone())));
+        }
         if let Expr::Between(b) = &expr
             && [&b.expr, &b.low, &b.high].iter().all(|e| matches!(e.get_type(schema), Ok(DataType::Interval(_))))
         {
@@ -205,6 +257,14 @@ impl FunctionRewrite for IntervalArithmetic {
                 let checked = call(udf(WholeDays { subtract: *op == Operator::Minus }), vec![*right.clone()]);
                 Expr::BinaryExpr(BinaryExpr::new(left.clone(), *op, Box::new(checked)))
             }
+            Operator::Plus | Operator::Minus if matches!(l, DataType::Timestamp(_, Some(_))) && interval(&r) => {
+                let fixed = call(udf(FixedDays), vec![*right.clone()]);
+                Expr::BinaryExpr(BinaryExpr::new(left.clone(), *op, Box::new(fixed)))
+            }
+            Operator::Plus if interval(&l) && matches!(r, DataType::Timestamp(_, Some(_))) => {
+                let fixed = call(udf(FixedDays), vec![*left.clone()]);
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(fixed), *op, right.clone()))
+            }
             Operator::Plus if interval(&l) && r == DataType::Date32 => {
                 let checked = call(udf(WholeDays { subtract: false }), vec![*left.clone()]);
                 Expr::BinaryExpr(BinaryExpr::new(Box::new(checked), *op, right.clone()))
@@ -224,5 +284,22 @@ impl FunctionRewrite for IntervalArithmetic {
             _ => return Ok(Transformed::no(expr)),
         };
         Ok(Transformed::yes(rewritten))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_days_of_hours_are_days_of_the_same_sign() {
+        const H: i64 = 3_600_000_000_000;
+        let days = |d, n| IntervalMonthDayNano::new(0, d, n);
+        assert_eq!(whole_days(days(0, 25 * H)), Some(days(1, H)));
+        assert_eq!(whole_days(days(0, -25 * H)), Some(days(-1, -H)));
+        assert_eq!(whole_days(days(0, 24 * H)), Some(days(1, 0)));
+        assert_eq!(whole_days(days(1, -H)), Some(days(0, 23 * H)));
+        assert_eq!(whole_days(days(2, 0)), Some(days(2, 0)));
+        assert_eq!(whole_days(IntervalMonthDayNano::new(14, 0, 0)), None);
     }
 }

@@ -129,7 +129,7 @@ unary!(
 unary!(
     /// `from_ieee754_32(b)`: the `real` four big-endian IEEE 754 bytes hold.
     FromIeee754Of32, "from_ieee754_32", binary -> DataType::Float32, reals,
-    |b| Ok(f32::from_be_bytes(exactly("from_ieee754_32", b)?))
+    |b| Ok(f32::from_be_bytes(floating(b)?))
 );
 unary!(
     /// `to_ieee754_64(x)`: a `double`'s IEEE 754 bytes, big-endian (every NaN as Java's one NaN).
@@ -139,7 +139,7 @@ unary!(
 unary!(
     /// `from_ieee754_64(b)`: the `double` eight big-endian IEEE 754 bytes hold.
     FromIeee754Of64, "from_ieee754_64", binary -> DataType::Float64, doubles,
-    |b| Ok(f64::from_be_bytes(exactly("from_ieee754_64", b)?))
+    |b| Ok(f64::from_be_bytes(floating(b)?))
 );
 unary!(
     /// `md5(b)`.
@@ -183,11 +183,19 @@ unary!(
     |b| Ok(spooky::hash64(b, 0).to_be_bytes())
 );
 
-/// Exactly `N` bytes, or Trino's error naming the function and the length it got.
+/// Exactly `N` bytes of an integer, or Trino's error naming the function and the length it got.
 fn exactly<const N: usize>(name: &str, b: &[u8]) -> Result<[u8; N]> {
     match b.try_into() {
         Ok(bytes) => Ok(bytes),
         Err(_) => exec_err!("{name}: expected {N}-byte input, but got instead: {}", b.len()),
+    }
+}
+
+/// Exactly `N` bytes of a floating-point number, or Trino's error.
+fn floating<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
+    match b.try_into() {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => exec_err!("Input floating-point value must be exactly {N} bytes long"),
     }
 }
 

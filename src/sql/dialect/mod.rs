@@ -143,6 +143,7 @@ fn register(ctx: &SessionContext) {
         statistics::functions(),
         units::functions(),
         precision::functions(),
+        text::functions(),
         zone::functions(),
     ];
     for udf in udfs.into_iter().flatten() {

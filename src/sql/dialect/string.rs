@@ -720,7 +720,7 @@ impl Function for Pad {
         let name = self.name();
         let size = |n: i64| match usize::try_from(n) {
             Ok(n) if n <= i32::MAX as usize => Ok(n),
-            _ => exec_err!("{name}: target length must be in the range [0..2147483647], got {n}"),
+            _ => exec_err!("Target length must be in the range [0..2147483647]"),
         };
         if args.ret == &DataType::Binary {
             let (values, fills) = (args.column(0)?, args.column(2)?);
@@ -729,7 +729,7 @@ impl Function for Pad {
                 let (Some(v), Some(n), Some(fill)) = (v, n, fill) else { return Ok(None) };
                 let n = size(n)?;
                 if fill.is_empty() {
-                    return exec_err!("{name}: padding bytes must not be empty");
+                    return exec_err!("Padding bytes must not be empty");
                 }
                 if v.len() >= n {
                     return Ok(Some(v[..n].to_vec()));

@@ -858,9 +858,15 @@ impl VisitorMut for Trino {
                         *info = ExactNumberInfo::PrecisionAndScale(38, 0);
                         None
                     }
-                    // A cast to varchar(n) keeps the first n characters.
-                    DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => {
-                        let n = number_literal(&length.to_string());
+                    // Trino's char(n) holds n characters, its trailing spaces insignificant: a cast
+                    // keeps the first n (`CHAR` is `CHAR(1)`) without them, so that `CAST('a ' AS
+                    // CHAR(2)) = CAST('a' AS CHAR(2))`.
+                    DataType::Char(length) | DataType::Character(length) => {
+                        let n = match length {
+                            Some(CharacterLength::IntegerLength { length, .. }) => *length,
+                            None => 1,
+                            Some(CharacterLength::Max) => return ControlFlow::Continue(()),
+                        };
                         let text = Expr::Cast {
                             kind: kind.clone(),
                             expr: Box::new(take(inner)),
@@ -868,7 +874,24 @@ impl VisitorMut for Trino {
                             array: false,
                             format: None,
                         };
-                        Some(call("substr", vec![text, number_literal("1"), n]))
+                        let kept = call("substr", vec![text, number_literal("1"), number_literal(&n.to_string())]);
+                        Some(call("rtrim", vec![kept, Expr::value(Value::SingleQuotedString(" ".into()))]))
+                    }
+                    // A cast to varchar(n): text keeps its first n characters, another value must
+                    // fit (the value itself tells the function its type).
+                    DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => {
+                        let n = number_literal(&length.to_string());
+                        let value = take(inner);
+                        let text = Expr::Cast {
+                            kind: kind.clone(),
+                            expr: Box::new(value.clone()),
+                            data_type: DataType::Varchar(None),
+                            array: false,
+                            format: None,
+                        };
+                        let name =
+                            if *kind == CastKind::TryCast { super::text::TRY_BOUNDED } else { super::text::BOUNDED };
+                        Some(call(name, vec![text, n, value]))
                     }
                     _ => None,
                 }

@@ -375,6 +375,68 @@ impl Function for ToVarchar {
     }
 }
 
+/// What the parser calls `CAST(x AS VARCHAR(n))` by, and `TRY_CAST(x AS VARCHAR(n))`.
+pub const BOUNDED: &str = "athena_varchar_n";
+/// See [`BOUNDED`].
+pub const TRY_BOUNDED: &str = "athena_try_varchar_n";
+
+/// The functions the parser calls.
+pub fn functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    vec![udf(BoundedVarchar { try_: false }), udf(BoundedVarchar { try_: true })]
+}
+
+/// `CAST(x AS VARCHAR(n))` as Trino casts: `x` spelled as text (the first argument), n, and
+/// `x` itself, whose type decides: text keeps its first n characters, any other value must fit
+/// or the cast fails (`Value 1200.0 (1.2E3) cannot be represented as varchar(4)`; NULL under
+/// `TRY_CAST`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BoundedVarchar {
+    try_: bool,
+}
+
+impl Function for BoundedVarchar {
+    fn name(&self) -> &'static str {
+        if self.try_ { TRY_BOUNDED } else { BOUNDED }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 3..=3)?;
+        Ok(vec![DataType::Utf8, DataType::Int64, t[2].clone()])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (text, n, source) = (args.column(0)?, args.column(1)?, args.column(2)?);
+        let (text, n) = (text.as_string::<i32>(), n.as_primitive::<arrow::datatypes::Int64Type>());
+        let truncates =
+            matches!(source.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null);
+        let out = (0..args.rows).map(|i| {
+            if text.is_null(i) || n.is_null(i) {
+                return Ok(None);
+            }
+            let (t, n) = (text.value(i), usize::try_from(n.value(i)).unwrap_or(0));
+            match t.char_indices().nth(n) {
+                None => Ok(Some(t.to_string())),
+                Some((end, _)) if truncates => Ok(Some(t[..end].to_string())),
+                Some(_) if self.try_ => Ok(None),
+                Some(_) => {
+                    let shown = match source.data_type() {
+                        DataType::Float64 => {
+                            format!("{} ({t})", float(source.as_primitive::<Float64Type>().value(i), Double::Shown))
+                        }
+                        DataType::Float32 => {
+                            format!("{} ({t})", value(source.as_ref(), i, Double::Shown).unwrap_or_default())
+                        }
+                        _ => t.to_string(),
+                    };
+                    datafusion::common::exec_err!("Value {shown} cannot be represented as varchar({n})")
+                }
+            }
+        });
+        Ok(Arc::new(out.collect::<Result<StringArray>>()?))
+    }
+}
+
 /// `CAST(x AS ARRAY(VARCHAR))`, `MAP(K, VARCHAR)`, `ROW(v VARCHAR)`, ...: the text inside
 /// spelled as `CAST(x AS VARCHAR)` spells it (`[1.5E0]`, not `[1.5]`), the rest cast as Arrow
 /// casts it.

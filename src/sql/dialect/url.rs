@@ -2,8 +2,10 @@
 //! `_protocol`, `_query`, `_fragment`, `_parameter`) and `url_encode`/`url_decode` as
 //! `application/x-www-form-urlencoded`.
 //!
-//! A URI is split as written (Trino reads it with `java.net.URI`): a default port is still
-//! the port, an empty path is empty, and text that is not a URI (a space, say) has no parts.
+//! A URI is split as Trino's `java.net.URI` splits it: a default port is still the port, a
+//! part the URI lacks is empty (its port NULL), an opaque URI (`mailto:a@b.com`) has a scheme
+//! and a fragment only, the path, query and fragment are read with their `%XX` escapes decoded,
+//! and text that is not a URI (a space, a malformed escape) has no parts: NULL.
 
 use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::DataType;
@@ -36,6 +38,11 @@ fn parts(uri: &str) -> Option<Parts<'_>> {
     if uri.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c)) {
         return None;
     }
+    // Every `%` opens an escape of two hex digits ("Malformed escape pair" otherwise).
+    let escapes = uri.match_indices('%').map(|(i, _)| uri.get(i + 1..i + 3));
+    if !escapes.into_iter().all(|e| e.is_some_and(|e| e.bytes().all(|b| b.is_ascii_hexdigit()))) {
+        return None;
+    }
     let mut p = Parts::default();
     let (rest, fragment) = match uri.split_once('#') {
         Some((r, f)) => (r, Some(f)),
@@ -58,6 +65,11 @@ fn parts(uri: &str) -> Option<Parts<'_>> {
         }
         _ => rest,
     };
+    // Opaque: after the scheme, no `/`; the rest is one part, no path, query or authority.
+    if p.scheme.is_some() && !rest.starts_with('/') {
+        p.query = None;
+        return Some(p);
+    }
     if let Some(r) = rest.strip_prefix("//") {
         let end = r.find('/').unwrap_or(r.len());
         let authority = &r[..end];
@@ -135,17 +147,21 @@ impl Function for Part {
         Ok(DataType::Utf8)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        fn part<'a>(f: &Part, p: Parts<'a>) -> Option<&'a str> {
+        // java.net.URI's getters: the path, query and fragment decoded, a missing part empty.
+        fn part(f: &Part, p: Parts<'_>) -> String {
+            let decoded = |s: Option<&str>| {
+                s.map_or_else(String::new, |s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            };
             match f {
-                Part::Fragment => p.fragment,
-                Part::Host => p.host,
-                Part::Path => Some(p.path),
-                Part::Protocol => p.scheme,
-                Part::Query => p.query,
+                Part::Fragment => decoded(p.fragment),
+                Part::Host => p.host.unwrap_or_default().to_string(),
+                Part::Path => decoded(Some(p.path)),
+                Part::Protocol => p.scheme.unwrap_or_default().to_string(),
+                Part::Query => decoded(p.query),
             }
         }
         let uris = args.column(0)?;
-        strings(uris.as_string::<i32>().iter().map(|u| Ok(u.and_then(parts).and_then(|p| part(self, p)))))
+        strings(uris.as_string::<i32>().iter().map(|u| Ok(u.and_then(parts).map(|p| part(self, p)))))
     }
 }
 
@@ -206,7 +222,13 @@ mod tests {
             }
         );
         assert_eq!(parts("https://[::1]:8080/").unwrap().host, Some("[::1]"));
-        assert_eq!(parts("mailto:a@b.com").unwrap().path, "a@b.com");
+        assert_eq!(
+            parts("mailto:a@b.com?x=1#f").unwrap(),
+            Parts { scheme: Some("mailto"), fragment: Some("f"), ..Default::default() }
+        );
+        assert_eq!(parts("foo").unwrap().path, "foo");
+        assert!(parts("http://x/%4").is_none());
+        assert!(parts("http://x/%zz").is_none());
         assert!(parts("not a url").is_none());
         assert_eq!(encode("a b/ç"), "a+b%2F%C3%A7");
         assert_eq!(decode("a+b%2F%C3%A7").as_deref(), Some("a b/ç"));

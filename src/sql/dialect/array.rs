@@ -1417,8 +1417,9 @@ fn timestamp_sequence(columns: &[ArrayRef], i: usize, unit: TimeUnit, out: &mut 
             Some(d.and_utc().timestamp() * per_second + fraction)
         });
     }
-    let length =
-        (step.days as i128 * 86_400_000_000_000 + step.nanoseconds as i128) * per_second as i128 / 1_000_000_000;
+    let length = (step.days as i128 * i128::from(super::shared::DAY_NANOS) + step.nanoseconds as i128)
+        * per_second as i128
+        / 1_000_000_000;
     if length == 0 {
         return exec_err!("step must not be zero");
     }

@@ -18,7 +18,7 @@ use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF};
 
 use super::function::{Args, Function, udf};
-use super::shared::arity;
+use super::shared::{DAY_NANOS, arity};
 
 const MONTH_DAY_NANO: DataType = DataType::Interval(IntervalUnit::MonthDayNano);
 
@@ -124,15 +124,14 @@ impl Function for WholeDays {
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         // Whole days of nanoseconds (`INTERVAL '48' HOUR`) as days, which Arrow adds to a date.
-        const DAY: i64 = 86_400_000_000_000;
         let interval = arrow::compute::cast(&args.column(0)?, &MONTH_DAY_NANO)?;
         let verb =
             if self.subtract { "subtract hour, minutes or seconds from" } else { "add hour, minutes or seconds to" };
         let out: IntervalMonthDayNanoArray = interval.as_primitive::<IntervalMonthDayNanoType>().try_unary(|v| {
-            if v.nanoseconds % DAY != 0 {
+            if v.nanoseconds % DAY_NANOS != 0 {
                 return Err(ArrowError::ComputeError(format!("Cannot {verb} a date")));
             }
-            Ok(IntervalMonthDayNano::new(v.months, v.days + (v.nanoseconds / DAY) as i32, 0))
+            Ok(IntervalMonthDayNano::new(v.months, v.days + (v.nanoseconds / DAY_NANOS) as i32, 0))
         })?;
         Ok(Arc::new(out))
     }
@@ -156,10 +155,9 @@ impl Function for FixedDays {
         Ok(MONTH_DAY_NANO)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        const DAY: i64 = 86_400_000_000_000;
         let out: IntervalMonthDayNanoArray =
             args.column(0)?.as_primitive::<IntervalMonthDayNanoType>().try_unary(|v| {
-                let nanos = i64::from(v.days).checked_mul(DAY).and_then(|d| d.checked_add(v.nanoseconds));
+                let nanos = i64::from(v.days).checked_mul(DAY_NANOS).and_then(|d| d.checked_add(v.nanoseconds));
                 nanos
                     .map(|n| IntervalMonthDayNano::new(v.months, 0, n))
                     .ok_or_else(|| ArrowError::ComputeError("interval overflow".into()))
@@ -186,12 +184,11 @@ impl Function for Length {
         Ok(DataType::Decimal128(38, 0))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        const DAY: i128 = 86_400_000_000_000;
         const MONTH: i128 = 10_i128.pow(30);
         let interval = args.column(0)?;
-        let out: Decimal128Array = interval
-            .as_primitive::<IntervalMonthDayNanoType>()
-            .unary(|v| i128::from(v.months) * MONTH + i128::from(v.days) * DAY + i128::from(v.nanoseconds));
+        let out: Decimal128Array = interval.as_primitive::<IntervalMonthDayNanoType>().unary(|v| {
+            i128::from(v.months) * MONTH + i128::from(v.days) * i128::from(DAY_NANOS) + i128::from(v.nanoseconds)
+        });
         Ok(Arc::new(out.with_precision_and_scale(38, 0)?))
     }
 }
@@ -206,13 +203,12 @@ pub struct IntervalArithmetic;
 /// `ORDER BY`, `GROUP BY` and `DISTINCT` see `INTERVAL '25' HOUR` after `INTERVAL '1' DAY`,
 /// and `INTERVAL '24' HOUR` as it). `None` for one of months or too long for Arrow's days.
 fn whole_days(v: IntervalMonthDayNano) -> Option<IntervalMonthDayNano> {
-    const DAY: i128 = 86_400_000_000_000;
     if v.months != 0 {
         return None;
     }
-    let total = i128::from(v.days) * DAY + i128::from(v.nanoseconds);
-    let days = i32::try_from(total / DAY).ok()?;
-    Some(IntervalMonthDayNano::new(0, days, (total % DAY) as i64))
+    let (total, day) = (i128::from(v.days) * i128::from(DAY_NANOS) + i128::from(v.nanoseconds), i128::from(DAY_NANOS));
+    let days = i32::try_from(total / day).ok()?;
+    Some(IntervalMonthDayNano::new(0, days, (total % day) as i64))
 }
 
 /// An interval's length, which comparisons of intervals compare.

@@ -5,9 +5,8 @@
 //! Arrow says their precision only through the unit (seconds, milli-, micro- and
 //! nanoseconds: p = 0, 3, 6, 9), so any other p rides in the field's metadata. A time may
 //! declare up to 12 digits, as Trino's may; Arrow keeps nanoseconds, so the digits past the
-//! ninth are zeros. One function
-//! sets it, [`Precision`], which a literal or a cast with such a p becomes while the statement
-//! is parsed; [`KeptPrecision`] keeps it where Trino's result has the argument's precision
+//! ninth are zeros. One function sets it, [`Precision`], which a literal or a cast with such a
+//! p becomes while the statement is parsed; [`KeptPrecision`] keeps it where Trino's result has the argument's precision
 //! (an interval added or subtracted, `date_add`, `date_trunc`) and drops it where a cast
 //! gives another. Elsewhere (`CASE`, aggregates) the unit's precision stands.
 
@@ -29,7 +28,7 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::AnalyzerRule;
 
 use super::function::{Args, Function, udf};
-use super::shared::{arity, retype_expressions};
+use super::shared::{DAY_NANOS, arity, retype_expressions};
 
 /// The metadata key of a timestamp's precision, present only when its unit does not say it.
 const KEY: &str = "b3lake.timestamp_precision";
@@ -160,8 +159,6 @@ fn precision(value: Option<&ScalarValue>, of: &DataType) -> Result<u32> {
         _ => plan_err!("a timestamp's precision is a constant from 0 to 9"),
     }
 }
-
-const DAY_NANOS: i64 = 86_400_000_000_000;
 
 /// Times of day rounded half up to p digits, a day's end wrapping to midnight, in `time(p)`'s
 /// unit.

@@ -88,6 +88,9 @@ pub fn cast_of(e: &Expr) -> Option<(&Expr, &arrow::datatypes::FieldRef, bool)> {
     }
 }
 
+/// Nanoseconds in a day: Trino's day of an interval or a time of day, 24 hours.
+pub const DAY_NANOS: i64 = 86_400_000_000_000;
+
 /// A NULL of type `t`: the second argument of the functions that answer in their second
 /// argument's type (a cast's target, which a function's signature cannot carry).
 pub fn null_of(t: &DataType) -> Result<Expr> {

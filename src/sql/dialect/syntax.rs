@@ -844,14 +844,8 @@ impl VisitorMut for Trino {
                     }
                     // Trino's TIME is TIME(3); a cast rounds to its precision.
                     DataType::Time(p, TimezoneInfo::None) => {
-                        let time = Expr::Cast {
-                            kind: kind.clone(),
-                            expr: Box::new(take(inner)),
-                            data_type: DataType::Time(None, TimezoneInfo::None),
-                            array: false,
-                            format: None,
-                        };
-                        Some(time_precision(time, p.unwrap_or(3)))
+                        let time = cast_kind(kind.clone(), take(inner), DataType::Time(None, TimezoneInfo::None));
+                        Some(precise(time, p.unwrap_or(3)))
                     }
                     // Trino's bare DECIMAL is decimal(38, 0) (DataFusion's, decimal(38, 10)).
                     DataType::Decimal(info @ ExactNumberInfo::None) => {
@@ -867,13 +861,7 @@ impl VisitorMut for Trino {
                             None => 1,
                             Some(CharacterLength::Max) => return ControlFlow::Continue(()),
                         };
-                        let text = Expr::Cast {
-                            kind: kind.clone(),
-                            expr: Box::new(take(inner)),
-                            data_type: DataType::Varchar(None),
-                            array: false,
-                            format: None,
-                        };
+                        let text = cast_kind(kind.clone(), take(inner), DataType::Varchar(None));
                         let kept = call("substr", vec![text, number_literal("1"), number_literal(&n.to_string())]);
                         Some(call("rtrim", vec![kept, Expr::value(Value::SingleQuotedString(" ".into()))]))
                     }
@@ -882,13 +870,7 @@ impl VisitorMut for Trino {
                     DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. })) => {
                         let n = number_literal(&length.to_string());
                         let value = take(inner);
-                        let text = Expr::Cast {
-                            kind: kind.clone(),
-                            expr: Box::new(value.clone()),
-                            data_type: DataType::Varchar(None),
-                            array: false,
-                            format: None,
-                        };
+                        let text = cast_kind(kind.clone(), value.clone(), DataType::Varchar(None));
                         let name =
                             if *kind == CastKind::TryCast { super::text::TRY_BOUNDED } else { super::text::BOUNDED };
                         Some(call(name, vec![text, n, value]))
@@ -936,7 +918,7 @@ impl VisitorMut for Trino {
                     },
                     FunctionArguments::Subquery(_) => None,
                 };
-                p.map(|p| time_precision(call("current_time", vec![]), p))
+                p.map(|p| precise(call("current_time", vec![]), p))
             }
             Expr::AtTimeZone { timestamp, time_zone } => {
                 Some(call("at_timezone", vec![take(timestamp), take(time_zone)]))
@@ -1031,7 +1013,12 @@ fn typed_literal(text: String, data_type: DataType) -> Expr {
 
 /// `CAST(expr AS data_type)`.
 fn cast(expr: Expr, data_type: DataType) -> Expr {
-    Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type, array: false, format: None }
+    cast_kind(CastKind::Cast, expr, data_type)
+}
+
+/// `CAST` or `TRY_CAST` (`kind`) of `expr` to `data_type`.
+fn cast_kind(kind: CastKind, expr: Expr, data_type: DataType) -> Expr {
+    Expr::Cast { kind, expr: Box::new(expr), data_type, array: false, format: None }
 }
 
 /// `DECIMAL '1.5'` with the literal's own precision and scale, `TIMESTAMP '...'` with its
@@ -1062,15 +1049,9 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
         // `TIME '12:34:56.1'` is a time(1): the precision of its digits.
         DataType::Time(None, TimezoneInfo::None) => {
             let (nanos, p) = time_literal(&text)?;
-            let text = format!(
-                "{:02}:{:02}:{:02}.{:09}",
-                nanos / 3_600_000_000_000,
-                nanos / 60_000_000_000 % 60,
-                nanos / 1_000_000_000 % 60,
-                nanos % 1_000_000_000
-            );
+            let text = super::text::time(nanos, 9);
             let time = cast(Expr::value(Value::SingleQuotedString(text)), DataType::Time(None, TimezoneInfo::None));
-            return Some(time_precision(time, p));
+            return Some(precise(time, p));
         }
         _ => return None,
     };
@@ -1099,13 +1080,13 @@ fn time_literal(text: &str) -> Option<(i64, u64)> {
     let ninth: i64 = format!("{:0<9}", &fraction[..fraction.len().min(9)]).parse().ok()?;
     let carry = fraction.as_bytes().get(9).is_some_and(|d| *d >= b'5') as i64;
     let nanos = ((h * 60 + m) * 60 + sec) * 1_000_000_000 + ninth + carry;
-    Some((nanos % 86_400_000_000_000, u64::from(digits)))
+    Some((nanos % super::shared::DAY_NANOS, u64::from(digits)))
 }
 
-/// A time (Arrow's nanoseconds) as Trino's `time(p)`: rounded and typed by the precision
-/// function.
-fn time_precision(time: Expr, p: u64) -> Expr {
-    call(precision::NAME, vec![time, Expr::value(Value::Number(p.to_string(), false))])
+/// A timestamp or a time as Trino's `timestamp(p)` or `time(p)`: rounded and typed by the
+/// precision function.
+fn precise(value: Expr, p: u64) -> Expr {
+    call(precision::NAME, vec![value, Expr::value(Value::Number(p.to_string(), false))])
 }
 
 /// A timestamp's text split into its local part and the zone that closes it, if one does
@@ -1495,8 +1476,8 @@ fn whole_decimal_type(number: &str) -> Option<DataType> {
 fn timestamp_cast(kind: CastKind, expr: Expr, p: u64) -> Expr {
     let held = precision::natural(&precision::unit(p as u32)) as u64;
     let data_type = DataType::Timestamp(Some(held), TimezoneInfo::None);
-    let cast = Expr::Cast { kind, expr: Box::new(expr), data_type, array: false, format: None };
-    if held == p { cast } else { call(precision::NAME, vec![cast, Expr::value(Value::Number(p.to_string(), false))]) }
+    let cast = cast_kind(kind, expr, data_type);
+    if held == p { cast } else { precise(cast, p) }
 }
 
 /// A timestamp literal padded as Arrow reads it (`2001-1-2 3:04:05` is Trino's too), with the

@@ -300,7 +300,7 @@ fn timestamp(nanos: i128, digits: usize) -> String {
 }
 
 /// A time of day with `digits` fraction digits (Trino's go to 12; Arrow's stop at 9).
-fn time(nanos: i64, digits: usize) -> String {
+pub(super) fn time(nanos: i64, digits: usize) -> String {
     let seconds = nanos.div_euclid(1_000_000_000);
     let mut out = format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
     if digits > 0 {
@@ -420,11 +420,9 @@ impl Function for BoundedVarchar {
                 Some((end, _)) if truncates => Ok(Some(t[..end].to_string())),
                 Some(_) if self.try_ => Ok(None),
                 Some(_) => {
+                    // A double's message names it twice: as Java shows it and as the cast spells it.
                     let shown = match source.data_type() {
-                        DataType::Float64 => {
-                            format!("{} ({t})", float(source.as_primitive::<Float64Type>().value(i), Double::Shown))
-                        }
-                        DataType::Float32 => {
+                        DataType::Float64 | DataType::Float32 => {
                             format!("{} ({t})", value(source.as_ref(), i, Double::Shown).unwrap_or_default())
                         }
                         _ => t.to_string(),

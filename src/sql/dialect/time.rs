@@ -1,7 +1,8 @@
-//! Trino's `time(p)` beside other values: times of two precisions compare (DataFusion found
-//! no common type for `Time32(s)` and `Time32(ms)`: they compare in nanoseconds), and a time plus or minus an interval of
-//! days to seconds has at least milliseconds (`TIME '12:34:56' + INTERVAL '1.123' SECOND` is
-//! `12:34:57.123`; Arrow kept the time's unit and dropped them), wrapping around midnight.
+//! Trino's `time(p)` beside other values: times of two precisions compare, in nanoseconds
+//! (DataFusion found no common type for `Time32(s)` and `Time32(ms)`), and a time plus or minus
+//! an interval of days to seconds has at least milliseconds (`TIME '12:34:56' + INTERVAL '1.123'
+//! SECOND` is `12:34:57.123`; Arrow kept the time's unit and dropped them), wrapping around
+//! midnight.
 
 use std::sync::Arc;
 
@@ -39,17 +40,21 @@ impl ExprPlanner for TimeComparisons {
             BinaryOperator::GtEq => Operator::GtEq,
             _ => return Ok(PlannerResult::Original(expr)),
         };
-        match (expr.left.get_type(schema), expr.right.get_type(schema)) {
-            (Ok(l), Ok(r)) if is_time(&l) && is_time(&r) && l != r => Ok(PlannerResult::Planned(Expr::BinaryExpr(
-                BinaryExpr::new(Box::new(nanos(&expr.left)), op, Box::new(nanos(&expr.right))),
-            ))),
-            _ => Ok(PlannerResult::Original(expr)),
+        if !mixed_times(&[expr.left.get_type(schema).ok(), expr.right.get_type(schema).ok()]) {
+            return Ok(PlannerResult::Original(expr));
         }
+        let compared = BinaryExpr::new(Box::new(nanos(&expr.left)), op, Box::new(nanos(&expr.right)));
+        Ok(PlannerResult::Planned(Expr::BinaryExpr(compared)))
     }
 }
 
 fn is_time(t: &DataType) -> bool {
     matches!(t, DataType::Time32(_) | DataType::Time64(_))
+}
+
+/// Whether these are all times, of more than one precision.
+fn mixed_times(types: &[Option<DataType>]) -> bool {
+    types.iter().all(|t| t.as_ref().is_some_and(is_time)) && types.iter().any(|t| *t != types[0])
 }
 
 /// Nanoseconds hold every precision, so times of two compare there.
@@ -65,8 +70,7 @@ impl FunctionRewrite for TimeArithmetic {
     fn rewrite(&self, expr: Expr, schema: &DFSchema, _: &ConfigOptions) -> Result<Transformed<Expr>> {
         let time = |e: &Expr| e.get_type(schema).ok().filter(is_time);
         if let Expr::Between(b) = &expr {
-            let types = [&b.expr, &b.low, &b.high].map(|e| time(e));
-            if types.iter().all(Option::is_some) && !types.iter().all(|t| *t == types[0]) {
+            if mixed_times(&[&b.expr, &b.low, &b.high].map(|e| time(e))) {
                 let between = Between::new(
                     Box::new(nanos(&b.expr)),
                     b.negated,
@@ -79,7 +83,7 @@ impl FunctionRewrite for TimeArithmetic {
         }
         if let Expr::InList(list) = &expr {
             let types: Vec<_> = std::iter::once(&*list.expr).chain(&list.list).map(time).collect();
-            if types.iter().all(Option::is_some) && !types.iter().all(|t| *t == types[0]) {
+            if mixed_times(&types) {
                 let nanos_list = list.list.iter().map(nanos).collect();
                 return Ok(Transformed::yes(Expr::InList(InList::new(
                     Box::new(nanos(&list.expr)),
@@ -92,14 +96,10 @@ impl FunctionRewrite for TimeArithmetic {
         let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else { return Ok(Transformed::no(expr)) };
         let interval = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::Interval(_)));
         match op {
-            Operator::IsDistinctFrom | Operator::IsNotDistinctFrom => match (time(left), time(right)) {
-                (Some(l), Some(r)) if l != r => Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
-                    Box::new(nanos(left)),
-                    *op,
-                    Box::new(nanos(right)),
-                )))),
-                _ => Ok(Transformed::no(expr)),
-            },
+            Operator::IsDistinctFrom | Operator::IsNotDistinctFrom if mixed_times(&[time(left), time(right)]) => {
+                let compared = BinaryExpr::new(Box::new(nanos(left)), *op, Box::new(nanos(right)));
+                Ok(Transformed::yes(Expr::BinaryExpr(compared)))
+            }
             Operator::Plus | Operator::Minus => {
                 let time_left = time(left).is_some() && interval(right);
                 let time_right = *op == Operator::Plus && interval(left) && time(right).is_some();
@@ -121,11 +121,13 @@ impl FunctionRewrite for TimeArithmetic {
                 let widened = moment.as_ref().clone().cast_to(&held, schema)?;
                 let (l, r) = if time_left { (widened, *right.clone()) } else { (*left.clone(), widened) };
                 let sum = Expr::BinaryExpr(BinaryExpr::new(Box::new(l), *op, Box::new(r)));
-                let precision = || Arc::new(udf(Precision));
                 Ok(Transformed::yes(if natural {
                     sum
                 } else {
-                    Expr::ScalarFunction(ScalarFunction::new_udf(precision(), vec![sum, lit(i64::from(out))]))
+                    Expr::ScalarFunction(ScalarFunction::new_udf(
+                        Arc::new(udf(Precision)),
+                        vec![sum, lit(i64::from(out))],
+                    ))
                 }))
             }
             _ => Ok(Transformed::no(expr)),

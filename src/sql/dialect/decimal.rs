@@ -176,12 +176,7 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
                 }
                 DataType::Boolean => {
                     let digit = Expr::Cast(Cast::new(expr.clone(), DataType::Int8));
-                    let target = field.data_type().clone();
-                    Ok(Transformed::yes(if try_ {
-                        Expr::TryCast(TryCast::new(Box::new(digit), target))
-                    } else {
-                        Expr::Cast(Cast::new(Box::new(digit), target))
-                    }))
+                    Ok(Transformed::yes(recast(&e, digit, field.data_type())))
                 }
                 _ => Ok(Transformed::no(e)),
             }
@@ -207,11 +202,7 @@ fn rule(e: Expr, schema: &DFSchema, divide: &Arc<ScalarUDF>) -> Result<Transform
                 }
                 _ => return Ok(Transformed::no(e)),
             };
-            let target = field.data_type().clone();
-            Ok(Transformed::yes(match &e {
-                Expr::TryCast(_) => Expr::TryCast(TryCast::new(Box::new(rounded), target)),
-                _ => Expr::Cast(Cast::new(Box::new(rounded), target)),
-            }))
+            Ok(Transformed::yes(recast(&e, rounded, field.data_type())))
         }
         // `round(x)` of a decimal(p, s) is a decimal(p - s + 1, 0): the integer digits and a
         // carry (DataFusion's keeps p).
@@ -307,6 +298,14 @@ fn double_to_decimal(v: f64, p: u8, s: i8) -> Option<i128> {
         return None;
     }
     Some(if v < 0.0 { -unscaled } else { unscaled })
+}
+
+/// A cast of the kind of `cast` (`CAST` or `TRY_CAST`) of `value` to `target`.
+fn recast(cast: &Expr, value: Expr, target: &DataType) -> Expr {
+    match cast {
+        Expr::TryCast(_) => Expr::TryCast(TryCast::new(Box::new(value), target.clone())),
+        _ => Expr::Cast(Cast::new(Box::new(value), target.clone())),
+    }
 }
 
 /// The value of a constant integer argument, through a sign and casts (`-2`, `CAST(3 AS

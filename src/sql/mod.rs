@@ -17,6 +17,12 @@ pub use exec::{Executed, Scanned, execute, execute_with};
 pub use session::{Session, session, session_in, session_with};
 pub use table::{LakeTable, Partitions};
 
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Error::DataFusion(dialect::trino_error(e))
+    }
+}
+
 /// The engine's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -24,9 +30,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// (kept whole, so callers can match them), and the statements b3lake refuses.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// DataFusion's: a syntax error, an unknown table or column, a failed execution.
+    /// DataFusion's: a syntax error, an unknown table or column, a failed execution (a failed
+    /// cast in Trino's words).
     #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(datafusion::error::DataFusionError),
     /// The lake's catalog: a table's definition or partitions.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::Error),

@@ -40,14 +40,18 @@ impl sqllogictest::AsyncDB for Db {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DataFusionError> {
-        // Parsed as the session parses Athena's SQL (lambdas included).
-        let statement = b3lake::sql::dialect::parse(sql, 50)?;
-        let plan = self.ctx.state().statement_to_plan(statement).await?;
-        let df = self.ctx.execute_logical_plan(plan).await?;
-        let is_statement =
-            matches!(df.logical_plan(), LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_));
-        let columns = df.schema().fields().len();
-        let batches = df.collect().await?;
+        let ran = async {
+            // Parsed as the session parses Athena's SQL (lambdas included).
+            let statement = b3lake::sql::dialect::parse(sql, 50)?;
+            let plan = self.ctx.state().statement_to_plan(statement).await?;
+            let df = self.ctx.execute_logical_plan(plan).await?;
+            let is_statement =
+                matches!(df.logical_plan(), LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_));
+            let columns = df.schema().fields().len();
+            Ok::<_, DataFusionError>((is_statement, columns, df.collect().await?))
+        };
+        // Errors as the SQL layer words them for its users.
+        let (is_statement, columns, batches) = ran.await.map_err(b3lake::sql::dialect::trino_error)?;
         if is_statement {
             return Ok(DBOutput::StatementComplete(0));
         }

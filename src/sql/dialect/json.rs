@@ -101,8 +101,23 @@ impl Function for Canonical {
         Ok(self.parse.then(|| json_cast::field(self.name())))
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        strings(documents(&args.column(0)?, self.parse).map(|d| Ok(d?.map(|v| v.to_string()))))
+        strings(documents(&args.column(0)?, self.parse).map(|d| Ok(d?.map(|v| text(&v)))))
     }
+}
+
+/// `v` as Trino's canonical text: compact, and a fraction spelled as Java spells a double
+/// (Trino's reader keeps one as a double: `12345678.9` is `1.23456789E7`, `0.0001` is `1.0E-4`).
+pub(super) fn text(v: &Value) -> String {
+    struct JavaDoubles;
+    impl serde_json::ser::Formatter for JavaDoubles {
+        fn write_f64<W: ?Sized + std::io::Write>(&mut self, out: &mut W, v: f64) -> std::io::Result<()> {
+            out.write_all(super::text::float(v, super::text::Double::Shown).as_bytes())
+        }
+    }
+    let mut out = Vec::new();
+    let mut writer = serde_json::Serializer::with_formatter(&mut out, JavaDoubles);
+    serde::Serialize::serialize(v, &mut writer).expect("a JSON value writes to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 /// `json_extract(json, path)`: the JSON the path reaches; `json_extract_scalar`: the text of
@@ -135,7 +150,7 @@ impl Function for Extract {
         if self.scalar {
             strings(reached(&docs, &paths, json_path::scalar_text))
         } else {
-            strings(reached(&docs, &paths, |v| Some(value(v)?.to_string())))
+            strings(reached(&docs, &paths, |v| Some(text(&value(v)?))))
         }
     }
 }

@@ -19,7 +19,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, exec_datafusion_err, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarUDF};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarUDF, Volatility};
 use datafusion::optimizer::AnalyzerRule;
 use serde_json::Value;
 
@@ -60,21 +60,27 @@ impl AnalyzerRule for JsonCasts {
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
         let to_json = Arc::new(udf(ToJson));
+        let elements = Arc::new(udf(JsonElements));
+        let call = |f: Arc<ScalarUDF>, arg: Expr| Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![arg]));
         super::shared::rewrite_expressions(plan, |e, schema| {
             // `ARRAY[JSON '1', JSON '"a"']` is an array of JSON: the constructor's element field
             // is marked as its arguments are, so that casts and `array_join` read JSON.
             // Each argument's field read once: JSON (true), NULL (false) or another (None).
+            // (A NULL literal is also NULL once the coercion has cast it to the others' text.)
             let mark = |a: &Expr| {
                 let (_, f) = a.to_field(schema).ok()?;
-                if is_json(&f) { Some(true) } else { f.data_type().is_null().then_some(false) }
+                let null = match a {
+                    Expr::Cast(c) => matches!(c.expr.as_ref(), Expr::Literal(v, _) if v.is_null()),
+                    _ => f.data_type().is_null(),
+                };
+                if is_json(&f) { Some(true) } else { null.then_some(false) }
             };
             let marks: Vec<Option<bool>> = match &e {
                 Expr::ScalarFunction(f) if f.func.name() == "make_array" => f.args.iter().map(mark).collect(),
                 _ => Vec::new(),
             };
             if marks.iter().all(Option::is_some) && marks.contains(&Some(true)) {
-                let list = DataType::List(Arc::new(field("item")));
-                return Ok(Transformed::yes(e.cast_to(&list, schema)?));
+                return Ok(Transformed::yes(call(elements.clone(), e)));
             }
             // `MAP(keys, ARRAY[JSON '1'])`: a map whose values are JSON.
             if let Expr::ScalarFunction(f) = &e
@@ -117,7 +123,6 @@ impl AnalyzerRule for JsonCasts {
             // Text cast to an array, a map or a row is read as JSON (Trino casts only JSON so).
             let structured =
                 text && matches!(target.data_type(), DataType::List(_) | DataType::Map(..) | DataType::Struct(_));
-            let call = |f: Arc<ScalarUDF>, arg: Expr| Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![arg]));
             // An array or map holding JSON cast to one of other types (`ARRAY(JSON)` to
             // `ARRAY(BIGINT)`, `MAP(VARCHAR, JSON)` to `MAP(VARCHAR, ARRAY(INTEGER))`): read
             // through its JSON text.
@@ -181,6 +186,33 @@ impl Function for ToJson {
     }
 }
 
+/// An array whose elements are JSON: its argument's elements marked so. Volatile, so that it is
+/// not folded into a constant: a constant array keeps no mark on its elements (DataFusion
+/// rebuilds a list scalar's element field), and `CAST(ARRAY[JSON '1'] AS JSON)` would quote them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonElements;
+
+impl Function for JsonElements {
+    fn name(&self) -> &'static str {
+        "athena_json_elements"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(Arc::new(field("item"))))
+    }
+    fn volatility(&self) -> Volatility {
+        Volatility::Volatile
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let list = arrow::compute::cast(&args.column(0)?, &DataType::new_list(DataType::Utf8, true))?;
+        let (_, offsets, values, nulls) = list.as_list::<i32>().clone().into_parts();
+        Ok(Arc::new(ListArray::new(Arc::new(field("item")), offsets, values, nulls)))
+    }
+}
+
 /// Row `row` of `array` (of `field`) as JSON, onto `out`.
 fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Result<()> {
     if array.is_null(row) || array.data_type() == &DataType::Null {
@@ -200,6 +232,12 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
                 DataType::FixedSizeList(f, _) => (f, array.as_fixed_size_list().value(row)),
                 _ => unreachable!("matched above"),
             };
+            // The planned field says which elements are JSON: a folded constant's array may have
+            // lost the mark (`CAST(ARRAY[JSON '1'] AS JSON)`).
+            let inner = match field.data_type() {
+                DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => f,
+                _ => inner,
+            };
             out.push('[');
             for i in 0..values.len() {
                 if i > 0 {
@@ -213,7 +251,13 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
             let map = array.as_map();
             let entries = map.value(row);
             let (keys, values) = (entries.column(0), entries.column(1));
-            let value_field = map.entries().fields()[1].clone();
+            let value_field = match field.data_type() {
+                DataType::Map(entries, _) => match entries.data_type() {
+                    DataType::Struct(kv) if kv.len() == 2 => kv[1].clone(),
+                    _ => map.entries().fields()[1].clone(),
+                },
+                _ => map.entries().fields()[1].clone(),
+            };
             let mut members: Vec<(String, usize)> = (0..entries.len())
                 .map(|i| (text::value(keys.as_ref(), i, Double::Shown).unwrap_or_default(), i))
                 .collect();
@@ -230,6 +274,10 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
             out.push('}');
         }
         DataType::Struct(fields) => {
+            let fields = match field.data_type() {
+                DataType::Struct(planned) if planned.len() == fields.len() => planned,
+                _ => fields,
+            };
             let s = array.as_struct();
             out.push('{');
             for (i, f) in fields.iter().enumerate() {
@@ -302,7 +350,8 @@ impl Function for FromJson {
                 None => None,
                 Some(Ok(v)) => Some(v),
                 Some(Err(_)) if self.try_ => None,
-                Some(Err(e)) => return exec_err!("Cannot cast to {}: invalid JSON: {e}", self.target_name()),
+                // Not JSON: Trino names the text alone.
+                Some(Err(_)) => return Err(self.refusal(text.unwrap_or_default(), String::new())),
             });
         }
         if self.try_ {
@@ -314,14 +363,58 @@ impl Function for FromJson {
             }
         }
         let values: Vec<Option<&Value>> = documents.iter().map(|d| d.as_ref().filter(|v| !v.is_null())).collect();
-        read(&values, &self.target)
-            .map_err(|e| exec_datafusion_err!("Cannot cast to {}: {}", self.target_name(), e.message()))
+        read(&values, &self.target).map_err(|e| {
+            // The first row that fails alone is the one Trino's message names.
+            let failed = texts.iter().zip(&values).find_map(|(text, v)| {
+                let detail = read(&[*v], &self.target).err()?;
+                Some((text.unwrap_or_default(), detail))
+            });
+            let (text, detail) = failed.unwrap_or(("", e));
+            self.refusal(text, detail_of(&detail))
+        })
     }
 }
 
 impl FromJson {
-    fn target_name(&self) -> String {
-        super::scalar::trino_type(self.target.data_type())
+    /// Trino's message for JSON `text` that does not convert, and why (`detail`, empty when
+    /// Trino gives none): an array, a map or a row names the type, the reason and the text
+    /// (`Cannot cast to array(bigint). Expected a json array, but got {` and the text on the
+    /// next line); a scalar passes on the reason of the cast it ran (`Cannot cast 'a' to
+    /// BIGINT`), or names the text when the JSON is no scalar.
+    fn refusal(&self, text: &str, detail: String) -> datafusion::error::DataFusionError {
+        let name = super::scalar::trino_type(self.target.data_type());
+        if matches!(self.target.data_type(), DataType::List(_) | DataType::Map(..) | DataType::Struct(_)) {
+            let detail = if detail.is_empty() { detail } else { format!(" {detail}") };
+            return exec_datafusion_err!("Cannot cast to {name}.{detail}\n{text}");
+        }
+        let passed_on = ["Cannot cast '", "Out of range for ", "Cannot cast double NaN", "Cannot cast input json"];
+        if passed_on.iter().any(|p| detail.starts_with(p)) {
+            return exec_datafusion_err!("{detail}");
+        }
+        exec_datafusion_err!("Cannot cast '{text}' to {name}")
+    }
+}
+
+/// The reason an error of [`read`] gives, as Trino words it: Arrow's cast failures in Trino's
+/// words, an error of its own as it is.
+fn detail_of(e: &datafusion::error::DataFusionError) -> String {
+    match e.find_root() {
+        datafusion::error::DataFusionError::ArrowError(a, _) => match a.as_ref() {
+            arrow::error::ArrowError::CastError(m) => super::cast_messages::message(m).unwrap_or_default(),
+            _ => String::new(),
+        },
+        e => e.message().into_owned(),
+    }
+}
+
+/// The token Trino's parser reports where a value was expected: an array's or object's opening,
+/// or a scalar's text.
+fn token(v: &Value) -> String {
+    match v {
+        Value::Array(_) => "[".into(),
+        Value::Object(_) => "{".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -334,7 +427,7 @@ pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef>
     let nulls = || NullBuffer::from(values.iter().map(|v| v.is_some_and(|v| !v.is_null())).collect::<Vec<bool>>());
     if is_json(field) {
         // JSON inside a type keeps `null` as JSON's null.
-        return Ok(Arc::new(values.iter().map(|v| v.map(Value::to_string)).collect::<StringArray>()));
+        return Ok(Arc::new(values.iter().map(|v| v.map(super::json::text)).collect::<StringArray>()));
     }
     match field.data_type() {
         DataType::List(inner) => {
@@ -347,7 +440,7 @@ pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef>
                         lengths.push(a.len());
                         elements.extend(a.iter().map(Some));
                     }
-                    Some(other) => return exec_err!("expected a JSON array, got {other}"),
+                    Some(other) => return exec_err!("Expected a json array, but got {}", token(other)),
                 }
             }
             let elements = read(&elements, inner)?;
@@ -372,7 +465,7 @@ pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef>
                             members.push(Some(v));
                         }
                     }
-                    Some(other) => return exec_err!("expected a JSON object, got {other}"),
+                    Some(other) => return exec_err!("Expected a json object, but got {}", token(other)),
                 }
             }
             let keys = read(&keys.iter().map(Some).collect::<Vec<_>>(), &kv[0])?;
@@ -397,17 +490,32 @@ pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef>
             for v in values.iter().map(present) {
                 match v {
                     None => columns.iter_mut().for_each(|c| c.push(None)),
+                    Some(Value::Object(_))
+                        if fields.iter().any(|f| super::shared::unnamed_field(f.name()).is_some()) =>
+                    {
+                        return exec_err!(
+                            "Cannot cast a JSON object to anonymous row type. Input must be a JSON array."
+                        );
+                    }
                     Some(Value::Object(o)) => {
                         for (f, c) in fields.iter().zip(columns.iter_mut()) {
-                            c.push(o.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.name())).map(|(_, v)| v));
+                            let mut named = o.iter().filter(|(k, _)| k.eq_ignore_ascii_case(f.name()));
+                            let value = named.next().map(|(_, v)| v);
+                            if named.next().is_some() {
+                                return exec_err!("Duplicate field: {}", f.name().to_lowercase());
+                            }
+                            c.push(value);
                         }
                     }
                     Some(Value::Array(a)) if a.len() == fields.len() => {
                         columns.iter_mut().zip(a).for_each(|(c, v)| c.push(Some(v)));
                     }
-                    Some(other) => {
-                        return exec_err!("expected a JSON object or an array of {} values, got {other}", fields.len());
+                    Some(Value::Array(a)) if a.len() > fields.len() => {
+                        return exec_err!("Expected json array ending, but got {}", token(&a[fields.len()]));
                     }
+                    // Trino's reader meets the array's end where a field was due.
+                    Some(Value::Array(_)) => return exec_err!("Unexpected token when cast to a row field: ]"),
+                    Some(other) => return exec_err!("Expected a json array or object, but got {}", token(other)),
                 }
             }
             let columns = fields.iter().zip(&columns).map(|(f, c)| read(c, f)).collect::<Result<Vec<_>>>()?;
@@ -421,7 +529,16 @@ pub(super) fn read(values: &[Option<&Value>], field: &Field) -> Result<ArrayRef>
             if target == &DataType::Utf8 {
                 return Ok(Arc::new(texts));
             }
-            Ok(arrow::compute::cast_with_options(&texts, target, &CastOptions { safe: false, ..Default::default() })?)
+            let cast =
+                arrow::compute::cast_with_options(&texts, target, &CastOptions { safe: false, ..Default::default() });
+            match (cast, target) {
+                // A number past the decimal's precision (text that is no number has no reason).
+                (Err(arrow::error::ArrowError::InvalidArgumentError(_)), DataType::Decimal128(p, s)) => {
+                    exec_err!("Cannot cast input json to DECIMAL({p},{s})")
+                }
+                (Err(arrow::error::ArrowError::CastError(_)), DataType::Decimal128(..)) => exec_err!(""),
+                (cast, _) => Ok(cast?),
+            }
         }
     }
 }
@@ -435,12 +552,25 @@ fn scalar(v: &Value, target: &DataType) -> Result<String> {
         Value::Number(n) if target == &DataType::Boolean => (n.as_f64() != Some(0.0)).to_string(),
         Value::Number(n) => match (n.is_i64() || n.is_u64(), n.as_f64()) {
             // A whole number keeps its digits (12345678901234567890 to text is itself).
+            // Past the integer's range Trino's reader fails without a reason of its own.
+            (true, _) if target.is_integer() => {
+                let bits = integer(target).1;
+                match n.to_string().parse::<i128>() {
+                    Ok(v) if (-(1i128 << (bits - 1))..1i128 << (bits - 1)).contains(&v) => n.to_string(),
+                    _ => return exec_err!(""),
+                }
+            }
             (true, _) => n.to_string(),
             // A fraction to an integer rounds half up (Java's Math.round), exactly: the double
             // 1234567890123456789.0 is 1234567890123456768.
             (false, Some(f)) if target.is_integer() => {
                 let rounded = (f + 0.5).floor();
-                if rounded.abs() < 9.2e18 { (rounded as i64).to_string() } else { rounded.to_string() }
+                let (name, bits) = integer(target);
+                let bound = 2f64.powi(bits - 1);
+                if !(-bound..bound).contains(&rounded) {
+                    return exec_err!("Out of range for {name}: {}", text::float(f, Double::Shown));
+                }
+                (rounded as i64).to_string()
             }
             // A fraction to text is the double's cast spelling (12.3 is 1.23E1), as Trino's.
             (false, Some(f)) if matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
@@ -448,7 +578,23 @@ fn scalar(v: &Value, target: &DataType) -> Result<String> {
             }
             _ => n.to_string(),
         },
-        Value::Array(_) | Value::Object(_) => return exec_err!("expected a JSON scalar, got {v}"),
+        Value::Array(_) | Value::Object(_) => {
+            let name = match target {
+                DataType::Decimal128(p, s) => format!("DECIMAL({p},{s})"),
+                t => super::scalar::trino_type(t),
+            };
+            return exec_err!("Unexpected token when cast to {name}: {}", token(v));
+        }
         Value::Null => unreachable!("NULL is read before"),
     })
+}
+
+/// An integer type's name and width.
+fn integer(t: &DataType) -> (&'static str, i32) {
+    match t {
+        DataType::Int8 => ("tinyint", 8),
+        DataType::Int16 => ("smallint", 16),
+        DataType::Int32 => ("integer", 32),
+        _ => ("bigint", 64),
+    }
 }

@@ -27,6 +27,7 @@ mod accumulate;
 mod aggregate;
 mod array;
 mod binary;
+mod cast_messages;
 mod datetime;
 mod decimal;
 mod float_decimal;
@@ -65,6 +66,7 @@ mod units;
 mod url;
 mod zone;
 
+pub use cast_messages::trino as trino_error;
 pub use json_cast::{field as json_field, is_json};
 pub use syntax::{Athena, parse};
 

@@ -1,0 +1,108 @@
+//! A failed cast in Trino's words. The casts that Trino's rules do not change (text to a number
+//! or a boolean, a number to a narrower integer) are Arrow's, whose failures name Arrow's types
+//! (`Cannot cast string 'abc' to value of Int64 type`); a user who moved a query from Athena
+//! looks for Trino's message (`Cannot cast 'abc' to BIGINT`), and so do the tools that read it.
+//! The engine's error is rewritten once, where it leaves the SQL layer; any other error is kept
+//! whole.
+
+use arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+
+use super::text::{Double, float};
+
+/// `error` in Trino's words when its cause is a cast that failed as Trino's fails; else as it is.
+pub fn trino(error: DataFusionError) -> DataFusionError {
+    let message = match error.find_root() {
+        DataFusionError::ArrowError(e, _) => match e.as_ref() {
+            ArrowError::CastError(m) => message(m),
+            _ => None,
+        },
+        _ => None,
+    };
+    match message {
+        Some(m) => DataFusionError::Execution(m),
+        None => error,
+    }
+}
+
+/// Trino's message for Arrow's cast error text `m` (without Arrow's `Cast error: `), when it
+/// is one of the failures Trino names.
+pub(super) fn message(m: &str) -> Option<String> {
+    // Text that is no number or boolean (VarcharOperators' casts).
+    if let Some((value, to)) = between(m, "Cannot cast string '", "' to value of ", " type")
+        .or_else(|| between(m, "Cannot cast value '", "' to value of ", " type"))
+    {
+        let to = match to {
+            "Int64" => "BIGINT",
+            "Int32" => "INT",
+            "Int16" => "SMALLINT",
+            "Int8" => "TINYINT",
+            "Float64" => "DOUBLE",
+            "Float32" => "REAL",
+            "Boolean" => "BOOLEAN",
+            _ => return None,
+        };
+        return Some(format!("Cannot cast '{value}' to {to}"));
+    }
+    // A number past a narrower integer: an integer's digits, a double as Java spells it.
+    if let Some((value, to)) = between(m, "Can't cast value ", " to type ", "") {
+        let to = integer(to)?;
+        let whole = value.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit());
+        if whole {
+            return Some(format!("Out of range for {to}: {value}"));
+        }
+        let v: f64 = value.parse().ok()?;
+        if v.is_nan() {
+            return Some(format!("Cannot cast double NaN to {to}"));
+        }
+        return Some(format!("Out of range for {to}: {}", float(v, Double::Shown)));
+    }
+    // A decimal past an integer, once rounded (DecimalCasts).
+    if let Some((value, to)) = between(m, "value of ", " is out of range ", "") {
+        return Some(format!("Cannot cast '{value}' to {}", integer(to)?.to_uppercase()));
+    }
+    None
+}
+
+/// Trino's name of an Arrow integer type.
+fn integer(arrow: &str) -> Option<&'static str> {
+    Some(match arrow {
+        "Int64" => "bigint",
+        "Int32" => "integer",
+        "Int16" => "smallint",
+        "Int8" => "tinyint",
+        _ => return None,
+    })
+}
+
+/// The two parts of `m` when it is `open` + value + `middle` + type + `close`.
+fn between<'a>(m: &'a str, open: &str, middle: &str, close: &str) -> Option<(&'a str, &'a str)> {
+    let rest = m.strip_prefix(open)?.strip_suffix(close)?;
+    rest.rsplit_once(middle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message;
+
+    #[test]
+    fn arrows_cast_failures_read_as_trinos() {
+        let cases = [
+            ("Cannot cast string 'abc' to value of Int64 type", "Cannot cast 'abc' to BIGINT"),
+            ("Cannot cast string 'a' to value of Int32 type", "Cannot cast 'a' to INT"),
+            ("Cannot cast string 'x' to value of Float64 type", "Cannot cast 'x' to DOUBLE"),
+            ("Cannot cast value 'abc' to value of Boolean type", "Cannot cast 'abc' to BOOLEAN"),
+            ("Can't cast value 3000000000 to type Int32", "Out of range for integer: 3000000000"),
+            ("Can't cast value -300 to type Int8", "Out of range for tinyint: -300"),
+            ("Can't cast value 1000000000000.0 to type Int32", "Out of range for integer: 1.0E12"),
+            ("Can't cast value 1e20 to type Int64", "Out of range for bigint: 1.0E20"),
+            ("Can't cast value NaN to type Int32", "Cannot cast double NaN to integer"),
+            ("value of 12345678902 is out of range Int32", "Cannot cast '12345678902' to INTEGER"),
+        ];
+        for (arrow, trino) in cases {
+            assert_eq!(message(arrow).as_deref(), Some(trino), "{arrow}");
+        }
+        assert_eq!(message("Cannot cast string 'a' to value of Decimal128(38, 10) type"), None);
+        assert_eq!(message("Unsupported cast"), None);
+    }
+}

@@ -506,12 +506,15 @@ impl FunctionRewrite for ExtremeOfRow {
     }
 }
 
-/// `array || element` and `element || array` of another type than the array's elements
-/// (`ARRAY[2.0, 3.11] || 1.0`: decimal(3, 2) and decimal(2, 1)) planned as the concatenation
-/// of two arrays, whose common type DataFusion finds where `array_append` finds none. Asked
-/// before DataFusion's own planner of `||`, which fails while it plans.
+/// `||` with an array: Trino's `concat`, planned before DataFusion's own planner of `||`. An
+/// array NULL makes the result NULL (DataFusion's `array_concat` read it as empty); an element
+/// (`ARRAY[2.0, 3.11] || 1.0`, `ARRAY[2, 8] || ARRAY[ARRAY[3, 6]]`) is an array of one, so a
+/// NULL element is kept and the common type is found across both sides.
 #[derive(Debug)]
-pub struct ElementConcat;
+pub struct ElementConcat {
+    /// Trino's `concat` (see `string`).
+    pub concat: Arc<ScalarUDF>,
+}
 
 impl datafusion::logical_expr::planner::ExprPlanner for ElementConcat {
     fn plan_binary_op(
@@ -520,7 +523,7 @@ impl datafusion::logical_expr::planner::ExprPlanner for ElementConcat {
         schema: &DFSchema,
     ) -> Result<datafusion::logical_expr::planner::PlannerResult<datafusion::logical_expr::planner::RawBinaryExpr>>
     {
-        use datafusion::functions_nested::expr_fn::{array_concat, make_array};
+        use datafusion::functions_nested::expr_fn::make_array;
         use datafusion::logical_expr::planner::PlannerResult;
         use datafusion::sql::sqlparser::ast::BinaryOperator;
         if expr.op != BinaryOperator::StringConcat {
@@ -529,17 +532,24 @@ impl datafusion::logical_expr::planner::ExprPlanner for ElementConcat {
         let (Ok(left), Ok(right)) = (expr.left.get_type(schema), expr.right.get_type(schema)) else {
             return Ok(PlannerResult::Original(expr));
         };
-        let differs = |list: &DataType, value: &DataType| {
-            element(list).is_some_and(|e| &e != value && !e.is_null() && !value.is_null() && element(value).is_none())
-        };
-        let pair = if differs(&left, &right) {
+        fn depth(t: &DataType) -> usize {
+            element(t).map_or(0, |e| 1 + depth(&e))
+        }
+        let (l, r) = (depth(&left), depth(&right));
+        // An untyped NULL beside an array stays DataFusion's (Trino finds the call ambiguous).
+        if l.max(r) == 0 || left.is_null() || right.is_null() {
+            return Ok(PlannerResult::Original(expr));
+        }
+        let pair = if l == r {
+            vec![expr.left.clone(), expr.right.clone()]
+        } else if l == r + 1 {
             vec![expr.left.clone(), make_array(vec![expr.right.clone()])]
-        } else if differs(&right, &left) {
+        } else if r == l + 1 {
             vec![make_array(vec![expr.left.clone()]), expr.right.clone()]
         } else {
             return Ok(PlannerResult::Original(expr));
         };
-        Ok(PlannerResult::Planned(array_concat(pair)))
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(ScalarFunction::new_udf(self.concat.clone(), pair))))
     }
 }
 

@@ -24,7 +24,7 @@ use super::shared::{arity, bigint, is_binary, varchar};
 /// The functions of this module.
 pub fn functions() -> Vec<ScalarUDF> {
     vec![
-        udf(Concat),
+        concat(),
         udf(ConcatWs),
         udf(Codepoint),
         udf(Hamming),
@@ -193,7 +193,13 @@ fn chars(s: &str) -> usize {
     if s.is_ascii() { s.len() } else { s.chars().count() }
 }
 
-/// `concat(...)`: text, bytes or arrays joined; NULL when any argument is.
+/// Trino's `concat`, which `||` of arrays plans to.
+pub(super) fn concat() -> ScalarUDF {
+    udf(Concat)
+}
+
+/// `concat(...)`: text, bytes or arrays joined; NULL when any argument is (an element joined to
+/// an array is kept when NULL).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Concat;
 
@@ -217,9 +223,18 @@ impl Function for Concat {
             let elements: Vec<DataType> = t.iter().map(element).collect();
             let common = type_union_resolution(&elements)
                 .ok_or_else(|| plan_datafusion_err!("concat: no common type of {t:?}"))?;
+            // An untyped NULL among arrays is an array (`concat(ARRAY[], NULL)` is NULL).
             return Ok(t
                 .iter()
-                .map(|t| if is_list(t) { DataType::new_list(common.clone(), true) } else { common.clone() })
+                .map(
+                    |t| {
+                        if is_list(t) || t.is_null() {
+                            DataType::new_list(common.clone(), true)
+                        } else {
+                            common.clone()
+                        }
+                    },
+                )
                 .collect());
         }
         if t.iter().all(is_binary) && !t.iter().all(DataType::is_null) {
@@ -813,7 +828,7 @@ fn concat_arrays(a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
         let mut length = 0;
         let mut null = false;
         for x in a {
-            if x.is_null(i) {
+            if x.is_null(i) && matches!(x.data_type(), DataType::List(_)) {
                 null = true;
                 continue;
             }
@@ -827,7 +842,7 @@ fn concat_arrays(a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
         lengths.push(if null { 0 } else { length });
         if null {
             // Drop what this row pushed: a NULL row has no elements.
-            let pushed = a.iter().filter(|x| !x.is_null(i)).count();
+            let pushed = a.iter().filter(|x| !(x.is_null(i) && matches!(x.data_type(), DataType::List(_)))).count();
             pieces.truncate(pieces.len() - pushed);
         }
         nulls.push(!null);

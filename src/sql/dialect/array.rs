@@ -152,8 +152,11 @@ struct Found {
     has_null: Vec<bool>,
 }
 
-fn find(args: &Args) -> Result<Found> {
+fn find(args: &Args, name: &str) -> Result<Found> {
     let rows = args.rows;
+    if matches!(element(args.field(0).data_type()), Some(DataType::List(_) | DataType::Struct(_))) {
+        return nested_find(args, name);
+    }
     if let (Some(ScalarValue::List(array)), None) = (args.constant(0), args.constant(1)) {
         // One array for every row (`contains(ARRAY['PETR4', 'VALE3'], ticker)`): the needle
         // column is compared with each element once.
@@ -199,6 +202,57 @@ fn find(args: &Args) -> Result<Found> {
     Ok(Found { position, has_null })
 }
 
+/// [`find`] in arrays of arrays or rows, as Trino scans them: element by element with `=`, a
+/// NULL element passed over, and a comparison left open by a NULL inside (`ARRAY[NULL]` beside
+/// `ARRAY[1]`) before a match an error, where a plain `=` would answer NULL.
+fn nested_find(args: &Args, name: &str) -> Result<Found> {
+    let column = args.column(0)?;
+    let list = column.as_list::<i32>();
+    let needles = args.column(1)?;
+    // Every element beside its row's needle, compared at once.
+    let (mut owner, mut index) = (Vec::new(), Vec::new());
+    for i in 0..args.rows {
+        for j in range(list, i).unwrap_or_default() {
+            owner.push(i as u32);
+            index.push(j as u32);
+        }
+    }
+    let elements = take(list.values(), &UInt32Array::from(index), None)?;
+    let same = three_valued_equal(&elements, &take(&needles, &UInt32Array::from(owner), None)?)?;
+    let (mut position, mut has_null) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+    let mut k = 0;
+    for i in 0..args.rows {
+        let Some(r) = range(list, i) else {
+            position.push(None);
+            has_null.push(false);
+            continue;
+        };
+        let (start, len) = (k, r.len());
+        k += len;
+        if needles.is_null(i) {
+            position.push(None);
+            has_null.push(false);
+            continue;
+        }
+        let mut found = 0;
+        for n in 0..len {
+            if elements.is_null(start + n) {
+                continue;
+            }
+            if same.is_null(start + n) {
+                return exec_err!("{name} does not support arrays with elements that are null or contain null");
+            }
+            if same.value(start + n) {
+                found = n as i64 + 1;
+                break;
+            }
+        }
+        position.push(Some(found));
+        has_null.push(elements.slice(start, len).null_count() > 0);
+    }
+    Ok(Found { position, has_null })
+}
+
 /// `contains(array, value)`: true when found; NULL when not found but the array holds a NULL.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Contains;
@@ -214,7 +268,7 @@ impl Function for Contains {
         Ok(DataType::Boolean)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let found = find(args)?;
+        let found = find(args, self.name())?;
         let out: BooleanArray = found
             .position
             .iter()
@@ -321,7 +375,7 @@ impl Function for ArrayPosition {
         Ok(DataType::Int64)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        Ok(Arc::new(Int64Array::from(find(args)?.position)))
+        Ok(Arc::new(Int64Array::from(find(args, self.name())?.position)))
     }
 }
 

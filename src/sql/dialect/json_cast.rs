@@ -400,7 +400,7 @@ impl FromJson {
 fn detail_of(e: &datafusion::error::DataFusionError) -> String {
     match e.find_root() {
         datafusion::error::DataFusionError::ArrowError(a, _) => match a.as_ref() {
-            arrow::error::ArrowError::CastError(m) => super::cast_messages::message(m).unwrap_or_default(),
+            arrow::error::ArrowError::CastError(m) => super::arrow_messages::message(m).unwrap_or_default(),
             _ => String::new(),
         },
         e => e.message().into_owned(),

@@ -26,8 +26,8 @@
 mod accumulate;
 mod aggregate;
 mod array;
+mod arrow_messages;
 mod binary;
-mod cast_messages;
 mod datetime;
 mod decimal;
 mod float_decimal;
@@ -66,7 +66,7 @@ mod units;
 mod url;
 mod zone;
 
-pub use cast_messages::trino as trino_error;
+pub use arrow_messages::trino as trino_error;
 pub use json_cast::{field as json_field, is_json};
 pub use syntax::{Athena, parse};
 

@@ -1,20 +1,21 @@
-//! A failed cast in Trino's words. The casts that Trino's rules do not change (text to a number
-//! or a boolean, a number to a narrower integer) are Arrow's, whose failures name Arrow's types
-//! (`Cannot cast string 'abc' to value of Int64 type`); a user who moved a query from Athena
-//! looks for Trino's message (`Cannot cast 'abc' to BIGINT`), and so do the tools that read it.
-//! The engine's error is rewritten once, where it leaves the SQL layer; any other error is kept
-//! whole.
+//! Arrow's failures in Trino's words. The casts that Trino's rules do not change (text to a
+//! number or a boolean, a number to a narrower integer) and integer division are Arrow's, whose
+//! failures name Arrow's types (`Cannot cast string 'abc' to value of Int64 type`, `Divide by
+//! zero error`); a user who moved a query from Athena looks for Trino's message (`Cannot cast
+//! 'abc' to BIGINT`, `Division by zero`), and so do the tools that read it. The engine's error
+//! is rewritten once, where it leaves the SQL layer; any other error is kept whole.
 
 use arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 
 use super::text::{Double, float};
 
-/// `error` in Trino's words when its cause is a cast that failed as Trino's fails; else as it is.
+/// `error` in Trino's words when its cause is a failure Trino names otherwise; else as it is.
 pub fn trino(error: DataFusionError) -> DataFusionError {
     let message = match error.find_root() {
         DataFusionError::ArrowError(e, _) => match e.as_ref() {
             ArrowError::CastError(m) => message(m),
+            ArrowError::DivideByZero => Some("Division by zero".into()),
             _ => None,
         },
         _ => None,

@@ -3,7 +3,8 @@
 //! failures name Arrow's types (`Cannot cast string 'abc' to value of Int64 type`, `Divide by
 //! zero error`); a user who moved a query from Athena looks for Trino's message (`Cannot cast
 //! 'abc' to BIGINT`, `Division by zero`), and so do the tools that read it. The engine's error
-//! is rewritten once, where it leaves the SQL layer; any other error is kept whole.
+//! is rewritten once, where it leaves the SQL layer; any other error is kept whole. DataFusion's
+//! own `map` constructor is worded so too (`Duplicate map keys (2) are not allowed`).
 
 use arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
@@ -18,6 +19,7 @@ pub fn trino(error: DataFusionError) -> DataFusionError {
             ArrowError::DivideByZero => Some("Division by zero".into()),
             _ => None,
         },
+        DataFusionError::Execution(m) => engine(m),
         _ => None,
     };
     match message {
@@ -65,6 +67,15 @@ pub(super) fn message(m: &str) -> Option<String> {
     None
 }
 
+/// Trino's message for DataFusion's execution error `m` (its `map` constructor's).
+fn engine(m: &str) -> Option<String> {
+    if let Some(key) = m.strip_prefix("map key must be unique, duplicate key found: ") {
+        return Some(format!("Duplicate map keys ({key}) are not allowed"));
+    }
+    (m == "map requires key and value lists to have the same length")
+        .then(|| "Key and value arrays must be the same length".into())
+}
+
 /// Trino's name of an Arrow integer type.
 fn integer(arrow: &str) -> Option<&'static str> {
     Some(match arrow {
@@ -105,5 +116,9 @@ mod tests {
         }
         assert_eq!(message("Cannot cast string 'a' to value of Decimal128(38, 10) type"), None);
         assert_eq!(message("Unsupported cast"), None);
+        assert_eq!(
+            super::engine("map key must be unique, duplicate key found: [1, 2]").as_deref(),
+            Some("Duplicate map keys ([1, 2]) are not allowed")
+        );
     }
 }

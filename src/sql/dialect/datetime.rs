@@ -19,6 +19,7 @@ use datafusion::logical_expr::ScalarUDF;
 use super::function::{Args, Function, udf};
 use super::pattern;
 use super::shared::{arity, bigint, varchar};
+use super::time::is_time;
 
 /// A unit of `date_diff`, `date_add` and `date_trunc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +52,7 @@ impl Unit {
         if *of == DataType::Date32 && unit < Unit::Day {
             return exec_err!("'{text}' is not a valid DATE field");
         }
-        if matches!(of, DataType::Time32(_) | DataType::Time64(_)) && unit > Unit::Hour {
+        if is_time(of) && unit > Unit::Hour {
             return exec_err!("'{text}' is not a valid TIME field");
         }
         Ok(unit)
@@ -125,7 +126,7 @@ fn datetimes(array: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
         // Dates straight from their day numbers, not through a cast to microseconds.
         return Ok(days.iter().map(|d| d.and_then(from_days).map(midnight)).collect());
     }
-    if let DataType::Time32(_) | DataType::Time64(_) = array.data_type() {
+    if is_time(array.data_type()) {
         // A time of day: on 1970-01-01, which `temporal_array` drops again.
         let nanos = cast(array, &DataType::Time64(TimeUnit::Nanosecond))?;
         return Ok(nanos.as_primitive::<Time64NanosecondType>().iter().map(|v| v.map(time_of_day)).collect());
@@ -163,7 +164,7 @@ fn time_of_day(nanos: i64) -> NaiveDateTime {
 /// Naive date-times back into an array of type `like` (a date, a timestamp, or a time: its
 /// time of day, so adding 23 hours to 03:00 wraps to 02:00 as Trino's does).
 fn temporal_array(values: impl IntoIterator<Item = Option<NaiveDateTime>>, like: &DataType) -> Result<ArrayRef> {
-    if let DataType::Time32(_) | DataType::Time64(_) = like {
+    if is_time(like) {
         let nanos: Time64NanosecondArray = values
             .into_iter()
             .map(|v| v.map(|d| i64::from(d.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(d.nanosecond())))
@@ -655,11 +656,10 @@ date_function!(
     |t| {
         arity("date_diff", t, 3..=3)?;
         let (a, b) = (temporal_or_time("date_diff", &t[1])?, temporal_or_time("date_diff", &t[2])?);
-        let time = |t: &DataType| matches!(t, DataType::Time32(_) | DataType::Time64(_));
         let common = match (a, b) {
             (a, b) if a == b => a,
             // Times of two precisions: nanoseconds hold both.
-            (a, b) if time(&a) && time(&b) => DataType::Time64(TimeUnit::Nanosecond),
+            (a, b) if is_time(&a) && is_time(&b) => DataType::Time64(TimeUnit::Nanosecond),
             _ => DataType::Timestamp(TimeUnit::Microsecond, None),
         };
         Ok(vec![varchar("date_diff", &t[0])?, common.clone(), common])
@@ -827,7 +827,7 @@ impl Function for Field {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let mut columns = args.columns()?;
         // A time of day: the fields of that time on 1970-01-01.
-        if let DataType::Time32(_) | DataType::Time64(_) = columns[0].data_type() {
+        if is_time(columns[0].data_type()) {
             let nanos = arrow::compute::cast(&columns[0], &DataType::Time64(TimeUnit::Nanosecond))?;
             let nanos = arrow::compute::cast(&nanos, &DataType::Int64)?;
             columns[0] = arrow::compute::cast(&nanos, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;

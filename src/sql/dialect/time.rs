@@ -48,7 +48,8 @@ impl ExprPlanner for TimeComparisons {
     }
 }
 
-fn is_time(t: &DataType) -> bool {
+/// Whether `t` is a time of day, of any precision.
+pub(super) fn is_time(t: &DataType) -> bool {
     matches!(t, DataType::Time32(_) | DataType::Time64(_))
 }
 

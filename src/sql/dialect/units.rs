@@ -64,7 +64,7 @@ fn data_size(text: &str) -> Result<i128> {
     }
     // Exact: digits × 1024^power / 10^fraction digits, truncated; wide enough to name the
     // bytes of a size out of range, as Trino's message does.
-    let Ok(digits) = i256::from_string(&format!("{whole}{fraction}")).ok_or(()) else {
+    let Some(digits) = i256::from_string(&format!("{whole}{fraction}")) else {
         return exec_err!("Value out of range: '{text}'");
     };
     let scaled = digits.checked_mul(i256::from_i128(1_i128 << (10 * power)));

@@ -39,8 +39,8 @@ fn parts(uri: &str) -> Option<Parts<'_>> {
         return None;
     }
     // Every `%` opens an escape of two hex digits ("Malformed escape pair" otherwise).
-    let escapes = uri.match_indices('%').map(|(i, _)| uri.get(i + 1..i + 3));
-    if !escapes.into_iter().all(|e| e.is_some_and(|e| e.bytes().all(|b| b.is_ascii_hexdigit()))) {
+    let mut escapes = uri.match_indices('%').map(|(i, _)| uri.get(i + 1..i + 3));
+    if !escapes.all(|e| e.is_some_and(|e| e.bytes().all(|b| b.is_ascii_hexdigit()))) {
         return None;
     }
     let mut p = Parts::default();

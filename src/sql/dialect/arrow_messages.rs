@@ -1,10 +1,11 @@
 //! Arrow's failures in Trino's words. The casts that Trino's rules do not change (text to a
-//! number or a boolean, a number to a narrower integer) and integer division are Arrow's, whose
-//! failures name Arrow's types (`Cannot cast string 'abc' to value of Int64 type`, `Divide by
-//! zero error`); a user who moved a query from Athena looks for Trino's message (`Cannot cast
-//! 'abc' to BIGINT`, `Division by zero`), and so do the tools that read it. The engine's error
-//! is rewritten once, where it leaves the SQL layer; any other error is kept whole. DataFusion's
-//! own `map` constructor is worded so too (`Duplicate map keys (2) are not allowed`).
+//! number or a boolean, a number to a narrower integer), integer division and negation are
+//! Arrow's, whose failures name Arrow's types (`Cannot cast string 'abc' to value of Int64
+//! type`, `Divide by zero error`); a user who moved a query from Athena looks for Trino's
+//! message (`Cannot cast 'abc' to BIGINT`, `Division by zero`), and so do the tools that read
+//! it. The engine's error is rewritten once, where it leaves the SQL layer; any other error is
+//! kept whole. DataFusion's own `map` constructor is worded so too (`Duplicate map keys (2)
+//! are not allowed`).
 
 use arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
@@ -17,6 +18,7 @@ pub fn trino(error: DataFusionError) -> DataFusionError {
         DataFusionError::ArrowError(e, _) => match e.as_ref() {
             ArrowError::CastError(m) => message(m),
             ArrowError::DivideByZero => Some("Division by zero".into()),
+            ArrowError::ArithmeticOverflow(m) => negation(m),
             _ => None,
         },
         DataFusionError::Execution(m) => engine(m),
@@ -65,6 +67,20 @@ pub(super) fn message(m: &str) -> Option<String> {
         return Some(format!("Cannot cast '{value}' to {}", integer(to)?.to_uppercase()));
     }
     None
+}
+
+/// Trino's message for Arrow's overflow of a unary minus (`Overflow happened on: - -128`):
+/// only the least value of a type overflows, so the value names the type.
+fn negation(m: &str) -> Option<String> {
+    let value = m.strip_prefix("Overflow happened on: - ")?;
+    let ty = match value {
+        "-128" => "tinyint",
+        "-32768" => "smallint",
+        "-2147483648" => "integer",
+        "-9223372036854775808" => "bigint",
+        _ => return None,
+    };
+    Some(format!("{ty} negation overflow: {value}"))
 }
 
 /// Trino's message for DataFusion's execution error `m` (its `map` constructor's).
@@ -116,6 +132,11 @@ mod tests {
         }
         assert_eq!(message("Cannot cast string 'a' to value of Decimal128(38, 10) type"), None);
         assert_eq!(message("Unsupported cast"), None);
+        assert_eq!(
+            super::negation("Overflow happened on: - -32768").as_deref(),
+            Some("smallint negation overflow: -32768")
+        );
+        assert_eq!(super::negation("Overflow happened on: 5 - -32768"), None);
         assert_eq!(
             super::engine("map key must be unique, duplicate key found: [1, 2]").as_deref(),
             Some("Duplicate map keys ([1, 2]) are not allowed")

@@ -1,5 +1,5 @@
-//! Exact arithmetic fails loudly, as in Trino: an integer or decimal `+`, `-`, `*` or `sum`
-//! whose result does not fit its type is an error, never a wrapped number.
+//! Exact arithmetic fails loudly, as in Trino: an integer or decimal `+`, `-`, `*`, `sum` or an
+//! integer's unary `-` whose result does not fit its type is an error, never a wrapped number.
 //!
 //! DataFusion's operators and `sum` wrap around on overflow (`9223372036854775807 + 1` is
 //! `-9223372036854775808`, the sum of two `DECIMAL(38,0)` maxima is negative). On a finance
@@ -98,6 +98,35 @@ impl ScalarUDFImpl for Checked {
     }
 }
 
+/// `-a` of an integer that fails on overflow (DataFusion's wraps a column's least value
+/// around to itself); Arrow's checked kernel fails, and its message is worded as Trino's by
+/// `arrow_messages` (`bigint negation overflow: -9223372036854775808`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CheckedNegate {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for CheckedNegate {
+    fn name(&self) -> &str {
+        "checked_negate"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args[0].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        match &args.args[0] {
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(arrow::compute::kernels::numeric::neg(a)?)),
+            ColumnarValue::Scalar(s) => Ok(ColumnarValue::Scalar(s.arithmetic_negate()?)),
+        }
+    }
+}
+
 /// Trino's message for an integer (`bigint addition overflow: 9223372036854775807 + 1`, the
 /// operands as Arrow names them); a decimal's names the operation.
 fn overflow(
@@ -152,7 +181,13 @@ impl AnalyzerRule for CheckedArithmetic {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        let checked = [checked(Operator::Plus), checked(Operator::Minus), checked(Operator::Multiply)];
+        let negate = CheckedNegate { signature: Signature::any(1, Volatility::Immutable) };
+        let checked = [
+            checked(Operator::Plus),
+            checked(Operator::Minus),
+            checked(Operator::Multiply),
+            Arc::new(ScalarUDF::new_from_impl(negate)),
+        ];
         super::shared::rewrite_whole_expressions(plan, |expr, schema| Ok(check(expr, schema, &checked)?.0))
     }
 }
@@ -161,7 +196,19 @@ impl AnalyzerRule for CheckedArithmetic {
 /// each operator's type comes from its operands' (asking every node for its type would
 /// retype its whole subtree, quadratic in a long chain of `+`).
 #[recursive::recursive]
-fn check(expr: Expr, schema: &DFSchema, checked: &[Arc<ScalarUDF>; 3]) -> Result<(Expr, Option<DataType>)> {
+fn check(expr: Expr, schema: &DFSchema, checked: &[Arc<ScalarUDF>; 4]) -> Result<(Expr, Option<DataType>)> {
+    if let Expr::Negative(inner) = expr {
+        let (inner, t) = check(*inner, schema, checked)?;
+        let t = t.map_or_else(|| inner.get_type(schema), Ok).ok();
+        return Ok(match &t {
+            // A constant's minus stays one (as `round(x, -2)` reads it): folded, its negation
+            // is checked already.
+            Some(ty) if ty.is_signed_integer() && !inner.column_refs().is_empty() => {
+                (Expr::ScalarFunction(ScalarFunction::new_udf(checked[3].clone(), vec![inner])), t)
+            }
+            _ => (Expr::Negative(Box::new(inner)), t),
+        });
+    }
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
         let rewritten = expr.map_children(|child| check(child, schema, checked).map(|(e, _)| Transformed::yes(e)))?;
         return Ok((rewritten.data, None));

@@ -99,7 +99,11 @@ fn write_value(out: &mut String, array: &dyn Array, row: usize, double: Double) 
         DataType::Float64 => out.push_str(&float(array.as_primitive::<Float64Type>().value(row), double)),
         DataType::Float32 => {
             let v = array.as_primitive::<Float32Type>().value(row);
-            out.push_str(&spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &java_digits(v), double))
+            let digits = match double {
+                Double::Shown => java_digits(v),
+                Double::Cast => real_cast_digits(v),
+            };
+            out.push_str(&spell(v.is_nan(), v.is_infinite(), v < 0.0, v == 0.0, &digits, double))
         }
         DataType::Timestamp(unit, None) => {
             let digits = super::precision::natural(unit) as usize;
@@ -238,6 +242,21 @@ fn java_digits<T: std::fmt::LowerExp>(v: T) -> String {
     }
     let two = format!("{v:.1e}");
     if two.contains(".0e") { shortest } else { two }
+}
+
+/// A real's digits as `CAST(x AS VARCHAR)` writes them: Trino formats the double that Java's
+/// spelling of the real reads as (`0.0#####E0`, half even): at most 7 significant digits, so
+/// `REAL '12345678.9'` is `1.234568E7` where its shortest spelling has 8.
+fn real_cast_digits(v: f32) -> String {
+    let Ok(d) = java_digits(v).parse::<f64>() else { return java_digits(v) };
+    let rounded = format!("{d:.6e}");
+    match rounded.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+            format!("{mantissa}e{exponent}")
+        }
+        None => rounded,
+    }
 }
 
 /// A floating-point value from Rust's shortest round-trip digits (`{:e}`: `-1.71e1`).
@@ -570,6 +589,19 @@ mod tests {
         assert_eq!(shown(4.9e-324), "4.9E-324");
         assert_eq!(cast(-1.5e-323), "-1.5E-323");
         assert_eq!(shown(3e20), "3.0E20");
+    }
+
+    #[test]
+    fn reals_cast_to_varchar_keep_seven_digits() {
+        let cast = |v: f32| value(&arrow::array::Float32Array::from(vec![v]), 0, Double::Cast).unwrap();
+        let shown = |v: f32| value(&arrow::array::Float32Array::from(vec![v]), 0, Double::Shown).unwrap();
+        // TestRealOperators.testCastToVarchar.
+        assert_eq!(cast(12345678.9), "1.234568E7");
+        assert_eq!(cast(754.1985), "7.541985E2");
+        assert_eq!(cast(-754.2008), "-7.542008E2");
+        assert_eq!(cast(1200.0), "1.2E3");
+        assert_eq!(cast(-0.0), "-0E0");
+        assert_eq!(shown(12345678.9), "1.2345679E7");
     }
 
     #[test]

@@ -146,6 +146,7 @@ fn register(ctx: &SessionContext) {
         units::functions(),
         precision::functions(),
         text::functions(),
+        text_time::functions(),
         zone::functions(),
     ];
     for udf in udfs.into_iter().flatten() {

@@ -1025,7 +1025,15 @@ fn cast_kind(kind: CastKind, expr: Expr, data_type: DataType) -> Expr {
 /// precision, and `JSON '[1, 2]'` as `json_parse('[1, 2]')` (JSON is text here).
 fn typed_string(t: &TypedString) -> Option<Expr> {
     let text = t.value.value.clone().into_string()?;
+    // A literal that is none fails in Trino's words for a literal, not a cast's.
+    let invalid = |kind: &str, text: String| {
+        Some(call(
+            "athena_invalid_literal",
+            vec![Expr::value(Value::SingleQuotedString(kind.into())), Expr::value(Value::SingleQuotedString(text))],
+        ))
+    };
     let (text, data_type) = match &t.data_type {
+        DataType::Date if super::text_time::parse_date(&text).is_none() => return invalid("date", text),
         DataType::Decimal(ExactNumberInfo::None) => {
             let text = text.trim();
             let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -1039,6 +1047,7 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
                     let (text, p) = timestamp(local)?;
                     Some(in_zone(timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p), zone))
                 }
+                None if super::text_time::parse_timestamp(&text).is_none() => invalid("timestamp", text),
                 None => {
                     let (text, p) = timestamp(&text)?;
                     Some(timestamp_cast(CastKind::Cast, Expr::value(Value::SingleQuotedString(text)), p))
@@ -1048,7 +1057,9 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
         DataType::JSON => return Some(call("json_parse", vec![Expr::value(Value::SingleQuotedString(text))])),
         // `TIME '12:34:56.1'` is a time(1): the precision of its digits.
         DataType::Time(None, TimezoneInfo::None) => {
-            let (nanos, p) = time_literal(&text)?;
+            // (A zone after the time is a time with a time zone, which is not read here.)
+            let zoned = text.trim().contains([' ', '+', '-']);
+            let Some((nanos, p)) = time_literal(&text) else { return if zoned { None } else { invalid("time", text) } };
             let text = super::text::time(nanos, 9);
             let time = cast(Expr::value(Value::SingleQuotedString(text)), DataType::Time(None, TimezoneInfo::None));
             return Some(precise(time, p));

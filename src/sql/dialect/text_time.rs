@@ -17,6 +17,36 @@ use datafusion::optimizer::AnalyzerRule;
 use super::function::{Args, Function, udf};
 use super::shared::null_of;
 
+/// The functions of this module.
+pub fn functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    vec![udf(InvalidLiteral)]
+}
+
+/// `athena_invalid_literal(kind, text)`: the failure of a `DATE`, `TIMESTAMP` or `TIME` literal
+/// whose text is none (`DATE '2013-02-29'`), worded as Trino's (`'2013-02-29' is not a valid
+/// date literal`), where a cast of the same text says `Value cannot be cast to date`. Its
+/// arguments are constants, so the statement fails while it is planned.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct InvalidLiteral;
+
+impl Function for InvalidLiteral {
+    fn name(&self) -> &'static str {
+        "athena_invalid_literal"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 2..=2)?;
+        Ok(vec![DataType::Utf8, DataType::Utf8])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Null)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let (kind, text) = (args.column(0)?, args.column(1)?);
+        let (kind, text) = (kind.as_string::<i32>(), text.as_string::<i32>());
+        exec_err!("'{}' is not a valid {} literal", text.value(0), kind.value(0))
+    }
+}
+
 /// Rewrites casts of text to a timestamp without a zone or to a date into [`FromText`].
 #[derive(Debug)]
 pub struct TextTimes;
@@ -106,20 +136,27 @@ fn in_unit(t: NaiveDateTime, step: i64) -> Option<i64> {
     t.timestamp().checked_mul(per_second)?.checked_add(fraction)
 }
 
-/// `yyyy-m-d` (a sign and more year digits allowed), whitespace around it ignored.
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    let mut parts = text.trim().splitn(3, '-');
+/// `yyyy-m-d` (a sign and more year digits allowed: `-2013-02-02` is 2013 BC's), whitespace
+/// around it ignored (Java's: the control characters 0x1C to 0x1F too).
+pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let mut parts = unsigned.splitn(3, '-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     let short = |p: &str| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
     if y.len() < 4 || !y.bytes().all(|b| b.is_ascii_digit()) || !short(m) || !short(d) {
         return None;
     }
-    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+    let year: i32 = y.parse().ok()?;
+    NaiveDate::from_ymd_opt(if negative { -year } else { year }, m.parse().ok()?, d.parse().ok()?)
 }
 
 /// A date, then optionally ` h:m[:s[.fraction]]`, then optionally a zone (dropped), as Trino's
 /// timestamp parser reads them; whitespace around it ignored.
-fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+pub(super) fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
     let (date, rest) = text.split_once(' ').unwrap_or((text, ""));
     let date = parse_date(date)?;

@@ -232,12 +232,6 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
                 DataType::FixedSizeList(f, _) => (f, array.as_fixed_size_list().value(row)),
                 _ => unreachable!("matched above"),
             };
-            // The planned field says which elements are JSON: a folded constant's array may have
-            // lost the mark (`CAST(ARRAY[JSON '1'] AS JSON)`).
-            let inner = match field.data_type() {
-                DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => f,
-                _ => inner,
-            };
             out.push('[');
             for i in 0..values.len() {
                 if i > 0 {
@@ -251,13 +245,7 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
             let map = array.as_map();
             let entries = map.value(row);
             let (keys, values) = (entries.column(0), entries.column(1));
-            let value_field = match field.data_type() {
-                DataType::Map(entries, _) => match entries.data_type() {
-                    DataType::Struct(kv) if kv.len() == 2 => kv[1].clone(),
-                    _ => map.entries().fields()[1].clone(),
-                },
-                _ => map.entries().fields()[1].clone(),
-            };
+            let value_field = map.entries().fields()[1].clone();
             let mut members: Vec<(String, usize)> = (0..entries.len())
                 .map(|i| (text::value(keys.as_ref(), i, Double::Shown).unwrap_or_default(), i))
                 .collect();
@@ -274,10 +262,6 @@ fn write(out: &mut String, field: &Field, array: &dyn Array, row: usize) -> Resu
             out.push('}');
         }
         DataType::Struct(fields) => {
-            let fields = match field.data_type() {
-                DataType::Struct(planned) if planned.len() == fields.len() => planned,
-                _ => fields,
-            };
             let s = array.as_struct();
             out.push('{');
             for (i, f) in fields.iter().enumerate() {

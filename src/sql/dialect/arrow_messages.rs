@@ -14,7 +14,15 @@ use super::text::{Double, float};
 
 /// `error` in Trino's words when its cause is a failure Trino names otherwise; else as it is.
 pub fn trino(error: DataFusionError) -> DataFusionError {
-    let message = match error.find_root() {
+    match reason(&error) {
+        Some(m) => DataFusionError::Execution(m),
+        None => error,
+    }
+}
+
+/// Trino's words for the cause of `error`, when it is a failure Trino names otherwise.
+pub(super) fn reason(error: &DataFusionError) -> Option<String> {
+    match error.find_root() {
         DataFusionError::ArrowError(e, _) => match e.as_ref() {
             ArrowError::CastError(m) => message(m),
             ArrowError::DivideByZero => Some("Division by zero".into()),
@@ -23,16 +31,12 @@ pub fn trino(error: DataFusionError) -> DataFusionError {
         },
         DataFusionError::Execution(m) => engine(m),
         _ => None,
-    };
-    match message {
-        Some(m) => DataFusionError::Execution(m),
-        None => error,
     }
 }
 
 /// Trino's message for Arrow's cast error text `m` (without Arrow's `Cast error: `), when it
 /// is one of the failures Trino names.
-pub(super) fn message(m: &str) -> Option<String> {
+fn message(m: &str) -> Option<String> {
     // Text that is no number or boolean (VarcharOperators' casts).
     if let Some((value, to)) = between(m, "Cannot cast string '", "' to value of ", " type")
         .or_else(|| between(m, "Cannot cast value '", "' to value of ", " type"))
@@ -92,15 +96,10 @@ fn engine(m: &str) -> Option<String> {
         .then(|| "Key and value arrays must be the same length".into())
 }
 
-/// Trino's name of an Arrow integer type.
-fn integer(arrow: &str) -> Option<&'static str> {
-    Some(match arrow {
-        "Int64" => "bigint",
-        "Int32" => "integer",
-        "Int16" => "smallint",
-        "Int8" => "tinyint",
-        _ => return None,
-    })
+/// Trino's name of an integer type that Arrow's message names (`Int32` is `integer`).
+fn integer(arrow: &str) -> Option<String> {
+    let t: arrow::datatypes::DataType = arrow.parse().ok()?;
+    t.is_signed_integer().then(|| super::scalar::trino_type(&t))
 }
 
 /// The two parts of `m` when it is `open` + value + `middle` + type + `close`.

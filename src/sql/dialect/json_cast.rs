@@ -379,16 +379,13 @@ impl FromJson {
     }
 }
 
-/// The reason an error of [`read`] gives, as Trino words it: Arrow's cast failures in Trino's
-/// words, an error of its own as it is.
+/// The reason an error of [`read`] gives, as Trino words it: Arrow's failures in Trino's words
+/// (none for one Trino gives no reason for), an error of its own as it is.
 fn detail_of(e: &datafusion::error::DataFusionError) -> String {
-    match e.find_root() {
-        datafusion::error::DataFusionError::ArrowError(a, _) => match a.as_ref() {
-            arrow::error::ArrowError::CastError(m) => super::arrow_messages::message(m).unwrap_or_default(),
-            _ => String::new(),
-        },
+    super::arrow_messages::reason(e).unwrap_or_else(|| match e.find_root() {
+        datafusion::error::DataFusionError::ArrowError(..) => String::new(),
         e => e.message().into_owned(),
-    }
+    })
 }
 
 /// The token Trino's parser reports where a value was expected: an array's or object's opening,
@@ -538,7 +535,7 @@ fn scalar(v: &Value, target: &DataType) -> Result<String> {
             // A whole number keeps its digits (12345678901234567890 to text is itself).
             // Past the integer's range Trino's reader fails without a reason of its own.
             (true, _) if target.is_integer() => {
-                let bits = integer(target).1;
+                let bits = bits(target);
                 match n.to_string().parse::<i128>() {
                     Ok(v) if (-(1i128 << (bits - 1))..1i128 << (bits - 1)).contains(&v) => n.to_string(),
                     _ => return exec_err!(""),
@@ -549,9 +546,9 @@ fn scalar(v: &Value, target: &DataType) -> Result<String> {
             // 1234567890123456789.0 is 1234567890123456768.
             (false, Some(f)) if target.is_integer() => {
                 let rounded = (f + 0.5).floor();
-                let (name, bits) = integer(target);
-                let bound = 2f64.powi(bits - 1);
+                let bound = 2f64.powi(bits(target) - 1);
                 if !(-bound..bound).contains(&rounded) {
+                    let name = super::scalar::trino_type(target);
                     return exec_err!("Out of range for {name}: {}", text::float(f, Double::Shown));
                 }
                 (rounded as i64).to_string()
@@ -573,12 +570,7 @@ fn scalar(v: &Value, target: &DataType) -> Result<String> {
     })
 }
 
-/// An integer type's name and width.
-fn integer(t: &DataType) -> (&'static str, i32) {
-    match t {
-        DataType::Int8 => ("tinyint", 8),
-        DataType::Int16 => ("smallint", 16),
-        DataType::Int32 => ("integer", 32),
-        _ => ("bigint", 64),
-    }
+/// An integer type's width in bits.
+fn bits(t: &DataType) -> i32 {
+    t.primitive_width().map_or(64, |bytes| 8 * bytes as i32)
 }

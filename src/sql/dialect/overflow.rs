@@ -140,13 +140,7 @@ fn overflow(
         _ => "multiplication",
     };
     let message = e.strip_backtrace();
-    let named = match operands {
-        DataType::Int64 => Some("bigint"),
-        DataType::Int32 => Some("integer"),
-        DataType::Int16 => Some("smallint"),
-        DataType::Int8 => Some("tinyint"),
-        _ => None,
-    };
+    let named = operands.is_signed_integer().then(|| super::scalar::trino_type(operands));
     match (named, message.split_once("Overflow happened on: ")) {
         (Some(ty), Some((_, values))) => exec_datafusion_err!("{ty} {what} overflow: {}", values.trim()),
         _ => exec_datafusion_err!("arithmetic overflow in {what}: {message}"),

@@ -565,12 +565,12 @@ impl FunctionRewrite for ExtremeOfRow {
 /// (`ARRAY[2.0, 3.11] || 1.0`, `ARRAY[2, 8] || ARRAY[ARRAY[3, 6]]`) is an array of one, so a
 /// NULL element is kept and the common type is found across both sides.
 #[derive(Debug)]
-pub struct ElementConcat {
+pub struct ArrayConcat {
     /// Trino's `concat` (see `string`).
     pub concat: Arc<ScalarUDF>,
 }
 
-impl datafusion::logical_expr::planner::ExprPlanner for ElementConcat {
+impl datafusion::logical_expr::planner::ExprPlanner for ArrayConcat {
     fn plan_binary_op(
         &self,
         expr: datafusion::logical_expr::planner::RawBinaryExpr,

@@ -117,7 +117,7 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
     let config = state.config().get_or_insert_with(datafusion::prelude::SessionConfig::new);
     config.options_mut().sql_parser.default_null_ordering = "nulls_last".into();
     if let Some(planners) = state.expr_planners() {
-        planners.insert(0, Arc::new(array::ElementConcat { concat: Arc::new(string::concat()) }));
+        planners.insert(0, Arc::new(array::ArrayConcat { concat: Arc::new(string::concat()) }));
         planners.insert(0, Arc::new(subscript::RowIndex));
         planners.insert(0, Arc::new(time::TimeComparisons));
     }

@@ -827,8 +827,10 @@ fn concat_arrays(a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     for i in 0..n {
         let mut length = 0;
         let mut null = false;
+        // A NULL array makes the row NULL; a NULL element is kept.
+        let null_array = |x: &ArrayRef| x.is_null(i) && matches!(x.data_type(), DataType::List(_));
         for x in a {
-            if x.is_null(i) && matches!(x.data_type(), DataType::List(_)) {
+            if null_array(x) {
                 null = true;
                 continue;
             }
@@ -842,7 +844,7 @@ fn concat_arrays(a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
         lengths.push(if null { 0 } else { length });
         if null {
             // Drop what this row pushed: a NULL row has no elements.
-            let pushed = a.iter().filter(|x| !(x.is_null(i) && matches!(x.data_type(), DataType::List(_)))).count();
+            let pushed = a.iter().filter(|x| !null_array(x)).count();
             pieces.truncate(pieces.len() - pushed);
         }
         nulls.push(!null);

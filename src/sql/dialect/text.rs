@@ -248,7 +248,8 @@ fn java_digits<T: std::fmt::LowerExp>(v: T) -> String {
 /// spelling of the real reads as (`0.0#####E0`, half even): at most 7 significant digits, so
 /// `REAL '12345678.9'` is `1.234568E7` where its shortest spelling has 8.
 fn real_cast_digits(v: f32) -> String {
-    let Ok(d) = java_digits(v).parse::<f64>() else { return java_digits(v) };
+    let shortest = java_digits(v);
+    let Ok(d) = shortest.parse::<f64>() else { return shortest };
     let rounded = format!("{d:.6e}");
     match rounded.split_once('e') {
         Some((mantissa, exponent)) => {

@@ -209,16 +209,7 @@ fn nested_find(args: &Args, name: &str) -> Result<Found> {
     let column = args.column(0)?;
     let list = column.as_list::<i32>();
     let needles = args.column(1)?;
-    // Every element beside its row's needle, compared at once.
-    let (mut owner, mut index) = (Vec::new(), Vec::new());
-    for i in 0..args.rows {
-        for j in range(list, i).unwrap_or_default() {
-            owner.push(i as u32);
-            index.push(j as u32);
-        }
-    }
-    let elements = take(list.values(), &UInt32Array::from(index), None)?;
-    let same = three_valued_equal(&elements, &take(&needles, &UInt32Array::from(owner), None)?)?;
+    let (elements, same) = beside_needles(list, &needles, args.rows)?;
     let (mut position, mut has_null) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
     let mut k = 0;
     for i in 0..args.rows {
@@ -251,6 +242,21 @@ fn nested_find(args: &Args, name: &str) -> Result<Found> {
         has_null.push(elements.slice(start, len).null_count() > 0);
     }
     Ok(Found { position, has_null })
+}
+
+/// The elements of arrays of arrays or rows (those of NULL arrays left out), and each one's
+/// three-valued `=` with its row's needle, compared at once.
+fn beside_needles(list: &ListArray, needles: &ArrayRef, rows: usize) -> Result<(ArrayRef, BooleanArray)> {
+    let (mut owner, mut index) = (Vec::new(), Vec::new());
+    for i in 0..rows {
+        for j in range(list, i).unwrap_or_default() {
+            owner.push(i as u32);
+            index.push(j as u32);
+        }
+    }
+    let elements = take(list.values(), &UInt32Array::from(index), None)?;
+    let same = three_valued_equal(&elements, &take(needles, &UInt32Array::from(owner), None)?)?;
+    Ok((elements, same))
 }
 
 /// `contains(array, value)`: true when found; NULL when not found but the array holds a NULL.
@@ -396,6 +402,9 @@ impl Function for ArrayRemove {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let column = args.column(0)?;
         let list = column.as_list::<i32>();
+        if matches!(element(list.data_type()), Some(DataType::List(_) | DataType::Struct(_))) {
+            return remove_nested(list, args);
+        }
         let keep = !&element_hits(list, args, 1)?;
         let needles = args.column(1)?.logical_nulls();
         let mut lengths = Vec::with_capacity(args.rows);
@@ -420,6 +429,46 @@ impl Function for ArrayRemove {
             Some(NullBuffer::from(valid)),
         )?))
     }
+}
+
+/// `array_remove` over arrays of arrays or rows, as Trino's: a NULL element stays, and an
+/// element whose `=` with the value a NULL inside leaves open is an error.
+fn remove_nested(list: &ListArray, args: &Args) -> Result<ArrayRef> {
+    let needles = args.column(1)?;
+    let (elements, same) = beside_needles(list, &needles, args.rows)?;
+    let mut keep = Vec::with_capacity(elements.len());
+    let (mut lengths, mut valid) = (Vec::with_capacity(args.rows), Vec::with_capacity(args.rows));
+    let mut k = 0;
+    for i in 0..args.rows {
+        let Some(r) = range(list, i) else {
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        };
+        let (start, len) = (k, r.len());
+        k += len;
+        if needles.is_null(i) {
+            keep.extend(std::iter::repeat_n(false, len));
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        }
+        let before = keep.len();
+        for n in start..start + len {
+            if elements.is_null(n) {
+                keep.push(true);
+            } else if same.is_null(n) {
+                return exec_err!("array_remove does not support arrays with elements that are null or contain null");
+            } else {
+                keep.push(!same.value(n));
+            }
+        }
+        lengths.push(keep[before..].iter().filter(|&&b| b).count());
+        valid.push(true);
+    }
+    let values = filter(&elements, &BooleanArray::from(keep))?;
+    let field = Arc::new(Field::new_list_field(values.data_type().clone(), true));
+    Ok(Arc::new(ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, Some(NullBuffer::from(valid)))?))
 }
 
 /// `array_max` and `array_min`: NULL when an element is NULL or the array is empty; NaN is
@@ -756,10 +805,43 @@ impl Function for Repeat {
                 Some(c) if c > 10_000 => {
                     return exec_err!("count argument of repeat function must be less than or equal to 10000");
                 }
+                // Trino caps the result at a million bytes, the element's size as its blocks
+                // count it (a value, its offset and its NULL flag) times the count.
+                Some(c)
+                    if c > 0
+                        && !elements.is_null(i)
+                        && block_size(&elements, i) > (1_000_000 + c as usize) / c as usize =>
+                {
+                    return exec_err!("result of repeat function must not take more than 1000000 bytes");
+                }
                 Some(c) => out.push(std::iter::repeat_n(i, c as usize)),
             }
         }
         out.finish(&elements)
+    }
+}
+
+/// The bytes a value at `i` takes in Trino's blocks: its data, an offset for a variable width,
+/// and a NULL flag.
+fn block_size(values: &ArrayRef, i: usize) -> usize {
+    let children = |nested: &ArrayRef, r: std::ops::Range<usize>| r.map(|j| block_size(nested, j)).sum::<usize>();
+    match values.data_type() {
+        DataType::Utf8 => values.as_string::<i32>().value(i).len() + 5,
+        DataType::LargeUtf8 => values.as_string::<i64>().value(i).len() + 5,
+        DataType::Utf8View => values.as_string_view().value(i).len() + 5,
+        DataType::Binary => values.as_binary::<i32>().value(i).len() + 5,
+        DataType::List(_) => {
+            let list = values.as_list::<i32>();
+            5 + range(list, i).map_or(0, |r| children(list.values(), r))
+        }
+        DataType::Map(..) => {
+            let map = values.as_map();
+            let offsets = map.value_offsets();
+            let r = offsets[i] as usize..offsets[i + 1] as usize;
+            5 + children(map.keys(), r.clone()) + children(map.values(), r)
+        }
+        DataType::Struct(_) => 1 + values.as_struct().columns().iter().map(|c| block_size(c, i)).sum::<usize>(),
+        t => t.primitive_width().unwrap_or(8) + 1,
     }
 }
 
@@ -1386,11 +1468,12 @@ impl Function for Sequence {
                     if (step > 0 && stop < start) || (step < 0 && stop > start) {
                         return sequence_direction_error();
                     }
-                    let count = ((stop as i128 - start as i128) / step as i128) as usize + 1;
-                    if count > SEQUENCE_MAX {
+                    // In i128: the whole bigint range by one step is 2^64 values, past usize.
+                    let count = (stop as i128 - start as i128) / step as i128 + 1;
+                    if count > SEQUENCE_MAX as i128 {
                         return exec_err!("result of sequence function must not have more than {SEQUENCE_MAX} entries");
                     }
-                    values.extend((0..count as i64).map(|k| start + k * step));
+                    values.extend((0..count).map(|k| (start as i128 + k * step as i128) as i64));
                 }
             }
             lengths.push(values.len() - before);

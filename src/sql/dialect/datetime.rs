@@ -582,7 +582,7 @@ fn date_parse(args: &[ArrayRef], lenient: bool) -> Result<ArrayRef> {
         match pattern::mysql_parse(text.value(i), patterns.value(i)) {
             Ok(d) => out.push(Some(d)),
             Err(_) if lenient => out.push(None),
-            Err(e) => return exec_err!("date_parse: {e}"),
+            Err(e) => return exec_err!("{e}"),
         }
     }
     temporal_array(out, &DataType::Timestamp(TimeUnit::Millisecond, None))

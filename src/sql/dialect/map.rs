@@ -551,6 +551,10 @@ impl Function for Equality {
         let keys = rows(&[a.keys().clone(), b.keys().clone()])?;
         let values = rows(&[a.values().clone(), b.values().clone()])?;
         let (ao, bo) = (a.value_offsets(), b.value_offsets());
+        // Logical: values NULL all through (`MAP(ARRAY[1], ARRAY[NULL])`) are a null-typed
+        // array, which has no null buffer.
+        let (an, bn) = (a.values().logical_nulls(), b.values().logical_nulls());
+        let null = |n: &Option<arrow::buffer::NullBuffer>, p: usize| n.as_ref().is_some_and(|n| n.is_null(p));
         let mut out = Vec::with_capacity(args.rows);
         for i in 0..args.rows {
             out.push(match (a.is_valid(i), b.is_valid(i)) {
@@ -569,7 +573,7 @@ impl Function for Equality {
                     } else {
                         let (mut differ, mut unknown) = (false, false);
                         for (&p, &q) in x.iter().zip(&y) {
-                            match (a.values().is_null(p), b.values().is_null(q)) {
+                            match (null(&an, p), null(&bn, q)) {
                                 (true, true) if self.distinct => {}
                                 (true, _) | (_, true) if self.distinct => differ = true,
                                 (true, _) | (_, true) => unknown = true,

@@ -49,6 +49,7 @@ mod precision;
 mod refused_casts;
 mod regexp;
 mod row_cast;
+mod row_order;
 mod scalar;
 mod shared;
 mod spooky;
@@ -120,6 +121,7 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
         planners.insert(0, Arc::new(array::ArrayConcat { concat: Arc::new(string::concat()) }));
         planners.insert(0, Arc::new(subscript::RowIndex));
         planners.insert(0, Arc::new(time::TimeComparisons));
+        planners.insert(0, Arc::new(row_order::RowOrdering));
     }
     let ctx = SessionContext::new_with_state(state.build());
     register(&ctx);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use chrono::format::{Parsed, StrftimeItems};
+use chrono::format::{Fixed, Item, Numeric, ParseErrorKind, Parsed, StrftimeItems};
 use chrono::{Datelike, NaiveDateTime, Timelike};
 
 /// A piece of a MySQL pattern: literal text, or the letter of a `%` specifier.
@@ -72,6 +72,10 @@ fn unsupported(spec: char) -> String {
 /// `text` parsed with a MySQL pattern, as Trino's `date_parse` does: fields the pattern
 /// leaves out default to 1970-01-01 00:00:00.
 pub fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime, String> {
+    if pattern.is_empty() {
+        // Joda-Time's formatter, which Trino builds from the pattern, has no field to read.
+        return Err("Both printing and parsing not supported".into());
+    }
     let mut strftime = String::with_capacity(pattern.len() * 2);
     for piece in mysql_pieces(pattern) {
         let spec = match piece {
@@ -116,10 +120,65 @@ pub fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime, String> {
             }
         });
     }
+    // One field at a time, so a refusal names where the text stopped matching, as Joda-Time's
+    // parser (Trino's) does.
+    let malformed = |rest: &str| format!("Invalid format: \"{text}\" is malformed at \"{rest}\"");
     let mut parsed = Parsed::new();
-    chrono::format::parse(&mut parsed, text, StrftimeItems::new(&strftime))
-        .map_err(|e| format!("invalid value {text:?} for format {pattern:?}: {e}"))?;
-    complete(&mut parsed).to_naive_datetime_with_offset(0).map_err(|e| format!("invalid value {text:?}: {e}"))
+    let mut rest = text;
+    for item in StrftimeItems::new(&strftime) {
+        match chrono::format::parse_and_remainder(&mut parsed, rest, std::iter::once(item.clone())) {
+            // Joda reads at most nine digits of a fraction; chrono skips those past the ninth.
+            Ok(after) if item == Item::Fixed(Fixed::Nanosecond) && rest.len() - after.len() > 10 => {
+                return Err(malformed(&rest[10..]));
+            }
+            Ok(after) => rest = after,
+            Err(e) if e.kind() == ParseErrorKind::TooShort => {
+                return Err(format!("Invalid format: \"{text}\" is too short"));
+            }
+            Err(e) if e.kind() == ParseErrorKind::OutOfRange => {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                return Err(match (joda_field(&item), digits.parse::<i64>()) {
+                    (Some((field, low, high)), Ok(v)) => out_of_range(text, v, field, low, high),
+                    _ => malformed(rest),
+                });
+            }
+            Err(_) => return Err(malformed(rest)),
+        }
+    }
+    if !rest.is_empty() {
+        return Err(malformed(rest));
+    }
+    let complete = complete(&mut parsed);
+    complete.to_naive_datetime_with_offset(0).map_err(|e| match (complete.year(), complete.month(), complete.day()) {
+        (Some(y), Some(m), Some(d)) if d > 28 => {
+            let last = chrono::NaiveDate::from_ymd_opt(y, m, 1)
+                .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+                .map_or(31, |next| next.pred_opt().map_or(31, |last| last.day()));
+            out_of_range(text, i64::from(d), "dayOfMonth", 1, i64::from(last))
+        }
+        _ => format!("Cannot parse \"{text}\": {e}"),
+    })
+}
+
+/// Joda-Time's words for a field's value past its range, which Trino passes on.
+fn out_of_range(text: &str, value: i64, field: &str, low: i64, high: i64) -> String {
+    format!("Cannot parse \"{text}\": Value {value} for {field} must be in the range [{low},{high}]")
+}
+
+/// Joda-Time's name and range of the field a chrono item reads.
+fn joda_field(item: &Item) -> Option<(&'static str, i64, i64)> {
+    let Item::Numeric(numeric, _) = item else { return None };
+    Some(match numeric {
+        Numeric::Month => ("monthOfYear", 1, 12),
+        Numeric::Day => ("dayOfMonth", 1, 31),
+        Numeric::Hour => ("hourOfDay", 0, 23),
+        Numeric::Hour12 => ("clockhourOfHalfday", 1, 12),
+        Numeric::Minute => ("minuteOfHour", 0, 59),
+        Numeric::Second => ("secondOfMinute", 0, 59),
+        Numeric::Ordinal => ("dayOfYear", 1, 366),
+        Numeric::IsoWeek => ("weekOfWeekyear", 1, 53),
+        _ => return None,
+    })
 }
 
 /// Fills what a pattern left out with Joda-Time's defaults (1970-01-01 00:00:00).
@@ -485,7 +544,13 @@ mod tests {
         assert_eq!(mysql_parse("04/02/2022", "%d/%m/%Y").unwrap(), at(2022, 2, 4, 0, 0, 0, 0));
         assert_eq!(mysql_parse("2022", "%Y").unwrap(), at(2022, 1, 1, 0, 0, 0, 0));
         assert_eq!(mysql_parse("05:10 PM", "%h:%i %p").unwrap(), at(1970, 1, 1, 17, 10, 0, 0));
-        assert!(mysql_parse("2022-13-01", "%Y-%m-%d").is_err());
+        // Joda-Time's refusals, as Trino passes them on.
+        assert_eq!(
+            mysql_parse("2022-13-01", "%Y-%m-%d").unwrap_err(),
+            "Cannot parse \"2022-13-01\": Value 13 for monthOfYear must be in the range [1,12]"
+        );
+        assert_eq!(mysql_parse("2022-1x", "%Y-%m").unwrap_err(), "Invalid format: \"2022-1x\" is malformed at \"x\"");
+        assert_eq!(mysql_parse("2022-", "%Y-%m").unwrap_err(), "Invalid format: \"2022-\" is too short");
     }
 
     #[test]

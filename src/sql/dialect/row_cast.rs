@@ -55,6 +55,9 @@ impl AnalyzerRule for RowCasts {
             }
             match by_position(inner.clone(), &source, target.data_type(), try_)? {
                 Some(rows) => Ok(Transformed::yes(rows)),
+                None if !try_ && rekeyed(&source, target.data_type()) && !super::json_cast::json_inside(&source) => {
+                    Ok(Transformed::yes(udf(UniqueKeys).call(vec![e])))
+                }
                 None => Ok(Transformed::no(e)),
             }
         })
@@ -107,6 +110,58 @@ fn renamed_inside(from: &DataType, to: &DataType) -> bool {
         (DataType::List(a), DataType::List(b)) => renamed_inside(a.data_type(), b.data_type()),
         _ => false,
     }
+}
+
+/// Whether a map's keys change type, and so may collide (`MAP(ARRAY[1, 2], ...)` as
+/// `MAP(BOOLEAN, ...)`), which Trino's cast refuses.
+fn rekeyed(from: &DataType, to: &DataType) -> bool {
+    let key = |t: &DataType| match t {
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) => kv.first().map(|k| k.data_type().clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    matches!((key(from), key(to)), (Some(a), Some(b)) if a != b)
+}
+
+/// `athena_unique_keys(map)`: the map of a cast whose keys changed type, once its keys are
+/// checked as Trino's cast checks them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct UniqueKeys;
+
+impl Function for UniqueKeys {
+    fn name(&self) -> &'static str {
+        "athena_unique_keys"
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(t.to_vec())
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let maps = args.column(0)?;
+        unique_keys(maps.as_map())?;
+        Ok(maps)
+    }
+}
+
+/// A cast map's keys as Trino's cast checks them: none NULL, none twice in a map.
+fn unique_keys(map: &MapArray) -> Result<()> {
+    let keys = map.keys();
+    if keys.null_count() > 0 {
+        return datafusion::common::exec_err!("map key is null");
+    }
+    let [rows] = &super::shared::rows(std::slice::from_ref(keys))?[..] else { unreachable!("one column") };
+    for (i, w) in map.offsets().windows(2).enumerate() {
+        let mut seen = std::collections::HashSet::new();
+        if map.is_valid(i) && !(w[0] as usize..w[1] as usize).all(|j| seen.insert(rows.row(j))) {
+            return datafusion::common::exec_err!("duplicate keys");
+        }
+    }
+    Ok(())
 }
 
 /// Whether numbers with a fraction inside these types (in arrays, maps and rows, to any depth)
@@ -194,13 +249,15 @@ fn cast_by_position(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
             let map = array.as_map();
             let entries: ArrayRef = Arc::new(map.entries().clone());
             let entries = cast_by_position(&entries, field.data_type())?;
-            Arc::new(MapArray::try_new(
+            let cast = MapArray::try_new(
                 field.clone(),
                 map.offsets().clone(),
                 entries.as_struct().clone(),
                 map.nulls().cloned(),
                 *sorted,
-            )?)
+            )?;
+            unique_keys(&cast)?;
+            Arc::new(cast)
         }
         // Half away from zero: a decimal through its whole digits, a double through `round`.
         (DataType::Decimal128(p, s), t) if *s > 0 && t.is_integer() => {

@@ -673,8 +673,9 @@ impl Entries {
                 if key.is_null() {
                     return exec_err!("map key cannot be null");
                 }
-                if !seen.insert(key.clone()) {
-                    return exec_err!("Duplicate map keys ({key}) are not allowed");
+                if !seen.insert(key) {
+                    let key = super::text::value(keys.as_ref(), j, super::text::Double::Shown).unwrap_or_default();
+                    return exec_err!("Duplicate keys ({key}) are not allowed");
                 }
             }
         }

@@ -209,8 +209,8 @@ impl Function for FromEntries {
                 };
                 match seen.entry(keyed.row(j)) {
                     Entry::Occupied(_) if !self.multi => {
-                        let key = ScalarValue::try_from_array(k, j)?;
-                        return exec_err!("Duplicate map keys ({key}) are not allowed");
+                        let key = super::text::value(k.as_ref(), j, super::text::Double::Shown).unwrap_or_default();
+                        return exec_err!("Duplicate keys ({key}) are not allowed");
                     }
                     Entry::Occupied(at) => groups[*at.get()].push(j as u32),
                     Entry::Vacant(at) => {

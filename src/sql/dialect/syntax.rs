@@ -963,8 +963,10 @@ impl VisitorMut for Trino {
                 number(&mut i.value);
                 if let Some(spelled) = compound_interval(i) {
                     *i = spelled;
+                    None
+                } else {
+                    invalid_interval(i)
                 }
-                None
             }
             _ => None,
         };
@@ -1021,17 +1023,17 @@ fn cast_kind(kind: CastKind, expr: Expr, data_type: DataType) -> Expr {
     Expr::Cast { kind, expr: Box::new(expr), data_type, array: false, format: None }
 }
 
+/// A literal that fails while the statement is planned, with Trino's `message`.
+fn invalid_literal(message: String) -> Expr {
+    call("athena_invalid_literal", vec![Expr::value(Value::SingleQuotedString(message))])
+}
+
 /// `DECIMAL '1.5'` with the literal's own precision and scale, `TIMESTAMP '...'` with its
 /// precision, and `JSON '[1, 2]'` as `json_parse('[1, 2]')` (JSON is text here).
 fn typed_string(t: &TypedString) -> Option<Expr> {
     let text = t.value.value.clone().into_string()?;
     // A literal that is none fails in Trino's words for a literal, not a cast's.
-    let invalid = |kind: &str, text: String| {
-        Some(call(
-            "athena_invalid_literal",
-            vec![Expr::value(Value::SingleQuotedString(kind.into())), Expr::value(Value::SingleQuotedString(text))],
-        ))
-    };
+    let invalid = |kind: &str, text: String| Some(invalid_literal(format!("'{text}' is not a valid {kind} literal")));
     let (text, data_type) = match &t.data_type {
         DataType::Date if super::text_time::parse_date(&text).is_none() => return invalid("date", text),
         DataType::Decimal(ExactNumberInfo::None) => {
@@ -1511,6 +1513,29 @@ fn timestamp(text: &str) -> Option<(String, u64)> {
         padded.push_str(fraction);
     }
     Some((padded, fraction.len() as u64))
+}
+
+/// An interval literal whose text its fields cannot read (`INTERVAL '12X' DAY`, `INTERVAL '12 -10'
+/// DAY TO HOUR`): a failure in Trino's words, `Invalid INTERVAL DAY value: 12X`.
+fn invalid_interval(interval: &Interval) -> Option<Expr> {
+    let lead = interval.leading_field.as_ref()?;
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = interval.value.as_ref() else {
+        return None;
+    };
+    let fields = match &interval.last_field {
+        // (A compound literal that reads was spelled out already.)
+        Some(last) => format!("{lead} TO {last}"),
+        None => {
+            let number = text.trim().strip_prefix(['-', '+']).unwrap_or(text.trim());
+            let (whole, fraction) = number.split_once('.').unwrap_or((number, "0"));
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if digits(whole) && digits(fraction) {
+                return None;
+            }
+            lead.to_string()
+        }
+    };
+    Some(invalid_literal(format!("Invalid INTERVAL {fields} value: {text}")))
 }
 
 /// `INTERVAL '42-07' YEAR TO MONTH`, `'2 10:30:00.5' DAY TO SECOND` and their shorter ranges,

@@ -22,10 +22,11 @@ pub fn functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
     vec![udf(InvalidLiteral)]
 }
 
-/// `athena_invalid_literal(kind, text)`: the failure of a `DATE`, `TIMESTAMP` or `TIME` literal
-/// whose text is none (`DATE '2013-02-29'`), worded as Trino's (`'2013-02-29' is not a valid
-/// date literal`), where a cast of the same text says `Value cannot be cast to date`. Its
-/// arguments are constants, so the statement fails while it is planned.
+/// `athena_invalid_literal(message)`: the failure of a literal whose text is none (`DATE
+/// '2013-02-29'`, `INTERVAL '12X' DAY`), worded as Trino words a literal (`'2013-02-29' is not a
+/// valid date literal`, `Invalid INTERVAL DAY value: 12X`), where a cast of the same text says
+/// `Value cannot be cast to date`. Its argument is a constant, so the statement fails while it
+/// is planned.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct InvalidLiteral;
 
@@ -34,16 +35,15 @@ impl Function for InvalidLiteral {
         "athena_invalid_literal"
     }
     fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        super::shared::arity(self.name(), t, 2..=2)?;
-        Ok(vec![DataType::Utf8, DataType::Utf8])
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(vec![DataType::Utf8])
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(DataType::Null)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let (kind, text) = (args.column(0)?, args.column(1)?);
-        let (kind, text) = (kind.as_string::<i32>(), text.as_string::<i32>());
-        exec_err!("'{}' is not a valid {} literal", text.value(0), kind.value(0))
+        let message = args.column(0)?;
+        exec_err!("{}", message.as_string::<i32>().value(0))
     }
 }
 

@@ -55,6 +55,12 @@ impl Function for Scale {
         let divide = args.len() == 3 && args.rows > 0 && args.column(2)?.as_boolean().value(0);
         // Trino's months or milliseconds times (or over) the double, cut toward zero.
         let scale = |x: f64, f: f64, max: f64| {
+            // Trino's words for a factor it refuses (Java spells the zero `0.0`).
+            if f.is_nan() || (divide && f == 0.0) {
+                let f = if f.is_nan() { "NaN".into() } else { format!("{f:?}") };
+                let verb = if divide { "divide" } else { "multiply" };
+                return Err(ArrowError::ComputeError(format!("Cannot {verb} by double {f}")));
+            }
             let y = if divide { x / f } else { x * f };
             if !y.is_finite() || y.abs() > max {
                 return Err(ArrowError::ComputeError("interval overflow".into()));

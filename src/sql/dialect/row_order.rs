@@ -12,6 +12,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, Result, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
+use datafusion::logical_expr::type_coercion::binary::comparison_coercion;
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
@@ -60,14 +61,18 @@ impl Function for Ordered {
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
         let (left, right) = (args.column(0)?, args.column(1)?);
         let (l, r) = (left.as_struct(), right.as_struct());
-        // A field NULL all through (`ROW(1, NULL)`) is untyped: it has no order to compare by.
+        // Fields of two types compare in the type comparison coerces both to (`1` and `1.5`
+        // differ); a field NULL all through (`ROW(1, NULL)`) is untyped, with no order at all.
         let fields: Vec<(ArrayRef, ArrayRef)> = l
             .columns()
             .iter()
             .zip(r.columns())
             .map(|(a, b)| match (a.data_type(), b.data_type()) {
                 (x, y) if x == y || x.is_null() || y.is_null() => Ok((a.clone(), b.clone())),
-                (x, _) => Ok((a.clone(), cast(b, x)?)),
+                (x, y) => match comparison_coercion(x, y) {
+                    Some(common) => Ok((cast(a, &common)?, cast(b, &common)?)),
+                    None => Ok((a.clone(), b.clone())),
+                },
             })
             .collect::<Result<_>>()?;
         let comparators = fields

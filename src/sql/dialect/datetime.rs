@@ -211,8 +211,7 @@ fn months_between(a: NaiveDateTime, b: NaiveDateTime) -> i64 {
 }
 
 fn last_day(d: NaiveDate) -> NaiveDate {
-    let first = d.with_day(1).expect("day 1 exists");
-    first + Months::new(1) - Duration::days(1)
+    super::shared::last_day(d).expect("a month within the calendar")
 }
 
 fn diff(unit: Unit, a: NaiveDateTime, b: NaiveDateTime) -> i64 {

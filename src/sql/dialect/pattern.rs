@@ -151,9 +151,8 @@ pub fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime, String> {
     let complete = complete(&mut parsed);
     complete.to_naive_datetime_with_offset(0).map_err(|e| match (complete.year(), complete.month(), complete.day()) {
         (Some(y), Some(m), Some(d)) if d > 28 => {
-            let last = chrono::NaiveDate::from_ymd_opt(y, m, 1)
-                .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
-                .map_or(31, |next| next.pred_opt().map_or(31, |last| last.day()));
+            let last =
+                chrono::NaiveDate::from_ymd_opt(y, m, 1).and_then(super::shared::last_day).map_or(31, |d| d.day());
             out_of_range(text, i64::from(d), "dayOfMonth", 1, i64::from(last))
         }
         _ => format!("Cannot parse \"{text}\": {e}"),

@@ -118,6 +118,12 @@ pub fn rows(columns: &[ArrayRef]) -> Result<Vec<Rows>> {
     columns.iter().map(|c| Ok(converter.convert_columns(std::slice::from_ref(c))?)).collect()
 }
 
+/// The last day of `d`'s month; `None` past the calendar's end.
+pub fn last_day(d: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    d.with_day(1)?.checked_add_months(chrono::Months::new(1))?.pred_opt()
+}
+
 /// An argument of `name` that must be a number, read as a double.
 pub fn double(name: &str, t: &DataType) -> Result<DataType> {
     if t.is_numeric() || t.is_null() { Ok(DataType::Float64) } else { plan_err!("{name} expects a number, got {t}") }

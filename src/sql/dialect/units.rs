@@ -217,7 +217,7 @@ fn duration(text: &str) -> Result<IntervalDayTime> {
         "m" => 6e4,
         "h" => 3.6e6,
         "d" => 8.64e7,
-        _ if !unit.is_empty() && unit.chars().all(|c| c.is_ascii_alphabetic()) && !number.is_empty() => {
+        _ if !unit.is_empty() && unit.chars().all(|c| c.is_ascii_alphabetic()) => {
             return exec_err!("Unknown time unit: {unit}");
         }
         _ => return bad(),

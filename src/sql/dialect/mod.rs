@@ -122,6 +122,7 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
         planners.insert(0, Arc::new(subscript::RowIndex));
         planners.insert(0, Arc::new(time::TimeComparisons));
         planners.insert(0, Arc::new(row_order::RowOrdering));
+        planners.insert(0, Arc::new(decimal::DecimalOperators));
     }
     let ctx = SessionContext::new_with_state(state.build());
     register(&ctx);

@@ -23,7 +23,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_datafusion_err};
 use datafusion::functions_aggregate::sum::sum_udaf;
-use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr::{Cast, ScalarFunction};
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
@@ -128,7 +128,7 @@ impl ScalarUDFImpl for CheckedNegate {
 }
 
 /// Trino's message for an integer (`bigint addition overflow: 9223372036854775807 + 1`, the
-/// operands as Arrow names them); a decimal's names the operation.
+/// operands as Arrow names them), a decimal's `Decimal overflow`.
 fn overflow(
     op: Operator,
     operands: &DataType,
@@ -143,8 +143,14 @@ fn overflow(
     let named = operands.is_signed_integer().then(|| super::scalar::trino_type(operands));
     match (named, message.split_once("Overflow happened on: ")) {
         (Some(ty), Some((_, values))) => exec_datafusion_err!("{ty} {what} overflow: {}", values.trim()),
+        _ if matches!(operands, DataType::Decimal128(..)) => decimal_overflow(),
         _ => exec_datafusion_err!("arithmetic overflow in {what}: {message}"),
     }
+}
+
+/// Trino's refusal of a decimal result past its precision.
+fn decimal_overflow() -> datafusion::error::DataFusionError {
+    exec_datafusion_err!("Decimal overflow")
 }
 
 /// The array as `want`: a decimal must also fit its precision (Arrow only checks the 128 bits).
@@ -153,14 +159,16 @@ fn fit(array: ArrayRef, want: &DataType) -> Result<ArrayRef> {
         array
     } else {
         let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
-        arrow::compute::cast_with_options(&array, want, &options)
-            .map_err(|e| exec_datafusion_err!("arithmetic overflow: {e}"))?
+        arrow::compute::cast_with_options(&array, want, &options).map_err(|e| match want {
+            DataType::Decimal128(..) => decimal_overflow(),
+            _ => exec_datafusion_err!("arithmetic overflow: {e}"),
+        })?
     };
     if let DataType::Decimal128(precision, _) = want {
         array
             .as_primitive::<Decimal128Type>()
             .validate_decimal_precision(*precision)
-            .map_err(|e| exec_datafusion_err!("decimal overflow: {e}"))?;
+            .map_err(|_| decimal_overflow())?;
     }
     Ok(array)
 }
@@ -224,11 +232,27 @@ fn check(expr: Expr, schema: &DFSchema, checked: &[Arc<ScalarUDF>; 4]) -> Result
     let (Ok(l), Ok(r)) = types else {
         return Ok((Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))), None));
     };
-    let result = BinaryTypeCoercer::new(&l, &op, &r).get_result_type().ok();
     if exact(&l) && exact(&r) {
+        let ((left, l), (right, r)) = (bigint_digits(left, l, schema), bigint_digits(right, r, schema));
+        let result = udf.inner().return_type(&[l, r]).ok();
         Ok((Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![left, right])), result))
     } else {
+        let result = BinaryTypeCoercer::new(&l, &op, &r).get_result_type().ok();
         Ok((Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))), result))
+    }
+}
+
+/// A bigint operand that coercion widened to a decimal, with the 19 digits Trino gives it
+/// (DataFusion gives 20): `DECIMAL '1.5' * BIGINT '3'` is a `decimal(21, 1)`.
+fn bigint_digits(e: Expr, t: DataType, schema: &DFSchema) -> (Expr, DataType) {
+    match (e, t) {
+        (Expr::Cast(Cast { expr, .. }), DataType::Decimal128(20, 0))
+            if expr.get_type(schema).is_ok_and(|t| t == DataType::Int64) =>
+        {
+            let digits = DataType::Decimal128(19, 0);
+            (Expr::Cast(Cast::new(expr, digits.clone())), digits)
+        }
+        (e, t) => (e, t),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use datafusion::common::Result;
+use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::planner::TypePlanner;
 use datafusion::sql::sqlparser::ast::{DataType as SqlType, TimezoneInfo};
 
@@ -17,6 +17,22 @@ pub struct TrinoTypes;
 
 impl TypePlanner for TrinoTypes {
     fn plan_type_field(&self, t: &SqlType) -> Result<Option<FieldRef>> {
+        use datafusion::sql::sqlparser::ast::ExactNumberInfo;
+        // A decimal type that cannot exist is refused in Trino's words (DataFusion's name
+        // Arrow's limits: `should satisfy 0 < precision <= 76`).
+        if let SqlType::Decimal(n) | SqlType::Numeric(n) | SqlType::Dec(n) = t {
+            let (p, s) = match n {
+                ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
+                ExactNumberInfo::Precision(p) => (*p, 0),
+                ExactNumberInfo::None => (38, 0),
+            };
+            if !(1..=38).contains(&p) {
+                return plan_err!("DECIMAL precision must be in range [1, 38]: {p}");
+            }
+            if s < 0 || s > p as i64 {
+                return plan_err!("DECIMAL scale must be in range [0, precision ({p})]: {s}");
+            }
+        }
         // Other types as DataFusion plans them: a JSON inside an array or a row comes back here.
         Ok(match t {
             SqlType::JSON

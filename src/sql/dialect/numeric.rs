@@ -756,7 +756,9 @@ fn to_base(x: i64, radix: u32) -> String {
 
 /// The vector functions of two arrays of doubles of one length: `cosine_similarity`,
 /// `cosine_distance` (1 - similarity), `euclidean_distance`, `dot_product`; the cosine ones
-/// also of two sparse vectors as maps (keys absent from one are zeros there).
+/// also of two sparse vectors as maps (keys absent from one are zeros there). As Trino's
+/// ArrayVectorFunctions: arrays of two lengths are an error, a NULL element makes the result
+/// NULL, and a cosine of a vector of magnitude 0 is an error.
 #[derive(Debug, PartialEq, Eq, Hash)]
 enum Vectors {
     CosineSimilarity,
@@ -823,10 +825,11 @@ impl Vectors {
             }
             let (ra, rb) = (ra[0] as usize..ra[1] as usize, rb[0] as usize..rb[1] as usize);
             if ra.len() != rb.len() {
-                return exec_err!("The arguments have different array lengths: {} and {}", ra.len(), rb.len());
+                return exec_err!("The arguments must have the same length");
             }
             if has_null(x, ra.clone()) || has_null(y, rb.clone()) {
-                return exec_err!("Vectors must not contain nulls");
+                out.push(None);
+                continue;
             }
             let (p, q) = (&xs[ra], &ys[rb]);
             let dot = || p.iter().zip(q).map(|(p, q)| p * q).fold(0.0, |s, v| s + v);
@@ -836,7 +839,11 @@ impl Vectors {
                 }
                 Self::DotProduct => dot(),
                 Self::CosineSimilarity | Self::CosineDistance => {
-                    dot() / (norm(p.iter().copied()) * norm(q.iter().copied()))
+                    let magnitudes = norm(p.iter().copied()) * norm(q.iter().copied());
+                    if magnitudes == 0.0 {
+                        return exec_err!("Vector magnitude cannot be zero");
+                    }
+                    dot() / magnitudes
                 }
             }));
         }

@@ -1103,17 +1103,27 @@ fn precise(value: Expr, p: u64) -> Expr {
 }
 
 /// A timestamp's text split into its local part and the zone that closes it, if one does
-/// (`'2012-10-31 01:00 America/Sao_Paulo'`, `'... +07:09'`).
+/// (`'2012-10-31 01:00 America/Sao_Paulo'`, `'... +07:09'`, or an offset right after the date
+/// or the time, as Trino reads `'2001-1-2 3:4:5.321+07:09'` and `'2001-1-2+07:09'`).
 fn zoned(text: &str) -> Option<(&str, &str)> {
-    text.trim()
+    let text = text.trim();
+    let spaced = text
         .rsplit_once(' ')
-        .filter(|(_, zone)| zone.starts_with(|c: char| c.is_ascii_alphabetic() || c == '+' || c == '-'))
+        .filter(|(_, zone)| zone.starts_with(|c: char| c.is_ascii_alphabetic() || c == '+' || c == '-'));
+    spaced.or_else(|| {
+        // The first sign past the date's two dashes (and a year's own sign) opens an offset.
+        let lead = usize::from(text.starts_with(['+', '-']));
+        let date_end = lead + text[lead..].match_indices('-').nth(1)?.0 + 1;
+        let at = date_end + text[date_end..].find(['+', '-'])?;
+        Some((text[..at].trim_end(), &text[at..]))
+    })
 }
 
-/// A text literal that names its zone as a `timestamp(p) with time zone` in that zone.
+/// A text literal as a `timestamp(p) with time zone` in the zone it names, or the session's.
 fn zoned_text(text: &Expr, p: u64) -> Option<Expr> {
     let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = text else { return None };
-    let (local, zone) = zoned(text)?;
+    // A text without a zone is a local time in the session's.
+    let (local, zone) = zoned(text).unwrap_or((text.trim(), super::zone::SESSION));
     let (padded, fraction) = timestamp(local)?;
     if p > 9 {
         return None;

@@ -200,7 +200,8 @@ impl FunctionRewrite for TryRewrite {
 
 /// `e` with the errors Trino's `try` catches turned into NULLs: casts become `TRY_CAST`,
 /// division and modulo by zero give NULL, a subscript outside its array gives NULL, and `date_parse`/`from_iso8601_date` of text that
-/// does not parse give NULL.
+/// does not parse give NULL. Any other function's failure on a row makes that row NULL
+/// ([`Lenient`]: `try(json_parse('INVALID'))`, `try(abs(-9223372036854775808))`).
 fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
     let rewritten = e.transform_up(|e| {
         Ok(match e {
@@ -222,8 +223,10 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
                     udf(DateParse { lenient: true })
                 } else if downcast::<FromIso8601Date>(&f.func).is_some() {
                     udf(FromIso8601Date { lenient: true })
-                } else {
+                } else if is_lenient(&f.func) {
                     return Ok(Transformed::no(Expr::ScalarFunction(f)));
+                } else {
+                    ScalarUDF::new_from_impl(Lenient { inner: f.func.clone() })
                 };
                 Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(lenient), f.args)))
             }
@@ -284,5 +287,102 @@ pub fn trino_type(t: &DataType) -> String {
         }
         DataType::Dictionary(_, v) => trino_type(v),
         other => other.to_string().to_lowercase(),
+    }
+}
+
+fn is_lenient(f: &ScalarUDF) -> bool {
+    (f.inner().as_ref() as &dyn std::any::Any).downcast_ref::<Lenient>().is_some()
+}
+
+/// A function inside `try`: called on the whole batch as it is, and when that fails, on one
+/// row at a time, a row that fails giving NULL (Trino's `try` answers NULL for the rows whose
+/// evaluation fails). The row-by-row pass runs only for a batch that failed.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Lenient {
+    inner: Arc<ScalarUDF>,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for Lenient {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        self.inner.signature()
+    }
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(t)
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(t)
+    }
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<arrow::datatypes::FieldRef> {
+        // A row that fails is NULL, whatever the function's own nullability.
+        let field = self.inner.return_field_from_args(args)?;
+        Ok(Arc::new(field.as_ref().clone().with_nullable(true)))
+    }
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        // What the function simplifies to stays lenient when it is a call.
+        Ok(match self.inner.simplify(args, info)? {
+            ExprSimplifyResult::Simplified(Expr::ScalarFunction(f)) if !is_lenient(&f.func) => {
+                let lenient = ScalarUDF::new_from_impl(Lenient { inner: f.func.clone() });
+                ExprSimplifyResult::Simplified(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(lenient), f.args)))
+            }
+            other => other,
+        })
+    }
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<datafusion::logical_expr::ColumnarValue> {
+        use datafusion::logical_expr::ColumnarValue;
+        let first = self.inner.invoke_with_args(datafusion::logical_expr::ScalarFunctionArgs {
+            args: args.args.clone(),
+            arg_fields: args.arg_fields.clone(),
+            number_rows: args.number_rows,
+            return_field: args.return_field.clone(),
+            config_options: args.config_options.clone(),
+        });
+        if first.is_ok() {
+            return first;
+        }
+        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = if scalar { 1 } else { args.number_rows };
+        let ret = args.return_field.data_type();
+        let parts = (0..rows)
+            .map(|i| {
+                let row = args
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        ColumnarValue::Array(a) => ColumnarValue::Array(a.slice(i, 1)),
+                        s => s.clone(),
+                    })
+                    .collect();
+                let one = datafusion::logical_expr::ScalarFunctionArgs {
+                    args: row,
+                    arg_fields: args.arg_fields.clone(),
+                    number_rows: 1,
+                    return_field: args.return_field.clone(),
+                    config_options: args.config_options.clone(),
+                };
+                match self.inner.invoke_with_args(one) {
+                    Ok(v) => v.into_array(1),
+                    Err(_) => Ok(arrow::array::new_null_array(ret, 1)),
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+        let out = arrow::compute::concat(&refs)?;
+        Ok(if scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
     }
 }

@@ -49,13 +49,13 @@ struct Checked {
     signature: Signature,
 }
 
-fn checked(op: Operator) -> Arc<ScalarUDF> {
+pub(super) fn checked(op: Operator) -> Arc<ScalarUDF> {
     let name = match op {
         Operator::Plus => "checked_add",
         Operator::Minus => "checked_subtract",
         _ => "checked_multiply",
     };
-    Arc::new(ScalarUDF::new_from_impl(Checked { op, name, signature: Signature::any(2, Volatility::Immutable) }))
+    Arc::new(ScalarUDF::new_from_impl(Checked { op, name, signature: Signature::user_defined(Volatility::Immutable) }))
 }
 
 impl ScalarUDFImpl for Checked {
@@ -65,6 +65,13 @@ impl ScalarUDFImpl for Checked {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    /// The operands as the operator coerces them (a call made before coercion, by `try`).
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        let [l, r] = args else { return datafusion::common::plan_err!("{} takes two operands", self.name) };
+        let (l, r) = BinaryTypeCoercer::new(l, &self.op, r).get_input_types()?;
+        Ok(vec![l, r])
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

@@ -206,6 +206,18 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
     let rewritten = e.transform_up(|e| {
         Ok(match e {
             Expr::Cast(Cast { expr, field }) => Transformed::yes(Expr::TryCast(TryCast { expr, field })),
+            // Exact arithmetic that overflows on a row: NULL there (a checked operator, lenient).
+            Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: op @ (Operator::Plus | Operator::Minus | Operator::Multiply),
+                right,
+            }) if [&left, &right]
+                .iter()
+                .all(|e| e.get_type(schema).is_ok_and(|t| t.is_integer() || matches!(t, DataType::Decimal128(..)))) =>
+            {
+                let lenient = ScalarUDF::new_from_impl(Lenient { inner: super::overflow::checked(op) });
+                Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(lenient), vec![*left, *right])))
+            }
             Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Divide | Operator::Modulo), right }) => {
                 let zero = ScalarValue::new_zero(&right.get_type(schema)?)?;
                 let right = Box::new(nullif(*right, lit(zero)));

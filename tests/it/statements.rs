@@ -298,7 +298,11 @@ async fn bad_writes_fail_with_athenas_words_and_change_nothing() {
     )
     .await;
     // A value that does not fit, after rows that did: nothing of it stays.
-    fails("INSERT INTO t VALUES (1, 'a', 2), (12345.67, 'b', 3)", "12345.67 is too large").await;
+    fails(
+        "INSERT INTO t VALUES (1, 'a', 2), (12345.67, 'b', 3)",
+        "Cannot cast DECIMAL(12, 2) '12345.67' to DECIMAL(5, 2)",
+    )
+    .await;
     fails("UNLOAD (SELECT 1 AS a) TO '${lake}/raw/' WITH (format = 'JSON')", "HIVE_PATH_ALREADY_EXISTS").await;
     fails("UNLOAD (SELECT 1 AS a) TO '${lake}/x/' WITH (format = 'AVRO')", "format 'AVRO'").await;
     assert_eq!(snapshot(dir.path()), before);

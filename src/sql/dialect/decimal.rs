@@ -388,16 +388,8 @@ impl Function for ToDecimal {
         let DataType::Decimal128(p, s) = *args.ret else { return exec_err!("{} answers a decimal", self.name()) };
         let column = args.column(0)?;
         let converted: Decimal128Array = match column.data_type() {
-            DataType::Float64 => column
-                .as_primitive::<arrow::datatypes::Float64Type>()
-                .iter()
-                .map(|v| v.and_then(|v| float_to_decimal(v.is_finite(), v < 0.0, format!("{:e}", v.abs()), p, s)))
-                .collect(),
-            DataType::Float32 => column
-                .as_primitive::<arrow::datatypes::Float32Type>()
-                .iter()
-                .map(|v| v.and_then(|v| float_to_decimal(v.is_finite(), v < 0.0, format!("{:e}", v.abs()), p, s)))
-                .collect(),
+            DataType::Float64 => floats_to_decimal::<arrow::datatypes::Float64Type>(&column, p, s),
+            DataType::Float32 => floats_to_decimal::<arrow::datatypes::Float32Type>(&column, p, s),
             t if t.is_string() => {
                 let text = arrow::compute::cast(&column, &DataType::Utf8)?;
                 text.as_string::<i32>().iter().map(|v| v.and_then(|v| text_to_decimal(v, p, s).ok())).collect()
@@ -432,19 +424,30 @@ fn refusal(column: &dyn Array, row: usize, p: u8, s: i8) -> String {
     }
 }
 
-/// A float's shortest decimal spelling (Rust's `{:e}` of its magnitude: the digits Java's
+/// A column of doubles or reals as `decimal(p, s)` values, each by [`float_to_decimal`].
+fn floats_to_decimal<T>(column: &ArrayRef, p: u8, s: i8) -> Decimal128Array
+where
+    T: arrow::datatypes::ArrowPrimitiveType,
+    T::Native: std::fmt::LowerExp + Into<f64>,
+{
+    column.as_primitive::<T>().iter().map(|v| v.and_then(|v| float_to_decimal(v, p, s))).collect()
+}
+
+/// A float's shortest decimal spelling (Rust's `{:e}` of it: the digits Java's
 /// `Double.toString` or `Float.toString` writes, which Trino's `BigDecimal` reads) rounded half
 /// up to `s` digits, as the unscaled value of a `decimal(p, s)`; `None` for NaN, an infinity or
 /// a value with more than `p - s` integer digits.
-fn float_to_decimal(finite: bool, negative: bool, spelled: String, p: u8, s: i8) -> Option<i128> {
-    if !finite {
+fn float_to_decimal<F: std::fmt::LowerExp + Into<f64>>(v: F, p: u8, s: i8) -> Option<i128> {
+    let spelled = format!("{v:e}");
+    let v: f64 = v.into();
+    if !v.is_finite() {
         return None;
     }
     let (mantissa, exponent) = spelled.split_once('e')?;
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let exponent: i64 = exponent.parse().ok()?;
     // The mantissa has one integer digit: the value is digits × 10^(exponent - (len - 1)).
-    scaled(&digits, exponent - (digits.len() as i64 - 1), negative, p, s)
+    scaled(&digits, exponent - (digits.len() as i64 - 1), v < 0.0, p, s)
 }
 
 /// Why text is no `decimal(p, s)`.
@@ -542,27 +545,25 @@ fn constant_integer(e: &Expr) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn double(v: f64, p: u8, s: i8) -> Option<i128> {
-        float_to_decimal(v.is_finite(), v < 0.0, format!("{:e}", v.abs()), p, s)
-    }
-
     #[test]
     fn doubles_become_decimals_through_their_shortest_spelling() {
-        assert_eq!(double("123456789123456784".parse().unwrap(), 18, 0), Some(123456789123456780));
-        assert_eq!(double("123456789.123456790".parse().unwrap(), 18, 9), Some(123456789123456790));
-        assert_eq!(double(0.01, 3, 3), Some(10));
-        assert_eq!(double(-1234567890.51, 16, 0), Some(-1234567891));
-        assert_eq!(double(1234567890.49, 16, 0), Some(1234567890));
-        assert_eq!(double(0.0, 1, 0), Some(0));
-        assert_eq!(double(0.25, 20, 5), Some(25000));
-        assert_eq!(double(0.004, 3, 2), Some(0));
-        assert_eq!(double(0.005, 3, 2), Some(1));
-        assert_eq!(double(100.02, 17, 16), None);
-        assert_eq!(double(-234.0, 2, 0), None);
-        assert_eq!(double(f64::NAN, 10, 5), None);
-        assert_eq!(double(f64::INFINITY, 10, 1), None);
-        assert_eq!(double(1e300, 38, 0), None);
-        assert_eq!(double(1e-300, 38, 10), Some(0));
+        assert_eq!(float_to_decimal("123456789123456784".parse::<f64>().unwrap(), 18, 0), Some(123456789123456780));
+        assert_eq!(float_to_decimal("123456789.123456790".parse::<f64>().unwrap(), 18, 9), Some(123456789123456790));
+        assert_eq!(float_to_decimal(0.01, 3, 3), Some(10));
+        assert_eq!(float_to_decimal(-1234567890.51, 16, 0), Some(-1234567891));
+        assert_eq!(float_to_decimal(1234567890.49, 16, 0), Some(1234567890));
+        assert_eq!(float_to_decimal(0.0, 1, 0), Some(0));
+        assert_eq!(float_to_decimal(0.25, 20, 5), Some(25000));
+        assert_eq!(float_to_decimal(0.004, 3, 2), Some(0));
+        assert_eq!(float_to_decimal(0.005, 3, 2), Some(1));
+        assert_eq!(float_to_decimal(100.02, 17, 16), None);
+        assert_eq!(float_to_decimal(-234.0, 2, 0), None);
+        assert_eq!(float_to_decimal(f64::NAN, 10, 5), None);
+        assert_eq!(float_to_decimal(f64::INFINITY, 10, 1), None);
+        assert_eq!(float_to_decimal(1e300, 38, 0), None);
+        assert_eq!(float_to_decimal(1e-300, 38, 10), Some(0));
+        // A real by its own spelling (TestDecimalCasts.testFloatToDecimalCasts).
+        assert_eq!(float_to_decimal(1456213.432632456_f32, 18, 9), Some(1456213400000000));
     }
 
     #[test]

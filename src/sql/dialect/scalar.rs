@@ -215,8 +215,7 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
                 .iter()
                 .all(|e| e.get_type(schema).is_ok_and(|t| t.is_integer() || matches!(t, DataType::Decimal128(..)))) =>
             {
-                let lenient = ScalarUDF::new_from_impl(Lenient { inner: super::overflow::checked(op) });
-                Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(lenient), vec![*left, *right])))
+                Transformed::yes(lenient_call(super::overflow::checked(op), vec![*left, *right]))
             }
             Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Divide | Operator::Modulo), right }) => {
                 let zero = ScalarValue::new_zero(&right.get_type(schema)?)?;
@@ -238,7 +237,7 @@ fn lenient(e: Expr, schema: &DFSchema) -> Result<Expr> {
                 } else if is_lenient(&f.func) {
                     return Ok(Transformed::no(Expr::ScalarFunction(f)));
                 } else {
-                    ScalarUDF::new_from_impl(Lenient { inner: f.func.clone() })
+                    return Ok(Transformed::yes(lenient_call(f.func, f.args)));
                 };
                 Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(lenient), f.args)))
             }
@@ -302,6 +301,11 @@ pub fn trino_type(t: &DataType) -> String {
     }
 }
 
+/// A call of `func` inside `try`.
+fn lenient_call(func: Arc<ScalarUDF>, args: Vec<Expr>) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(Lenient { inner: func })), args))
+}
+
 fn is_lenient(f: &ScalarUDF) -> bool {
     (f.inner().as_ref() as &dyn std::any::Any).downcast_ref::<Lenient>().is_some()
 }
@@ -342,8 +346,7 @@ impl datafusion::logical_expr::ScalarUDFImpl for Lenient {
         // What the function simplifies to stays lenient when it is a call.
         Ok(match self.inner.simplify(args, info)? {
             ExprSimplifyResult::Simplified(Expr::ScalarFunction(f)) if !is_lenient(&f.func) => {
-                let lenient = ScalarUDF::new_from_impl(Lenient { inner: f.func.clone() });
-                ExprSimplifyResult::Simplified(Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(lenient), f.args)))
+                ExprSimplifyResult::Simplified(lenient_call(f.func, f.args))
             }
             other => other,
         })
@@ -353,13 +356,7 @@ impl datafusion::logical_expr::ScalarUDFImpl for Lenient {
         args: datafusion::logical_expr::ScalarFunctionArgs,
     ) -> Result<datafusion::logical_expr::ColumnarValue> {
         use datafusion::logical_expr::ColumnarValue;
-        let first = self.inner.invoke_with_args(datafusion::logical_expr::ScalarFunctionArgs {
-            args: args.args.clone(),
-            arg_fields: args.arg_fields.clone(),
-            number_rows: args.number_rows,
-            return_field: args.return_field.clone(),
-            config_options: args.config_options.clone(),
-        });
+        let first = self.inner.invoke_with_args(args.clone());
         if first.is_ok() {
             return first;
         }
@@ -376,13 +373,7 @@ impl datafusion::logical_expr::ScalarUDFImpl for Lenient {
                         s => s.clone(),
                     })
                     .collect();
-                let one = datafusion::logical_expr::ScalarFunctionArgs {
-                    args: row,
-                    arg_fields: args.arg_fields.clone(),
-                    number_rows: 1,
-                    return_field: args.return_field.clone(),
-                    config_options: args.config_options.clone(),
-                };
+                let one = datafusion::logical_expr::ScalarFunctionArgs { args: row, number_rows: 1, ..args.clone() };
                 match self.inner.invoke_with_args(one) {
                     Ok(v) => v.into_array(1),
                     Err(_) => Ok(arrow::array::new_null_array(ret, 1)),

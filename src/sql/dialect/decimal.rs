@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(float_to_decimal(1e300, 38, 0), None);
         assert_eq!(float_to_decimal(1e-300, 38, 10), Some(0));
         // A real by its own spelling (TestDecimalCasts.testFloatToDecimalCasts).
-        assert_eq!(float_to_decimal(1456213.432632456_f32, 18, 9), Some(1456213400000000));
+        assert_eq!(float_to_decimal("1456213.432632456".parse::<f32>().unwrap(), 18, 9), Some(1456213400000000));
     }
 
     #[test]

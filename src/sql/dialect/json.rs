@@ -38,7 +38,7 @@ fn documents(docs: &ArrayRef, strict: bool) -> impl Iterator<Item = Result<Optio
     docs.as_string::<i32>().iter().map(move |doc| match doc.map(|d| (d, serde_json::from_str::<Value>(d))) {
         None => Ok(None),
         Some((_, Ok(v))) => Ok(Some(v)),
-        Some((d, Err(e))) if strict => exec_err!("Cannot convert value to JSON: '{d}': {e}"),
+        Some((d, Err(_))) if strict => exec_err!("Cannot convert value to JSON: '{d}'"),
         Some(_) => Ok(None),
     })
 }

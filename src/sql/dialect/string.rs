@@ -53,6 +53,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(FromUtf8),
         udf(Length),
         udf(Format),
+        udf(LikePattern),
     ]
 }
 
@@ -394,6 +395,60 @@ impl Function for Levenshtein {
 fn texts(name: &str, t: &[DataType], range: std::ops::RangeInclusive<usize>) -> Result<Vec<DataType>> {
     arity(name, t, range)?;
     t.iter().map(|t| varchar(name, t)).collect()
+}
+
+/// The function `pattern LIKE … ESCAPE e` calls when its pattern or escape is not plain
+/// literal text: the pattern as [`like_pattern`] spells it.
+pub const LIKE_PATTERN: &str = "athena_like_pattern";
+
+/// A pattern of Trino's LIKE spelled for DataFusion's, whose escape is a backslash: the
+/// escape character (Trino has none unless `ESCAPE` names one) turned into a backslash, and
+/// every other backslash escaped, as it stands for itself. An escape must be followed by `%`,
+/// `_` or itself, as Trino's LikePattern requires.
+pub fn like_pattern(text: &str, escape: Option<char>) -> Result<String> {
+    let mut spelled = String::with_capacity(text.len() + 2);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if Some(c) == escape => match chars.next() {
+                Some(next @ ('%' | '_' | '\\')) => {
+                    spelled.push('\\');
+                    spelled.push(next);
+                }
+                Some(next) if Some(next) == escape => spelled.push(next),
+                _ => return exec_err!("Escape character must be followed by '%', '_' or the escape character itself"),
+            },
+            '\\' => spelled.push_str("\\\\"),
+            c => spelled.push(c),
+        }
+    }
+    Ok(spelled)
+}
+
+/// `athena_like_pattern(pattern, escape)`: [`like_pattern`] a row at a time.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct LikePattern;
+
+impl Function for LikePattern {
+    fn name(&self) -> &'static str {
+        LIKE_PATTERN
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        texts(self.name(), t, 2..=2)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let out = pairs(args, |pattern, escape| {
+            let mut chars = escape.chars();
+            let (Some(escape), None) = (chars.next(), chars.next()) else {
+                return exec_err!("Escape string must be a single character");
+            };
+            like_pattern(pattern, Some(escape))
+        })?;
+        strings(out.into_iter().map(Ok))
+    }
 }
 
 /// `replace(s, search[, with])`: every occurrence replaced (removed without `with`).

@@ -1036,6 +1036,23 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
     let invalid = |kind: &str, text: String| Some(invalid_literal(format!("'{text}' is not a valid {kind} literal")));
     let (text, data_type) = match &t.data_type {
         DataType::Date if super::text_time::parse_date(&text).is_none() => return invalid("date", text),
+        // Numbers as Trino's casts from text read them (around spaces allowed), a boolean
+        // exactly as written.
+        DataType::TinyInt(_) if text.trim().parse::<i8>().is_err() => return invalid("tinyint", text),
+        DataType::SmallInt(_) if text.trim().parse::<i16>().is_err() => return invalid("smallint", text),
+        DataType::Int(_) | DataType::Integer(_) if text.trim().parse::<i32>().is_err() => {
+            return invalid("integer", text);
+        }
+        DataType::BigInt(_) if text.trim().parse::<i64>().is_err() => return invalid("bigint", text),
+        DataType::Double(_) | DataType::DoublePrecision if text.trim().parse::<f64>().is_err() => {
+            return invalid("double", text);
+        }
+        DataType::Real if text.trim().parse::<f32>().is_err() => return invalid("real", text),
+        DataType::Boolean | DataType::Bool
+            if !["true", "false", "t", "f", "1", "0"].iter().any(|w| text.eq_ignore_ascii_case(w)) =>
+        {
+            return invalid("boolean", text);
+        }
         DataType::Decimal(ExactNumberInfo::None) => {
             let text = text.trim();
             let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -1224,47 +1241,48 @@ fn quantified(left: &Expr, op: &BinaryOperator, right: &Expr, all: bool) -> Opti
 
 /// Trino's LIKE has no escape character unless `ESCAPE` names one (`'\_a' LIKE '\_a'` is true:
 /// the backslash is a character); DataFusion's escapes with a backslash, and takes no other
-/// escape. A constant pattern is spelled for DataFusion: its own backslashes escaped, the
-/// named escape character turned into a backslash. `ESCAPE NULL` makes the predicate NULL.
+/// escape. A constant pattern with a valid escape is spelled for DataFusion here; any other
+/// pattern with an escape is spelled when run (`athena_like_pattern`), which refuses a bad
+/// escape or pattern in Trino's words. `ESCAPE NULL` makes the predicate NULL.
 fn like(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) -> Option<Expr> {
     let escape = match escape_char.as_ref().map(|v| &v.value) {
         None => None,
         Some(Value::Null) => return Some(cast(Expr::value(Value::Null), DataType::Boolean)),
-        Some(Value::SingleQuotedString(e)) if e.chars().count() == 1 => e.chars().next(),
+        Some(Value::SingleQuotedString(e)) => Some(e.clone()),
         Some(_) => return None,
     };
-    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern else {
-        // A pattern computed per row: Trino has no escape character unless one is given, where
-        // DataFusion reads a backslash as one; each backslash is doubled to stand for itself.
-        if escape.is_none() {
+    let single = escape.as_deref().and_then(|e| {
+        let mut chars = e.chars();
+        chars.next().filter(|_| chars.next().is_none())
+    });
+    match (&mut *pattern, &escape) {
+        (Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }), _)
+            if escape.is_none() || single.is_some() =>
+        {
+            let Ok(spelled) = super::string::like_pattern(text, single) else {
+                return spelled_when_run(pattern, escape_char, escape);
+            };
+            *text = spelled;
+            *escape_char = None;
+        }
+        (_, Some(_)) => return spelled_when_run(pattern, escape_char, escape),
+        // A pattern computed per row without an escape: each backslash stands for itself.
+        (_, None) => {
             let backslash = |n: usize| Expr::value(Value::SingleQuotedString("\\".repeat(n)));
             *pattern = call("replace", vec![take(pattern), backslash(1), backslash(2)]);
         }
-        return None;
-    };
-    let mut spelled = String::with_capacity(text.len() + 2);
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if Some(c) == escape => match chars.next() {
-                Some(next @ ('%' | '_')) => {
-                    spelled.push('\\');
-                    spelled.push(next);
-                }
-                Some(next) if Some(next) == escape => {
-                    if next == '\\' {
-                        spelled.push('\\');
-                    }
-                    spelled.push(next);
-                }
-                // Trino refuses the pattern; DataFusion's error names it.
-                _ => return None,
-            },
-            '\\' => spelled.push_str("\\\\"),
-            c => spelled.push(c),
-        }
     }
-    *text = spelled;
+    None
+}
+
+/// The pattern spelled for DataFusion by `athena_like_pattern` as the statement runs.
+fn spelled_when_run(
+    pattern: &mut Expr,
+    escape_char: &mut Option<ValueWithSpan>,
+    escape: Option<String>,
+) -> Option<Expr> {
+    let escape = Expr::value(Value::SingleQuotedString(escape.unwrap_or_default()));
+    *pattern = call(super::string::LIKE_PATTERN, vec![take(pattern), escape]);
     *escape_char = None;
     None
 }
@@ -1296,6 +1314,34 @@ fn extract(field: &DateTimeField, from: &mut Expr) -> Option<Expr> {
 fn function(f: &mut Function) -> Option<Expr> {
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &mut f.args else { return None };
+    // lag and lead refuse an offset that is NULL or negative, as Trino's do (DataFusion's
+    // reads NULL as 0 and a negative offset as the other direction).
+    if matches!(name.as_str(), "lag" | "lead")
+        && f.over.is_some()
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(offset))) = list.args.get_mut(1)
+    {
+        let bare = |mut e: &Expr| {
+            while let Expr::Cast { expr, .. } | Expr::Nested(expr) = e {
+                e = expr;
+            }
+            e.clone()
+        };
+        let refusal = match bare(offset) {
+            Expr::Value(ValueWithSpan { value: Value::Null, .. }) => Some("Offset must not be null"),
+            Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match bare(&expr) {
+                Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. })
+                    if !n.trim_matches(['0', '.']).is_empty() =>
+                {
+                    Some("Offset must be at least 0")
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            return Some(invalid_literal(refusal.to_string()));
+        }
+    }
     // A window function's offsets and its frame's bounds are numbers.
     if let Some(over) = &mut f.over {
         for arg in &mut list.args {
@@ -1421,6 +1467,11 @@ fn function(f: &mut Function) -> Option<Expr> {
             // memory's size does not have: ERROR and TRUNCATE answer as without the clause.
             list.clauses.retain(|c| !matches!(c, FunctionArgumentClause::OnOverflow(_)));
             list.clauses.push(FunctionArgumentClause::OrderBy(std::mem::take(&mut f.within_group)));
+            // Without a separator the values are joined with none.
+            if list.args.len() == 1 {
+                let nothing = Expr::value(Value::SingleQuotedString(String::new()));
+                list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(nothing)));
+            }
             f.name = ObjectName::from(vec![Ident::new("string_agg")]);
             None
         }

@@ -3,7 +3,8 @@
 //!
 //! Arrow's own display differs where Trino's users notice: a timestamp has a space, not a
 //! `T`, and as many fraction digits as its precision; a double is `1.0E10`, not
-//! `10000000000`; a map is `{a=1}`; an interval is `1 02:03:04.000` or `1-2`.
+//! `10000000000`; a map is `{a=1}`; an interval is `1 02:03:04.000` or `1-2`. Text cast
+//! to a boolean is read back as Trino reads it (`true`, `false`, `t`, `f`, `1`, `0`).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -395,6 +396,40 @@ impl Function for ToVarchar {
     }
 }
 
+/// `CAST(text AS BOOLEAN)` as Trino's VarcharOperators read it: `true`, `false`, `t`, `f`, `1`
+/// or `0` in any case, nothing around them (Arrow's cast also takes `yes`, `on`, and spaces).
+/// Other text is an error, or NULL for `TRY_CAST`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TextToBoolean {
+    try_: bool,
+}
+
+impl Function for TextToBoolean {
+    fn name(&self) -> &'static str {
+        if self.try_ { "athena_try_to_boolean" } else { "athena_to_boolean" }
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        super::shared::arity(self.name(), t, 1..=1)?;
+        Ok(vec![DataType::Utf8])
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        let text = args.column(0)?;
+        super::function::bools(text.as_string::<i32>().iter().map(|v| {
+            let Some(v) = v else { return Ok(None) };
+            let is = |words: [&str; 3]| words.iter().any(|w| v.eq_ignore_ascii_case(w));
+            match () {
+                _ if is(["true", "t", "1"]) => Ok(Some(true)),
+                _ if is(["false", "f", "0"]) => Ok(Some(false)),
+                _ if self.try_ => Ok(None),
+                _ => datafusion::common::exec_err!("Cannot cast '{v}' to BOOLEAN"),
+            }
+        }))
+    }
+}
+
 /// What the parser calls `CAST(x AS VARCHAR(n))` by, and `TRY_CAST(x AS VARCHAR(n))`.
 pub const BOUNDED: &str = "athena_varchar_n";
 /// See [`BOUNDED`].
@@ -553,6 +588,10 @@ impl AnalyzerRule for SpelledCasts {
                 return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![inner.clone()]))));
             }
             let text = matches!(target, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+            if target == &DataType::Boolean && inner.get_type(schema).is_ok_and(|t| t == DataType::Utf8) {
+                let f = Arc::new(udf(TextToBoolean { try_: matches!(e, Expr::TryCast(_)) }));
+                return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f, vec![inner.clone()]))));
+            }
             if !text || !inner.get_type(schema).is_ok_and(|t| respelled(&t)) {
                 return Ok(Transformed::no(e));
             }

@@ -64,6 +64,7 @@ mod text_time;
 mod time;
 mod types;
 mod units;
+mod unnest;
 mod url;
 mod zone;
 
@@ -112,7 +113,10 @@ pub fn context(state: SessionStateBuilder) -> SessionContext {
     // undone before type coercion casts to it.
     let mut rules = datafusion::optimizer::Analyzer::new().rules;
     rules.insert(0, Arc::new(float_decimal::FloatOverDecimalRows));
-    let mut state = state.with_analyzer_rules(rules).with_type_planner(Arc::new(types::TrinoTypes));
+    let mut state = state
+        .with_analyzer_rules(rules)
+        .with_type_planner(Arc::new(types::TrinoTypes))
+        .with_relation_planners(vec![Arc::new(unnest::TrinoUnnest)]);
     // Trino sorts NULLs last in either direction (`ORDER BY x DESC` too), where DataFusion
     // follows Postgres (NULL as the greatest value: first when descending).
     let config = state.config().get_or_insert_with(datafusion::prelude::SessionConfig::new);
@@ -180,6 +184,7 @@ fn register(ctx: &SessionContext) {
     ctx.register_udaf(overflow::checked_sum());
     ctx.register_udaf(decimal::avg());
     // Before the rules that read casts (decimal scales, `CAST(x AS VARCHAR)`'s spelling).
+    ctx.add_analyzer_rule(Arc::new(unnest::LateralUnnest));
     ctx.add_analyzer_rule(Arc::new(refused_casts::RefusedCasts));
     // Rows first: a row's JSON fields become casts of JSON, which the next rule reads.
     ctx.add_analyzer_rule(Arc::new(row_cast::RowCasts));

@@ -1508,7 +1508,7 @@ fn number_literal(n: &str) -> Expr {
     Expr::value(Value::Number(n.to_string(), false))
 }
 
-fn call(name: &str, args: Vec<Expr>) -> Expr {
+pub(super) fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
         name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,

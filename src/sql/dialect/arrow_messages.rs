@@ -5,7 +5,8 @@
 //! message (`Cannot cast 'abc' to BIGINT`, `Division by zero`), and so do the tools that read
 //! it. The engine's error is rewritten once, where it leaves the SQL layer; any other error is
 //! kept whole. DataFusion's own `map` constructor is worded so too (`Duplicate map keys (2)
-//! are not allowed`).
+//! are not allowed`), and a function's refusal of its arguments is its own words, not the
+//! planner's list of candidate signatures.
 
 use arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
@@ -30,8 +31,22 @@ pub(super) fn reason(error: &DataFusionError) -> Option<String> {
             _ => None,
         },
         DataFusionError::Execution(m) => engine(m),
+        DataFusionError::Plan(m) => refused_arguments(m),
         _ => None,
     }
+}
+
+/// A function's own refusal of its arguments (`There must be two or more concatenation
+/// arguments`), without the planner's wrapping around it (`Function 'concat' user-defined
+/// coercion failed with: …. No function matches the given name and argument types …`).
+fn refused_arguments(m: &str) -> Option<String> {
+    let (_, refusal) = m.split_once("user-defined coercion failed with: ")?;
+    let (refusal, _) = refusal.split_once(". No function matches the given name and argument types")?;
+    let refusal = ["Error during planning: ", "Execution error: "]
+        .iter()
+        .find_map(|kind| refusal.strip_prefix(kind))
+        .unwrap_or(refusal);
+    Some(refusal.to_string())
 }
 
 /// Trino's message for Arrow's cast error text `m` (without Arrow's `Cast error: `), when it

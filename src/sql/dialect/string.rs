@@ -54,6 +54,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         udf(Length),
         udf(Format),
         udf(LikePattern),
+        udf(ListaggValue),
     ]
 }
 
@@ -448,6 +449,43 @@ impl Function for LikePattern {
             like_pattern(pattern, Some(escape))
         })?;
         strings(out.into_iter().map(Ok))
+    }
+}
+
+/// What the parser wraps `listagg`'s value in: `athena_listagg_value(x, 'x')`.
+pub const LISTAGG_VALUE: &str = "athena_listagg_value";
+
+/// `listagg`'s value, which must be text: Trino refuses another type while the statement is
+/// planned (`Expected expression of varchar, but 'value' has integer type`), where DataFusion's
+/// `string_agg` casts it. The second argument is the value's SQL, which the message names.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ListaggValue;
+
+impl Function for ListaggValue {
+    fn name(&self) -> &'static str {
+        LISTAGG_VALUE
+    }
+    fn coerce(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        arity(self.name(), t, 2..=2)?;
+        Ok(vec![t[0].clone(), DataType::Utf8])
+    }
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        Ok(t[0].clone())
+    }
+    fn return_field(&self, args: &datafusion::logical_expr::ReturnFieldArgs) -> Result<Option<Field>> {
+        let t = args.arg_fields[0].data_type();
+        if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null) {
+            return Ok(None);
+        }
+        let sql = args.scalar_arguments.get(1).copied().flatten().and_then(|v| v.try_as_str().flatten());
+        plan_err!(
+            "Expected expression of varchar, but '{}' has {} type",
+            sql.unwrap_or_default(),
+            super::scalar::trino_type(t)
+        )
+    }
+    fn kernel(&self, args: &Args) -> Result<ArrayRef> {
+        args.column(0)
     }
 }
 

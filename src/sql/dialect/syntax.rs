@@ -1377,17 +1377,29 @@ fn function(f: &mut Function) -> Option<Expr> {
         ("reduce_agg", 4) => {
             let [x, initial, step, _] = <[&mut Expr; 4]>::try_from(plain_arguments(&mut list.args)?).ok()?;
             let (x, initial, step) = (take(x), take(initial), take(step));
+            let lambda = |name: &str, body: fn(Expr) -> Expr| {
+                let param = Ident::new(name);
+                Expr::Lambda(LambdaFunction {
+                    params: OneOrManyWithParens::One(LambdaFunctionParameter { name: param.clone(), data_type: None }),
+                    body: Box::new(body(Expr::Identifier(param))),
+                    syntax: LambdaSyntax::Arrow,
+                })
+            };
             let mut values = call("array_agg", vec![x.clone()]);
-            if let Expr::Function(f) = &mut values {
-                f.filter = Some(Box::new(Expr::IsNotNull(Box::new(x))));
-            }
-            let state = Ident::new("athena_state");
-            let identity = Expr::Lambda(LambdaFunction {
-                params: OneOrManyWithParens::One(LambdaFunctionParameter { name: state.clone(), data_type: None }),
-                body: Box::new(Expr::Identifier(state)),
-                syntax: LambdaSyntax::Arrow,
-            });
-            Some(call("reduce", vec![values, initial, step, identity]))
+            let Expr::Function(agg) = &mut values else { return None };
+            // Over a window the values are the frame's (a window takes no FILTER: its NULLs
+            // are dropped from the array).
+            let values = match f.over.take() {
+                Some(over) => {
+                    agg.over = Some(over);
+                    call("filter", vec![values, lambda("athena_value", |v| Expr::IsNotNull(Box::new(v)))])
+                }
+                None => {
+                    agg.filter = Some(Box::new(Expr::IsNotNull(Box::new(x))));
+                    values
+                }
+            };
+            Some(call("reduce", vec![values, initial, step, lambda("athena_state", |s| s)]))
         }
         // `entropy(c)`, Σ c/S·log2(S/c) over the counts c > 0 of a sum S, is
         // log2(S) - Σ c·log2(c) / S; 0 without counts (Trino's definition).
@@ -1466,7 +1478,18 @@ fn function(f: &mut Function) -> Option<Expr> {
             // ON OVERFLOW says what to do past Trino's limit of 1 MB, which a local result of
             // memory's size does not have: ERROR and TRUNCATE answer as without the clause.
             list.clauses.retain(|c| !matches!(c, FunctionArgumentClause::OnOverflow(_)));
-            list.clauses.push(FunctionArgumentClause::OrderBy(std::mem::take(&mut f.within_group)));
+            let mut order = std::mem::take(&mut f.within_group);
+            // The value must be text, as Trino's listagg takes no other type (an ORDER BY of the
+            // value itself names it as the argument does, as DISTINCT requires).
+            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) = list.args.first_mut() {
+                let sql = Expr::value(Value::SingleQuotedString(value.to_string()));
+                let checked = call(super::string::LISTAGG_VALUE, vec![value.clone(), sql]);
+                for item in order.iter_mut().filter(|item| item.expr == *value) {
+                    item.expr = checked.clone();
+                }
+                *value = checked;
+            }
+            list.clauses.push(FunctionArgumentClause::OrderBy(order));
             // Without a separator the values are joined with none.
             if list.args.len() == 1 {
                 let nothing = Expr::value(Value::SingleQuotedString(String::new()));

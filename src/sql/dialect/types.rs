@@ -39,7 +39,8 @@ impl TypePlanner for TrinoTypes {
             | SqlType::Map(..)
             | SqlType::Timestamp(_, TimezoneInfo::WithTimeZone)
             | SqlType::Varbinary(_)
-            | SqlType::Binary(_) => plan(t).map(Arc::new),
+            | SqlType::Binary(_)
+            | SqlType::Uuid => plan(t).map(Arc::new),
             _ => None,
         })
     }
@@ -52,6 +53,8 @@ fn plan(t: &SqlType) -> Option<Field> {
     let plain = |t: DataType| Some(Field::new("", t, true));
     match t {
         SqlType::JSON => Some(super::json_cast::field("")),
+        // A UUID is its text (as `uuid()` answers it).
+        SqlType::Uuid => plain(DataType::Utf8),
         // The session's zone, UTC, as Trino's is; precision 3 unless another is given.
         SqlType::Timestamp(p, TimezoneInfo::WithTimeZone) => {
             let unit = super::precision::unit(p.unwrap_or(3).min(9) as u32);

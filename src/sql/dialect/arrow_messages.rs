@@ -128,6 +128,18 @@ mod tests {
     use super::message;
 
     #[test]
+    fn a_functions_refusal_of_its_arguments_is_its_own_words() {
+        let planner = "Execution error: Function 'concat' user-defined coercion failed with: Error during planning: \
+                       There must be two or more concatenation arguments. No function matches the given name and \
+                       argument types 'concat(Binary)'. You might need to add explicit type casts.";
+        assert_eq!(
+            super::refused_arguments(planner).as_deref(),
+            Some("There must be two or more concatenation arguments")
+        );
+        assert_eq!(super::refused_arguments("Failed to coerce arguments to satisfy a call to 'f' function"), None);
+    }
+
+    #[test]
     fn arrows_cast_failures_read_as_trinos() {
         let cases = [
             ("Cannot cast string 'abc' to value of Int64 type", "Cannot cast 'abc' to BIGINT"),

@@ -947,11 +947,15 @@ impl VisitorMut for Trino {
                 })
             }
             Expr::CompoundFieldAccess { root, access_chain } => {
-                // A name's dots are the planner's to read (`t.x[1]`: table t's column x).
-                let named = matches!(root.as_ref(), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+                // A name's dots are the planner's to read (`t.x[1]`: table t's column x), up to
+                // its first subscript (`a[1].x`: field x of the element).
+                let mut named = matches!(root.as_ref(), Expr::Identifier(_) | Expr::CompoundIdentifier(_));
                 for access in access_chain {
                     match access {
-                        AccessExpr::Subscript(Subscript::Index { index }) => number(index),
+                        AccessExpr::Subscript(Subscript::Index { index }) => {
+                            number(index);
+                            named = false;
+                        }
                         // `(row).field`, `CAST(... AS ROW(...)).field`.
                         AccessExpr::Dot(Expr::Identifier(field)) if !named => *access = field_subscript(field),
                         _ => {}

@@ -31,6 +31,9 @@ pub(super) fn reason(error: &DataFusionError) -> Option<String> {
             _ => None,
         },
         DataFusionError::Execution(m) => engine(m),
+        DataFusionError::Plan(m) if m == "Aggregate ORDER BY is not implemented for window functions" => {
+            Some("Window function with ORDER BY is not supported".into())
+        }
         DataFusionError::Plan(m) => refused_arguments(m),
         _ => None,
     }
@@ -107,8 +110,15 @@ fn engine(m: &str) -> Option<String> {
     if let Some(key) = m.strip_prefix("map key must be unique, duplicate key found: ") {
         return Some(format!("Duplicate map keys ({key}) are not allowed"));
     }
-    (m == "map requires key and value lists to have the same length")
-        .then(|| "Key and value arrays must be the same length".into())
+    match m {
+        "map requires key and value lists to have the same length" => {
+            Some("Key and value arrays must be the same length".into())
+        }
+        "In an aggregate with DISTINCT, ORDER BY expressions must appear in argument list" => {
+            Some("For aggregate function with DISTINCT, ORDER BY expressions must appear in arguments".into())
+        }
+        _ => None,
+    }
 }
 
 /// Trino's name of an integer type that Arrow's message names (`Int32` is `integer`).
@@ -166,6 +176,11 @@ mod tests {
         assert_eq!(
             super::engine("map key must be unique, duplicate key found: [1, 2]").as_deref(),
             Some("Duplicate map keys ([1, 2]) are not allowed")
+        );
+        assert_eq!(
+            super::engine("In an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+                .as_deref(),
+            Some("For aggregate function with DISTINCT, ORDER BY expressions must appear in arguments")
         );
     }
 }

@@ -144,6 +144,7 @@ pub fn parse(sql: &str, recursion_limit: usize) -> Result<Statement> {
     let sql = quantified_values(&sql);
     let sql = bare_values(&sql);
     let sql = bare_trim(&sql);
+    let sql = group_by_quantifier(&sql);
     let sql = json_clauses(&sql);
     let sql = json_constructors(&sql);
     let mut statements = DFParserBuilder::new(sql.as_ref())
@@ -615,6 +616,91 @@ fn quantified_values(sql: &str) -> std::borrow::Cow<'_, str> {
     edited(sql, edits)
 }
 
+/// What `GROUP BY DISTINCT` becomes in the text the parser reads: a first grouping element
+/// that [`distinct_grouping_sets`] takes away.
+const DISTINCT_SETS: &str = "athena_distinct_grouping_sets";
+
+/// Trino's set quantifier of `GROUP BY`, which the parser does not read: `ALL` (the default)
+/// is dropped, `DISTINCT` marked for [`distinct_grouping_sets`].
+fn group_by_quantifier(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.to_ascii_uppercase().contains("GROUP") {
+        return sql.into();
+    }
+    let Some(tokens) = tokens(sql) else { return sql.into() };
+    let mut edits = Vec::new();
+    for i in (0..tokens.len()).filter(|&i| bare_word(&tokens, i).as_deref() == Some("GROUP")) {
+        if bare_word(&tokens, i + 1).as_deref() != Some("BY") {
+            continue;
+        }
+        // `GROUP BY ALL` alone is not Trino's (a set quantifier is followed by the elements).
+        let followed = tokens
+            .get(i + 3)
+            .is_some_and(|t| !matches!(t.token, Token::EOF | Token::SemiColon | Token::RParen))
+            && !matches!(
+                bare_word(&tokens, i + 3).as_deref(),
+                Some("ORDER" | "HAVING" | "LIMIT" | "OFFSET" | "FETCH" | "WINDOW" | "UNION" | "EXCEPT" | "INTERSECT")
+            );
+        let word = &tokens[(i + 2).min(tokens.len() - 1)];
+        match bare_word(&tokens, i + 2).as_deref() {
+            Some("ALL") if followed => edits.push((word.span.start, Edit::Blank(word.span.end))),
+            Some("DISTINCT") if followed => {
+                edits.push((word.span.start, Edit::Insert(format!("{DISTINCT_SETS}, "))));
+                edits.push((word.span.start, Edit::Blank(word.span.end)));
+            }
+            _ => {}
+        }
+    }
+    edited(sql, edits)
+}
+
+/// `GROUP BY DISTINCT …`: the grouping sets the elements make (the cross product of each
+/// element's sets: a column's one, `ROLLUP`'s prefixes, `CUBE`'s subsets, `GROUPING SETS`'
+/// own), each once, as Trino drops the duplicates (`ROLLUP(a, t.a)` is `(a), ()`). A column
+/// is known by its name alone, qualified or not.
+fn distinct_grouping_sets(items: &mut Vec<Expr>) {
+    let marker = |e: &Expr| matches!(e, Expr::Identifier(i) if i.value.eq_ignore_ascii_case(DISTINCT_SETS));
+    let Some(at) = items.iter().position(marker) else { return };
+    items.remove(at);
+    let mut sets: Vec<Vec<Expr>> = vec![vec![]];
+    for item in items.iter() {
+        let own: Vec<Vec<Expr>> = match item {
+            Expr::GroupingSets(sets) => sets.clone(),
+            Expr::Rollup(parts) => (0..=parts.len()).rev().map(|n| parts[..n].concat()).collect(),
+            Expr::Cube(parts) => (0..1usize << parts.len())
+                .rev()
+                .map(|mask| {
+                    (0..parts.len())
+                        .filter(|b| mask >> (parts.len() - 1 - b) & 1 == 1)
+                        .flat_map(|b| parts[b].clone())
+                        .collect()
+                })
+                .collect(),
+            e => vec![vec![e.clone()]],
+        };
+        sets = sets.iter().flat_map(|s| own.iter().map(move |o| [s.as_slice(), o.as_slice()].concat())).collect();
+    }
+    let key = |set: &[Expr]| {
+        let mut names: Vec<String> = set
+            .iter()
+            .map(|e| match e {
+                Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_lowercase()).unwrap_or_default(),
+                Expr::Identifier(i) => i.value.to_lowercase(),
+                e => e.to_string(),
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let mut kept: Vec<Vec<Expr>> = Vec::new();
+    for set in sets {
+        if !kept.iter().any(|k| key(k) == key(&set)) {
+            kept.push(set);
+        }
+    }
+    *items = vec![Expr::GroupingSets(kept)];
+}
+
 /// Trino's `trim(LEADING FROM s)` (a side without characters, which the parser refuses) as
 /// `ltrim(s)`; `TRAILING` as `rtrim`, `BOTH` or no side as `trim(s)`: whitespace either way.
 fn bare_trim(sql: &str) -> std::borrow::Cow<'_, str> {
@@ -755,6 +841,7 @@ impl VisitorMut for Trino {
     fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
         if let GroupByExpr::Expressions(items, _) = &mut select.group_by {
             items.iter_mut().for_each(number);
+            distinct_grouping_sets(items);
         }
         for NamedWindowDefinition(_, window) in &mut select.named_window {
             if let NamedWindowExpr::WindowSpec(spec) = window {

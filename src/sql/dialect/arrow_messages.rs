@@ -34,9 +34,19 @@ pub(super) fn reason(error: &DataFusionError) -> Option<String> {
         DataFusionError::Plan(m) if m == "Aggregate ORDER BY is not implemented for window functions" => {
             Some("Window function with ORDER BY is not supported".into())
         }
-        DataFusionError::Plan(m) => refused_arguments(m),
+        DataFusionError::Plan(m) => refused_arguments(m).or_else(|| ungrouped(m)),
         _ => None,
     }
+}
+
+/// A column a grouped query names outside its aggregates and its groups, as Trino words it
+/// (`'v' must be an aggregate expression or appear in GROUP BY clause`).
+fn ungrouped(m: &str) -> Option<String> {
+    let rest = m.strip_prefix("Column in SELECT must be in GROUP BY or an aggregate function: ")?;
+    let (_, rest) = rest.split_once("column \"")?;
+    let (column, _) = rest.split_once('"')?;
+    let name = column.rsplit('.').next()?;
+    Some(format!("'{name}' must be an aggregate expression or appear in GROUP BY clause"))
 }
 
 /// A function's own refusal of its arguments (`There must be two or more concatenation
@@ -147,6 +157,13 @@ mod tests {
             Some("There must be two or more concatenation arguments")
         );
         assert_eq!(super::refused_arguments("Failed to coerce arguments to satisfy a call to 'f' function"), None);
+        let planner = "Column in SELECT must be in GROUP BY or an aggregate function: While expanding wildcard, \
+                       column \"t.v\" must appear in the GROUP BY clause or must be part of an aggregate function, \
+                       currently only \"t.k\" appears in the SELECT clause satisfies this requirement";
+        assert_eq!(
+            super::ungrouped(planner).as_deref(),
+            Some("'v' must be an aggregate expression or appear in GROUP BY clause")
+        );
     }
 
     #[test]

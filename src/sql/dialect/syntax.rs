@@ -842,6 +842,23 @@ impl VisitorMut for Trino {
         if let GroupByExpr::Expressions(items, _) = &mut select.group_by {
             items.iter_mut().for_each(number);
             distinct_grouping_sets(items);
+            // HAVING makes a query one group even without aggregates (`SELECT 'x' FROM t HAVING
+            // true` is one row), which DataFusion plans only with one: the empty grouping set.
+            let calls = |e: &Expr| {
+                let mut found = false;
+                let _ = datafusion::sql::sqlparser::ast::visit_expressions(e, |e| {
+                    found |= matches!(e, Expr::Function(_));
+                    ControlFlow::<()>::Continue(())
+                });
+                found
+            };
+            let projected = select.projection.iter().any(|p| match p {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => calls(e),
+                _ => true,
+            });
+            if items.is_empty() && select.having.as_ref().is_some_and(|h| !calls(h)) && !projected {
+                items.push(Expr::GroupingSets(vec![vec![]]));
+            }
         }
         for NamedWindowDefinition(_, window) in &mut select.named_window {
             if let NamedWindowExpr::WindowSpec(spec) = window {

@@ -1156,11 +1156,7 @@ fn typed_string(t: &TypedString) -> Option<Expr> {
             return invalid("double", text);
         }
         DataType::Real if text.trim().parse::<f32>().is_err() => return invalid("real", text),
-        DataType::Boolean | DataType::Bool
-            if !["true", "false", "t", "f", "1", "0"].iter().any(|w| text.eq_ignore_ascii_case(w)) =>
-        {
-            return invalid("boolean", text);
-        }
+        DataType::Boolean | DataType::Bool if super::text::boolean(&text).is_none() => return invalid("boolean", text),
         DataType::Decimal(ExactNumberInfo::None) => {
             let text = text.trim();
             let digits = text.strip_prefix(['-', '+']).unwrap_or(text);

@@ -419,14 +419,24 @@ impl Function for TextToBoolean {
         let text = args.column(0)?;
         super::function::bools(text.as_string::<i32>().iter().map(|v| {
             let Some(v) = v else { return Ok(None) };
-            let is = |words: [&str; 3]| words.iter().any(|w| v.eq_ignore_ascii_case(w));
-            match () {
-                _ if is(["true", "t", "1"]) => Ok(Some(true)),
-                _ if is(["false", "f", "0"]) => Ok(Some(false)),
-                _ if self.try_ => Ok(None),
-                _ => datafusion::common::exec_err!("Cannot cast '{v}' to BOOLEAN"),
+            match boolean(v) {
+                Some(b) => Ok(Some(b)),
+                None if self.try_ => Ok(None),
+                None => datafusion::common::exec_err!("Cannot cast '{v}' to BOOLEAN"),
             }
         }))
+    }
+}
+
+/// Text read as a boolean as Trino's cast reads it (`None` for other text).
+pub fn boolean(text: &str) -> Option<bool> {
+    let is = |words: [&str; 3]| words.iter().any(|w| text.eq_ignore_ascii_case(w));
+    if is(["true", "t", "1"]) {
+        Some(true)
+    } else if is(["false", "f", "0"]) {
+        Some(false)
+    } else {
+        None
     }
 }
 

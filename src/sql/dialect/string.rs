@@ -426,6 +426,15 @@ pub fn like_pattern(text: &str, escape: Option<char>) -> Result<String> {
     Ok(spelled)
 }
 
+/// The escape character `ESCAPE` names, which must be one character.
+pub fn like_escape(escape: &str) -> Result<char> {
+    let mut chars = escape.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => exec_err!("Escape string must be a single character"),
+    }
+}
+
 /// `athena_like_pattern(pattern, escape)`: [`like_pattern`] a row at a time.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct LikePattern;
@@ -441,13 +450,7 @@ impl Function for LikePattern {
         Ok(DataType::Utf8)
     }
     fn kernel(&self, args: &Args) -> Result<ArrayRef> {
-        let out = pairs(args, |pattern, escape| {
-            let mut chars = escape.chars();
-            let (Some(escape), None) = (chars.next(), chars.next()) else {
-                return exec_err!("Escape string must be a single character");
-            };
-            like_pattern(pattern, Some(escape))
-        })?;
+        let out = pairs(args, |pattern, escape| like_pattern(pattern, Some(like_escape(escape)?)))?;
         strings(out.into_iter().map(Ok))
     }
 }

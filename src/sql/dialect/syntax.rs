@@ -852,11 +852,13 @@ impl VisitorMut for Trino {
                 });
                 found
             };
-            let projected = select.projection.iter().any(|p| match p {
-                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => calls(e),
-                _ => true,
-            });
-            if items.is_empty() && select.having.as_ref().is_some_and(|h| !calls(h)) && !projected {
+            let projected = || {
+                select.projection.iter().any(|p| match p {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => calls(e),
+                    _ => true,
+                })
+            };
+            if items.is_empty() && select.having.as_ref().is_some_and(|h| !calls(h)) && !projected() {
                 items.push(Expr::GroupingSets(vec![vec![]]));
             }
         }
@@ -1355,10 +1357,7 @@ fn like(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) -> Option<E
         Some(Value::SingleQuotedString(e)) => Some(e.clone()),
         Some(_) => return None,
     };
-    let single = escape.as_deref().and_then(|e| {
-        let mut chars = e.chars();
-        chars.next().filter(|_| chars.next().is_none())
-    });
+    let single = escape.as_deref().and_then(|e| super::string::like_escape(e).ok());
     match (&mut *pattern, &escape) {
         (Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }), _)
             if escape.is_none() || single.is_some() =>

@@ -46,7 +46,7 @@ impl RelationPlanner for TrinoUnnest {
         };
         let empty = DFSchema::empty();
         // The lists unnested side by side (under their own names), what each output column
-        // reads of them, and each argument's length (for the ordinality).
+        // reads of them, and each argument's length (when the ordinality counts them).
         let (mut lists, mut columns, mut lengths) = (Vec::new(), Vec::new(), Vec::new());
         for mut sql in array_exprs {
             // DataFusion plans an array literal's elements without the columns of the relations
@@ -63,14 +63,17 @@ impl RelationPlanner for TrinoUnnest {
                 lists.push(e.alias(&name));
                 Expr::Column(Column::from_name(name))
             };
-            match e.get_type(&empty)? {
+            let t = e.get_type(&empty)?;
+            // (A type that is neither an array nor a map is refused below.)
+            if with_ordinality {
+                lengths.push(function(ctx, "cardinality", vec![e.clone()])?);
+            }
+            match t {
                 DataType::Map(..) => {
-                    lengths.push(function(ctx, "cardinality", vec![e.clone()])?);
                     columns.push((list(function(ctx, "map_keys", vec![e.clone()])?), None));
                     columns.push((list(function(ctx, "map_values", vec![e])?), None));
                 }
                 DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-                    lengths.push(function(ctx, "cardinality", vec![e.clone()])?);
                     let element = list(e);
                     match f.data_type() {
                         // A row's fields are columns, named as the fields are.
